@@ -1,0 +1,534 @@
+//! # ringback-bench — end-to-end load benchmark for ringback
+//!
+//! ```text
+//! cargo run --release -p ringback-bench -- [--rate 1000] [--duration 10] [--json] ...
+//! ```
+//!
+//! The bench starts an in-process **mock of Twilio's Messages API**, spawns the
+//! ringback release binary (`ringback serve`) pointed at it with a fresh config
+//! and database, and fires **signed missed-call webhooks** (the `<Dial>` action
+//! callback with `DialCallStatus=no-answer`, one new caller each) at a fixed
+//! rate. ringback should answer each with TwiML and send exactly one text to
+//! each caller, which the mock records. After the load it waits for the texts
+//! to drain and prints:
+//!
+//! * **webhooks offered/s vs sustained/s** and errors by status: can the
+//!   service take the rate at all?
+//! * **webhook response latency** p50/p90/p99/max: what Twilio sees (Twilio
+//!   gives up on a webhook after 15 s, and slow answers hold up the caller).
+//! * **missed call → provider request latency**: from sending the webhook to
+//!   the mock receiving the `POST …/Messages.json` for that caller, i.e. how
+//!   long until the text leaves, whether ringback sends inline or via a queue.
+//! * **end-to-end missed calls/s**: texts received over the time from the
+//!   first webhook to the last text — the throughput that matters.
+//! * **texts vs calls and duplicates**: the correctness check, `OK` or
+//!   `MISMATCH` (also with `--duplicates N`, where every webhook is delivered N
+//!   times concurrently the way Twilio retries, and `--fail-rate`, where the
+//!   mock fails sends with 500/429 so ringback's retries are exercised).
+//! * **peak RSS** (VmHWM) of the service and of the bench.
+//!
+//! ## Open loop, and why
+//!
+//! A closed-loop generator (N workers each waiting for a response before
+//! sending the next request) slows down exactly when the service does, so
+//! a stall produces few samples and hides itself: *coordinated omission*.
+//! This bench is **open loop**: request `i` is scheduled at `start + i/rate`
+//! no matter how earlier requests fared, and its latency is measured from that
+//! *scheduled* instant, not from when it was actually sent. Requests in flight
+//! are capped (`--max-in-flight`) to bound the bench's own resources; if the
+//! cap is hit, the scheduler waits, the hits are reported loudly, and the wait
+//! still counts in the latencies. Percentiles come from HDR histograms.
+//!
+//! Bench, mock and service share the machine, so the figures are for the
+//! whole loop on loopback; compare runs made on the same machine only.
+//! `--self-test` replaces ringback with a trivial stand-in (this binary's
+//! hidden `stand-in` subcommand) to check the measurement pipeline itself.
+
+mod load;
+mod mock_twilio;
+mod report;
+mod service;
+mod signature;
+mod stand_in;
+
+use std::collections::HashSet;
+use std::path::PathBuf;
+use std::process::ExitCode;
+use std::time::{Duration, Instant};
+
+use anyhow::{bail, Context as _};
+use clap::{Parser, Subcommand};
+use rand::Rng as _;
+
+use crate::load::{CallerNumbers, Plan, Target};
+use crate::mock_twilio::{new_sid, MockConfig, MockTwilio, Snapshot};
+use crate::report::{mib, Report, RunInfo};
+use crate::service::{Service, BUSINESS_NUMBER};
+
+/// End-to-end load benchmark for ringback: signed missed-call webhooks in,
+/// texts out through a mock Twilio API.
+///
+/// Spawns `target/release/ringback serve` against an in-process mock of
+/// Twilio's Messages API, drives missed-call webhooks open-loop at a fixed
+/// rate (latency measured from the scheduled send time, so a slow service
+/// cannot hide by slowing the bench down), waits for the texts, and prints
+/// throughput, latency percentiles, texts-vs-calls (OK / MISMATCH) and peak
+/// memory. Exits 0 when every caller got exactly one text, 2 on a mismatch,
+/// 1 on an error.
+#[derive(Debug, Parser)]
+#[command(name = "ringback-bench", version, verbatim_doc_comment)]
+struct Cli {
+    #[command(subcommand)]
+    command: Option<Command>,
+
+    /// New missed calls per second, each from a new caller (open loop).
+    #[arg(long, default_value_t = 1000.0, value_name = "PER_SECOND")]
+    rate: f64,
+
+    /// How long to offer load, in seconds; the run makes rate × duration calls.
+    #[arg(long, default_value_t = 10.0, value_name = "SECONDS")]
+    duration: f64,
+
+    /// Make exactly this many calls instead of rate × duration.
+    #[arg(long, value_name = "N")]
+    calls: Option<u64>,
+
+    /// Deliver every webhook this many times, concurrently (like Twilio's
+    /// retries), to check that each caller is still texted only once.
+    #[arg(long, default_value_t = 1, value_name = "N", value_parser = clap::value_parser!(u32).range(1..))]
+    duplicates: u32,
+
+    /// Fraction (0-1) of text sends the mock answers with 500 or with
+    /// 429 + `Retry-After: 1`, to exercise the service's retries.
+    #[arg(long, default_value_t = 0.0, value_name = "FRACTION")]
+    fail_rate: f64,
+
+    /// Fraction (0-1) of text sends the mock accepts and records but answers
+    /// with 500, as if the reply was lost: ringback must find the message via
+    /// GET Messages.json instead of texting the caller twice.
+    #[arg(long, default_value_t = 0.0, value_name = "FRACTION")]
+    lost_reply_rate: f64,
+
+    /// Delay every mock Twilio response by this much (real Twilio: ~100-300 ms).
+    #[arg(long, default_value_t = 0, value_name = "MS")]
+    mock_latency_ms: u64,
+
+    /// After the load, wait at most this long for every caller's text.
+    #[arg(long, default_value_t = 30.0, value_name = "SECONDS")]
+    drain: f64,
+
+    /// Once every caller has a text, keep watching this long for duplicates.
+    #[arg(long, default_value_t = 1.0, value_name = "SECONDS")]
+    settle: f64,
+
+    /// Cap on webhooks in flight; hitting it is reported, since it means the
+    /// offered rate could not be kept.
+    #[arg(long, default_value_t = 2048, value_name = "N", value_parser = clap::value_parser!(u32).range(1..))]
+    max_in_flight: u32,
+
+    /// Per-webhook timeout, in seconds (Twilio's own is 15).
+    #[arg(long, default_value_t = 15.0, value_name = "SECONDS")]
+    timeout: f64,
+
+    /// The ringback binary to run as `BIN serve`. Default:
+    /// target/release/ringback, built with `cargo build --release -p ringback`
+    /// if missing.
+    #[arg(long, value_name = "PATH")]
+    bin: Option<PathBuf>,
+
+    /// Rebuild the default binary first even if it exists.
+    #[arg(long)]
+    build: bool,
+
+    /// DATABASE_URL for the service, e.g. postgres://user:pass@127.0.0.1/ringback.
+    /// Default: a fresh SQLite file in the run's temporary directory.
+    #[arg(long, value_name = "URL")]
+    database: Option<String>,
+
+    /// Use this ringback.toml instead of the built-in bench config (its
+    /// business must own +15125550100).
+    #[arg(long, value_name = "PATH")]
+    config: Option<PathBuf>,
+
+    /// RUST_LOG for the service.
+    #[arg(long, default_value = "warn", value_name = "FILTER")]
+    rust_log: String,
+
+    /// Seconds to wait for GET /readyz to answer 200.
+    #[arg(long, default_value_t = 30.0, value_name = "SECONDS")]
+    ready_timeout: f64,
+
+    /// Print the figures as one JSON line on stdout instead of the table.
+    #[arg(long)]
+    json: bool,
+
+    /// Print the last lines of the service's output at the end (they are
+    /// printed anyway on a mismatch).
+    #[arg(long)]
+    show_log: bool,
+
+    /// Keep the temporary directory (config, SQLite database) and print its path.
+    #[arg(long)]
+    keep_tmp: bool,
+
+    /// Benchmark a trivial built-in stand-in instead of ringback, to check the
+    /// bench itself (mock, signer, scheduling, measurements).
+    #[arg(long)]
+    self_test: bool,
+}
+
+#[derive(Debug, Subcommand)]
+enum Command {
+    /// The trivial service used by --self-test (reads ringback's environment).
+    #[command(hide = true)]
+    StandIn,
+}
+
+fn main() -> ExitCode {
+    let cli = Cli::parse();
+    let runtime = tokio::runtime::Runtime::new().expect("tokio runtime");
+    let result = runtime.block_on(async {
+        match cli.command {
+            Some(Command::StandIn) => stand_in::serve_from_env().await.map(|()| true),
+            None => bench(cli).await,
+        }
+    });
+    match result {
+        Ok(true) => ExitCode::SUCCESS,
+        Ok(false) => ExitCode::from(2),
+        Err(err) => {
+            eprintln!("ringback-bench: error: {err:#}");
+            ExitCode::FAILURE
+        }
+    }
+}
+
+/// Runs the benchmark; `Ok(false)` on a texts/calls mismatch.
+async fn bench(cli: Cli) -> anyhow::Result<bool> {
+    if !(cli.rate.is_finite() && cli.rate > 0.0) {
+        bail!("--rate must be positive");
+    }
+    if !(0.0..=1.0).contains(&cli.fail_rate) || !(0.0..=1.0).contains(&cli.lost_reply_rate) {
+        bail!("--fail-rate and --lost-reply-rate must be between 0 and 1");
+    }
+    let calls = match cli.calls {
+        Some(calls) => calls,
+        None if cli.duration > 0.0 => ((cli.rate * cli.duration).round() as u64).max(1),
+        None => bail!("--duration must be positive"),
+    };
+    anyhow::ensure!(calls > 0, "--calls must be positive");
+
+    let account_sid = new_sid("AC");
+    let auth_token = format!("{:032x}", rand::rng().random::<u128>());
+    let mock = MockTwilio::start(MockConfig {
+        account_sid: account_sid.clone(),
+        auth_token: auth_token.clone(),
+        fail_rate: cli.fail_rate,
+        lost_reply_rate: cli.lost_reply_rate,
+        latency: Duration::from_millis(cli.mock_latency_ms),
+    })
+    .await?;
+
+    let tmp = tempfile::Builder::new().prefix("ringback-bench-").tempdir()?;
+    let config_path = tmp.path().join("ringback.toml");
+    let config = match &cli.config {
+        Some(path) => std::fs::read_to_string(path).with_context(|| format!("reading {}", path.display()))?,
+        None => service::render_config(),
+    };
+    std::fs::write(&config_path, config)?;
+    let database_url = match &cli.database {
+        Some(url) => url.clone(),
+        None => {
+            // An empty file is a valid SQLite database, so the URL works whether
+            // or not the service asks SQLite to create missing files.
+            let path = tmp.path().join("bench.db");
+            std::fs::File::create(&path)?;
+            format!("sqlite://{}", path.display())
+        }
+    };
+
+    let (program, args, target_name) = if cli.self_test {
+        (std::env::current_exe()?, vec!["stand-in"], "self-test stand-in".to_string())
+    } else {
+        let bin = match &cli.bin {
+            Some(bin) => bin.clone(),
+            None => service::release_binary(cli.build)?,
+        };
+        let name = format!("{} serve", bin.display());
+        (bin, vec!["serve"], name)
+    };
+
+    let port = service::free_port()?;
+    let public_url = format!("http://127.0.0.1:{port}");
+    let env = [
+        ("RINGBACK_CONFIG", config_path.display().to_string()),
+        ("DATABASE_URL", database_url.clone()),
+        ("PORT", port.to_string()),
+        ("RINGBACK_ADDR", "127.0.0.1".to_string()),
+        ("RINGBACK_PUBLIC_URL", public_url.clone()),
+        ("TWILIO_ACCOUNT_SID", account_sid.clone()),
+        ("TWILIO_AUTH_TOKEN", auth_token.clone()),
+        ("TWILIO_API_BASE", mock.base_url()),
+        ("RUST_LOG", cli.rust_log.clone()),
+    ];
+    eprintln!("starting {target_name} on {public_url} (mock Twilio at {})", mock.base_url());
+    let mut service = Service::spawn(&program, &args, &env)?;
+    let ready_after = service
+        .wait_ready(&public_url, Duration::from_secs_f64(cli.ready_timeout))
+        .await?;
+    eprintln!("ready after {:.2} s", ready_after.as_secs_f64());
+
+    let target = Target {
+        public_url,
+        account_sid,
+        auth_token,
+        business_number: BUSINESS_NUMBER.to_string(),
+    };
+    let plan = Plan {
+        calls,
+        rate: cli.rate,
+        duplicates: cli.duplicates,
+        max_in_flight: cli.max_in_flight as usize,
+        timeout: Duration::from_secs_f64(cli.timeout),
+        progress: true,
+    };
+    eprintln!(
+        "offering {calls} missed calls at {}/s ({} webhook(s) each)",
+        cli.rate, cli.duplicates
+    );
+    let measured = measure(
+        &plan,
+        &target,
+        &mock,
+        Duration::from_secs_f64(cli.drain),
+        Duration::from_secs_f64(cli.settle),
+    )
+    .await?;
+
+    let info = RunInfo {
+        target: if cli.self_test { "self-test stand-in" } else { "ringback" }.to_string(),
+        database: database_kind(&database_url),
+        rate: cli.rate,
+        duplicates: cli.duplicates,
+        fail_rate: cli.fail_rate,
+        lost_reply_rate: cli.lost_reply_rate,
+        mock_latency_ms: cli.mock_latency_ms,
+        concurrency_cap: plan.max_in_flight,
+        business_number: target.business_number.clone(),
+    };
+    let mut report = Report::new(info, &measured.load, &measured.mock, measured.drain);
+    report.service_peak_rss_mib = mib(service.peak_rss_kib());
+    report.bench_peak_rss_mib = mib(service::peak_rss_of("/proc/self/status"));
+
+    let log_lines = service.log_lines();
+    let log_tail = service.log_tail(40);
+    let (status, graceful) = service.stop(Duration::from_secs(10)).await?;
+    report.service_exit = if graceful {
+        status.to_string()
+    } else {
+        format!("{status} (killed: no exit within 10 s of SIGTERM)")
+    };
+
+    if cli.json {
+        println!("{}", report.to_json());
+    } else {
+        print!("{}", report.to_table());
+    }
+    if cli.show_log || (!report.ok() && log_lines > 0) {
+        eprintln!("\nlast lines of the service's output ({log_lines} lines in all):\n{log_tail}");
+    }
+    if cli.keep_tmp {
+        eprintln!("kept {}", tmp.keep().display());
+    }
+    Ok(report.ok())
+}
+
+struct Measured {
+    load: load::LoadResult,
+    mock: Snapshot,
+    drain: Duration,
+}
+
+/// Offers the load, then waits (at most `drain`) until every caller has a
+/// text, then `settle` more for late duplicates.
+async fn measure(
+    plan: &Plan,
+    target: &Target,
+    mock: &MockTwilio,
+    drain: Duration,
+    settle: Duration,
+) -> anyhow::Result<Measured> {
+    let load = load::run(plan, target, &CallerNumbers::random()).await?;
+
+    let expected: HashSet<String> = load.callers.keys().cloned().collect();
+    let drain_start = Instant::now();
+    while mock.count_texted(&expected) < expected.len() && drain_start.elapsed() < drain {
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+    let drained = drain_start.elapsed();
+    tokio::time::sleep(settle).await;
+
+    Ok(Measured {
+        mock: mock.snapshot(),
+        load,
+        drain: drained,
+    })
+}
+
+/// `sqlite`, `postgres`, ... from a database URL, without its credentials.
+fn database_kind(url: &str) -> String {
+    match url.split_once("://").map_or(url, |(scheme, _)| scheme) {
+        "postgresql" => "postgres".to_string(),
+        scheme => scheme.to_string(),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use clap::CommandFactory as _;
+
+    #[test]
+    fn cli_is_consistent() {
+        Cli::command().debug_assert();
+        let cli = Cli::parse_from(["ringback-bench", "--rate", "5000", "--duplicates", "2", "--json"]);
+        assert_eq!(cli.rate, 5000.0);
+        assert_eq!(cli.duplicates, 2);
+        assert!(cli.json && cli.command.is_none());
+        assert!(Cli::try_parse_from(["ringback-bench", "--duplicates", "0"]).is_err());
+    }
+
+    #[test]
+    fn database_kind_hides_credentials() {
+        assert_eq!(database_kind("sqlite:///tmp/x/bench.db"), "sqlite");
+        assert_eq!(database_kind("postgres://u:secret@127.0.0.1/db"), "postgres");
+        assert_eq!(database_kind("postgresql://u:secret@127.0.0.1/db"), "postgres");
+    }
+
+    /// The whole measurement pipeline against the in-process stand-in:
+    /// signed webhooks → stand-in → mock Twilio (with injected failures and
+    /// duplicate webhooks) → report.
+    #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+    async fn pipeline_against_stand_in_reports_ok() {
+        let account_sid = new_sid("AC");
+        let auth_token = "bench-token".to_string();
+        let mock = MockTwilio::start(MockConfig {
+            account_sid: account_sid.clone(),
+            auth_token: auth_token.clone(),
+            fail_rate: 0.2,
+            lost_reply_rate: 0.0,
+            latency: Duration::ZERO,
+        })
+        .await
+        .unwrap();
+        let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+        let public_url = format!("http://{}", listener.local_addr().unwrap());
+        let config = stand_in::StandInConfig {
+            public_url: public_url.clone(),
+            account_sid: account_sid.clone(),
+            auth_token: auth_token.clone(),
+            api_base: mock.base_url(),
+        };
+        tokio::spawn(stand_in::serve(listener, config, std::future::pending()));
+
+        let target = Target {
+            public_url,
+            account_sid,
+            auth_token,
+            business_number: BUSINESS_NUMBER.to_string(),
+        };
+        let plan = Plan {
+            calls: 300,
+            rate: 1000.0,
+            duplicates: 2,
+            max_in_flight: 64,
+            timeout: Duration::from_secs(5),
+            progress: false,
+        };
+        let measured = measure(&plan, &target, &mock, Duration::from_secs(20), Duration::from_millis(100))
+            .await
+            .unwrap();
+        let info = RunInfo {
+            target: "stand-in".to_string(),
+            database: "none".to_string(),
+            rate: plan.rate,
+            duplicates: plan.duplicates,
+            fail_rate: 0.2,
+            lost_reply_rate: 0.0,
+            mock_latency_ms: 0,
+            concurrency_cap: plan.max_in_flight,
+            business_number: BUSINESS_NUMBER.to_string(),
+        };
+        let report = Report::new(info, &measured.load, &measured.mock, measured.drain);
+
+        assert_eq!(report.verdict, "OK", "{}", report.to_table());
+        assert_eq!(report.calls, 300);
+        assert_eq!(report.webhooks, 600);
+        assert_eq!(report.webhooks_ok, 600, "{:?}", report.webhook_errors);
+        assert_eq!(report.callers_texted, 300);
+        assert_eq!(report.callers_texted_more_than_once, 0);
+        assert_eq!(report.texts_accepted, 300);
+        assert_eq!(report.texts_from_other_numbers, 0);
+        assert!(report.provider_injected_failures > 0);
+        assert_eq!(report.webhook_latency_ms.as_ref().unwrap().count, 600);
+        assert_eq!(report.provider_latency_ms.as_ref().unwrap().count, 300);
+        assert!(report.e2e_calls_per_s > 0.0);
+        let json: serde_json::Value = serde_json::from_str(&report.to_json()).unwrap();
+        assert_eq!(json["verdict"], "OK");
+        assert!(report.to_table().contains("OK: 300 of 300 callers texted exactly once"));
+    }
+
+    /// A service that answers but never texts must be reported as a mismatch.
+    #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+    async fn silent_service_is_a_mismatch() {
+        let mock = MockTwilio::start(MockConfig {
+            account_sid: new_sid("AC"),
+            auth_token: "t".to_string(),
+            fail_rate: 0.0,
+            lost_reply_rate: 0.0,
+            latency: Duration::ZERO,
+        })
+        .await
+        .unwrap();
+        let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+        let public_url = format!("http://{}", listener.local_addr().unwrap());
+        let app = axum::Router::new().route(
+            load::WEBHOOK_PATH,
+            axum::routing::post(|| async { "<Response/>" }),
+        );
+        tokio::spawn(async move { axum::serve(listener, app).await });
+        let target = Target {
+            public_url,
+            account_sid: new_sid("AC"),
+            auth_token: "t".to_string(),
+            business_number: BUSINESS_NUMBER.to_string(),
+        };
+        let plan = Plan {
+            calls: 20,
+            rate: 1000.0,
+            duplicates: 1,
+            max_in_flight: 8,
+            timeout: Duration::from_secs(5),
+            progress: false,
+        };
+        let measured = measure(&plan, &target, &mock, Duration::from_millis(200), Duration::ZERO)
+            .await
+            .unwrap();
+        let info = RunInfo {
+            target: "silent".to_string(),
+            database: "none".to_string(),
+            rate: plan.rate,
+            duplicates: 1,
+            fail_rate: 0.0,
+            lost_reply_rate: 0.0,
+            mock_latency_ms: 0,
+            concurrency_cap: 8,
+            business_number: BUSINESS_NUMBER.to_string(),
+        };
+        let report = Report::new(info, &measured.load, &measured.mock, measured.drain);
+        assert_eq!(report.verdict, "MISMATCH");
+        assert_eq!(report.callers_not_texted, 20);
+        assert!(report.provider_latency_ms.is_none());
+        assert!(report.to_table().contains("MISMATCH"));
+    }
+}

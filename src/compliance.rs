@@ -1,0 +1,62 @@
+//! The compliance gate: the one place every outbound message passes, at send
+//! time (not when it was queued: a lot can change in between).
+//!
+//! The gate is a pure function of facts the worker loads; the consent ledger
+//! check itself happens atomically inside [`crate::store::Store::begin_send`]
+//! so that an opt-out committed a microsecond earlier is always seen.
+
+use crate::config::Business;
+use crate::domain::{MessageKind, PhoneNumber};
+use chrono::{DateTime, Utc};
+
+/// What the gate knows about a message about to leave.
+#[derive(Debug, Clone)]
+pub struct Outgoing<'a> {
+    pub kind: MessageKind,
+    pub to: &'a str,
+    pub from: &'a str,
+    /// None when the business was removed from the config since queuing.
+    pub business: Option<&'a Business>,
+    pub now: DateTime<Utc>,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Verdict {
+    Allow,
+    /// Not now: try again at `until` (quiet hours, rate limits).
+    Hold { until: DateTime<Utc>, reason: &'static str },
+    /// Never: record the reason and do not send.
+    Refuse(&'static str),
+}
+
+pub fn check(o: &Outgoing<'_>) -> Verdict {
+    let Some(business) = o.business else {
+        return Verdict::Refuse("unknown_business");
+    };
+    if PhoneNumber::parse(o.to).is_err() {
+        return Verdict::Refuse("invalid_number");
+    }
+    // Only numbers the business owns may send on its behalf.
+    if !business.numbers.iter().any(|n| n.as_str() == o.from) {
+        return Verdict::Refuse("unknown_sender");
+    }
+    Verdict::Allow
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use chrono::Utc;
+
+    #[test]
+    fn refuses_unknown_sender_and_bad_numbers() {
+        let c = crate::engine::tests_support::config();
+        let b = &c.businesses[0];
+        let o = |to: &'static str, from: &'static str| Outgoing { kind: MessageKind::Instant, to, from, business: Some(b), now: Utc::now() };
+        assert_eq!(check(&o("+15125550147", "+15125550100")), Verdict::Allow);
+        assert_eq!(check(&o("+15125550147", "+15125559999")), Verdict::Refuse("unknown_sender"));
+        assert_eq!(check(&o("555", "+15125550100")), Verdict::Refuse("invalid_number"));
+        let none = Outgoing { business: None, ..o("+15125550147", "+15125550100") };
+        assert_eq!(check(&none), Verdict::Refuse("unknown_business"));
+    }
+}

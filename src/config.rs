@@ -1,0 +1,633 @@
+//! Configuration: `ringback.toml` and `prompts/` (the owner's), and the
+//! environment (the operator's, and the only place secrets come from).
+//!
+//! Everything is parsed into typed values at start-up. A mistake is reported
+//! with the file, the key and how to fix it, and all mistakes are reported at
+//! once, so an owner fixes the file in one pass.
+
+use crate::domain::PhoneNumber;
+use crate::templates::{Template, TemplateError};
+use chrono::{DateTime, Datelike, Duration, NaiveTime, TimeZone, Utc, Weekday};
+use chrono_tz::Tz;
+use secrecy::SecretString;
+use serde::Deserialize;
+use std::collections::{BTreeMap, HashMap};
+use std::fmt;
+use std::path::{Path, PathBuf};
+
+/// The signing secret used when no carrier credentials are configured
+/// (console mode). Webhooks are still verified against it, and `ringback
+/// simulate` signs with it; console mode never texts anyone, so knowing it
+/// gains an attacker nothing.
+pub const DEV_WEBHOOK_SECRET: &str = "ringback-dev-secret";
+/// Admin bearer token in console mode when `RINGBACK_ADMIN_TOKEN` is unset.
+pub const DEV_ADMIN_TOKEN: &str = "ringback-dev-admin";
+
+// ---------------------------------------------------------------------------
+// Environment
+// ---------------------------------------------------------------------------
+
+/// What the environment says (see README "Configuration reference").
+#[derive(Clone)]
+pub struct Settings {
+    pub config_path: PathBuf,
+    pub database_url: String,
+    pub addr: String,
+    pub port: u16,
+    /// The https base URL the carrier calls. Signatures are checked against
+    /// it; without it the request's own Host header is used (local dev).
+    pub public_url: Option<String>,
+    pub twilio: Option<TwilioSettings>,
+    pub admin_token: Option<SecretString>,
+}
+
+#[derive(Clone)]
+pub struct TwilioSettings {
+    pub account_sid: String,
+    pub auth_token: SecretString,
+    pub api_base: String,
+}
+
+impl fmt::Debug for Settings {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("Settings")
+            .field("config_path", &self.config_path)
+            .field("database_url", &redact_url(&self.database_url))
+            .field("addr", &self.addr)
+            .field("port", &self.port)
+            .field("public_url", &self.public_url)
+            .field("twilio", &self.twilio.as_ref().map(|t| &t.account_sid))
+            .field("admin_token", &self.admin_token.as_ref().map(|_| "[set]"))
+            .finish()
+    }
+}
+
+/// Hides a password in a database URL for logs.
+pub fn redact_url(url: &str) -> String {
+    match (url.find("://"), url.rfind('@')) {
+        (Some(s), Some(at)) if at > s => {
+            let creds = &url[s + 3..at];
+            let user = creds.split(':').next().unwrap_or("");
+            format!("{}://{}:***@{}", &url[..s], user, &url[at + 1..])
+        }
+        _ => url.to_string(),
+    }
+}
+
+impl Settings {
+    /// Reads the environment. Errors say which variable and what to do.
+    pub fn from_env() -> Result<Settings, String> {
+        Self::from_lookup(|k| std::env::var(k).ok().filter(|v| !v.trim().is_empty()))
+    }
+
+    pub fn from_lookup(get: impl Fn(&str) -> Option<String>) -> Result<Settings, String> {
+        let port = match get("PORT") {
+            Some(p) => p
+                .parse()
+                .map_err(|_| format!("PORT={p:?} is not a port number; set e.g. PORT=8080"))?,
+            None => 8080,
+        };
+        let public_url = get("RINGBACK_PUBLIC_URL").map(|u| u.trim_end_matches('/').to_string());
+        if let Some(u) = &public_url {
+            if !(u.starts_with("https://") || u.starts_with("http://")) {
+                return Err(format!(
+                    "RINGBACK_PUBLIC_URL={u:?} must start with https:// (the URL your carrier calls, e.g. https://ringback.example.com)"
+                ));
+            }
+        }
+        let twilio = match (get("TWILIO_ACCOUNT_SID"), get("TWILIO_AUTH_TOKEN")) {
+            (Some(sid), Some(token)) => Some(TwilioSettings {
+                account_sid: sid,
+                auth_token: SecretString::from(token),
+                api_base: get("TWILIO_API_BASE")
+                    .unwrap_or_else(|| "https://api.twilio.com".into())
+                    .trim_end_matches('/')
+                    .to_string(),
+            }),
+            (None, None) => None,
+            (Some(_), None) => {
+                return Err("TWILIO_ACCOUNT_SID is set but TWILIO_AUTH_TOKEN is not; set both (or neither, for console mode)".into())
+            }
+            (None, Some(_)) => {
+                return Err("TWILIO_AUTH_TOKEN is set but TWILIO_ACCOUNT_SID is not; set both (or neither, for console mode)".into())
+            }
+        };
+        Ok(Settings {
+            config_path: get("RINGBACK_CONFIG")
+                .unwrap_or_else(|| "ringback.toml".into())
+                .into(),
+            database_url: get("DATABASE_URL").unwrap_or_else(|| "sqlite://ringback.db".into()),
+            addr: get("RINGBACK_ADDR").unwrap_or_else(|| "0.0.0.0".into()),
+            port,
+            public_url,
+            twilio,
+            admin_token: get("RINGBACK_ADMIN_TOKEN").map(SecretString::from),
+        })
+    }
+}
+
+// ---------------------------------------------------------------------------
+// ringback.toml
+// ---------------------------------------------------------------------------
+
+/// The validated configuration.
+#[derive(Debug, Clone)]
+pub struct Config {
+    pub service: ServiceConfig,
+    pub businesses: Vec<Business>,
+    /// Tracking number -> index into `businesses`.
+    by_number: HashMap<String, usize>,
+}
+
+#[derive(Debug, Clone)]
+pub struct ServiceConfig {
+    pub prompts_dir: PathBuf,
+    /// One instant text per caller per business per this window.
+    pub instant_text_window: Duration,
+    /// How long a claimed job is ours before another worker may take it.
+    pub lease: Duration,
+    pub max_attempts: i64,
+    pub worker_concurrency: usize,
+    pub max_body_bytes: usize,
+}
+
+#[derive(Debug, Clone)]
+pub struct Business {
+    pub id: String,
+    pub name: String,
+    pub time_zone: Tz,
+    /// Tracking numbers the business owns; the first is its main sender.
+    pub numbers: Vec<PhoneNumber>,
+    pub ring_phone: PhoneNumber,
+    pub ring_seconds: u32,
+    pub call_screening: bool,
+    pub internal_numbers: Vec<PhoneNumber>,
+    pub block_list: Vec<PhoneNumber>,
+    pub hours: BusinessHours,
+    pub templates: BusinessTemplates,
+}
+
+#[derive(Debug, Clone)]
+pub struct BusinessTemplates {
+    pub instant_business_hours: Template,
+    pub instant_after_hours: Template,
+    pub voicemail_greeting: Template,
+    pub after_hours_greeting: Template,
+    pub screen_prompt: Template,
+    pub opt_out_confirmation: Template,
+    pub opt_in_confirmation: Template,
+    pub help_reply: Template,
+}
+
+impl Config {
+    /// The business that owns `number` (the `To` of a call or text).
+    pub fn business_for(&self, number: &str) -> Option<&Business> {
+        self.by_number.get(number).map(|&i| &self.businesses[i])
+    }
+
+    pub fn business(&self, id: &str) -> Option<&Business> {
+        self.businesses.iter().find(|b| b.id == id)
+    }
+
+    /// Loads and validates `path` and the templates it refers to.
+    pub fn load(path: &Path) -> Result<Config, ConfigErrors> {
+        let file = path.display().to_string();
+        let text = std::fs::read_to_string(path).map_err(|e| {
+            ConfigErrors(vec![ConfigError::new(
+                &file,
+                "",
+                format!("cannot read the config file: {e}"),
+                "create it (copy ringback.toml from the repository) or point RINGBACK_CONFIG at it",
+            )])
+        })?;
+        let base = path.parent().unwrap_or(Path::new("."));
+        Config::parse(&text, &file, base)
+    }
+
+    /// Parses config text; relative paths are resolved against `base`.
+    pub fn parse(text: &str, file: &str, base: &Path) -> Result<Config, ConfigErrors> {
+        let raw: RawConfig = toml::from_str(text).map_err(|e| {
+            ConfigErrors(vec![ConfigError::new(
+                file,
+                "",
+                e.to_string().trim().to_string(),
+                "fix the TOML syntax or the key named above (see README: configuration reference)",
+            )])
+        })?;
+        let mut errs = Vec::new();
+        let s = raw.service.unwrap_or_default();
+        let prompts_dir = base.join(s.prompts_dir.as_deref().unwrap_or("prompts"));
+        let service = ServiceConfig {
+            prompts_dir: prompts_dir.clone(),
+            instant_text_window: Duration::hours(s.instant_text_window_hours.unwrap_or(24) as i64),
+            lease: Duration::seconds(s.lease_seconds.unwrap_or(30) as i64),
+            max_attempts: s.max_attempts.unwrap_or(8) as i64,
+            worker_concurrency: s.worker_concurrency.unwrap_or(64).max(1) as usize,
+            max_body_bytes: s.max_body_bytes.unwrap_or(64 * 1024) as usize,
+        };
+        if s.instant_text_window_hours == Some(0) {
+            errs.push(ConfigError::new(file, "service.instant_text_window_hours", "must be at least 1", "use 24 (the default)"));
+        }
+        if s.max_attempts == Some(0) {
+            errs.push(ConfigError::new(file, "service.max_attempts", "must be at least 1", "use 8 (the default)"));
+        }
+
+        let mut businesses = Vec::new();
+        let mut by_number = HashMap::new();
+        if raw.business.is_empty() {
+            errs.push(ConfigError::new(
+                file,
+                "business",
+                "no business is configured",
+                "add a [[business]] table with id, name, time_zone, numbers and ring_phone",
+            ));
+        }
+        let mut ids = std::collections::HashSet::new();
+        for (i, rb) in raw.business.into_iter().enumerate() {
+            let key = |k: &str| format!("business[{i}].{k}");
+            if rb.id.trim().is_empty() || !rb.id.chars().all(|c| c.is_ascii_alphanumeric() || c == '-' || c == '_') {
+                errs.push(ConfigError::new(file, &key("id"), format!("{:?} is not a valid id", rb.id), "use letters, digits, - and _ only, e.g. \"spartan-plumbing\""));
+            }
+            if !ids.insert(rb.id.clone()) {
+                errs.push(ConfigError::new(file, &key("id"), format!("{:?} is used by two businesses", rb.id), "give each business its own id"));
+            }
+            if rb.name.trim().is_empty() {
+                errs.push(ConfigError::new(file, &key("name"), "is empty", "set the name customers know, e.g. \"Spartan Plumbing\""));
+            }
+            let tz: Option<Tz> = match rb.time_zone.parse() {
+                Ok(tz) => Some(tz),
+                Err(_) => {
+                    errs.push(ConfigError::new(file, &key("time_zone"), format!("{:?} is not a known time zone", rb.time_zone), "use an IANA name such as \"America/Chicago\""));
+                    None
+                }
+            };
+            let mut phone = |k: &str, v: &str| match PhoneNumber::parse(v) {
+                Ok(p) => Some(p),
+                Err(e) => {
+                    errs.push(ConfigError::new(file, &key(k), format!("{v:?}: {e}"), "write numbers in E.164, e.g. \"+15125550100\""));
+                    None
+                }
+            };
+            let numbers: Vec<PhoneNumber> = rb.numbers.iter().filter_map(|n| phone("numbers", n)).collect();
+            let ring_phone = phone("ring_phone", &rb.ring_phone);
+            let internal: Vec<PhoneNumber> = rb.internal_numbers.iter().filter_map(|n| phone("internal_numbers", n)).collect();
+            let block: Vec<PhoneNumber> = rb.block_list.iter().filter_map(|n| phone("block_list", n)).collect();
+            if rb.numbers.is_empty() {
+                errs.push(ConfigError::new(file, &key("numbers"), "no tracking number", "list the numbers callers dial, e.g. numbers = [\"+15125550100\"]"));
+            }
+            for n in &numbers {
+                if let Some(prev) = by_number.insert(n.as_str().to_string(), i) {
+                    if prev != i {
+                        errs.push(ConfigError::new(file, &key("numbers"), format!("{n} is also owned by business[{prev}]"), "a number belongs to exactly one business"));
+                    }
+                }
+            }
+            let ring_seconds = rb.ring_seconds.unwrap_or(20);
+            if !(5..=120).contains(&ring_seconds) {
+                errs.push(ConfigError::new(file, &key("ring_seconds"), format!("{ring_seconds} is out of range"), "use 5 to 120 seconds, below the time the phone's own voicemail picks up (often 20-25)"));
+            }
+            let hours = match BusinessHours::parse(&rb.hours) {
+                Ok(h) => Some(h),
+                Err((day, msg)) => {
+                    errs.push(ConfigError::new(file, &key(&format!("hours.{day}")), msg, "write \"07:00-18:00\", \"00:00-24:00\" or \"closed\""));
+                    None
+                }
+            };
+            let mut template = |k: &str, configured: &Option<String>, default_file: &str| {
+                let rel = configured.as_deref().unwrap_or(default_file);
+                let path = prompts_dir.join(rel);
+                let shown = path.display().to_string();
+                match std::fs::read_to_string(&path) {
+                    Ok(t) => match Template::parse(&t, &shown) {
+                        Ok(t) => Some(t),
+                        Err(TemplateError { file: f, line, message }) => {
+                            errs.push(ConfigError::new(&format!("{f}:{line}"), &key(&format!("templates.{k}")), message, "edit the template"));
+                            None
+                        }
+                    },
+                    Err(e) => {
+                        errs.push(ConfigError::new(file, &key(&format!("templates.{k}")), format!("cannot read {shown}: {e}"), "create the file or fix the path (relative to service.prompts_dir)"));
+                        None
+                    }
+                }
+            };
+            let t = rb.templates.unwrap_or_default();
+            let templates = (
+                template("instant_business_hours", &t.instant_business_hours, "instant_business_hours.txt"),
+                template("instant_after_hours", &t.instant_after_hours, "instant_after_hours.txt"),
+                template("voicemail_greeting", &t.voicemail_greeting, "voicemail_greeting.txt"),
+                template("after_hours_greeting", &t.after_hours_greeting, "after_hours_greeting.txt"),
+                template("screen_prompt", &t.screen_prompt, "screen_prompt.txt"),
+                template("opt_out_confirmation", &t.opt_out_confirmation, "opt_out_confirmation.txt"),
+                template("opt_in_confirmation", &t.opt_in_confirmation, "opt_in_confirmation.txt"),
+                template("help_reply", &t.help_reply, "help_reply.txt"),
+            );
+            if let (Some(tz), Some(ring_phone), Some(hours), (Some(a), Some(b), Some(c), Some(d), Some(e), Some(f), Some(g), Some(h))) =
+                (tz, ring_phone, hours, templates)
+            {
+                businesses.push(Business {
+                    id: rb.id,
+                    name: rb.name,
+                    time_zone: tz,
+                    numbers,
+                    ring_phone,
+                    ring_seconds,
+                    call_screening: rb.call_screening.unwrap_or(false),
+                    internal_numbers: internal,
+                    block_list: block,
+                    hours,
+                    templates: BusinessTemplates {
+                        instant_business_hours: a,
+                        instant_after_hours: b,
+                        voicemail_greeting: c,
+                        after_hours_greeting: d,
+                        screen_prompt: e,
+                        opt_out_confirmation: f,
+                        opt_in_confirmation: g,
+                        help_reply: h,
+                    },
+                });
+            }
+        }
+        if errs.is_empty() {
+            Ok(Config { service, businesses, by_number })
+        } else {
+            Err(ConfigErrors(errs))
+        }
+    }
+}
+
+/// One mistake in the configuration.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ConfigError {
+    pub file: String,
+    pub key: String,
+    pub message: String,
+    pub fix: String,
+}
+
+impl ConfigError {
+    pub fn new(file: &str, key: &str, message: impl Into<String>, fix: impl Into<String>) -> Self {
+        ConfigError { file: file.into(), key: key.into(), message: message.into(), fix: fix.into() }
+    }
+}
+
+impl fmt::Display for ConfigError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        if self.key.is_empty() {
+            write!(f, "{}: {}\n  fix: {}", self.file, self.message, self.fix)
+        } else {
+            write!(f, "{}: `{}` {}\n  fix: {}", self.file, self.key, self.message, self.fix)
+        }
+    }
+}
+
+/// All mistakes found in one pass.
+#[derive(Debug, Clone)]
+pub struct ConfigErrors(pub Vec<ConfigError>);
+
+impl fmt::Display for ConfigErrors {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        writeln!(f, "{} problem(s) in the configuration:", self.0.len())?;
+        for e in &self.0 {
+            writeln!(f, "- {e}")?;
+        }
+        Ok(())
+    }
+}
+
+impl std::error::Error for ConfigErrors {}
+
+#[derive(Deserialize, Default)]
+#[serde(deny_unknown_fields)]
+struct RawConfig {
+    service: Option<RawService>,
+    #[serde(default)]
+    business: Vec<RawBusiness>,
+}
+
+#[derive(Deserialize, Default)]
+#[serde(deny_unknown_fields)]
+struct RawService {
+    prompts_dir: Option<String>,
+    instant_text_window_hours: Option<u32>,
+    lease_seconds: Option<u32>,
+    max_attempts: Option<u32>,
+    worker_concurrency: Option<u32>,
+    max_body_bytes: Option<u32>,
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct RawBusiness {
+    id: String,
+    name: String,
+    time_zone: String,
+    numbers: Vec<String>,
+    ring_phone: String,
+    ring_seconds: Option<u32>,
+    call_screening: Option<bool>,
+    #[serde(default)]
+    internal_numbers: Vec<String>,
+    #[serde(default)]
+    block_list: Vec<String>,
+    #[serde(default)]
+    hours: BTreeMap<String, String>,
+    templates: Option<RawTemplates>,
+}
+
+#[derive(Deserialize, Default)]
+#[serde(deny_unknown_fields)]
+struct RawTemplates {
+    instant_business_hours: Option<String>,
+    instant_after_hours: Option<String>,
+    voicemail_greeting: Option<String>,
+    after_hours_greeting: Option<String>,
+    screen_prompt: Option<String>,
+    opt_out_confirmation: Option<String>,
+    opt_in_confirmation: Option<String>,
+    help_reply: Option<String>,
+}
+
+// ---------------------------------------------------------------------------
+// Business hours
+// ---------------------------------------------------------------------------
+
+/// Opening hours per weekday in the business's own time zone. A day missing
+/// from the config is closed.
+#[derive(Debug, Clone, Default)]
+pub struct BusinessHours {
+    /// Monday = 0. `(open, close)` minutes after midnight; close may be 1440.
+    days: [Option<(u32, u32)>; 7],
+}
+
+const DAY_KEYS: [&str; 7] = ["mon", "tue", "wed", "thu", "fri", "sat", "sun"];
+
+impl BusinessHours {
+    fn parse(raw: &BTreeMap<String, String>) -> Result<BusinessHours, (String, String)> {
+        let mut days = [None; 7];
+        for (k, v) in raw {
+            let idx = DAY_KEYS
+                .iter()
+                .position(|d| d == k)
+                .ok_or_else(|| (k.clone(), format!("{k:?} is not a day; use mon, tue, wed, thu, fri, sat, sun")))?;
+            let v = v.trim();
+            if v.eq_ignore_ascii_case("closed") {
+                continue;
+            }
+            let bad = || (k.clone(), format!("{v:?} is not a time range"));
+            let (a, b) = v.split_once('-').ok_or_else(bad)?;
+            let open = parse_hhmm(a.trim()).ok_or_else(bad)?;
+            let close = parse_hhmm(b.trim()).ok_or_else(bad)?;
+            if close <= open {
+                return Err((k.clone(), format!("{v:?} closes before it opens")));
+            }
+            days[idx] = Some((open, close));
+        }
+        Ok(BusinessHours { days })
+    }
+
+    /// Open around the clock, every day (tests and the benchmark).
+    pub fn always() -> BusinessHours {
+        BusinessHours { days: [Some((0, 1440)); 7] }
+    }
+
+    /// Is the business open at `at`?
+    pub fn is_open(&self, tz: Tz, at: DateTime<Utc>) -> bool {
+        let local = at.with_timezone(&tz);
+        let minute = local.time().hour_min();
+        match self.days[local.weekday().num_days_from_monday() as usize] {
+            Some((open, close)) => minute >= open && minute < close,
+            None => false,
+        }
+    }
+
+    /// The next moment the business opens after `at` (None if never open).
+    pub fn next_open(&self, tz: Tz, at: DateTime<Utc>) -> Option<DateTime<Utc>> {
+        let local = at.with_timezone(&tz);
+        for offset in 0..8 {
+            let date = local.date_naive() + Duration::days(offset);
+            let Some((open, _)) = self.days[date.weekday().num_days_from_monday() as usize] else {
+                continue;
+            };
+            let t = NaiveTime::from_hms_opt(open / 60, open % 60, 0)?;
+            // A time that does not exist (spring-forward gap) opens at the
+            // first instant that does.
+            let candidate = tz
+                .from_local_datetime(&date.and_time(t))
+                .earliest()
+                .or_else(|| tz.from_local_datetime(&(date.and_time(t) + Duration::hours(1))).earliest())?
+                .with_timezone(&Utc);
+            if candidate > at {
+                return Some(candidate);
+            }
+        }
+        None
+    }
+
+    /// "7:00 AM today", "7:00 AM tomorrow", "8:00 AM Monday".
+    pub fn describe_next_open(&self, tz: Tz, at: DateTime<Utc>) -> String {
+        match self.next_open(tz, at) {
+            None => "as soon as we can".into(),
+            Some(t) => {
+                let lt = t.with_timezone(&tz);
+                let today = at.with_timezone(&tz).date_naive();
+                let when = if lt.date_naive() == today {
+                    "today".to_string()
+                } else if lt.date_naive() == today + Duration::days(1) {
+                    "tomorrow".to_string()
+                } else {
+                    weekday_name(lt.weekday()).to_string()
+                };
+                format!("{} {}", lt.format("%-I:%M %p"), when)
+            }
+        }
+    }
+}
+
+trait HourMin {
+    fn hour_min(&self) -> u32;
+}
+impl HourMin for NaiveTime {
+    fn hour_min(&self) -> u32 {
+        use chrono::Timelike;
+        self.hour() * 60 + self.minute()
+    }
+}
+
+fn parse_hhmm(s: &str) -> Option<u32> {
+    let (h, m) = s.split_once(':')?;
+    let (h, m): (u32, u32) = (h.parse().ok()?, m.parse().ok()?);
+    if (h < 24 && m < 60) || (h == 24 && m == 0) {
+        Some(h * 60 + m)
+    } else {
+        None
+    }
+}
+
+fn weekday_name(d: Weekday) -> &'static str {
+    match d {
+        Weekday::Mon => "Monday",
+        Weekday::Tue => "Tuesday",
+        Weekday::Wed => "Wednesday",
+        Weekday::Thu => "Thursday",
+        Weekday::Fri => "Friday",
+        Weekday::Sat => "Saturday",
+        Weekday::Sun => "Sunday",
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn hours(pairs: &[(&str, &str)]) -> BusinessHours {
+        let m = pairs.iter().map(|(k, v)| (k.to_string(), v.to_string())).collect();
+        BusinessHours::parse(&m).unwrap()
+    }
+
+    #[test]
+    fn business_hours_in_local_time() {
+        let h = hours(&[("mon", "07:00-18:00"), ("sat", "closed")]);
+        let tz: Tz = "America/Chicago".parse().unwrap();
+        // Monday 2026-11-23 08:00 CST = 14:00 UTC
+        let mon8 = Utc.with_ymd_and_hms(2026, 11, 23, 14, 0, 0).unwrap();
+        assert!(h.is_open(tz, mon8));
+        // Monday 18:00 local is closed (end is exclusive)
+        assert!(!h.is_open(tz, Utc.with_ymd_and_hms(2026, 11, 24, 0, 0, 0).unwrap()));
+        // Monday 06:59 local
+        assert!(!h.is_open(tz, Utc.with_ymd_and_hms(2026, 11, 23, 12, 59, 0).unwrap()));
+        let next = h.next_open(tz, Utc.with_ymd_and_hms(2026, 11, 24, 1, 0, 0).unwrap()).unwrap();
+        assert_eq!(next, Utc.with_ymd_and_hms(2026, 11, 30, 13, 0, 0).unwrap());
+        assert_eq!(h.describe_next_open(tz, mon8 - Duration::hours(3)), "7:00 AM today");
+    }
+
+    #[test]
+    fn bad_hours_name_the_day() {
+        let m = [("tue".to_string(), "9-5".to_string())].into_iter().collect();
+        let (day, msg) = BusinessHours::parse(&m).unwrap_err();
+        assert_eq!(day, "tue");
+        assert!(msg.contains("9-5"));
+        let m = [("funday".to_string(), "closed".to_string())].into_iter().collect();
+        assert_eq!(BusinessHours::parse(&m).unwrap_err().0, "funday");
+    }
+
+    #[test]
+    fn settings_require_both_twilio_credentials() {
+        let env = |pairs: &'static [(&'static str, &'static str)]| {
+            move |k: &str| pairs.iter().find(|(a, _)| *a == k).map(|(_, v)| v.to_string())
+        };
+        assert!(Settings::from_lookup(env(&[("TWILIO_ACCOUNT_SID", "AC1")])).is_err());
+        let s = Settings::from_lookup(env(&[])).unwrap();
+        assert!(s.twilio.is_none());
+        assert_eq!(s.port, 8080);
+        assert!(Settings::from_lookup(env(&[("PORT", "eighty")])).unwrap_err().contains("PORT"));
+        assert!(Settings::from_lookup(env(&[("RINGBACK_PUBLIC_URL", "ringback.example.com")])).is_err());
+    }
+
+    #[test]
+    fn redacts_database_password() {
+        assert_eq!(redact_url("postgres://u:secret@h:5432/db"), "postgres://u:***@h:5432/db");
+        assert_eq!(redact_url("sqlite://x.db"), "sqlite://x.db");
+    }
+}

@@ -1,0 +1,57 @@
+//! The HTTP surface: carrier webhooks, ops endpoints and the admin API.
+
+pub mod admin;
+pub mod error;
+pub mod ops;
+pub mod twilio;
+
+use crate::ingest::Core;
+use axum::extract::DefaultBodyLimit;
+use axum::routing::{get, post};
+use axum::Router;
+use secrecy::SecretString;
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::Arc;
+use tower_http::trace::TraceLayer;
+
+/// Shared by every handler.
+#[derive(Clone)]
+pub struct AppState {
+    pub core: Core,
+    /// The base URL carriers call (signatures are computed over it).
+    pub public_url: Option<String>,
+    /// The key Twilio signs with: the Auth Token, or the development secret
+    /// in console mode. There is no "don't verify" setting.
+    pub webhook_key: Arc<SecretString>,
+    pub admin_token: Option<Arc<SecretString>>,
+    /// False once shutdown starts: new webhooks get 503 so the carrier
+    /// retries them (against another instance, or this one after restart).
+    pub accepting: Arc<AtomicBool>,
+}
+
+impl AppState {
+    pub fn is_accepting(&self) -> bool {
+        self.accepting.load(Ordering::SeqCst)
+    }
+}
+
+pub fn router(state: AppState) -> Router {
+    let limit = state.core.config.service.max_body_bytes;
+    Router::new()
+        .route("/webhooks/twilio/voice", post(twilio::voice))
+        .route("/webhooks/twilio/voice/dial", post(twilio::voice_dial))
+        .route("/webhooks/twilio/voice/screen", post(twilio::voice_screen))
+        .route("/webhooks/twilio/voice/screen/result", post(twilio::voice_screen_result))
+        .route("/webhooks/twilio/voice/status", post(twilio::voice_status))
+        .route("/webhooks/twilio/voice/recording", post(twilio::voice_recording))
+        .route("/webhooks/twilio/sms", post(twilio::sms))
+        .route("/webhooks/twilio/sms/status", post(twilio::sms_status))
+        .route("/healthz", get(ops::healthz))
+        .route("/readyz", get(ops::readyz))
+        .route("/metrics", get(ops::metrics))
+        .route("/api/v1/leads", get(admin::list_leads))
+        .route("/api/v1/leads/{id}", get(admin::lead_detail))
+        .layer(DefaultBodyLimit::max(limit))
+        .layer(TraceLayer::new_for_http())
+        .with_state(state)
+}

@@ -1,0 +1,417 @@
+//! Twilio webhooks. Each request is checked in this order, and stops at the
+//! first problem with a clear 4xx and a log line, having recorded nothing:
+//! shutting down (503) → content type (415) → signature present (400) →
+//! body parses as UTF-8 form data (400) → signature valid (403) → required
+//! fields (400) → the number belongs to a business (404 / TwiML).
+
+use super::error::ApiError;
+use super::AppState;
+use crate::config::Business;
+use crate::domain::{mask, MessageStatus, MissedTrigger};
+use crate::ingest::{InboundSms, MissedReport, Received};
+use crate::provider::twilio::{signature, twiml};
+use axum::body::Bytes;
+use axum::extract::{OriginalUri, State};
+use axum::http::{header, HeaderMap};
+use axum::response::{IntoResponse, Response};
+use secrecy::ExposeSecret;
+
+/// A verified Twilio request: its parameters, in order, repeats kept.
+pub struct TwilioForm {
+    pairs: Vec<(String, String)>,
+    raw: String,
+}
+
+impl TwilioForm {
+    pub fn get(&self, name: &str) -> Option<&str> {
+        self.pairs.iter().find(|(k, _)| k == name).map(|(_, v)| v.as_str())
+    }
+
+    /// A parameter that must be present and non-empty.
+    pub fn require(&self, name: &'static str) -> Result<&str, ApiError> {
+        match self.get(name).map(str::trim) {
+            Some(v) if !v.is_empty() => Ok(v),
+            _ => Err(ApiError::BadRequest(format!("missing required parameter `{name}`"))),
+        }
+    }
+}
+
+/// Parses `application/x-www-form-urlencoded`, refusing bytes that are not
+/// UTF-8 after percent-decoding (a lossy decode would change what was signed).
+pub fn parse_form(body: &[u8]) -> Result<Vec<(String, String)>, ApiError> {
+    let text = std::str::from_utf8(body).map_err(|_| ApiError::BadRequest("body is not valid UTF-8".into()))?;
+    let mut out = Vec::new();
+    for part in text.split('&').filter(|p| !p.is_empty()) {
+        let (k, v) = part.split_once('=').unwrap_or((part, ""));
+        let decode = |s: &str| -> Result<String, ApiError> {
+            let plus = s.replace('+', " ");
+            percent_encoding::percent_decode_str(&plus)
+                .decode_utf8()
+                .map(|c| c.into_owned())
+                .map_err(|_| ApiError::BadRequest(format!("form field {k:?} is not valid UTF-8")))
+        };
+        out.push((decode(k)?, decode(v)?));
+    }
+    Ok(out)
+}
+
+/// The URL Twilio requested, rebuilt from our public base URL so it matches
+/// what Twilio signed even behind Fly's proxy.
+fn public_request_url(s: &AppState, headers: &HeaderMap, uri: &axum::http::Uri) -> String {
+    let path = uri.path_and_query().map(|p| p.as_str()).unwrap_or("/");
+    match &s.public_url {
+        Some(base) => format!("{base}{path}"),
+        None => {
+            let host = headers.get(header::HOST).and_then(|h| h.to_str().ok()).unwrap_or("localhost");
+            format!("http://{host}{path}")
+        }
+    }
+}
+
+/// Verifies and parses a Twilio webhook.
+fn verify(s: &AppState, kind: &'static str, headers: &HeaderMap, uri: &axum::http::Uri, body: &Bytes) -> Result<TwilioForm, ApiError> {
+    if !s.is_accepting() {
+        return Err(ApiError::Unavailable("shutting down; please retry".into()));
+    }
+    let ctype = headers.get(header::CONTENT_TYPE).and_then(|v| v.to_str().ok()).unwrap_or("");
+    let mime = ctype.split(';').next().unwrap_or("").trim().to_ascii_lowercase();
+    let is_json = mime == "application/json";
+    if mime != "application/x-www-form-urlencoded" && !is_json {
+        return Err(ApiError::UnsupportedMediaType(format!(
+            "{kind}: expected Content-Type application/x-www-form-urlencoded, got {:?}",
+            ctype
+        )));
+    }
+    let sig = headers
+        .get("x-twilio-signature")
+        .and_then(|v| v.to_str().ok())
+        .filter(|v| !v.is_empty())
+        .ok_or(ApiError::MissingSignature("X-Twilio-Signature header is required"))?;
+    let algorithm = signature::Algorithm::from_settings_header(
+        headers.get("x-twilio-webhooks-signature-settings").and_then(|v| v.to_str().ok()),
+    );
+    let url = public_request_url(s, headers, uri);
+    let key = s.webhook_key.expose_secret().as_bytes();
+    let raw = String::from_utf8_lossy(body).into_owned();
+    if is_json {
+        if !signature::validate_json(key, sig, &url, body, algorithm) {
+            return Err(ApiError::BadSignature);
+        }
+        let value: serde_json::Value = serde_json::from_slice(body).map_err(|e| ApiError::BadRequest(format!("invalid JSON body: {e}")))?;
+        let obj = value.as_object().ok_or_else(|| ApiError::BadRequest("JSON body must be an object".into()))?;
+        let pairs = obj
+            .iter()
+            .map(|(k, v)| (k.clone(), v.as_str().map(str::to_string).unwrap_or_else(|| v.to_string())))
+            .collect();
+        return Ok(TwilioForm { pairs, raw });
+    }
+    let pairs = parse_form(body)?;
+    if !signature::validate(key, sig, &url, &pairs, algorithm) {
+        return Err(ApiError::BadSignature);
+    }
+    Ok(TwilioForm { pairs, raw })
+}
+
+fn xml(body: String) -> Response {
+    ([(header::CONTENT_TYPE, "text/xml; charset=utf-8")], body).into_response()
+}
+
+/// Logs and counts every webhook's outcome.
+fn finish(s: &AppState, kind: &'static str, result: Result<Response, ApiError>) -> Response {
+    match result {
+        Ok(r) => {
+            s.core.metrics.inc("ringback_webhooks_total", &[("kind", kind), ("outcome", "ok")]);
+            r
+        }
+        Err(e) => {
+            s.core.metrics.inc("ringback_webhooks_total", &[("kind", kind), ("outcome", e.outcome())]);
+            match &e {
+                ApiError::Store(_) => {}
+                other => tracing::warn!(kind, status = other.status().as_u16(), error = %other, "webhook rejected"),
+            }
+            e.into_response()
+        }
+    }
+}
+
+fn business<'a>(s: &'a AppState, number: &str) -> Result<&'a Business, ApiError> {
+    s.core
+        .config
+        .business_for(number)
+        .ok_or_else(|| ApiError::NotFound(format!("no business owns the number {number}; add it to a business's `numbers` in ringback.toml")))
+}
+
+fn url(s: &AppState, headers: &HeaderMap, path: &str) -> String {
+    match &s.public_url {
+        Some(base) => format!("{base}{path}"),
+        None => {
+            let host = headers.get(header::HOST).and_then(|h| h.to_str().ok()).unwrap_or("localhost");
+            format!("http://{host}{path}")
+        }
+    }
+}
+
+fn received<'a>(kind: &'static str, key: String, f: &'a TwilioForm) -> Received<'a> {
+    Received { dedup_key: key, kind, payload: &f.raw }
+}
+
+/// An incoming call: ring the business (optionally screened), or after hours
+/// go straight to voicemail — which is a missed call at once.
+pub async fn voice(State(s): State<AppState>, headers: HeaderMap, OriginalUri(uri): OriginalUri, body: Bytes) -> Response {
+    const KIND: &str = "voice";
+    let r = async {
+        let f = verify(&s, KIND, &headers, &uri, &body)?;
+        let (sid, from, to) = (f.require("CallSid")?, f.require("From")?, f.require("To")?);
+        let Some(b) = s.core.config.business_for(to) else {
+            tracing::warn!(to, "call to a number no business owns");
+            return Ok(xml(twiml::say_and_hangup("Sorry, this number is not in service.")));
+        };
+        let vars = crate::templates::Vars::new().set("business", b.name.clone()).set("business_phone", to);
+        let now = s.core.clock.now();
+        if b.hours.is_open(b.time_zone, now) {
+            s.core.call_started(b, sid, from, to, &received(KIND, format!("twilio:voice:{sid}"), &f)).await?;
+            let screen = b.call_screening.then(|| url(&s, &headers, &format!("/webhooks/twilio/voice/screen?parent={sid}")));
+            tracing::info!(business = %b.id, caller = %mask(from), "ringing the business");
+            Ok(xml(twiml::dial(
+                b.ring_phone.as_str(),
+                b.ring_seconds,
+                &url(&s, &headers, "/webhooks/twilio/voice/dial"),
+                None,
+                screen.as_deref(),
+            )))
+        } else {
+            let report = MissedReport {
+                business: b,
+                call_sid: sid,
+                caller: from,
+                tracking_number: to,
+                trigger: MissedTrigger::AfterHours,
+                recording_url: None,
+                transcript: None,
+            };
+            let outcome = s.core.missed_call(&report, &received(KIND, format!("twilio:voice:{sid}"), &f)).await?;
+            tracing::info!(business = %b.id, caller = %mask(from), ?outcome, "after-hours call: straight to voicemail");
+            Ok(xml(twiml::voicemail(
+                &b.templates.after_hours_greeting.render(&vars),
+                &url(&s, &headers, "/webhooks/twilio/voice/recording"),
+            )))
+        }
+    }
+    .await;
+    finish(&s, KIND, r)
+}
+
+/// The `<Dial action>` result: unanswered → missed call and voicemail.
+pub async fn voice_dial(State(s): State<AppState>, headers: HeaderMap, OriginalUri(uri): OriginalUri, body: Bytes) -> Response {
+    const KIND: &str = "voice_dial";
+    let r = async {
+        let f = verify(&s, KIND, &headers, &uri, &body)?;
+        let (sid, from, to) = (f.require("CallSid")?, f.require("From")?, f.require("To")?);
+        let status = f.require("DialCallStatus")?;
+        let b = business(&s, to)?;
+        let rx = received(KIND, format!("twilio:dial:{sid}"), &f);
+        let trigger = match status {
+            "no-answer" | "busy" | "failed" | "canceled" => Some(MissedTrigger::DialResult),
+            "completed" | "answered" => {
+                if b.call_screening && !s.core.was_screen_accepted(sid).await? {
+                    Some(MissedTrigger::ScreenNotAccepted)
+                } else {
+                    None
+                }
+            }
+            other => {
+                return Err(ApiError::BadRequest(format!(
+                    "unknown DialCallStatus {other:?} (expected completed, answered, busy, no-answer, failed or canceled)"
+                )))
+            }
+        };
+        match trigger {
+            Some(trigger) => {
+                let report = MissedReport { business: b, call_sid: sid, caller: from, tracking_number: to, trigger, recording_url: None, transcript: None };
+                let outcome = s.core.missed_call(&report, &rx).await?;
+                tracing::info!(business = %b.id, caller = %mask(from), dial_status = status, ?outcome, "missed call");
+                if status == "canceled" {
+                    // The caller hung up: nobody is there to hear a prompt.
+                    return Ok(xml(twiml::hangup()));
+                }
+                let vars = crate::templates::Vars::new().set("business", b.name.clone()).set("business_phone", to);
+                Ok(xml(twiml::voicemail(
+                    &b.templates.voicemail_greeting.render(&vars),
+                    &url(&s, &headers, "/webhooks/twilio/voice/recording"),
+                )))
+            }
+            None => {
+                let secs = f.get("DialCallDuration").and_then(|d| d.trim().parse().ok()).unwrap_or(0);
+                s.core.call_answered(b, sid, from, to, secs, &rx).await?;
+                Ok(xml(twiml::hangup()))
+            }
+        }
+    }
+    .await;
+    finish(&s, KIND, r)
+}
+
+/// Call screening, played to whoever picks up the business phone.
+pub async fn voice_screen(State(s): State<AppState>, headers: HeaderMap, OriginalUri(uri): OriginalUri, body: Bytes) -> Response {
+    const KIND: &str = "voice_screen";
+    let r = async {
+        let _f = verify(&s, KIND, &headers, &uri, &body)?;
+        let parent = query_param(&uri, "parent").ok_or_else(|| ApiError::BadRequest("missing `parent` query parameter".into()))?;
+        let call = s.core.store.call(&parent).await?.ok_or_else(|| ApiError::NotFound(format!("unknown parent call {parent}")))?;
+        let b = business(&s, &call.tracking_number)?;
+        let vars = crate::templates::Vars::new().set("business", b.name.clone()).set("business_phone", call.tracking_number.clone());
+        Ok(xml(twiml::screen(
+            &b.templates.screen_prompt.render(&vars),
+            &url(&s, &headers, &format!("/webhooks/twilio/voice/screen/result?parent={parent}")),
+        )))
+    }
+    .await;
+    finish(&s, KIND, r)
+}
+
+/// The screening keypress: 1 accepts (an empty response bridges the call).
+pub async fn voice_screen_result(State(s): State<AppState>, headers: HeaderMap, OriginalUri(uri): OriginalUri, body: Bytes) -> Response {
+    const KIND: &str = "voice_screen_result";
+    let r = async {
+        let f = verify(&s, KIND, &headers, &uri, &body)?;
+        let parent = query_param(&uri, "parent").ok_or_else(|| ApiError::BadRequest("missing `parent` query parameter".into()))?;
+        let call = s.core.store.call(&parent).await?.ok_or_else(|| ApiError::NotFound(format!("unknown parent call {parent}")))?;
+        let b = business(&s, &call.tracking_number)?;
+        if f.get("Digits").map(str::trim) == Some("1") {
+            let rx = received(KIND, format!("twilio:screen:{parent}"), &f);
+            s.core.screen_accepted(b, &parent, &call.caller, &call.tracking_number, &rx).await?;
+            Ok(xml(twiml::empty()))
+        } else {
+            Ok(xml(twiml::hangup()))
+        }
+    }
+    .await;
+    finish(&s, KIND, r)
+}
+
+/// Status callbacks, for numbers whose calls ringback does not front.
+pub async fn voice_status(State(s): State<AppState>, headers: HeaderMap, OriginalUri(uri): OriginalUri, body: Bytes) -> Response {
+    const KIND: &str = "voice_status";
+    let r = async {
+        let f = verify(&s, KIND, &headers, &uri, &body)?;
+        let (sid, from, to) = (f.require("CallSid")?, f.require("From")?, f.require("To")?);
+        let status = f.require("CallStatus")?;
+        let b = business(&s, to)?;
+        let seq = f.get("SequenceNumber").unwrap_or("");
+        let rx = received(KIND, format!("twilio:status:{sid}:{status}:{seq}"), &f);
+        match status {
+            "no-answer" | "busy" | "failed" | "canceled" => {
+                let report = MissedReport { business: b, call_sid: sid, caller: from, tracking_number: to, trigger: MissedTrigger::StatusCallback, recording_url: None, transcript: None };
+                let outcome = s.core.missed_call(&report, &rx).await?;
+                tracing::info!(business = %b.id, caller = %mask(from), call_status = status, ?outcome, "missed call (status callback)");
+            }
+            "completed" => {
+                let secs = f.get("CallDuration").and_then(|d| d.trim().parse().ok()).unwrap_or(0);
+                s.core.call_answered(b, sid, from, to, secs, &rx).await?;
+            }
+            "queued" | "ringing" | "in-progress" | "initiated" | "answered" => {}
+            other => return Err(ApiError::BadRequest(format!("unknown CallStatus {other:?}"))),
+        }
+        Ok(xml(twiml::empty()))
+    }
+    .await;
+    finish(&s, KIND, r)
+}
+
+/// Voicemail: the `<Record action>` callback and the transcription callback.
+pub async fn voice_recording(State(s): State<AppState>, headers: HeaderMap, OriginalUri(uri): OriginalUri, body: Bytes) -> Response {
+    const KIND: &str = "voice_recording";
+    let r = async {
+        let f = verify(&s, KIND, &headers, &uri, &body)?;
+        let (sid, from, to) = (f.require("CallSid")?, f.require("From")?, f.require("To")?);
+        let b = business(&s, to)?;
+        let recording_sid = f.get("RecordingSid").unwrap_or("");
+        let transcript = f.get("TranscriptionText").filter(|t| !t.trim().is_empty());
+        let which = f.get("TranscriptionSid").unwrap_or(if transcript.is_some() { "transcript" } else { "recording" });
+        let rx = received(KIND, format!("twilio:recording:{sid}:{recording_sid}:{which}"), &f);
+        let report = MissedReport {
+            business: b,
+            call_sid: sid,
+            caller: from,
+            tracking_number: to,
+            trigger: MissedTrigger::Voicemail,
+            recording_url: f.get("RecordingUrl"),
+            transcript,
+        };
+        let outcome = s.core.missed_call(&report, &rx).await?;
+        tracing::info!(business = %b.id, caller = %mask(from), ?outcome, "voicemail");
+        Ok(xml(twiml::hangup()))
+    }
+    .await;
+    finish(&s, KIND, r)
+}
+
+/// An incoming text.
+pub async fn sms(State(s): State<AppState>, headers: HeaderMap, OriginalUri(uri): OriginalUri, body: Bytes) -> Response {
+    const KIND: &str = "sms";
+    let r = async {
+        let f = verify(&s, KIND, &headers, &uri, &body)?;
+        let (sid, from, to) = (f.require("MessageSid")?, f.require("From")?, f.require("To")?);
+        let text = f.get("Body").unwrap_or("");
+        let b = business(&s, to)?;
+        let rx = received(KIND, format!("twilio:sms:{sid}"), &f);
+        let outcome = s.core.inbound_sms(&InboundSms { business: b, message_sid: sid, from, to, body: text }, &rx).await?;
+        tracing::info!(business = %b.id, from = %mask(from), ?outcome, "inbound text");
+        Ok(xml(twiml::empty()))
+    }
+    .await;
+    finish(&s, KIND, r)
+}
+
+/// Delivery status of a text we sent. Callbacks can arrive out of order; the
+/// store never moves a message backwards.
+pub async fn sms_status(State(s): State<AppState>, headers: HeaderMap, OriginalUri(uri): OriginalUri, body: Bytes) -> Response {
+    const KIND: &str = "sms_status";
+    let r = async {
+        let f = verify(&s, KIND, &headers, &uri, &body)?;
+        let sid = f.require("MessageSid")?;
+        let status_raw = f.get("MessageStatus").or(f.get("SmsStatus")).ok_or_else(|| ApiError::BadRequest("missing required parameter `MessageStatus`".into()))?;
+        let from = f.require("From")?;
+        let b = business(&s, from)?;
+        let status = match status_raw {
+            "queued" | "accepted" | "scheduled" | "sending" => MessageStatus::Sending,
+            "sent" => MessageStatus::Sent,
+            "delivered" | "read" => MessageStatus::Delivered,
+            "undelivered" => MessageStatus::Undelivered,
+            "failed" | "canceled" => MessageStatus::Failed,
+            other => return Err(ApiError::BadRequest(format!("unknown MessageStatus {other:?}"))),
+        };
+        let code = f.get("ErrorCode").filter(|c| !c.trim().is_empty() && *c != "0");
+        let rx = received(KIND, format!("twilio:sms-status:{sid}:{status_raw}"), &f);
+        let known = s.core.delivery_status(&b.id, sid, status, code, &rx).await?;
+        if !known {
+            tracing::debug!(sid, "status callback for a message we did not send (or a retry)");
+        }
+        Ok(xml(twiml::empty()))
+    }
+    .await;
+    finish(&s, KIND, r)
+}
+
+fn query_param(uri: &axum::http::Uri, name: &str) -> Option<String> {
+    uri.query()?.split('&').find_map(|kv| {
+        let (k, v) = kv.split_once('=')?;
+        (k == name).then(|| percent_encoding::percent_decode_str(v).decode_utf8_lossy().into_owned())
+    })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn form_parsing_keeps_repeats_and_rejects_bad_utf8() {
+        let p = parse_form(b"From=%2B15125550147&Body=hi+there&Digits=1&Digits=2").unwrap();
+        assert_eq!(p[0], ("From".into(), "+15125550147".into()));
+        assert_eq!(p[1].1, "hi there");
+        assert_eq!(p.len(), 4);
+        assert!(parse_form(b"Body=%FF%FE").is_err());
+        assert!(parse_form(&[0x42, 0x6f, 0x64, 0x79, 0x3d, 0xff]).is_err());
+        assert_eq!(parse_form(b"Trunc").unwrap(), vec![("Trunc".into(), "".into())]);
+    }
+}

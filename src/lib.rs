@@ -1,0 +1,30 @@
+//! ringback wins back the phone calls a trade business misses.
+//!
+//! The modules read as the architecture (see `../shared/design.md`):
+//! - [`config`]: the owner's `ringback.toml` and `prompts/`, the operator's env;
+//! - [`domain`]: the trade's vocabulary as types (phone numbers, leads, texts);
+//! - [`classify`]: reading customers' replies;
+//! - [`engine`]: pure decisions — state + event + time → actions;
+//! - [`compliance`]: the one gate every outbound message passes;
+//! - [`provider`]: Twilio and the console stand-in;
+//! - [`store`]: SQLite and PostgreSQL, one contract;
+//! - [`ingest`]: the shell that records events and applies decisions;
+//! - [`worker`]: the only code that sends;
+//! - [`http`]: webhooks, ops endpoints and the admin API.
+
+pub mod classify;
+pub mod cli;
+pub mod clock;
+pub mod compliance;
+pub mod config;
+pub mod domain;
+pub mod engine;
+pub mod http;
+pub mod ingest;
+pub mod metrics;
+pub mod provider;
+pub mod simulate;
+pub mod startup;
+pub mod store;
+pub mod templates;
+pub mod worker;

@@ -1,0 +1,66 @@
+//! Carriers behind one seam. Only the worker calls [`Provider::send_sms`]:
+//! every text leaves through the outbox and the compliance gate.
+
+pub mod console;
+pub mod twilio;
+
+use async_trait::async_trait;
+use chrono::{DateTime, Utc};
+use std::time::Duration;
+
+/// A text ready to leave.
+#[derive(Debug, Clone)]
+pub struct OutboundSms {
+    pub to: String,
+    pub from: String,
+    pub body: String,
+    /// Where the carrier should post delivery updates, if anywhere.
+    pub status_callback: Option<String>,
+}
+
+/// The carrier accepted the message.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct SendReceipt {
+    pub provider_sid: String,
+}
+
+/// Why a send did not go through, and what to do about it.
+#[derive(Debug, Clone, thiserror::Error)]
+pub enum SendError {
+    /// Try again later: network trouble, 5xx, 429. `in_doubt` means the
+    /// carrier may have accepted the message (a timeout, a 500), so the next
+    /// attempt must first look for it in the carrier's own list.
+    #[error("retryable: {message}")]
+    Retryable {
+        message: String,
+        retry_after: Option<Duration>,
+        in_doubt: bool,
+    },
+    /// Never retry: the carrier refused this message for good.
+    #[error("permanent ({code}): {message}")]
+    Permanent { code: String, message: String },
+}
+
+impl SendError {
+    pub fn is_permanent(&self) -> bool {
+        matches!(self, SendError::Permanent { .. })
+    }
+}
+
+/// A carrier. Implementations: [`twilio::Twilio`], [`console::Console`].
+#[async_trait]
+pub trait Provider: Send + Sync + 'static {
+    fn name(&self) -> &'static str;
+
+    async fn send_sms(&self, sms: &OutboundSms) -> Result<SendReceipt, SendError>;
+
+    /// Looks in the carrier's own message list for a text to `to` from
+    /// `from` with this body, created at or after `since`. Used before
+    /// retrying a send whose outcome we never recorded (a crash, a timeout),
+    /// so that a customer never gets the same text twice.
+    async fn find_sent(
+        &self,
+        sms: &OutboundSms,
+        since: DateTime<Utc>,
+    ) -> Result<Option<SendReceipt>, SendError>;
+}

@@ -1,0 +1,193 @@
+//! Twilio: the Messages REST API, request signatures and TwiML.
+
+pub mod signature;
+pub mod twiml;
+
+use super::{OutboundSms, Provider, SendError, SendReceipt};
+use async_trait::async_trait;
+use chrono::{DateTime, Duration as ChronoDuration, Utc};
+use secrecy::{ExposeSecret, SecretString};
+use serde::Deserialize;
+use std::time::Duration;
+
+/// Twilio error codes that must never be retried (specs/providers.md §3.4).
+pub mod codes {
+    /// The recipient replied STOP: mark the number opted out.
+    pub const UNSUBSCRIBED: &str = "21610";
+    pub const INVALID_TO: &str = "21211";
+    pub const NOT_MOBILE: &str = "21614";
+    pub const LANDLINE: &str = "21635";
+    pub const LANDLINE_UNREACHABLE: &str = "30006";
+    pub const FILTERED: &str = "30007";
+    /// A2P 10DLC: the sender is not registered.
+    pub const UNREGISTERED_SENDER: &str = "30034";
+    pub const TOLL_FREE_UNVERIFIED: &str = "30032";
+}
+
+pub struct Twilio {
+    http: reqwest::Client,
+    api_base: String,
+    account_sid: String,
+    auth_token: SecretString,
+}
+
+impl Twilio {
+    pub fn new(api_base: &str, account_sid: &str, auth_token: SecretString) -> Twilio {
+        let http = reqwest::Client::builder()
+            .connect_timeout(Duration::from_secs(5))
+            .timeout(Duration::from_secs(15))
+            .pool_max_idle_per_host(64)
+            .build()
+            .expect("the HTTP client builds with static settings");
+        Twilio {
+            http,
+            api_base: api_base.trim_end_matches('/').to_string(),
+            account_sid: account_sid.to_string(),
+            auth_token,
+        }
+    }
+
+    fn messages_url(&self) -> String {
+        format!("{}/2010-04-01/Accounts/{}/Messages.json", self.api_base, self.account_sid)
+    }
+}
+
+#[derive(Deserialize)]
+struct MessageResource {
+    sid: String,
+    #[serde(default)]
+    body: Option<String>,
+    #[serde(default)]
+    date_created: Option<String>,
+}
+
+#[derive(Deserialize)]
+struct MessageList {
+    #[serde(default)]
+    messages: Vec<MessageResource>,
+}
+
+#[derive(Deserialize)]
+struct TwilioErrorBody {
+    code: Option<serde_json::Value>,
+    message: Option<String>,
+}
+
+fn network_error(e: reqwest::Error) -> SendError {
+    // A request that may have reached Twilio is in doubt; one refused before
+    // it was sent (connect error) is not.
+    SendError::Retryable {
+        in_doubt: !e.is_connect(),
+        message: format!("network: {e}"),
+        retry_after: None,
+    }
+}
+
+fn retry_after(resp: &reqwest::Response) -> Option<Duration> {
+    let v = resp.headers().get(reqwest::header::RETRY_AFTER)?.to_str().ok()?;
+    if let Ok(secs) = v.trim().parse::<u64>() {
+        return Some(Duration::from_secs(secs));
+    }
+    let at = DateTime::parse_from_rfc2822(v.trim()).ok()?;
+    let d = at.with_timezone(&Utc) - Utc::now();
+    Some(d.to_std().unwrap_or_default())
+}
+
+/// Maps a non-2xx answer to retryable or permanent.
+async fn classify_error(resp: reqwest::Response) -> SendError {
+    let status = resp.status();
+    let after = retry_after(&resp);
+    let text = resp.text().await.unwrap_or_default();
+    let parsed: Option<TwilioErrorBody> = serde_json::from_str(&text).ok();
+    let code = parsed
+        .as_ref()
+        .and_then(|b| b.code.as_ref())
+        .map(|c| c.to_string().trim_matches('"').to_string())
+        .unwrap_or_else(|| status.as_u16().to_string());
+    let message = parsed
+        .and_then(|b| b.message)
+        .unwrap_or_else(|| text.chars().take(200).collect());
+    if status.as_u16() == 429 {
+        // 20429: never processed, always safe to retry.
+        SendError::Retryable { message: format!("429 ({code}): {message}"), retry_after: after, in_doubt: false }
+    } else if status.is_server_error() {
+        SendError::Retryable { message: format!("{status} ({code}): {message}"), retry_after: after, in_doubt: true }
+    } else if status.as_u16() == 401 || status.as_u16() == 403 {
+        // Credentials can be fixed by the operator; keep the message.
+        SendError::Retryable { message: format!("{status} ({code}): {message} - check TWILIO_ACCOUNT_SID/TWILIO_AUTH_TOKEN"), retry_after: Some(Duration::from_secs(60)), in_doubt: false }
+    } else {
+        SendError::Permanent { code, message }
+    }
+}
+
+#[async_trait]
+impl Provider for Twilio {
+    fn name(&self) -> &'static str {
+        "twilio"
+    }
+
+    async fn send_sms(&self, sms: &OutboundSms) -> Result<SendReceipt, SendError> {
+        let mut form = vec![("To", sms.to.as_str()), ("From", sms.from.as_str()), ("Body", sms.body.as_str())];
+        if let Some(cb) = &sms.status_callback {
+            form.push(("StatusCallback", cb.as_str()));
+        }
+        let resp = self
+            .http
+            .post(self.messages_url())
+            .basic_auth(&self.account_sid, Some(self.auth_token.expose_secret()))
+            .form(&form)
+            .send()
+            .await
+            .map_err(network_error)?;
+        if !resp.status().is_success() {
+            return Err(classify_error(resp).await);
+        }
+        let m: MessageResource = resp.json().await.map_err(|e| SendError::Retryable {
+            message: format!("unreadable answer to a send: {e}"),
+            retry_after: None,
+            in_doubt: true,
+        })?;
+        Ok(SendReceipt { provider_sid: m.sid })
+    }
+
+    async fn find_sent(&self, sms: &OutboundSms, since: DateTime<Utc>) -> Result<Option<SendReceipt>, SendError> {
+        // DateSent filters by day (UTC); a minute of slack covers clock skew.
+        let day = (since - ChronoDuration::minutes(1)).format("%Y-%m-%d").to_string();
+        let resp = self
+            .http
+            .get(self.messages_url())
+            .basic_auth(&self.account_sid, Some(self.auth_token.expose_secret()))
+            .query(&[("To", sms.to.as_str()), ("From", sms.from.as_str()), ("DateSent>", day.as_str()), ("PageSize", "50")])
+            .send()
+            .await
+            .map_err(network_error)?;
+        if !resp.status().is_success() {
+            return Err(match classify_error(resp).await {
+                // A failed lookup is never a reason to give up on the text.
+                SendError::Permanent { code, message } => SendError::Retryable {
+                    message: format!("message list lookup failed ({code}): {message}"),
+                    retry_after: None,
+                    in_doubt: true,
+                },
+                e => e,
+            });
+        }
+        let list: MessageList = resp.json().await.map_err(|e| SendError::Retryable {
+            message: format!("unreadable message list: {e}"),
+            retry_after: None,
+            in_doubt: true,
+        })?;
+        let earliest = since - ChronoDuration::minutes(1);
+        Ok(list
+            .messages
+            .into_iter()
+            .find(|m| {
+                m.body.as_deref() == Some(sms.body.as_str())
+                    && m.date_created
+                        .as_deref()
+                        .and_then(|d| DateTime::parse_from_rfc2822(d).ok())
+                        .is_none_or(|d| d.with_timezone(&Utc) >= earliest)
+            })
+            .map(|m| SendReceipt { provider_sid: m.sid }))
+    }
+}

@@ -1,0 +1,189 @@
+//! Wiring: build the store, provider, worker and HTTP server from settings,
+//! bind (port 0 in tests), and shut down gracefully.
+
+use crate::clock::{Clock, SystemClock};
+use crate::config::{Config, Settings, DEV_ADMIN_TOKEN, DEV_WEBHOOK_SECRET};
+use crate::http::{router, AppState};
+use crate::ingest::Core;
+use crate::metrics::Metrics;
+use crate::provider::{console::Console, twilio::Twilio, Provider};
+use crate::store::{PoolOptions, Store};
+use crate::worker::{status_callback_url, Worker};
+use anyhow::Context;
+use secrecy::{ExposeSecret, SecretString};
+use std::net::SocketAddr;
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::Arc;
+use tokio::sync::{watch, Notify};
+use tokio::task::JoinHandle;
+
+/// A running ringback: HTTP server + worker.
+pub struct Running {
+    pub addr: SocketAddr,
+    pub core: Core,
+    pub provider_name: &'static str,
+    accepting: Arc<AtomicBool>,
+    shutdown: watch::Sender<bool>,
+    server: JoinHandle<()>,
+    worker: JoinHandle<()>,
+}
+
+/// What to build the service from. Tests swap the clock.
+pub struct Options {
+    pub settings: Settings,
+    pub config: Config,
+    pub clock: Arc<dyn Clock>,
+}
+
+impl Options {
+    pub fn new(settings: Settings, config: Config) -> Options {
+        Options { settings, config, clock: Arc::new(SystemClock) }
+    }
+}
+
+/// Connects to the database and applies migrations.
+pub async fn open_store(settings: &Settings) -> anyhow::Result<Store> {
+    let store = Store::connect(&settings.database_url, &PoolOptions::default())
+        .await
+        .with_context(|| format!("cannot open the database at {}", crate::config::redact_url(&settings.database_url)))?;
+    store.migrate().await.context("cannot apply database migrations")?;
+    Ok(store)
+}
+
+impl Running {
+    /// Builds and starts everything; returns once the port is bound.
+    pub async fn start(opts: Options) -> anyhow::Result<Running> {
+        let Options { settings, config, clock } = opts;
+        let store = open_store(&settings).await?;
+        let (provider, webhook_key): (Arc<dyn Provider>, SecretString) = match &settings.twilio {
+            Some(t) => (
+                Arc::new(Twilio::new(&t.api_base, &t.account_sid, t.auth_token.clone())),
+                t.auth_token.clone(),
+            ),
+            None => (Arc::new(Console), SecretString::from(DEV_WEBHOOK_SECRET)),
+        };
+        let admin_token = match (&settings.admin_token, &settings.twilio) {
+            (Some(t), _) => Some(Arc::new(t.clone())),
+            (None, None) => Some(Arc::new(SecretString::from(DEV_ADMIN_TOKEN))),
+            (None, Some(_)) => None,
+        };
+        let config = Arc::new(config);
+        let metrics = Arc::new(Metrics::new());
+        let wake = Arc::new(Notify::new());
+        let core = Core { config: config.clone(), store: store.clone(), clock: clock.clone(), metrics: metrics.clone(), wake: wake.clone() };
+        let accepting = Arc::new(AtomicBool::new(true));
+        let state = AppState {
+            core: core.clone(),
+            public_url: settings.public_url.clone(),
+            webhook_key: Arc::new(webhook_key),
+            admin_token,
+            accepting: accepting.clone(),
+        };
+        let (shutdown, shutdown_rx) = watch::channel(false);
+        let worker = Worker {
+            store: store.clone(),
+            provider: provider.clone(),
+            clock,
+            config,
+            metrics,
+            wake,
+            status_callback: status_callback_url(settings.public_url.as_deref()),
+        };
+        let worker = tokio::spawn(worker.run(shutdown_rx.clone()));
+
+        let bind = format!("{}:{}", settings.addr, settings.port);
+        let listener = tokio::net::TcpListener::bind(&bind).await.with_context(|| format!("cannot listen on {bind}"))?;
+        let addr = listener.local_addr()?;
+        let app = router(state);
+        let mut rx = shutdown_rx;
+        let server = tokio::spawn(async move {
+            let graceful = async move {
+                let _ = rx.wait_for(|stop| *stop).await;
+            };
+            if let Err(e) = axum::serve(listener, app).with_graceful_shutdown(graceful).await {
+                tracing::error!(error = %e, "HTTP server stopped with an error");
+            }
+        });
+        tracing::info!(
+            %addr,
+            provider = provider.name(),
+            database = %crate::config::redact_url(&settings.database_url),
+            public_url = settings.public_url.as_deref().unwrap_or("(from Host header)"),
+            "ringback is listening"
+        );
+        if settings.twilio.is_none() {
+            tracing::warn!("console mode: no carrier credentials, texts are logged, not sent; webhooks are verified with the development secret");
+        }
+        Ok(Running { addr, core, provider_name: provider.name(), accepting, shutdown, server, worker })
+    }
+
+    pub fn url(&self) -> String {
+        format!("http://{}", self.addr)
+    }
+
+    /// Graceful stop: refuse new webhooks (503, the carrier retries), finish
+    /// requests and jobs in flight, then close the database.
+    pub async fn shutdown(self) {
+        self.accepting.store(false, Ordering::SeqCst);
+        let _ = self.shutdown.send(true);
+        let _ = self.server.await;
+        let _ = self.worker.await;
+        self.core.store.close().await;
+    }
+
+    /// Stops abruptly, as a crash would: in-flight work is abandoned and
+    /// leases are left to expire. Tests use it to prove nothing is lost.
+    pub async fn kill(self) {
+        self.server.abort();
+        self.worker.abort();
+        let _ = self.server.await;
+        let _ = self.worker.await;
+        self.core.store.close().await;
+    }
+}
+
+/// `ringback serve`: run until SIGTERM / Ctrl-C.
+pub async fn serve(settings: Settings) -> anyhow::Result<()> {
+    let config = Config::load(&settings.config_path).map_err(|e| anyhow::anyhow!("{e}"))?;
+    let running = Running::start(Options::new(settings, config)).await?;
+    shutdown_signal().await;
+    tracing::info!("shutdown requested: finishing in-flight work");
+    running.shutdown().await;
+    Ok(())
+}
+
+async fn shutdown_signal() {
+    let ctrl_c = async {
+        let _ = tokio::signal::ctrl_c().await;
+    };
+    #[cfg(unix)]
+    let term = async {
+        match tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()) {
+            Ok(mut s) => {
+                s.recv().await;
+            }
+            Err(_) => std::future::pending::<()>().await,
+        }
+    };
+    #[cfg(not(unix))]
+    let term = std::future::pending::<()>();
+    tokio::select! {
+        _ = ctrl_c => {},
+        _ = term => {},
+    }
+}
+
+/// Logs to stderr; `RUST_LOG` picks the level (default: info).
+pub fn init_tracing() {
+    let filter = tracing_subscriber::EnvFilter::try_from_default_env()
+        .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("info,sqlx=warn,tower_http=warn"));
+    let _ = tracing_subscriber::fmt().with_env_filter(filter).with_writer(std::io::stderr).try_init();
+}
+
+/// The key `simulate` signs with (the same rule the server uses).
+pub fn webhook_key(settings: &Settings) -> String {
+    match &settings.twilio {
+        Some(t) => t.auth_token.expose_secret().to_string(),
+        None => DEV_WEBHOOK_SECRET.to_string(),
+    }
+}

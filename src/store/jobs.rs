@@ -1,0 +1,334 @@
+//! Durable jobs: the queue behind every send and every timer.
+//!
+//! A job is claimed by one `UPDATE … RETURNING` that bumps its fencing token
+//! and sets `run_at` to the lease expiry. Every later write about the job
+//! names the token it was claimed with; if another worker has since
+//! reclaimed the job (our lease ran out), the write matches no row and we
+//! know to stop. Failed jobs are kept with their last error, never deleted.
+
+use super::{get, Dialect, Result, Store, StoreError};
+use crate::clock::{from_ms, to_ms};
+use crate::domain::{MessageKind, MessageStatus};
+use chrono::{DateTime, Utc};
+use sqlx::{Any, Row, Transaction};
+use std::str::FromStr;
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum JobStatus {
+    Pending,
+    Running,
+    Done,
+    Failed,
+    Canceled,
+}
+
+impl FromStr for JobStatus {
+    type Err = String;
+    fn from_str(s: &str) -> std::result::Result<Self, String> {
+        Ok(match s {
+            "pending" => JobStatus::Pending,
+            "running" => JobStatus::Running,
+            "done" => JobStatus::Done,
+            "failed" => JobStatus::Failed,
+            "canceled" => JobStatus::Canceled,
+            o => return Err(format!("unknown job status {o:?}")),
+        })
+    }
+}
+
+/// A claimed job.
+#[derive(Debug, Clone)]
+pub struct Job {
+    pub id: i64,
+    pub kind: String,
+    pub lead_id: Option<i64>,
+    pub unique_key: String,
+    pub payload: String,
+    pub attempts: i64,
+    pub max_attempts: i64,
+    pub lease_token: i64,
+    /// When the job was due (before the claim moved run_at to the lease end).
+    pub due_at: DateTime<Utc>,
+}
+
+#[derive(Debug, Clone)]
+pub struct NewJob {
+    pub kind: &'static str,
+    pub lead_id: Option<i64>,
+    pub unique_key: String,
+    pub payload: String,
+    pub run_at: DateTime<Utc>,
+    pub max_attempts: i64,
+}
+
+pub(super) async fn enqueue(tx: &mut Transaction<'static, Any>, job: &NewJob, now: DateTime<Utc>) -> Result<Option<i64>> {
+    let row = sqlx::query(
+        "INSERT INTO jobs (kind, lead_id, unique_key, payload, status, run_at, due_at, attempts, max_attempts, created_at, updated_at)
+         VALUES ($1, $2, $3, $4, 'pending', $5, $5, 0, $6, $7, $7)
+         ON CONFLICT (unique_key) DO NOTHING RETURNING id",
+    )
+    .bind(job.kind)
+    .bind(job.lead_id)
+    .bind(&job.unique_key)
+    .bind(&job.payload)
+    .bind(to_ms(job.run_at))
+    .bind(job.max_attempts)
+    .bind(to_ms(now))
+    .fetch_optional(&mut **tx)
+    .await?;
+    row.map(|r| get::<i64>(&r, "id")).transpose()
+}
+
+/// What happened when the worker tried to start a send.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum BeginSend {
+    /// Marked `sending`; go ahead and call the provider.
+    Go { in_doubt: bool },
+    /// The message no longer wants sending (sent, canceled, suppressed...).
+    NotSendable(MessageStatus),
+    /// The recipient opted out: the message is now suppressed.
+    OptedOut,
+    /// Another worker holds the job now.
+    LostLease,
+}
+
+impl Store {
+    /// Claims up to `limit` due jobs (including ones whose lease expired) in
+    /// one statement.
+    pub async fn claim_jobs(&self, now: DateTime<Utc>, lease_until: DateTime<Utc>, limit: i64) -> Result<Vec<Job>> {
+        let sql = match self.dialect {
+            Dialect::Sqlite => {
+                "UPDATE jobs SET status = 'running', run_at = $1, lease_token = lease_token + 1,
+                     attempts = attempts + 1, updated_at = $2
+                 WHERE id IN (SELECT id FROM jobs WHERE status IN ('pending', 'running') AND run_at <= $2
+                              ORDER BY run_at LIMIT $3)
+                 RETURNING id, kind, lead_id, unique_key, payload, attempts, max_attempts, lease_token, due_at"
+            }
+            Dialect::Postgres => {
+                "UPDATE jobs SET status = 'running', run_at = $1, lease_token = lease_token + 1,
+                     attempts = attempts + 1, updated_at = $2
+                 WHERE id IN (SELECT id FROM jobs WHERE status IN ('pending', 'running') AND run_at <= $2
+                              ORDER BY run_at LIMIT $3 FOR UPDATE SKIP LOCKED)
+                 RETURNING id, kind, lead_id, unique_key, payload, attempts, max_attempts, lease_token, due_at"
+            }
+        };
+        let rows = sqlx::query(sql)
+            .bind(to_ms(lease_until))
+            .bind(to_ms(now))
+            .bind(limit)
+            .fetch_all(&self.pool)
+            .await?;
+        rows.iter()
+            .map(|r| {
+                Ok(Job {
+                    id: get(r, "id")?,
+                    kind: get(r, "kind")?,
+                    lead_id: get(r, "lead_id")?,
+                    unique_key: get(r, "unique_key")?,
+                    payload: get(r, "payload")?,
+                    attempts: get(r, "attempts")?,
+                    max_attempts: get(r, "max_attempts")?,
+                    lease_token: get(r, "lease_token")?,
+                    due_at: from_ms(get(r, "due_at")?),
+                })
+            })
+            .collect()
+    }
+
+    /// When the next job falls due (or a lease expires).
+    pub async fn next_due(&self) -> Result<Option<DateTime<Utc>>> {
+        let row = sqlx::query("SELECT MIN(run_at) AS t FROM jobs WHERE status IN ('pending', 'running')")
+            .fetch_one(&self.pool)
+            .await?;
+        Ok(row.try_get::<Option<i64>, _>("t")?.map(from_ms))
+    }
+
+    /// Jobs waiting or running.
+    pub async fn queue_depth(&self) -> Result<i64> {
+        let row = sqlx::query("SELECT COUNT(*) AS n FROM jobs WHERE status IN ('pending', 'running')").fetch_one(&self.pool).await?;
+        Ok(row.try_get::<i64, _>("n")?)
+    }
+
+    pub async fn job_status(&self, unique_key: &str) -> Result<Option<(JobStatus, i64, Option<String>)>> {
+        let row = sqlx::query("SELECT status, attempts, last_error FROM jobs WHERE unique_key = $1")
+            .bind(unique_key)
+            .fetch_optional(&self.pool)
+            .await?;
+        row.map(|r| {
+            let s: String = r.try_get("status")?;
+            Ok((JobStatus::from_str(&s).map_err(StoreError::Corrupt)?, r.try_get("attempts")?, r.try_get("last_error")?))
+        })
+        .transpose()
+    }
+
+    /// Marks a job done, if we still hold it.
+    pub async fn complete_job(&self, job: &Job, now: DateTime<Utc>) -> Result<bool> {
+        finish(&self.pool, job, "done", None, now).await
+    }
+
+    /// Marks a job failed for good (kept, with its error), if we still hold it.
+    pub async fn fail_job(&self, job: &Job, error: &str, now: DateTime<Utc>) -> Result<bool> {
+        finish(&self.pool, job, "failed", Some(error), now).await
+    }
+
+    /// Puts a job back to run at `run_at`. `count_attempt = false` is for
+    /// holds that were not failures (quiet hours, rate limits).
+    pub async fn retry_job(&self, job: &Job, run_at: DateTime<Utc>, error: Option<&str>, count_attempt: bool, now: DateTime<Utc>) -> Result<bool> {
+        let r = sqlx::query(
+            "UPDATE jobs SET status = 'pending', run_at = $3, last_error = COALESCE($4, last_error),
+                 attempts = attempts - $5, updated_at = $6
+             WHERE id = $1 AND lease_token = $2 AND status = 'running'",
+        )
+        .bind(job.id)
+        .bind(job.lease_token)
+        .bind(to_ms(run_at))
+        .bind(error.map(str::to_string))
+        .bind(if count_attempt { 0i64 } else { 1i64 })
+        .bind(to_ms(now))
+        .execute(&self.pool)
+        .await?;
+        Ok(r.rows_affected() == 1)
+    }
+
+    /// Starts a send, atomically with the checks that must hold at that
+    /// instant: we still hold the job, the message still wants sending, and
+    /// the recipient has not opted out. The recipient's contact row is locked
+    /// first, so an opt-out either commits before this (and we see it) or
+    /// after (and the send had already begun).
+    pub async fn begin_send(&self, job: &Job, message_id: i64, now: DateTime<Utc>) -> Result<(BeginSend, Option<super::MessageRow>)> {
+        let mut tx = self.begin().await?;
+        let row = sqlx::query("SELECT * FROM messages WHERE id = $1").bind(message_id).fetch_optional(tx.conn()).await?;
+        let Some(row) = row else {
+            return Err(StoreError::Corrupt(format!("job {} names missing message {message_id}", job.id)));
+        };
+        let msg = super::MessageRow::from_row(&row)?;
+        tx.lock_contact(&msg.business_id, &msg.to, now).await?;
+        let fence = sqlx::query("SELECT lease_token, status FROM jobs WHERE id = $1").bind(job.id).fetch_one(tx.conn()).await?;
+        if get::<i64>(&fence, "lease_token")? != job.lease_token || get::<String>(&fence, "status")? != "running" {
+            return Ok((BeginSend::LostLease, Some(msg)));
+        }
+        // Re-read under the lock: an opt-out may have canceled it meanwhile.
+        let row = sqlx::query("SELECT status FROM messages WHERE id = $1").bind(message_id).fetch_one(tx.conn()).await?;
+        let status = MessageStatus::from_str(&get::<String>(&row, "status")?).map_err(StoreError::Corrupt)?;
+        if !matches!(status, MessageStatus::Queued | MessageStatus::Sending) {
+            return Ok((BeginSend::NotSendable(status), Some(msg)));
+        }
+        if msg.kind != MessageKind::OptOutConfirmation
+            && tx.consent_state(&msg.business_id, &msg.to).await? == Some(crate::domain::ConsentAction::OptOut)
+        {
+            sqlx::query("UPDATE messages SET status = 'suppressed', suppress_reason = 'opted_out', updated_at = $2 WHERE id = $1")
+                .bind(message_id)
+                .bind(to_ms(now))
+                .execute(tx.conn())
+                .await?;
+            tx.commit().await?;
+            return Ok((BeginSend::OptedOut, Some(msg)));
+        }
+        let in_doubt = status == MessageStatus::Sending;
+        sqlx::query(
+            "UPDATE messages SET status = 'sending', attempts = attempts + 1,
+                 send_started_at = COALESCE(send_started_at, $2), updated_at = $2 WHERE id = $1",
+        )
+        .bind(message_id)
+        .bind(to_ms(now))
+        .execute(tx.conn())
+        .await?;
+        tx.commit().await?;
+        Ok((BeginSend::Go { in_doubt }, Some(msg)))
+    }
+
+    /// Records an accepted send and completes the job in one transaction.
+    pub async fn record_sent(&self, job: &Job, message_id: i64, provider: &str, sid: &str, now: DateTime<Utc>) -> Result<bool> {
+        let mut tx = self.begin().await?;
+        let done = sqlx::query("UPDATE jobs SET status = 'done', updated_at = $3 WHERE id = $1 AND lease_token = $2 AND status = 'running'")
+            .bind(job.id)
+            .bind(job.lease_token)
+            .bind(to_ms(now))
+            .execute(tx.conn())
+            .await?
+            .rows_affected()
+            == 1;
+        // The carrier accepted it whether or not we still hold the lease, so
+        // the message is recorded as sent either way.
+        sqlx::query(
+            "UPDATE messages SET status = 'sent', provider = $2, provider_sid = $3, sent_at = $4, updated_at = $4,
+                 error_code = NULL, error_message = NULL
+             WHERE id = $1 AND status IN ('queued', 'sending')",
+        )
+        .bind(message_id)
+        .bind(provider)
+        .bind(sid)
+        .bind(to_ms(now))
+        .execute(tx.conn())
+        .await?;
+        // The first text to a new lead moves it to Texted.
+        sqlx::query(
+            "UPDATE leads SET status = 'texted', updated_at = $2
+             WHERE id = (SELECT lead_id FROM messages WHERE id = $1 AND kind IN ('instant', 'follow_up'))
+               AND status = 'new'",
+        )
+        .bind(message_id)
+        .bind(to_ms(now))
+        .execute(tx.conn())
+        .await?;
+        tx.commit().await?;
+        Ok(done)
+    }
+
+    /// Records a send that did not happen this time. `definitely_not_sent`
+    /// puts the message back to queued; otherwise it stays `sending` (in
+    /// doubt) so the next attempt reconciles first.
+    pub async fn record_send_error(&self, message_id: i64, definitely_not_sent: bool, code: Option<&str>, error: &str, now: DateTime<Utc>) -> Result<()> {
+        sqlx::query(
+            "UPDATE messages SET status = CASE WHEN $2 = 1 AND status = 'sending' THEN 'queued' ELSE status END,
+                 error_code = $3, error_message = $4, updated_at = $5 WHERE id = $1",
+        )
+        .bind(message_id)
+        .bind(definitely_not_sent as i64)
+        .bind(code.map(str::to_string))
+        .bind(error)
+        .bind(to_ms(now))
+        .execute(&self.pool)
+        .await?;
+        Ok(())
+    }
+
+    /// A permanent failure: the message failed, the job failed (kept).
+    pub async fn record_send_failed(&self, job: &Job, message_id: i64, code: &str, error: &str, now: DateTime<Utc>) -> Result<()> {
+        let mut tx = self.begin().await?;
+        sqlx::query(
+            "UPDATE messages SET status = 'failed', error_code = $2, error_message = $3, updated_at = $4
+             WHERE id = $1 AND status IN ('queued', 'sending')",
+        )
+        .bind(message_id)
+        .bind(code)
+        .bind(error)
+        .bind(to_ms(now))
+        .execute(tx.conn())
+        .await?;
+        sqlx::query("UPDATE jobs SET status = 'failed', last_error = $3, updated_at = $4 WHERE id = $1 AND lease_token = $2")
+            .bind(job.id)
+            .bind(job.lease_token)
+            .bind(format!("{code}: {error}"))
+            .bind(to_ms(now))
+            .execute(tx.conn())
+            .await?;
+        tx.commit().await?;
+        Ok(())
+    }
+}
+
+async fn finish(pool: &sqlx::AnyPool, job: &Job, status: &str, error: Option<&str>, now: DateTime<Utc>) -> Result<bool> {
+    let r = sqlx::query(
+        "UPDATE jobs SET status = $3, last_error = COALESCE($4, last_error), updated_at = $5
+         WHERE id = $1 AND lease_token = $2 AND status = 'running'",
+    )
+    .bind(job.id)
+    .bind(job.lease_token)
+    .bind(status)
+    .bind(error.map(str::to_string))
+    .bind(to_ms(now))
+    .execute(pool)
+    .await?;
+    Ok(r.rows_affected() == 1)
+}

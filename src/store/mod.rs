@@ -1,0 +1,567 @@
+//! The store: SQLite (default, embedded, WAL) or PostgreSQL, one contract.
+//!
+//! Both dialects run the same SQL through `sqlx::Any`, with `$1` parameters
+//! (SQLite understands them too) and times as integer milliseconds. Where the
+//! two must differ — claiming jobs with `FOR UPDATE SKIP LOCKED` — the
+//! [`Dialect`] says so.
+//!
+//! Rules every caller keeps:
+//! - a transaction never spans an HTTP call to a carrier;
+//! - every change to one person's conversation first locks their `contacts`
+//!   row ([`Tx::lock_contact`]), so two webhooks, two workers or two
+//!   instances touching the same caller are serialised by the database, not
+//!   by in-process locks.
+
+mod jobs;
+mod rows;
+
+pub use jobs::{BeginSend, Job, JobStatus, NewJob};
+pub use rows::{CallRow, LeadEventRow, LeadRow, MessageRow, NewLead, NewMessage};
+
+use crate::clock::to_ms;
+use crate::domain::{ConsentAction, LeadStatus, MessageStatus};
+use chrono::{DateTime, Utc};
+use sqlx::any::{AnyPoolOptions, AnyRow};
+use sqlx::{Any, AnyPool, Executor, Row, Transaction};
+use std::str::FromStr;
+use std::sync::Once;
+use std::time::Duration;
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Dialect {
+    Sqlite,
+    Postgres,
+}
+
+/// A store error. Callers map it to "try again" (HTTP 503 for webhooks, a
+/// retry for jobs); it never reaches a customer.
+#[derive(Debug, thiserror::Error)]
+pub enum StoreError {
+    #[error("database error: {0}")]
+    Db(#[from] sqlx::Error),
+    #[error("migration failed: {0}")]
+    Migrate(#[from] sqlx::migrate::MigrateError),
+    #[error("corrupt row: {0}")]
+    Corrupt(String),
+}
+
+pub type Result<T> = std::result::Result<T, StoreError>;
+
+#[derive(Clone)]
+pub struct Store {
+    pool: AnyPool,
+    dialect: Dialect,
+}
+
+static DRIVERS: Once = Once::new();
+
+/// Pool settings from config.
+#[derive(Debug, Clone)]
+pub struct PoolOptions {
+    pub max_connections: u32,
+    pub acquire_timeout: Duration,
+    pub statement_timeout: Duration,
+}
+
+impl Default for PoolOptions {
+    fn default() -> Self {
+        PoolOptions {
+            max_connections: 16,
+            acquire_timeout: Duration::from_secs(5),
+            statement_timeout: Duration::from_secs(5),
+        }
+    }
+}
+
+impl Store {
+    /// Connects to `url` (`sqlite://path` or `postgres://…`). A SQLite file is
+    /// created if missing.
+    pub async fn connect(url: &str, opts: &PoolOptions) -> Result<Store> {
+        DRIVERS.call_once(sqlx::any::install_default_drivers);
+        let dialect = if url.starts_with("postgres://") || url.starts_with("postgresql://") {
+            Dialect::Postgres
+        } else {
+            Dialect::Sqlite
+        };
+        let pool = match dialect {
+            Dialect::Sqlite => {
+                let url = sqlite_url_with_create(url);
+                // SQLite has one writer. One connection serialises every
+                // statement in-process, which avoids SQLITE_BUSY upgrade
+                // deadlocks and is faster than lock contention.
+                AnyPoolOptions::new()
+                    .max_connections(1)
+                    .acquire_timeout(opts.acquire_timeout)
+                    .after_connect(|conn, _| {
+                        Box::pin(async move {
+                            conn.execute("PRAGMA journal_mode = WAL").await?;
+                            conn.execute("PRAGMA synchronous = NORMAL").await?;
+                            conn.execute("PRAGMA busy_timeout = 5000").await?;
+                            conn.execute("PRAGMA foreign_keys = ON").await?;
+                            Ok(())
+                        })
+                    })
+                    .connect(&url)
+                    .await?
+            }
+            Dialect::Postgres => {
+                let ms = opts.statement_timeout.as_millis();
+                AnyPoolOptions::new()
+                    .max_connections(opts.max_connections)
+                    .acquire_timeout(opts.acquire_timeout)
+                    .after_connect(move |conn, _| {
+                        Box::pin(async move {
+                            conn.execute(format!("SET statement_timeout = {ms}").as_str()).await?;
+                            Ok(())
+                        })
+                    })
+                    .connect(url)
+                    .await?
+            }
+        };
+        Ok(Store { pool, dialect })
+    }
+
+    pub fn dialect(&self) -> Dialect {
+        self.dialect
+    }
+
+    pub fn pool(&self) -> &AnyPool {
+        &self.pool
+    }
+
+    /// Applies pending migrations for this dialect.
+    pub async fn migrate(&self) -> Result<()> {
+        match self.dialect {
+            Dialect::Sqlite => sqlx::migrate!("migrations/sqlite").run(&self.pool).await?,
+            Dialect::Postgres => sqlx::migrate!("migrations/postgres").run(&self.pool).await?,
+        }
+        Ok(())
+    }
+
+    /// Is the database answering?
+    pub async fn ping(&self) -> Result<()> {
+        sqlx::query("SELECT 1").fetch_one(&self.pool).await?;
+        Ok(())
+    }
+
+    pub async fn begin(&self) -> Result<Tx> {
+        Ok(Tx { tx: self.pool.begin().await?, dialect: self.dialect })
+    }
+
+    pub async fn close(&self) {
+        self.pool.close().await
+    }
+
+    // -- reads for the API, metrics and tests -------------------------------
+
+    pub async fn lead(&self, id: i64) -> Result<Option<LeadRow>> {
+        let row = sqlx::query("SELECT * FROM leads WHERE id = $1").bind(id).fetch_optional(&self.pool).await?;
+        row.map(|r| LeadRow::from_row(&r)).transpose()
+    }
+
+    /// Leads, newest first, optionally filtered.
+    pub async fn leads(&self, filter: &LeadFilter) -> Result<Vec<LeadRow>> {
+        let rows = sqlx::query(
+            "SELECT * FROM leads
+             WHERE ($1 = '' OR business_id = $1)
+               AND ($2 = '' OR status = $2)
+               AND ($3 = '' OR caller = $3)
+               AND ($4 = '' OR tracking_number = $4)
+               AND first_call_at >= $5
+             ORDER BY id DESC LIMIT $6",
+        )
+        .bind(filter.business_id.clone().unwrap_or_default())
+        .bind(filter.status.map(|s| s.as_str().to_string()).unwrap_or_default())
+        .bind(filter.caller.clone().unwrap_or_default())
+        .bind(filter.tracking_number.clone().unwrap_or_default())
+        .bind(filter.since.map(to_ms).unwrap_or(0))
+        .bind(filter.limit.unwrap_or(100).clamp(1, 1000))
+        .fetch_all(&self.pool)
+        .await?;
+        rows.iter().map(LeadRow::from_row).collect()
+    }
+
+    pub async fn calls_for_lead(&self, lead_id: i64) -> Result<Vec<CallRow>> {
+        let rows = sqlx::query("SELECT * FROM calls WHERE lead_id = $1 ORDER BY id").bind(lead_id).fetch_all(&self.pool).await?;
+        rows.iter().map(CallRow::from_row).collect()
+    }
+
+    pub async fn call(&self, call_sid: &str) -> Result<Option<CallRow>> {
+        let row = sqlx::query("SELECT * FROM calls WHERE call_sid = $1").bind(call_sid).fetch_optional(&self.pool).await?;
+        row.map(|r| CallRow::from_row(&r)).transpose()
+    }
+
+    pub async fn messages_for_lead(&self, lead_id: i64) -> Result<Vec<MessageRow>> {
+        let rows = sqlx::query("SELECT * FROM messages WHERE lead_id = $1 ORDER BY id").bind(lead_id).fetch_all(&self.pool).await?;
+        rows.iter().map(MessageRow::from_row).collect()
+    }
+
+    pub async fn lead_events(&self, lead_id: i64) -> Result<Vec<LeadEventRow>> {
+        let rows = sqlx::query("SELECT * FROM lead_events WHERE lead_id = $1 ORDER BY id").bind(lead_id).fetch_all(&self.pool).await?;
+        rows.iter().map(LeadEventRow::from_row).collect()
+    }
+
+    /// Every message, oldest first (tests and `simulate`).
+    pub async fn messages(&self, limit: i64) -> Result<Vec<MessageRow>> {
+        let rows = sqlx::query("SELECT * FROM messages ORDER BY id LIMIT $1").bind(limit).fetch_all(&self.pool).await?;
+        rows.iter().map(MessageRow::from_row).collect()
+    }
+
+    pub async fn message(&self, id: i64) -> Result<Option<MessageRow>> {
+        let row = sqlx::query("SELECT * FROM messages WHERE id = $1").bind(id).fetch_optional(&self.pool).await?;
+        row.map(|r| MessageRow::from_row(&r)).transpose()
+    }
+
+    /// Counts rows of a table (tests and metrics). `table` must be a literal
+    /// from our own code.
+    pub async fn count(&self, table: &'static str) -> Result<i64> {
+        let row = sqlx::query(&format!("SELECT COUNT(*) AS n FROM {table}")).fetch_one(&self.pool).await?;
+        Ok(row.try_get::<i64, _>("n")?)
+    }
+
+    /// Outbound messages by status, for `/metrics`.
+    pub async fn outbound_by_status(&self) -> Result<Vec<(String, i64)>> {
+        let rows = sqlx::query("SELECT status, COUNT(*) AS n FROM messages WHERE direction = 'outbound' GROUP BY status")
+            .fetch_all(&self.pool)
+            .await?;
+        rows.iter().map(|r| Ok((r.try_get::<String, _>("status")?, r.try_get::<i64, _>("n")?))).collect()
+    }
+
+    /// The current consent state of a number at a business.
+    pub async fn consent_state(&self, business_id: &str, phone: &str) -> Result<Option<ConsentAction>> {
+        let mut tx = self.begin().await?;
+        let s = tx.consent_state(business_id, phone).await?;
+        tx.commit().await?;
+        Ok(s)
+    }
+
+    /// Consent ledger rows for a number, oldest first.
+    pub async fn consent_history(&self, business_id: &str, phone: &str) -> Result<Vec<(String, String, Option<String>, i64)>> {
+        let rows = sqlx::query("SELECT action, source, raw_text, at FROM consent_events WHERE business_id = $1 AND phone = $2 ORDER BY id")
+            .bind(business_id)
+            .bind(phone)
+            .fetch_all(&self.pool)
+            .await?;
+        rows.iter()
+            .map(|r| Ok((r.try_get("action")?, r.try_get("source")?, r.try_get("raw_text")?, r.try_get("at")?)))
+            .collect()
+    }
+}
+
+/// Turns `sqlite://x.db` into a URL that creates the file if missing.
+fn sqlite_url_with_create(url: &str) -> String {
+    if url.contains("mode=") || url.contains(":memory:") {
+        url.to_string()
+    } else if url.contains('?') {
+        format!("{url}&mode=rwc")
+    } else {
+        format!("{url}?mode=rwc")
+    }
+}
+
+/// Filters for [`Store::leads`].
+#[derive(Debug, Default, Clone)]
+pub struct LeadFilter {
+    pub business_id: Option<String>,
+    pub status: Option<LeadStatus>,
+    pub caller: Option<String>,
+    pub tracking_number: Option<String>,
+    pub since: Option<DateTime<Utc>>,
+    pub limit: Option<i64>,
+}
+
+/// A transaction. Dropping it without [`Tx::commit`] rolls back.
+pub struct Tx {
+    tx: Transaction<'static, Any>,
+    dialect: Dialect,
+}
+
+impl Tx {
+    pub async fn commit(self) -> Result<()> {
+        self.tx.commit().await?;
+        Ok(())
+    }
+
+    pub fn dialect(&self) -> Dialect {
+        self.dialect
+    }
+
+    /// Records a webhook once. Returns false when the same dedup key was
+    /// already recorded (a carrier retry): the caller then changes nothing.
+    pub async fn record_webhook(&mut self, dedup_key: &str, kind: &str, business_id: Option<&str>, payload: &str, now: DateTime<Utc>) -> Result<bool> {
+        let row = sqlx::query(
+            "INSERT INTO webhook_events (dedup_key, kind, business_id, payload, received_at)
+             VALUES ($1, $2, $3, $4, $5) ON CONFLICT (dedup_key) DO NOTHING RETURNING id",
+        )
+        .bind(dedup_key)
+        .bind(kind)
+        .bind(business_id.map(str::to_string))
+        .bind(payload)
+        .bind(to_ms(now))
+        .fetch_optional(&mut *self.tx)
+        .await?;
+        Ok(row.is_some())
+    }
+
+    /// Takes the per-person lock (creating the contact on first sight).
+    pub async fn lock_contact(&mut self, business_id: &str, phone: &str, now: DateTime<Utc>) -> Result<Option<String>> {
+        let row = sqlx::query(
+            "INSERT INTO contacts (business_id, phone, last_seen_at) VALUES ($1, $2, $3)
+             ON CONFLICT (business_id, phone) DO UPDATE SET last_seen_at = excluded.last_seen_at
+             RETURNING unreachable",
+        )
+        .bind(business_id)
+        .bind(phone)
+        .bind(to_ms(now))
+        .fetch_one(&mut *self.tx)
+        .await?;
+        Ok(row.try_get::<Option<String>, _>("unreachable")?)
+    }
+
+    pub async fn mark_unreachable(&mut self, business_id: &str, phone: &str, reason: &str, now: DateTime<Utc>) -> Result<()> {
+        self.lock_contact(business_id, phone, now).await?;
+        sqlx::query("UPDATE contacts SET unreachable = $3 WHERE business_id = $1 AND phone = $2")
+            .bind(business_id)
+            .bind(phone)
+            .bind(reason)
+            .execute(&mut *self.tx)
+            .await?;
+        Ok(())
+    }
+
+    /// The latest opt-out / opt-in in the ledger, if any.
+    pub async fn consent_state(&mut self, business_id: &str, phone: &str) -> Result<Option<ConsentAction>> {
+        let row = sqlx::query(
+            "SELECT action FROM consent_events WHERE business_id = $1 AND phone = $2
+               AND action IN ('opt_out', 'opt_in') ORDER BY id DESC LIMIT 1",
+        )
+        .bind(business_id)
+        .bind(phone)
+        .fetch_optional(&mut *self.tx)
+        .await?;
+        row.map(|r| {
+            let s: String = r.try_get("action")?;
+            ConsentAction::from_str(&s).map_err(StoreError::Corrupt)
+        })
+        .transpose()
+    }
+
+    /// Appends to the consent ledger. On opt-out, everything queued for that
+    /// person at that business — texts and timers — is canceled in this same
+    /// transaction. Returns how many messages were canceled.
+    pub async fn record_consent(&mut self, business_id: &str, phone: &str, action: ConsentAction, source: &str, raw: Option<&str>, now: DateTime<Utc>) -> Result<u64> {
+        self.lock_contact(business_id, phone, now).await?;
+        sqlx::query("INSERT INTO consent_events (business_id, phone, action, source, raw_text, at) VALUES ($1, $2, $3, $4, $5, $6)")
+            .bind(business_id)
+            .bind(phone)
+            .bind(action.as_str())
+            .bind(source)
+            .bind(raw.map(str::to_string))
+            .bind(to_ms(now))
+            .execute(&mut *self.tx)
+            .await?;
+        if action != ConsentAction::OptOut {
+            return Ok(0);
+        }
+        let canceled = sqlx::query(
+            "UPDATE messages SET status = 'canceled', suppress_reason = 'opted_out', updated_at = $3
+             WHERE business_id = $1 AND to_number = $2 AND direction = 'outbound' AND status = 'queued'
+               AND kind <> 'opt_out_confirmation'",
+        )
+        .bind(business_id)
+        .bind(phone)
+        .bind(to_ms(now))
+        .execute(&mut *self.tx)
+        .await?
+        .rows_affected();
+        sqlx::query(
+            "UPDATE jobs SET status = 'canceled', last_error = 'opted out', updated_at = $3
+             WHERE status = 'pending' AND lead_id IN (SELECT id FROM leads WHERE business_id = $1 AND caller = $2)",
+        )
+        .bind(business_id)
+        .bind(phone)
+        .bind(to_ms(now))
+        .execute(&mut *self.tx)
+        .await?;
+        Ok(canceled)
+    }
+
+    /// Finds or creates the call row; the upsert also locks it, so the dial
+    /// result, status and voicemail callbacks of one call are serialised.
+    pub async fn upsert_call(&mut self, call_sid: &str, business_id: &str, caller: &str, tracking_number: &str, status: &str, now: DateTime<Utc>) -> Result<CallRow> {
+        let row = sqlx::query(
+            "INSERT INTO calls (call_sid, business_id, caller, tracking_number, status, created_at, updated_at)
+             VALUES ($1, $2, $3, $4, $5, $6, $6)
+             ON CONFLICT (call_sid) DO UPDATE SET updated_at = excluded.updated_at
+             RETURNING *",
+        )
+        .bind(call_sid)
+        .bind(business_id)
+        .bind(caller)
+        .bind(tracking_number)
+        .bind(status)
+        .bind(to_ms(now))
+        .fetch_one(&mut *self.tx)
+        .await?;
+        CallRow::from_row(&row)
+    }
+
+    pub async fn update_call(&mut self, call: &CallRow, now: DateTime<Utc>) -> Result<()> {
+        sqlx::query(
+            "UPDATE calls SET lead_id = $2, status = $3, missed_trigger = $4, screen_accepted = $5,
+                 answered_seconds = $6, recording_url = $7, transcript = $8, updated_at = $9
+             WHERE id = $1",
+        )
+        .bind(call.id)
+        .bind(call.lead_id)
+        .bind(&call.status)
+        .bind(call.missed_trigger.clone())
+        .bind(call.screen_accepted as i64)
+        .bind(call.answered_seconds)
+        .bind(call.recording_url.clone())
+        .bind(call.transcript.clone())
+        .bind(to_ms(now))
+        .execute(&mut *self.tx)
+        .await?;
+        Ok(())
+    }
+
+    /// The caller's most recent lead at this business.
+    pub async fn latest_lead(&mut self, business_id: &str, caller: &str) -> Result<Option<LeadRow>> {
+        let row = sqlx::query("SELECT * FROM leads WHERE business_id = $1 AND caller = $2 ORDER BY first_call_at DESC, id DESC LIMIT 1")
+            .bind(business_id)
+            .bind(caller)
+            .fetch_optional(&mut *self.tx)
+            .await?;
+        row.map(|r| LeadRow::from_row(&r)).transpose()
+    }
+
+    pub async fn lead(&mut self, id: i64) -> Result<Option<LeadRow>> {
+        let row = sqlx::query("SELECT * FROM leads WHERE id = $1").bind(id).fetch_optional(&mut *self.tx).await?;
+        row.map(|r| LeadRow::from_row(&r)).transpose()
+    }
+
+    pub async fn insert_lead(&mut self, l: &NewLead) -> Result<i64> {
+        let row = sqlx::query(
+            "INSERT INTO leads (business_id, caller, tracking_number, status, call_count, first_call_at,
+                 window_ends_at, last_activity_at, suppressed_reason, created_at, updated_at)
+             VALUES ($1, $2, $3, $4, $5, $6, $7, $6, $8, $6, $6) RETURNING id",
+        )
+        .bind(&l.business_id)
+        .bind(&l.caller)
+        .bind(&l.tracking_number)
+        .bind(l.status.as_str())
+        .bind(l.call_count)
+        .bind(to_ms(l.at))
+        .bind(to_ms(l.window_ends_at))
+        .bind(l.suppressed_reason.map(|r| r.as_str().to_string()))
+        .fetch_one(&mut *self.tx)
+        .await?;
+        Ok(row.try_get::<i64, _>("id")?)
+    }
+
+    /// Writes back the mutable parts of a lead.
+    pub async fn update_lead(&mut self, l: &LeadRow, now: DateTime<Utc>) -> Result<()> {
+        sqlx::query(
+            "UPDATE leads SET status = $2, call_count = $3, last_activity_at = $4, suppressed_reason = $5,
+                 closed_reason = $6, updated_at = $7 WHERE id = $1",
+        )
+        .bind(l.id)
+        .bind(l.status.as_str())
+        .bind(l.call_count)
+        .bind(to_ms(l.last_activity_at))
+        .bind(l.suppressed_reason.clone())
+        .bind(l.closed_reason.clone())
+        .bind(to_ms(now))
+        .execute(&mut *self.tx)
+        .await?;
+        Ok(())
+    }
+
+    pub async fn lead_event(&mut self, lead_id: i64, kind: &str, detail: &str, now: DateTime<Utc>) -> Result<()> {
+        sqlx::query("INSERT INTO lead_events (lead_id, kind, detail, at) VALUES ($1, $2, $3, $4)")
+            .bind(lead_id)
+            .bind(kind)
+            .bind(detail)
+            .bind(to_ms(now))
+            .execute(&mut *self.tx)
+            .await?;
+        Ok(())
+    }
+
+    pub async fn insert_message(&mut self, m: &NewMessage) -> Result<i64> {
+        let row = sqlx::query(
+            "INSERT INTO messages (business_id, lead_id, direction, kind, to_number, from_number, body, status,
+                 suppress_reason, provider, provider_sid, trigger_at, created_at, updated_at)
+             VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $13) RETURNING id",
+        )
+        .bind(&m.business_id)
+        .bind(m.lead_id)
+        .bind(m.direction)
+        .bind(m.kind.as_str())
+        .bind(&m.to)
+        .bind(&m.from)
+        .bind(&m.body)
+        .bind(m.status.as_str())
+        .bind(m.suppress_reason.map(|r| r.as_str().to_string()))
+        .bind(m.provider.clone())
+        .bind(m.provider_sid.clone())
+        .bind(to_ms(m.trigger_at))
+        .bind(to_ms(m.created_at))
+        .fetch_one(&mut *self.tx)
+        .await?;
+        Ok(row.try_get::<i64, _>("id")?)
+    }
+
+    /// Applies a delivery status callback, never moving a message backwards.
+    pub async fn update_delivery(&mut self, provider_sid: &str, status: MessageStatus, error_code: Option<&str>, now: DateTime<Utc>) -> Result<Option<MessageRow>> {
+        let row = sqlx::query("SELECT * FROM messages WHERE provider_sid = $1").bind(provider_sid).fetch_optional(&mut *self.tx).await?;
+        let Some(row) = row else { return Ok(None) };
+        let m = MessageRow::from_row(&row)?;
+        if status.rank() < m.status.rank() || (status.rank() == m.status.rank() && status.rank() == 3) {
+            return Ok(Some(m));
+        }
+        sqlx::query("UPDATE messages SET status = $2, error_code = COALESCE($3, error_code), updated_at = $4 WHERE id = $1")
+            .bind(m.id)
+            .bind(status.as_str())
+            .bind(error_code.map(str::to_string))
+            .bind(to_ms(now))
+            .execute(&mut *self.tx)
+            .await?;
+        Ok(Some(MessageRow { status, error_code: error_code.map(str::to_string).or(m.error_code.clone()), ..m }))
+    }
+
+    /// Enqueues a job; a job with the same unique key is not enqueued twice.
+    /// Returns the new job's id, or None if the key already existed.
+    pub async fn enqueue(&mut self, job: &NewJob, now: DateTime<Utc>) -> Result<Option<i64>> {
+        jobs::enqueue(&mut self.tx, job, now).await
+    }
+
+    /// Cancels a lead's pending jobs of the given kinds.
+    pub async fn cancel_lead_jobs(&mut self, lead_id: i64, kinds: &[&str], reason: &str, now: DateTime<Utc>) -> Result<u64> {
+        let mut n = 0;
+        for kind in kinds {
+            n += sqlx::query("UPDATE jobs SET status = 'canceled', last_error = $3, updated_at = $4 WHERE lead_id = $1 AND kind = $2 AND status = 'pending'")
+                .bind(lead_id)
+                .bind(*kind)
+                .bind(reason)
+                .bind(to_ms(now))
+                .execute(&mut *self.tx)
+                .await?
+                .rows_affected();
+        }
+        Ok(n)
+    }
+
+    pub(crate) fn conn(&mut self) -> &mut sqlx::AnyConnection {
+        &mut self.tx
+    }
+}
+
+pub(crate) fn get<T>(r: &AnyRow, col: &str) -> Result<T>
+where
+    T: for<'r> sqlx::Decode<'r, Any> + sqlx::Type<Any>,
+{
+    r.try_get::<T, _>(col).map_err(StoreError::Db)
+}

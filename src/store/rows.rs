@@ -1,0 +1,205 @@
+//! Rows as typed values. Status columns are parsed into enums; a value we do
+//! not know is a [`StoreError::Corrupt`], never a silent default.
+
+use super::{get, Result, StoreError};
+use crate::clock::from_ms;
+use crate::domain::{LeadStatus, MessageKind, MessageStatus, SuppressReason};
+use chrono::{DateTime, Utc};
+use serde::Serialize;
+use sqlx::any::AnyRow;
+use std::str::FromStr;
+
+fn parse<T: FromStr<Err = String>>(r: &AnyRow, col: &str) -> Result<T> {
+    let s: String = get(r, col)?;
+    T::from_str(&s).map_err(StoreError::Corrupt)
+}
+
+fn time(r: &AnyRow, col: &str) -> Result<DateTime<Utc>> {
+    Ok(from_ms(get::<i64>(r, col)?))
+}
+
+fn opt_time(r: &AnyRow, col: &str) -> Result<Option<DateTime<Utc>>> {
+    Ok(get::<Option<i64>>(r, col)?.map(from_ms))
+}
+
+#[derive(Debug, Clone, Serialize)]
+pub struct LeadRow {
+    pub id: i64,
+    pub business_id: String,
+    pub caller: String,
+    pub tracking_number: String,
+    #[serde(serialize_with = "ser_display")]
+    pub status: LeadStatus,
+    pub call_count: i64,
+    pub first_call_at: DateTime<Utc>,
+    pub window_ends_at: DateTime<Utc>,
+    pub last_activity_at: DateTime<Utc>,
+    pub suppressed_reason: Option<String>,
+    pub closed_reason: Option<String>,
+    pub created_at: DateTime<Utc>,
+    pub updated_at: DateTime<Utc>,
+}
+
+fn ser_display<T: std::fmt::Display, S: serde::Serializer>(v: &T, s: S) -> std::result::Result<S::Ok, S::Error> {
+    s.collect_str(v)
+}
+
+impl LeadRow {
+    pub fn from_row(r: &AnyRow) -> Result<Self> {
+        Ok(LeadRow {
+            id: get(r, "id")?,
+            business_id: get(r, "business_id")?,
+            caller: get(r, "caller")?,
+            tracking_number: get(r, "tracking_number")?,
+            status: parse(r, "status")?,
+            call_count: get(r, "call_count")?,
+            first_call_at: time(r, "first_call_at")?,
+            window_ends_at: time(r, "window_ends_at")?,
+            last_activity_at: time(r, "last_activity_at")?,
+            suppressed_reason: get(r, "suppressed_reason")?,
+            closed_reason: get(r, "closed_reason")?,
+            created_at: time(r, "created_at")?,
+            updated_at: time(r, "updated_at")?,
+        })
+    }
+}
+
+#[derive(Debug, Clone)]
+pub struct NewLead {
+    pub business_id: String,
+    pub caller: String,
+    pub tracking_number: String,
+    pub status: LeadStatus,
+    pub call_count: i64,
+    pub at: DateTime<Utc>,
+    pub window_ends_at: DateTime<Utc>,
+    pub suppressed_reason: Option<SuppressReason>,
+}
+
+#[derive(Debug, Clone, Serialize)]
+pub struct CallRow {
+    pub id: i64,
+    pub call_sid: String,
+    pub business_id: String,
+    pub lead_id: Option<i64>,
+    pub caller: String,
+    pub tracking_number: String,
+    pub status: String,
+    pub missed_trigger: Option<String>,
+    pub screen_accepted: bool,
+    pub answered_seconds: Option<i64>,
+    pub recording_url: Option<String>,
+    pub transcript: Option<String>,
+    pub created_at: DateTime<Utc>,
+    pub updated_at: DateTime<Utc>,
+}
+
+impl CallRow {
+    pub fn from_row(r: &AnyRow) -> Result<Self> {
+        Ok(CallRow {
+            id: get(r, "id")?,
+            call_sid: get(r, "call_sid")?,
+            business_id: get(r, "business_id")?,
+            lead_id: get(r, "lead_id")?,
+            caller: get(r, "caller")?,
+            tracking_number: get(r, "tracking_number")?,
+            status: get(r, "status")?,
+            missed_trigger: get(r, "missed_trigger")?,
+            screen_accepted: get::<i64>(r, "screen_accepted")? != 0,
+            answered_seconds: get(r, "answered_seconds")?,
+            recording_url: get(r, "recording_url")?,
+            transcript: get(r, "transcript")?,
+            created_at: time(r, "created_at")?,
+            updated_at: time(r, "updated_at")?,
+        })
+    }
+}
+
+#[derive(Debug, Clone, Serialize)]
+pub struct MessageRow {
+    pub id: i64,
+    pub business_id: String,
+    pub lead_id: Option<i64>,
+    pub direction: String,
+    #[serde(serialize_with = "ser_display")]
+    pub kind: MessageKind,
+    pub to: String,
+    pub from: String,
+    pub body: String,
+    #[serde(serialize_with = "ser_display")]
+    pub status: MessageStatus,
+    pub suppress_reason: Option<String>,
+    pub provider: Option<String>,
+    pub provider_sid: Option<String>,
+    pub error_code: Option<String>,
+    pub error_message: Option<String>,
+    pub attempts: i64,
+    pub trigger_at: DateTime<Utc>,
+    pub created_at: DateTime<Utc>,
+    pub send_started_at: Option<DateTime<Utc>>,
+    pub sent_at: Option<DateTime<Utc>>,
+}
+
+impl MessageRow {
+    pub fn from_row(r: &AnyRow) -> Result<Self> {
+        Ok(MessageRow {
+            id: get(r, "id")?,
+            business_id: get(r, "business_id")?,
+            lead_id: get(r, "lead_id")?,
+            direction: get(r, "direction")?,
+            kind: parse(r, "kind")?,
+            to: get(r, "to_number")?,
+            from: get(r, "from_number")?,
+            body: get(r, "body")?,
+            status: parse(r, "status")?,
+            suppress_reason: get(r, "suppress_reason")?,
+            provider: get(r, "provider")?,
+            provider_sid: get(r, "provider_sid")?,
+            error_code: get(r, "error_code")?,
+            error_message: get(r, "error_message")?,
+            attempts: get(r, "attempts")?,
+            trigger_at: time(r, "trigger_at")?,
+            created_at: time(r, "created_at")?,
+            send_started_at: opt_time(r, "send_started_at")?,
+            sent_at: opt_time(r, "sent_at")?,
+        })
+    }
+}
+
+#[derive(Debug, Clone)]
+pub struct NewMessage {
+    pub business_id: String,
+    pub lead_id: Option<i64>,
+    pub direction: &'static str,
+    pub kind: MessageKind,
+    pub to: String,
+    pub from: String,
+    pub body: String,
+    pub status: MessageStatus,
+    pub suppress_reason: Option<SuppressReason>,
+    pub provider: Option<String>,
+    pub provider_sid: Option<String>,
+    pub trigger_at: DateTime<Utc>,
+    pub created_at: DateTime<Utc>,
+}
+
+#[derive(Debug, Clone, Serialize)]
+pub struct LeadEventRow {
+    pub id: i64,
+    pub lead_id: i64,
+    pub kind: String,
+    pub detail: String,
+    pub at: DateTime<Utc>,
+}
+
+impl LeadEventRow {
+    pub fn from_row(r: &AnyRow) -> Result<Self> {
+        Ok(LeadEventRow {
+            id: get(r, "id")?,
+            lead_id: get(r, "lead_id")?,
+            kind: get(r, "kind")?,
+            detail: get(r, "detail")?,
+            at: time(r, "at")?,
+        })
+    }
+}

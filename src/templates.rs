@@ -1,0 +1,190 @@
+//! Message templates from `prompts/`: plain text with `{placeholders}`.
+//!
+//! Templates are the owner's words. They are parsed once at start-up so a
+//! typo such as `{busines}` is a config error that names the file and line,
+//! not a customer receiving a literal brace.
+
+use std::collections::BTreeMap;
+use std::fmt;
+
+/// Placeholders a template may use, with what they mean (shown in errors).
+pub const PLACEHOLDERS: &[(&str, &str)] = &[
+    ("business", "the business's name"),
+    ("business_phone", "the tracking number the caller dialled"),
+    ("opens_at", "when the business opens next, e.g. \"7:00 AM tomorrow\""),
+    ("booking_link", "the business's booking link or offered windows"),
+    ("service_fee", "the service-call / estimate text from config"),
+    ("caller", "the caller's number"),
+    ("message", "what the customer wrote"),
+    ("packet", "the job packet summary"),
+];
+
+#[derive(Debug, Clone)]
+enum Part {
+    Text(String),
+    Var(String),
+}
+
+/// A parsed template.
+#[derive(Debug, Clone)]
+pub struct Template {
+    pub file: String,
+    pub source: String,
+    parts: Vec<Part>,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct TemplateError {
+    pub file: String,
+    pub line: usize,
+    pub message: String,
+}
+
+impl fmt::Display for TemplateError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "{}:{}: {}", self.file, self.line, self.message)
+    }
+}
+
+impl Template {
+    /// Parses `text`; `{{` and `}}` are literal braces.
+    pub fn parse(text: &str, file: &str) -> Result<Template, TemplateError> {
+        let source = text.trim_end_matches(['\n', '\r']).to_string();
+        let mut parts = Vec::new();
+        let mut lit = String::new();
+        let mut chars = source.char_indices().peekable();
+        let line_of = |i: usize| source[..i].matches('\n').count() + 1;
+        while let Some((i, c)) = chars.next() {
+            match c {
+                '{' if matches!(chars.peek(), Some((_, '{'))) => {
+                    chars.next();
+                    lit.push('{');
+                }
+                '}' if matches!(chars.peek(), Some((_, '}'))) => {
+                    chars.next();
+                    lit.push('}');
+                }
+                '{' => {
+                    let mut name = String::new();
+                    let mut closed = false;
+                    for (_, c) in chars.by_ref() {
+                        if c == '}' {
+                            closed = true;
+                            break;
+                        }
+                        name.push(c);
+                    }
+                    if !closed {
+                        return Err(TemplateError {
+                            file: file.into(),
+                            line: line_of(i),
+                            message: "a `{` is never closed; write `{{` for a literal brace".into(),
+                        });
+                    }
+                    let name = name.trim().to_string();
+                    if !PLACEHOLDERS.iter().any(|(p, _)| *p == name) {
+                        let known: Vec<String> =
+                            PLACEHOLDERS.iter().map(|(p, _)| format!("{{{p}}}")).collect();
+                        return Err(TemplateError {
+                            file: file.into(),
+                            line: line_of(i),
+                            message: format!(
+                                "unknown placeholder `{{{name}}}`; use one of {}",
+                                known.join(" ")
+                            ),
+                        });
+                    }
+                    if !lit.is_empty() {
+                        parts.push(Part::Text(std::mem::take(&mut lit)));
+                    }
+                    parts.push(Part::Var(name));
+                }
+                '}' => {
+                    return Err(TemplateError {
+                        file: file.into(),
+                        line: line_of(i),
+                        message: "a `}` without its `{`; write `}}` for a literal brace".into(),
+                    })
+                }
+                c => lit.push(c),
+            }
+        }
+        if !lit.is_empty() {
+            parts.push(Part::Text(lit));
+        }
+        if parts.is_empty() {
+            return Err(TemplateError {
+                file: file.into(),
+                line: 1,
+                message: "the template is empty".into(),
+            });
+        }
+        Ok(Template {
+            file: file.into(),
+            source,
+            parts,
+        })
+    }
+
+    /// Placeholders this template uses.
+    pub fn placeholders(&self) -> impl Iterator<Item = &str> {
+        self.parts.iter().filter_map(|p| match p {
+            Part::Var(v) => Some(v.as_str()),
+            Part::Text(_) => None,
+        })
+    }
+
+    /// Fills the template. A placeholder without a value renders as empty
+    /// text; config validation makes sure the values a template needs exist.
+    pub fn render(&self, vars: &Vars) -> String {
+        let mut out = String::with_capacity(self.source.len() + 32);
+        for p in &self.parts {
+            match p {
+                Part::Text(t) => out.push_str(t),
+                Part::Var(v) => out.push_str(vars.0.get(v.as_str()).map(String::as_str).unwrap_or("")),
+            }
+        }
+        out
+    }
+}
+
+/// Values for placeholders.
+#[derive(Debug, Default, Clone)]
+pub struct Vars(BTreeMap<&'static str, String>);
+
+impl Vars {
+    pub fn new() -> Self {
+        Vars::default()
+    }
+    pub fn set(mut self, key: &'static str, value: impl Into<String>) -> Self {
+        self.0.insert(key, value.into());
+        self
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn renders_placeholders_and_literal_braces() {
+        let t = Template::parse("Hi from {business} {{not a var}}\n", "t.txt").unwrap();
+        let out = t.render(&Vars::new().set("business", "Spartan"));
+        assert_eq!(out, "Hi from Spartan {not a var}");
+    }
+
+    #[test]
+    fn unknown_placeholder_names_file_and_line() {
+        let err = Template::parse("line one\nHi {busines}", "prompts/x.txt").unwrap_err();
+        assert_eq!(err.line, 2);
+        assert!(err.to_string().starts_with("prompts/x.txt:2: unknown placeholder `{busines}`"));
+        assert!(err.message.contains("{business}"));
+    }
+
+    #[test]
+    fn unclosed_brace_and_empty_are_errors() {
+        assert!(Template::parse("Hi {business", "t").is_err());
+        assert!(Template::parse("Hi }", "t").is_err());
+        assert!(Template::parse("\n", "t").is_err());
+    }
+}
