@@ -42,7 +42,7 @@ pub fn main() -> ExitCode {
     };
     match cli.command.unwrap_or(Command::Serve) {
         Command::CheckConfig { path } => check_config(&path.unwrap_or(settings.config_path)),
-        Command::Classify => classify(),
+        Command::Classify => classify(&settings.config_path),
         command => {
             crate::startup::init_tracing();
             let rt = tokio::runtime::Runtime::new().expect("tokio runtime");
@@ -88,18 +88,25 @@ fn check_config(path: &std::path::Path) -> ExitCode {
     }
 }
 
-fn classify() -> ExitCode {
+/// Classifies stdin with the owner's rules file (from the config's
+/// prompts dir), so a rule change can be tried before it goes live.
+fn classify(config_path: &std::path::Path) -> ExitCode {
+    let classifier = match Config::load(config_path) {
+        Ok(c) => c.classifier,
+        Err(e) => {
+            eprint!("{e}");
+            return ExitCode::FAILURE;
+        }
+    };
     let stdin = std::io::stdin();
     let mut out = std::io::BufWriter::new(std::io::stdout());
     for line in stdin.lock().lines() {
         let Ok(line) = line else { break };
-        let intent = match crate::classify::keyword(&line) {
-            Some(crate::classify::Keyword::Stop) => "opt_out",
-            Some(crate::classify::Keyword::Start) => "opt_in",
-            Some(crate::classify::Keyword::Help) => "help",
-            None => "other",
-        };
-        let _ = writeln!(out, "{intent}\t{line}");
+        let c = classifier.classify(&line);
+        if writeln!(out, "{}\t{line}", c.intent.as_str()).is_err() {
+            break;
+        }
     }
+    let _ = out.flush();
     ExitCode::SUCCESS
 }

@@ -134,6 +134,8 @@ impl Settings {
 #[derive(Debug, Clone)]
 pub struct Config {
     pub service: ServiceConfig,
+    /// The intent rules from `prompts/intents.rules` (owner-editable).
+    pub classifier: std::sync::Arc<crate::classify::Classifier>,
     pub businesses: Vec<Business>,
     /// Tracking number -> index into `businesses`.
     by_number: HashMap<String, usize>,
@@ -149,6 +151,8 @@ pub struct ServiceConfig {
     pub max_attempts: i64,
     pub worker_concurrency: usize,
     pub max_body_bytes: usize,
+    /// How long one call to the carrier's send API may take.
+    pub send_timeout: std::time::Duration,
 }
 
 #[derive(Debug, Clone)]
@@ -224,6 +228,7 @@ impl Config {
             max_attempts: s.max_attempts.unwrap_or(8) as i64,
             worker_concurrency: s.worker_concurrency.unwrap_or(64).max(1) as usize,
             max_body_bytes: s.max_body_bytes.unwrap_or(64 * 1024) as usize,
+            send_timeout: std::time::Duration::from_millis((s.send_timeout_seconds.unwrap_or(15.0) * 1000.0) as u64),
         };
         if s.instant_text_window_hours == Some(0) {
             errs.push(ConfigError::new(file, "service.instant_text_window_hours", "must be at least 1", "use 24 (the default)"));
@@ -232,6 +237,20 @@ impl Config {
             errs.push(ConfigError::new(file, "service.max_attempts", "must be at least 1", "use 8 (the default)"));
         }
 
+        let rules_path = prompts_dir.join(s.intent_rules.as_deref().unwrap_or("intents.rules"));
+        let classifier = match std::fs::read_to_string(&rules_path) {
+            Ok(text) => match crate::classify::Classifier::from_rules(&text, &rules_path.display().to_string()) {
+                Ok(c) => Some(c),
+                Err(e) => {
+                    errs.push(ConfigError::new(&format!("{}:{}", e.file, e.line), "service.intent_rules", e.message.clone(), "fix that line of the rules file (its header explains the format), then run `ringback check-config`"));
+                    None
+                }
+            },
+            Err(e) => {
+                errs.push(ConfigError::new(file, "service.intent_rules", format!("cannot read {}: {e}", rules_path.display()), "restore prompts/intents.rules from the repository or fix the path"));
+                None
+            }
+        };
         let mut businesses = Vec::new();
         let mut by_number = HashMap::new();
         if raw.business.is_empty() {
@@ -349,8 +368,8 @@ impl Config {
                 });
             }
         }
-        if errs.is_empty() {
-            Ok(Config { service, businesses, by_number })
+        if let (true, Some(classifier)) = (errs.is_empty(), classifier) {
+            Ok(Config { service, classifier: std::sync::Arc::new(classifier), businesses, by_number })
         } else {
             Err(ConfigErrors(errs))
         }
@@ -415,6 +434,8 @@ struct RawService {
     max_attempts: Option<u32>,
     worker_concurrency: Option<u32>,
     max_body_bytes: Option<u32>,
+    send_timeout_seconds: Option<f64>,
+    intent_rules: Option<String>,
 }
 
 #[derive(Deserialize)]

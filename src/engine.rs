@@ -140,6 +140,7 @@ pub(crate) mod tests_support {
         let dir = tempfile::tempdir().unwrap();
         let p = dir.path().join("prompts");
         std::fs::create_dir_all(&p).unwrap();
+        std::fs::write(p.join("intents.rules"), crate::classify::Classifier::default_rules()).unwrap();
         for (f, t) in [
             ("instant_business_hours.txt", "Hi from {business}! Sorry we missed you. Reply STOP to opt out."),
             ("instant_after_hours.txt", "{business} is closed; we open {opens_at}. Reply STOP to opt out."),

@@ -231,7 +231,10 @@ impl Core {
         }
         tx.lock_contact(&business.id, caller, now).await?;
         let latest = tx.latest_lead(&business.id, caller).await?;
-        let resolved = engine::answered_call_resolves(latest.as_ref(), seconds);
+        // A call that was missed (and then went to voicemail) also ends
+        // "completed" with a long duration: talking to a machine is not
+        // reaching a person.
+        let resolved = if call.missed_trigger.is_some() { None } else { engine::answered_call_resolves(latest.as_ref(), seconds) };
         if let (Some(lead_id), Some(mut lead)) = (resolved, latest) {
             lead.status = LeadStatus::Resolved;
             lead.closed_reason = Some("talked_on_phone".into());

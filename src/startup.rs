@@ -57,7 +57,7 @@ impl Running {
         let store = open_store(&settings).await?;
         let (provider, webhook_key): (Arc<dyn Provider>, SecretString) = match &settings.twilio {
             Some(t) => (
-                Arc::new(Twilio::new(&t.api_base, &t.account_sid, t.auth_token.clone())),
+                Arc::new(Twilio::new(&t.api_base, &t.account_sid, t.auth_token.clone(), config.service.send_timeout)),
                 t.auth_token.clone(),
             ),
             None => (Arc::new(Console), SecretString::from(DEV_WEBHOOK_SECRET)),

@@ -101,6 +101,21 @@ impl Worker {
     }
 
     async fn wait_for_work(&self, shutdown: &mut watch::Receiver<bool>) {
+        // Register for a clock jump *before* reading the time, so a jump
+        // between the read and the wait is not missed.
+        let jump = self.clock.changed();
+        let jumped = async {
+            match &jump {
+                Some(n) => n.notified().await,
+                None => std::future::pending().await,
+            }
+        };
+        tokio::pin!(jumped);
+        if let Some(n) = &jump {
+            // Polling once enables the `notified()` future inside.
+            let _ = futures::poll!(jumped.as_mut());
+            let _ = n;
+        }
         let max_nap = std::time::Duration::from_secs(30);
         let nap = match self.store.next_due().await {
             Ok(Some(due)) => (due - self.clock.now()).to_std().unwrap_or_default().min(max_nap),
@@ -110,11 +125,10 @@ impl Worker {
         if nap.is_zero() {
             return;
         }
-        let clock_jump = self.clock.changed();
         tokio::select! {
             _ = tokio::time::sleep(nap) => {}
             _ = self.wake.notified() => {}
-            _ = async { match &clock_jump { Some(n) => n.notified().await, None => std::future::pending().await } } => {}
+            _ = &mut jumped => {}
             _ = shutdown.changed() => {}
         }
     }

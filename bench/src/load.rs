@@ -167,8 +167,16 @@ impl Collector {
         }
     }
 
-    fn record(&mut self, outcome: Result<(), String>, scheduled: Instant, sent: Instant, done: Instant) {
-        let micros = |from: Instant, to: Instant| (to.saturating_duration_since(from).as_micros() as u64).max(1);
+    fn record(
+        &mut self,
+        outcome: Result<(), String>,
+        scheduled: Instant,
+        sent: Instant,
+        done: Instant,
+    ) {
+        let micros = |from: Instant, to: Instant| {
+            (to.saturating_duration_since(from).as_micros() as u64).max(1)
+        };
         self.latency_us.saturating_record(micros(scheduled, done));
         self.service_us.saturating_record(micros(sent, done));
         self.send_lag_us.saturating_record(micros(scheduled, sent));
@@ -185,7 +193,11 @@ pub fn latency_histogram() -> Histogram<u64> {
     Histogram::new_with_bounds(1, 3_600_000_000, 3).expect("valid histogram bounds")
 }
 
-pub async fn run(plan: &Plan, target: &Target, numbers: &CallerNumbers) -> anyhow::Result<LoadResult> {
+pub async fn run(
+    plan: &Plan,
+    target: &Target,
+    numbers: &CallerNumbers,
+) -> anyhow::Result<LoadResult> {
     anyhow::ensure!(plan.rate > 0.0, "rate must be positive");
     anyhow::ensure!(
         plan.calls <= numbers.capacity(),
@@ -205,7 +217,10 @@ pub async fn run(plan: &Plan, target: &Target, numbers: &CallerNumbers) -> anyho
     let progress = plan.progress.then(|| {
         let (sent, collector) = (sent.clone(), collector.clone());
         tokio::spawn(async move {
-            let mut tick = tokio::time::interval_at((start + Duration::from_secs(1)).into(), Duration::from_secs(1));
+            let mut tick = tokio::time::interval_at(
+                (start + Duration::from_secs(1)).into(),
+                Duration::from_secs(1),
+            );
             loop {
                 tick.tick().await;
                 let (ok, errors) = {
@@ -227,8 +242,10 @@ pub async fn run(plan: &Plan, target: &Target, numbers: &CallerNumbers) -> anyho
     let scheduler = {
         let runtime = tokio::runtime::Handle::current();
         let (target, numbers) = (target.clone(), numbers.clone());
-        let (client, slots, sent, collector) = (client, slots.clone(), sent.clone(), collector.clone());
-        let (calls, rate, duplicates, max_in_flight) = (plan.calls, plan.rate, plan.duplicates, plan.max_in_flight);
+        let (client, slots, sent, collector) =
+            (client, slots.clone(), sent.clone(), collector.clone());
+        let (calls, rate, duplicates, max_in_flight) =
+            (plan.calls, plan.rate, plan.duplicates, plan.max_in_flight);
         tokio::task::spawn_blocking(move || -> anyhow::Result<Schedule> {
             let mut schedule = Schedule {
                 callers: HashMap::with_capacity(calls as usize),
@@ -255,12 +272,16 @@ pub async fn run(plan: &Plan, target: &Target, numbers: &CallerNumbers) -> anyho
                     let in_flight = max_in_flight - slots.available_permits();
                     schedule.peak_in_flight = schedule.peak_in_flight.max(in_flight);
                     sent.fetch_add(1, Ordering::Relaxed);
-                    let (client, webhook, collector) = (client.clone(), webhook.clone(), collector.clone());
+                    let (client, webhook, collector) =
+                        (client.clone(), webhook.clone(), collector.clone());
                     runtime.spawn(async move {
                         let sent_at = Instant::now();
                         let outcome = send(&client, &webhook).await;
                         let done = Instant::now();
-                        collector.lock().unwrap().record(outcome, scheduled, sent_at, done);
+                        collector
+                            .lock()
+                            .unwrap()
+                            .record(outcome, scheduled, sent_at, done);
                         drop(permit);
                     });
                 }
@@ -300,7 +321,10 @@ pub async fn run(plan: &Plan, target: &Target, numbers: &CallerNumbers) -> anyho
 async fn send(client: &reqwest::Client, webhook: &Webhook) -> Result<(), String> {
     let response = client
         .post(&webhook.url)
-        .header(reqwest::header::CONTENT_TYPE, "application/x-www-form-urlencoded")
+        .header(
+            reqwest::header::CONTENT_TYPE,
+            "application/x-www-form-urlencoded",
+        )
         .header("X-Twilio-Signature", &webhook.signature)
         .body(webhook.body.clone())
         .send()
@@ -362,7 +386,10 @@ mod tests {
             business_number: "+15125550100".to_string(),
         };
         let webhook = missed_call_webhook(&target, "+12025550123");
-        assert_eq!(webhook.url, "http://127.0.0.1:3000/webhooks/twilio/voice/dial");
+        assert_eq!(
+            webhook.url,
+            "http://127.0.0.1:3000/webhooks/twilio/voice/dial"
+        );
         let params: Vec<(String, String)> = form_urlencoded::parse(webhook.body.as_bytes())
             .into_owned()
             .collect();
@@ -371,7 +398,15 @@ mod tests {
         assert_eq!(get("To"), "+15125550100");
         assert_eq!(get("DialCallStatus"), "no-answer");
         assert!(get("CallSid").starts_with("CA") && get("CallSid").len() == 34);
-        let borrowed: Vec<(&str, &str)> = params.iter().map(|(k, v)| (k.as_str(), v.as_str())).collect();
-        assert!(crate::signature::verify("token", &webhook.url, &borrowed, &webhook.signature));
+        let borrowed: Vec<(&str, &str)> = params
+            .iter()
+            .map(|(k, v)| (k.as_str(), v.as_str()))
+            .collect();
+        assert!(crate::signature::verify(
+            "token",
+            &webhook.url,
+            &borrowed,
+            &webhook.signature
+        ));
     }
 }

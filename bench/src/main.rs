@@ -229,10 +229,14 @@ async fn bench(cli: Cli) -> anyhow::Result<bool> {
     })
     .await?;
 
-    let tmp = tempfile::Builder::new().prefix("ringback-bench-").tempdir()?;
+    let tmp = tempfile::Builder::new()
+        .prefix("ringback-bench-")
+        .tempdir()?;
     let config_path = tmp.path().join("ringback.toml");
     let config = match &cli.config {
-        Some(path) => std::fs::read_to_string(path).with_context(|| format!("reading {}", path.display()))?,
+        Some(path) => {
+            std::fs::read_to_string(path).with_context(|| format!("reading {}", path.display()))?
+        }
         None => service::render_config(),
     };
     std::fs::write(&config_path, config)?;
@@ -248,7 +252,11 @@ async fn bench(cli: Cli) -> anyhow::Result<bool> {
     };
 
     let (program, args, target_name) = if cli.self_test {
-        (std::env::current_exe()?, vec!["stand-in"], "self-test stand-in".to_string())
+        (
+            std::env::current_exe()?,
+            vec!["stand-in"],
+            "self-test stand-in".to_string(),
+        )
     } else {
         let bin = match &cli.bin {
             Some(bin) => bin.clone(),
@@ -271,7 +279,10 @@ async fn bench(cli: Cli) -> anyhow::Result<bool> {
         ("TWILIO_API_BASE", mock.base_url()),
         ("RUST_LOG", cli.rust_log.clone()),
     ];
-    eprintln!("starting {target_name} on {public_url} (mock Twilio at {})", mock.base_url());
+    eprintln!(
+        "starting {target_name} on {public_url} (mock Twilio at {})",
+        mock.base_url()
+    );
     let mut service = Service::spawn(&program, &args, &env)?;
     let ready_after = service
         .wait_ready(&public_url, Duration::from_secs_f64(cli.ready_timeout))
@@ -306,7 +317,12 @@ async fn bench(cli: Cli) -> anyhow::Result<bool> {
     .await?;
 
     let info = RunInfo {
-        target: if cli.self_test { "self-test stand-in" } else { "ringback" }.to_string(),
+        target: if cli.self_test {
+            "self-test stand-in"
+        } else {
+            "ringback"
+        }
+        .to_string(),
         database: database_kind(&database_url),
         rate: cli.rate,
         duplicates: cli.duplicates,
@@ -391,7 +407,14 @@ mod tests {
     #[test]
     fn cli_is_consistent() {
         Cli::command().debug_assert();
-        let cli = Cli::parse_from(["ringback-bench", "--rate", "5000", "--duplicates", "2", "--json"]);
+        let cli = Cli::parse_from([
+            "ringback-bench",
+            "--rate",
+            "5000",
+            "--duplicates",
+            "2",
+            "--json",
+        ]);
         assert_eq!(cli.rate, 5000.0);
         assert_eq!(cli.duplicates, 2);
         assert!(cli.json && cli.command.is_none());
@@ -401,8 +424,14 @@ mod tests {
     #[test]
     fn database_kind_hides_credentials() {
         assert_eq!(database_kind("sqlite:///tmp/x/bench.db"), "sqlite");
-        assert_eq!(database_kind("postgres://u:secret@127.0.0.1/db"), "postgres");
-        assert_eq!(database_kind("postgresql://u:secret@127.0.0.1/db"), "postgres");
+        assert_eq!(
+            database_kind("postgres://u:secret@127.0.0.1/db"),
+            "postgres"
+        );
+        assert_eq!(
+            database_kind("postgresql://u:secret@127.0.0.1/db"),
+            "postgres"
+        );
     }
 
     /// The whole measurement pipeline against the in-process stand-in:
@@ -445,9 +474,15 @@ mod tests {
             timeout: Duration::from_secs(5),
             progress: false,
         };
-        let measured = measure(&plan, &target, &mock, Duration::from_secs(20), Duration::from_millis(100))
-            .await
-            .unwrap();
+        let measured = measure(
+            &plan,
+            &target,
+            &mock,
+            Duration::from_secs(20),
+            Duration::from_millis(100),
+        )
+        .await
+        .unwrap();
         let info = RunInfo {
             target: "stand-in".to_string(),
             database: "none".to_string(),
@@ -475,7 +510,9 @@ mod tests {
         assert!(report.e2e_calls_per_s > 0.0);
         let json: serde_json::Value = serde_json::from_str(&report.to_json()).unwrap();
         assert_eq!(json["verdict"], "OK");
-        assert!(report.to_table().contains("OK: 300 of 300 callers texted exactly once"));
+        assert!(report
+            .to_table()
+            .contains("OK: 300 of 300 callers texted exactly once"));
     }
 
     /// A service that answers but never texts must be reported as a mismatch.
@@ -511,9 +548,15 @@ mod tests {
             timeout: Duration::from_secs(5),
             progress: false,
         };
-        let measured = measure(&plan, &target, &mock, Duration::from_millis(200), Duration::ZERO)
-            .await
-            .unwrap();
+        let measured = measure(
+            &plan,
+            &target,
+            &mock,
+            Duration::from_millis(200),
+            Duration::ZERO,
+        )
+        .await
+        .unwrap();
         let info = RunInfo {
             target: "silent".to_string(),
             database: "none".to_string(),

@@ -205,8 +205,8 @@ async fn list_messages(
 ) -> Response {
     state.list_requests.fetch_add(1, Ordering::Relaxed);
     let response = match state.authorize(&headers, &account_sid) {
-        Ok(()) => state.list(&account_sid, query.as_deref().unwrap_or("")),
-        Err(rejection) => rejection,
+        None => state.list(&account_sid, query.as_deref().unwrap_or("")),
+        Some(rejection) => rejection,
     };
     if !state.config.latency.is_zero() {
         tokio::time::sleep(state.config.latency).await;
@@ -220,7 +220,7 @@ async fn fetch_message(
     headers: HeaderMap,
 ) -> Response {
     state.fetch_requests.fetch_add(1, Ordering::Relaxed);
-    if let Err(rejection) = state.authorize(&headers, &account_sid) {
+    if let Some(rejection) = state.authorize(&headers, &account_sid) {
         return rejection;
     }
     let Some(sid) = message_sid.strip_suffix(".json") else {
@@ -230,7 +230,9 @@ async fn fetch_message(
     };
     let store = state.store.lock().unwrap();
     match store.by_sid.get(sid) {
-        Some(&index) => Json(message_json(&store.messages[index], &account_sid, true)).into_response(),
+        Some(&index) => {
+            Json(message_json(&store.messages[index], &account_sid, true)).into_response()
+        }
         None => {
             drop(store);
             state.reject(not_found(&format!(
@@ -247,8 +249,8 @@ impl MockState {
     }
 
     /// HTTP Basic `AccountSid:AuthToken`; the account in the path must be the
-    /// authenticated one.
-    fn authorize(&self, headers: &HeaderMap, path_account: &str) -> Result<(), Response> {
+    /// authenticated one. Returns the rejection, if any.
+    fn authorize(&self, headers: &HeaderMap, path_account: &str) -> Option<Response> {
         let credentials = headers
             .get(header::AUTHORIZATION)
             .and_then(|v| v.to_str().ok())
@@ -257,27 +259,30 @@ impl MockState {
             .and_then(|raw| String::from_utf8(raw).ok());
         let expected = format!("{}:{}", self.config.account_sid, self.config.auth_token);
         if credentials.as_deref() != Some(expected.as_str()) {
-            let mut response = twilio_error(
-                StatusCode::UNAUTHORIZED,
-                20003,
-                "Authenticate".to_string(),
-            );
+            let mut response =
+                twilio_error(StatusCode::UNAUTHORIZED, 20003, "Authenticate".to_string());
             response.headers_mut().insert(
                 header::WWW_AUTHENTICATE,
                 HeaderValue::from_static("Basic realm=\"Twilio API\""),
             );
-            return Err(self.reject(response));
+            return Some(self.reject(response));
         }
         if path_account != self.config.account_sid {
-            return Err(self.reject(not_found(&format!(
+            return Some(self.reject(not_found(&format!(
                 "/{API_VERSION}/Accounts/{path_account}/Messages.json"
             ))));
         }
-        Ok(())
+        None
     }
 
-    fn create(&self, account_sid: &str, headers: &HeaderMap, body: &[u8], arrived: Instant) -> Response {
-        if let Err(rejection) = self.authorize(headers, account_sid) {
+    fn create(
+        &self,
+        account_sid: &str,
+        headers: &HeaderMap,
+        body: &[u8],
+        arrived: Instant,
+    ) -> Response {
+        if let Some(rejection) = self.authorize(headers, account_sid) {
             return rejection;
         }
         let params: HashMap<String, String> = form_urlencoded::parse(body).into_owned().collect();
@@ -287,7 +292,10 @@ impl MockState {
             return self.reject(bad_request(21604, "A 'To' phone number is required."));
         };
         if !is_e164(to) {
-            return self.reject(bad_request(21211, &format!("Invalid 'To' Phone Number: {to}")));
+            return self.reject(bad_request(
+                21211,
+                &format!("Invalid 'To' Phone Number: {to}"),
+            ));
         }
         let Some(from) = param("From").or(param("MessagingServiceSid")) else {
             return self.reject(bad_request(21603, "A 'From' phone number is required."));
@@ -323,7 +331,9 @@ impl MockState {
         store.messages.push(message);
         drop(store);
 
-        if self.config.lost_reply_rate > 0.0 && rand::rng().random_bool(self.config.lost_reply_rate.min(1.0)) {
+        if self.config.lost_reply_rate > 0.0
+            && rand::rng().random_bool(self.config.lost_reply_rate.min(1.0))
+        {
             self.lost_replies.fetch_add(1, Ordering::Relaxed);
             return internal_error();
         }
@@ -341,12 +351,20 @@ impl MockState {
             Some(to) => store
                 .by_to
                 .get(to)
-                .map(|r| r.messages.iter().rev().map(|&i| &store.messages[i]).collect())
+                .map(|r| {
+                    r.messages
+                        .iter()
+                        .rev()
+                        .map(|&i| &store.messages[i])
+                        .collect()
+                })
                 .unwrap_or_default(),
             None => store.messages.iter().rev().collect(),
         };
-        let matching: Vec<&StoredMessage> =
-            candidates.into_iter().filter(|m| filter.matches(m)).collect();
+        let matching: Vec<&StoredMessage> = candidates
+            .into_iter()
+            .filter(|m| filter.matches(m))
+            .collect();
 
         let start = filter.page * filter.page_size;
         let page: Vec<Value> = matching
@@ -417,7 +435,9 @@ impl ListFilter {
                 "DateSent>" => filter.sent_after = Some(parse_bound(&value)?.0),
                 "DateSent<" => filter.sent_before = Some(parse_bound(&value)?.1),
                 "Page" => {
-                    filter.page = value.parse().map_err(|_| format!("Invalid Page: {value}"))?;
+                    filter.page = value
+                        .parse()
+                        .map_err(|_| format!("Invalid Page: {value}"))?;
                     continue;
                 }
                 "PageSize" => {
@@ -458,7 +478,10 @@ fn parse_bound(value: &str) -> Result<(DateTime<Utc>, DateTime<Utc>), String> {
     let value = value.trim();
     if let Ok(day) = NaiveDate::parse_from_str(value, "%Y-%m-%d") {
         let start = day.and_hms_opt(0, 0, 0).expect("midnight exists").and_utc();
-        return Ok((start, start + TimeDelta::days(1) - TimeDelta::nanoseconds(1)));
+        return Ok((
+            start,
+            start + TimeDelta::days(1) - TimeDelta::nanoseconds(1),
+        ));
     }
     DateTime::parse_from_rfc3339(value)
         .map(|t| (t.to_utc(), t.to_utc()))
@@ -469,7 +492,10 @@ fn parse_bound(value: &str) -> Result<(DateTime<Utc>, DateTime<Utc>), String> {
 // Response shapes
 
 fn message_json(message: &StoredMessage, account_sid: &str, listed: bool) -> Value {
-    let uri = format!("/{API_VERSION}/Accounts/{account_sid}/Messages/{}.json", message.sid);
+    let uri = format!(
+        "/{API_VERSION}/Accounts/{account_sid}/Messages/{}.json",
+        message.sid
+    );
     let created = rfc2822(message.created);
     // A created message is `queued`; by the time anyone lists it, the mock
     // pretends the carrier took it.
@@ -562,9 +588,9 @@ fn segments(body: &str) -> usize {
 }
 
 fn is_e164(number: &str) -> bool {
-    number
-        .strip_prefix('+')
-        .is_some_and(|digits| (8..=15).contains(&digits.len()) && digits.bytes().all(|b| b.is_ascii_digit()))
+    number.strip_prefix('+').is_some_and(|digits| {
+        (8..=15).contains(&digits.len()) && digits.bytes().all(|b| b.is_ascii_digit())
+    })
 }
 
 /// `PREFIX` + 32 lowercase hex digits, the shape of every Twilio SID.
@@ -587,7 +613,10 @@ mod tests {
     }
 
     fn messages_url(mock: &MockTwilio, account_sid: &str) -> String {
-        format!("{}/2010-04-01/Accounts/{account_sid}/Messages.json", mock.base_url())
+        format!(
+            "{}/2010-04-01/Accounts/{account_sid}/Messages.json",
+            mock.base_url()
+        )
     }
 
     async fn send(
@@ -622,7 +651,9 @@ mod tests {
         let sid = body["sid"].as_str().unwrap();
         assert_eq!(sid.len(), 34);
         assert!(sid.starts_with("SM"));
-        assert!(sid[2..].bytes().all(|b| b.is_ascii_hexdigit() && !b.is_ascii_uppercase()));
+        assert!(sid[2..]
+            .bytes()
+            .all(|b| b.is_ascii_hexdigit() && !b.is_ascii_uppercase()));
         assert_eq!(body["status"], "queued");
         assert_eq!(body["to"], "+12025550123");
         assert_eq!(body["from"], "+15125550100");
@@ -635,7 +666,10 @@ mod tests {
         assert!(body["error_message"].is_null());
         assert_eq!(
             body["uri"],
-            format!("/2010-04-01/Accounts/{}/Messages/{sid}.json", cfg.account_sid)
+            format!(
+                "/2010-04-01/Accounts/{}/Messages/{sid}.json",
+                cfg.account_sid
+            )
         );
         DateTime::parse_from_rfc2822(body["date_created"].as_str().unwrap()).unwrap();
 
@@ -651,7 +685,11 @@ mod tests {
 
         // Fetch one.
         let fetched: Value = client
-            .get(format!("{}{}", mock.base_url(), body["uri"].as_str().unwrap()))
+            .get(format!(
+                "{}{}",
+                mock.base_url(),
+                body["uri"].as_str().unwrap()
+            ))
             .basic_auth(&cfg.account_sid, Some(&cfg.auth_token))
             .send()
             .await
@@ -668,7 +706,11 @@ mod tests {
         let response = reqwest::Client::new()
             .post(messages_url(&mock, &cfg.account_sid))
             .basic_auth(&cfg.account_sid, Some("wrong"))
-            .form(&[("To", "+12025550123"), ("From", "+15125550100"), ("Body", "hi")])
+            .form(&[
+                ("To", "+12025550123"),
+                ("From", "+15125550100"),
+                ("Body", "hi"),
+            ])
             .send()
             .await
             .unwrap();
@@ -677,7 +719,10 @@ mod tests {
         assert_eq!(body["code"], 20003);
         assert_eq!(body["status"], 401);
         assert_eq!(body["message"], "Authenticate");
-        assert_eq!(body["more_info"], "https://www.twilio.com/docs/errors/20003");
+        assert_eq!(
+            body["more_info"],
+            "https://www.twilio.com/docs/errors/20003"
+        );
 
         let missing = reqwest::Client::new()
             .post(messages_url(&mock, &cfg.account_sid))
@@ -730,7 +775,10 @@ mod tests {
             }
         };
 
-        let page = list(format!("To=%2B12025550123&From=%2B15125550100&DateSent>={today}")).await;
+        let page = list(format!(
+            "To=%2B12025550123&From=%2B15125550100&DateSent>={today}"
+        ))
+        .await;
         assert_eq!(page["messages"].as_array().unwrap().len(), 2);
         assert_eq!(page["page"], 0);
         assert_eq!(page["page_size"], 50);
@@ -782,11 +830,17 @@ mod tests {
         };
         let mock = MockTwilio::start(cfg.clone()).await.unwrap();
         let client = reqwest::Client::new();
-        assert_eq!(send(&client, &mock, &cfg, "+12025550123").await.status(), 500);
+        assert_eq!(
+            send(&client, &mock, &cfg, "+12025550123").await.status(),
+            500
+        );
         let snapshot = mock.snapshot();
         assert_eq!((snapshot.accepted, snapshot.lost_replies), (1, 1));
         let list = client
-            .get(format!("{}?To=%2B12025550123", messages_url(&mock, &cfg.account_sid)))
+            .get(format!(
+                "{}?To=%2B12025550123",
+                messages_url(&mock, &cfg.account_sid)
+            ))
             .basic_auth(&cfg.account_sid, Some(&cfg.auth_token))
             .send()
             .await

@@ -2,7 +2,6 @@
 //! table or as one JSON line.
 
 use std::collections::BTreeMap;
-use std::fmt::Write as _;
 use std::time::{Duration, Instant};
 
 use hdrhistogram::Histogram;
@@ -198,14 +197,6 @@ impl Report {
     }
 
     pub fn to_table(&self) -> String {
-        let mut out = String::new();
-        let mut row = |label: &str, value: String| {
-            let _ = if label.starts_with('#') {
-                writeln!(out, "{}", &label[1..])
-            } else {
-                writeln!(out, "  {label:<38} {value}")
-            };
-        };
         let pct = |p: &Option<Percentiles>| match p {
             Some(p) => format!(
                 "{:.2} / {:.2} / {:.2} / {:.2} ms   (n={})",
@@ -214,10 +205,23 @@ impl Report {
             None => "-".to_string(),
         };
         let mib = |v: Option<f64>| v.map_or("-".to_string(), |v| format!("{v:.1} MiB"));
+        let errors = if self.webhook_errors.is_empty() {
+            "none".to_string()
+        } else {
+            self.webhook_errors
+                .iter()
+                .map(|(kind, n)| format!("{kind}: {n}"))
+                .collect::<Vec<_>>()
+                .join(", ")
+        };
+        let cap_warning = if self.concurrency_cap_hits > 0 {
+            "  <-- CAP HIT: the offered rate was not kept"
+        } else {
+            ""
+        };
 
-        let mut table = String::new();
-        let _ = writeln!(
-            table,
+        let mut t = Table::default();
+        t.line(format!(
             "\nringback-bench: {} | database {} | {} calls at {}/s × {} webhook(s) | provider: fail rate {}, lost-reply rate {}, latency {} ms",
             self.target,
             self.database,
@@ -227,88 +231,112 @@ impl Report {
             self.fail_rate,
             self.lost_reply_rate,
             self.mock_latency_ms
-        );
-
-        row("#Webhooks (POST /webhooks/twilio/voice/dial)", String::new());
-        row("offered", format!("{:.1} /s", self.webhooks_offered_per_s));
-        row(
+        ));
+        t.line("Webhooks (POST /webhooks/twilio/voice/dial)");
+        t.row("offered", format!("{:.1} /s", self.webhooks_offered_per_s));
+        t.row(
             "sustained (ok / elapsed)",
-            format!("{:.1} /s   ({} ok of {})", self.webhooks_sustained_per_s, self.webhooks_ok, self.webhooks),
+            format!(
+                "{:.1} /s   ({} ok of {})",
+                self.webhooks_sustained_per_s, self.webhooks_ok, self.webhooks
+            ),
         );
-        row(
-            "errors",
-            if self.webhook_errors.is_empty() {
-                "none".to_string()
-            } else {
-                self.webhook_errors
-                    .iter()
-                    .map(|(kind, n)| format!("{kind}: {n}"))
-                    .collect::<Vec<_>>()
-                    .join(", ")
-            },
+        t.row("errors", errors);
+        t.row(
+            "latency p50 / p90 / p99 / max",
+            pct(&self.webhook_latency_ms),
         );
-        row("latency p50 / p90 / p99 / max", pct(&self.webhook_latency_ms));
-        row("  (uncorrected, from actual send)", pct(&self.webhook_service_time_ms));
-        row("send lag behind schedule", pct(&self.send_lag_ms));
-        row(
+        t.row(
+            "  (uncorrected, from actual send)",
+            pct(&self.webhook_service_time_ms),
+        );
+        t.row("send lag behind schedule", pct(&self.send_lag_ms));
+        t.row(
             "concurrency cap hits",
             format!(
-                "{} (cap {}, peak in flight {}){}",
-                self.concurrency_cap_hits,
-                self.concurrency_cap,
-                self.peak_in_flight,
-                if self.concurrency_cap_hits > 0 {
-                    "  <-- CAP HIT: the offered rate was not kept"
-                } else {
-                    ""
-                }
+                "{} (cap {}, peak in flight {}){cap_warning}",
+                self.concurrency_cap_hits, self.concurrency_cap, self.peak_in_flight,
             ),
         );
 
-        row("#Missed call -> provider request (mock Twilio POST)", String::new());
-        row("latency p50 / p90 / p99 / max", pct(&self.provider_latency_ms));
-        row("end-to-end missed calls", format!("{:.1} /s", self.e2e_calls_per_s));
+        t.line("Missed call -> provider request (mock Twilio POST)");
+        t.row(
+            "latency p50 / p90 / p99 / max",
+            pct(&self.provider_latency_ms),
+        );
+        t.row(
+            "end-to-end missed calls",
+            format!("{:.1} /s", self.e2e_calls_per_s),
+        );
 
-        row("#Texts", String::new());
-        row("callers texted", format!("{} of {}", self.callers_texted, self.calls));
-        row("callers texted more than once", self.callers_texted_more_than_once.to_string());
-        row("messages accepted by the mock", self.texts_accepted.to_string());
-        row("texts to other numbers (not callers)", self.texts_to_non_callers.to_string());
-        row("texts not from the business number", self.texts_from_other_numbers.to_string());
-        row(
+        t.line("Texts");
+        t.row(
+            "callers texted",
+            format!("{} of {}", self.callers_texted, self.calls),
+        );
+        t.row(
+            "callers texted more than once",
+            self.callers_texted_more_than_once.to_string(),
+        );
+        t.row(
+            "messages accepted by the mock",
+            self.texts_accepted.to_string(),
+        );
+        t.row(
+            "texts to other numbers (not callers)",
+            self.texts_to_non_callers.to_string(),
+        );
+        t.row(
+            "texts not from the business number",
+            self.texts_from_other_numbers.to_string(),
+        );
+        t.row(
             "provider: injected fail / lost reply / 4xx",
             format!(
                 "{} / {} / {}",
                 self.provider_injected_failures, self.provider_lost_replies, self.provider_rejected
             ),
         );
-        row(
+        t.row(
             "provider: list / fetch requests",
-            format!("{} / {}", self.provider_list_requests, self.provider_fetch_requests),
+            format!(
+                "{} / {}",
+                self.provider_list_requests, self.provider_fetch_requests
+            ),
         );
-        row("drain wait", format!("{:.2} s", self.drain_s));
+        t.row("drain wait", format!("{:.2} s", self.drain_s));
 
-        row("#Memory (peak RSS, VmHWM)", String::new());
-        row("service", mib(self.service_peak_rss_mib));
-        row("bench (incl. mock Twilio)", mib(self.bench_peak_rss_mib));
-        row("service exit after SIGTERM", self.service_exit.clone());
+        t.line("Memory (peak RSS, VmHWM)");
+        t.row("service", mib(self.service_peak_rss_mib));
+        t.row("bench (incl. mock Twilio)", mib(self.bench_peak_rss_mib));
+        t.row("service exit after SIGTERM", self.service_exit.clone());
 
-        drop(row);
-        table.push_str(&out);
         if self.ok() {
-            let _ = writeln!(
-                table,
+            t.line(format!(
                 "\nOK: {} of {} callers texted exactly once",
                 self.callers_texted, self.calls
-            );
+            ));
         } else {
-            let _ = writeln!(
-                table,
+            t.line(format!(
                 "\n!!!!!!!! MISMATCH: {} of {} callers texted, {} texted more than once !!!!!!!!",
                 self.callers_texted, self.calls, self.callers_texted_more_than_once
-            );
+            ));
         }
-        table
+        t.0
+    }
+}
+
+#[derive(Default)]
+struct Table(String);
+
+impl Table {
+    fn line(&mut self, text: impl AsRef<str>) {
+        self.0.push_str(text.as_ref());
+        self.0.push('\n');
+    }
+
+    fn row(&mut self, label: &str, value: String) {
+        self.line(format!("  {label:<44} {value}"));
     }
 }
 

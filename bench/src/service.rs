@@ -106,8 +106,14 @@ impl Service {
         let pid = child.id().context("child has no pid")?;
 
         let log = Arc::new(Mutex::new(LogTail::default()));
-        tokio::spawn(collect_lines(child.stdout.take().expect("piped"), log.clone()));
-        tokio::spawn(collect_lines(child.stderr.take().expect("piped"), log.clone()));
+        tokio::spawn(collect_lines(
+            child.stdout.take().expect("piped"),
+            log.clone(),
+        ));
+        tokio::spawn(collect_lines(
+            child.stderr.take().expect("piped"),
+            log.clone(),
+        ));
 
         let peak_rss_kib = Arc::new(AtomicU64::new(0));
         let peak = peak_rss_kib.clone();
@@ -129,7 +135,11 @@ impl Service {
     }
 
     /// Polls `GET {base_url}/readyz` until it answers 200.
-    pub async fn wait_ready(&mut self, base_url: &str, timeout: Duration) -> anyhow::Result<Duration> {
+    pub async fn wait_ready(
+        &mut self,
+        base_url: &str,
+        timeout: Duration,
+    ) -> anyhow::Result<Duration> {
         let client = reqwest::Client::builder()
             .timeout(Duration::from_secs(1))
             .build()?;
@@ -231,7 +241,10 @@ mod tests {
     fn config_points_at_the_workspace_prompts_and_parses_as_toml_shape() {
         let config = render_config();
         assert!(!config.contains("{prompts_dir}"));
-        let prompts_line = config.lines().find(|l| l.starts_with("prompts_dir")).unwrap();
+        let prompts_line = config
+            .lines()
+            .find(|l| l.starts_with("prompts_dir"))
+            .unwrap();
         assert!(prompts_line.contains("/prompts\""), "{prompts_line}");
         assert!(config.contains(&format!("numbers = [\"{BUSINESS_NUMBER}\"]")));
     }

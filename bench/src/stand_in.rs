@@ -83,9 +83,16 @@ pub async fn serve_from_env() -> anyhow::Result<()> {
     .await
 }
 
-async fn dial_action(State(state): State<Arc<StandIn>>, headers: HeaderMap, body: Bytes) -> impl IntoResponse {
+async fn dial_action(
+    State(state): State<Arc<StandIn>>,
+    headers: HeaderMap,
+    body: Bytes,
+) -> impl IntoResponse {
     let params: Vec<(String, String)> = form_urlencoded::parse(&body).into_owned().collect();
-    let borrowed: Vec<(&str, &str)> = params.iter().map(|(k, v)| (k.as_str(), v.as_str())).collect();
+    let borrowed: Vec<(&str, &str)> = params
+        .iter()
+        .map(|(k, v)| (k.as_str(), v.as_str()))
+        .collect();
     let url = format!("{}{WEBHOOK_PATH}", state.config.public_url);
     let signature = headers
         .get("X-Twilio-Signature")
@@ -123,7 +130,10 @@ impl StandIn {
         let form = [
             ("To", caller),
             ("From", business),
-            ("Body", "Sorry we missed your call! How can we help? Reply here."),
+            (
+                "Body",
+                "Sorry we missed your call! How can we help? Reply here.",
+            ),
         ];
         let mut backoff = Duration::from_millis(100);
         for _ in 0..8 {

@@ -10,12 +10,24 @@ fn bench() -> Command {
 #[test]
 fn self_test_run_prints_ok_json() {
     let output = bench()
-        .args(["--self-test", "--calls", "300", "--rate", "1000", "--duplicates", "2", "--json"])
+        .args([
+            "--self-test",
+            "--calls",
+            "300",
+            "--rate",
+            "1000",
+            "--duplicates",
+            "2",
+            "--json",
+        ])
         .output()
         .unwrap();
     let stdout = String::from_utf8_lossy(&output.stdout);
     let stderr = String::from_utf8_lossy(&output.stderr);
-    assert!(output.status.success(), "stdout:\n{stdout}\nstderr:\n{stderr}");
+    assert!(
+        output.status.success(),
+        "stdout:\n{stdout}\nstderr:\n{stderr}"
+    );
 
     let report: serde_json::Value = serde_json::from_str(stdout.trim()).unwrap();
     assert_eq!(report["verdict"], "OK");
@@ -48,10 +60,23 @@ fn help_explains_the_options() {
     let output = bench().arg("--help").output().unwrap();
     let help = String::from_utf8_lossy(&output.stdout);
     for option in [
-        "--rate", "--duration", "--calls", "--duplicates", "--fail-rate", "--lost-reply-rate", "--drain",
-        "--max-in-flight", "--bin", "--database", "--json", "--self-test",
+        "--rate",
+        "--duration",
+        "--calls",
+        "--duplicates",
+        "--fail-rate",
+        "--lost-reply-rate",
+        "--drain",
+        "--max-in-flight",
+        "--bin",
+        "--database",
+        "--json",
+        "--self-test",
     ] {
         assert!(help.contains(option), "{option} missing from --help");
     }
-    assert!(!help.contains("Commands:"), "the stand-in subcommand is internal");
+    assert!(
+        !help.contains("Commands:"),
+        "the stand-in subcommand is internal"
+    );
 }

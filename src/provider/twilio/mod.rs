@@ -32,10 +32,10 @@ pub struct Twilio {
 }
 
 impl Twilio {
-    pub fn new(api_base: &str, account_sid: &str, auth_token: SecretString) -> Twilio {
+    pub fn new(api_base: &str, account_sid: &str, auth_token: SecretString, timeout: Duration) -> Twilio {
         let http = reqwest::Client::builder()
-            .connect_timeout(Duration::from_secs(5))
-            .timeout(Duration::from_secs(15))
+            .connect_timeout(Duration::from_secs(5).min(timeout))
+            .timeout(timeout)
             .pool_max_idle_per_host(64)
             .build()
             .expect("the HTTP client builds with static settings");

@@ -1,0 +1,164 @@
+//! A stand-in for Twilio's Messages API that behaves like the real one
+//! (201 + message JSON, error JSON with codes, Retry-After on 429, the
+//! message list for reconciliation) and can fail on demand.
+
+use axum::extract::{Path, Query, State};
+use axum::http::{HeaderMap, StatusCode};
+use axum::response::{IntoResponse, Response};
+use axum::routing::post;
+use axum::{Form, Json, Router};
+use base64::Engine;
+use std::collections::{HashMap, VecDeque};
+use std::sync::{Arc, Mutex};
+use std::time::{Duration, Instant};
+
+pub const ACCOUNT_SID: &str = "AC0123456789abcdef0123456789abcdef";
+pub const AUTH_TOKEN: &str = "test-auth-token-1234";
+
+#[derive(Debug, Clone)]
+pub struct Sent {
+    pub sid: String,
+    pub to: String,
+    pub from: String,
+    pub body: String,
+    pub status_callback: Option<String>,
+    pub at: Instant,
+    pub date_created: chrono::DateTime<chrono::Utc>,
+}
+
+/// What the next send request gets.
+#[derive(Debug, Clone)]
+pub enum Script {
+    /// An error answer; the message is not recorded.
+    Fail { status: u16, code: u32, retry_after: Option<u64> },
+    /// The message is accepted and recorded, but the answer is garbage: the
+    /// client cannot know it went out (like a crash before recording).
+    AcceptButGarble,
+    /// Accepted and recorded, then the answer is delayed past the client's
+    /// timeout.
+    AcceptButHang(Duration),
+}
+
+#[derive(Default)]
+struct Inner {
+    sent: Vec<Sent>,
+    script: VecDeque<Script>,
+    requests: usize,
+    list_requests: usize,
+}
+
+#[derive(Clone)]
+pub struct MockTwilio {
+    inner: Arc<Mutex<Inner>>,
+    pub url: String,
+}
+
+impl MockTwilio {
+    pub async fn start() -> MockTwilio {
+        let inner = Arc::new(Mutex::new(Inner::default()));
+        let app = Router::new()
+            .route("/2010-04-01/Accounts/{sid}/Messages.json", post(send).get(list))
+            .with_state(inner.clone());
+        let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+        let url = format!("http://{}", listener.local_addr().unwrap());
+        tokio::spawn(async move { axum::serve(listener, app).await.unwrap() });
+        MockTwilio { inner, url }
+    }
+
+    pub fn push(&self, s: Script) {
+        self.inner.lock().unwrap().script.push_back(s);
+    }
+
+    pub fn sent(&self) -> Vec<Sent> {
+        self.inner.lock().unwrap().sent.clone()
+    }
+
+    pub fn sent_to(&self, to: &str) -> Vec<Sent> {
+        self.sent().into_iter().filter(|s| s.to == to).collect()
+    }
+
+    /// Send attempts seen, including failed ones.
+    pub fn requests(&self) -> usize {
+        self.inner.lock().unwrap().requests
+    }
+
+    pub fn list_requests(&self) -> usize {
+        self.inner.lock().unwrap().list_requests
+    }
+}
+
+fn authorized(headers: &HeaderMap) -> bool {
+    let expected = base64::engine::general_purpose::STANDARD.encode(format!("{ACCOUNT_SID}:{AUTH_TOKEN}"));
+    headers.get("authorization").and_then(|v| v.to_str().ok()) == Some(&format!("Basic {expected}"))
+}
+
+fn error(status: u16, code: u32, message: &str) -> Response {
+    let body = serde_json::json!({"code": code, "message": message, "more_info": format!("https://www.twilio.com/docs/errors/{code}"), "status": status});
+    (StatusCode::from_u16(status).unwrap(), Json(body)).into_response()
+}
+
+fn resource(s: &Sent) -> serde_json::Value {
+    serde_json::json!({
+        "sid": s.sid, "status": "queued", "to": s.to, "from": s.from, "body": s.body,
+        "account_sid": ACCOUNT_SID, "date_created": s.date_created.to_rfc2822(),
+        "error_code": null, "error_message": null, "num_segments": "1", "direction": "outbound-api",
+        "api_version": "2010-04-01", "uri": format!("/2010-04-01/Accounts/{ACCOUNT_SID}/Messages/{}.json", s.sid)
+    })
+}
+
+async fn send(State(inner): State<Arc<Mutex<Inner>>>, Path(sid): Path<String>, headers: HeaderMap, Form(form): Form<HashMap<String, String>>) -> Response {
+    if sid != ACCOUNT_SID || !authorized(&headers) {
+        return error(401, 20003, "Authenticate");
+    }
+    let (Some(to), Some(from), Some(body)) = (form.get("To"), form.get("From"), form.get("Body")) else {
+        return error(400, 21604, "A 'To' phone number is required.");
+    };
+    let (script, record) = {
+        let mut i = inner.lock().unwrap();
+        i.requests += 1;
+        let script = i.script.pop_front();
+        let record = Sent {
+            sid: format!("SM{}", uuid::Uuid::new_v4().simple()),
+            to: to.clone(),
+            from: from.clone(),
+            body: body.clone(),
+            status_callback: form.get("StatusCallback").cloned(),
+            at: Instant::now(),
+            date_created: chrono::Utc::now(),
+        };
+        if !matches!(script, Some(Script::Fail { .. })) {
+            i.sent.push(record.clone());
+        }
+        (script, record)
+    };
+    match script {
+        None => (StatusCode::CREATED, Json(resource(&record))).into_response(),
+        Some(Script::Fail { status, code, retry_after }) => {
+            let mut r = error(status, code, "scripted failure");
+            if let Some(s) = retry_after {
+                r.headers_mut().insert("retry-after", s.to_string().parse().unwrap());
+            }
+            r
+        }
+        Some(Script::AcceptButGarble) => (StatusCode::CREATED, "<html>proxy error</html>").into_response(),
+        Some(Script::AcceptButHang(d)) => {
+            tokio::time::sleep(d).await;
+            (StatusCode::CREATED, Json(resource(&record))).into_response()
+        }
+    }
+}
+
+async fn list(State(inner): State<Arc<Mutex<Inner>>>, headers: HeaderMap, Query(q): Query<HashMap<String, String>>) -> Response {
+    if !authorized(&headers) {
+        return error(401, 20003, "Authenticate");
+    }
+    let mut i = inner.lock().unwrap();
+    i.list_requests += 1;
+    let msgs: Vec<serde_json::Value> = i
+        .sent
+        .iter()
+        .filter(|s| q.get("To").is_none_or(|t| *t == s.to) && q.get("From").is_none_or(|f| *f == s.from))
+        .map(resource)
+        .collect();
+    Json(serde_json::json!({"messages": msgs, "page": 0, "page_size": 50, "next_page_uri": null})).into_response()
+}

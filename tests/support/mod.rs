@@ -1,0 +1,281 @@
+//! Black-box test harness: the real app on port 0, a fresh database per
+//! test (SQLite file, or a new PostgreSQL database), a mock Twilio, and a
+//! clock the test moves.
+#![allow(dead_code)]
+
+pub mod mock_twilio;
+
+use chrono::{DateTime, Duration, TimeZone, Utc};
+use mock_twilio::{MockTwilio, ACCOUNT_SID, AUTH_TOKEN};
+use ringback::clock::ManualClock;
+use ringback::config::{Config, Settings};
+use ringback::provider::twilio::signature;
+use ringback::startup::{Options, Running};
+use ringback::store::Store;
+use std::sync::Arc;
+
+pub const TRACKING: &str = "+15125550100";
+pub const RING_PHONE: &str = "+15125550199";
+pub const CALLER: &str = "+15125550147";
+
+/// Which store a test runs against.
+#[derive(Debug, Clone)]
+pub enum Backend {
+    Sqlite,
+    Postgres(String),
+}
+
+impl Backend {
+    /// PostgreSQL, if `RINGBACK_TEST_POSTGRES_URL` names a server
+    /// (e.g. `postgres://postgres@127.0.0.1:5432`). `.ci/run` sets it.
+    pub fn postgres() -> Option<Backend> {
+        std::env::var("RINGBACK_TEST_POSTGRES_URL").ok().filter(|u| !u.is_empty()).map(Backend::Postgres)
+    }
+}
+
+/// Runs `$f(backend)` once per store: `sqlite` always, `postgres` when a
+/// server is configured (and says clearly that it skipped otherwise).
+#[macro_export]
+macro_rules! on_both_stores {
+    ($($f:ident),* $(,)?) => {$(
+        mod $f {
+            #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+            async fn sqlite() {
+                super::$f($crate::support::Backend::Sqlite).await
+            }
+            #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+            async fn postgres() {
+                match $crate::support::Backend::postgres() {
+                    Some(b) => super::$f(b).await,
+                    None => eprintln!("skipped: {} on PostgreSQL (set RINGBACK_TEST_POSTGRES_URL to run it)", stringify!($f)),
+                }
+            }
+        }
+    )*};
+}
+
+/// Tuesday 2026-11-24 10:00 in America/Chicago: the business is open.
+pub fn tuesday_10am() -> DateTime<Utc> {
+    Utc.with_ymd_and_hms(2026, 11, 24, 16, 0, 0).unwrap()
+}
+
+pub const DEFAULT_BUSINESS: &str = r#"
+[[business]]
+id = "spartan"
+name = "Spartan Plumbing"
+time_zone = "America/Chicago"
+numbers = ["+15125550100"]
+ring_phone = "+15125550199"
+ring_seconds = 20
+internal_numbers = ["+15125550150"]
+block_list = ["+15125550666"]
+hours = { mon = "07:00-18:00", tue = "07:00-18:00", wed = "07:00-18:00", thu = "07:00-18:00", fri = "07:00-18:00" }
+
+[[business]]
+id = "acme"
+name = "Acme Electric"
+time_zone = "America/New_York"
+numbers = ["+12125550100"]
+ring_phone = "+12125550199"
+call_screening = true
+hours = { mon = "00:00-24:00", tue = "00:00-24:00", wed = "00:00-24:00", thu = "00:00-24:00", fri = "00:00-24:00", sat = "00:00-24:00", sun = "00:00-24:00" }
+"#;
+
+pub struct TestApp {
+    pub running: Option<Running>,
+    pub url: String,
+    pub mock: MockTwilio,
+    pub clock: ManualClock,
+    pub dir: tempfile::TempDir,
+    pub database_url: String,
+    pub config_text: String,
+    http: reqwest::Client,
+}
+
+impl TestApp {
+    pub async fn spawn(backend: Backend) -> TestApp {
+        Self::spawn_with(backend, DEFAULT_BUSINESS, "").await
+    }
+
+    /// `service` is extra `[service]` keys.
+    pub async fn spawn_with(backend: Backend, businesses: &str, service: &str) -> TestApp {
+        let dir = tempfile::tempdir().unwrap();
+        let prompts = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("prompts");
+        let config_text = format!(
+            "[service]\nprompts_dir = {:?}\nlease_seconds = 5\nsend_timeout_seconds = 1.0\n{service}\n{businesses}",
+            prompts.display().to_string()
+        );
+        let database_url = match backend {
+            Backend::Sqlite => format!("sqlite://{}", dir.path().join("test.db").display()),
+            Backend::Postgres(base) => fresh_postgres_database(&base).await,
+        };
+        let mock = MockTwilio::start().await;
+        let clock = ManualClock::new(tuesday_10am());
+        let mut app = TestApp {
+            running: None,
+            url: String::new(),
+            mock,
+            clock,
+            dir,
+            database_url,
+            config_text,
+            http: reqwest::Client::new(),
+        };
+        app.start().await;
+        app
+    }
+
+    pub fn settings(&self) -> Settings {
+        let vars = [
+            ("DATABASE_URL", self.database_url.clone()),
+            ("RINGBACK_ADDR", "127.0.0.1".to_string()),
+            ("PORT", "0".to_string()),
+            ("TWILIO_ACCOUNT_SID", ACCOUNT_SID.to_string()),
+            ("TWILIO_AUTH_TOKEN", AUTH_TOKEN.to_string()),
+            ("TWILIO_API_BASE", self.mock.url.clone()),
+            ("RINGBACK_ADMIN_TOKEN", "admin-secret".to_string()),
+        ];
+        Settings::from_lookup(|k| vars.iter().find(|(n, _)| *n == k).map(|(_, v)| v.clone())).unwrap()
+    }
+
+    async fn start(&mut self) {
+        let config = Config::parse(&self.config_text, "test.toml", self.dir.path()).unwrap_or_else(|e| panic!("{e}"));
+        let running = Running::start(Options { settings: self.settings(), config, clock: Arc::new(self.clock.clone()) })
+            .await
+            .expect("app starts");
+        self.url = running.url();
+        self.running = Some(running);
+    }
+
+    pub fn store(&self) -> &Store {
+        &self.running.as_ref().unwrap().core.store
+    }
+
+    pub fn metrics(&self) -> &ringback::metrics::Metrics {
+        &self.running.as_ref().unwrap().core.metrics
+    }
+
+    /// Stops like a crash (no graceful shutdown) and starts again on the
+    /// same database.
+    pub async fn crash_and_restart(&mut self) {
+        self.running.take().unwrap().kill().await;
+        self.start().await;
+    }
+
+    pub async fn shutdown(&mut self) {
+        if let Some(r) = self.running.take() {
+            r.shutdown().await;
+        }
+    }
+
+    /// Posts a form signed as Twilio would sign it.
+    pub async fn post_twilio(&self, path: &str, params: &[(&str, &str)]) -> reqwest::Response {
+        let url = format!("{}{path}", self.url);
+        let pairs: Vec<(String, String)> = params.iter().map(|(k, v)| (k.to_string(), v.to_string())).collect();
+        let sig = signature::sign(AUTH_TOKEN.as_bytes(), &url, &pairs, signature::Algorithm::HmacSha1);
+        self.http.post(&url).header("X-Twilio-Signature", sig).form(params).send().await.unwrap()
+    }
+
+    /// Posts raw bytes with the given headers (for bad-input tests).
+    pub async fn post_raw(&self, path: &str, content_type: &str, body: Vec<u8>, signature: Option<&str>) -> reqwest::Response {
+        let mut req = self.http.post(format!("{}{path}", self.url)).header("content-type", content_type).body(body);
+        if let Some(s) = signature {
+            req = req.header("X-Twilio-Signature", s);
+        }
+        req.send().await.unwrap()
+    }
+
+    /// The `<Dial action>` callback for an unanswered call.
+    pub async fn dial_result(&self, call_sid: &str, from: &str, to: &str, status: &str) -> reqwest::Response {
+        self.post_twilio(
+            "/webhooks/twilio/voice/dial",
+            &[
+                ("AccountSid", ACCOUNT_SID),
+                ("CallSid", call_sid),
+                ("From", from),
+                ("To", to),
+                ("CallStatus", "in-progress"),
+                ("Direction", "inbound"),
+                ("DialCallStatus", status),
+                ("DialCallSid", "CAdial"),
+                ("DialCallDuration", "0"),
+            ],
+        )
+        .await
+    }
+
+    pub async fn missed_call(&self, call_sid: &str, from: &str) -> reqwest::Response {
+        self.dial_result(call_sid, from, TRACKING, "no-answer").await
+    }
+
+    pub async fn sms(&self, message_sid: &str, from: &str, body: &str) -> reqwest::Response {
+        self.post_twilio(
+            "/webhooks/twilio/sms",
+            &[("AccountSid", ACCOUNT_SID), ("MessageSid", message_sid), ("From", from), ("To", TRACKING), ("Body", body), ("NumMedia", "0")],
+        )
+        .await
+    }
+
+    /// Waits (real time, bounded) until the mock has received `n` texts.
+    pub async fn wait_for_texts(&self, n: usize) -> Vec<mock_twilio::Sent> {
+        for _ in 0..200 {
+            if self.mock.sent().len() >= n {
+                break;
+            }
+            tokio::time::sleep(std::time::Duration::from_millis(25)).await;
+        }
+        self.mock.sent()
+    }
+
+    /// Waits until no job is due now: every send that can happen has.
+    pub async fn settle(&self) {
+        for _ in 0..400 {
+            let due = self.store().next_due().await.unwrap();
+            if due.is_none_or(|d| d > self.clock.now_utc()) {
+                // Give in-flight sends a moment to record their outcome.
+                tokio::time::sleep(std::time::Duration::from_millis(50)).await;
+                let due = self.store().next_due().await.unwrap();
+                if due.is_none_or(|d| d > self.clock.now_utc()) {
+                    return;
+                }
+            }
+            tokio::time::sleep(std::time::Duration::from_millis(25)).await;
+        }
+        panic!("jobs never settled");
+    }
+
+    /// Moves time forward (timers and retries fall due) and lets them run.
+    pub async fn advance(&self, by: Duration) {
+        self.clock.advance(by);
+        self.settle().await;
+    }
+
+    pub async fn admin_get(&self, path: &str) -> reqwest::Response {
+        self.http.get(format!("{}{path}", self.url)).bearer_auth("admin-secret").send().await.unwrap()
+    }
+
+    pub async fn get(&self, path: &str) -> reqwest::Response {
+        self.http.get(format!("{}{path}", self.url)).send().await.unwrap()
+    }
+}
+
+pub trait ClockExt {
+    fn now_utc(&self) -> DateTime<Utc>;
+}
+
+impl ClockExt for ManualClock {
+    fn now_utc(&self) -> DateTime<Utc> {
+        use ringback::clock::Clock;
+        self.now()
+    }
+}
+
+/// Creates a new, empty database on the server and returns its URL.
+async fn fresh_postgres_database(base: &str) -> String {
+    use sqlx::Connection;
+    let base = base.trim_end_matches('/');
+    let name = format!("ringback_test_{}", uuid::Uuid::new_v4().simple());
+    let mut conn = sqlx::PgConnection::connect(&format!("{base}/postgres")).await.expect("connect to PostgreSQL");
+    sqlx::query(&format!("CREATE DATABASE {name}")).execute(&mut conn).await.expect("create test database");
+    format!("{base}/{name}")
+}
