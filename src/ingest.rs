@@ -306,7 +306,7 @@ impl Core {
     /// A customer texted us. STOP/START/HELP are handled here, atomically
     /// with the consent ledger; anything else engages the lead.
     pub async fn inbound_sms(&self, m: &InboundSms<'_>, rx: &Received<'_>) -> Result<InboundOutcome, StoreError> {
-        use crate::classify::{keyword, Keyword};
+        use crate::classify::{keyword, Intent, Keyword};
         use crate::domain::ConsentAction;
         use crate::templates::Vars;
         let now = self.now();
@@ -371,10 +371,26 @@ impl Core {
             created_at: now,
         };
         let mut queued = None;
-        let outcome = match keyword(m.body) {
+        // Carrier keywords first; then plain language ("please stop texting
+        // me", "ALTO") read by the owner's rules. When in doubt the rules
+        // lean to opt-out: any reasonable means of revoking consent counts.
+        let classification = self.config.classifier.classify(m.body);
+        let (intent, source) = match keyword(m.body) {
+            Some(k) => (Some(k), "keyword"),
+            None => (
+                match classification.intent {
+                    Intent::OptOut => Some(Keyword::Stop),
+                    Intent::OptIn => Some(Keyword::Start),
+                    Intent::Help => Some(Keyword::Help),
+                    _ => None,
+                },
+                "plain_language",
+            ),
+        };
+        let outcome = match intent {
             Some(Keyword::Stop) => {
                 let was_out = consent == Some(ConsentAction::OptOut);
-                tx.record_consent(&b.id, m.from, ConsentAction::OptOut, "keyword", Some(m.body), now).await?;
+                tx.record_consent(&b.id, m.from, ConsentAction::OptOut, source, Some(m.body), now).await?;
                 tx.lead_event(lead.id, "opted_out", m.body, now).await?;
                 if !was_out {
                     queued = Some(reply(MessageKind::OptOutConfirmation, b.templates.opt_out_confirmation.render(&vars)));
@@ -383,7 +399,7 @@ impl Core {
             }
             Some(Keyword::Start) => {
                 let was_out = consent == Some(ConsentAction::OptOut);
-                tx.record_consent(&b.id, m.from, ConsentAction::OptIn, "keyword", Some(m.body), now).await?;
+                tx.record_consent(&b.id, m.from, ConsentAction::OptIn, source, Some(m.body), now).await?;
                 tx.lead_event(lead.id, "opted_in", m.body, now).await?;
                 if was_out {
                     queued = Some(reply(MessageKind::OptInConfirmation, b.templates.opt_in_confirmation.render(&vars)));
@@ -391,7 +407,7 @@ impl Core {
                 InboundOutcome::OptedIn { confirmation_queued: was_out }
             }
             Some(Keyword::Help) => {
-                tx.record_consent(&b.id, m.from, ConsentAction::Help, "keyword", Some(m.body), now).await?;
+                tx.record_consent(&b.id, m.from, ConsentAction::Help, source, Some(m.body), now).await?;
                 if consent != Some(ConsentAction::OptOut) {
                     queued = Some(reply(MessageKind::HelpReply, b.templates.help_reply.render(&vars)));
                 }
@@ -405,7 +421,7 @@ impl Core {
                 l.last_activity_at = now;
                 tx.update_lead(&l, now).await?;
                 tx.cancel_lead_jobs(l.id, &["follow_up"], "the customer replied", now).await?;
-                tx.lead_event(l.id, "reply", m.body, now).await?;
+                tx.lead_event(l.id, &format!("reply:{}", classification.intent.as_str()), m.body, now).await?;
                 InboundOutcome::Message { lead_id: l.id }
             }
         };
