@@ -1,7 +1,7 @@
 # Multi-stage build: compile in the Rust image, run in a small Debian image
 # as a non-root user. SQLite lives on a volume at /data; PostgreSQL is used
 # when DATABASE_URL=postgres://… is set.
-FROM rust:1.85-slim-bookworm AS build
+FROM rust:1-slim-bookworm AS build
 WORKDIR /src
 # Cache dependencies: build once with the manifests only.
 COPY Cargo.toml Cargo.lock ./
