@@ -40,6 +40,12 @@ pub fn check(o: &Outgoing<'_>) -> Verdict {
     if !business.numbers.iter().any(|n| n.as_str() == o.from) {
         return Verdict::Refuse("unknown_sender");
     }
+    // A2P 10DLC / toll-free: carriers block unregistered senders, and every
+    // blocked attempt counts against the brand.
+    match business.sender(o.from) {
+        Some(s) if s.may_send() => {}
+        _ => return Verdict::Refuse("sender_not_registered"),
+    }
     Verdict::Allow
 }
 
@@ -58,5 +64,22 @@ mod tests {
         assert_eq!(check(&o("555", "+15125550100")), Verdict::Refuse("invalid_number"));
         let none = Outgoing { business: None, ..o("+15125550147", "+15125550100") };
         assert_eq!(check(&none), Verdict::Refuse("unknown_business"));
+    }
+
+    #[test]
+    fn only_registered_or_verified_senders_send() {
+        use crate::config::{Registration, RegistrationStatus, Sender};
+        let mut c = crate::engine::tests_support::config();
+        let b = &mut c.businesses[0];
+        let o = |b: &crate::config::Business| check(&Outgoing { kind: MessageKind::Instant, to: "+15125550147", from: "+15125550100", business: Some(b), now: Utc::now() });
+        assert_eq!(o(b), Verdict::Allow);
+        for status in [RegistrationStatus::Pending, RegistrationStatus::Rejected, RegistrationStatus::Unregistered, RegistrationStatus::Verified] {
+            b.senders.get_mut("+15125550100").unwrap().status = status;
+            assert_eq!(o(b), Verdict::Refuse("sender_not_registered"), "10DLC {status:?}");
+        }
+        b.senders.insert("+15125550100".into(), Sender { number: "+15125550100".into(), registration: Registration::None, status: RegistrationStatus::Registered, mps: 1.0 });
+        assert_eq!(o(b), Verdict::Refuse("sender_not_registered"));
+        b.senders.clear();
+        assert_eq!(o(b), Verdict::Refuse("sender_not_registered"), "undeclared numbers do not send");
     }
 }

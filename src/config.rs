@@ -169,6 +169,78 @@ pub struct Business {
     pub block_list: Vec<PhoneNumber>,
     pub hours: BusinessHours,
     pub templates: BusinessTemplates,
+    /// How each of its numbers may send (A2P 10DLC, toll-free), by number.
+    pub senders: HashMap<String, Sender>,
+    /// The owner's own phone, for alerts (e.g. a sender refused).
+    pub owner_phone: Option<PhoneNumber>,
+}
+
+/// A sending number's carrier registration. Only `registered` (10DLC) or
+/// `verified` (toll-free) numbers may send: carriers block the rest
+/// (Twilio 30034 / 30032), and a blocked number hurts the brand's score.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Sender {
+    pub number: String,
+    pub registration: Registration,
+    pub status: RegistrationStatus,
+    /// Messages per second this number may send (1 for a typical long code).
+    pub mps: f64,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Registration {
+    TenDlc { campaign_id: String },
+    TollFree,
+    None,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum RegistrationStatus {
+    Registered,
+    Verified,
+    Pending,
+    Rejected,
+    Unregistered,
+}
+
+impl RegistrationStatus {
+    fn parse(s: &str) -> Option<Self> {
+        Some(match s {
+            "registered" => Self::Registered,
+            "verified" => Self::Verified,
+            "pending" => Self::Pending,
+            "rejected" => Self::Rejected,
+            "unregistered" | "none" => Self::Unregistered,
+            _ => return None,
+        })
+    }
+    pub fn as_str(&self) -> &'static str {
+        match self {
+            Self::Registered => "registered",
+            Self::Verified => "verified",
+            Self::Pending => "pending",
+            Self::Rejected => "rejected",
+            Self::Unregistered => "unregistered",
+        }
+    }
+}
+
+impl Sender {
+    /// May this number send at all?
+    pub fn may_send(&self) -> bool {
+        match self.registration {
+            Registration::TenDlc { .. } => self.status == RegistrationStatus::Registered,
+            Registration::TollFree => self.status == RegistrationStatus::Verified,
+            Registration::None => false,
+        }
+    }
+}
+
+impl Business {
+    /// The registration of `number`, if the business declared one.
+    pub fn sender(&self, number: &str) -> Option<&Sender> {
+        self.senders.get(number)
+    }
 }
 
 #[derive(Debug, Clone)]
@@ -291,6 +363,42 @@ impl Config {
             let ring_phone = phone("ring_phone", &rb.ring_phone);
             let internal: Vec<PhoneNumber> = rb.internal_numbers.iter().filter_map(|n| phone("internal_numbers", n)).collect();
             let block: Vec<PhoneNumber> = rb.block_list.iter().filter_map(|n| phone("block_list", n)).collect();
+            let owner_phone = rb.owner_phone.as_deref().and_then(|n| phone("owner_phone", n));
+            let mut senders = HashMap::new();
+            for (number, raw) in &rb.senders {
+                let k = format!("senders.\"{number}\"");
+                if !rb.numbers.contains(number) {
+                    errs.push(ConfigError::new(file, &key(&k), "is not one of this business's numbers", "list it under `numbers` too, or remove this entry"));
+                }
+                let Some(status) = RegistrationStatus::parse(&raw.status) else {
+                    errs.push(ConfigError::new(file, &key(&format!("{k}.status")), format!("{:?} is not a registration status", raw.status), "use registered, verified, pending, rejected or unregistered"));
+                    continue;
+                };
+                let registration = match (raw.registration.as_str(), &raw.campaign_id) {
+                    ("10dlc", Some(c)) if !c.trim().is_empty() => Registration::TenDlc { campaign_id: c.clone() },
+                    ("10dlc", _) => {
+                        errs.push(ConfigError::new(file, &key(&format!("{k}.campaign_id")), "is required for a 10DLC number", "copy the campaign id (e.g. \"CABC123\") from your carrier's 10DLC console"));
+                        continue;
+                    }
+                    ("toll_free", _) => {
+                        let tf = ["+1800", "+1833", "+1844", "+1855", "+1866", "+1877", "+1888"];
+                        if !tf.iter().any(|p| number.starts_with(p)) {
+                            errs.push(ConfigError::new(file, &key(&format!("{k}.registration")), "toll_free, but the number is not toll-free", "use registration = \"10dlc\" for a local number"));
+                        }
+                        Registration::TollFree
+                    }
+                    ("none", _) => Registration::None,
+                    (other, _) => {
+                        errs.push(ConfigError::new(file, &key(&format!("{k}.registration")), format!("{other:?} is not a registration type"), "use \"10dlc\", \"toll_free\" or \"none\""));
+                        continue;
+                    }
+                };
+                let mps = raw.mps.unwrap_or(1.0);
+                if !(mps > 0.0 && mps <= 100_000.0) {
+                    errs.push(ConfigError::new(file, &key(&format!("{k}.mps")), format!("{mps} is out of range"), "use the campaign's messages per second, e.g. 1 for a long code"));
+                }
+                senders.insert(number.clone(), Sender { number: number.clone(), registration, status, mps });
+            }
             if rb.numbers.is_empty() {
                 errs.push(ConfigError::new(file, &key("numbers"), "no tracking number", "list the numbers callers dial, e.g. numbers = [\"+15125550100\"]"));
             }
@@ -365,6 +473,8 @@ impl Config {
                         opt_in_confirmation: g,
                         help_reply: h,
                     },
+                    senders,
+                    owner_phone,
                 });
             }
         }
@@ -455,6 +565,18 @@ struct RawBusiness {
     #[serde(default)]
     hours: BTreeMap<String, String>,
     templates: Option<RawTemplates>,
+    #[serde(default)]
+    senders: BTreeMap<String, RawSender>,
+    owner_phone: Option<String>,
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct RawSender {
+    registration: String,
+    campaign_id: Option<String>,
+    status: String,
+    mps: Option<f64>,
 }
 
 #[derive(Deserialize, Default)]

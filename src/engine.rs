@@ -163,6 +163,7 @@ pub(crate) mod tests_support {
             internal_numbers = ["+15125550150"]
             block_list = ["+15125550666"]
             hours = { mon = "07:00-18:00", tue = "07:00-18:00", wed = "07:00-18:00", thu = "07:00-18:00", fri = "07:00-18:00" }
+            senders = { "+15125550100" = { registration = "10dlc", campaign_id = "CSPARTAN1", status = "registered" } }
         "#;
         let c = Config::parse(toml, "test.toml", dir.path()).unwrap();
         std::mem::forget(dir);

@@ -29,6 +29,9 @@ numbers = ["+15125550100"]
 ring_phone = "+15125550199"
 ring_seconds = 20
 hours = { mon = "00:00-24:00", tue = "00:00-24:00", wed = "00:00-24:00", thu = "00:00-24:00", fri = "00:00-24:00", sat = "00:00-24:00", sun = "00:00-24:00" }
+# A registered sender with a rate far above the offered load, so the
+# benchmark measures ringback, not the per-sender throttle.
+senders = { "+15125550100" = { registration = "10dlc", campaign_id = "CBENCH01", status = "registered", mps = 100000 } }
 "#;
 
 /// The workspace root (`bench/..`).

@@ -70,6 +70,7 @@ ring_seconds = 20
 internal_numbers = ["+15125550150"]
 block_list = ["+15125550666"]
 hours = { mon = "07:00-18:00", tue = "07:00-18:00", wed = "07:00-18:00", thu = "07:00-18:00", fri = "07:00-18:00" }
+senders = { "+15125550100" = { registration = "10dlc", campaign_id = "CSPARTAN1", status = "registered", mps = 1000 } }
 
 [[business]]
 id = "acme"
@@ -79,6 +80,7 @@ numbers = ["+12125550100"]
 ring_phone = "+12125550199"
 call_screening = true
 hours = { mon = "00:00-24:00", tue = "00:00-24:00", wed = "00:00-24:00", thu = "00:00-24:00", fri = "00:00-24:00", sat = "00:00-24:00", sun = "00:00-24:00" }
+senders = { "+12125550100" = { registration = "10dlc", campaign_id = "CACME0001", status = "registered", mps = 1000 } }
 "#;
 
 pub struct TestApp {
