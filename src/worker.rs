@@ -236,16 +236,20 @@ impl Worker {
     async fn suppress(&self, job: &Job, message_id: i64, reason: &str) -> crate::store::Result<()> {
         let now = self.clock.now();
         let mut tx = self.store.begin().await?;
-        sqlx::query("UPDATE messages SET status = 'suppressed', suppress_reason = $2, updated_at = $3 WHERE id = $1 AND status IN ('queued', 'sending')")
+        let changed = sqlx::query("UPDATE messages SET status = 'suppressed', suppress_reason = $2, updated_at = $3 WHERE id = $1 AND status IN ('queued', 'sending')")
             .bind(message_id)
             .bind(reason)
             .bind(crate::clock::to_ms(now))
             .execute(tx.conn())
-            .await?;
+            .await?
+            .rows_affected();
         tx.commit().await?;
         self.store.complete_job(job, now).await?;
-        self.metrics.inc("ringback_texts_total", &[("outcome", "suppressed")]);
-        self.metrics.inc("ringback_suppressed_total", &[("reason", reason)]);
+        // Count each message once, even if a reclaimed job gets here twice.
+        if changed == 1 {
+            self.metrics.inc("ringback_texts_total", &[("outcome", "suppressed")]);
+            self.metrics.inc("ringback_suppressed_total", &[("reason", reason)]);
+        }
         Ok(())
     }
 

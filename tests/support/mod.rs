@@ -248,6 +248,9 @@ impl TestApp {
 
     /// Moves time forward (timers and retries fall due) and lets them run.
     pub async fn advance(&self, by: Duration) {
+        // Let in-flight work finish first: leaping over a running job's
+        // lease would (correctly) hand it to another claim.
+        self.settle().await;
         self.clock.advance(by);
         self.settle().await;
     }
