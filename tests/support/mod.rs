@@ -229,21 +229,31 @@ impl TestApp {
         self.mock.sent()
     }
 
-    /// Waits until no job is due now: every send that can happen has.
+    /// Waits until no job is due now and none is running: every send that
+    /// can happen at this clock time has happened.
     pub async fn settle(&self) {
         for _ in 0..400 {
-            let due = self.store().next_due().await.unwrap();
-            if due.is_none_or(|d| d > self.clock.now_utc()) {
-                // Give in-flight sends a moment to record their outcome.
-                tokio::time::sleep(std::time::Duration::from_millis(50)).await;
-                let due = self.store().next_due().await.unwrap();
-                if due.is_none_or(|d| d > self.clock.now_utc()) {
+            if self.idle().await {
+                // Give just-finished sends a moment to record their outcome.
+                tokio::time::sleep(std::time::Duration::from_millis(30)).await;
+                if self.idle().await {
                     return;
                 }
             }
             tokio::time::sleep(std::time::Duration::from_millis(25)).await;
         }
         panic!("jobs never settled");
+    }
+
+    async fn idle(&self) -> bool {
+        use sqlx::Row;
+        let now = self.clock.now_utc().timestamp_millis();
+        let row = sqlx::query("SELECT COUNT(*) AS n FROM jobs WHERE (status = 'pending' AND run_at <= $1) OR status = 'running'")
+            .bind(now)
+            .fetch_one(self.store().pool())
+            .await
+            .unwrap();
+        row.get::<i64, _>("n") == 0
     }
 
     /// Moves time forward (timers and retries fall due) and lets them run.
