@@ -72,6 +72,9 @@ pub fn main() -> ExitCode {
 fn check_config(path: &std::path::Path) -> ExitCode {
     match Config::load(path) {
         Ok(c) => {
+            for w in &c.warnings {
+                println!("warning: {w}");
+            }
             println!(
                 "{}: OK ({} business{}: {})",
                 path.display(),

@@ -139,6 +139,8 @@ pub struct Config {
     pub businesses: Vec<Business>,
     /// Tracking number -> index into `businesses`.
     by_number: HashMap<String, usize>,
+    /// Things worth fixing that do not stop the service (template lint).
+    pub warnings: Vec<String>,
 }
 
 #[derive(Debug, Clone)]
@@ -153,6 +155,13 @@ pub struct ServiceConfig {
     pub max_body_bytes: usize,
     /// How long one call to the carrier's send API may take.
     pub send_timeout: std::time::Duration,
+    /// When non-urgent texts may reach a recipient, by their local time.
+    pub quiet_hours: crate::compliance::quiet::QuietHours,
+    /// At most this many texts per recipient per business per 24 h
+    /// (opt-out confirmations, HELP replies and emergencies excepted).
+    pub daily_cap: i64,
+    /// The instant reply to a call the person just made may go at any hour.
+    pub instant_any_hour: bool,
 }
 
 #[derive(Debug, Clone)]
@@ -301,6 +310,15 @@ impl Config {
             worker_concurrency: s.worker_concurrency.unwrap_or(64).max(1) as usize,
             max_body_bytes: s.max_body_bytes.unwrap_or(64 * 1024) as usize,
             send_timeout: std::time::Duration::from_millis((s.send_timeout_seconds.unwrap_or(15.0) * 1000.0) as u64),
+            quiet_hours: match crate::compliance::quiet::QuietHours::from_config(&s.quiet_hours) {
+                Ok(q) => q,
+                Err(e) => {
+                    errs.push(ConfigError::new(file, "service.quiet_hours", e, "write e.g. quiet_hours = { default = \"08:00-21:00\", FL = \"08:00-20:00\" }"));
+                    crate::compliance::quiet::QuietHours::us_defaults()
+                }
+            },
+            daily_cap: s.daily_cap.unwrap_or(3) as i64,
+            instant_any_hour: s.instant_any_hour.unwrap_or(true),
         };
         if s.instant_text_window_hours == Some(0) {
             errs.push(ConfigError::new(file, "service.instant_text_window_hours", "must be at least 1", "use 24 (the default)"));
@@ -479,7 +497,19 @@ impl Config {
             }
         }
         if let (true, Some(classifier)) = (errs.is_empty(), classifier) {
-            Ok(Config { service, classifier: std::sync::Arc::new(classifier), businesses, by_number })
+            let mut warnings = Vec::new();
+            for b in &businesses {
+                for f in lint_business(b) {
+                    match f.severity {
+                        crate::compliance::lint::Severity::Error => errs.push(ConfigError::new(&f.file, &format!("business \"{}\"", b.id), f.message, f.fix)),
+                        crate::compliance::lint::Severity::Warning => warnings.push(format!("{}: {} (fix: {})", f.file, f.message, f.fix)),
+                    }
+                }
+            }
+            if !errs.is_empty() {
+                return Err(ConfigErrors(errs));
+            }
+            Ok(Config { service, classifier: std::sync::Arc::new(classifier), businesses, by_number, warnings })
         } else {
             Err(ConfigErrors(errs))
         }
@@ -546,6 +576,10 @@ struct RawService {
     max_body_bytes: Option<u32>,
     send_timeout_seconds: Option<f64>,
     intent_rules: Option<String>,
+    #[serde(default)]
+    quiet_hours: BTreeMap<String, String>,
+    daily_cap: Option<u32>,
+    instant_any_hour: Option<bool>,
 }
 
 #[derive(Deserialize)]
@@ -590,6 +624,43 @@ struct RawTemplates {
     opt_out_confirmation: Option<String>,
     opt_in_confirmation: Option<String>,
     help_reply: Option<String>,
+}
+
+/// A lint finding about one template file.
+struct TemplateFinding {
+    file: String,
+    severity: crate::compliance::lint::Severity,
+    message: String,
+    fix: String,
+}
+
+/// Lints every texted template of a business (spoken greetings are not
+/// texts). The instant texts and the opt-in confirmation can be the first
+/// text a number gets from us, so they must carry opt-out wording.
+fn lint_business(b: &Business) -> Vec<TemplateFinding> {
+    use crate::templates::Vars;
+    let number = b.numbers.first().map(|n| n.to_string()).unwrap_or_default();
+    let vars = Vars::new()
+        .set("business", b.name.clone())
+        .set("business_phone", number)
+        .set("opens_at", "7:00 AM tomorrow")
+        .set("caller", "+15125550147");
+    let t = &b.templates;
+    let texted = [
+        (&t.instant_business_hours, true),
+        (&t.instant_after_hours, true),
+        (&t.opt_in_confirmation, true),
+        (&t.opt_out_confirmation, false),
+        (&t.help_reply, false),
+    ];
+    let mut out = Vec::new();
+    for (template, first) in texted {
+        let sample = template.render(&vars);
+        for f in crate::compliance::lint::lint_template(&template.file, &template.source, &sample, first, &b.name) {
+            out.push(TemplateFinding { file: template.file.clone(), severity: f.severity, message: f.message, fix: f.fix });
+        }
+    }
+    out
 }
 
 // ---------------------------------------------------------------------------

@@ -264,7 +264,7 @@ async fn after_hours_calls_go_to_voicemail_and_get_the_after_hours_text(b: Backe
     assert!(twiml.contains("<Record") && !twiml.contains("<Dial"), "{twiml}");
     assert!(twiml.contains("closed right now"), "{twiml}");
     let sent = app.wait_for_texts(1).await;
-    assert!(sent[0].body.contains("we're closed right now"), "{}", sent[0].body);
+    assert!(sent[0].body.contains("We're closed right now"), "{}", sent[0].body);
     assert!(sent[0].body.contains("7:00 AM tomorrow"), "{}", sent[0].body);
     // The voicemail that follows does not text again.
     app.post_twilio("/webhooks/twilio/voice/recording", &[("CallSid", "CAnight"), ("From", CALLER), ("To", TRACKING), ("RecordingSid", "RE2")]).await;

@@ -5,6 +5,9 @@
 //! check itself happens atomically inside [`crate::store::Store::begin_send`]
 //! so that an opt-out committed a microsecond earlier is always seen.
 
+pub mod lint;
+pub mod quiet;
+
 use crate::config::Business;
 use crate::domain::{MessageKind, PhoneNumber};
 use chrono::{DateTime, Utc};
