@@ -84,10 +84,11 @@ impl Running {
             store: store.clone(),
             provider: provider.clone(),
             clock,
-            config,
+            config: config.clone(),
             metrics,
             wake,
             status_callback: status_callback_url(settings.public_url.as_deref()),
+            rules: Arc::new(crate::compliance::Rules::from_config(&config.service)),
         };
         let worker = tokio::spawn(worker.run(shutdown_rx.clone()));
 

@@ -18,10 +18,13 @@ use crate::domain::{mask, ConsentAction};
 use crate::engine::retry_delay;
 use crate::metrics::Metrics;
 use crate::provider::{twilio::codes, OutboundSms, Provider, SendError};
-use crate::store::{BeginSend, Job, Store};
+use crate::domain::MessageKind;
+use crate::store::{BeginSend, Dialect, Job, MessageRow, SentRecord, Store, SEND_BATCH};
 use serde::{Deserialize, Serialize};
+use std::collections::HashMap;
+use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::Arc;
-use tokio::sync::{watch, Notify, Semaphore};
+use tokio::sync::{mpsc, watch, Notify, OwnedSemaphorePermit, Semaphore};
 
 pub const SEND_MESSAGE: &str = "send_message";
 
@@ -43,15 +46,31 @@ pub struct Worker {
     pub wake: Arc<Notify>,
     /// Where carriers should post delivery updates.
     pub status_callback: Option<String>,
+    /// The compliance gate's rules (quiet hours, caps).
+    pub rules: Arc<compliance::Rules>,
 }
 
 impl Worker {
     /// Runs until `shutdown` turns true, then lets in-flight jobs finish.
     /// Jobs not finished by then keep their lease, which simply expires:
     /// another worker (or this one after a restart) picks them up.
+    ///
+    /// Sends are batched: the jobs of one claim are started with one
+    /// transaction per [`SEND_BATCH`] (`Store::begin_send_batch`), sent
+    /// concurrently, and their outcomes recorded by one recorder task that
+    /// commits whatever has finished since its last commit in one
+    /// transaction. A job's permit is held until its outcome is recorded, so
+    /// `worker_concurrency` still bounds the work in flight and shutdown
+    /// still drains it.
     pub async fn run(self, mut shutdown: watch::Receiver<bool>) {
         let limit = self.config.service.worker_concurrency;
         let permits = Arc::new(Semaphore::new(limit));
+        let (record_tx, record_rx) = mpsc::unbounded_channel::<ToRecord>();
+        let recorder = tokio::spawn(self.clone().record_loop(record_rx));
+        // PostgreSQL: wake on enqueues made by any instance.
+        let listening = Arc::new(AtomicBool::new(false));
+        let listener = (self.store.dialect() == Dialect::Postgres)
+            .then(|| tokio::spawn(listen_for_jobs(self.store.clone(), self.wake.clone(), listening.clone(), shutdown.clone())));
         let mut failures = 0u32;
         loop {
             if *shutdown.borrow() {
@@ -80,27 +99,207 @@ impl Worker {
                 }
                 Ok(jobs) if jobs.is_empty() => {
                     failures = 0;
-                    self.wait_for_work(&mut shutdown).await;
+                    self.wait_for_work(&mut shutdown, &listening).await;
                 }
                 Ok(jobs) => {
                     failures = 0;
+                    let mut held = Vec::with_capacity(jobs.len());
                     for job in jobs {
                         let permit = permits.clone().acquire_owned().await.expect("semaphore is never closed");
+                        held.push((job, permit));
+                    }
+                    self.start_jobs(held, &record_tx).await;
+                }
+            }
+        }
+        // Graceful: wait for in-flight jobs (bounded by the provider timeout)
+        // and for their outcomes to be recorded.
+        let _ = tokio::time::timeout(std::time::Duration::from_secs(20), permits.acquire_many(limit as u32)).await;
+        drop(record_tx);
+        let _ = tokio::time::timeout(std::time::Duration::from_secs(5), recorder).await;
+        if let Some(l) = listener {
+            l.abort();
+        }
+        tracing::info!("worker stopped");
+    }
+
+    /// Starts a claimed batch: send jobs are gated and begun together, then
+    /// each is sent on its own task; anything unusual takes the one-job path.
+    async fn start_jobs(&self, jobs: Vec<(Job, OwnedSemaphorePermit)>, record_tx: &mpsc::UnboundedSender<ToRecord>) {
+        let mut sends: Vec<(Job, i64, OwnedSemaphorePermit)> = Vec::with_capacity(jobs.len());
+        for (job, permit) in jobs {
+            match (job.kind.as_str(), serde_json::from_str::<SendMessage>(&job.payload)) {
+                (SEND_MESSAGE, Ok(SendMessage { message_id })) => sends.push((job, message_id, permit)),
+                _ => self.spawn_single(job, permit),
+            }
+        }
+        if sends.is_empty() {
+            return;
+        }
+        let ids: Vec<i64> = sends.iter().map(|(_, id, _)| *id).collect();
+        let mut msgs: HashMap<i64, MessageRow> = match self.store.messages_by_ids(&ids).await {
+            Ok(rows) => rows.into_iter().map(|m| (m.id, m)).collect(),
+            Err(e) => {
+                tracing::warn!(error = %e, "cannot load a batch of messages; sending one by one");
+                for (job, _, permit) in sends {
+                    self.spawn_single(job, permit);
+                }
+                return;
+            }
+        };
+        // The compliance gate is pure: run it now, and let holds, refusals
+        // and missing messages take the one-job path (which re-checks).
+        let now = self.clock.now();
+        let mut ready: Vec<(Job, MessageRow, OwnedSemaphorePermit)> = Vec::with_capacity(sends.len());
+        for (job, message_id, permit) in sends {
+            let Some(msg) = msgs.remove(&message_id) else {
+                self.spawn_single(job, permit);
+                continue;
+            };
+            let business = self.config.business(&msg.business_id);
+            let sent_last_24h = if compliance::counts_toward_cap(msg.kind) {
+                match self.store.capped_texts_since(&msg.business_id, &msg.to, now - chrono::Duration::hours(24)).await {
+                    Ok(n) => n,
+                    Err(_) => {
+                        self.spawn_single(job, permit);
+                        continue;
+                    }
+                }
+            } else {
+                0
+            };
+            let rules = &self.rules;
+            match compliance::check(&Outgoing { kind: msg.kind, to: &msg.to, from: &msg.from, business, now, sent_last_24h, rules }) {
+                Verdict::Allow => ready.push((job, msg, permit)),
+                _ => self.spawn_single(job, permit),
+            }
+        }
+        while !ready.is_empty() {
+            let rest = ready.split_off(ready.len().min(SEND_BATCH));
+            let chunk = std::mem::replace(&mut ready, rest);
+            let begun = {
+                let items: Vec<(&Job, &MessageRow)> = chunk.iter().map(|(j, m, _)| (j, m)).collect();
+                self.store.begin_send_batch(&items, self.clock.now()).await
+            };
+            match begun {
+                Ok(results) => {
+                    for ((job, msg, permit), begin) in chunk.into_iter().zip(results) {
                         let w = self.clone();
+                        let record_tx = record_tx.clone();
                         tokio::spawn(async move {
-                            w.run_job(job).await;
-                            drop(permit);
+                            if let Err(e) = w.after_begin(&job, &msg, begin, permit, &record_tx).await {
+                                tracing::error!(job = job.id, error = %e, "job interrupted by a store error; it will be retried");
+                            }
                         });
+                    }
+                }
+                Err(e) => {
+                    // A deadlock, a timeout...: nothing was marked. Fall back
+                    // to one transaction per job.
+                    tracing::warn!(error = %e, jobs = chunk.len(), "batched send start failed; starting one by one");
+                    for (job, _, permit) in chunk {
+                        self.spawn_single(job, permit);
                     }
                 }
             }
         }
-        // Graceful: wait for in-flight jobs (bounded by the provider timeout).
-        let _ = tokio::time::timeout(std::time::Duration::from_secs(20), permits.acquire_many(limit as u32)).await;
-        tracing::info!("worker stopped");
     }
 
-    async fn wait_for_work(&self, shutdown: &mut watch::Receiver<bool>) {
+    fn spawn_single(&self, job: Job, permit: OwnedSemaphorePermit) {
+        let w = self.clone();
+        tokio::spawn(async move {
+            w.run_job(job).await;
+            drop(permit);
+        });
+    }
+
+    /// What follows a batched `begin_send`: the provider call, then the
+    /// outcome goes to the recorder (success) or is recorded here (anything
+    /// else, rare).
+    async fn after_begin(
+        &self,
+        job: &Job,
+        msg: &MessageRow,
+        begin: BeginSend,
+        permit: OwnedSemaphorePermit,
+        record_tx: &mpsc::UnboundedSender<ToRecord>,
+    ) -> crate::store::Result<()> {
+        let in_doubt = match self.handle_begin(job, msg, begin).await? {
+            Some(in_doubt) => in_doubt,
+            None => return Ok(()),
+        };
+        if in_doubt {
+            // Rare: reconcile on the one-job path (it holds the permit).
+            return self.send_after_begin(job, msg, true).await;
+        }
+        let sms = self.outbound(msg);
+        let started = std::time::Instant::now();
+        let result = self.provider.send_sms(&sms).await;
+        self.metrics.observe("ringback_send_duration_seconds", started.elapsed().as_secs_f64());
+        let now = self.clock.now();
+        match result {
+            Ok(receipt) => {
+                let delay = (now - msg.trigger_at).num_milliseconds().max(0) as f64 / 1000.0;
+                self.metrics.observe("ringback_text_delay_seconds", delay);
+                let record = SentRecord {
+                    job: job.clone(),
+                    message_id: msg.id,
+                    texted_lead: msg.lead_id.filter(|_| matches!(msg.kind, MessageKind::Instant | MessageKind::FollowUp)),
+                    provider: self.provider.name().to_string(),
+                    sid: receipt.provider_sid,
+                    at: now,
+                };
+                if let Err(mpsc::error::SendError(t)) = record_tx.send(ToRecord { record, kind: msg.kind, to: msg.to.clone(), permit }) {
+                    // The recorder is gone (shutting down): record it here.
+                    let r = &t.record;
+                    self.store.record_sent(&r.job, r.message_id, &r.provider, &r.sid, r.at).await?;
+                    self.metrics.inc("ringback_texts_total", &[("outcome", "sent")]);
+                }
+                Ok(())
+            }
+            Err(e) => self.after_error(job, msg.id, e, false).await,
+        }
+    }
+
+    /// Commits finished sends: whatever has arrived since the last commit,
+    /// in one transaction. No timer: while one commit runs, the next batch
+    /// gathers by itself.
+    async fn record_loop(self, mut rx: mpsc::UnboundedReceiver<ToRecord>) {
+        let mut buf: Vec<ToRecord> = Vec::new();
+        while rx.recv_many(&mut buf, SEND_BATCH).await > 0 {
+            let records: Vec<SentRecord> = buf.iter().map(|t| t.record.clone()).collect();
+            let held = match self.store.record_sent_batch(&records).await {
+                Ok(held) => held.into_iter().map(Some).collect(),
+                Err(e) => {
+                    tracing::warn!(error = %e, n = records.len(), "batched send record failed; recording one by one");
+                    let mut held = Vec::with_capacity(records.len());
+                    for r in &records {
+                        match self.store.record_sent(&r.job, r.message_id, &r.provider, &r.sid, r.at).await {
+                            Ok(h) => held.push(Some(h)),
+                            Err(e) => {
+                                // Left `sending`: the job's lease expires and
+                                // the retry reconciles with the carrier.
+                                tracing::error!(message_id = r.message_id, error = %e, "cannot record a sent text; it will be reconciled");
+                                held.push(None);
+                            }
+                        }
+                    }
+                    held
+                }
+            };
+            for (t, held) in buf.drain(..).zip(held) {
+                let Some(held) = held else { continue };
+                self.metrics.inc("ringback_texts_total", &[("outcome", "sent")]);
+                if !held {
+                    tracing::warn!(job = t.record.job.id, "text sent, but the job's lease had passed to another worker");
+                }
+                tracing::info!(message_id = t.record.message_id, kind = %t.kind, to = %mask(&t.to), sid = %t.record.sid, "text sent");
+                drop(t.permit);
+            }
+        }
+    }
+
+    async fn wait_for_work(&self, shutdown: &mut watch::Receiver<bool>, listening: &AtomicBool) {
         // Register for a clock jump *before* reading the time, so a jump
         // between the read and the wait is not missed.
         let jump = self.clock.changed();
@@ -116,7 +315,14 @@ impl Worker {
             let _ = futures::poll!(jumped.as_mut());
             let _ = n;
         }
-        let max_nap = std::time::Duration::from_secs(30);
+        // Enqueues in this process poke `wake`; with PostgreSQL, those of
+        // other instances arrive by NOTIFY. While that listener is down, nap
+        // briefly so other instances' jobs still start within a second.
+        let max_nap = if self.store.dialect() == Dialect::Postgres && !listening.load(Ordering::Acquire) {
+            std::time::Duration::from_secs(1)
+        } else {
+            std::time::Duration::from_secs(30)
+        };
         let nap = match self.store.next_due().await {
             Ok(Some(due)) => (due - self.clock.now()).to_std().unwrap_or_default().min(max_nap),
             Ok(None) => max_nap,
@@ -161,7 +367,13 @@ impl Worker {
             return Ok(());
         };
         let business = self.config.business(&msg.business_id);
-        match compliance::check(&Outgoing { kind: msg.kind, to: &msg.to, from: &msg.from, business, now }) {
+        let sent_last_24h = if compliance::counts_toward_cap(msg.kind) {
+            self.store.capped_texts_since(&msg.business_id, &msg.to, now - chrono::Duration::hours(24)).await?
+        } else {
+            0
+        };
+        let rules = &self.rules;
+        match compliance::check(&Outgoing { kind: msg.kind, to: &msg.to, from: &msg.from, business, now, sent_last_24h, rules }) {
             Verdict::Allow => {}
             Verdict::Hold { until, reason } => {
                 self.metrics.inc("ringback_texts_total", &[("outcome", "held")]);
@@ -176,31 +388,46 @@ impl Worker {
             }
         }
         let (begin, _) = self.store.begin_send(job, message_id, now).await?;
-        let in_doubt = match begin {
-            BeginSend::Go { in_doubt } => in_doubt,
+        let Some(in_doubt) = self.handle_begin(job, &msg, begin).await? else { return Ok(()) };
+        self.send_after_begin(job, &msg, in_doubt).await
+    }
+
+    /// Acts on a `begin_send` verdict; `Some(in_doubt)` means go and send.
+    async fn handle_begin(&self, job: &Job, msg: &MessageRow, begin: BeginSend) -> crate::store::Result<Option<bool>> {
+        let now = self.clock.now();
+        match begin {
+            BeginSend::Go { in_doubt } => Ok(Some(in_doubt)),
             BeginSend::LostLease => {
                 tracing::warn!(job = job.id, "lease lost before sending; another worker owns this job");
-                return Ok(());
+                Ok(None)
             }
             BeginSend::NotSendable(status) => {
                 tracing::debug!(message_id = msg.id, %status, "message no longer wants sending");
                 self.store.complete_job(job, now).await?;
-                return Ok(());
+                Ok(None)
             }
             BeginSend::OptedOut => {
                 self.metrics.inc("ringback_texts_total", &[("outcome", "suppressed")]);
                 self.metrics.inc("ringback_suppressed_total", &[("reason", "opted_out")]);
                 tracing::info!(message_id = msg.id, to = %mask(&msg.to), "recipient opted out; text suppressed at send time");
                 self.store.complete_job(job, now).await?;
-                return Ok(());
+                Ok(None)
             }
-        };
-        let sms = OutboundSms {
+        }
+    }
+
+    fn outbound(&self, msg: &MessageRow) -> OutboundSms {
+        OutboundSms {
             to: msg.to.clone(),
             from: msg.from.clone(),
             body: msg.body.clone(),
             status_callback: self.status_callback.clone(),
-        };
+        }
+    }
+
+    /// The provider call and its outcome, one job at a time.
+    async fn send_after_begin(&self, job: &Job, msg: &MessageRow, in_doubt: bool) -> crate::store::Result<()> {
+        let sms = self.outbound(msg);
         if in_doubt {
             // An earlier attempt may have reached the carrier. Look before
             // sending again.
@@ -303,6 +530,72 @@ impl Worker {
             _ => {}
         }
         Ok(())
+    }
+}
+
+/// A finished send waiting for the recorder; its permit is released once
+/// the outcome is committed.
+struct ToRecord {
+    record: SentRecord,
+    kind: MessageKind,
+    to: String,
+    permit: OwnedSemaphorePermit,
+}
+
+/// Keeps a PostgreSQL `LISTEN ringback_jobs` connection open and pokes
+/// `wake` on every notification, so a job enqueued by any instance starts
+/// within milliseconds. When the connection drops it reconnects with
+/// backoff; `listening` is false meanwhile (the worker then naps at most a
+/// second), and the worker is woken after every (re)connect, since
+/// notifications may have been missed while down.
+pub async fn listen_for_jobs(store: Store, wake: Arc<Notify>, listening: Arc<AtomicBool>, mut shutdown: watch::Receiver<bool>) {
+    let mut failures = 0u32;
+    loop {
+        if *shutdown.borrow() {
+            return;
+        }
+        let connected = tokio::select! {
+            r = store.job_listener() => r,
+            _ = shutdown.changed() => return,
+        };
+        match connected {
+            Ok(Some(mut listener)) => {
+                failures = 0;
+                listening.store(true, Ordering::Release);
+                wake.notify_one();
+                loop {
+                    let got = tokio::select! {
+                        r = listener.try_recv() => r,
+                        _ = shutdown.changed() => return,
+                    };
+                    match got {
+                        Ok(Some(_)) => wake.notify_one(),
+                        Ok(None) => {
+                            // The connection dropped; anything may have been missed.
+                            tracing::warn!("job notification connection lost; reconnecting");
+                            break;
+                        }
+                        Err(e) => {
+                            tracing::warn!(error = %e, "job notification connection failed; reconnecting");
+                            break;
+                        }
+                    }
+                }
+                listening.store(false, Ordering::Release);
+                wake.notify_one();
+            }
+            Ok(None) => return,
+            Err(e) => {
+                listening.store(false, Ordering::Release);
+                tracing::warn!(error = %e, "cannot listen for job notifications; retrying");
+            }
+        }
+        failures += 1;
+        let backoff = std::time::Duration::from_millis(100 * 2u64.pow(failures.min(6)));
+        tokio::select! {
+            _ = tokio::time::sleep(backoff) => {}
+            _ = shutdown.changed() => return,
+        }
     }
 }
 

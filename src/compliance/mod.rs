@@ -21,6 +21,41 @@ pub struct Outgoing<'a> {
     /// None when the business was removed from the config since queuing.
     pub business: Option<&'a Business>,
     pub now: DateTime<Utc>,
+    /// Texts that count toward the cap sent to this recipient by this
+    /// business in the last 24 hours.
+    pub sent_last_24h: i64,
+    pub rules: &'a Rules,
+}
+
+/// The gate's configurable rules (from `[service]`).
+#[derive(Debug, Clone)]
+pub struct Rules {
+    pub quiet_hours: quiet::QuietHours,
+    pub daily_cap: i64,
+    pub instant_any_hour: bool,
+}
+
+impl Rules {
+    pub fn from_config(s: &crate::config::ServiceConfig) -> Rules {
+        Rules { quiet_hours: s.quiet_hours.clone(), daily_cap: s.daily_cap, instant_any_hour: s.instant_any_hour }
+    }
+}
+
+/// Does this kind of text wait for the recipient's daytime?
+fn respects_quiet_hours(kind: MessageKind, rules: &Rules) -> bool {
+    match kind {
+        // The person just called or texted us: answering now is what they asked for.
+        MessageKind::Instant => !rules.instant_any_hour,
+        MessageKind::Reply | MessageKind::OptOutConfirmation | MessageKind::OptInConfirmation | MessageKind::HelpReply => false,
+        // Staff notices go to our own people.
+        MessageKind::OfficeNotice | MessageKind::Inbound => false,
+        MessageKind::FollowUp => true,
+    }
+}
+
+/// Does this kind of text count toward (and obey) the per-recipient cap?
+pub fn counts_toward_cap(kind: MessageKind) -> bool {
+    matches!(kind, MessageKind::Instant | MessageKind::FollowUp | MessageKind::Reply)
 }
 
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -49,6 +84,14 @@ pub fn check(o: &Outgoing<'_>) -> Verdict {
         Some(s) if s.may_send() => {}
         _ => return Verdict::Refuse("sender_not_registered"),
     }
+    if counts_toward_cap(o.kind) && o.sent_last_24h >= o.rules.daily_cap {
+        return Verdict::Refuse("daily_cap");
+    }
+    if respects_quiet_hours(o.kind, o.rules) {
+        if let Err(next) = o.rules.quiet_hours.check(o.to, business.time_zone, o.now) {
+            return Verdict::Hold { until: next, reason: "quiet_hours" };
+        }
+    }
     Verdict::Allow
 }
 
@@ -61,7 +104,8 @@ mod tests {
     fn refuses_unknown_sender_and_bad_numbers() {
         let c = crate::engine::tests_support::config();
         let b = &c.businesses[0];
-        let o = |to: &'static str, from: &'static str| Outgoing { kind: MessageKind::Instant, to, from, business: Some(b), now: Utc::now() };
+        let rules = Rules::from_config(&c.service);
+        let o = |to: &'static str, from: &'static str| Outgoing { kind: MessageKind::Instant, to, from, business: Some(b), now: Utc::now(), sent_last_24h: 0, rules: &rules };
         assert_eq!(check(&o("+15125550147", "+15125550100")), Verdict::Allow);
         assert_eq!(check(&o("+15125550147", "+15125559999")), Verdict::Refuse("unknown_sender"));
         assert_eq!(check(&o("555", "+15125550100")), Verdict::Refuse("invalid_number"));
@@ -73,8 +117,9 @@ mod tests {
     fn only_registered_or_verified_senders_send() {
         use crate::config::{Registration, RegistrationStatus, Sender};
         let mut c = crate::engine::tests_support::config();
+        let rules = Rules::from_config(&c.service);
         let b = &mut c.businesses[0];
-        let o = |b: &crate::config::Business| check(&Outgoing { kind: MessageKind::Instant, to: "+15125550147", from: "+15125550100", business: Some(b), now: Utc::now() });
+        let o = |b: &crate::config::Business| check(&Outgoing { kind: MessageKind::Instant, to: "+15125550147", from: "+15125550100", business: Some(b), now: Utc::now(), sent_last_24h: 0, rules: &rules });
         assert_eq!(o(b), Verdict::Allow);
         for status in [RegistrationStatus::Pending, RegistrationStatus::Rejected, RegistrationStatus::Unregistered, RegistrationStatus::Verified] {
             b.senders.get_mut("+15125550100").unwrap().status = status;
@@ -84,5 +129,41 @@ mod tests {
         assert_eq!(o(b), Verdict::Refuse("sender_not_registered"));
         b.senders.clear();
         assert_eq!(o(b), Verdict::Refuse("sender_not_registered"), "undeclared numbers do not send");
+    }
+
+    #[test]
+    fn follow_ups_wait_for_daytime_but_instant_replies_do_not() {
+        use chrono::TimeZone;
+        let c = crate::engine::tests_support::config();
+        let rules = Rules::from_config(&c.service);
+        let b = &c.businesses[0];
+        // 22:30 in Austin (area code 512), 2026-11-24.
+        let night = Utc.with_ymd_and_hms(2026, 11, 25, 4, 30, 0).unwrap();
+        let o = |kind| check(&Outgoing { kind, to: "+15125550147", from: "+15125550100", business: Some(b), now: night, sent_last_24h: 0, rules: &rules });
+        assert_eq!(o(MessageKind::Instant), Verdict::Allow);
+        assert_eq!(o(MessageKind::OptOutConfirmation), Verdict::Allow);
+        // Texas: 9:00 on weekdays, 08:00... the window for TX opens at 9:00 local = 15:00 UTC.
+        assert_eq!(o(MessageKind::FollowUp), Verdict::Hold { until: Utc.with_ymd_and_hms(2026, 11, 25, 15, 0, 0).unwrap(), reason: "quiet_hours" });
+        // A Florida number (305) at 20:30 Eastern is past Florida's 20:00.
+        let fl = Utc.with_ymd_and_hms(2026, 11, 25, 1, 30, 0).unwrap();
+        let v = check(&Outgoing { kind: MessageKind::FollowUp, to: "+13055550147", from: "+15125550100", business: Some(b), now: fl, sent_last_24h: 0, rules: &rules });
+        assert!(matches!(v, Verdict::Hold { reason: "quiet_hours", .. }), "{v:?}");
+        let mut strict = rules.clone();
+        strict.instant_any_hour = false;
+        let v = check(&Outgoing { kind: MessageKind::Instant, to: "+15125550147", from: "+15125550100", business: Some(b), now: night, sent_last_24h: 0, rules: &strict });
+        assert!(matches!(v, Verdict::Hold { .. }));
+    }
+
+    #[test]
+    fn daily_cap_excludes_confirmations_and_help() {
+        let c = crate::engine::tests_support::config();
+        let rules = Rules::from_config(&c.service);
+        let b = &c.businesses[0];
+        let noon = chrono::TimeZone::with_ymd_and_hms(&Utc, 2026, 11, 24, 18, 0, 0).unwrap();
+        let o = |kind, n| check(&Outgoing { kind, to: "+15125550147", from: "+15125550100", business: Some(b), now: noon, sent_last_24h: n, rules: &rules });
+        assert_eq!(o(MessageKind::FollowUp, 2), Verdict::Allow);
+        assert_eq!(o(MessageKind::FollowUp, 3), Verdict::Refuse("daily_cap"));
+        assert_eq!(o(MessageKind::OptOutConfirmation, 9), Verdict::Allow);
+        assert_eq!(o(MessageKind::HelpReply, 9), Verdict::Allow);
     }
 }

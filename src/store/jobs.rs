@@ -76,7 +76,33 @@ pub(super) async fn enqueue(tx: &mut Transaction<'static, Any>, job: &NewJob, no
     .bind(to_ms(now))
     .fetch_optional(&mut **tx)
     .await?;
-    row.map(|r| get::<i64>(&r, "id")).transpose()
+    let id = row.map(|r| get::<i64>(&r, "id")).transpose()?;
+    if id.is_some() && tx.backend_name() == "PostgreSQL" {
+        // Wakes the workers of every instance (delivered at commit, and
+        // only if the transaction commits; repeats within one transaction
+        // are folded into one notification).
+        sqlx::query("SELECT pg_notify($1, '')").bind(JOBS_CHANNEL).execute(&mut **tx).await?;
+    }
+    Ok(id)
+}
+
+/// The PostgreSQL `NOTIFY` channel on which enqueues announce themselves.
+pub const JOBS_CHANNEL: &str = "ringback_jobs";
+
+/// Largest batch [`Store::begin_send_batch`] handles in one transaction
+/// (it holds the SQLite writer, or the batch's contact locks, meanwhile).
+pub const SEND_BATCH: usize = 32;
+
+/// A send the carrier accepted, to record with [`Store::record_sent_batch`].
+#[derive(Debug, Clone)]
+pub struct SentRecord {
+    pub job: Job,
+    pub message_id: i64,
+    /// The message's lead, if its first text should move the lead to `texted`.
+    pub texted_lead: Option<i64>,
+    pub provider: String,
+    pub sid: String,
+    pub at: DateTime<Utc>,
 }
 
 /// What happened when the worker tried to start a send.
@@ -138,14 +164,14 @@ impl Store {
     /// When the next job falls due (or a lease expires).
     pub async fn next_due(&self) -> Result<Option<DateTime<Utc>>> {
         let row = sqlx::query("SELECT MIN(run_at) AS t FROM jobs WHERE status IN ('pending', 'running')")
-            .fetch_one(&self.pool)
+            .fetch_one(&self.read_pool)
             .await?;
         Ok(row.try_get::<Option<i64>, _>("t")?.map(from_ms))
     }
 
     /// Jobs waiting or running.
     pub async fn queue_depth(&self) -> Result<i64> {
-        let row = sqlx::query("SELECT COUNT(*) AS n FROM jobs WHERE status IN ('pending', 'running')").fetch_one(&self.pool).await?;
+        let row = sqlx::query("SELECT COUNT(*) AS n FROM jobs WHERE status IN ('pending', 'running')").fetch_one(&self.read_pool).await?;
         Ok(row.try_get::<i64, _>("n")?)
     }
 
@@ -188,6 +214,144 @@ impl Store {
         .execute(&self.pool)
         .await?;
         Ok(r.rows_affected() == 1)
+    }
+
+    /// A connection listening on [`JOBS_CHANNEL`] (PostgreSQL only; `None`
+    /// for SQLite, where every writer is in this process). Once this
+    /// returns, every later committed enqueue, from any instance, arrives.
+    pub async fn job_listener(&self) -> Result<Option<sqlx::postgres::PgListener>> {
+        if self.dialect != Dialect::Postgres {
+            return Ok(None);
+        }
+        let mut l = sqlx::postgres::PgListener::connect(&self.url).await?;
+        l.listen(JOBS_CHANNEL).await?;
+        Ok(Some(l))
+    }
+
+    /// Messages by id, in no particular order (missing ids are left out).
+    /// A plain read, outside any transaction: callers re-check whatever can
+    /// change (status, consent) under the contact lock in `begin_send*`.
+    pub async fn messages_by_ids(&self, ids: &[i64]) -> Result<Vec<super::MessageRow>> {
+        let mut out = Vec::with_capacity(ids.len());
+        for chunk in ids.chunks(500) {
+            let params: Vec<String> = (1..=chunk.len()).map(|i| format!("${i}")).collect();
+            let sql = format!("SELECT * FROM messages WHERE id IN ({})", params.join(", "));
+            let mut q = sqlx::query(&sql);
+            for id in chunk {
+                q = q.bind(*id);
+            }
+            for r in q.fetch_all(&self.read_pool).await? {
+                out.push(super::MessageRow::from_row(&r)?);
+            }
+        }
+        Ok(out)
+    }
+
+    /// [`Store::begin_send`] for many jobs in ONE transaction (at most
+    /// [`SEND_BATCH`] at a time is sensible). Every item gets exactly the
+    /// checks `begin_send` makes, atomically with marking it `sending`: its
+    /// recipient's contact row is locked first, then the fence (we still
+    /// hold the job), the message's current status and the recipient's
+    /// consent are read under that lock. Contacts are locked in a fixed
+    /// order so that two workers' batches cannot deadlock. `msg` must be the
+    /// job's message (its id, kind, business and recipient never change).
+    /// Results are in the order of `items`.
+    pub async fn begin_send_batch(&self, items: &[(&Job, &super::MessageRow)], now: DateTime<Utc>) -> Result<Vec<BeginSend>> {
+        let mut order: Vec<usize> = (0..items.len()).collect();
+        order.sort_by(|&a, &b| {
+            let (ma, mb) = (items[a].1, items[b].1);
+            (&ma.business_id, &ma.to, ma.id).cmp(&(&mb.business_id, &mb.to, mb.id))
+        });
+        let mut out = vec![BeginSend::LostLease; items.len()];
+        let mut tx = self.begin().await?;
+        let now_ms = to_ms(now);
+        for i in order {
+            let (job, msg) = items[i];
+            tx.lock_contact(&msg.business_id, &msg.to, now).await?;
+            let row = sqlx::query(
+                "SELECT j.lease_token AS lease_token, j.status AS job_status, m.status AS msg_status
+                 FROM jobs j, messages m WHERE j.id = $1 AND m.id = $2",
+            )
+            .bind(job.id)
+            .bind(msg.id)
+            .fetch_optional(tx.conn())
+            .await?;
+            let Some(row) = row else {
+                return Err(StoreError::Corrupt(format!("job {} or its message {} is missing", job.id, msg.id)));
+            };
+            if get::<i64>(&row, "lease_token")? != job.lease_token || get::<String>(&row, "job_status")? != "running" {
+                out[i] = BeginSend::LostLease;
+                continue;
+            }
+            let status = MessageStatus::from_str(&get::<String>(&row, "msg_status")?).map_err(StoreError::Corrupt)?;
+            if !matches!(status, MessageStatus::Queued | MessageStatus::Sending) {
+                out[i] = BeginSend::NotSendable(status);
+                continue;
+            }
+            if msg.kind != MessageKind::OptOutConfirmation
+                && tx.consent_state(&msg.business_id, &msg.to).await? == Some(crate::domain::ConsentAction::OptOut)
+            {
+                sqlx::query("UPDATE messages SET status = 'suppressed', suppress_reason = 'opted_out', updated_at = $2 WHERE id = $1")
+                    .bind(msg.id)
+                    .bind(now_ms)
+                    .execute(tx.conn())
+                    .await?;
+                out[i] = BeginSend::OptedOut;
+                continue;
+            }
+            sqlx::query(
+                "UPDATE messages SET status = 'sending', attempts = attempts + 1,
+                     send_started_at = COALESCE(send_started_at, $2), updated_at = $2 WHERE id = $1",
+            )
+            .bind(msg.id)
+            .bind(now_ms)
+            .execute(tx.conn())
+            .await?;
+            out[i] = BeginSend::Go { in_doubt: status == MessageStatus::Sending };
+        }
+        tx.commit().await?;
+        Ok(out)
+    }
+
+    /// [`Store::record_sent`] for many accepted sends in one transaction.
+    /// Returns, per item, whether we still held its job (a stale holder's
+    /// job is left alone; its message is recorded as sent either way,
+    /// because the carrier accepted it).
+    pub async fn record_sent_batch(&self, items: &[SentRecord]) -> Result<Vec<bool>> {
+        let mut out = Vec::with_capacity(items.len());
+        let mut tx = self.begin().await?;
+        for it in items {
+            let at = to_ms(it.at);
+            let done = sqlx::query("UPDATE jobs SET status = 'done', updated_at = $3 WHERE id = $1 AND lease_token = $2 AND status = 'running'")
+                .bind(it.job.id)
+                .bind(it.job.lease_token)
+                .bind(at)
+                .execute(tx.conn())
+                .await?
+                .rows_affected()
+                == 1;
+            sqlx::query(
+                "UPDATE messages SET status = 'sent', provider = $2, provider_sid = $3, sent_at = $4, updated_at = $4,
+                     error_code = NULL, error_message = NULL
+                 WHERE id = $1 AND status IN ('queued', 'sending')",
+            )
+            .bind(it.message_id)
+            .bind(&it.provider)
+            .bind(&it.sid)
+            .bind(at)
+            .execute(tx.conn())
+            .await?;
+            if let Some(lead_id) = it.texted_lead {
+                sqlx::query("UPDATE leads SET status = 'texted', updated_at = $2 WHERE id = $1 AND status = 'new'")
+                    .bind(lead_id)
+                    .bind(at)
+                    .execute(tx.conn())
+                    .await?;
+            }
+            out.push(done);
+        }
+        tx.commit().await?;
+        Ok(out)
     }
 
     /// Starts a send, atomically with the checks that must hold at that

@@ -12,10 +12,11 @@
 //!   instances touching the same caller are serialised by the database, not
 //!   by in-process locks.
 
+mod caps;
 mod jobs;
 mod rows;
 
-pub use jobs::{BeginSend, Job, JobStatus, NewJob};
+pub use jobs::{BeginSend, Job, JobStatus, NewJob, SentRecord, JOBS_CHANNEL, SEND_BATCH};
 pub use rows::{CallRow, LeadEventRow, LeadRow, MessageRow, NewLead, NewMessage};
 
 use crate::clock::to_ms;
@@ -50,7 +51,15 @@ pub type Result<T> = std::result::Result<T, StoreError>;
 #[derive(Clone)]
 pub struct Store {
     pool: AnyPool,
+    /// Pure reads that need no transaction (next due job, queue depth,
+    /// messages the worker is about to send). With SQLite this is a separate
+    /// read-only pool, so these reads do not queue behind writes on the one
+    /// writer connection (WAL lets readers run alongside the writer); with
+    /// PostgreSQL (or an in-memory SQLite) it is the same pool.
+    read_pool: AnyPool,
     dialect: Dialect,
+    /// Where we connected (for a PostgreSQL `LISTEN` connection).
+    url: std::sync::Arc<str>,
 }
 
 static DRIVERS: Once = Once::new();
@@ -98,6 +107,8 @@ impl Store {
                             conn.execute("PRAGMA synchronous = NORMAL").await?;
                             conn.execute("PRAGMA busy_timeout = 5000").await?;
                             conn.execute("PRAGMA foreign_keys = ON").await?;
+                            conn.execute("PRAGMA temp_store = MEMORY").await?;
+                            conn.execute("PRAGMA cache_size = -32000").await?;
                             Ok(())
                         })
                     })
@@ -119,7 +130,25 @@ impl Store {
                     .await?
             }
         };
-        Ok(Store { pool, dialect })
+        let read_pool = match dialect {
+            Dialect::Sqlite if !url.contains(":memory:") && !url.contains("mode=memory") => {
+                // Readers: lazily opened, `query_only`, never hold a write lock.
+                AnyPoolOptions::new()
+                    .max_connections(2)
+                    .acquire_timeout(opts.acquire_timeout)
+                    .after_connect(|conn, _| {
+                        Box::pin(async move {
+                            conn.execute("PRAGMA busy_timeout = 5000").await?;
+                            conn.execute("PRAGMA query_only = ON").await?;
+                            conn.execute("PRAGMA cache_size = -16000").await?;
+                            Ok(())
+                        })
+                    })
+                    .connect_lazy(&sqlite_url_with_create(url))?
+            }
+            _ => pool.clone(),
+        };
+        Ok(Store { pool, read_pool, dialect, url: url.into() })
     }
 
     pub fn dialect(&self) -> Dialect {
@@ -150,7 +179,8 @@ impl Store {
     }
 
     pub async fn close(&self) {
-        self.pool.close().await
+        self.pool.close().await;
+        self.read_pool.close().await
     }
 
     // -- reads for the API, metrics and tests -------------------------------

@@ -1,0 +1,25 @@
+//! Facts the compliance gate needs at send time.
+
+use super::{Result, Store};
+use crate::clock::to_ms;
+use chrono::{DateTime, Utc};
+use sqlx::Row;
+
+impl Store {
+    /// Texts that count toward the per-recipient cap (instant texts,
+    /// follow-ups, replies) that left for `to` from `business_id` since `since`.
+    pub async fn capped_texts_since(&self, business_id: &str, to: &str, since: DateTime<Utc>) -> Result<i64> {
+        let row = sqlx::query(
+            "SELECT COUNT(*) AS n FROM messages
+             WHERE business_id = $1 AND to_number = $2 AND direction = 'outbound'
+               AND kind IN ('instant', 'follow_up', 'reply')
+               AND status IN ('sent', 'delivered', 'undelivered') AND sent_at >= $3",
+        )
+        .bind(business_id)
+        .bind(to)
+        .bind(to_ms(since))
+        .fetch_one(self.pool())
+        .await?;
+        Ok(row.try_get::<i64, _>("n")?)
+    }
+}
