@@ -1,0 +1,43 @@
+//! Classifies the corpus lines in a loop for about two seconds on one thread
+//! and prints messages per second.
+//!
+//! `cargo run --release --example classify_throughput [path/to/replies.tsv]`
+
+use ringback::classify::Classifier;
+use std::time::{Duration, Instant};
+
+fn main() {
+    let path = std::env::args()
+        .nth(1)
+        .or_else(|| std::env::var("RINGBACK_CORPUS").ok())
+        .unwrap_or_else(|| "/work/shared/corpus/replies-dev.tsv".to_string());
+    let text = std::fs::read_to_string(&path).unwrap_or_else(|e| panic!("{path}: {e}"));
+    let messages: Vec<&str> = text
+        .lines()
+        .skip(1)
+        .filter_map(|l| l.split_once('\t').map(|(_, m)| m))
+        .collect();
+    let classifier = Classifier::default();
+    let bytes: usize = messages.iter().map(|m| m.len()).sum();
+    println!(
+        "{} messages, mean {} bytes",
+        messages.len(),
+        bytes / messages.len().max(1)
+    );
+
+    let start = Instant::now();
+    let mut count = 0u64;
+    let mut emergencies = 0u64;
+    while start.elapsed() < Duration::from_secs(2) {
+        for m in &messages {
+            let c = classifier.classify(std::hint::black_box(m));
+            emergencies += u64::from(c.hazard.is_some());
+            count += 1;
+        }
+    }
+    let secs = start.elapsed().as_secs_f64();
+    println!(
+        "{count} classifications in {secs:.2} s: {:.0} messages/s ({emergencies} emergencies)",
+        count as f64 / secs
+    );
+}
