@@ -8,7 +8,11 @@ use std::path::PathBuf;
 use std::process::ExitCode;
 
 #[derive(Parser)]
-#[command(name = "ringback", version, about = "Wins back the calls a trade business misses: missed call -> one instant text.")]
+#[command(
+    name = "ringback",
+    version,
+    about = "Wins back the calls a trade business misses: missed call -> one instant text."
+)]
 struct Cli {
     #[command(subcommand)]
     command: Option<Command>,
@@ -51,7 +55,10 @@ pub fn main() -> ExitCode {
                     Command::Serve => crate::startup::serve(settings).await,
                     Command::Migrate => {
                         crate::startup::open_store(&settings).await?;
-                        println!("migrations applied to {}", crate::config::redact_url(&settings.database_url));
+                        println!(
+                            "migrations applied to {}",
+                            crate::config::redact_url(&settings.database_url)
+                        );
                         Ok(())
                     }
                     Command::Simulate(args) => crate::simulate::run(settings, args).await,
@@ -80,7 +87,11 @@ fn check_config(path: &std::path::Path) -> ExitCode {
                 path.display(),
                 c.businesses.len(),
                 if c.businesses.len() == 1 { "" } else { "es" },
-                c.businesses.iter().map(|b| b.id.as_str()).collect::<Vec<_>>().join(", ")
+                c.businesses
+                    .iter()
+                    .map(|b| b.id.as_str())
+                    .collect::<Vec<_>>()
+                    .join(", ")
             );
             ExitCode::SUCCESS
         }

@@ -309,7 +309,9 @@ impl Config {
             max_attempts: s.max_attempts.unwrap_or(8) as i64,
             worker_concurrency: s.worker_concurrency.unwrap_or(64).max(1) as usize,
             max_body_bytes: s.max_body_bytes.unwrap_or(64 * 1024) as usize,
-            send_timeout: std::time::Duration::from_millis((s.send_timeout_seconds.unwrap_or(15.0) * 1000.0) as u64),
+            send_timeout: std::time::Duration::from_millis(
+                (s.send_timeout_seconds.unwrap_or(15.0) * 1000.0) as u64,
+            ),
             quiet_hours: match crate::compliance::quiet::QuietHours::from_config(&s.quiet_hours) {
                 Ok(q) => q,
                 Err(e) => {
@@ -321,15 +323,28 @@ impl Config {
             instant_any_hour: s.instant_any_hour.unwrap_or(true),
         };
         if s.instant_text_window_hours == Some(0) {
-            errs.push(ConfigError::new(file, "service.instant_text_window_hours", "must be at least 1", "use 24 (the default)"));
+            errs.push(ConfigError::new(
+                file,
+                "service.instant_text_window_hours",
+                "must be at least 1",
+                "use 24 (the default)",
+            ));
         }
         if s.max_attempts == Some(0) {
-            errs.push(ConfigError::new(file, "service.max_attempts", "must be at least 1", "use 8 (the default)"));
+            errs.push(ConfigError::new(
+                file,
+                "service.max_attempts",
+                "must be at least 1",
+                "use 8 (the default)",
+            ));
         }
 
         let rules_path = prompts_dir.join(s.intent_rules.as_deref().unwrap_or("intents.rules"));
         let classifier = match std::fs::read_to_string(&rules_path) {
-            Ok(text) => match crate::classify::Classifier::from_rules(&text, &rules_path.display().to_string()) {
+            Ok(text) => match crate::classify::Classifier::from_rules(
+                &text,
+                &rules_path.display().to_string(),
+            ) {
                 Ok(c) => Some(c),
                 Err(e) => {
                     errs.push(ConfigError::new(&format!("{}:{}", e.file, e.line), "service.intent_rules", e.message.clone(), "fix that line of the rules file (its header explains the format), then run `ringback check-config`"));
@@ -337,7 +352,12 @@ impl Config {
                 }
             },
             Err(e) => {
-                errs.push(ConfigError::new(file, "service.intent_rules", format!("cannot read {}: {e}", rules_path.display()), "restore prompts/intents.rules from the repository or fix the path"));
+                errs.push(ConfigError::new(
+                    file,
+                    "service.intent_rules",
+                    format!("cannot read {}: {e}", rules_path.display()),
+                    "restore prompts/intents.rules from the repository or fix the path",
+                ));
                 None
             }
         };
@@ -354,76 +374,168 @@ impl Config {
         let mut ids = std::collections::HashSet::new();
         for (i, rb) in raw.business.into_iter().enumerate() {
             let key = |k: &str| format!("business[{i}].{k}");
-            if rb.id.trim().is_empty() || !rb.id.chars().all(|c| c.is_ascii_alphanumeric() || c == '-' || c == '_') {
-                errs.push(ConfigError::new(file, &key("id"), format!("{:?} is not a valid id", rb.id), "use letters, digits, - and _ only, e.g. \"spartan-plumbing\""));
+            if rb.id.trim().is_empty()
+                || !rb
+                    .id
+                    .chars()
+                    .all(|c| c.is_ascii_alphanumeric() || c == '-' || c == '_')
+            {
+                errs.push(ConfigError::new(
+                    file,
+                    &key("id"),
+                    format!("{:?} is not a valid id", rb.id),
+                    "use letters, digits, - and _ only, e.g. \"spartan-plumbing\"",
+                ));
             }
             if !ids.insert(rb.id.clone()) {
-                errs.push(ConfigError::new(file, &key("id"), format!("{:?} is used by two businesses", rb.id), "give each business its own id"));
+                errs.push(ConfigError::new(
+                    file,
+                    &key("id"),
+                    format!("{:?} is used by two businesses", rb.id),
+                    "give each business its own id",
+                ));
             }
             if rb.name.trim().is_empty() {
-                errs.push(ConfigError::new(file, &key("name"), "is empty", "set the name customers know, e.g. \"Spartan Plumbing\""));
+                errs.push(ConfigError::new(
+                    file,
+                    &key("name"),
+                    "is empty",
+                    "set the name customers know, e.g. \"Spartan Plumbing\"",
+                ));
             }
             let tz: Option<Tz> = match rb.time_zone.parse() {
                 Ok(tz) => Some(tz),
                 Err(_) => {
-                    errs.push(ConfigError::new(file, &key("time_zone"), format!("{:?} is not a known time zone", rb.time_zone), "use an IANA name such as \"America/Chicago\""));
+                    errs.push(ConfigError::new(
+                        file,
+                        &key("time_zone"),
+                        format!("{:?} is not a known time zone", rb.time_zone),
+                        "use an IANA name such as \"America/Chicago\"",
+                    ));
                     None
                 }
             };
             let mut phone = |k: &str, v: &str| match PhoneNumber::parse(v) {
                 Ok(p) => Some(p),
                 Err(e) => {
-                    errs.push(ConfigError::new(file, &key(k), format!("{v:?}: {e}"), "write numbers in E.164, e.g. \"+15125550100\""));
+                    errs.push(ConfigError::new(
+                        file,
+                        &key(k),
+                        format!("{v:?}: {e}"),
+                        "write numbers in E.164, e.g. \"+15125550100\"",
+                    ));
                     None
                 }
             };
-            let numbers: Vec<PhoneNumber> = rb.numbers.iter().filter_map(|n| phone("numbers", n)).collect();
+            let numbers: Vec<PhoneNumber> = rb
+                .numbers
+                .iter()
+                .filter_map(|n| phone("numbers", n))
+                .collect();
             let ring_phone = phone("ring_phone", &rb.ring_phone);
-            let internal: Vec<PhoneNumber> = rb.internal_numbers.iter().filter_map(|n| phone("internal_numbers", n)).collect();
-            let block: Vec<PhoneNumber> = rb.block_list.iter().filter_map(|n| phone("block_list", n)).collect();
-            let owner_phone = rb.owner_phone.as_deref().and_then(|n| phone("owner_phone", n));
+            let internal: Vec<PhoneNumber> = rb
+                .internal_numbers
+                .iter()
+                .filter_map(|n| phone("internal_numbers", n))
+                .collect();
+            let block: Vec<PhoneNumber> = rb
+                .block_list
+                .iter()
+                .filter_map(|n| phone("block_list", n))
+                .collect();
+            let owner_phone = rb
+                .owner_phone
+                .as_deref()
+                .and_then(|n| phone("owner_phone", n));
             let mut senders = HashMap::new();
             for (number, raw) in &rb.senders {
                 let k = format!("senders.\"{number}\"");
                 if !rb.numbers.contains(number) {
-                    errs.push(ConfigError::new(file, &key(&k), "is not one of this business's numbers", "list it under `numbers` too, or remove this entry"));
+                    errs.push(ConfigError::new(
+                        file,
+                        &key(&k),
+                        "is not one of this business's numbers",
+                        "list it under `numbers` too, or remove this entry",
+                    ));
                 }
                 let Some(status) = RegistrationStatus::parse(&raw.status) else {
-                    errs.push(ConfigError::new(file, &key(&format!("{k}.status")), format!("{:?} is not a registration status", raw.status), "use registered, verified, pending, rejected or unregistered"));
+                    errs.push(ConfigError::new(
+                        file,
+                        &key(&format!("{k}.status")),
+                        format!("{:?} is not a registration status", raw.status),
+                        "use registered, verified, pending, rejected or unregistered",
+                    ));
                     continue;
                 };
                 let registration = match (raw.registration.as_str(), &raw.campaign_id) {
-                    ("10dlc", Some(c)) if !c.trim().is_empty() => Registration::TenDlc { campaign_id: c.clone() },
+                    ("10dlc", Some(c)) if !c.trim().is_empty() => Registration::TenDlc {
+                        campaign_id: c.clone(),
+                    },
                     ("10dlc", _) => {
                         errs.push(ConfigError::new(file, &key(&format!("{k}.campaign_id")), "is required for a 10DLC number", "copy the campaign id (e.g. \"CABC123\") from your carrier's 10DLC console"));
                         continue;
                     }
                     ("toll_free", _) => {
-                        let tf = ["+1800", "+1833", "+1844", "+1855", "+1866", "+1877", "+1888"];
+                        let tf = [
+                            "+1800", "+1833", "+1844", "+1855", "+1866", "+1877", "+1888",
+                        ];
                         if !tf.iter().any(|p| number.starts_with(p)) {
-                            errs.push(ConfigError::new(file, &key(&format!("{k}.registration")), "toll_free, but the number is not toll-free", "use registration = \"10dlc\" for a local number"));
+                            errs.push(ConfigError::new(
+                                file,
+                                &key(&format!("{k}.registration")),
+                                "toll_free, but the number is not toll-free",
+                                "use registration = \"10dlc\" for a local number",
+                            ));
                         }
                         Registration::TollFree
                     }
                     ("none", _) => Registration::None,
                     (other, _) => {
-                        errs.push(ConfigError::new(file, &key(&format!("{k}.registration")), format!("{other:?} is not a registration type"), "use \"10dlc\", \"toll_free\" or \"none\""));
+                        errs.push(ConfigError::new(
+                            file,
+                            &key(&format!("{k}.registration")),
+                            format!("{other:?} is not a registration type"),
+                            "use \"10dlc\", \"toll_free\" or \"none\"",
+                        ));
                         continue;
                     }
                 };
                 let mps = raw.mps.unwrap_or(1.0);
                 if !(mps > 0.0 && mps <= 100_000.0) {
-                    errs.push(ConfigError::new(file, &key(&format!("{k}.mps")), format!("{mps} is out of range"), "use the campaign's messages per second, e.g. 1 for a long code"));
+                    errs.push(ConfigError::new(
+                        file,
+                        &key(&format!("{k}.mps")),
+                        format!("{mps} is out of range"),
+                        "use the campaign's messages per second, e.g. 1 for a long code",
+                    ));
                 }
-                senders.insert(number.clone(), Sender { number: number.clone(), registration, status, mps });
+                senders.insert(
+                    number.clone(),
+                    Sender {
+                        number: number.clone(),
+                        registration,
+                        status,
+                        mps,
+                    },
+                );
             }
             if rb.numbers.is_empty() {
-                errs.push(ConfigError::new(file, &key("numbers"), "no tracking number", "list the numbers callers dial, e.g. numbers = [\"+15125550100\"]"));
+                errs.push(ConfigError::new(
+                    file,
+                    &key("numbers"),
+                    "no tracking number",
+                    "list the numbers callers dial, e.g. numbers = [\"+15125550100\"]",
+                ));
             }
             for n in &numbers {
                 if let Some(prev) = by_number.insert(n.as_str().to_string(), i) {
                     if prev != i {
-                        errs.push(ConfigError::new(file, &key("numbers"), format!("{n} is also owned by business[{prev}]"), "a number belongs to exactly one business"));
+                        errs.push(ConfigError::new(
+                            file,
+                            &key("numbers"),
+                            format!("{n} is also owned by business[{prev}]"),
+                            "a number belongs to exactly one business",
+                        ));
                     }
                 }
             }
@@ -434,7 +546,12 @@ impl Config {
             let hours = match BusinessHours::parse(&rb.hours) {
                 Ok(h) => Some(h),
                 Err((day, msg)) => {
-                    errs.push(ConfigError::new(file, &key(&format!("hours.{day}")), msg, "write \"07:00-18:00\", \"00:00-24:00\" or \"closed\""));
+                    errs.push(ConfigError::new(
+                        file,
+                        &key(&format!("hours.{day}")),
+                        msg,
+                        "write \"07:00-18:00\", \"00:00-24:00\" or \"closed\"",
+                    ));
                     None
                 }
             };
@@ -445,30 +562,72 @@ impl Config {
                 match std::fs::read_to_string(&path) {
                     Ok(t) => match Template::parse(&t, &shown) {
                         Ok(t) => Some(t),
-                        Err(TemplateError { file: f, line, message }) => {
-                            errs.push(ConfigError::new(&format!("{f}:{line}"), &key(&format!("templates.{k}")), message, "edit the template"));
+                        Err(TemplateError {
+                            file: f,
+                            line,
+                            message,
+                        }) => {
+                            errs.push(ConfigError::new(
+                                &format!("{f}:{line}"),
+                                &key(&format!("templates.{k}")),
+                                message,
+                                "edit the template",
+                            ));
                             None
                         }
                     },
                     Err(e) => {
-                        errs.push(ConfigError::new(file, &key(&format!("templates.{k}")), format!("cannot read {shown}: {e}"), "create the file or fix the path (relative to service.prompts_dir)"));
+                        errs.push(ConfigError::new(
+                            file,
+                            &key(&format!("templates.{k}")),
+                            format!("cannot read {shown}: {e}"),
+                            "create the file or fix the path (relative to service.prompts_dir)",
+                        ));
                         None
                     }
                 }
             };
             let t = rb.templates.unwrap_or_default();
             let templates = (
-                template("instant_business_hours", &t.instant_business_hours, "instant_business_hours.txt"),
-                template("instant_after_hours", &t.instant_after_hours, "instant_after_hours.txt"),
-                template("voicemail_greeting", &t.voicemail_greeting, "voicemail_greeting.txt"),
-                template("after_hours_greeting", &t.after_hours_greeting, "after_hours_greeting.txt"),
+                template(
+                    "instant_business_hours",
+                    &t.instant_business_hours,
+                    "instant_business_hours.txt",
+                ),
+                template(
+                    "instant_after_hours",
+                    &t.instant_after_hours,
+                    "instant_after_hours.txt",
+                ),
+                template(
+                    "voicemail_greeting",
+                    &t.voicemail_greeting,
+                    "voicemail_greeting.txt",
+                ),
+                template(
+                    "after_hours_greeting",
+                    &t.after_hours_greeting,
+                    "after_hours_greeting.txt",
+                ),
                 template("screen_prompt", &t.screen_prompt, "screen_prompt.txt"),
-                template("opt_out_confirmation", &t.opt_out_confirmation, "opt_out_confirmation.txt"),
-                template("opt_in_confirmation", &t.opt_in_confirmation, "opt_in_confirmation.txt"),
+                template(
+                    "opt_out_confirmation",
+                    &t.opt_out_confirmation,
+                    "opt_out_confirmation.txt",
+                ),
+                template(
+                    "opt_in_confirmation",
+                    &t.opt_in_confirmation,
+                    "opt_in_confirmation.txt",
+                ),
                 template("help_reply", &t.help_reply, "help_reply.txt"),
             );
-            if let (Some(tz), Some(ring_phone), Some(hours), (Some(a), Some(b), Some(c), Some(d), Some(e), Some(f), Some(g), Some(h))) =
-                (tz, ring_phone, hours, templates)
+            if let (
+                Some(tz),
+                Some(ring_phone),
+                Some(hours),
+                (Some(a), Some(b), Some(c), Some(d), Some(e), Some(f), Some(g), Some(h)),
+            ) = (tz, ring_phone, hours, templates)
             {
                 businesses.push(Business {
                     id: rb.id,
@@ -501,15 +660,28 @@ impl Config {
             for b in &businesses {
                 for f in lint_business(b) {
                     match f.severity {
-                        crate::compliance::lint::Severity::Error => errs.push(ConfigError::new(&f.file, &format!("business \"{}\"", b.id), f.message, f.fix)),
-                        crate::compliance::lint::Severity::Warning => warnings.push(format!("{}: {} (fix: {})", f.file, f.message, f.fix)),
+                        crate::compliance::lint::Severity::Error => errs.push(ConfigError::new(
+                            &f.file,
+                            &format!("business \"{}\"", b.id),
+                            f.message,
+                            f.fix,
+                        )),
+                        crate::compliance::lint::Severity::Warning => {
+                            warnings.push(format!("{}: {} (fix: {})", f.file, f.message, f.fix))
+                        }
                     }
                 }
             }
             if !errs.is_empty() {
                 return Err(ConfigErrors(errs));
             }
-            Ok(Config { service, classifier: std::sync::Arc::new(classifier), businesses, by_number, warnings })
+            Ok(Config {
+                service,
+                classifier: std::sync::Arc::new(classifier),
+                businesses,
+                by_number,
+                warnings,
+            })
         } else {
             Err(ConfigErrors(errs))
         }
@@ -527,7 +699,12 @@ pub struct ConfigError {
 
 impl ConfigError {
     pub fn new(file: &str, key: &str, message: impl Into<String>, fix: impl Into<String>) -> Self {
-        ConfigError { file: file.into(), key: key.into(), message: message.into(), fix: fix.into() }
+        ConfigError {
+            file: file.into(),
+            key: key.into(),
+            message: message.into(),
+            fix: fix.into(),
+        }
     }
 }
 
@@ -536,7 +713,11 @@ impl fmt::Display for ConfigError {
         if self.key.is_empty() {
             write!(f, "{}: {}\n  fix: {}", self.file, self.message, self.fix)
         } else {
-            write!(f, "{}: `{}` {}\n  fix: {}", self.file, self.key, self.message, self.fix)
+            write!(
+                f,
+                "{}: `{}` {}\n  fix: {}",
+                self.file, self.key, self.message, self.fix
+            )
         }
     }
 }
@@ -656,8 +837,19 @@ fn lint_business(b: &Business) -> Vec<TemplateFinding> {
     let mut out = Vec::new();
     for (template, first) in texted {
         let sample = template.render(&vars);
-        for f in crate::compliance::lint::lint_template(&template.file, &template.source, &sample, first, &b.name) {
-            out.push(TemplateFinding { file: template.file.clone(), severity: f.severity, message: f.message, fix: f.fix });
+        for f in crate::compliance::lint::lint_template(
+            &template.file,
+            &template.source,
+            &sample,
+            first,
+            &b.name,
+        ) {
+            out.push(TemplateFinding {
+                file: template.file.clone(),
+                severity: f.severity,
+                message: f.message,
+                fix: f.fix,
+            });
         }
     }
     out
@@ -681,10 +873,12 @@ impl BusinessHours {
     fn parse(raw: &BTreeMap<String, String>) -> Result<BusinessHours, (String, String)> {
         let mut days = [None; 7];
         for (k, v) in raw {
-            let idx = DAY_KEYS
-                .iter()
-                .position(|d| d == k)
-                .ok_or_else(|| (k.clone(), format!("{k:?} is not a day; use mon, tue, wed, thu, fri, sat, sun")))?;
+            let idx = DAY_KEYS.iter().position(|d| d == k).ok_or_else(|| {
+                (
+                    k.clone(),
+                    format!("{k:?} is not a day; use mon, tue, wed, thu, fri, sat, sun"),
+                )
+            })?;
             let v = v.trim();
             if v.eq_ignore_ascii_case("closed") {
                 continue;
@@ -703,7 +897,9 @@ impl BusinessHours {
 
     /// Open around the clock, every day (tests and the benchmark).
     pub fn always() -> BusinessHours {
-        BusinessHours { days: [Some((0, 1440)); 7] }
+        BusinessHours {
+            days: [Some((0, 1440)); 7],
+        }
     }
 
     /// Is the business open at `at`?
@@ -730,7 +926,10 @@ impl BusinessHours {
             let candidate = tz
                 .from_local_datetime(&date.and_time(t))
                 .earliest()
-                .or_else(|| tz.from_local_datetime(&(date.and_time(t) + Duration::hours(1))).earliest())?
+                .or_else(|| {
+                    tz.from_local_datetime(&(date.and_time(t) + Duration::hours(1)))
+                        .earliest()
+                })?
                 .with_timezone(&Utc);
             if candidate > at {
                 return Some(candidate);
@@ -796,7 +995,10 @@ mod tests {
     use super::*;
 
     fn hours(pairs: &[(&str, &str)]) -> BusinessHours {
-        let m = pairs.iter().map(|(k, v)| (k.to_string(), v.to_string())).collect();
+        let m = pairs
+            .iter()
+            .map(|(k, v)| (k.to_string(), v.to_string()))
+            .collect();
         BusinessHours::parse(&m).unwrap()
     }
 
@@ -811,37 +1013,58 @@ mod tests {
         assert!(!h.is_open(tz, Utc.with_ymd_and_hms(2026, 11, 24, 0, 0, 0).unwrap()));
         // Monday 06:59 local
         assert!(!h.is_open(tz, Utc.with_ymd_and_hms(2026, 11, 23, 12, 59, 0).unwrap()));
-        let next = h.next_open(tz, Utc.with_ymd_and_hms(2026, 11, 24, 1, 0, 0).unwrap()).unwrap();
+        let next = h
+            .next_open(tz, Utc.with_ymd_and_hms(2026, 11, 24, 1, 0, 0).unwrap())
+            .unwrap();
         assert_eq!(next, Utc.with_ymd_and_hms(2026, 11, 30, 13, 0, 0).unwrap());
-        assert_eq!(h.describe_next_open(tz, mon8 - Duration::hours(3)), "7:00 AM today");
+        assert_eq!(
+            h.describe_next_open(tz, mon8 - Duration::hours(3)),
+            "7:00 AM today"
+        );
     }
 
     #[test]
     fn bad_hours_name_the_day() {
-        let m = [("tue".to_string(), "9-5".to_string())].into_iter().collect();
+        let m = [("tue".to_string(), "9-5".to_string())]
+            .into_iter()
+            .collect();
         let (day, msg) = BusinessHours::parse(&m).unwrap_err();
         assert_eq!(day, "tue");
         assert!(msg.contains("9-5"));
-        let m = [("funday".to_string(), "closed".to_string())].into_iter().collect();
+        let m = [("funday".to_string(), "closed".to_string())]
+            .into_iter()
+            .collect();
         assert_eq!(BusinessHours::parse(&m).unwrap_err().0, "funday");
     }
 
     #[test]
     fn settings_require_both_twilio_credentials() {
         let env = |pairs: &'static [(&'static str, &'static str)]| {
-            move |k: &str| pairs.iter().find(|(a, _)| *a == k).map(|(_, v)| v.to_string())
+            move |k: &str| {
+                pairs
+                    .iter()
+                    .find(|(a, _)| *a == k)
+                    .map(|(_, v)| v.to_string())
+            }
         };
         assert!(Settings::from_lookup(env(&[("TWILIO_ACCOUNT_SID", "AC1")])).is_err());
         let s = Settings::from_lookup(env(&[])).unwrap();
         assert!(s.twilio.is_none());
         assert_eq!(s.port, 8080);
-        assert!(Settings::from_lookup(env(&[("PORT", "eighty")])).unwrap_err().contains("PORT"));
-        assert!(Settings::from_lookup(env(&[("RINGBACK_PUBLIC_URL", "ringback.example.com")])).is_err());
+        assert!(Settings::from_lookup(env(&[("PORT", "eighty")]))
+            .unwrap_err()
+            .contains("PORT"));
+        assert!(
+            Settings::from_lookup(env(&[("RINGBACK_PUBLIC_URL", "ringback.example.com")])).is_err()
+        );
     }
 
     #[test]
     fn redacts_database_password() {
-        assert_eq!(redact_url("postgres://u:secret@h:5432/db"), "postgres://u:***@h:5432/db");
+        assert_eq!(
+            redact_url("postgres://u:secret@h:5432/db"),
+            "postgres://u:***@h:5432/db"
+        );
         assert_eq!(redact_url("sqlite://x.db"), "sqlite://x.db");
     }
 }

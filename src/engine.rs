@@ -4,7 +4,9 @@
 //! and applies the result. That makes every rule testable in microseconds.
 
 use crate::config::Business;
-use crate::domain::{ConsentAction, LeadStatus, MissedTrigger, PhoneError, PhoneNumber, SuppressReason};
+use crate::domain::{
+    ConsentAction, LeadStatus, MissedTrigger, PhoneError, PhoneNumber, SuppressReason,
+};
 use crate::store::LeadRow;
 use crate::templates::Vars;
 use chrono::{DateTime, Duration, Utc};
@@ -48,7 +50,11 @@ pub enum MissedCallDecision {
     /// A repeat call inside the window: the call count goes up, no text.
     RepeatCall { lead_id: i64 },
     /// A new lead, and the instant text (or why there is none).
-    NewLead { status: LeadStatus, suppressed: Option<SuppressReason>, text: InstantText },
+    NewLead {
+        status: LeadStatus,
+        suppressed: Option<SuppressReason>,
+        text: InstantText,
+    },
 }
 
 /// Decides what a missed call does.
@@ -63,7 +69,9 @@ pub fn on_missed_call(f: &MissedCall<'_>) -> MissedCallDecision {
     }
     let reason = suppress_reason(f);
     let status = match reason {
-        Some(SuppressReason::OwnNumber | SuppressReason::InternalNumber | SuppressReason::BlockList) => LeadStatus::Dismissed,
+        Some(
+            SuppressReason::OwnNumber | SuppressReason::InternalNumber | SuppressReason::BlockList,
+        ) => LeadStatus::Dismissed,
         _ => LeadStatus::New,
     };
     let text = match reason {
@@ -76,11 +84,22 @@ pub fn on_missed_call(f: &MissedCall<'_>) -> MissedCallDecision {
                 .set("business_phone", f.tracking_number)
                 .set("caller", f.caller)
                 .set("opens_at", b.hours.describe_next_open(b.time_zone, f.now));
-            let template = if open { &b.templates.instant_business_hours } else { &b.templates.instant_after_hours };
-            InstantText::Send { body: template.render(&vars), after_hours: !open }
+            let template = if open {
+                &b.templates.instant_business_hours
+            } else {
+                &b.templates.instant_after_hours
+            };
+            InstantText::Send {
+                body: template.render(&vars),
+                after_hours: !open,
+            }
         }
     };
-    MissedCallDecision::NewLead { status, suppressed: reason, text }
+    MissedCallDecision::NewLead {
+        status,
+        suppressed: reason,
+        text,
+    }
 }
 
 /// Why the caller must not get the instant text, if so. Checked in order of
@@ -122,7 +141,11 @@ pub fn answered_call_resolves(lead: Option<&LeadRow>, talked_seconds: i64) -> Op
 /// Delay before retry number `attempt` (1-based): exponential from 2 s,
 /// capped at 15 minutes, with jitter in [50%, 100%] so a burst of failures
 /// does not retry in lock-step. A carrier's Retry-After wins if longer.
-pub fn retry_delay(attempt: i64, retry_after: Option<std::time::Duration>, jitter: f64) -> Duration {
+pub fn retry_delay(
+    attempt: i64,
+    retry_after: Option<std::time::Duration>,
+    jitter: f64,
+) -> Duration {
     let exp = 2_000i64.saturating_mul(1i64 << (attempt.clamp(1, 20) - 1));
     let capped = exp.min(15 * 60 * 1000);
     let jittered = (capped as f64 * (0.5 + 0.5 * jitter.clamp(0.0, 1.0))) as i64;
@@ -140,16 +163,35 @@ pub(crate) mod tests_support {
         let dir = tempfile::tempdir().unwrap();
         let p = dir.path().join("prompts");
         std::fs::create_dir_all(&p).unwrap();
-        std::fs::write(p.join("intents.rules"), crate::classify::Classifier::default_rules()).unwrap();
+        std::fs::write(
+            p.join("intents.rules"),
+            crate::classify::Classifier::default_rules(),
+        )
+        .unwrap();
         for (f, t) in [
-            ("instant_business_hours.txt", "Hi from {business}! Sorry we missed you. Reply STOP to opt out."),
-            ("instant_after_hours.txt", "{business} is closed; we open {opens_at}. Reply STOP to opt out."),
+            (
+                "instant_business_hours.txt",
+                "Hi from {business}! Sorry we missed you. Reply STOP to opt out.",
+            ),
+            (
+                "instant_after_hours.txt",
+                "{business} is closed; we open {opens_at}. Reply STOP to opt out.",
+            ),
             ("voicemail_greeting.txt", "Leave a message for {business}."),
             ("after_hours_greeting.txt", "{business} is closed."),
             ("screen_prompt.txt", "Call for {business}. Press 1."),
-            ("opt_out_confirmation.txt", "{business}: you're unsubscribed. No more messages. Reply START to resubscribe."),
-            ("opt_in_confirmation.txt", "{business}: you're subscribed again. Reply STOP to opt out."),
-            ("help_reply.txt", "{business}: call us at {business_phone}. Reply STOP to opt out."),
+            (
+                "opt_out_confirmation.txt",
+                "{business}: you're unsubscribed. No more messages. Reply START to resubscribe.",
+            ),
+            (
+                "opt_in_confirmation.txt",
+                "{business}: you're subscribed again. Reply STOP to opt out.",
+            ),
+            (
+                "help_reply.txt",
+                "{business}: call us at {business_phone}. Reply STOP to opt out.",
+            ),
         ] {
             std::fs::write(p.join(f), t).unwrap();
         }
@@ -204,7 +246,12 @@ mod tests {
         Utc.with_ymd_and_hms(2026, 11, 24, 16, 0, 0).unwrap()
     }
 
-    fn facts<'a>(c: &'a Config, caller: &'a str, lead: Option<&'a LeadRow>, now: DateTime<Utc>) -> MissedCall<'a> {
+    fn facts<'a>(
+        c: &'a Config,
+        caller: &'a str,
+        lead: Option<&'a LeadRow>,
+        now: DateTime<Utc>,
+    ) -> MissedCall<'a> {
         MissedCall {
             business: &c.businesses[0],
             caller,
@@ -224,8 +271,19 @@ mod tests {
     fn first_missed_call_texts_with_business_hours_template() {
         let c = test_config();
         match on_missed_call(&facts(&c, "+15125550147", None, tue_10am())) {
-            MissedCallDecision::NewLead { status: LeadStatus::New, suppressed: None, text: InstantText::Send { body, after_hours: false } } => {
-                assert_eq!(body, "Hi from Spartan Plumbing! Sorry we missed you. Reply STOP to opt out.")
+            MissedCallDecision::NewLead {
+                status: LeadStatus::New,
+                suppressed: None,
+                text:
+                    InstantText::Send {
+                        body,
+                        after_hours: false,
+                    },
+            } => {
+                assert_eq!(
+                    body,
+                    "Hi from Spartan Plumbing! Sorry we missed you. Reply STOP to opt out."
+                )
             }
             d => panic!("unexpected {d:?}"),
         }
@@ -237,8 +295,18 @@ mod tests {
         // Tuesday 22:00 Chicago.
         let night = Utc.with_ymd_and_hms(2026, 11, 25, 4, 0, 0).unwrap();
         match on_missed_call(&facts(&c, "+15125550147", None, night)) {
-            MissedCallDecision::NewLead { text: InstantText::Send { body, after_hours: true }, .. } => {
-                assert_eq!(body, "Spartan Plumbing is closed; we open 7:00 AM tomorrow. Reply STOP to opt out.")
+            MissedCallDecision::NewLead {
+                text:
+                    InstantText::Send {
+                        body,
+                        after_hours: true,
+                    },
+                ..
+            } => {
+                assert_eq!(
+                    body,
+                    "Spartan Plumbing is closed; we open 7:00 AM tomorrow. Reply STOP to opt out."
+                )
             }
             d => panic!("unexpected {d:?}"),
         }
@@ -249,10 +317,19 @@ mod tests {
         let c = test_config();
         let l = lead(7, tue_10am());
         let later = tue_10am() + Duration::hours(23);
-        assert_eq!(on_missed_call(&facts(&c, "+15125550147", Some(&l), later)), MissedCallDecision::RepeatCall { lead_id: 7 });
+        assert_eq!(
+            on_missed_call(&facts(&c, "+15125550147", Some(&l), later)),
+            MissedCallDecision::RepeatCall { lead_id: 7 }
+        );
         // After the window a new lead and a new text.
         let next_day = tue_10am() + Duration::hours(24);
-        assert!(matches!(on_missed_call(&facts(&c, "+15125550147", Some(&l), next_day)), MissedCallDecision::NewLead { text: InstantText::Send { .. }, .. }));
+        assert!(matches!(
+            on_missed_call(&facts(&c, "+15125550147", Some(&l), next_day)),
+            MissedCallDecision::NewLead {
+                text: InstantText::Send { .. },
+                ..
+            }
+        ));
     }
 
     #[test]
@@ -270,7 +347,11 @@ mod tests {
             let mut f = facts(&c, caller, None, tue_10am());
             tweak(&mut f);
             match on_missed_call(&f) {
-                MissedCallDecision::NewLead { text: InstantText::Suppress(r), suppressed: Some(s), status } => {
+                MissedCallDecision::NewLead {
+                    text: InstantText::Suppress(r),
+                    suppressed: Some(s),
+                    status,
+                } => {
                     assert_eq!(r, s);
                     (r, status)
                 }
@@ -278,19 +359,52 @@ mod tests {
             }
         };
         let none = &|_: &mut MissedCall| {};
-        assert_eq!(reason("5125550147", none), (SuppressReason::InvalidNumber, LeadStatus::New));
-        assert_eq!(reason("Anonymous", none), (SuppressReason::WithheldNumber, LeadStatus::New));
-        assert_eq!(reason("+15125550100", none), (SuppressReason::OwnNumber, LeadStatus::Dismissed));
-        assert_eq!(reason("+15125550199", none), (SuppressReason::OwnNumber, LeadStatus::Dismissed));
-        assert_eq!(reason("+15125550150", none), (SuppressReason::InternalNumber, LeadStatus::Dismissed));
-        assert_eq!(reason("+15125550666", none), (SuppressReason::BlockList, LeadStatus::Dismissed));
-        assert_eq!(reason("+15125550147", &|f| f.consent = Some(ConsentAction::OptOut)), (SuppressReason::OptedOut, LeadStatus::New));
-        assert_eq!(reason("+15125550147", &|f| f.unreachable = Some("21614")), (SuppressReason::Unreachable, LeadStatus::New));
-        assert_eq!(reason("+15125550147", &|f| f.is_own_number = true), (SuppressReason::OwnNumber, LeadStatus::Dismissed));
+        assert_eq!(
+            reason("5125550147", none),
+            (SuppressReason::InvalidNumber, LeadStatus::New)
+        );
+        assert_eq!(
+            reason("Anonymous", none),
+            (SuppressReason::WithheldNumber, LeadStatus::New)
+        );
+        assert_eq!(
+            reason("+15125550100", none),
+            (SuppressReason::OwnNumber, LeadStatus::Dismissed)
+        );
+        assert_eq!(
+            reason("+15125550199", none),
+            (SuppressReason::OwnNumber, LeadStatus::Dismissed)
+        );
+        assert_eq!(
+            reason("+15125550150", none),
+            (SuppressReason::InternalNumber, LeadStatus::Dismissed)
+        );
+        assert_eq!(
+            reason("+15125550666", none),
+            (SuppressReason::BlockList, LeadStatus::Dismissed)
+        );
+        assert_eq!(
+            reason("+15125550147", &|f| f.consent = Some(ConsentAction::OptOut)),
+            (SuppressReason::OptedOut, LeadStatus::New)
+        );
+        assert_eq!(
+            reason("+15125550147", &|f| f.unreachable = Some("21614")),
+            (SuppressReason::Unreachable, LeadStatus::New)
+        );
+        assert_eq!(
+            reason("+15125550147", &|f| f.is_own_number = true),
+            (SuppressReason::OwnNumber, LeadStatus::Dismissed)
+        );
         // Opted back in: texts again.
         let mut f = facts(&c, "+15125550147", None, tue_10am());
         f.consent = Some(ConsentAction::OptIn);
-        assert!(matches!(on_missed_call(&f), MissedCallDecision::NewLead { suppressed: None, .. }));
+        assert!(matches!(
+            on_missed_call(&f),
+            MissedCallDecision::NewLead {
+                suppressed: None,
+                ..
+            }
+        ));
     }
 
     #[test]
@@ -309,6 +423,9 @@ mod tests {
         assert_eq!(retry_delay(3, None, 1.0), Duration::seconds(8));
         assert_eq!(retry_delay(3, None, 0.0), Duration::seconds(4));
         assert_eq!(retry_delay(30, None, 1.0), Duration::minutes(15));
-        assert_eq!(retry_delay(1, Some(std::time::Duration::from_secs(30)), 1.0), Duration::seconds(30));
+        assert_eq!(
+            retry_delay(1, Some(std::time::Duration::from_secs(30)), 1.0),
+            Duration::seconds(30)
+        );
     }
 }

@@ -40,9 +40,17 @@ pub enum MissedOutcome {
     /// The same webhook was already processed.
     Duplicate,
     /// Another report of the same call was already counted.
-    AlreadyCounted { lead_id: Option<i64> },
-    RepeatCall { lead_id: i64 },
-    NewLead { lead_id: i64, queued_text: bool, suppressed: Option<SuppressReason> },
+    AlreadyCounted {
+        lead_id: Option<i64>,
+    },
+    RepeatCall {
+        lead_id: i64,
+    },
+    NewLead {
+        lead_id: i64,
+        queued_text: bool,
+        suppressed: Option<SuppressReason>,
+    },
 }
 
 /// A call was reported missed (dial result, status callback, voicemail...).
@@ -62,21 +70,44 @@ impl Core {
     }
 
     /// Records that a call came in (we are about to ring the business).
-    pub async fn call_started(&self, business: &Business, call_sid: &str, caller: &str, to: &str, rx: &Received<'_>) -> Result<(), StoreError> {
+    pub async fn call_started(
+        &self,
+        business: &Business,
+        call_sid: &str,
+        caller: &str,
+        to: &str,
+        rx: &Received<'_>,
+    ) -> Result<(), StoreError> {
         let now = self.now();
         let mut tx = self.store.begin().await?;
-        if tx.record_webhook(&rx.dedup_key, rx.kind, Some(&business.id), rx.payload, now).await? {
-            tx.upsert_call(call_sid, &business.id, caller, to, "ringing", now).await?;
+        if tx
+            .record_webhook(&rx.dedup_key, rx.kind, Some(&business.id), rx.payload, now)
+            .await?
+        {
+            tx.upsert_call(call_sid, &business.id, caller, to, "ringing", now)
+                .await?;
         }
         tx.commit().await
     }
 
     /// The person who picked up pressed 1 at the screening prompt.
-    pub async fn screen_accepted(&self, business: &Business, call_sid: &str, caller: &str, to: &str, rx: &Received<'_>) -> Result<(), StoreError> {
+    pub async fn screen_accepted(
+        &self,
+        business: &Business,
+        call_sid: &str,
+        caller: &str,
+        to: &str,
+        rx: &Received<'_>,
+    ) -> Result<(), StoreError> {
         let now = self.now();
         let mut tx = self.store.begin().await?;
-        if tx.record_webhook(&rx.dedup_key, rx.kind, Some(&business.id), rx.payload, now).await? {
-            let mut call = tx.upsert_call(call_sid, &business.id, caller, to, "ringing", now).await?;
+        if tx
+            .record_webhook(&rx.dedup_key, rx.kind, Some(&business.id), rx.payload, now)
+            .await?
+        {
+            let mut call = tx
+                .upsert_call(call_sid, &business.id, caller, to, "ringing", now)
+                .await?;
             call.screen_accepted = true;
             tx.update_call(&call, now).await?;
         }
@@ -85,20 +116,40 @@ impl Core {
 
     /// Was the forwarded leg of this call accepted at the screening prompt?
     pub async fn was_screen_accepted(&self, call_sid: &str) -> Result<bool, StoreError> {
-        Ok(self.store.call(call_sid).await?.is_some_and(|c| c.screen_accepted))
+        Ok(self
+            .store
+            .call(call_sid)
+            .await?
+            .is_some_and(|c| c.screen_accepted))
     }
 
     /// A missed call: exactly one lead per caller per window, exactly one
     /// instant text per lead.
-    pub async fn missed_call(&self, r: &MissedReport<'_>, rx: &Received<'_>) -> Result<MissedOutcome, StoreError> {
+    pub async fn missed_call(
+        &self,
+        r: &MissedReport<'_>,
+        rx: &Received<'_>,
+    ) -> Result<MissedOutcome, StoreError> {
         let now = self.now();
         let b = r.business;
         let mut tx = self.store.begin().await?;
-        if !tx.record_webhook(&rx.dedup_key, rx.kind, Some(&b.id), rx.payload, now).await? {
+        if !tx
+            .record_webhook(&rx.dedup_key, rx.kind, Some(&b.id), rx.payload, now)
+            .await?
+        {
             tx.commit().await?;
             return Ok(MissedOutcome::Duplicate);
         }
-        let mut call = tx.upsert_call(r.call_sid, &b.id, r.caller, r.tracking_number, "missed", now).await?;
+        let mut call = tx
+            .upsert_call(
+                r.call_sid,
+                &b.id,
+                r.caller,
+                r.tracking_number,
+                "missed",
+                now,
+            )
+            .await?;
         if let Some(url) = r.recording_url {
             call.recording_url = Some(url.to_string());
         }
@@ -127,9 +178,12 @@ impl Core {
                 call.status = "missed".into();
                 tx.update_call(&call, now).await?;
                 if let (Some(lead_id), Some(t)) = (call.lead_id, r.transcript) {
-                    tx.lead_event(lead_id, "voicemail_transcript", t, now).await?;
+                    tx.lead_event(lead_id, "voicemail_transcript", t, now)
+                        .await?;
                 }
-                MissedOutcome::AlreadyCounted { lead_id: call.lead_id }
+                MissedOutcome::AlreadyCounted {
+                    lead_id: call.lead_id,
+                }
             }
             MissedCallDecision::RepeatCall { lead_id } => {
                 let mut lead = latest.expect("a repeat call has a lead");
@@ -140,10 +194,23 @@ impl Core {
                 call.status = "missed".into();
                 call.missed_trigger = Some(r.trigger.as_str().into());
                 tx.update_call(&call, now).await?;
-                tx.lead_event(lead_id, "repeat_call", &format!("missed again ({}); call {} of this lead, no new text", r.trigger, lead.call_count), now).await?;
+                tx.lead_event(
+                    lead_id,
+                    "repeat_call",
+                    &format!(
+                        "missed again ({}); call {} of this lead, no new text",
+                        r.trigger, lead.call_count
+                    ),
+                    now,
+                )
+                .await?;
                 MissedOutcome::RepeatCall { lead_id }
             }
-            MissedCallDecision::NewLead { status, suppressed, text } => {
+            MissedCallDecision::NewLead {
+                status,
+                suppressed,
+                text,
+            } => {
                 let lead_id = tx
                     .insert_lead(&NewLead {
                         business_id: b.id.clone(),
@@ -160,19 +227,38 @@ impl Core {
                 call.status = "missed".into();
                 call.missed_trigger = Some(r.trigger.as_str().into());
                 tx.update_call(&call, now).await?;
-                tx.lead_event(lead_id, "missed_call", &format!("missed call ({})", r.trigger), now).await?;
-                let queued = self.queue_instant(&mut tx, b, lead_id, r, &text, now).await?;
-                MissedOutcome::NewLead { lead_id, queued_text: queued, suppressed }
+                tx.lead_event(
+                    lead_id,
+                    "missed_call",
+                    &format!("missed call ({})", r.trigger),
+                    now,
+                )
+                .await?;
+                let queued = self
+                    .queue_instant(&mut tx, b, lead_id, r, &text, now)
+                    .await?;
+                MissedOutcome::NewLead {
+                    lead_id,
+                    queued_text: queued,
+                    suppressed,
+                }
             }
         };
         tx.commit().await?;
         match &outcome {
-            MissedOutcome::NewLead { queued_text: true, .. } => {
+            MissedOutcome::NewLead {
+                queued_text: true, ..
+            } => {
                 self.wake.notify_one();
             }
-            MissedOutcome::NewLead { suppressed: Some(reason), .. } => {
-                self.metrics.inc("ringback_texts_total", &[("outcome", "suppressed")]);
-                self.metrics.inc("ringback_suppressed_total", &[("reason", reason.as_str())]);
+            MissedOutcome::NewLead {
+                suppressed: Some(reason),
+                ..
+            } => {
+                self.metrics
+                    .inc("ringback_texts_total", &[("outcome", "suppressed")]);
+                self.metrics
+                    .inc("ringback_suppressed_total", &[("reason", reason.as_str())]);
                 tracing::info!(caller = %mask(r.caller), reason = %reason, "instant text suppressed");
             }
             _ => {}
@@ -180,10 +266,20 @@ impl Core {
         Ok(outcome)
     }
 
-    async fn queue_instant(&self, tx: &mut Tx, b: &Business, lead_id: i64, r: &MissedReport<'_>, text: &InstantText, now: DateTime<Utc>) -> Result<bool, StoreError> {
+    async fn queue_instant(
+        &self,
+        tx: &mut Tx,
+        b: &Business,
+        lead_id: i64,
+        r: &MissedReport<'_>,
+        text: &InstantText,
+        now: DateTime<Utc>,
+    ) -> Result<bool, StoreError> {
         let (body, status, reason) = match text {
             InstantText::Send { body, .. } => (body.clone(), MessageStatus::Queued, None),
-            InstantText::Suppress(reason) => (String::new(), MessageStatus::Suppressed, Some(*reason)),
+            InstantText::Suppress(reason) => {
+                (String::new(), MessageStatus::Suppressed, Some(*reason))
+            }
         };
         let message_id = tx
             .insert_message(&NewMessage {
@@ -204,12 +300,23 @@ impl Core {
             .await?;
         match reason {
             None => {
-                tx.enqueue(&send_job(message_id, Some(lead_id), now, self.config.service.max_attempts), now).await?;
-                tx.lead_event(lead_id, "instant_text_queued", "instant text queued", now).await?;
+                tx.enqueue(
+                    &send_job(
+                        message_id,
+                        Some(lead_id),
+                        now,
+                        self.config.service.max_attempts,
+                    ),
+                    now,
+                )
+                .await?;
+                tx.lead_event(lead_id, "instant_text_queued", "instant text queued", now)
+                    .await?;
                 Ok(true)
             }
             Some(reason) => {
-                tx.lead_event(lead_id, "instant_text_suppressed", reason.as_str(), now).await?;
+                tx.lead_event(lead_id, "instant_text_suppressed", reason.as_str(), now)
+                    .await?;
                 Ok(false)
             }
         }
@@ -217,14 +324,27 @@ impl Core {
 
     /// A call to the business was answered and lasted `seconds`. More than
     /// 30 seconds of talk resolves the caller's open lead.
-    pub async fn call_answered(&self, business: &Business, call_sid: &str, caller: &str, to: &str, seconds: i64, rx: &Received<'_>) -> Result<Option<i64>, StoreError> {
+    pub async fn call_answered(
+        &self,
+        business: &Business,
+        call_sid: &str,
+        caller: &str,
+        to: &str,
+        seconds: i64,
+        rx: &Received<'_>,
+    ) -> Result<Option<i64>, StoreError> {
         let now = self.now();
         let mut tx = self.store.begin().await?;
-        if !tx.record_webhook(&rx.dedup_key, rx.kind, Some(&business.id), rx.payload, now).await? {
+        if !tx
+            .record_webhook(&rx.dedup_key, rx.kind, Some(&business.id), rx.payload, now)
+            .await?
+        {
             tx.commit().await?;
             return Ok(None);
         }
-        let mut call = tx.upsert_call(call_sid, &business.id, caller, to, "answered", now).await?;
+        let mut call = tx
+            .upsert_call(call_sid, &business.id, caller, to, "answered", now)
+            .await?;
         call.answered_seconds = Some(seconds);
         if call.missed_trigger.is_none() {
             call.status = "answered".into();
@@ -234,14 +354,25 @@ impl Core {
         // A call that was missed (and then went to voicemail) also ends
         // "completed" with a long duration: talking to a machine is not
         // reaching a person.
-        let resolved = if call.missed_trigger.is_some() { None } else { engine::answered_call_resolves(latest.as_ref(), seconds) };
+        let resolved = if call.missed_trigger.is_some() {
+            None
+        } else {
+            engine::answered_call_resolves(latest.as_ref(), seconds)
+        };
         if let (Some(lead_id), Some(mut lead)) = (resolved, latest) {
             lead.status = LeadStatus::Resolved;
             lead.closed_reason = Some("talked_on_phone".into());
             lead.last_activity_at = now;
             tx.update_lead(&lead, now).await?;
-            tx.cancel_lead_jobs(lead_id, &["follow_up"], "caller reached a person", now).await?;
-            tx.lead_event(lead_id, "resolved", &format!("answered call of {seconds}s"), now).await?;
+            tx.cancel_lead_jobs(lead_id, &["follow_up"], "caller reached a person", now)
+                .await?;
+            tx.lead_event(
+                lead_id,
+                "resolved",
+                &format!("answered call of {seconds}s"),
+                now,
+            )
+            .await?;
             call.lead_id = Some(lead_id);
         }
         tx.update_call(&call, now).await?;
@@ -250,10 +381,20 @@ impl Core {
     }
 
     /// A voicemail transcript for a call we already know.
-    pub async fn delivery_status(&self, business_id: &str, sid: &str, status: MessageStatus, error_code: Option<&str>, rx: &Received<'_>) -> Result<bool, StoreError> {
+    pub async fn delivery_status(
+        &self,
+        business_id: &str,
+        sid: &str,
+        status: MessageStatus,
+        error_code: Option<&str>,
+        rx: &Received<'_>,
+    ) -> Result<bool, StoreError> {
         let now = self.now();
         let mut tx = self.store.begin().await?;
-        if !tx.record_webhook(&rx.dedup_key, rx.kind, Some(business_id), rx.payload, now).await? {
+        if !tx
+            .record_webhook(&rx.dedup_key, rx.kind, Some(business_id), rx.payload, now)
+            .await?
+        {
             tx.commit().await?;
             return Ok(false);
         }
@@ -262,17 +403,41 @@ impl Core {
             use crate::provider::twilio::codes;
             match code {
                 codes::LANDLINE_UNREACHABLE | codes::NOT_MOBILE | codes::LANDLINE => {
-                    tx.mark_unreachable(&m.business_id, &m.to, code, now).await?;
+                    tx.mark_unreachable(&m.business_id, &m.to, code, now)
+                        .await?;
                     if let Some(lead_id) = m.lead_id {
-                        tx.cancel_lead_jobs(lead_id, &["follow_up"], "number cannot receive texts", now).await?;
-                        tx.lead_event(lead_id, "unreachable", &format!("carrier error {code}: call them instead"), now).await?;
+                        tx.cancel_lead_jobs(
+                            lead_id,
+                            &["follow_up"],
+                            "number cannot receive texts",
+                            now,
+                        )
+                        .await?;
+                        tx.lead_event(
+                            lead_id,
+                            "unreachable",
+                            &format!("carrier error {code}: call them instead"),
+                            now,
+                        )
+                        .await?;
                     }
                 }
                 codes::UNSUBSCRIBED => {
-                    tx.record_consent(&m.business_id, &m.to, crate::domain::ConsentAction::OptOut, "carrier_21610", None, now).await?;
+                    tx.record_consent(
+                        &m.business_id,
+                        &m.to,
+                        crate::domain::ConsentAction::OptOut,
+                        "carrier_21610",
+                        None,
+                        now,
+                    )
+                    .await?;
                 }
                 codes::UNREGISTERED_SENDER | codes::FILTERED | codes::TOLL_FREE_UNVERIFIED => {
-                    self.metrics.inc("ringback_sender_at_risk_total", &[("sender", &m.from), ("code", code)]);
+                    self.metrics.inc(
+                        "ringback_sender_at_risk_total",
+                        &[("sender", &m.from), ("code", code)],
+                    );
                     tracing::error!(sender = %m.from, code, "sending number is at risk: check its registration");
                 }
                 _ => {}
@@ -305,21 +470,33 @@ pub struct InboundSms<'a> {
 impl Core {
     /// A customer texted us. STOP/START/HELP are handled here, atomically
     /// with the consent ledger; anything else engages the lead.
-    pub async fn inbound_sms(&self, m: &InboundSms<'_>, rx: &Received<'_>) -> Result<InboundOutcome, StoreError> {
+    pub async fn inbound_sms(
+        &self,
+        m: &InboundSms<'_>,
+        rx: &Received<'_>,
+    ) -> Result<InboundOutcome, StoreError> {
         use crate::classify::{keyword, Intent, Keyword};
         use crate::domain::ConsentAction;
         use crate::templates::Vars;
         let now = self.now();
         let b = m.business;
         let mut tx = self.store.begin().await?;
-        if !tx.record_webhook(&rx.dedup_key, rx.kind, Some(&b.id), rx.payload, now).await? {
+        if !tx
+            .record_webhook(&rx.dedup_key, rx.kind, Some(&b.id), rx.payload, now)
+            .await?
+        {
             tx.commit().await?;
             return Ok(InboundOutcome::Duplicate);
         }
         tx.lock_contact(&b.id, m.from, now).await?;
         let consent = tx.consent_state(&b.id, m.from).await?;
         let lead = match tx.latest_lead(&b.id, m.from).await? {
-            Some(l) if l.status.is_open() || now < l.first_call_at + self.config.service.instant_text_window => l,
+            Some(l)
+                if l.status.is_open()
+                    || now < l.first_call_at + self.config.service.instant_text_window =>
+            {
+                l
+            }
             _ => {
                 // Someone texted first: a new lead.
                 let id = tx
@@ -334,7 +511,13 @@ impl Core {
                         suppressed_reason: None,
                     })
                     .await?;
-                tx.lead_event(id, "texted_first", "the customer texted before calling", now).await?;
+                tx.lead_event(
+                    id,
+                    "texted_first",
+                    "the customer texted before calling",
+                    now,
+                )
+                .await?;
                 tx.lead(id).await?.expect("just inserted")
             }
         };
@@ -354,7 +537,9 @@ impl Core {
             created_at: now,
         })
         .await?;
-        let vars = Vars::new().set("business", b.name.clone()).set("business_phone", m.to);
+        let vars = Vars::new()
+            .set("business", b.name.clone())
+            .set("business_phone", m.to);
         let reply = |kind: MessageKind, body: String| NewMessage {
             business_id: b.id.clone(),
             lead_id: Some(lead.id),
@@ -390,44 +575,95 @@ impl Core {
         let outcome = match intent {
             Some(Keyword::Stop) => {
                 let was_out = consent == Some(ConsentAction::OptOut);
-                tx.record_consent(&b.id, m.from, ConsentAction::OptOut, source, Some(m.body), now).await?;
+                tx.record_consent(
+                    &b.id,
+                    m.from,
+                    ConsentAction::OptOut,
+                    source,
+                    Some(m.body),
+                    now,
+                )
+                .await?;
                 tx.lead_event(lead.id, "opted_out", m.body, now).await?;
                 if !was_out {
-                    queued = Some(reply(MessageKind::OptOutConfirmation, b.templates.opt_out_confirmation.render(&vars)));
+                    queued = Some(reply(
+                        MessageKind::OptOutConfirmation,
+                        b.templates.opt_out_confirmation.render(&vars),
+                    ));
                 }
-                InboundOutcome::OptedOut { confirmation_queued: !was_out }
+                InboundOutcome::OptedOut {
+                    confirmation_queued: !was_out,
+                }
             }
             Some(Keyword::Start) => {
                 let was_out = consent == Some(ConsentAction::OptOut);
-                tx.record_consent(&b.id, m.from, ConsentAction::OptIn, source, Some(m.body), now).await?;
+                tx.record_consent(
+                    &b.id,
+                    m.from,
+                    ConsentAction::OptIn,
+                    source,
+                    Some(m.body),
+                    now,
+                )
+                .await?;
                 tx.lead_event(lead.id, "opted_in", m.body, now).await?;
                 if was_out {
-                    queued = Some(reply(MessageKind::OptInConfirmation, b.templates.opt_in_confirmation.render(&vars)));
+                    queued = Some(reply(
+                        MessageKind::OptInConfirmation,
+                        b.templates.opt_in_confirmation.render(&vars),
+                    ));
                 }
-                InboundOutcome::OptedIn { confirmation_queued: was_out }
+                InboundOutcome::OptedIn {
+                    confirmation_queued: was_out,
+                }
             }
             Some(Keyword::Help) => {
-                tx.record_consent(&b.id, m.from, ConsentAction::Help, source, Some(m.body), now).await?;
+                tx.record_consent(
+                    &b.id,
+                    m.from,
+                    ConsentAction::Help,
+                    source,
+                    Some(m.body),
+                    now,
+                )
+                .await?;
                 if consent != Some(ConsentAction::OptOut) {
-                    queued = Some(reply(MessageKind::HelpReply, b.templates.help_reply.render(&vars)));
+                    queued = Some(reply(
+                        MessageKind::HelpReply,
+                        b.templates.help_reply.render(&vars),
+                    ));
                 }
                 InboundOutcome::Help
             }
             None => {
                 let mut l = lead.clone();
-                if matches!(l.status, LeadStatus::New | LeadStatus::Texted | LeadStatus::Cold) {
+                if matches!(
+                    l.status,
+                    LeadStatus::New | LeadStatus::Texted | LeadStatus::Cold
+                ) {
                     l.status = LeadStatus::Engaged;
                 }
                 l.last_activity_at = now;
                 tx.update_lead(&l, now).await?;
-                tx.cancel_lead_jobs(l.id, &["follow_up"], "the customer replied", now).await?;
-                tx.lead_event(l.id, &format!("reply:{}", classification.intent.as_str()), m.body, now).await?;
+                tx.cancel_lead_jobs(l.id, &["follow_up"], "the customer replied", now)
+                    .await?;
+                tx.lead_event(
+                    l.id,
+                    &format!("reply:{}", classification.intent.as_str()),
+                    m.body,
+                    now,
+                )
+                .await?;
                 InboundOutcome::Message { lead_id: l.id }
             }
         };
         if let Some(msg) = queued {
             let id = tx.insert_message(&msg).await?;
-            tx.enqueue(&send_job(id, Some(lead.id), now, self.config.service.max_attempts), now).await?;
+            tx.enqueue(
+                &send_job(id, Some(lead.id), now, self.config.service.max_attempts),
+                now,
+            )
+            .await?;
         }
         tx.commit().await?;
         self.wake.notify_one();

@@ -7,7 +7,9 @@ use std::fmt::Write;
 use std::sync::Mutex;
 
 /// Histogram bucket upper bounds, in seconds.
-const BUCKETS: [f64; 12] = [0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0, 10.0, 30.0];
+const BUCKETS: [f64; 12] = [
+    0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0, 10.0, 30.0,
+];
 
 #[derive(Default)]
 struct Histogram {
@@ -35,12 +37,36 @@ pub struct Metrics {
 }
 
 const HELP: &[(&str, &str, &str)] = &[
-    ("ringback_webhooks_total", "counter", "Webhooks received, by kind and outcome."),
-    ("ringback_texts_total", "counter", "Outbound texts by outcome (sent, suppressed, failed, retried, held)."),
-    ("ringback_suppressed_total", "counter", "Texts not sent, by reason."),
-    ("ringback_sender_at_risk_total", "counter", "Carrier errors that put a sending number at risk (30034, 30007, ...)."),
-    ("ringback_send_duration_seconds", "histogram", "Time the carrier's send API took to answer."),
-    ("ringback_text_delay_seconds", "histogram", "From the event that caused a text (e.g. the missed call) to the carrier accepting it."),
+    (
+        "ringback_webhooks_total",
+        "counter",
+        "Webhooks received, by kind and outcome.",
+    ),
+    (
+        "ringback_texts_total",
+        "counter",
+        "Outbound texts by outcome (sent, suppressed, failed, retried, held).",
+    ),
+    (
+        "ringback_suppressed_total",
+        "counter",
+        "Texts not sent, by reason.",
+    ),
+    (
+        "ringback_sender_at_risk_total",
+        "counter",
+        "Carrier errors that put a sending number at risk (30034, 30007, ...).",
+    ),
+    (
+        "ringback_send_duration_seconds",
+        "histogram",
+        "Time the carrier's send API took to answer.",
+    ),
+    (
+        "ringback_text_delay_seconds",
+        "histogram",
+        "From the event that caused a text (e.g. the missed call) to the carrier accepting it.",
+    ),
 ];
 
 impl Metrics {
@@ -59,12 +85,22 @@ impl Metrics {
     }
 
     pub fn observe(&self, name: &'static str, secs: f64) {
-        self.histograms.lock().unwrap().entry(name).or_default().observe(secs);
+        self.histograms
+            .lock()
+            .unwrap()
+            .entry(name)
+            .or_default()
+            .observe(secs);
     }
 
     /// Reads a counter (tests).
     pub fn get(&self, name: &'static str, labels: &str) -> u64 {
-        self.counters.lock().unwrap().get(&(name, labels.to_string())).copied().unwrap_or(0)
+        self.counters
+            .lock()
+            .unwrap()
+            .get(&(name, labels.to_string()))
+            .copied()
+            .unwrap_or(0)
     }
 
     /// Renders everything, with `gauges` (name, help, value) appended.
@@ -105,14 +141,29 @@ mod tests {
     #[test]
     fn renders_prometheus_text() {
         let m = Metrics::new();
-        m.inc("ringback_webhooks_total", &[("kind", "voice_dial"), ("outcome", "ok")]);
-        m.inc("ringback_webhooks_total", &[("kind", "voice_dial"), ("outcome", "ok")]);
+        m.inc(
+            "ringback_webhooks_total",
+            &[("kind", "voice_dial"), ("outcome", "ok")],
+        );
+        m.inc(
+            "ringback_webhooks_total",
+            &[("kind", "voice_dial"), ("outcome", "ok")],
+        );
         m.observe("ringback_send_duration_seconds", 0.02);
         let text = m.render(&[("ringback_job_queue_depth", "Jobs waiting.", 3.0)]);
-        assert!(text.contains("ringback_webhooks_total{kind=\"voice_dial\",outcome=\"ok\"} 2"), "{text}");
+        assert!(
+            text.contains("ringback_webhooks_total{kind=\"voice_dial\",outcome=\"ok\"} 2"),
+            "{text}"
+        );
         assert!(text.contains("ringback_send_duration_seconds_bucket{le=\"0.025\"} 1"));
         assert!(text.contains("ringback_send_duration_seconds_bucket{le=\"0.01\"} 0"));
         assert!(text.contains("ringback_job_queue_depth 3"));
-        assert_eq!(m.get("ringback_webhooks_total", "kind=\"voice_dial\",outcome=\"ok\""), 2);
+        assert_eq!(
+            m.get(
+                "ringback_webhooks_total",
+                "kind=\"voice_dial\",outcome=\"ok\""
+            ),
+            2
+        );
     }
 }

@@ -39,18 +39,35 @@ pub async fn run(settings: Settings, args: SimulateArgs) -> anyhow::Result<()> {
     };
     let key = crate::startup::webhook_key(&settings);
     // Sign over the URL the server will rebuild: its public URL if set.
-    let signed_base = settings.public_url.clone().unwrap_or_else(|| args.url.trim_end_matches('/').to_string());
-    let http = reqwest::Client::builder().timeout(Duration::from_secs(10)).build()?;
+    let signed_base = settings
+        .public_url
+        .clone()
+        .unwrap_or_else(|| args.url.trim_end_matches('/').to_string());
+    let http = reqwest::Client::builder()
+        .timeout(Duration::from_secs(10))
+        .build()?;
     let call_sid = format!("CA{}", uuid::Uuid::new_v4().simple());
-    let account = settings.twilio.as_ref().map(|t| t.account_sid.clone()).unwrap_or_else(|| "ACsimulated".into());
+    let account = settings
+        .twilio
+        .as_ref()
+        .map(|t| t.account_sid.clone())
+        .unwrap_or_else(|| "ACsimulated".into());
     let post = |path: &'static str, params: Vec<(&'static str, String)>| {
         let http = http.clone();
         let key = key.clone();
         let url = format!("{}{path}", args.url.trim_end_matches('/'));
         let signed_url = format!("{signed_base}{path}");
         async move {
-            let pairs: Vec<(String, String)> = params.iter().map(|(k, v)| (k.to_string(), v.clone())).collect();
-            let sig = signature::sign(key.as_bytes(), &signed_url, &pairs, signature::Algorithm::HmacSha1);
+            let pairs: Vec<(String, String)> = params
+                .iter()
+                .map(|(k, v)| (k.to_string(), v.clone()))
+                .collect();
+            let sig = signature::sign(
+                key.as_bytes(),
+                &signed_url,
+                &pairs,
+                signature::Algorithm::HmacSha1,
+            );
             let resp = http
                 .post(&url)
                 .header("X-Twilio-Signature", sig)
@@ -80,15 +97,25 @@ pub async fn run(settings: Settings, args: SimulateArgs) -> anyhow::Result<()> {
         v
     };
     println!("1. {} calls {to}", args.from);
-    let twiml = post("/webhooks/twilio/voice", base(vec![("CallStatus", "ringing".into())])).await?;
+    let twiml = post(
+        "/webhooks/twilio/voice",
+        base(vec![("CallStatus", "ringing".into())]),
+    )
+    .await?;
     if twiml.contains("<Dial") {
-        println!("2. the business phone rings, nobody answers ({})", args.dial_status);
+        println!(
+            "2. the business phone rings, nobody answers ({})",
+            args.dial_status
+        );
         post(
             "/webhooks/twilio/voice/dial",
             base(vec![
                 ("CallStatus", "in-progress".into()),
                 ("DialCallStatus", args.dial_status.clone()),
-                ("DialCallSid", format!("CA{}", uuid::Uuid::new_v4().simple())),
+                (
+                    "DialCallSid",
+                    format!("CA{}", uuid::Uuid::new_v4().simple()),
+                ),
                 ("DialCallDuration", "0".into()),
             ]),
         )
@@ -96,7 +123,11 @@ pub async fn run(settings: Settings, args: SimulateArgs) -> anyhow::Result<()> {
     } else {
         println!("2. after hours: straight to voicemail");
     }
-    let admin = settings.admin_token.as_ref().map(|t| t.expose_secret().to_string()).unwrap_or_else(|| DEV_ADMIN_TOKEN.to_string());
+    let admin = settings
+        .admin_token
+        .as_ref()
+        .map(|t| t.expose_secret().to_string())
+        .unwrap_or_else(|| DEV_ADMIN_TOKEN.to_string());
     let lead = wait_for_text(&http, &args.url, &admin, &args.from).await?;
     if let Some(reply) = &args.reply {
         println!("3. {} replies: {reply:?}", args.from);
@@ -116,25 +147,47 @@ pub async fn run(settings: Settings, args: SimulateArgs) -> anyhow::Result<()> {
     }
     if let Some(id) = lead {
         let detail: serde_json::Value = http
-            .get(format!("{}/api/v1/leads/{id}", args.url.trim_end_matches('/')))
+            .get(format!(
+                "{}/api/v1/leads/{id}",
+                args.url.trim_end_matches('/')
+            ))
             .bearer_auth(&admin)
             .send()
             .await?
             .json()
             .await?;
-        println!("\nlead {id}: status {}, calls {}", detail["lead"]["status"], detail["lead"]["call_count"]);
+        println!(
+            "\nlead {id}: status {}, calls {}",
+            detail["lead"]["status"], detail["lead"]["call_count"]
+        );
         for m in detail["messages"].as_array().into_iter().flatten() {
-            println!("  [{} {} {}] {}", m["direction"].as_str().unwrap_or(""), m["kind"].as_str().unwrap_or(""), m["status"].as_str().unwrap_or(""), m["body"].as_str().unwrap_or(""));
+            println!(
+                "  [{} {} {}] {}",
+                m["direction"].as_str().unwrap_or(""),
+                m["kind"].as_str().unwrap_or(""),
+                m["status"].as_str().unwrap_or(""),
+                m["body"].as_str().unwrap_or("")
+            );
         }
     }
     Ok(())
 }
 
 /// Polls the admin API until the caller's lead shows the instant text sent.
-async fn wait_for_text(http: &reqwest::Client, url: &str, admin: &str, caller: &str) -> anyhow::Result<Option<i64>> {
+async fn wait_for_text(
+    http: &reqwest::Client,
+    url: &str,
+    admin: &str,
+    caller: &str,
+) -> anyhow::Result<Option<i64>> {
     let base = url.trim_end_matches('/');
     for _ in 0..50 {
-        let resp = http.get(format!("{base}/api/v1/leads")).query(&[("caller", caller), ("limit", "1")]).bearer_auth(admin).send().await?;
+        let resp = http
+            .get(format!("{base}/api/v1/leads"))
+            .query(&[("caller", caller), ("limit", "1")])
+            .bearer_auth(admin)
+            .send()
+            .await?;
         if resp.status() == reqwest::StatusCode::UNAUTHORIZED {
             println!("(set RINGBACK_ADMIN_TOKEN to the server's token to see the lead)");
             return Ok(None);
@@ -142,13 +195,36 @@ async fn wait_for_text(http: &reqwest::Client, url: &str, admin: &str, caller: &
         let v: serde_json::Value = resp.json().await?;
         if let Some(lead) = v["leads"].as_array().and_then(|a| a.first()) {
             let id = lead["id"].as_i64().unwrap_or_default();
-            let detail: serde_json::Value = http.get(format!("{base}/api/v1/leads/{id}")).bearer_auth(admin).send().await?.json().await?;
-            let settled = detail["messages"].as_array().into_iter().flatten().any(|m| {
-                m["kind"] == "instant" && matches!(m["status"].as_str(), Some("sent" | "delivered" | "suppressed" | "failed"))
-            });
+            let detail: serde_json::Value = http
+                .get(format!("{base}/api/v1/leads/{id}"))
+                .bearer_auth(admin)
+                .send()
+                .await?
+                .json()
+                .await?;
+            let settled = detail["messages"]
+                .as_array()
+                .into_iter()
+                .flatten()
+                .any(|m| {
+                    m["kind"] == "instant"
+                        && matches!(
+                            m["status"].as_str(),
+                            Some("sent" | "delivered" | "suppressed" | "failed")
+                        )
+                });
             if settled {
-                for m in detail["messages"].as_array().into_iter().flatten().filter(|m| m["kind"] == "instant") {
-                    println!("   instant text {}: {}", m["status"].as_str().unwrap_or(""), m["body"].as_str().unwrap_or(""));
+                for m in detail["messages"]
+                    .as_array()
+                    .into_iter()
+                    .flatten()
+                    .filter(|m| m["kind"] == "instant")
+                {
+                    println!(
+                        "   instant text {}: {}",
+                        m["status"].as_str().unwrap_or(""),
+                        m["body"].as_str().unwrap_or("")
+                    );
                 }
                 return Ok(Some(id));
             }

@@ -37,7 +37,11 @@ pub struct Options {
 
 impl Options {
     pub fn new(settings: Settings, config: Config) -> Options {
-        Options { settings, config, clock: Arc::new(SystemClock) }
+        Options {
+            settings,
+            config,
+            clock: Arc::new(SystemClock),
+        }
     }
 }
 
@@ -45,19 +49,36 @@ impl Options {
 pub async fn open_store(settings: &Settings) -> anyhow::Result<Store> {
     let store = Store::connect(&settings.database_url, &PoolOptions::default())
         .await
-        .with_context(|| format!("cannot open the database at {}", crate::config::redact_url(&settings.database_url)))?;
-    store.migrate().await.context("cannot apply database migrations")?;
+        .with_context(|| {
+            format!(
+                "cannot open the database at {}",
+                crate::config::redact_url(&settings.database_url)
+            )
+        })?;
+    store
+        .migrate()
+        .await
+        .context("cannot apply database migrations")?;
     Ok(store)
 }
 
 impl Running {
     /// Builds and starts everything; returns once the port is bound.
     pub async fn start(opts: Options) -> anyhow::Result<Running> {
-        let Options { settings, config, clock } = opts;
+        let Options {
+            settings,
+            config,
+            clock,
+        } = opts;
         let store = open_store(&settings).await?;
         let (provider, webhook_key): (Arc<dyn Provider>, SecretString) = match &settings.twilio {
             Some(t) => (
-                Arc::new(Twilio::new(&t.api_base, &t.account_sid, t.auth_token.clone(), config.service.send_timeout)),
+                Arc::new(Twilio::new(
+                    &t.api_base,
+                    &t.account_sid,
+                    t.auth_token.clone(),
+                    config.service.send_timeout,
+                )),
                 t.auth_token.clone(),
             ),
             None => (Arc::new(Console), SecretString::from(DEV_WEBHOOK_SECRET)),
@@ -70,7 +91,13 @@ impl Running {
         let config = Arc::new(config);
         let metrics = Arc::new(Metrics::new());
         let wake = Arc::new(Notify::new());
-        let core = Core { config: config.clone(), store: store.clone(), clock: clock.clone(), metrics: metrics.clone(), wake: wake.clone() };
+        let core = Core {
+            config: config.clone(),
+            store: store.clone(),
+            clock: clock.clone(),
+            metrics: metrics.clone(),
+            wake: wake.clone(),
+        };
         let accepting = Arc::new(AtomicBool::new(true));
         let state = AppState {
             core: core.clone(),
@@ -93,7 +120,9 @@ impl Running {
         let worker = tokio::spawn(worker.run(shutdown_rx.clone()));
 
         let bind = format!("{}:{}", settings.addr, settings.port);
-        let listener = tokio::net::TcpListener::bind(&bind).await.with_context(|| format!("cannot listen on {bind}"))?;
+        let listener = tokio::net::TcpListener::bind(&bind)
+            .await
+            .with_context(|| format!("cannot listen on {bind}"))?;
         let addr = listener.local_addr()?;
         let app = router(state);
         let mut rx = shutdown_rx;
@@ -101,7 +130,10 @@ impl Running {
             let graceful = async move {
                 let _ = rx.wait_for(|stop| *stop).await;
             };
-            if let Err(e) = axum::serve(listener, app).with_graceful_shutdown(graceful).await {
+            if let Err(e) = axum::serve(listener, app)
+                .with_graceful_shutdown(graceful)
+                .await
+            {
                 tracing::error!(error = %e, "HTTP server stopped with an error");
             }
         });
@@ -115,7 +147,15 @@ impl Running {
         if settings.twilio.is_none() {
             tracing::warn!("console mode: no carrier credentials, texts are logged, not sent; webhooks are verified with the development secret");
         }
-        Ok(Running { addr, core, provider_name: provider.name(), accepting, shutdown, server, worker })
+        Ok(Running {
+            addr,
+            core,
+            provider_name: provider.name(),
+            accepting,
+            shutdown,
+            server,
+            worker,
+        })
     }
 
     pub fn url(&self) -> String {
@@ -178,7 +218,10 @@ async fn shutdown_signal() {
 pub fn init_tracing() {
     let filter = tracing_subscriber::EnvFilter::try_from_default_env()
         .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("info,sqlx=warn,tower_http=warn"));
-    let _ = tracing_subscriber::fmt().with_env_filter(filter).with_writer(std::io::stderr).try_init();
+    let _ = tracing_subscriber::fmt()
+        .with_env_filter(filter)
+        .with_writer(std::io::stderr)
+        .try_init();
 }
 
 /// The key `simulate` signs with (the same rule the server uses).

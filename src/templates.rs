@@ -11,9 +11,18 @@ use std::fmt;
 pub const PLACEHOLDERS: &[(&str, &str)] = &[
     ("business", "the business's name"),
     ("business_phone", "the tracking number the caller dialled"),
-    ("opens_at", "when the business opens next, e.g. \"7:00 AM tomorrow\""),
-    ("booking_link", "the business's booking link or offered windows"),
-    ("service_fee", "the service-call / estimate text from config"),
+    (
+        "opens_at",
+        "when the business opens next, e.g. \"7:00 AM tomorrow\"",
+    ),
+    (
+        "booking_link",
+        "the business's booking link or offered windows",
+    ),
+    (
+        "service_fee",
+        "the service-call / estimate text from config",
+    ),
     ("caller", "the caller's number"),
     ("message", "what the customer wrote"),
     ("packet", "the job packet summary"),
@@ -83,8 +92,10 @@ impl Template {
                     }
                     let name = name.trim().to_string();
                     if !PLACEHOLDERS.iter().any(|(p, _)| *p == name) {
-                        let known: Vec<String> =
-                            PLACEHOLDERS.iter().map(|(p, _)| format!("{{{p}}}")).collect();
+                        let known: Vec<String> = PLACEHOLDERS
+                            .iter()
+                            .map(|(p, _)| format!("{{{p}}}"))
+                            .collect();
                         return Err(TemplateError {
                             file: file.into(),
                             line: line_of(i),
@@ -141,7 +152,9 @@ impl Template {
         for p in &self.parts {
             match p {
                 Part::Text(t) => out.push_str(t),
-                Part::Var(v) => out.push_str(vars.0.get(v.as_str()).map(String::as_str).unwrap_or("")),
+                Part::Var(v) => {
+                    out.push_str(vars.0.get(v.as_str()).map(String::as_str).unwrap_or(""))
+                }
             }
         }
         out
@@ -177,7 +190,9 @@ mod tests {
     fn unknown_placeholder_names_file_and_line() {
         let err = Template::parse("line one\nHi {busines}", "prompts/x.txt").unwrap_err();
         assert_eq!(err.line, 2);
-        assert!(err.to_string().starts_with("prompts/x.txt:2: unknown placeholder `{busines}`"));
+        assert!(err
+            .to_string()
+            .starts_with("prompts/x.txt:2: unknown placeholder `{busines}`"));
         assert!(err.message.contains("{business}"));
     }
 

@@ -14,11 +14,11 @@
 use crate::clock::Clock;
 use crate::compliance::{self, Outgoing, Verdict};
 use crate::config::Config;
+use crate::domain::MessageKind;
 use crate::domain::{mask, ConsentAction};
 use crate::engine::retry_delay;
 use crate::metrics::Metrics;
 use crate::provider::{twilio::codes, OutboundSms, Provider, SendError};
-use crate::domain::MessageKind;
 use crate::store::{BeginSend, Dialect, Job, MessageRow, SentRecord, Store, SEND_BATCH};
 use serde::{Deserialize, Serialize};
 use std::collections::HashMap;
@@ -69,8 +69,14 @@ impl Worker {
         let recorder = tokio::spawn(self.clone().record_loop(record_rx));
         // PostgreSQL: wake on enqueues made by any instance.
         let listening = Arc::new(AtomicBool::new(false));
-        let listener = (self.store.dialect() == Dialect::Postgres)
-            .then(|| tokio::spawn(listen_for_jobs(self.store.clone(), self.wake.clone(), listening.clone(), shutdown.clone())));
+        let listener = (self.store.dialect() == Dialect::Postgres).then(|| {
+            tokio::spawn(listen_for_jobs(
+                self.store.clone(),
+                self.wake.clone(),
+                listening.clone(),
+                shutdown.clone(),
+            ))
+        });
         let mut failures = 0u32;
         loop {
             if *shutdown.borrow() {
@@ -86,7 +92,10 @@ impl Worker {
                 continue;
             }
             let now = self.clock.now();
-            let claimed = self.store.claim_jobs(now, now + self.config.service.lease, free as i64).await;
+            let claimed = self
+                .store
+                .claim_jobs(now, now + self.config.service.lease, free as i64)
+                .await;
             match claimed {
                 Err(e) => {
                     failures += 1;
@@ -105,7 +114,11 @@ impl Worker {
                     failures = 0;
                     let mut held = Vec::with_capacity(jobs.len());
                     for job in jobs {
-                        let permit = permits.clone().acquire_owned().await.expect("semaphore is never closed");
+                        let permit = permits
+                            .clone()
+                            .acquire_owned()
+                            .await
+                            .expect("semaphore is never closed");
                         held.push((job, permit));
                     }
                     self.start_jobs(held, &record_tx).await;
@@ -114,7 +127,11 @@ impl Worker {
         }
         // Graceful: wait for in-flight jobs (bounded by the provider timeout)
         // and for their outcomes to be recorded.
-        let _ = tokio::time::timeout(std::time::Duration::from_secs(20), permits.acquire_many(limit as u32)).await;
+        let _ = tokio::time::timeout(
+            std::time::Duration::from_secs(20),
+            permits.acquire_many(limit as u32),
+        )
+        .await;
         drop(record_tx);
         let _ = tokio::time::timeout(std::time::Duration::from_secs(5), recorder).await;
         if let Some(l) = listener {
@@ -125,11 +142,20 @@ impl Worker {
 
     /// Starts a claimed batch: send jobs are gated and begun together, then
     /// each is sent on its own task; anything unusual takes the one-job path.
-    async fn start_jobs(&self, jobs: Vec<(Job, OwnedSemaphorePermit)>, record_tx: &mpsc::UnboundedSender<ToRecord>) {
+    async fn start_jobs(
+        &self,
+        jobs: Vec<(Job, OwnedSemaphorePermit)>,
+        record_tx: &mpsc::UnboundedSender<ToRecord>,
+    ) {
         let mut sends: Vec<(Job, i64, OwnedSemaphorePermit)> = Vec::with_capacity(jobs.len());
         for (job, permit) in jobs {
-            match (job.kind.as_str(), serde_json::from_str::<SendMessage>(&job.payload)) {
-                (SEND_MESSAGE, Ok(SendMessage { message_id })) => sends.push((job, message_id, permit)),
+            match (
+                job.kind.as_str(),
+                serde_json::from_str::<SendMessage>(&job.payload),
+            ) {
+                (SEND_MESSAGE, Ok(SendMessage { message_id })) => {
+                    sends.push((job, message_id, permit))
+                }
                 _ => self.spawn_single(job, permit),
             }
         }
@@ -150,7 +176,8 @@ impl Worker {
         // The compliance gate is pure: run it now, and let holds, refusals
         // and missing messages take the one-job path (which re-checks).
         let now = self.clock.now();
-        let mut ready: Vec<(Job, MessageRow, OwnedSemaphorePermit)> = Vec::with_capacity(sends.len());
+        let mut ready: Vec<(Job, MessageRow, OwnedSemaphorePermit)> =
+            Vec::with_capacity(sends.len());
         for (job, message_id, permit) in sends {
             let Some(msg) = msgs.remove(&message_id) else {
                 self.spawn_single(job, permit);
@@ -158,7 +185,15 @@ impl Worker {
             };
             let business = self.config.business(&msg.business_id);
             let sent_last_24h = if compliance::counts_toward_cap(msg.kind) {
-                match self.store.capped_texts_since(&msg.business_id, &msg.to, now - chrono::Duration::hours(24)).await {
+                match self
+                    .store
+                    .capped_texts_since(
+                        &msg.business_id,
+                        &msg.to,
+                        now - chrono::Duration::hours(24),
+                    )
+                    .await
+                {
                     Ok(n) => n,
                     Err(_) => {
                         self.spawn_single(job, permit);
@@ -169,7 +204,15 @@ impl Worker {
                 0
             };
             let rules = &self.rules;
-            match compliance::check(&Outgoing { kind: msg.kind, to: &msg.to, from: &msg.from, business, now, sent_last_24h, rules }) {
+            match compliance::check(&Outgoing {
+                kind: msg.kind,
+                to: &msg.to,
+                from: &msg.from,
+                business,
+                now,
+                sent_last_24h,
+                rules,
+            }) {
                 Verdict::Allow => ready.push((job, msg, permit)),
                 _ => self.spawn_single(job, permit),
             }
@@ -178,7 +221,8 @@ impl Worker {
             let rest = ready.split_off(ready.len().min(SEND_BATCH));
             let chunk = std::mem::replace(&mut ready, rest);
             let begun = {
-                let items: Vec<(&Job, &MessageRow)> = chunk.iter().map(|(j, m, _)| (j, m)).collect();
+                let items: Vec<(&Job, &MessageRow)> =
+                    chunk.iter().map(|(j, m, _)| (j, m)).collect();
                 self.store.begin_send_batch(&items, self.clock.now()).await
             };
             match begun {
@@ -187,7 +231,9 @@ impl Worker {
                         let w = self.clone();
                         let record_tx = record_tx.clone();
                         tokio::spawn(async move {
-                            if let Err(e) = w.after_begin(&job, &msg, begin, permit, &record_tx).await {
+                            if let Err(e) =
+                                w.after_begin(&job, &msg, begin, permit, &record_tx).await
+                            {
                                 tracing::error!(job = job.id, error = %e, "job interrupted by a store error; it will be retried");
                             }
                         });
@@ -235,7 +281,10 @@ impl Worker {
         let sms = self.outbound(msg);
         let started = std::time::Instant::now();
         let result = self.provider.send_sms(&sms).await;
-        self.metrics.observe("ringback_send_duration_seconds", started.elapsed().as_secs_f64());
+        self.metrics.observe(
+            "ringback_send_duration_seconds",
+            started.elapsed().as_secs_f64(),
+        );
         let now = self.clock.now();
         match result {
             Ok(receipt) => {
@@ -244,16 +293,26 @@ impl Worker {
                 let record = SentRecord {
                     job: job.clone(),
                     message_id: msg.id,
-                    texted_lead: msg.lead_id.filter(|_| matches!(msg.kind, MessageKind::Instant | MessageKind::FollowUp)),
+                    texted_lead: msg.lead_id.filter(|_| {
+                        matches!(msg.kind, MessageKind::Instant | MessageKind::FollowUp)
+                    }),
                     provider: self.provider.name().to_string(),
                     sid: receipt.provider_sid,
                     at: now,
                 };
-                if let Err(mpsc::error::SendError(t)) = record_tx.send(ToRecord { record, kind: msg.kind, to: msg.to.clone(), permit }) {
+                if let Err(mpsc::error::SendError(t)) = record_tx.send(ToRecord {
+                    record,
+                    kind: msg.kind,
+                    to: msg.to.clone(),
+                    permit,
+                }) {
                     // The recorder is gone (shutting down): record it here.
                     let r = &t.record;
-                    self.store.record_sent(&r.job, r.message_id, &r.provider, &r.sid, r.at).await?;
-                    self.metrics.inc("ringback_texts_total", &[("outcome", "sent")]);
+                    self.store
+                        .record_sent(&r.job, r.message_id, &r.provider, &r.sid, r.at)
+                        .await?;
+                    self.metrics
+                        .inc("ringback_texts_total", &[("outcome", "sent")]);
                 }
                 Ok(())
             }
@@ -274,7 +333,11 @@ impl Worker {
                     tracing::warn!(error = %e, n = records.len(), "batched send record failed; recording one by one");
                     let mut held = Vec::with_capacity(records.len());
                     for r in &records {
-                        match self.store.record_sent(&r.job, r.message_id, &r.provider, &r.sid, r.at).await {
+                        match self
+                            .store
+                            .record_sent(&r.job, r.message_id, &r.provider, &r.sid, r.at)
+                            .await
+                        {
                             Ok(h) => held.push(Some(h)),
                             Err(e) => {
                                 // Left `sending`: the job's lease expires and
@@ -289,9 +352,13 @@ impl Worker {
             };
             for (t, held) in buf.drain(..).zip(held) {
                 let Some(held) = held else { continue };
-                self.metrics.inc("ringback_texts_total", &[("outcome", "sent")]);
+                self.metrics
+                    .inc("ringback_texts_total", &[("outcome", "sent")]);
                 if !held {
-                    tracing::warn!(job = t.record.job.id, "text sent, but the job's lease had passed to another worker");
+                    tracing::warn!(
+                        job = t.record.job.id,
+                        "text sent, but the job's lease had passed to another worker"
+                    );
                 }
                 tracing::info!(message_id = t.record.message_id, kind = %t.kind, to = %mask(&t.to), sid = %t.record.sid, "text sent");
                 drop(t.permit);
@@ -318,13 +385,17 @@ impl Worker {
         // Enqueues in this process poke `wake`; with PostgreSQL, those of
         // other instances arrive by NOTIFY. While that listener is down, nap
         // briefly so other instances' jobs still start within a second.
-        let max_nap = if self.store.dialect() == Dialect::Postgres && !listening.load(Ordering::Acquire) {
-            std::time::Duration::from_secs(1)
-        } else {
-            std::time::Duration::from_secs(30)
-        };
+        let max_nap =
+            if self.store.dialect() == Dialect::Postgres && !listening.load(Ordering::Acquire) {
+                std::time::Duration::from_secs(1)
+            } else {
+                std::time::Duration::from_secs(30)
+            };
         let nap = match self.store.next_due().await {
-            Ok(Some(due)) => (due - self.clock.now()).to_std().unwrap_or_default().min(max_nap),
+            Ok(Some(due)) => (due - self.clock.now())
+                .to_std()
+                .unwrap_or_default()
+                .min(max_nap),
             Ok(None) => max_nap,
             Err(_) => std::time::Duration::from_secs(1),
         };
@@ -345,7 +416,10 @@ impl Worker {
             SEND_MESSAGE => self.send_message(&job).await,
             other => {
                 let now = self.clock.now();
-                let _ = self.store.fail_job(&job, &format!("unknown job kind {other:?}"), now).await;
+                let _ = self
+                    .store
+                    .fail_job(&job, &format!("unknown job kind {other:?}"), now)
+                    .await;
                 Ok(())
             }
         };
@@ -368,17 +442,30 @@ impl Worker {
         };
         let business = self.config.business(&msg.business_id);
         let sent_last_24h = if compliance::counts_toward_cap(msg.kind) {
-            self.store.capped_texts_since(&msg.business_id, &msg.to, now - chrono::Duration::hours(24)).await?
+            self.store
+                .capped_texts_since(&msg.business_id, &msg.to, now - chrono::Duration::hours(24))
+                .await?
         } else {
             0
         };
         let rules = &self.rules;
-        match compliance::check(&Outgoing { kind: msg.kind, to: &msg.to, from: &msg.from, business, now, sent_last_24h, rules }) {
+        match compliance::check(&Outgoing {
+            kind: msg.kind,
+            to: &msg.to,
+            from: &msg.from,
+            business,
+            now,
+            sent_last_24h,
+            rules,
+        }) {
             Verdict::Allow => {}
             Verdict::Hold { until, reason } => {
-                self.metrics.inc("ringback_texts_total", &[("outcome", "held")]);
+                self.metrics
+                    .inc("ringback_texts_total", &[("outcome", "held")]);
                 tracing::info!(message_id = msg.id, reason, until = %until, "text held by the compliance gate");
-                self.store.retry_job(job, until, Some(reason), false, now).await?;
+                self.store
+                    .retry_job(job, until, Some(reason), false, now)
+                    .await?;
                 return Ok(());
             }
             Verdict::Refuse(reason) => {
@@ -388,17 +475,27 @@ impl Worker {
             }
         }
         let (begin, _) = self.store.begin_send(job, message_id, now).await?;
-        let Some(in_doubt) = self.handle_begin(job, &msg, begin).await? else { return Ok(()) };
+        let Some(in_doubt) = self.handle_begin(job, &msg, begin).await? else {
+            return Ok(());
+        };
         self.send_after_begin(job, &msg, in_doubt).await
     }
 
     /// Acts on a `begin_send` verdict; `Some(in_doubt)` means go and send.
-    async fn handle_begin(&self, job: &Job, msg: &MessageRow, begin: BeginSend) -> crate::store::Result<Option<bool>> {
+    async fn handle_begin(
+        &self,
+        job: &Job,
+        msg: &MessageRow,
+        begin: BeginSend,
+    ) -> crate::store::Result<Option<bool>> {
         let now = self.clock.now();
         match begin {
             BeginSend::Go { in_doubt } => Ok(Some(in_doubt)),
             BeginSend::LostLease => {
-                tracing::warn!(job = job.id, "lease lost before sending; another worker owns this job");
+                tracing::warn!(
+                    job = job.id,
+                    "lease lost before sending; another worker owns this job"
+                );
                 Ok(None)
             }
             BeginSend::NotSendable(status) => {
@@ -407,8 +504,10 @@ impl Worker {
                 Ok(None)
             }
             BeginSend::OptedOut => {
-                self.metrics.inc("ringback_texts_total", &[("outcome", "suppressed")]);
-                self.metrics.inc("ringback_suppressed_total", &[("reason", "opted_out")]);
+                self.metrics
+                    .inc("ringback_texts_total", &[("outcome", "suppressed")]);
+                self.metrics
+                    .inc("ringback_suppressed_total", &[("reason", "opted_out")]);
                 tracing::info!(message_id = msg.id, to = %mask(&msg.to), "recipient opted out; text suppressed at send time");
                 self.store.complete_job(job, now).await?;
                 Ok(None)
@@ -426,7 +525,12 @@ impl Worker {
     }
 
     /// The provider call and its outcome, one job at a time.
-    async fn send_after_begin(&self, job: &Job, msg: &MessageRow, in_doubt: bool) -> crate::store::Result<()> {
+    async fn send_after_begin(
+        &self,
+        job: &Job,
+        msg: &MessageRow,
+        in_doubt: bool,
+    ) -> crate::store::Result<()> {
         let sms = self.outbound(msg);
         if in_doubt {
             // An earlier attempt may have reached the carrier. Look before
@@ -435,8 +539,17 @@ impl Worker {
             match self.provider.find_sent(&sms, since).await {
                 Ok(Some(receipt)) => {
                     tracing::info!(message_id = msg.id, sid = %receipt.provider_sid, "in-doubt send found at the carrier; not sending again");
-                    self.store.record_sent(job, msg.id, self.provider.name(), &receipt.provider_sid, self.clock.now()).await?;
-                    self.metrics.inc("ringback_texts_total", &[("outcome", "reconciled")]);
+                    self.store
+                        .record_sent(
+                            job,
+                            msg.id,
+                            self.provider.name(),
+                            &receipt.provider_sid,
+                            self.clock.now(),
+                        )
+                        .await?;
+                    self.metrics
+                        .inc("ringback_texts_total", &[("outcome", "reconciled")]);
                     return Ok(());
                 }
                 Ok(None) => {}
@@ -445,12 +558,24 @@ impl Worker {
         }
         let started = std::time::Instant::now();
         let result = self.provider.send_sms(&sms).await;
-        self.metrics.observe("ringback_send_duration_seconds", started.elapsed().as_secs_f64());
+        self.metrics.observe(
+            "ringback_send_duration_seconds",
+            started.elapsed().as_secs_f64(),
+        );
         let now = self.clock.now();
         match result {
             Ok(receipt) => {
-                self.store.record_sent(job, msg.id, self.provider.name(), &receipt.provider_sid, now).await?;
-                self.metrics.inc("ringback_texts_total", &[("outcome", "sent")]);
+                self.store
+                    .record_sent(
+                        job,
+                        msg.id,
+                        self.provider.name(),
+                        &receipt.provider_sid,
+                        now,
+                    )
+                    .await?;
+                self.metrics
+                    .inc("ringback_texts_total", &[("outcome", "sent")]);
                 let delay = (now - msg.trigger_at).num_milliseconds().max(0) as f64 / 1000.0;
                 self.metrics.observe("ringback_text_delay_seconds", delay);
                 tracing::info!(message_id = msg.id, kind = %msg.kind, to = %mask(&msg.to), sid = %receipt.provider_sid, "text sent");
@@ -474,33 +599,56 @@ impl Worker {
         self.store.complete_job(job, now).await?;
         // Count each message once, even if a reclaimed job gets here twice.
         if changed == 1 {
-            self.metrics.inc("ringback_texts_total", &[("outcome", "suppressed")]);
-            self.metrics.inc("ringback_suppressed_total", &[("reason", reason)]);
+            self.metrics
+                .inc("ringback_texts_total", &[("outcome", "suppressed")]);
+            self.metrics
+                .inc("ringback_suppressed_total", &[("reason", reason)]);
         }
         Ok(())
     }
 
-    async fn after_error(&self, job: &Job, message_id: i64, err: SendError, was_in_doubt: bool) -> crate::store::Result<()> {
+    async fn after_error(
+        &self,
+        job: &Job,
+        message_id: i64,
+        err: SendError,
+        was_in_doubt: bool,
+    ) -> crate::store::Result<()> {
         let now = self.clock.now();
         match err {
-            SendError::Retryable { message, retry_after, in_doubt } => {
+            SendError::Retryable {
+                message,
+                retry_after,
+                in_doubt,
+            } => {
                 let still_in_doubt = in_doubt || was_in_doubt;
-                self.store.record_send_error(message_id, !still_in_doubt, None, &message, now).await?;
+                self.store
+                    .record_send_error(message_id, !still_in_doubt, None, &message, now)
+                    .await?;
                 if job.attempts >= job.max_attempts {
                     tracing::error!(message_id = message_id, attempts = job.attempts, error = %message, "giving up on a text after its last attempt");
-                    self.store.record_send_failed(job, message_id, "retries_exhausted", &message, now).await?;
-                    self.metrics.inc("ringback_texts_total", &[("outcome", "failed")]);
+                    self.store
+                        .record_send_failed(job, message_id, "retries_exhausted", &message, now)
+                        .await?;
+                    self.metrics
+                        .inc("ringback_texts_total", &[("outcome", "failed")]);
                     return Ok(());
                 }
                 let delay = retry_delay(job.attempts, retry_after, rand::random::<f64>());
                 tracing::warn!(message_id = message_id, attempt = job.attempts, retry_in_ms = delay.num_milliseconds(), error = %message, "send failed; will retry");
-                self.metrics.inc("ringback_texts_total", &[("outcome", "retried")]);
-                self.store.retry_job(job, now + delay, Some(&message), true, now).await?;
+                self.metrics
+                    .inc("ringback_texts_total", &[("outcome", "retried")]);
+                self.store
+                    .retry_job(job, now + delay, Some(&message), true, now)
+                    .await?;
             }
             SendError::Permanent { code, message } => {
                 tracing::error!(message_id = message_id, code = %code, error = %message, "carrier refused a text for good; not retrying");
-                self.store.record_send_failed(job, message_id, &code, &message, now).await?;
-                self.metrics.inc("ringback_texts_total", &[("outcome", "failed")]);
+                self.store
+                    .record_send_failed(job, message_id, &code, &message, now)
+                    .await?;
+                self.metrics
+                    .inc("ringback_texts_total", &[("outcome", "failed")]);
                 self.on_permanent_error(message_id, &code).await?;
             }
         }
@@ -509,22 +657,39 @@ impl Worker {
 
     /// What a permanent carrier error teaches us about the number or sender.
     async fn on_permanent_error(&self, message_id: i64, code: &str) -> crate::store::Result<()> {
-        let Some(msg) = self.store.message(message_id).await? else { return Ok(()) };
+        let Some(msg) = self.store.message(message_id).await? else {
+            return Ok(());
+        };
         let now = self.clock.now();
         match code {
             codes::UNSUBSCRIBED => {
                 let mut tx = self.store.begin().await?;
-                tx.record_consent(&msg.business_id, &msg.to, ConsentAction::OptOut, "carrier_21610", None, now).await?;
+                tx.record_consent(
+                    &msg.business_id,
+                    &msg.to,
+                    ConsentAction::OptOut,
+                    "carrier_21610",
+                    None,
+                    now,
+                )
+                .await?;
                 tx.commit().await?;
                 tracing::warn!(to = %mask(&msg.to), "carrier says the number unsubscribed (21610); recorded as opted out");
             }
-            codes::INVALID_TO | codes::NOT_MOBILE | codes::LANDLINE | codes::LANDLINE_UNREACHABLE => {
+            codes::INVALID_TO
+            | codes::NOT_MOBILE
+            | codes::LANDLINE
+            | codes::LANDLINE_UNREACHABLE => {
                 let mut tx = self.store.begin().await?;
-                tx.mark_unreachable(&msg.business_id, &msg.to, code, now).await?;
+                tx.mark_unreachable(&msg.business_id, &msg.to, code, now)
+                    .await?;
                 tx.commit().await?;
             }
             codes::UNREGISTERED_SENDER | codes::FILTERED | codes::TOLL_FREE_UNVERIFIED => {
-                self.metrics.inc("ringback_sender_at_risk_total", &[("sender", &msg.from), ("code", code)]);
+                self.metrics.inc(
+                    "ringback_sender_at_risk_total",
+                    &[("sender", &msg.from), ("code", code)],
+                );
                 tracing::error!(sender = %msg.from, code, "sending number is at risk: check its A2P 10DLC / toll-free registration");
             }
             _ => {}
@@ -548,7 +713,12 @@ struct ToRecord {
 /// backoff; `listening` is false meanwhile (the worker then naps at most a
 /// second), and the worker is woken after every (re)connect, since
 /// notifications may have been missed while down.
-pub async fn listen_for_jobs(store: Store, wake: Arc<Notify>, listening: Arc<AtomicBool>, mut shutdown: watch::Receiver<bool>) {
+pub async fn listen_for_jobs(
+    store: Store,
+    wake: Arc<Notify>,
+    listening: Arc<AtomicBool>,
+    mut shutdown: watch::Receiver<bool>,
+) {
     let mut failures = 0u32;
     loop {
         if *shutdown.borrow() {
@@ -605,7 +775,12 @@ pub fn status_callback_url(public_url: Option<&str>) -> Option<String> {
 }
 
 /// A send job for a freshly inserted outbound message.
-pub fn send_job(message_id: i64, lead_id: Option<i64>, run_at: chrono::DateTime<chrono::Utc>, max_attempts: i64) -> crate::store::NewJob {
+pub fn send_job(
+    message_id: i64,
+    lead_id: Option<i64>,
+    run_at: chrono::DateTime<chrono::Utc>,
+    max_attempts: i64,
+) -> crate::store::NewJob {
     crate::store::NewJob {
         kind: SEND_MESSAGE,
         lead_id,

@@ -19,17 +19,39 @@ async fn stop_gets_one_confirmation_and_then_nothing(b: Backend) {
     app.sms("SM2", CALLER, "STOP").await;
     app.settle().await;
     let sent = app.mock.sent_to(CALLER);
-    assert_eq!(sent.len(), 2, "instant text + exactly one confirmation: {sent:?}");
-    assert!(sent[1].body.contains("Spartan Plumbing") && sent[1].body.contains("no more messages") && sent[1].body.contains("START"), "{}", sent[1].body);
+    assert_eq!(
+        sent.len(),
+        2,
+        "instant text + exactly one confirmation: {sent:?}"
+    );
+    assert!(
+        sent[1].body.contains("Spartan Plumbing")
+            && sent[1].body.contains("no more messages")
+            && sent[1].body.contains("START"),
+        "{}",
+        sent[1].body
+    );
     // They call again after the window: nothing is texted.
     app.advance(Duration::hours(25)).await;
     app.missed_call("CA2", CALLER).await;
     app.settle().await;
     assert_eq!(app.mock.sent_to(CALLER).len(), 2);
-    let ledger = app.store().consent_history("spartan", CALLER).await.unwrap();
-    assert_eq!(ledger.iter().filter(|e| e.0 == "opt_out").count(), 2, "every opt-out is kept in the ledger");
+    let ledger = app
+        .store()
+        .consent_history("spartan", CALLER)
+        .await
+        .unwrap();
+    assert_eq!(
+        ledger.iter().filter(|e| e.0 == "opt_out").count(),
+        2,
+        "every opt-out is kept in the ledger"
+    );
     assert_eq!(ledger[0].1, "keyword");
-    assert_eq!(ledger[0].2.as_deref(), Some("Stop!! 🛑"), "the raw text is the evidence");
+    assert_eq!(
+        ledger[0].2.as_deref(),
+        Some("Stop!! 🛑"),
+        "the raw text is the evidence"
+    );
 }
 
 async fn start_resubscribes_with_one_confirmation(b: Backend) {
@@ -41,8 +63,15 @@ async fn start_resubscribes_with_one_confirmation(b: Backend) {
     app.settle().await;
     let sent = app.mock.sent_to(CALLER);
     assert_eq!(sent.len(), 2);
-    assert!(sent[1].body.contains("subscribed again"), "{}", sent[1].body);
-    assert_eq!(app.store().consent_state("spartan", CALLER).await.unwrap(), Some(ConsentAction::OptIn));
+    assert!(
+        sent[1].body.contains("subscribed again"),
+        "{}",
+        sent[1].body
+    );
+    assert_eq!(
+        app.store().consent_state("spartan", CALLER).await.unwrap(),
+        Some(ConsentAction::OptIn)
+    );
     // START when not opted out: no confirmation.
     app.sms("SM3", CALLER, "START").await;
     app.settle().await;
@@ -53,31 +82,71 @@ async fn help_replies_with_business_and_opt_out(b: Backend) {
     let app = TestApp::spawn(b).await;
     app.sms("SM1", CALLER, "HELP").await;
     let sent = app.wait_for_texts(1).await;
-    assert!(sent[0].body.contains("Spartan Plumbing") && sent[0].body.contains(TRACKING) && sent[0].body.contains("STOP"), "{}", sent[0].body);
+    assert!(
+        sent[0].body.contains("Spartan Plumbing")
+            && sent[0].body.contains(TRACKING)
+            && sent[0].body.contains("STOP"),
+        "{}",
+        sent[0].body
+    );
 }
 
 async fn plain_language_revocation_is_an_opt_out(b: Backend) {
     let app = TestApp::spawn(b).await;
-    for (i, text) in ["please stop texting me", "Take me off your list.", "ALTO", "No me manden más mensajes por favor"].iter().enumerate() {
+    for (i, text) in [
+        "please stop texting me",
+        "Take me off your list.",
+        "ALTO",
+        "No me manden más mensajes por favor",
+    ]
+    .iter()
+    .enumerate()
+    {
         let caller = format!("+1512555080{i}");
         app.sms(&format!("SMp{i}"), &caller, text).await;
         app.settle().await;
-        assert_eq!(app.store().consent_state("spartan", &caller).await.unwrap(), Some(ConsentAction::OptOut), "{text}");
-        let ledger = app.store().consent_history("spartan", &caller).await.unwrap();
-        assert!(ledger[0].1 == "plain_language" || ledger[0].1 == "keyword", "{ledger:?}");
+        assert_eq!(
+            app.store().consent_state("spartan", &caller).await.unwrap(),
+            Some(ConsentAction::OptOut),
+            "{text}"
+        );
+        let ledger = app
+            .store()
+            .consent_history("spartan", &caller)
+            .await
+            .unwrap();
+        assert!(
+            ledger[0].1 == "plain_language" || ledger[0].1 == "keyword",
+            "{ledger:?}"
+        );
     }
     // Look-alikes are not opt-outs.
-    for (i, text) in ["Can you stop by tomorrow?", "Liked “Hi, this is Spartan Plumbing. Reply STOP to opt out.”", "cancel my appointment"].iter().enumerate() {
+    for (i, text) in [
+        "Can you stop by tomorrow?",
+        "Liked “Hi, this is Spartan Plumbing. Reply STOP to opt out.”",
+        "cancel my appointment",
+    ]
+    .iter()
+    .enumerate()
+    {
         let caller = format!("+1512555090{i}");
         app.sms(&format!("SMl{i}"), &caller, text).await;
         app.settle().await;
-        assert_eq!(app.store().consent_state("spartan", &caller).await.unwrap(), None, "{text}");
+        assert_eq!(
+            app.store().consent_state("spartan", &caller).await.unwrap(),
+            None,
+            "{text}"
+        );
     }
 }
 
 async fn opt_out_cancels_a_text_waiting_for_retry(b: Backend) {
     let app = TestApp::spawn(b).await;
-    app.mock.push(Script::Fail { status: 429, code: 20429, retry_after: Some(30) });
+    app.mock.push(Script::Fail {
+        status: 429,
+        code: 20429,
+        retry_after: Some(30),
+    });
     app.missed_call("CA1", CALLER).await;
     app.settle().await;
     assert!(app.mock.sent().is_empty());
@@ -87,22 +156,40 @@ async fn opt_out_cancels_a_text_waiting_for_retry(b: Backend) {
     assert_eq!(sent.len(), 1, "only the confirmation: {sent:?}");
     assert!(sent[0].body.contains("unsubscribed"));
     let msgs = app.store().messages(10).await.unwrap();
-    let instant = msgs.iter().find(|m| m.kind == ringback::domain::MessageKind::Instant).unwrap();
+    let instant = msgs
+        .iter()
+        .find(|m| m.kind == ringback::domain::MessageKind::Instant)
+        .unwrap();
     assert_eq!(instant.status, ringback::domain::MessageStatus::Canceled);
 }
 
 async fn unregistered_sender_is_refused_at_send_time(b: Backend) {
-    let businesses = DEFAULT_BUSINESS.replace(r#"status = "registered", mps = 1000 } }
-"#, r#"status = "pending", mps = 1000 } }
-"#);
+    let businesses = DEFAULT_BUSINESS.replace(
+        r#"status = "registered", mps = 1000 } }
+"#,
+        r#"status = "pending", mps = 1000 } }
+"#,
+    );
     assert_ne!(businesses, DEFAULT_BUSINESS);
     let app = TestApp::spawn_with(b, &businesses, "").await;
     app.missed_call("CA1", CALLER).await;
     app.advance(Duration::minutes(1)).await;
-    assert!(app.mock.sent().is_empty(), "a pending 10DLC number must not send");
+    assert!(
+        app.mock.sent().is_empty(),
+        "a pending 10DLC number must not send"
+    );
     let msgs = app.store().messages(10).await.unwrap();
-    assert_eq!(msgs[0].suppress_reason.as_deref(), Some("sender_not_registered"));
-    assert_eq!(app.metrics().get("ringback_suppressed_total", "reason=\"sender_not_registered\""), 1);
+    assert_eq!(
+        msgs[0].suppress_reason.as_deref(),
+        Some("sender_not_registered")
+    );
+    assert_eq!(
+        app.metrics().get(
+            "ringback_suppressed_total",
+            "reason=\"sender_not_registered\""
+        ),
+        1
+    );
 }
 
 on_both_stores!(

@@ -8,9 +8,20 @@ use support::mock_twilio::{Script, ACCOUNT_SID};
 use support::*;
 
 async fn lead_json(app: &TestApp, caller: &str) -> serde_json::Value {
-    let v: serde_json::Value = app.admin_get(&format!("/api/v1/leads?caller=%2B{}", &caller[1..])).await.json().await.unwrap();
-    let id = v["leads"][0]["id"].as_i64().unwrap_or_else(|| panic!("no lead for {caller}: {v}"));
-    app.admin_get(&format!("/api/v1/leads/{id}")).await.json().await.unwrap()
+    let v: serde_json::Value = app
+        .admin_get(&format!("/api/v1/leads?caller=%2B{}", &caller[1..]))
+        .await
+        .json()
+        .await
+        .unwrap();
+    let id = v["leads"][0]["id"]
+        .as_i64()
+        .unwrap_or_else(|| panic!("no lead for {caller}: {v}"));
+    app.admin_get(&format!("/api/v1/leads/{id}"))
+        .await
+        .json()
+        .await
+        .unwrap()
 }
 
 async fn unanswered_call_texts_the_caller_once(b: Backend) {
@@ -18,14 +29,23 @@ async fn unanswered_call_texts_the_caller_once(b: Backend) {
     let resp = app.missed_call("CA0001", CALLER).await;
     assert_eq!(resp.status(), 200);
     let twiml = resp.text().await.unwrap();
-    assert!(twiml.contains("<Record"), "voicemail prompt expected: {twiml}");
+    assert!(
+        twiml.contains("<Record"),
+        "voicemail prompt expected: {twiml}"
+    );
     assert!(twiml.contains("/webhooks/twilio/voice/recording"));
     let sent = app.wait_for_texts(1).await;
     app.settle().await;
     assert_eq!(sent.len(), 1, "exactly one text");
     assert_eq!(sent[0].to, CALLER);
     assert_eq!(sent[0].from, TRACKING);
-    assert!(sent[0].body.starts_with("Hi, this is Spartan Plumbing. Sorry we missed your call!"), "{}", sent[0].body);
+    assert!(
+        sent[0]
+            .body
+            .starts_with("Hi, this is Spartan Plumbing. Sorry we missed your call!"),
+        "{}",
+        sent[0].body
+    );
     assert!(sent[0].body.contains("Reply STOP to opt out"));
     let lead = lead_json(&app, CALLER).await;
     assert_eq!(lead["lead"]["status"], "texted");
@@ -36,23 +56,39 @@ async fn unanswered_call_texts_the_caller_once(b: Backend) {
 
 async fn every_unanswered_dial_status_is_a_missed_call(b: Backend) {
     let app = TestApp::spawn(b).await;
-    for (i, status) in ["no-answer", "busy", "failed", "canceled"].iter().enumerate() {
+    for (i, status) in ["no-answer", "busy", "failed", "canceled"]
+        .iter()
+        .enumerate()
+    {
         let caller = format!("+1512555020{i}");
-        let resp = app.dial_result(&format!("CAdial{i}"), &caller, TRACKING, status).await;
+        let resp = app
+            .dial_result(&format!("CAdial{i}"), &caller, TRACKING, status)
+            .await;
         assert_eq!(resp.status(), 200);
         let twiml = resp.text().await.unwrap();
         if *status == "canceled" {
-            assert!(twiml.contains("<Hangup"), "caller hung up: no prompt: {twiml}");
+            assert!(
+                twiml.contains("<Hangup"),
+                "caller hung up: no prompt: {twiml}"
+            );
         }
     }
     app.wait_for_texts(4).await;
     app.settle().await;
     assert_eq!(app.mock.sent().len(), 4);
     // An answered call is not missed.
-    let resp = app.post_twilio(
-        "/webhooks/twilio/voice/dial",
-        &[("CallSid", "CAanswered"), ("From", "+15125550299"), ("To", TRACKING), ("DialCallStatus", "completed"), ("DialCallDuration", "45")],
-    ).await;
+    let resp = app
+        .post_twilio(
+            "/webhooks/twilio/voice/dial",
+            &[
+                ("CallSid", "CAanswered"),
+                ("From", "+15125550299"),
+                ("To", TRACKING),
+                ("DialCallStatus", "completed"),
+                ("DialCallDuration", "45"),
+            ],
+        )
+        .await;
     assert_eq!(resp.status(), 200);
     app.settle().await;
     assert_eq!(app.mock.sent().len(), 4, "no text for an answered call");
@@ -61,10 +97,33 @@ async fn every_unanswered_dial_status_is_a_missed_call(b: Backend) {
 async fn status_callback_and_voicemail_are_triggers_too(b: Backend) {
     let app = TestApp::spawn(b).await;
     // A number whose calls ringback does not front: status callback.
-    let r = app.post_twilio("/webhooks/twilio/voice/status", &[("CallSid", "CAst1"), ("From", "+15125550301"), ("To", TRACKING), ("CallStatus", "no-answer"), ("SequenceNumber", "3")]).await;
+    let r = app
+        .post_twilio(
+            "/webhooks/twilio/voice/status",
+            &[
+                ("CallSid", "CAst1"),
+                ("From", "+15125550301"),
+                ("To", TRACKING),
+                ("CallStatus", "no-answer"),
+                ("SequenceNumber", "3"),
+            ],
+        )
+        .await;
     assert_eq!(r.status(), 200);
     // A voicemail that arrives with no dial result before it.
-    let r = app.post_twilio("/webhooks/twilio/voice/recording", &[("CallSid", "CAvm1"), ("From", "+15125550302"), ("To", TRACKING), ("RecordingSid", "RE1"), ("RecordingUrl", "https://api.twilio.com/rec/RE1"), ("RecordingDuration", "12")]).await;
+    let r = app
+        .post_twilio(
+            "/webhooks/twilio/voice/recording",
+            &[
+                ("CallSid", "CAvm1"),
+                ("From", "+15125550302"),
+                ("To", TRACKING),
+                ("RecordingSid", "RE1"),
+                ("RecordingUrl", "https://api.twilio.com/rec/RE1"),
+                ("RecordingDuration", "12"),
+            ],
+        )
+        .await;
     assert_eq!(r.status(), 200);
     let sent = app.wait_for_texts(2).await;
     app.settle().await;
@@ -76,18 +135,58 @@ async fn status_callback_and_voicemail_are_triggers_too(b: Backend) {
 async fn all_reports_of_one_call_make_one_lead_and_one_text(b: Backend) {
     let app = TestApp::spawn(b).await;
     app.missed_call("CAsame", CALLER).await;
-    app.post_twilio("/webhooks/twilio/voice/status", &[("CallSid", "CAsame"), ("From", CALLER), ("To", TRACKING), ("CallStatus", "completed"), ("CallDuration", "75")]).await;
-    app.post_twilio("/webhooks/twilio/voice/recording", &[("CallSid", "CAsame"), ("From", CALLER), ("To", TRACKING), ("RecordingSid", "RE9"), ("RecordingUrl", "https://x/RE9")]).await;
-    app.post_twilio("/webhooks/twilio/voice/recording", &[("CallSid", "CAsame"), ("From", CALLER), ("To", TRACKING), ("RecordingSid", "RE9"), ("TranscriptionSid", "TR9"), ("TranscriptionText", "hi my water heater is leaking")]).await;
+    app.post_twilio(
+        "/webhooks/twilio/voice/status",
+        &[
+            ("CallSid", "CAsame"),
+            ("From", CALLER),
+            ("To", TRACKING),
+            ("CallStatus", "completed"),
+            ("CallDuration", "75"),
+        ],
+    )
+    .await;
+    app.post_twilio(
+        "/webhooks/twilio/voice/recording",
+        &[
+            ("CallSid", "CAsame"),
+            ("From", CALLER),
+            ("To", TRACKING),
+            ("RecordingSid", "RE9"),
+            ("RecordingUrl", "https://x/RE9"),
+        ],
+    )
+    .await;
+    app.post_twilio(
+        "/webhooks/twilio/voice/recording",
+        &[
+            ("CallSid", "CAsame"),
+            ("From", CALLER),
+            ("To", TRACKING),
+            ("RecordingSid", "RE9"),
+            ("TranscriptionSid", "TR9"),
+            ("TranscriptionText", "hi my water heater is leaking"),
+        ],
+    )
+    .await;
     // A webhook retry of the dial result.
     app.missed_call("CAsame", CALLER).await;
     app.wait_for_texts(1).await;
     app.settle().await;
     assert_eq!(app.mock.sent().len(), 1);
     let lead = lead_json(&app, CALLER).await;
-    assert_eq!(lead["lead"]["call_count"], 1, "one call, however many reports");
-    assert_eq!(lead["lead"]["status"], "texted", "the voicemail's long call duration must not resolve the lead");
-    assert_eq!(lead["calls"][0]["transcript"], "hi my water heater is leaking");
+    assert_eq!(
+        lead["lead"]["call_count"], 1,
+        "one call, however many reports"
+    );
+    assert_eq!(
+        lead["lead"]["status"], "texted",
+        "the voicemail's long call duration must not resolve the lead"
+    );
+    assert_eq!(
+        lead["calls"][0]["transcript"],
+        "hi my water heater is leaking"
+    );
     assert_eq!(lead["calls"][0]["recording_url"], "https://x/RE9");
 }
 
@@ -121,7 +220,18 @@ async fn fifty_concurrent_duplicates_send_one_text(b: Backend) {
             if i % 2 == 0 {
                 app.missed_call("CAdup", CALLER).await.status()
             } else {
-                app.post_twilio("/webhooks/twilio/voice/status", &[("CallSid", "CAdup"), ("From", CALLER), ("To", TRACKING), ("CallStatus", "no-answer"), ("SequenceNumber", &i.to_string())]).await.status()
+                app.post_twilio(
+                    "/webhooks/twilio/voice/status",
+                    &[
+                        ("CallSid", "CAdup"),
+                        ("From", CALLER),
+                        ("To", TRACKING),
+                        ("CallStatus", "no-answer"),
+                        ("SequenceNumber", &i.to_string()),
+                    ],
+                )
+                .await
+                .status()
             }
         }));
     }
@@ -136,9 +246,21 @@ async fn fifty_concurrent_duplicates_send_one_text(b: Backend) {
 
 async fn provider_errors_are_retried_into_exactly_one_text(b: Backend) {
     let app = TestApp::spawn(b).await;
-    app.mock.push(Script::Fail { status: 500, code: 20500, retry_after: None });
-    app.mock.push(Script::Fail { status: 429, code: 20429, retry_after: Some(7) });
-    app.mock.push(Script::Fail { status: 503, code: 20503, retry_after: None });
+    app.mock.push(Script::Fail {
+        status: 500,
+        code: 20500,
+        retry_after: None,
+    });
+    app.mock.push(Script::Fail {
+        status: 429,
+        code: 20429,
+        retry_after: Some(7),
+    });
+    app.mock.push(Script::Fail {
+        status: 503,
+        code: 20503,
+        retry_after: None,
+    });
     app.missed_call("CAretry", CALLER).await;
     app.settle().await;
     assert_eq!(app.mock.requests(), 1);
@@ -151,9 +273,16 @@ async fn provider_errors_are_retried_into_exactly_one_text(b: Backend) {
     app.advance(Duration::minutes(1)).await;
     app.wait_for_texts(1).await;
     app.advance(Duration::hours(1)).await;
-    assert_eq!(app.mock.sent().len(), 1, "exactly one text after the failures");
+    assert_eq!(
+        app.mock.sent().len(),
+        1,
+        "exactly one text after the failures"
+    );
     assert_eq!(app.mock.requests(), 4);
-    assert!(app.mock.list_requests() >= 1, "5xx is in doubt: the message list is checked before resending");
+    assert!(
+        app.mock.list_requests() >= 1,
+        "5xx is in doubt: the message list is checked before resending"
+    );
 }
 
 async fn accepted_but_unrecorded_send_is_reconciled_not_repeated(b: Backend) {
@@ -163,27 +292,51 @@ async fn accepted_but_unrecorded_send_is_reconciled_not_repeated(b: Backend) {
     app.missed_call("CAgarble", CALLER).await;
     app.settle().await;
     // And a timeout: accepted, answer comes after our 1 s timeout.
-    app.mock.push(Script::AcceptButHang(std::time::Duration::from_secs(3)));
+    app.mock
+        .push(Script::AcceptButHang(std::time::Duration::from_secs(3)));
     app.missed_call("CAhang", "+15125550401").await;
     tokio::time::sleep(std::time::Duration::from_millis(1500)).await;
     app.advance(Duration::minutes(5)).await;
     app.advance(Duration::hours(1)).await;
-    assert_eq!(app.mock.sent_to(CALLER).len(), 1, "garbled answer: no second text");
-    assert_eq!(app.mock.sent_to("+15125550401").len(), 1, "timeout: no second text");
+    assert_eq!(
+        app.mock.sent_to(CALLER).len(),
+        1,
+        "garbled answer: no second text"
+    );
+    assert_eq!(
+        app.mock.sent_to("+15125550401").len(),
+        1,
+        "timeout: no second text"
+    );
     let lead = lead_json(&app, CALLER).await;
     assert_eq!(lead["messages"][0]["status"], "sent");
-    assert_eq!(lead["messages"][0]["provider_sid"], app.mock.sent_to(CALLER)[0].sid.as_str());
+    assert_eq!(
+        lead["messages"][0]["provider_sid"],
+        app.mock.sent_to(CALLER)[0].sid.as_str()
+    );
 }
 
 async fn permanent_errors_are_recorded_and_never_retried(b: Backend) {
     let app = TestApp::spawn(b).await;
-    app.mock.push(Script::Fail { status: 400, code: 21211, retry_after: None });
+    app.mock.push(Script::Fail {
+        status: 400,
+        code: 21211,
+        retry_after: None,
+    });
     app.missed_call("CAinv", "+15125550501").await;
     app.settle().await;
-    app.mock.push(Script::Fail { status: 400, code: 21610, retry_after: None });
+    app.mock.push(Script::Fail {
+        status: 400,
+        code: 21610,
+        retry_after: None,
+    });
     app.missed_call("CAunsub", "+15125550502").await;
     app.settle().await;
-    app.mock.push(Script::Fail { status: 400, code: 30034, retry_after: None });
+    app.mock.push(Script::Fail {
+        status: 400,
+        code: 30034,
+        retry_after: None,
+    });
     app.missed_call("CAunreg", "+15125550503").await;
     app.advance(Duration::hours(3)).await;
     assert_eq!(app.mock.requests(), 3, "no retries of permanent errors");
@@ -191,13 +344,31 @@ async fn permanent_errors_are_recorded_and_never_retried(b: Backend) {
     let l = lead_json(&app, "+15125550501").await;
     assert_eq!(l["messages"][0]["status"], "failed");
     assert_eq!(l["messages"][0]["error_code"], "21211");
-    assert_eq!(app.store().job_status(&format!("send:{}", l["messages"][0]["id"])).await.unwrap().unwrap().0, ringback::store::JobStatus::Failed, "failed jobs are kept");
     assert_eq!(
-        app.store().consent_state("spartan", "+15125550502").await.unwrap(),
+        app.store()
+            .job_status(&format!("send:{}", l["messages"][0]["id"]))
+            .await
+            .unwrap()
+            .unwrap()
+            .0,
+        ringback::store::JobStatus::Failed,
+        "failed jobs are kept"
+    );
+    assert_eq!(
+        app.store()
+            .consent_state("spartan", "+15125550502")
+            .await
+            .unwrap(),
         Some(ringback::domain::ConsentAction::OptOut),
         "21610 marks the number opted out"
     );
-    assert_eq!(app.metrics().get("ringback_sender_at_risk_total", "sender=\"+15125550100\",code=\"30034\""), 1);
+    assert_eq!(
+        app.metrics().get(
+            "ringback_sender_at_risk_total",
+            "sender=\"+15125550100\",code=\"30034\""
+        ),
+        1
+    );
     // The unsubscribed caller calls again after the window: no text at all.
     app.advance(Duration::hours(25)).await;
     app.missed_call("CAunsub2", "+15125550502").await;
@@ -211,11 +382,16 @@ async fn permanent_errors_are_recorded_and_never_retried(b: Backend) {
 async fn a_crash_with_jobs_pending_sends_each_once_after_restart(b: Backend) {
     let mut app = TestApp::spawn(b).await;
     for i in 0..10 {
-        app.mock.push(Script::Fail { status: 500, code: 20500, retry_after: None });
+        app.mock.push(Script::Fail {
+            status: 500,
+            code: 20500,
+            retry_after: None,
+        });
         let _ = i;
     }
     for i in 0..10 {
-        app.missed_call(&format!("CAcrash{i}"), &format!("+1512555060{i}")).await;
+        app.missed_call(&format!("CAcrash{i}"), &format!("+1512555060{i}"))
+            .await;
     }
     app.settle().await;
     assert!(app.mock.sent().is_empty());
@@ -248,36 +424,94 @@ async fn suppressed_callers_get_no_text_and_a_recorded_reason(b: Backend) {
     assert!(app.mock.sent().is_empty(), "{:?}", app.mock.sent());
     let msgs = app.store().messages(100).await.unwrap();
     for (_, from, reason) in cases {
-        let m = msgs.iter().find(|m| m.to == from).unwrap_or_else(|| panic!("no record for {from}"));
+        let m = msgs
+            .iter()
+            .find(|m| m.to == from)
+            .unwrap_or_else(|| panic!("no record for {from}"));
         assert_eq!(m.status, ringback::domain::MessageStatus::Suppressed);
         assert_eq!(m.suppress_reason.as_deref(), Some(reason), "{from}");
     }
-    assert_eq!(app.metrics().get("ringback_suppressed_total", "reason=\"block_list\""), 1);
+    assert_eq!(
+        app.metrics()
+            .get("ringback_suppressed_total", "reason=\"block_list\""),
+        1
+    );
 }
 
 async fn after_hours_calls_go_to_voicemail_and_get_the_after_hours_text(b: Backend) {
     let app = TestApp::spawn(b).await;
     // Tuesday 22:30 Chicago.
-    app.clock.set(tuesday_10am() + Duration::minutes(12 * 60 + 30));
-    let r = app.post_twilio("/webhooks/twilio/voice", &[("CallSid", "CAnight"), ("From", CALLER), ("To", TRACKING), ("CallStatus", "ringing")]).await;
+    app.clock
+        .set(tuesday_10am() + Duration::minutes(12 * 60 + 30));
+    let r = app
+        .post_twilio(
+            "/webhooks/twilio/voice",
+            &[
+                ("CallSid", "CAnight"),
+                ("From", CALLER),
+                ("To", TRACKING),
+                ("CallStatus", "ringing"),
+            ],
+        )
+        .await;
     let twiml = r.text().await.unwrap();
-    assert!(twiml.contains("<Record") && !twiml.contains("<Dial"), "{twiml}");
+    assert!(
+        twiml.contains("<Record") && !twiml.contains("<Dial"),
+        "{twiml}"
+    );
     assert!(twiml.contains("closed right now"), "{twiml}");
     let sent = app.wait_for_texts(1).await;
-    assert!(sent[0].body.contains("We're closed right now"), "{}", sent[0].body);
-    assert!(sent[0].body.contains("7:00 AM tomorrow"), "{}", sent[0].body);
+    assert!(
+        sent[0].body.contains("We're closed right now"),
+        "{}",
+        sent[0].body
+    );
+    assert!(
+        sent[0].body.contains("7:00 AM tomorrow"),
+        "{}",
+        sent[0].body
+    );
     // The voicemail that follows does not text again.
-    app.post_twilio("/webhooks/twilio/voice/recording", &[("CallSid", "CAnight"), ("From", CALLER), ("To", TRACKING), ("RecordingSid", "RE2")]).await;
+    app.post_twilio(
+        "/webhooks/twilio/voice/recording",
+        &[
+            ("CallSid", "CAnight"),
+            ("From", CALLER),
+            ("To", TRACKING),
+            ("RecordingSid", "RE2"),
+        ],
+    )
+    .await;
     app.settle().await;
     assert_eq!(app.mock.sent().len(), 1);
 }
 
 async fn business_hours_call_rings_the_business_phone(b: Backend) {
     let app = TestApp::spawn(b).await;
-    let r = app.post_twilio("/webhooks/twilio/voice", &[("CallSid", "CAday"), ("From", CALLER), ("To", TRACKING), ("CallStatus", "ringing")]).await;
+    let r = app
+        .post_twilio(
+            "/webhooks/twilio/voice",
+            &[
+                ("CallSid", "CAday"),
+                ("From", CALLER),
+                ("To", TRACKING),
+                ("CallStatus", "ringing"),
+            ],
+        )
+        .await;
     let twiml = r.text().await.unwrap();
-    assert!(twiml.contains(r#"timeout="20""#) && twiml.contains(&format!("<Number>{RING_PHONE}</Number>")), "{twiml}");
-    assert!(twiml.contains(&format!(r#"action="{}/webhooks/twilio/voice/dial""#, app.url)), "{twiml}");
+    assert!(
+        twiml.contains(r#"timeout="20""#)
+            && twiml.contains(&format!("<Number>{RING_PHONE}</Number>")),
+        "{twiml}"
+    );
+    assert!(
+        twiml.contains(&format!(
+            r#"action="{}/webhooks/twilio/voice/dial""#,
+            app.url
+        )),
+        "{twiml}"
+    );
     app.settle().await;
     assert!(app.mock.sent().is_empty(), "ringing is not missing");
 }
@@ -285,20 +519,60 @@ async fn business_hours_call_rings_the_business_phone(b: Backend) {
 async fn call_screening_counts_only_a_human_pickup_as_answered(b: Backend) {
     let app = TestApp::spawn(b).await;
     let acme = "+12125550100";
-    let r = app.post_twilio("/webhooks/twilio/voice", &[("CallSid", "CAscr1"), ("From", CALLER), ("To", acme), ("CallStatus", "ringing")]).await;
+    let r = app
+        .post_twilio(
+            "/webhooks/twilio/voice",
+            &[
+                ("CallSid", "CAscr1"),
+                ("From", CALLER),
+                ("To", acme),
+                ("CallStatus", "ringing"),
+            ],
+        )
+        .await;
     let twiml = r.text().await.unwrap();
-    assert!(twiml.contains("/webhooks/twilio/voice/screen?parent=CAscr1"), "{twiml}");
+    assert!(
+        twiml.contains("/webhooks/twilio/voice/screen?parent=CAscr1"),
+        "{twiml}"
+    );
     // The screen prompt itself.
-    let r = app.post_twilio("/webhooks/twilio/voice/screen?parent=CAscr1", &[("CallSid", "CAleg1"), ("From", CALLER), ("To", "+12125550199")]).await;
+    let r = app
+        .post_twilio(
+            "/webhooks/twilio/voice/screen?parent=CAscr1",
+            &[
+                ("CallSid", "CAleg1"),
+                ("From", CALLER),
+                ("To", "+12125550199"),
+            ],
+        )
+        .await;
     let screen = r.text().await.unwrap();
-    assert!(screen.contains("<Gather") && screen.contains("Press 1"), "{screen}");
+    assert!(
+        screen.contains("<Gather") && screen.contains("Press 1"),
+        "{screen}"
+    );
     // Voicemail picked up: "completed" but nobody pressed 1 -> missed.
     app.dial_result("CAscr1", CALLER, acme, "completed").await;
     // A human pressed 1 on another call -> answered, no text.
-    app.post_twilio("/webhooks/twilio/voice", &[("CallSid", "CAscr2"), ("From", "+15125550701"), ("To", acme), ("CallStatus", "ringing")]).await;
-    let r = app.post_twilio("/webhooks/twilio/voice/screen/result?parent=CAscr2", &[("CallSid", "CAleg2"), ("Digits", "1")]).await;
+    app.post_twilio(
+        "/webhooks/twilio/voice",
+        &[
+            ("CallSid", "CAscr2"),
+            ("From", "+15125550701"),
+            ("To", acme),
+            ("CallStatus", "ringing"),
+        ],
+    )
+    .await;
+    let r = app
+        .post_twilio(
+            "/webhooks/twilio/voice/screen/result?parent=CAscr2",
+            &[("CallSid", "CAleg2"), ("Digits", "1")],
+        )
+        .await;
     assert_eq!(r.status(), 200);
-    app.dial_result("CAscr2", "+15125550701", acme, "completed").await;
+    app.dial_result("CAscr2", "+15125550701", acme, "completed")
+        .await;
     app.wait_for_texts(1).await;
     app.settle().await;
     let sent = app.mock.sent();
@@ -312,20 +586,47 @@ async fn forged_and_unsigned_webhooks_record_nothing(b: Backend) {
     let app = TestApp::spawn(b).await;
     let body = format!("CallSid=CAforged&From=%2B15125550147&To=%2B15125550100&DialCallStatus=no-answer&AccountSid={ACCOUNT_SID}").into_bytes();
     let form = "application/x-www-form-urlencoded";
-    let r = app.post_raw("/webhooks/twilio/voice/dial", form, body.clone(), None).await;
+    let r = app
+        .post_raw("/webhooks/twilio/voice/dial", form, body.clone(), None)
+        .await;
     assert_eq!(r.status(), 400, "missing signature");
-    let r = app.post_raw("/webhooks/twilio/voice/dial", form, body.clone(), Some("bm90IGEgc2lnbmF0dXJl")).await;
+    let r = app
+        .post_raw(
+            "/webhooks/twilio/voice/dial",
+            form,
+            body.clone(),
+            Some("bm90IGEgc2lnbmF0dXJl"),
+        )
+        .await;
     assert_eq!(r.status(), 403, "wrong signature");
     // Signed with the right key but for another URL (a replay elsewhere).
     let pairs: Vec<(String, String)> = vec![("CallSid".into(), "CAforged".into())];
-    let sig = ringback::provider::twilio::signature::sign(support::mock_twilio::AUTH_TOKEN.as_bytes(), "https://evil.example/webhooks/twilio/voice/dial", &pairs, ringback::provider::twilio::signature::Algorithm::HmacSha1);
-    let r = app.post_raw("/webhooks/twilio/voice/dial", form, b"CallSid=CAforged".to_vec(), Some(&sig)).await;
+    let sig = ringback::provider::twilio::signature::sign(
+        support::mock_twilio::AUTH_TOKEN.as_bytes(),
+        "https://evil.example/webhooks/twilio/voice/dial",
+        &pairs,
+        ringback::provider::twilio::signature::Algorithm::HmacSha1,
+    );
+    let r = app
+        .post_raw(
+            "/webhooks/twilio/voice/dial",
+            form,
+            b"CallSid=CAforged".to_vec(),
+            Some(&sig),
+        )
+        .await;
     assert_eq!(r.status(), 403);
     app.settle().await;
     assert_eq!(app.store().count("webhook_events").await.unwrap(), 0);
     assert_eq!(app.store().count("leads").await.unwrap(), 0);
     assert!(app.mock.sent().is_empty());
-    assert_eq!(app.metrics().get("ringback_webhooks_total", "kind=\"voice_dial\",outcome=\"bad_signature\""), 2);
+    assert_eq!(
+        app.metrics().get(
+            "ringback_webhooks_total",
+            "kind=\"voice_dial\",outcome=\"bad_signature\""
+        ),
+        2
+    );
 }
 
 async fn bad_input_gets_a_clear_4xx_and_changes_nothing(b: Backend) {
@@ -333,42 +634,99 @@ async fn bad_input_gets_a_clear_4xx_and_changes_nothing(b: Backend) {
     app.missed_call("CAgood", CALLER).await;
     app.wait_for_texts(1).await;
     app.settle().await;
-    let before = (app.store().count("leads").await.unwrap(), app.store().count("messages").await.unwrap(), app.store().count("calls").await.unwrap());
+    let before = (
+        app.store().count("leads").await.unwrap(),
+        app.store().count("messages").await.unwrap(),
+        app.store().count("calls").await.unwrap(),
+    );
 
     // Missing field (signed correctly).
-    let r = app.post_twilio("/webhooks/twilio/voice/dial", &[("CallSid", "CAx"), ("From", CALLER), ("To", TRACKING)]).await;
+    let r = app
+        .post_twilio(
+            "/webhooks/twilio/voice/dial",
+            &[("CallSid", "CAx"), ("From", CALLER), ("To", TRACKING)],
+        )
+        .await;
     assert_eq!(r.status(), 400);
     assert!(r.text().await.unwrap().contains("DialCallStatus"));
     // Truncated body: keys cut off.
-    let r = app.post_twilio("/webhooks/twilio/voice/dial", &[("CallSid", "CAx"), ("Fro", "")]).await;
+    let r = app
+        .post_twilio(
+            "/webhooks/twilio/voice/dial",
+            &[("CallSid", "CAx"), ("Fro", "")],
+        )
+        .await;
     assert_eq!(r.status(), 400);
     // Unknown number.
-    let r = app.dial_result("CAx", CALLER, "+19995550100", "no-answer").await;
+    let r = app
+        .dial_result("CAx", CALLER, "+19995550100", "no-answer")
+        .await;
     assert_eq!(r.status(), 404);
     assert!(r.text().await.unwrap().contains("no business owns"));
     // Unknown number on the voice webhook: TwiML the caller can hear.
-    let r = app.post_twilio("/webhooks/twilio/voice", &[("CallSid", "CAx2"), ("From", CALLER), ("To", "+19995550100")]).await;
+    let r = app
+        .post_twilio(
+            "/webhooks/twilio/voice",
+            &[
+                ("CallSid", "CAx2"),
+                ("From", CALLER),
+                ("To", "+19995550100"),
+            ],
+        )
+        .await;
     assert_eq!(r.status(), 200);
     assert!(r.text().await.unwrap().contains("not in service"));
     // Unknown dial status.
     let r = app.dial_result("CAx", CALLER, TRACKING, "exploded").await;
     assert_eq!(r.status(), 400);
     // Non-UTF-8.
-    let r = app.post_raw("/webhooks/twilio/voice/dial", "application/x-www-form-urlencoded", b"CallSid=CA%FF%FE&From=x".to_vec(), Some("c2ln")).await;
+    let r = app
+        .post_raw(
+            "/webhooks/twilio/voice/dial",
+            "application/x-www-form-urlencoded",
+            b"CallSid=CA%FF%FE&From=x".to_vec(),
+            Some("c2ln"),
+        )
+        .await;
     assert_eq!(r.status(), 400);
     // Wrong content type.
-    let r = app.post_raw("/webhooks/twilio/voice/dial", "text/plain", b"hello".to_vec(), Some("c2ln")).await;
+    let r = app
+        .post_raw(
+            "/webhooks/twilio/voice/dial",
+            "text/plain",
+            b"hello".to_vec(),
+            Some("c2ln"),
+        )
+        .await;
     assert_eq!(r.status(), 415);
     // 1 MB body.
     let big = format!("CallSid=CA1&Body={}", "x".repeat(1024 * 1024)).into_bytes();
-    let r = app.post_raw("/webhooks/twilio/sms", "application/x-www-form-urlencoded", big, Some("c2ln")).await;
+    let r = app
+        .post_raw(
+            "/webhooks/twilio/sms",
+            "application/x-www-form-urlencoded",
+            big,
+            Some("c2ln"),
+        )
+        .await;
     assert_eq!(r.status(), 413);
     // Malformed JSON with a valid-looking signature header.
-    let r = app.post_raw("/webhooks/twilio/sms?bodySHA256=00", "application/json", b"{not json".to_vec(), Some("c2ln")).await;
+    let r = app
+        .post_raw(
+            "/webhooks/twilio/sms?bodySHA256=00",
+            "application/json",
+            b"{not json".to_vec(),
+            Some("c2ln"),
+        )
+        .await;
     assert_eq!(r.status(), 403);
 
     app.settle().await;
-    let after = (app.store().count("leads").await.unwrap(), app.store().count("messages").await.unwrap(), app.store().count("calls").await.unwrap());
+    let after = (
+        app.store().count("leads").await.unwrap(),
+        app.store().count("messages").await.unwrap(),
+        app.store().count("calls").await.unwrap(),
+    );
     assert_eq!(before, after, "nothing stored was changed");
     assert_eq!(app.mock.sent().len(), 1, "no text went out");
 }
@@ -378,12 +736,27 @@ async fn delivery_callbacks_never_move_a_message_backwards(b: Backend) {
     app.missed_call("CAdlr", CALLER).await;
     let sent = app.wait_for_texts(1).await;
     app.settle().await;
-    assert!(sent[0].status_callback.is_none(), "no public URL configured: no status callback");
+    assert!(
+        sent[0].status_callback.is_none(),
+        "no public URL configured: no status callback"
+    );
     let sid = sent[0].sid.clone();
     let status = |s: &'static str| {
         let sid = sid.clone();
         let app = &app;
-        async move { app.post_twilio("/webhooks/twilio/sms/status", &[("MessageSid", &sid), ("MessageStatus", s), ("From", TRACKING), ("To", CALLER)]).await.status() }
+        async move {
+            app.post_twilio(
+                "/webhooks/twilio/sms/status",
+                &[
+                    ("MessageSid", &sid),
+                    ("MessageStatus", s),
+                    ("From", TRACKING),
+                    ("To", CALLER),
+                ],
+            )
+            .await
+            .status()
+        }
     };
     assert_eq!(status("delivered").await, 200);
     assert_eq!(status("sent").await, 200);
@@ -398,12 +771,27 @@ async fn landline_failure_marks_the_number_unreachable(b: Backend) {
     app.missed_call("CAland", CALLER).await;
     let sent = app.wait_for_texts(1).await;
     app.settle().await;
-    let r = app.post_twilio("/webhooks/twilio/sms/status", &[("MessageSid", &sent[0].sid), ("MessageStatus", "undelivered"), ("ErrorCode", "30006"), ("From", TRACKING), ("To", CALLER)]).await;
+    let r = app
+        .post_twilio(
+            "/webhooks/twilio/sms/status",
+            &[
+                ("MessageSid", &sent[0].sid),
+                ("MessageStatus", "undelivered"),
+                ("ErrorCode", "30006"),
+                ("From", TRACKING),
+                ("To", CALLER),
+            ],
+        )
+        .await;
     assert_eq!(r.status(), 200);
     app.advance(Duration::hours(25)).await;
     app.missed_call("CAland2", CALLER).await;
     app.settle().await;
-    assert_eq!(app.mock.sent().len(), 1, "a known landline is not texted again");
+    assert_eq!(
+        app.mock.sent().len(),
+        1,
+        "a known landline is not texted again"
+    );
     let lead = lead_json(&app, CALLER).await;
     assert_eq!(lead["messages"][0]["suppress_reason"], "unreachable");
 }
@@ -416,8 +804,14 @@ async fn ops_endpoints_report_health_and_metrics(b: Backend) {
     app.wait_for_texts(1).await;
     app.settle().await;
     let m = app.get("/metrics").await.text().await.unwrap();
-    assert!(m.contains("ringback_webhooks_total{kind=\"voice_dial\",outcome=\"ok\"} 1"), "{m}");
-    assert!(m.contains("ringback_texts_total{outcome=\"sent\"} 1"), "{m}");
+    assert!(
+        m.contains("ringback_webhooks_total{kind=\"voice_dial\",outcome=\"ok\"} 1"),
+        "{m}"
+    );
+    assert!(
+        m.contains("ringback_texts_total{outcome=\"sent\"} 1"),
+        "{m}"
+    );
     assert!(m.contains("ringback_send_duration_seconds_count 1"), "{m}");
     assert!(m.contains("ringback_job_queue_depth 0"), "{m}");
     // The admin API needs its token.
@@ -426,14 +820,21 @@ async fn ops_endpoints_report_health_and_metrics(b: Backend) {
 
 async fn graceful_shutdown_finishes_in_flight_sends(b: Backend) {
     let mut app = TestApp::spawn(b).await;
-    app.mock.push(Script::AcceptButHang(std::time::Duration::from_millis(300)));
+    app.mock
+        .push(Script::AcceptButHang(std::time::Duration::from_millis(300)));
     app.missed_call("CAgrace", CALLER).await;
     tokio::time::sleep(std::time::Duration::from_millis(100)).await;
     app.shutdown().await;
     assert_eq!(app.mock.sent().len(), 1);
-    let store = ringback::store::Store::connect(&app.database_url, &Default::default()).await.unwrap();
+    let store = ringback::store::Store::connect(&app.database_url, &Default::default())
+        .await
+        .unwrap();
     let msgs = store.messages(10).await.unwrap();
-    assert_eq!(msgs[0].status, ringback::domain::MessageStatus::Sent, "the in-flight send was recorded before exit");
+    assert_eq!(
+        msgs[0].status,
+        ringback::domain::MessageStatus::Sent,
+        "the in-flight send was recorded before exit"
+    );
 }
 
 on_both_stores!(

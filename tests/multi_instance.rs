@@ -40,7 +40,9 @@ const IN_FLIGHT_CALLS: usize = 16;
 static SERIAL: tokio::sync::Mutex<()> = tokio::sync::Mutex::const_new(());
 
 fn postgres_base() -> Option<String> {
-    let url = std::env::var("RINGBACK_TEST_POSTGRES_URL").ok().filter(|u| !u.is_empty());
+    let url = std::env::var("RINGBACK_TEST_POSTGRES_URL")
+        .ok()
+        .filter(|u| !u.is_empty());
     if url.is_none() {
         eprintln!("skipped: multi-instance test needs PostgreSQL (set RINGBACK_TEST_POSTGRES_URL)");
     }
@@ -51,8 +53,13 @@ fn postgres_base() -> Option<String> {
 async fn fresh_postgres_database(base: &str) -> String {
     let base = base.trim_end_matches('/');
     let name = format!("ringback_test_{}", uuid::Uuid::new_v4().simple());
-    let mut conn = sqlx::PgConnection::connect(&format!("{base}/postgres")).await.expect("connect to PostgreSQL");
-    sqlx::query(&format!("CREATE DATABASE {name}")).execute(&mut conn).await.expect("create test database");
+    let mut conn = sqlx::PgConnection::connect(&format!("{base}/postgres"))
+        .await
+        .expect("connect to PostgreSQL");
+    sqlx::query(&format!("CREATE DATABASE {name}"))
+        .execute(&mut conn)
+        .await
+        .expect("create test database");
     format!("{base}/{name}")
 }
 
@@ -124,7 +131,11 @@ impl Fleet {
                 .stderr(out)
                 .spawn()
                 .expect("spawn ringback");
-            instances.push(Instance { url: format!("http://127.0.0.1:{port}"), child: Some(child), log });
+            instances.push(Instance {
+                url: format!("http://127.0.0.1:{port}"),
+                child: Some(child),
+                log,
+            });
         }
         Fleet { instances }
     }
@@ -141,7 +152,11 @@ impl Fleet {
 
     fn print_logs(&self, lines: usize) {
         for i in 0..self.instances.len() {
-            eprintln!("---- instance {i} ({}) log, last {lines} lines ----\n{}", self.instances[i].url, self.log_tail(i, lines));
+            eprintln!(
+                "---- instance {i} ({}) log, last {lines} lines ----\n{}",
+                self.instances[i].url,
+                self.log_tail(i, lines)
+            );
         }
     }
 
@@ -149,8 +164,17 @@ impl Fleet {
         let deadline = Instant::now() + Duration::from_secs(30);
         for i in 0..self.instances.len() {
             loop {
-                if let Some(status) = self.instances[i].child.as_mut().unwrap().try_wait().unwrap() {
-                    panic!("instance {i} exited during start-up ({status}):\n{}", self.log_tail(i, 50));
+                if let Some(status) = self.instances[i]
+                    .child
+                    .as_mut()
+                    .unwrap()
+                    .try_wait()
+                    .unwrap()
+                {
+                    panic!(
+                        "instance {i} exited during start-up ({status}):\n{}",
+                        self.log_tail(i, 50)
+                    );
                 }
                 let ok = http
                     .get(format!("{}/readyz", self.instances[i].url))
@@ -162,7 +186,10 @@ impl Fleet {
                     break;
                 }
                 if Instant::now() > deadline {
-                    panic!("instance {i} not ready after 30 s:\n{}", self.log_tail(i, 50));
+                    panic!(
+                        "instance {i} not ready after 30 s:\n{}",
+                        self.log_tail(i, 50)
+                    );
                 }
                 tokio::time::sleep(Duration::from_millis(100)).await;
             }
@@ -182,8 +209,15 @@ impl Fleet {
             if Some(i) == except {
                 continue;
             }
-            if let Some(status) = self.instances[i].child.as_mut().and_then(|c| c.try_wait().unwrap()) {
-                panic!("instance {i} died on its own ({status}):\n{}", self.log_tail(i, 50));
+            if let Some(status) = self.instances[i]
+                .child
+                .as_mut()
+                .and_then(|c| c.try_wait().unwrap())
+            {
+                panic!(
+                    "instance {i} died on its own ({status}):\n{}",
+                    self.log_tail(i, 50)
+                );
             }
         }
     }
@@ -231,7 +265,13 @@ async fn deliver(
         let i = (first + attempt) % urls.len();
         let url = format!("{}{path}", urls[i]);
         let sig = signature::sign(AUTH_TOKEN.as_bytes(), &url, params, Algorithm::HmacSha1);
-        match http.post(&url).header("X-Twilio-Signature", sig).form(params).send().await {
+        match http
+            .post(&url)
+            .header("X-Twilio-Signature", sig)
+            .form(params)
+            .send()
+            .await
+        {
             Ok(r) if r.status().is_success() => {
                 d.answered_by[i].fetch_add(1, Ordering::Relaxed);
                 let _ = r.bytes().await;
@@ -242,14 +282,19 @@ async fn deliver(
                 let status = r.status();
                 let body = r.text().await.unwrap_or_default();
                 let sample = format!("{status} {}", body.chars().take(200).collect::<String>());
-                d.server_error_samples.lock().unwrap().insert(sample.clone());
+                d.server_error_samples
+                    .lock()
+                    .unwrap()
+                    .insert(sample.clone());
                 last = format!("instance {i}: {sample}");
                 tokio::time::sleep(Duration::from_millis(20 * (attempt as u64 + 1).min(10))).await;
             }
             Ok(r) => {
                 let status = r.status();
                 let body = r.text().await.unwrap_or_default();
-                d.failures.lock().unwrap().push(format!("{path} {params:?} -> instance {i} answered {status}: {body}"));
+                d.failures.lock().unwrap().push(format!(
+                    "{path} {params:?} -> instance {i} answered {status}: {body}"
+                ));
                 return None;
             }
             Err(e) => {
@@ -259,12 +304,16 @@ async fn deliver(
             }
         }
     }
-    d.failures.lock().unwrap().push(format!("{path} {params:?}: gave up after 40 attempts; last: {last}"));
+    d.failures.lock().unwrap().push(format!(
+        "{path} {params:?}: gave up after 40 attempts; last: {last}"
+    ));
     None
 }
 
 fn pairs(p: &[(&str, &str)]) -> Vec<(String, String)> {
-    p.iter().map(|(k, v)| (k.to_string(), v.to_string())).collect()
+    p.iter()
+        .map(|(k, v)| (k.to_string(), v.to_string()))
+        .collect()
 }
 
 fn dial_params(call_sid: &str, from: &str) -> Vec<(String, String)> {
@@ -301,18 +350,23 @@ fn callers(n: usize) -> Vec<String> {
 }
 
 async fn scalar(conn: &mut sqlx::PgConnection, sql: &str) -> i64 {
-    sqlx::query_scalar::<_, i64>(sql).fetch_one(conn).await.unwrap_or_else(|e| panic!("{sql}: {e}"))
+    sqlx::query_scalar::<_, i64>(sql)
+        .fetch_one(conn)
+        .await
+        .unwrap_or_else(|e| panic!("{sql}: {e}"))
 }
 
 /// What the database says about one caller, for a failure report.
 async fn db_evidence(conn: &mut sqlx::PgConnection, phone: &str) -> String {
     use sqlx::Row;
     let mut out = String::new();
-    let leads = sqlx::query("SELECT id, status, call_count, first_call_at FROM leads WHERE caller = $1 ORDER BY id")
-        .bind(phone)
-        .fetch_all(&mut *conn)
-        .await
-        .unwrap();
+    let leads = sqlx::query(
+        "SELECT id, status, call_count, first_call_at FROM leads WHERE caller = $1 ORDER BY id",
+    )
+    .bind(phone)
+    .fetch_all(&mut *conn)
+    .await
+    .unwrap();
     for r in leads {
         out += &format!(
             "    lead id={} status={} call_count={} first_call_at={}\n",
@@ -322,11 +376,13 @@ async fn db_evidence(conn: &mut sqlx::PgConnection, phone: &str) -> String {
             r.get::<i64, _>("first_call_at")
         );
     }
-    let calls = sqlx::query("SELECT call_sid, lead_id, status, missed_trigger FROM calls WHERE caller = $1 ORDER BY id")
-        .bind(phone)
-        .fetch_all(&mut *conn)
-        .await
-        .unwrap();
+    let calls = sqlx::query(
+        "SELECT call_sid, lead_id, status, missed_trigger FROM calls WHERE caller = $1 ORDER BY id",
+    )
+    .bind(phone)
+    .fetch_all(&mut *conn)
+    .await
+    .unwrap();
     for r in calls {
         out += &format!(
             "    call {} lead={:?} status={} trigger={:?}\n",
@@ -400,15 +456,31 @@ async fn start_env(base: &str) -> Env {
     let config = write_config(dir.path());
     let database_url = fresh_postgres_database(base).await;
     let mock = MockTwilio::start().await;
-    let http = reqwest::Client::builder().timeout(Duration::from_secs(10)).pool_max_idle_per_host(64).build().unwrap();
+    let http = reqwest::Client::builder()
+        .timeout(Duration::from_secs(10))
+        .pool_max_idle_per_host(64)
+        .build()
+        .unwrap();
     let started = Instant::now();
     // All at once: they race to migrate the same fresh database, as a
     // rolling deploy of several replicas would.
     let mut fleet = Fleet::spawn(INSTANCES, dir.path(), &config, &database_url, &mock.url);
     fleet.wait_ready(&http).await;
-    eprintln!("{INSTANCES} instances ready in {:.1}s: {:?}", started.elapsed().as_secs_f64(), fleet.urls());
-    let db = sqlx::PgConnection::connect(&database_url).await.expect("connect to the test database");
-    Env { fleet, mock, http, db, _dir: dir }
+    eprintln!(
+        "{INSTANCES} instances ready in {:.1}s: {:?}",
+        started.elapsed().as_secs_f64(),
+        fleet.urls()
+    );
+    let db = sqlx::PgConnection::connect(&database_url)
+        .await
+        .expect("connect to the test database");
+    Env {
+        fleet,
+        mock,
+        http,
+        db,
+        _dir: dir,
+    }
 }
 
 /// Waits (bounded) until `done(sent, db)` holds; returns whether it did.
@@ -444,7 +516,10 @@ async fn three_instances_one_killed_every_caller_texted_exactly_once() {
     const REPEATERS: usize = 500;
     const KILLED: usize = 1;
     const HUNG_SENDS: usize = 24;
-    let seed: u64 = std::env::var("RINGBACK_TEST_SEED").ok().and_then(|s| s.parse().ok()).unwrap_or_else(|| rand::rng().random());
+    let seed: u64 = std::env::var("RINGBACK_TEST_SEED")
+        .ok()
+        .and_then(|s| s.parse().ok())
+        .unwrap_or_else(|| rand::rng().random());
     eprintln!("seed {seed} (set RINGBACK_TEST_SEED to replay the same order)");
     let mut rng = rand::rngs::StdRng::seed_from_u64(seed);
 
@@ -456,7 +531,9 @@ async fn three_instances_one_killed_every_caller_texted_exactly_once() {
         .map(|c| (c.clone(), format!("CA{}", uuid::Uuid::new_v4().simple())))
         .collect();
     calls.shuffle(&mut rng);
-    let offsets: Vec<usize> = (0..calls.len()).map(|_| rng.random_range(0..INSTANCES)).collect();
+    let offsets: Vec<usize> = (0..calls.len())
+        .map(|_| rng.random_range(0..INSTANCES))
+        .collect();
     let kill_at = calls.len() / 3;
 
     let urls = env.fleet.urls();
@@ -466,7 +543,15 @@ async fn three_instances_one_killed_every_caller_texted_exactly_once() {
     let started = Instant::now();
     futures::stream::iter(calls.iter().enumerate())
         .map(|(n, (from, sid))| {
-            let (urls, http, d, fleet, killed_after, started, mock) = (&urls, &env.http, &delivery, &fleet, &killed_after, started, &env.mock);
+            let (urls, http, d, fleet, killed_after, started, mock) = (
+                &urls,
+                &env.http,
+                &delivery,
+                &fleet,
+                &killed_after,
+                started,
+                &env.mock,
+            );
             let first = offsets[n];
             async move {
                 if n == kill_at {
@@ -481,25 +566,39 @@ async fn three_instances_one_killed_every_caller_texted_exactly_once() {
                         mock.push(Script::AcceptButHang(Duration::from_millis(1500)));
                     }
                     let t = Instant::now();
-                    while mock.requests() < before + HUNG_SENDS && t.elapsed() < Duration::from_secs(2) {
+                    while mock.requests() < before + HUNG_SENDS
+                        && t.elapsed() < Duration::from_secs(2)
+                    {
                         tokio::time::sleep(Duration::from_millis(10)).await;
                     }
                     fleet.lock().unwrap().kill(KILLED);
                     *killed_after.lock().unwrap() = Some(started.elapsed());
-                    eprintln!("SIGKILLed instance {KILLED} after {n} calls started ({:.2}s)", started.elapsed().as_secs_f64());
+                    eprintln!(
+                        "SIGKILLed instance {KILLED} after {n} calls started ({:.2}s)",
+                        started.elapsed().as_secs_f64()
+                    );
                 }
                 // The dial result to one instance and the duplicate status
                 // callback to another, at the same moment.
                 let (dp, sp) = (dial_params(sid, from), status_params(sid, from));
                 let dial = deliver(http, urls, first, "/webhooks/twilio/voice/dial", &dp, d);
-                let status = deliver(http, urls, first + 1, "/webhooks/twilio/voice/status", &sp, d);
+                let status = deliver(
+                    http,
+                    urls,
+                    first + 1,
+                    "/webhooks/twilio/voice/status",
+                    &sp,
+                    d,
+                );
                 let (a, b) = futures::join!(dial, status);
                 d.trail
                     .lock()
                     .unwrap()
                     .entry(from.clone())
                     .or_default()
-                    .push(format!("{sid}: dial -> instance {a:?}, status -> instance {b:?}"));
+                    .push(format!(
+                        "{sid}: dial -> instance {a:?}, status -> instance {b:?}"
+                    ));
             }
         })
         .buffer_unordered(IN_FLIGHT_CALLS)
@@ -524,14 +623,22 @@ async fn three_instances_one_killed_every_caller_texted_exactly_once() {
     let failures = delivery.failures.lock().unwrap().clone();
     if !failures.is_empty() {
         env.fleet.print_logs(40);
-        panic!("{} webhooks were not accepted; first few:\n{}", failures.len(), failures[..failures.len().min(10)].join("\n"));
+        panic!(
+            "{} webhooks were not accepted; first few:\n{}",
+            failures.len(),
+            failures[..failures.len().min(10)].join("\n")
+        );
     }
 
     // The killed instance's claimed jobs come back after their 3 s lease.
-    let settled = wait_until(&mut env, Duration::from_secs(60), |sent, pending, unsettled| {
-        let distinct: BTreeSet<&str> = sent.iter().map(|s| s.to.as_str()).collect();
-        distinct.len() >= CALLERS && pending == 0 && unsettled == 0
-    })
+    let settled = wait_until(
+        &mut env,
+        Duration::from_secs(60),
+        |sent, pending, unsettled| {
+            let distinct: BTreeSet<&str> = sent.iter().map(|s| s.to.as_str()).collect();
+            distinct.len() >= CALLERS && pending == 0 && unsettled == 0
+        },
+    )
     .await;
     let all_texted = started.elapsed();
     // A moment more, so that a late duplicate has a chance to show.
@@ -541,19 +648,39 @@ async fn three_instances_one_killed_every_caller_texted_exactly_once() {
     let sent = env.mock.sent();
     let by_to = group_by_to(&sent);
     let caller_set: BTreeSet<&str> = callers.iter().map(String::as_str).collect();
-    let duplicates: Vec<(&String, &Vec<&Sent>)> = by_to.iter().filter(|(_, v)| v.len() > 1).collect();
-    let missing: Vec<&str> = caller_set.iter().copied().filter(|c| !by_to.contains_key(*c)).collect();
-    let strangers: Vec<&String> = by_to.keys().filter(|t| !caller_set.contains(t.as_str())).collect();
+    let duplicates: Vec<(&String, &Vec<&Sent>)> =
+        by_to.iter().filter(|(_, v)| v.len() > 1).collect();
+    let missing: Vec<&str> = caller_set
+        .iter()
+        .copied()
+        .filter(|c| !by_to.contains_key(*c))
+        .collect();
+    let strangers: Vec<&String> = by_to
+        .keys()
+        .filter(|t| !caller_set.contains(t.as_str()))
+        .collect();
     let leads = scalar(&mut env.db, "SELECT COUNT(*) FROM leads").await;
     let call_rows = scalar(&mut env.db, "SELECT COUNT(*) FROM calls").await;
-    let call_count_sum = scalar(&mut env.db, "SELECT COALESCE(SUM(call_count), 0)::BIGINT FROM leads").await;
+    let call_count_sum = scalar(
+        &mut env.db,
+        "SELECT COALESCE(SUM(call_count), 0)::BIGINT FROM leads",
+    )
+    .await;
     let unsettled =
         scalar(&mut env.db, "SELECT COUNT(*) FROM messages WHERE direction = 'outbound' AND status IN ('queued', 'sending')").await;
     let outbound_sent =
         scalar(&mut env.db, "SELECT COUNT(*) FROM messages WHERE direction = 'outbound' AND status IN ('sent', 'delivered')").await;
-    let reclaimed = scalar(&mut env.db, "SELECT COUNT(*) FROM jobs WHERE kind = 'send_message' AND lease_token > 1").await;
+    let reclaimed = scalar(
+        &mut env.db,
+        "SELECT COUNT(*) FROM jobs WHERE kind = 'send_message' AND lease_token > 1",
+    )
+    .await;
     let in_doubt_looked_up = env.mock.list_requests();
-    let retried_messages = scalar(&mut env.db, "SELECT COUNT(*) FROM messages WHERE direction = 'outbound' AND attempts > 1").await;
+    let retried_messages = scalar(
+        &mut env.db,
+        "SELECT COUNT(*) FROM messages WHERE direction = 'outbound' AND attempts > 1",
+    )
+    .await;
 
     eprintln!(
         "figures: calls={} callers={} repeat callers={} duplicate deliveries (same CallSid, other instance)={} texts={} distinct recipients={} \
@@ -577,13 +704,23 @@ async fn three_instances_one_killed_every_caller_texted_exactly_once() {
         all_texted.as_secs_f64(),
     );
 
-    let ok = settled && duplicates.is_empty() && missing.is_empty() && strangers.is_empty() && leads == CALLERS as i64 && unsettled == 0;
+    let ok = settled
+        && duplicates.is_empty()
+        && missing.is_empty()
+        && strangers.is_empty()
+        && leads == CALLERS as i64
+        && unsettled == 0;
     if !ok {
         let trail = delivery.trail.lock().unwrap();
         for (to, texts) in duplicates.iter().take(10) {
             eprintln!("DUPLICATE: {to} got {} texts:", texts.len());
             for t in texts.iter() {
-                eprintln!("    {} at {:?} after start: {:?}", t.sid, t.at.saturating_duration_since(started), t.body);
+                eprintln!(
+                    "    {} at {:?} after start: {:?}",
+                    t.sid,
+                    t.at.saturating_duration_since(started),
+                    t.body
+                );
             }
             for line in trail.get(*to).into_iter().flatten() {
                 eprintln!("    webhook {line}");
@@ -599,10 +736,26 @@ async fn three_instances_one_killed_every_caller_texted_exactly_once() {
         }
         env.fleet.print_logs(40);
     }
-    assert!(settled, "the outbox never settled within 60 s (see figures above)");
-    assert!(duplicates.is_empty(), "{} callers got more than one text: {:?}", duplicates.len(), duplicates.iter().map(|d| d.0).take(20).collect::<Vec<_>>());
-    assert!(missing.is_empty(), "{} callers got no text: {:?}", missing.len(), &missing[..missing.len().min(20)]);
-    assert!(strangers.is_empty(), "texts to numbers that never called: {strangers:?}");
+    assert!(
+        settled,
+        "the outbox never settled within 60 s (see figures above)"
+    );
+    assert!(
+        duplicates.is_empty(),
+        "{} callers got more than one text: {:?}",
+        duplicates.len(),
+        duplicates.iter().map(|d| d.0).take(20).collect::<Vec<_>>()
+    );
+    assert!(
+        missing.is_empty(),
+        "{} callers got no text: {:?}",
+        missing.len(),
+        &missing[..missing.len().min(20)]
+    );
+    assert!(
+        strangers.is_empty(),
+        "texts to numbers that never called: {strangers:?}"
+    );
     assert_eq!(leads, CALLERS as i64, "one lead per caller");
     assert_eq!(call_rows, calls.len() as i64, "every call recorded once");
     assert_eq!(unsettled, 0, "no message left queued or sending");
@@ -614,7 +767,9 @@ async fn replies_spread_across_instances_confirm_opt_out_once() {
     let _serial = SERIAL.lock().await;
     let mut env = start_env(&base).await;
     const CALLERS: usize = 100;
-    let callers: Vec<String> = (0..CALLERS).map(|i| format!("+1512555{}", 8000 + i)).collect();
+    let callers: Vec<String> = (0..CALLERS)
+        .map(|i| format!("+1512555{}", 8000 + i))
+        .collect();
     let urls = env.fleet.urls();
     let delivery = Delivery::default();
     let started = Instant::now();
@@ -625,15 +780,25 @@ async fn replies_spread_across_instances_confirm_opt_out_once() {
             let (urls, http, d) = (&urls, &env.http, &delivery);
             async move {
                 let sid = format!("CA{}", uuid::Uuid::new_v4().simple());
-                deliver(http, urls, n, "/webhooks/twilio/voice/dial", &dial_params(&sid, from), d).await;
+                deliver(
+                    http,
+                    urls,
+                    n,
+                    "/webhooks/twilio/voice/dial",
+                    &dial_params(&sid, from),
+                    d,
+                )
+                .await;
             }
         })
         .buffer_unordered(IN_FLIGHT_CALLS)
         .collect::<Vec<()>>()
         .await;
-    let texted = wait_until(&mut env, Duration::from_secs(30), |sent, pending, unsettled| {
-        sent.len() >= CALLERS && pending == 0 && unsettled == 0
-    })
+    let texted = wait_until(
+        &mut env,
+        Duration::from_secs(30),
+        |sent, pending, unsettled| sent.len() >= CALLERS && pending == 0 && unsettled == 0,
+    )
     .await;
     assert!(texted, "the first texts never went out");
 
@@ -655,7 +820,12 @@ async fn replies_spread_across_instances_confirm_opt_out_once() {
                     deliver(http, urls, n, "/webhooks/twilio/sms", &p, d),
                     deliver(http, urls, n + 1, "/webhooks/twilio/sms", &p, d)
                 );
-                d.trail.lock().unwrap().entry(from.clone()).or_default().push(format!("{sid}: STOP -> instances {a:?} and {b:?}"));
+                d.trail
+                    .lock()
+                    .unwrap()
+                    .entry(from.clone())
+                    .or_default()
+                    .push(format!("{sid}: STOP -> instances {a:?} and {b:?}"));
             }
         })
         .buffer_unordered(IN_FLIGHT_CALLS)
@@ -664,23 +834,49 @@ async fn replies_spread_across_instances_confirm_opt_out_once() {
     let failures = delivery.failures.lock().unwrap().clone();
     if !failures.is_empty() {
         env.fleet.print_logs(40);
-        panic!("{} webhooks were not accepted; first few:\n{}", failures.len(), failures[..failures.len().min(10)].join("\n"));
+        panic!(
+            "{} webhooks were not accepted; first few:\n{}",
+            failures.len(),
+            failures[..failures.len().min(10)].join("\n")
+        );
     }
     let is_confirmation = |s: &Sent| s.body.contains("unsubscribed");
-    let settled = wait_until(&mut env, Duration::from_secs(30), |sent, pending, unsettled| {
-        sent.iter().filter(|s| is_confirmation(s)).count() >= CALLERS && pending == 0 && unsettled == 0
-    })
+    let settled = wait_until(
+        &mut env,
+        Duration::from_secs(30),
+        |sent, pending, unsettled| {
+            sent.iter().filter(|s| is_confirmation(s)).count() >= CALLERS
+                && pending == 0
+                && unsettled == 0
+        },
+    )
     .await;
     tokio::time::sleep(Duration::from_millis(1000)).await;
     env.fleet.assert_alive(None);
 
     let sent = env.mock.sent();
-    let confirmations: Vec<Sent> = sent.iter().filter(|s| is_confirmation(s)).cloned().collect();
+    let confirmations: Vec<Sent> = sent
+        .iter()
+        .filter(|s| is_confirmation(s))
+        .cloned()
+        .collect();
     let by_to = group_by_to(&confirmations);
-    let duplicates: Vec<&String> = by_to.iter().filter(|(_, v)| v.len() > 1).map(|(k, _)| k).collect();
+    let duplicates: Vec<&String> = by_to
+        .iter()
+        .filter(|(_, v)| v.len() > 1)
+        .map(|(k, _)| k)
+        .collect();
     let missing: Vec<&String> = callers.iter().filter(|c| !by_to.contains_key(*c)).collect();
-    let opt_outs = scalar(&mut env.db, "SELECT COUNT(*) FROM consent_events WHERE action = 'opt_out'").await;
-    let inbound = scalar(&mut env.db, "SELECT COUNT(*) FROM messages WHERE direction = 'inbound'").await;
+    let opt_outs = scalar(
+        &mut env.db,
+        "SELECT COUNT(*) FROM consent_events WHERE action = 'opt_out'",
+    )
+    .await;
+    let inbound = scalar(
+        &mut env.db,
+        "SELECT COUNT(*) FROM messages WHERE direction = 'inbound'",
+    )
+    .await;
     eprintln!(
         "figures: callers={CALLERS} STOP webhooks={} texts={} confirmations={} distinct confirmed={} duplicate confirmations={} \
          missing={} | db: opt_out ledger rows={opt_outs} inbound messages={inbound} | answered per instance {:?}, 5xx {} | {:.2}s",
@@ -696,8 +892,16 @@ async fn replies_spread_across_instances_confirm_opt_out_once() {
     );
     if !(settled && duplicates.is_empty() && missing.is_empty()) {
         let trail = delivery.trail.lock().unwrap();
-        for to in duplicates.iter().map(|s| s.as_str()).chain(missing.iter().map(|s| s.as_str())).take(10) {
-            eprintln!("PROBLEM: {to} got {} confirmations", by_to.get(to).map_or(0, |v| v.len()));
+        for to in duplicates
+            .iter()
+            .map(|s| s.as_str())
+            .chain(missing.iter().map(|s| s.as_str()))
+            .take(10)
+        {
+            eprintln!(
+                "PROBLEM: {to} got {} confirmations",
+                by_to.get(to).map_or(0, |v| v.len())
+            );
             for line in trail.get(to).into_iter().flatten() {
                 eprintln!("    webhook {line}");
             }
@@ -706,8 +910,17 @@ async fn replies_spread_across_instances_confirm_opt_out_once() {
         env.fleet.print_logs(40);
     }
     assert!(settled, "the opt-out confirmations never settled");
-    assert!(duplicates.is_empty(), "callers with more than one opt-out confirmation: {duplicates:?}");
-    assert!(missing.is_empty(), "callers with no opt-out confirmation: {missing:?}");
-    assert_eq!(opt_outs, CALLERS as i64, "one opt-out in the consent ledger per STOP (the duplicate delivery changes nothing)");
+    assert!(
+        duplicates.is_empty(),
+        "callers with more than one opt-out confirmation: {duplicates:?}"
+    );
+    assert!(
+        missing.is_empty(),
+        "callers with no opt-out confirmation: {missing:?}"
+    );
+    assert_eq!(
+        opt_outs, CALLERS as i64,
+        "one opt-out in the consent ledger per STOP (the duplicate delivery changes nothing)"
+    );
     assert_eq!(inbound, CALLERS as i64, "each inbound STOP recorded once");
 }

@@ -37,7 +37,11 @@ pub struct Rules {
 
 impl Rules {
     pub fn from_config(s: &crate::config::ServiceConfig) -> Rules {
-        Rules { quiet_hours: s.quiet_hours.clone(), daily_cap: s.daily_cap, instant_any_hour: s.instant_any_hour }
+        Rules {
+            quiet_hours: s.quiet_hours.clone(),
+            daily_cap: s.daily_cap,
+            instant_any_hour: s.instant_any_hour,
+        }
     }
 }
 
@@ -46,7 +50,10 @@ fn respects_quiet_hours(kind: MessageKind, rules: &Rules) -> bool {
     match kind {
         // The person just called or texted us: answering now is what they asked for.
         MessageKind::Instant => !rules.instant_any_hour,
-        MessageKind::Reply | MessageKind::OptOutConfirmation | MessageKind::OptInConfirmation | MessageKind::HelpReply => false,
+        MessageKind::Reply
+        | MessageKind::OptOutConfirmation
+        | MessageKind::OptInConfirmation
+        | MessageKind::HelpReply => false,
         // Staff notices go to our own people.
         MessageKind::OfficeNotice | MessageKind::Inbound => false,
         MessageKind::FollowUp => true,
@@ -55,14 +62,20 @@ fn respects_quiet_hours(kind: MessageKind, rules: &Rules) -> bool {
 
 /// Does this kind of text count toward (and obey) the per-recipient cap?
 pub fn counts_toward_cap(kind: MessageKind) -> bool {
-    matches!(kind, MessageKind::Instant | MessageKind::FollowUp | MessageKind::Reply)
+    matches!(
+        kind,
+        MessageKind::Instant | MessageKind::FollowUp | MessageKind::Reply
+    )
 }
 
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum Verdict {
     Allow,
     /// Not now: try again at `until` (quiet hours, rate limits).
-    Hold { until: DateTime<Utc>, reason: &'static str },
+    Hold {
+        until: DateTime<Utc>,
+        reason: &'static str,
+    },
     /// Never: record the reason and do not send.
     Refuse(&'static str),
 }
@@ -89,7 +102,10 @@ pub fn check(o: &Outgoing<'_>) -> Verdict {
     }
     if respects_quiet_hours(o.kind, o.rules) {
         if let Err(next) = o.rules.quiet_hours.check(o.to, business.time_zone, o.now) {
-            return Verdict::Hold { until: next, reason: "quiet_hours" };
+            return Verdict::Hold {
+                until: next,
+                reason: "quiet_hours",
+            };
         }
     }
     Verdict::Allow
@@ -105,11 +121,28 @@ mod tests {
         let c = crate::engine::tests_support::config();
         let b = &c.businesses[0];
         let rules = Rules::from_config(&c.service);
-        let o = |to: &'static str, from: &'static str| Outgoing { kind: MessageKind::Instant, to, from, business: Some(b), now: Utc::now(), sent_last_24h: 0, rules: &rules };
+        let o = |to: &'static str, from: &'static str| Outgoing {
+            kind: MessageKind::Instant,
+            to,
+            from,
+            business: Some(b),
+            now: Utc::now(),
+            sent_last_24h: 0,
+            rules: &rules,
+        };
         assert_eq!(check(&o("+15125550147", "+15125550100")), Verdict::Allow);
-        assert_eq!(check(&o("+15125550147", "+15125559999")), Verdict::Refuse("unknown_sender"));
-        assert_eq!(check(&o("555", "+15125550100")), Verdict::Refuse("invalid_number"));
-        let none = Outgoing { business: None, ..o("+15125550147", "+15125550100") };
+        assert_eq!(
+            check(&o("+15125550147", "+15125559999")),
+            Verdict::Refuse("unknown_sender")
+        );
+        assert_eq!(
+            check(&o("555", "+15125550100")),
+            Verdict::Refuse("invalid_number")
+        );
+        let none = Outgoing {
+            business: None,
+            ..o("+15125550147", "+15125550100")
+        };
         assert_eq!(check(&none), Verdict::Refuse("unknown_business"));
     }
 
@@ -119,16 +152,47 @@ mod tests {
         let mut c = crate::engine::tests_support::config();
         let rules = Rules::from_config(&c.service);
         let b = &mut c.businesses[0];
-        let o = |b: &crate::config::Business| check(&Outgoing { kind: MessageKind::Instant, to: "+15125550147", from: "+15125550100", business: Some(b), now: Utc::now(), sent_last_24h: 0, rules: &rules });
+        let o = |b: &crate::config::Business| {
+            check(&Outgoing {
+                kind: MessageKind::Instant,
+                to: "+15125550147",
+                from: "+15125550100",
+                business: Some(b),
+                now: Utc::now(),
+                sent_last_24h: 0,
+                rules: &rules,
+            })
+        };
         assert_eq!(o(b), Verdict::Allow);
-        for status in [RegistrationStatus::Pending, RegistrationStatus::Rejected, RegistrationStatus::Unregistered, RegistrationStatus::Verified] {
+        for status in [
+            RegistrationStatus::Pending,
+            RegistrationStatus::Rejected,
+            RegistrationStatus::Unregistered,
+            RegistrationStatus::Verified,
+        ] {
             b.senders.get_mut("+15125550100").unwrap().status = status;
-            assert_eq!(o(b), Verdict::Refuse("sender_not_registered"), "10DLC {status:?}");
+            assert_eq!(
+                o(b),
+                Verdict::Refuse("sender_not_registered"),
+                "10DLC {status:?}"
+            );
         }
-        b.senders.insert("+15125550100".into(), Sender { number: "+15125550100".into(), registration: Registration::None, status: RegistrationStatus::Registered, mps: 1.0 });
+        b.senders.insert(
+            "+15125550100".into(),
+            Sender {
+                number: "+15125550100".into(),
+                registration: Registration::None,
+                status: RegistrationStatus::Registered,
+                mps: 1.0,
+            },
+        );
         assert_eq!(o(b), Verdict::Refuse("sender_not_registered"));
         b.senders.clear();
-        assert_eq!(o(b), Verdict::Refuse("sender_not_registered"), "undeclared numbers do not send");
+        assert_eq!(
+            o(b),
+            Verdict::Refuse("sender_not_registered"),
+            "undeclared numbers do not send"
+        );
     }
 
     #[test]
@@ -139,18 +203,59 @@ mod tests {
         let b = &c.businesses[0];
         // 22:30 in Austin (area code 512), 2026-11-24.
         let night = Utc.with_ymd_and_hms(2026, 11, 25, 4, 30, 0).unwrap();
-        let o = |kind| check(&Outgoing { kind, to: "+15125550147", from: "+15125550100", business: Some(b), now: night, sent_last_24h: 0, rules: &rules });
+        let o = |kind| {
+            check(&Outgoing {
+                kind,
+                to: "+15125550147",
+                from: "+15125550100",
+                business: Some(b),
+                now: night,
+                sent_last_24h: 0,
+                rules: &rules,
+            })
+        };
         assert_eq!(o(MessageKind::Instant), Verdict::Allow);
         assert_eq!(o(MessageKind::OptOutConfirmation), Verdict::Allow);
         // Texas: 9:00 on weekdays, 08:00... the window for TX opens at 9:00 local = 15:00 UTC.
-        assert_eq!(o(MessageKind::FollowUp), Verdict::Hold { until: Utc.with_ymd_and_hms(2026, 11, 25, 15, 0, 0).unwrap(), reason: "quiet_hours" });
+        assert_eq!(
+            o(MessageKind::FollowUp),
+            Verdict::Hold {
+                until: Utc.with_ymd_and_hms(2026, 11, 25, 15, 0, 0).unwrap(),
+                reason: "quiet_hours"
+            }
+        );
         // A Florida number (305) at 20:30 Eastern is past Florida's 20:00.
         let fl = Utc.with_ymd_and_hms(2026, 11, 25, 1, 30, 0).unwrap();
-        let v = check(&Outgoing { kind: MessageKind::FollowUp, to: "+13055550147", from: "+15125550100", business: Some(b), now: fl, sent_last_24h: 0, rules: &rules });
-        assert!(matches!(v, Verdict::Hold { reason: "quiet_hours", .. }), "{v:?}");
+        let v = check(&Outgoing {
+            kind: MessageKind::FollowUp,
+            to: "+13055550147",
+            from: "+15125550100",
+            business: Some(b),
+            now: fl,
+            sent_last_24h: 0,
+            rules: &rules,
+        });
+        assert!(
+            matches!(
+                v,
+                Verdict::Hold {
+                    reason: "quiet_hours",
+                    ..
+                }
+            ),
+            "{v:?}"
+        );
         let mut strict = rules.clone();
         strict.instant_any_hour = false;
-        let v = check(&Outgoing { kind: MessageKind::Instant, to: "+15125550147", from: "+15125550100", business: Some(b), now: night, sent_last_24h: 0, rules: &strict });
+        let v = check(&Outgoing {
+            kind: MessageKind::Instant,
+            to: "+15125550147",
+            from: "+15125550100",
+            business: Some(b),
+            now: night,
+            sent_last_24h: 0,
+            rules: &strict,
+        });
         assert!(matches!(v, Verdict::Hold { .. }));
     }
 
@@ -160,7 +265,17 @@ mod tests {
         let rules = Rules::from_config(&c.service);
         let b = &c.businesses[0];
         let noon = chrono::TimeZone::with_ymd_and_hms(&Utc, 2026, 11, 24, 18, 0, 0).unwrap();
-        let o = |kind, n| check(&Outgoing { kind, to: "+15125550147", from: "+15125550100", business: Some(b), now: noon, sent_last_24h: n, rules: &rules });
+        let o = |kind, n| {
+            check(&Outgoing {
+                kind,
+                to: "+15125550147",
+                from: "+15125550100",
+                business: Some(b),
+                now: noon,
+                sent_last_24h: n,
+                rules: &rules,
+            })
+        };
         assert_eq!(o(MessageKind::FollowUp, 2), Verdict::Allow);
         assert_eq!(o(MessageKind::FollowUp, 3), Verdict::Refuse("daily_cap"));
         assert_eq!(o(MessageKind::OptOutConfirmation, 9), Verdict::Allow);

@@ -40,8 +40,15 @@ impl PhoneNumber {
         let lower = s.to_ascii_lowercase();
         if matches!(
             lower.as_str(),
-            "anonymous" | "restricted" | "unknown" | "private" | "unavailable" | "+266696687"
-                | "+7378742833" | "+2562533" | "+8656696"
+            "anonymous"
+                | "restricted"
+                | "unknown"
+                | "private"
+                | "unavailable"
+                | "+266696687"
+                | "+7378742833"
+                | "+2562533"
+                | "+8656696"
         ) {
             return Err(PhoneError::Withheld);
         }
@@ -119,7 +126,10 @@ mod tests {
 
     #[test]
     fn accepts_e164() {
-        assert_eq!(PhoneNumber::parse(" +15125550147 ").unwrap().as_str(), "+15125550147");
+        assert_eq!(
+            PhoneNumber::parse(" +15125550147 ").unwrap().as_str(),
+            "+15125550147"
+        );
         assert!(PhoneNumber::parse("+442071838750").is_ok());
     }
 
@@ -127,14 +137,20 @@ mod tests {
     fn rejects_what_cannot_be_texted() {
         assert_eq!(PhoneNumber::parse(""), Err(PhoneError::Empty));
         assert_eq!(PhoneNumber::parse("5125550147"), Err(PhoneError::NotE164));
-        assert_eq!(PhoneNumber::parse("+1 512 555 0147"), Err(PhoneError::NotE164));
+        assert_eq!(
+            PhoneNumber::parse("+1 512 555 0147"),
+            Err(PhoneError::NotE164)
+        );
         assert_eq!(PhoneNumber::parse("+1512555014"), Err(PhoneError::BadNanp));
         assert_eq!(PhoneNumber::parse("+11125550147"), Err(PhoneError::BadNanp));
         assert_eq!(PhoneNumber::parse("+15121550147"), Err(PhoneError::BadNanp));
         assert_eq!(PhoneNumber::parse("Anonymous"), Err(PhoneError::Withheld));
         assert_eq!(PhoneNumber::parse("+266696687"), Err(PhoneError::Withheld));
         assert_eq!(PhoneNumber::parse("+0123456789"), Err(PhoneError::NotE164));
-        assert_eq!(PhoneNumber::parse("+1234567890123456"), Err(PhoneError::NotE164));
+        assert_eq!(
+            PhoneNumber::parse("+1234567890123456"),
+            Err(PhoneError::NotE164)
+        );
     }
 
     #[test]

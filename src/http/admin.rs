@@ -37,9 +37,18 @@ pub struct LeadQuery {
     limit: Option<i64>,
 }
 
-pub async fn list_leads(State(s): State<AppState>, headers: HeaderMap, Query(q): Query<LeadQuery>) -> Result<Json<serde_json::Value>, ApiError> {
+pub async fn list_leads(
+    State(s): State<AppState>,
+    headers: HeaderMap,
+    Query(q): Query<LeadQuery>,
+) -> Result<Json<serde_json::Value>, ApiError> {
     authorize(&s, &headers)?;
-    let status = q.status.as_deref().map(|v| v.parse::<LeadStatus>()).transpose().map_err(ApiError::BadRequest)?;
+    let status = q
+        .status
+        .as_deref()
+        .map(|v| v.parse::<LeadStatus>())
+        .transpose()
+        .map_err(ApiError::BadRequest)?;
     let leads = s
         .core
         .store
@@ -55,12 +64,21 @@ pub async fn list_leads(State(s): State<AppState>, headers: HeaderMap, Query(q):
     Ok(Json(serde_json::json!({ "leads": leads })))
 }
 
-pub async fn lead_detail(State(s): State<AppState>, headers: HeaderMap, Path(id): Path<i64>) -> Result<Json<serde_json::Value>, ApiError> {
+pub async fn lead_detail(
+    State(s): State<AppState>,
+    headers: HeaderMap,
+    Path(id): Path<i64>,
+) -> Result<Json<serde_json::Value>, ApiError> {
     authorize(&s, &headers)?;
     let store = &s.core.store;
-    let lead = store.lead(id).await?.ok_or_else(|| ApiError::NotFound(format!("no lead {id}")))?;
+    let lead = store
+        .lead(id)
+        .await?
+        .ok_or_else(|| ApiError::NotFound(format!("no lead {id}")))?;
     let calls = store.calls_for_lead(id).await?;
     let messages = store.messages_for_lead(id).await?;
     let events = store.lead_events(id).await?;
-    Ok(Json(serde_json::json!({ "lead": lead, "calls": calls, "messages": messages, "events": events })))
+    Ok(Json(
+        serde_json::json!({ "lead": lead, "calls": calls, "messages": messages, "events": events }),
+    ))
 }

@@ -41,9 +41,15 @@ pub fn router(state: AppState) -> Router {
         .route("/webhooks/twilio/voice", post(twilio::voice))
         .route("/webhooks/twilio/voice/dial", post(twilio::voice_dial))
         .route("/webhooks/twilio/voice/screen", post(twilio::voice_screen))
-        .route("/webhooks/twilio/voice/screen/result", post(twilio::voice_screen_result))
+        .route(
+            "/webhooks/twilio/voice/screen/result",
+            post(twilio::voice_screen_result),
+        )
         .route("/webhooks/twilio/voice/status", post(twilio::voice_status))
-        .route("/webhooks/twilio/voice/recording", post(twilio::voice_recording))
+        .route(
+            "/webhooks/twilio/voice/recording",
+            post(twilio::voice_recording),
+        )
         .route("/webhooks/twilio/sms", post(twilio::sms))
         .route("/webhooks/twilio/sms/status", post(twilio::sms_status))
         .route("/healthz", get(ops::healthz))

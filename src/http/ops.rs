@@ -20,13 +20,26 @@ pub async fn readyz(State(s): State<AppState>) -> impl IntoResponse {
         Ok(()) => (StatusCode::OK, "ready".to_string()),
         Err(e) => {
             tracing::warn!(error = %e, "readiness check: database unreachable");
-            (StatusCode::SERVICE_UNAVAILABLE, "database unreachable".to_string())
+            (
+                StatusCode::SERVICE_UNAVAILABLE,
+                "database unreachable".to_string(),
+            )
         }
     }
 }
 
 pub async fn metrics(State(s): State<AppState>) -> impl IntoResponse {
-    let depth = s.core.store.queue_depth().await.map(|d| d as f64).unwrap_or(-1.0);
-    let body = s.core.metrics.render(&[("ringback_job_queue_depth", "Jobs pending or running (-1: database unreachable).", depth)]);
+    let depth = s
+        .core
+        .store
+        .queue_depth()
+        .await
+        .map(|d| d as f64)
+        .unwrap_or(-1.0);
+    let body = s.core.metrics.render(&[(
+        "ringback_job_queue_depth",
+        "Jobs pending or running (-1: database unreachable).",
+        depth,
+    )]);
     ([(header::CONTENT_TYPE, "text/plain; version=0.0.4")], body)
 }

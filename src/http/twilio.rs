@@ -24,14 +24,19 @@ pub struct TwilioForm {
 
 impl TwilioForm {
     pub fn get(&self, name: &str) -> Option<&str> {
-        self.pairs.iter().find(|(k, _)| k == name).map(|(_, v)| v.as_str())
+        self.pairs
+            .iter()
+            .find(|(k, _)| k == name)
+            .map(|(_, v)| v.as_str())
     }
 
     /// A parameter that must be present and non-empty.
     pub fn require(&self, name: &'static str) -> Result<&str, ApiError> {
         match self.get(name).map(str::trim) {
             Some(v) if !v.is_empty() => Ok(v),
-            _ => Err(ApiError::BadRequest(format!("missing required parameter `{name}`"))),
+            _ => Err(ApiError::BadRequest(format!(
+                "missing required parameter `{name}`"
+            ))),
         }
     }
 }
@@ -39,7 +44,8 @@ impl TwilioForm {
 /// Parses `application/x-www-form-urlencoded`, refusing bytes that are not
 /// UTF-8 after percent-decoding (a lossy decode would change what was signed).
 pub fn parse_form(body: &[u8]) -> Result<Vec<(String, String)>, ApiError> {
-    let text = std::str::from_utf8(body).map_err(|_| ApiError::BadRequest("body is not valid UTF-8".into()))?;
+    let text = std::str::from_utf8(body)
+        .map_err(|_| ApiError::BadRequest("body is not valid UTF-8".into()))?;
     let mut out = Vec::new();
     for part in text.split('&').filter(|p| !p.is_empty()) {
         let (k, v) = part.split_once('=').unwrap_or((part, ""));
@@ -62,19 +68,36 @@ fn public_request_url(s: &AppState, headers: &HeaderMap, uri: &axum::http::Uri) 
     match &s.public_url {
         Some(base) => format!("{base}{path}"),
         None => {
-            let host = headers.get(header::HOST).and_then(|h| h.to_str().ok()).unwrap_or("localhost");
+            let host = headers
+                .get(header::HOST)
+                .and_then(|h| h.to_str().ok())
+                .unwrap_or("localhost");
             format!("http://{host}{path}")
         }
     }
 }
 
 /// Verifies and parses a Twilio webhook.
-fn verify(s: &AppState, kind: &'static str, headers: &HeaderMap, uri: &axum::http::Uri, body: &Bytes) -> Result<TwilioForm, ApiError> {
+fn verify(
+    s: &AppState,
+    kind: &'static str,
+    headers: &HeaderMap,
+    uri: &axum::http::Uri,
+    body: &Bytes,
+) -> Result<TwilioForm, ApiError> {
     if !s.is_accepting() {
         return Err(ApiError::Unavailable("shutting down; please retry".into()));
     }
-    let ctype = headers.get(header::CONTENT_TYPE).and_then(|v| v.to_str().ok()).unwrap_or("");
-    let mime = ctype.split(';').next().unwrap_or("").trim().to_ascii_lowercase();
+    let ctype = headers
+        .get(header::CONTENT_TYPE)
+        .and_then(|v| v.to_str().ok())
+        .unwrap_or("");
+    let mime = ctype
+        .split(';')
+        .next()
+        .unwrap_or("")
+        .trim()
+        .to_ascii_lowercase();
     let is_json = mime == "application/json";
     if mime != "application/x-www-form-urlencoded" && !is_json {
         return Err(ApiError::UnsupportedMediaType(format!(
@@ -86,9 +109,13 @@ fn verify(s: &AppState, kind: &'static str, headers: &HeaderMap, uri: &axum::htt
         .get("x-twilio-signature")
         .and_then(|v| v.to_str().ok())
         .filter(|v| !v.is_empty())
-        .ok_or(ApiError::MissingSignature("X-Twilio-Signature header is required"))?;
+        .ok_or(ApiError::MissingSignature(
+            "X-Twilio-Signature header is required",
+        ))?;
     let algorithm = signature::Algorithm::from_settings_header(
-        headers.get("x-twilio-webhooks-signature-settings").and_then(|v| v.to_str().ok()),
+        headers
+            .get("x-twilio-webhooks-signature-settings")
+            .and_then(|v| v.to_str().ok()),
     );
     let url = public_request_url(s, headers, uri);
     let key = s.webhook_key.expose_secret().as_bytes();
@@ -97,11 +124,21 @@ fn verify(s: &AppState, kind: &'static str, headers: &HeaderMap, uri: &axum::htt
         if !signature::validate_json(key, sig, &url, body, algorithm) {
             return Err(ApiError::BadSignature);
         }
-        let value: serde_json::Value = serde_json::from_slice(body).map_err(|e| ApiError::BadRequest(format!("invalid JSON body: {e}")))?;
-        let obj = value.as_object().ok_or_else(|| ApiError::BadRequest("JSON body must be an object".into()))?;
+        let value: serde_json::Value = serde_json::from_slice(body)
+            .map_err(|e| ApiError::BadRequest(format!("invalid JSON body: {e}")))?;
+        let obj = value
+            .as_object()
+            .ok_or_else(|| ApiError::BadRequest("JSON body must be an object".into()))?;
         let pairs = obj
             .iter()
-            .map(|(k, v)| (k.clone(), v.as_str().map(str::to_string).unwrap_or_else(|| v.to_string())))
+            .map(|(k, v)| {
+                (
+                    k.clone(),
+                    v.as_str()
+                        .map(str::to_string)
+                        .unwrap_or_else(|| v.to_string()),
+                )
+            })
             .collect();
         return Ok(TwilioForm { pairs, raw });
     }
@@ -120,14 +157,22 @@ fn xml(body: String) -> Response {
 fn finish(s: &AppState, kind: &'static str, result: Result<Response, ApiError>) -> Response {
     match result {
         Ok(r) => {
-            s.core.metrics.inc("ringback_webhooks_total", &[("kind", kind), ("outcome", "ok")]);
+            s.core.metrics.inc(
+                "ringback_webhooks_total",
+                &[("kind", kind), ("outcome", "ok")],
+            );
             r
         }
         Err(e) => {
-            s.core.metrics.inc("ringback_webhooks_total", &[("kind", kind), ("outcome", e.outcome())]);
+            s.core.metrics.inc(
+                "ringback_webhooks_total",
+                &[("kind", kind), ("outcome", e.outcome())],
+            );
             match &e {
                 ApiError::Store(_) => {}
-                other => tracing::warn!(kind, status = other.status().as_u16(), error = %other, "webhook rejected"),
+                other => {
+                    tracing::warn!(kind, status = other.status().as_u16(), error = %other, "webhook rejected")
+                }
             }
             e.into_response()
         }
@@ -145,19 +190,31 @@ fn url(s: &AppState, headers: &HeaderMap, path: &str) -> String {
     match &s.public_url {
         Some(base) => format!("{base}{path}"),
         None => {
-            let host = headers.get(header::HOST).and_then(|h| h.to_str().ok()).unwrap_or("localhost");
+            let host = headers
+                .get(header::HOST)
+                .and_then(|h| h.to_str().ok())
+                .unwrap_or("localhost");
             format!("http://{host}{path}")
         }
     }
 }
 
 fn received<'a>(kind: &'static str, key: String, f: &'a TwilioForm) -> Received<'a> {
-    Received { dedup_key: key, kind, payload: &f.raw }
+    Received {
+        dedup_key: key,
+        kind,
+        payload: &f.raw,
+    }
 }
 
 /// An incoming call: ring the business (optionally screened), or after hours
 /// go straight to voicemail — which is a missed call at once.
-pub async fn voice(State(s): State<AppState>, headers: HeaderMap, OriginalUri(uri): OriginalUri, body: Bytes) -> Response {
+pub async fn voice(
+    State(s): State<AppState>,
+    headers: HeaderMap,
+    OriginalUri(uri): OriginalUri,
+    body: Bytes,
+) -> Response {
     const KIND: &str = "voice";
     let r = async {
         let f = verify(&s, KIND, &headers, &uri, &body)?;
@@ -202,7 +259,12 @@ pub async fn voice(State(s): State<AppState>, headers: HeaderMap, OriginalUri(ur
 }
 
 /// The `<Dial action>` result: unanswered → missed call and voicemail.
-pub async fn voice_dial(State(s): State<AppState>, headers: HeaderMap, OriginalUri(uri): OriginalUri, body: Bytes) -> Response {
+pub async fn voice_dial(
+    State(s): State<AppState>,
+    headers: HeaderMap,
+    OriginalUri(uri): OriginalUri,
+    body: Bytes,
+) -> Response {
     const KIND: &str = "voice_dial";
     let r = async {
         let f = verify(&s, KIND, &headers, &uri, &body)?;
@@ -252,17 +314,34 @@ pub async fn voice_dial(State(s): State<AppState>, headers: HeaderMap, OriginalU
 }
 
 /// Call screening, played to whoever picks up the business phone.
-pub async fn voice_screen(State(s): State<AppState>, headers: HeaderMap, OriginalUri(uri): OriginalUri, body: Bytes) -> Response {
+pub async fn voice_screen(
+    State(s): State<AppState>,
+    headers: HeaderMap,
+    OriginalUri(uri): OriginalUri,
+    body: Bytes,
+) -> Response {
     const KIND: &str = "voice_screen";
     let r = async {
         let _f = verify(&s, KIND, &headers, &uri, &body)?;
-        let parent = query_param(&uri, "parent").ok_or_else(|| ApiError::BadRequest("missing `parent` query parameter".into()))?;
-        let call = s.core.store.call(&parent).await?.ok_or_else(|| ApiError::NotFound(format!("unknown parent call {parent}")))?;
+        let parent = query_param(&uri, "parent")
+            .ok_or_else(|| ApiError::BadRequest("missing `parent` query parameter".into()))?;
+        let call = s
+            .core
+            .store
+            .call(&parent)
+            .await?
+            .ok_or_else(|| ApiError::NotFound(format!("unknown parent call {parent}")))?;
         let b = business(&s, &call.tracking_number)?;
-        let vars = crate::templates::Vars::new().set("business", b.name.clone()).set("business_phone", call.tracking_number.clone());
+        let vars = crate::templates::Vars::new()
+            .set("business", b.name.clone())
+            .set("business_phone", call.tracking_number.clone());
         Ok(xml(twiml::screen(
             &b.templates.screen_prompt.render(&vars),
-            &url(&s, &headers, &format!("/webhooks/twilio/voice/screen/result?parent={parent}")),
+            &url(
+                &s,
+                &headers,
+                &format!("/webhooks/twilio/voice/screen/result?parent={parent}"),
+            ),
         )))
     }
     .await;
@@ -270,16 +349,29 @@ pub async fn voice_screen(State(s): State<AppState>, headers: HeaderMap, Origina
 }
 
 /// The screening keypress: 1 accepts (an empty response bridges the call).
-pub async fn voice_screen_result(State(s): State<AppState>, headers: HeaderMap, OriginalUri(uri): OriginalUri, body: Bytes) -> Response {
+pub async fn voice_screen_result(
+    State(s): State<AppState>,
+    headers: HeaderMap,
+    OriginalUri(uri): OriginalUri,
+    body: Bytes,
+) -> Response {
     const KIND: &str = "voice_screen_result";
     let r = async {
         let f = verify(&s, KIND, &headers, &uri, &body)?;
-        let parent = query_param(&uri, "parent").ok_or_else(|| ApiError::BadRequest("missing `parent` query parameter".into()))?;
-        let call = s.core.store.call(&parent).await?.ok_or_else(|| ApiError::NotFound(format!("unknown parent call {parent}")))?;
+        let parent = query_param(&uri, "parent")
+            .ok_or_else(|| ApiError::BadRequest("missing `parent` query parameter".into()))?;
+        let call = s
+            .core
+            .store
+            .call(&parent)
+            .await?
+            .ok_or_else(|| ApiError::NotFound(format!("unknown parent call {parent}")))?;
         let b = business(&s, &call.tracking_number)?;
         if f.get("Digits").map(str::trim) == Some("1") {
             let rx = received(KIND, format!("twilio:screen:{parent}"), &f);
-            s.core.screen_accepted(b, &parent, &call.caller, &call.tracking_number, &rx).await?;
+            s.core
+                .screen_accepted(b, &parent, &call.caller, &call.tracking_number, &rx)
+                .await?;
             Ok(xml(twiml::empty()))
         } else {
             Ok(xml(twiml::hangup()))
@@ -290,7 +382,12 @@ pub async fn voice_screen_result(State(s): State<AppState>, headers: HeaderMap, 
 }
 
 /// Status callbacks, for numbers whose calls ringback does not front.
-pub async fn voice_status(State(s): State<AppState>, headers: HeaderMap, OriginalUri(uri): OriginalUri, body: Bytes) -> Response {
+pub async fn voice_status(
+    State(s): State<AppState>,
+    headers: HeaderMap,
+    OriginalUri(uri): OriginalUri,
+    body: Bytes,
+) -> Response {
     const KIND: &str = "voice_status";
     let r = async {
         let f = verify(&s, KIND, &headers, &uri, &body)?;
@@ -319,7 +416,12 @@ pub async fn voice_status(State(s): State<AppState>, headers: HeaderMap, Origina
 }
 
 /// Voicemail: the `<Record action>` callback and the transcription callback.
-pub async fn voice_recording(State(s): State<AppState>, headers: HeaderMap, OriginalUri(uri): OriginalUri, body: Bytes) -> Response {
+pub async fn voice_recording(
+    State(s): State<AppState>,
+    headers: HeaderMap,
+    OriginalUri(uri): OriginalUri,
+    body: Bytes,
+) -> Response {
     const KIND: &str = "voice_recording";
     let r = async {
         let f = verify(&s, KIND, &headers, &uri, &body)?;
@@ -327,8 +429,18 @@ pub async fn voice_recording(State(s): State<AppState>, headers: HeaderMap, Orig
         let b = business(&s, to)?;
         let recording_sid = f.get("RecordingSid").unwrap_or("");
         let transcript = f.get("TranscriptionText").filter(|t| !t.trim().is_empty());
-        let which = f.get("TranscriptionSid").unwrap_or(if transcript.is_some() { "transcript" } else { "recording" });
-        let rx = received(KIND, format!("twilio:recording:{sid}:{recording_sid}:{which}"), &f);
+        let which = f
+            .get("TranscriptionSid")
+            .unwrap_or(if transcript.is_some() {
+                "transcript"
+            } else {
+                "recording"
+            });
+        let rx = received(
+            KIND,
+            format!("twilio:recording:{sid}:{recording_sid}:{which}"),
+            &f,
+        );
         let report = MissedReport {
             business: b,
             call_sid: sid,
@@ -347,15 +459,36 @@ pub async fn voice_recording(State(s): State<AppState>, headers: HeaderMap, Orig
 }
 
 /// An incoming text.
-pub async fn sms(State(s): State<AppState>, headers: HeaderMap, OriginalUri(uri): OriginalUri, body: Bytes) -> Response {
+pub async fn sms(
+    State(s): State<AppState>,
+    headers: HeaderMap,
+    OriginalUri(uri): OriginalUri,
+    body: Bytes,
+) -> Response {
     const KIND: &str = "sms";
     let r = async {
         let f = verify(&s, KIND, &headers, &uri, &body)?;
-        let (sid, from, to) = (f.require("MessageSid")?, f.require("From")?, f.require("To")?);
+        let (sid, from, to) = (
+            f.require("MessageSid")?,
+            f.require("From")?,
+            f.require("To")?,
+        );
         let text = f.get("Body").unwrap_or("");
         let b = business(&s, to)?;
         let rx = received(KIND, format!("twilio:sms:{sid}"), &f);
-        let outcome = s.core.inbound_sms(&InboundSms { business: b, message_sid: sid, from, to, body: text }, &rx).await?;
+        let outcome = s
+            .core
+            .inbound_sms(
+                &InboundSms {
+                    business: b,
+                    message_sid: sid,
+                    from,
+                    to,
+                    body: text,
+                },
+                &rx,
+            )
+            .await?;
         tracing::info!(business = %b.id, from = %mask(from), ?outcome, "inbound text");
         Ok(xml(twiml::empty()))
     }
@@ -365,12 +498,22 @@ pub async fn sms(State(s): State<AppState>, headers: HeaderMap, OriginalUri(uri)
 
 /// Delivery status of a text we sent. Callbacks can arrive out of order; the
 /// store never moves a message backwards.
-pub async fn sms_status(State(s): State<AppState>, headers: HeaderMap, OriginalUri(uri): OriginalUri, body: Bytes) -> Response {
+pub async fn sms_status(
+    State(s): State<AppState>,
+    headers: HeaderMap,
+    OriginalUri(uri): OriginalUri,
+    body: Bytes,
+) -> Response {
     const KIND: &str = "sms_status";
     let r = async {
         let f = verify(&s, KIND, &headers, &uri, &body)?;
         let sid = f.require("MessageSid")?;
-        let status_raw = f.get("MessageStatus").or(f.get("SmsStatus")).ok_or_else(|| ApiError::BadRequest("missing required parameter `MessageStatus`".into()))?;
+        let status_raw = f
+            .get("MessageStatus")
+            .or(f.get("SmsStatus"))
+            .ok_or_else(|| {
+                ApiError::BadRequest("missing required parameter `MessageStatus`".into())
+            })?;
         let from = f.require("From")?;
         let b = business(&s, from)?;
         let status = match status_raw {
@@ -379,13 +522,25 @@ pub async fn sms_status(State(s): State<AppState>, headers: HeaderMap, OriginalU
             "delivered" | "read" => MessageStatus::Delivered,
             "undelivered" => MessageStatus::Undelivered,
             "failed" | "canceled" => MessageStatus::Failed,
-            other => return Err(ApiError::BadRequest(format!("unknown MessageStatus {other:?}"))),
+            other => {
+                return Err(ApiError::BadRequest(format!(
+                    "unknown MessageStatus {other:?}"
+                )))
+            }
         };
-        let code = f.get("ErrorCode").filter(|c| !c.trim().is_empty() && *c != "0");
+        let code = f
+            .get("ErrorCode")
+            .filter(|c| !c.trim().is_empty() && *c != "0");
         let rx = received(KIND, format!("twilio:sms-status:{sid}:{status_raw}"), &f);
-        let known = s.core.delivery_status(&b.id, sid, status, code, &rx).await?;
+        let known = s
+            .core
+            .delivery_status(&b.id, sid, status, code, &rx)
+            .await?;
         if !known {
-            tracing::debug!(sid, "status callback for a message we did not send (or a retry)");
+            tracing::debug!(
+                sid,
+                "status callback for a message we did not send (or a retry)"
+            );
         }
         Ok(xml(twiml::empty()))
     }
@@ -396,7 +551,11 @@ pub async fn sms_status(State(s): State<AppState>, headers: HeaderMap, OriginalU
 fn query_param(uri: &axum::http::Uri, name: &str) -> Option<String> {
     uri.query()?.split('&').find_map(|kv| {
         let (k, v) = kv.split_once('=')?;
-        (k == name).then(|| percent_encoding::percent_decode_str(v).decode_utf8_lossy().into_owned())
+        (k == name).then(|| {
+            percent_encoding::percent_decode_str(v)
+                .decode_utf8_lossy()
+                .into_owned()
+        })
     })
 }
 
@@ -412,6 +571,9 @@ mod tests {
         assert_eq!(p.len(), 4);
         assert!(parse_form(b"Body=%FF%FE").is_err());
         assert!(parse_form(&[0x42, 0x6f, 0x64, 0x79, 0x3d, 0xff]).is_err());
-        assert_eq!(parse_form(b"Trunc").unwrap(), vec![("Trunc".into(), "".into())]);
+        assert_eq!(
+            parse_form(b"Trunc").unwrap(),
+            vec![("Trunc".into(), "".into())]
+        );
     }
 }

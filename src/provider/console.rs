@@ -29,7 +29,11 @@ impl Provider for Console {
         Ok(SendReceipt { provider_sid: sid })
     }
 
-    async fn find_sent(&self, _sms: &OutboundSms, _since: DateTime<Utc>) -> Result<Option<SendReceipt>, SendError> {
+    async fn find_sent(
+        &self,
+        _sms: &OutboundSms,
+        _since: DateTime<Utc>,
+    ) -> Result<Option<SendReceipt>, SendError> {
         // Nothing ever left this process, so nothing can be in doubt.
         Ok(None)
     }

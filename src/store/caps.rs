@@ -8,7 +8,12 @@ use sqlx::Row;
 impl Store {
     /// Texts that count toward the per-recipient cap (instant texts,
     /// follow-ups, replies) that left for `to` from `business_id` since `since`.
-    pub async fn capped_texts_since(&self, business_id: &str, to: &str, since: DateTime<Utc>) -> Result<i64> {
+    pub async fn capped_texts_since(
+        &self,
+        business_id: &str,
+        to: &str,
+        since: DateTime<Utc>,
+    ) -> Result<i64> {
         let row = sqlx::query(
             "SELECT COUNT(*) AS n FROM messages
              WHERE business_id = $1 AND to_number = $2 AND direction = 'outbound'

@@ -61,7 +61,11 @@ pub struct NewJob {
     pub max_attempts: i64,
 }
 
-pub(super) async fn enqueue(tx: &mut Transaction<'static, Any>, job: &NewJob, now: DateTime<Utc>) -> Result<Option<i64>> {
+pub(super) async fn enqueue(
+    tx: &mut Transaction<'static, Any>,
+    job: &NewJob,
+    now: DateTime<Utc>,
+) -> Result<Option<i64>> {
     let row = sqlx::query(
         "INSERT INTO jobs (kind, lead_id, unique_key, payload, status, run_at, due_at, attempts, max_attempts, created_at, updated_at)
          VALUES ($1, $2, $3, $4, 'pending', $5, $5, 0, $6, $7, $7)
@@ -81,7 +85,10 @@ pub(super) async fn enqueue(tx: &mut Transaction<'static, Any>, job: &NewJob, no
         // Wakes the workers of every instance (delivered at commit, and
         // only if the transaction commits; repeats within one transaction
         // are folded into one notification).
-        sqlx::query("SELECT pg_notify($1, '')").bind(JOBS_CHANNEL).execute(&mut **tx).await?;
+        sqlx::query("SELECT pg_notify($1, '')")
+            .bind(JOBS_CHANNEL)
+            .execute(&mut **tx)
+            .await?;
     }
     Ok(id)
 }
@@ -121,7 +128,12 @@ pub enum BeginSend {
 impl Store {
     /// Claims up to `limit` due jobs (including ones whose lease expired) in
     /// one statement.
-    pub async fn claim_jobs(&self, now: DateTime<Utc>, lease_until: DateTime<Utc>, limit: i64) -> Result<Vec<Job>> {
+    pub async fn claim_jobs(
+        &self,
+        now: DateTime<Utc>,
+        lease_until: DateTime<Utc>,
+        limit: i64,
+    ) -> Result<Vec<Job>> {
         let sql = match self.dialect {
             Dialect::Sqlite => {
                 "UPDATE jobs SET status = 'running', run_at = $1, lease_token = lease_token + 1,
@@ -163,26 +175,38 @@ impl Store {
 
     /// When the next job falls due (or a lease expires).
     pub async fn next_due(&self) -> Result<Option<DateTime<Utc>>> {
-        let row = sqlx::query("SELECT MIN(run_at) AS t FROM jobs WHERE status IN ('pending', 'running')")
-            .fetch_one(&self.read_pool)
-            .await?;
+        let row =
+            sqlx::query("SELECT MIN(run_at) AS t FROM jobs WHERE status IN ('pending', 'running')")
+                .fetch_one(&self.read_pool)
+                .await?;
         Ok(row.try_get::<Option<i64>, _>("t")?.map(from_ms))
     }
 
     /// Jobs waiting or running.
     pub async fn queue_depth(&self) -> Result<i64> {
-        let row = sqlx::query("SELECT COUNT(*) AS n FROM jobs WHERE status IN ('pending', 'running')").fetch_one(&self.read_pool).await?;
+        let row =
+            sqlx::query("SELECT COUNT(*) AS n FROM jobs WHERE status IN ('pending', 'running')")
+                .fetch_one(&self.read_pool)
+                .await?;
         Ok(row.try_get::<i64, _>("n")?)
     }
 
-    pub async fn job_status(&self, unique_key: &str) -> Result<Option<(JobStatus, i64, Option<String>)>> {
-        let row = sqlx::query("SELECT status, attempts, last_error FROM jobs WHERE unique_key = $1")
-            .bind(unique_key)
-            .fetch_optional(&self.pool)
-            .await?;
+    pub async fn job_status(
+        &self,
+        unique_key: &str,
+    ) -> Result<Option<(JobStatus, i64, Option<String>)>> {
+        let row =
+            sqlx::query("SELECT status, attempts, last_error FROM jobs WHERE unique_key = $1")
+                .bind(unique_key)
+                .fetch_optional(&self.pool)
+                .await?;
         row.map(|r| {
             let s: String = r.try_get("status")?;
-            Ok((JobStatus::from_str(&s).map_err(StoreError::Corrupt)?, r.try_get("attempts")?, r.try_get("last_error")?))
+            Ok((
+                JobStatus::from_str(&s).map_err(StoreError::Corrupt)?,
+                r.try_get("attempts")?,
+                r.try_get("last_error")?,
+            ))
         })
         .transpose()
     }
@@ -199,7 +223,14 @@ impl Store {
 
     /// Puts a job back to run at `run_at`. `count_attempt = false` is for
     /// holds that were not failures (quiet hours, rate limits).
-    pub async fn retry_job(&self, job: &Job, run_at: DateTime<Utc>, error: Option<&str>, count_attempt: bool, now: DateTime<Utc>) -> Result<bool> {
+    pub async fn retry_job(
+        &self,
+        job: &Job,
+        run_at: DateTime<Utc>,
+        error: Option<&str>,
+        count_attempt: bool,
+        now: DateTime<Utc>,
+    ) -> Result<bool> {
         let r = sqlx::query(
             "UPDATE jobs SET status = 'pending', run_at = $3, last_error = COALESCE($4, last_error),
                  attempts = attempts - $5, updated_at = $6
@@ -256,7 +287,11 @@ impl Store {
     /// order so that two workers' batches cannot deadlock. `msg` must be the
     /// job's message (its id, kind, business and recipient never change).
     /// Results are in the order of `items`.
-    pub async fn begin_send_batch(&self, items: &[(&Job, &super::MessageRow)], now: DateTime<Utc>) -> Result<Vec<BeginSend>> {
+    pub async fn begin_send_batch(
+        &self,
+        items: &[(&Job, &super::MessageRow)],
+        now: DateTime<Utc>,
+    ) -> Result<Vec<BeginSend>> {
         let mut order: Vec<usize> = (0..items.len()).collect();
         order.sort_by(|&a, &b| {
             let (ma, mb) = (items[a].1, items[b].1);
@@ -277,19 +312,26 @@ impl Store {
             .fetch_optional(tx.conn())
             .await?;
             let Some(row) = row else {
-                return Err(StoreError::Corrupt(format!("job {} or its message {} is missing", job.id, msg.id)));
+                return Err(StoreError::Corrupt(format!(
+                    "job {} or its message {} is missing",
+                    job.id, msg.id
+                )));
             };
-            if get::<i64>(&row, "lease_token")? != job.lease_token || get::<String>(&row, "job_status")? != "running" {
+            if get::<i64>(&row, "lease_token")? != job.lease_token
+                || get::<String>(&row, "job_status")? != "running"
+            {
                 out[i] = BeginSend::LostLease;
                 continue;
             }
-            let status = MessageStatus::from_str(&get::<String>(&row, "msg_status")?).map_err(StoreError::Corrupt)?;
+            let status = MessageStatus::from_str(&get::<String>(&row, "msg_status")?)
+                .map_err(StoreError::Corrupt)?;
             if !matches!(status, MessageStatus::Queued | MessageStatus::Sending) {
                 out[i] = BeginSend::NotSendable(status);
                 continue;
             }
             if msg.kind != MessageKind::OptOutConfirmation
-                && tx.consent_state(&msg.business_id, &msg.to).await? == Some(crate::domain::ConsentAction::OptOut)
+                && tx.consent_state(&msg.business_id, &msg.to).await?
+                    == Some(crate::domain::ConsentAction::OptOut)
             {
                 sqlx::query("UPDATE messages SET status = 'suppressed', suppress_reason = 'opted_out', updated_at = $2 WHERE id = $1")
                     .bind(msg.id)
@@ -307,7 +349,9 @@ impl Store {
             .bind(now_ms)
             .execute(tx.conn())
             .await?;
-            out[i] = BeginSend::Go { in_doubt: status == MessageStatus::Sending };
+            out[i] = BeginSend::Go {
+                in_doubt: status == MessageStatus::Sending,
+            };
         }
         tx.commit().await?;
         Ok(out)
@@ -359,26 +403,47 @@ impl Store {
     /// the recipient has not opted out. The recipient's contact row is locked
     /// first, so an opt-out either commits before this (and we see it) or
     /// after (and the send had already begun).
-    pub async fn begin_send(&self, job: &Job, message_id: i64, now: DateTime<Utc>) -> Result<(BeginSend, Option<super::MessageRow>)> {
+    pub async fn begin_send(
+        &self,
+        job: &Job,
+        message_id: i64,
+        now: DateTime<Utc>,
+    ) -> Result<(BeginSend, Option<super::MessageRow>)> {
         let mut tx = self.begin().await?;
-        let row = sqlx::query("SELECT * FROM messages WHERE id = $1").bind(message_id).fetch_optional(tx.conn()).await?;
+        let row = sqlx::query("SELECT * FROM messages WHERE id = $1")
+            .bind(message_id)
+            .fetch_optional(tx.conn())
+            .await?;
         let Some(row) = row else {
-            return Err(StoreError::Corrupt(format!("job {} names missing message {message_id}", job.id)));
+            return Err(StoreError::Corrupt(format!(
+                "job {} names missing message {message_id}",
+                job.id
+            )));
         };
         let msg = super::MessageRow::from_row(&row)?;
         tx.lock_contact(&msg.business_id, &msg.to, now).await?;
-        let fence = sqlx::query("SELECT lease_token, status FROM jobs WHERE id = $1").bind(job.id).fetch_one(tx.conn()).await?;
-        if get::<i64>(&fence, "lease_token")? != job.lease_token || get::<String>(&fence, "status")? != "running" {
+        let fence = sqlx::query("SELECT lease_token, status FROM jobs WHERE id = $1")
+            .bind(job.id)
+            .fetch_one(tx.conn())
+            .await?;
+        if get::<i64>(&fence, "lease_token")? != job.lease_token
+            || get::<String>(&fence, "status")? != "running"
+        {
             return Ok((BeginSend::LostLease, Some(msg)));
         }
         // Re-read under the lock: an opt-out may have canceled it meanwhile.
-        let row = sqlx::query("SELECT status FROM messages WHERE id = $1").bind(message_id).fetch_one(tx.conn()).await?;
-        let status = MessageStatus::from_str(&get::<String>(&row, "status")?).map_err(StoreError::Corrupt)?;
+        let row = sqlx::query("SELECT status FROM messages WHERE id = $1")
+            .bind(message_id)
+            .fetch_one(tx.conn())
+            .await?;
+        let status = MessageStatus::from_str(&get::<String>(&row, "status")?)
+            .map_err(StoreError::Corrupt)?;
         if !matches!(status, MessageStatus::Queued | MessageStatus::Sending) {
             return Ok((BeginSend::NotSendable(status), Some(msg)));
         }
         if msg.kind != MessageKind::OptOutConfirmation
-            && tx.consent_state(&msg.business_id, &msg.to).await? == Some(crate::domain::ConsentAction::OptOut)
+            && tx.consent_state(&msg.business_id, &msg.to).await?
+                == Some(crate::domain::ConsentAction::OptOut)
         {
             sqlx::query("UPDATE messages SET status = 'suppressed', suppress_reason = 'opted_out', updated_at = $2 WHERE id = $1")
                 .bind(message_id)
@@ -402,7 +467,14 @@ impl Store {
     }
 
     /// Records an accepted send and completes the job in one transaction.
-    pub async fn record_sent(&self, job: &Job, message_id: i64, provider: &str, sid: &str, now: DateTime<Utc>) -> Result<bool> {
+    pub async fn record_sent(
+        &self,
+        job: &Job,
+        message_id: i64,
+        provider: &str,
+        sid: &str,
+        now: DateTime<Utc>,
+    ) -> Result<bool> {
         let mut tx = self.begin().await?;
         let done = sqlx::query("UPDATE jobs SET status = 'done', updated_at = $3 WHERE id = $1 AND lease_token = $2 AND status = 'running'")
             .bind(job.id)
@@ -442,7 +514,14 @@ impl Store {
     /// Records a send that did not happen this time. `definitely_not_sent`
     /// puts the message back to queued; otherwise it stays `sending` (in
     /// doubt) so the next attempt reconciles first.
-    pub async fn record_send_error(&self, message_id: i64, definitely_not_sent: bool, code: Option<&str>, error: &str, now: DateTime<Utc>) -> Result<()> {
+    pub async fn record_send_error(
+        &self,
+        message_id: i64,
+        definitely_not_sent: bool,
+        code: Option<&str>,
+        error: &str,
+        now: DateTime<Utc>,
+    ) -> Result<()> {
         sqlx::query(
             "UPDATE messages SET status = CASE WHEN $2 = 1 AND status = 'sending' THEN 'queued' ELSE status END,
                  error_code = $3, error_message = $4, updated_at = $5 WHERE id = $1",
@@ -458,7 +537,14 @@ impl Store {
     }
 
     /// A permanent failure: the message failed, the job failed (kept).
-    pub async fn record_send_failed(&self, job: &Job, message_id: i64, code: &str, error: &str, now: DateTime<Utc>) -> Result<()> {
+    pub async fn record_send_failed(
+        &self,
+        job: &Job,
+        message_id: i64,
+        code: &str,
+        error: &str,
+        now: DateTime<Utc>,
+    ) -> Result<()> {
         let mut tx = self.begin().await?;
         sqlx::query(
             "UPDATE messages SET status = 'failed', error_code = $2, error_message = $3, updated_at = $4
@@ -482,7 +568,13 @@ impl Store {
     }
 }
 
-async fn finish(pool: &sqlx::AnyPool, job: &Job, status: &str, error: Option<&str>, now: DateTime<Utc>) -> Result<bool> {
+async fn finish(
+    pool: &sqlx::AnyPool,
+    job: &Job,
+    status: &str,
+    error: Option<&str>,
+    now: DateTime<Utc>,
+) -> Result<bool> {
     let r = sqlx::query(
         "UPDATE jobs SET status = $3, last_error = COALESCE($4, last_error), updated_at = $5
          WHERE id = $1 AND lease_token = $2 AND status = 'running'",
@@ -495,4 +587,61 @@ async fn finish(pool: &sqlx::AnyPool, job: &Job, status: &str, error: Option<&st
     .execute(pool)
     .await?;
     Ok(r.rows_affected() == 1)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use sqlx::Connection;
+
+    /// A job enqueued through one store wakes a listener connected through
+    /// another (two instances), via NOTIFY at commit.
+    #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+    async fn enqueue_notifies_listeners_on_postgres() {
+        let Some(base) = std::env::var("RINGBACK_TEST_POSTGRES_URL")
+            .ok()
+            .filter(|u| !u.is_empty())
+        else {
+            eprintln!(
+                "skipped: enqueue_notifies_listeners_on_postgres (set RINGBACK_TEST_POSTGRES_URL)"
+            );
+            return;
+        };
+        let base = base.trim_end_matches('/');
+        let name = format!("ringback_test_{}", uuid::Uuid::new_v4().simple());
+        let mut admin = sqlx::PgConnection::connect(&format!("{base}/postgres"))
+            .await
+            .unwrap();
+        sqlx::query(&format!("CREATE DATABASE {name}"))
+            .execute(&mut admin)
+            .await
+            .unwrap();
+        let url = format!("{base}/{name}");
+        let a = Store::connect(&url, &Default::default()).await.unwrap();
+        a.migrate().await.unwrap();
+        let b = Store::connect(&url, &Default::default()).await.unwrap();
+        let mut listener = b.job_listener().await.unwrap().expect("postgres listens");
+        let now = Utc::now();
+        let job = NewJob {
+            kind: "test",
+            lead_id: None,
+            unique_key: "k1".into(),
+            payload: "{}".into(),
+            run_at: now,
+            max_attempts: 3,
+        };
+        let mut tx = a.begin().await.unwrap();
+        assert!(tx.enqueue(&job, now).await.unwrap().is_some());
+        tx.commit().await.unwrap();
+        let n = tokio::time::timeout(std::time::Duration::from_secs(5), listener.recv())
+            .await
+            .expect("notified")
+            .unwrap();
+        assert_eq!(n.channel(), JOBS_CHANNEL);
+        // A duplicate key enqueues nothing and announces nothing.
+        let mut tx = a.begin().await.unwrap();
+        assert!(tx.enqueue(&job, now).await.unwrap().is_none());
+        tx.commit().await.unwrap();
+        assert!(listener.next_buffered().is_none());
+    }
 }

@@ -122,7 +122,8 @@ impl Store {
                     .acquire_timeout(opts.acquire_timeout)
                     .after_connect(move |conn, _| {
                         Box::pin(async move {
-                            conn.execute(format!("SET statement_timeout = {ms}").as_str()).await?;
+                            conn.execute(format!("SET statement_timeout = {ms}").as_str())
+                                .await?;
                             Ok(())
                         })
                     })
@@ -148,7 +149,12 @@ impl Store {
             }
             _ => pool.clone(),
         };
-        Ok(Store { pool, read_pool, dialect, url: url.into() })
+        Ok(Store {
+            pool,
+            read_pool,
+            dialect,
+            url: url.into(),
+        })
     }
 
     pub fn dialect(&self) -> Dialect {
@@ -163,7 +169,11 @@ impl Store {
     pub async fn migrate(&self) -> Result<()> {
         match self.dialect {
             Dialect::Sqlite => sqlx::migrate!("migrations/sqlite").run(&self.pool).await?,
-            Dialect::Postgres => sqlx::migrate!("migrations/postgres").run(&self.pool).await?,
+            Dialect::Postgres => {
+                sqlx::migrate!("migrations/postgres")
+                    .run(&self.pool)
+                    .await?
+            }
         }
         Ok(())
     }
@@ -175,7 +185,10 @@ impl Store {
     }
 
     pub async fn begin(&self) -> Result<Tx> {
-        Ok(Tx { tx: self.pool.begin().await?, dialect: self.dialect })
+        Ok(Tx {
+            tx: self.pool.begin().await?,
+            dialect: self.dialect,
+        })
     }
 
     pub async fn close(&self) {
@@ -186,7 +199,10 @@ impl Store {
     // -- reads for the API, metrics and tests -------------------------------
 
     pub async fn lead(&self, id: i64) -> Result<Option<LeadRow>> {
-        let row = sqlx::query("SELECT * FROM leads WHERE id = $1").bind(id).fetch_optional(&self.pool).await?;
+        let row = sqlx::query("SELECT * FROM leads WHERE id = $1")
+            .bind(id)
+            .fetch_optional(&self.pool)
+            .await?;
         row.map(|r| LeadRow::from_row(&r)).transpose()
     }
 
@@ -202,7 +218,12 @@ impl Store {
              ORDER BY id DESC LIMIT $6",
         )
         .bind(filter.business_id.clone().unwrap_or_default())
-        .bind(filter.status.map(|s| s.as_str().to_string()).unwrap_or_default())
+        .bind(
+            filter
+                .status
+                .map(|s| s.as_str().to_string())
+                .unwrap_or_default(),
+        )
         .bind(filter.caller.clone().unwrap_or_default())
         .bind(filter.tracking_number.clone().unwrap_or_default())
         .bind(filter.since.map(to_ms).unwrap_or(0))
@@ -213,40 +234,60 @@ impl Store {
     }
 
     pub async fn calls_for_lead(&self, lead_id: i64) -> Result<Vec<CallRow>> {
-        let rows = sqlx::query("SELECT * FROM calls WHERE lead_id = $1 ORDER BY id").bind(lead_id).fetch_all(&self.pool).await?;
+        let rows = sqlx::query("SELECT * FROM calls WHERE lead_id = $1 ORDER BY id")
+            .bind(lead_id)
+            .fetch_all(&self.pool)
+            .await?;
         rows.iter().map(CallRow::from_row).collect()
     }
 
     pub async fn call(&self, call_sid: &str) -> Result<Option<CallRow>> {
-        let row = sqlx::query("SELECT * FROM calls WHERE call_sid = $1").bind(call_sid).fetch_optional(&self.pool).await?;
+        let row = sqlx::query("SELECT * FROM calls WHERE call_sid = $1")
+            .bind(call_sid)
+            .fetch_optional(&self.pool)
+            .await?;
         row.map(|r| CallRow::from_row(&r)).transpose()
     }
 
     pub async fn messages_for_lead(&self, lead_id: i64) -> Result<Vec<MessageRow>> {
-        let rows = sqlx::query("SELECT * FROM messages WHERE lead_id = $1 ORDER BY id").bind(lead_id).fetch_all(&self.pool).await?;
+        let rows = sqlx::query("SELECT * FROM messages WHERE lead_id = $1 ORDER BY id")
+            .bind(lead_id)
+            .fetch_all(&self.pool)
+            .await?;
         rows.iter().map(MessageRow::from_row).collect()
     }
 
     pub async fn lead_events(&self, lead_id: i64) -> Result<Vec<LeadEventRow>> {
-        let rows = sqlx::query("SELECT * FROM lead_events WHERE lead_id = $1 ORDER BY id").bind(lead_id).fetch_all(&self.pool).await?;
+        let rows = sqlx::query("SELECT * FROM lead_events WHERE lead_id = $1 ORDER BY id")
+            .bind(lead_id)
+            .fetch_all(&self.pool)
+            .await?;
         rows.iter().map(LeadEventRow::from_row).collect()
     }
 
     /// Every message, oldest first (tests and `simulate`).
     pub async fn messages(&self, limit: i64) -> Result<Vec<MessageRow>> {
-        let rows = sqlx::query("SELECT * FROM messages ORDER BY id LIMIT $1").bind(limit).fetch_all(&self.pool).await?;
+        let rows = sqlx::query("SELECT * FROM messages ORDER BY id LIMIT $1")
+            .bind(limit)
+            .fetch_all(&self.pool)
+            .await?;
         rows.iter().map(MessageRow::from_row).collect()
     }
 
     pub async fn message(&self, id: i64) -> Result<Option<MessageRow>> {
-        let row = sqlx::query("SELECT * FROM messages WHERE id = $1").bind(id).fetch_optional(&self.pool).await?;
+        let row = sqlx::query("SELECT * FROM messages WHERE id = $1")
+            .bind(id)
+            .fetch_optional(&self.pool)
+            .await?;
         row.map(|r| MessageRow::from_row(&r)).transpose()
     }
 
     /// Counts rows of a table (tests and metrics). `table` must be a literal
     /// from our own code.
     pub async fn count(&self, table: &'static str) -> Result<i64> {
-        let row = sqlx::query(&format!("SELECT COUNT(*) AS n FROM {table}")).fetch_one(&self.pool).await?;
+        let row = sqlx::query(&format!("SELECT COUNT(*) AS n FROM {table}"))
+            .fetch_one(&self.pool)
+            .await?;
         Ok(row.try_get::<i64, _>("n")?)
     }
 
@@ -255,11 +296,17 @@ impl Store {
         let rows = sqlx::query("SELECT status, COUNT(*) AS n FROM messages WHERE direction = 'outbound' GROUP BY status")
             .fetch_all(&self.pool)
             .await?;
-        rows.iter().map(|r| Ok((r.try_get::<String, _>("status")?, r.try_get::<i64, _>("n")?))).collect()
+        rows.iter()
+            .map(|r| Ok((r.try_get::<String, _>("status")?, r.try_get::<i64, _>("n")?)))
+            .collect()
     }
 
     /// The current consent state of a number at a business.
-    pub async fn consent_state(&self, business_id: &str, phone: &str) -> Result<Option<ConsentAction>> {
+    pub async fn consent_state(
+        &self,
+        business_id: &str,
+        phone: &str,
+    ) -> Result<Option<ConsentAction>> {
         let mut tx = self.begin().await?;
         let s = tx.consent_state(business_id, phone).await?;
         tx.commit().await?;
@@ -267,14 +314,25 @@ impl Store {
     }
 
     /// Consent ledger rows for a number, oldest first.
-    pub async fn consent_history(&self, business_id: &str, phone: &str) -> Result<Vec<(String, String, Option<String>, i64)>> {
+    pub async fn consent_history(
+        &self,
+        business_id: &str,
+        phone: &str,
+    ) -> Result<Vec<(String, String, Option<String>, i64)>> {
         let rows = sqlx::query("SELECT action, source, raw_text, at FROM consent_events WHERE business_id = $1 AND phone = $2 ORDER BY id")
             .bind(business_id)
             .bind(phone)
             .fetch_all(&self.pool)
             .await?;
         rows.iter()
-            .map(|r| Ok((r.try_get("action")?, r.try_get("source")?, r.try_get("raw_text")?, r.try_get("at")?)))
+            .map(|r| {
+                Ok((
+                    r.try_get("action")?,
+                    r.try_get("source")?,
+                    r.try_get("raw_text")?,
+                    r.try_get("at")?,
+                ))
+            })
             .collect()
     }
 }
@@ -319,7 +377,14 @@ impl Tx {
 
     /// Records a webhook once. Returns false when the same dedup key was
     /// already recorded (a carrier retry): the caller then changes nothing.
-    pub async fn record_webhook(&mut self, dedup_key: &str, kind: &str, business_id: Option<&str>, payload: &str, now: DateTime<Utc>) -> Result<bool> {
+    pub async fn record_webhook(
+        &mut self,
+        dedup_key: &str,
+        kind: &str,
+        business_id: Option<&str>,
+        payload: &str,
+        now: DateTime<Utc>,
+    ) -> Result<bool> {
         let row = sqlx::query(
             "INSERT INTO webhook_events (dedup_key, kind, business_id, payload, received_at)
              VALUES ($1, $2, $3, $4, $5) ON CONFLICT (dedup_key) DO NOTHING RETURNING id",
@@ -335,7 +400,12 @@ impl Tx {
     }
 
     /// Takes the per-person lock (creating the contact on first sight).
-    pub async fn lock_contact(&mut self, business_id: &str, phone: &str, now: DateTime<Utc>) -> Result<Option<String>> {
+    pub async fn lock_contact(
+        &mut self,
+        business_id: &str,
+        phone: &str,
+        now: DateTime<Utc>,
+    ) -> Result<Option<String>> {
         let row = sqlx::query(
             "INSERT INTO contacts (business_id, phone, last_seen_at) VALUES ($1, $2, $3)
              ON CONFLICT (business_id, phone) DO UPDATE SET last_seen_at = excluded.last_seen_at
@@ -349,7 +419,13 @@ impl Tx {
         Ok(row.try_get::<Option<String>, _>("unreachable")?)
     }
 
-    pub async fn mark_unreachable(&mut self, business_id: &str, phone: &str, reason: &str, now: DateTime<Utc>) -> Result<()> {
+    pub async fn mark_unreachable(
+        &mut self,
+        business_id: &str,
+        phone: &str,
+        reason: &str,
+        now: DateTime<Utc>,
+    ) -> Result<()> {
         self.lock_contact(business_id, phone, now).await?;
         sqlx::query("UPDATE contacts SET unreachable = $3 WHERE business_id = $1 AND phone = $2")
             .bind(business_id)
@@ -361,7 +437,11 @@ impl Tx {
     }
 
     /// The latest opt-out / opt-in in the ledger, if any.
-    pub async fn consent_state(&mut self, business_id: &str, phone: &str) -> Result<Option<ConsentAction>> {
+    pub async fn consent_state(
+        &mut self,
+        business_id: &str,
+        phone: &str,
+    ) -> Result<Option<ConsentAction>> {
         let row = sqlx::query(
             "SELECT action FROM consent_events WHERE business_id = $1 AND phone = $2
                AND action IN ('opt_out', 'opt_in') ORDER BY id DESC LIMIT 1",
@@ -380,7 +460,15 @@ impl Tx {
     /// Appends to the consent ledger. On opt-out, everything queued for that
     /// person at that business — texts and timers — is canceled in this same
     /// transaction. Returns how many messages were canceled.
-    pub async fn record_consent(&mut self, business_id: &str, phone: &str, action: ConsentAction, source: &str, raw: Option<&str>, now: DateTime<Utc>) -> Result<u64> {
+    pub async fn record_consent(
+        &mut self,
+        business_id: &str,
+        phone: &str,
+        action: ConsentAction,
+        source: &str,
+        raw: Option<&str>,
+        now: DateTime<Utc>,
+    ) -> Result<u64> {
         self.lock_contact(business_id, phone, now).await?;
         sqlx::query("INSERT INTO consent_events (business_id, phone, action, source, raw_text, at) VALUES ($1, $2, $3, $4, $5, $6)")
             .bind(business_id)
@@ -419,7 +507,15 @@ impl Tx {
 
     /// Finds or creates the call row; the upsert also locks it, so the dial
     /// result, status and voicemail callbacks of one call are serialised.
-    pub async fn upsert_call(&mut self, call_sid: &str, business_id: &str, caller: &str, tracking_number: &str, status: &str, now: DateTime<Utc>) -> Result<CallRow> {
+    pub async fn upsert_call(
+        &mut self,
+        call_sid: &str,
+        business_id: &str,
+        caller: &str,
+        tracking_number: &str,
+        status: &str,
+        now: DateTime<Utc>,
+    ) -> Result<CallRow> {
         let row = sqlx::query(
             "INSERT INTO calls (call_sid, business_id, caller, tracking_number, status, created_at, updated_at)
              VALUES ($1, $2, $3, $4, $5, $6, $6)
@@ -458,7 +554,11 @@ impl Tx {
     }
 
     /// The caller's most recent lead at this business.
-    pub async fn latest_lead(&mut self, business_id: &str, caller: &str) -> Result<Option<LeadRow>> {
+    pub async fn latest_lead(
+        &mut self,
+        business_id: &str,
+        caller: &str,
+    ) -> Result<Option<LeadRow>> {
         let row = sqlx::query("SELECT * FROM leads WHERE business_id = $1 AND caller = $2 ORDER BY first_call_at DESC, id DESC LIMIT 1")
             .bind(business_id)
             .bind(caller)
@@ -468,7 +568,10 @@ impl Tx {
     }
 
     pub async fn lead(&mut self, id: i64) -> Result<Option<LeadRow>> {
-        let row = sqlx::query("SELECT * FROM leads WHERE id = $1").bind(id).fetch_optional(&mut *self.tx).await?;
+        let row = sqlx::query("SELECT * FROM leads WHERE id = $1")
+            .bind(id)
+            .fetch_optional(&mut *self.tx)
+            .await?;
         row.map(|r| LeadRow::from_row(&r)).transpose()
     }
 
@@ -509,7 +612,13 @@ impl Tx {
         Ok(())
     }
 
-    pub async fn lead_event(&mut self, lead_id: i64, kind: &str, detail: &str, now: DateTime<Utc>) -> Result<()> {
+    pub async fn lead_event(
+        &mut self,
+        lead_id: i64,
+        kind: &str,
+        detail: &str,
+        now: DateTime<Utc>,
+    ) -> Result<()> {
         sqlx::query("INSERT INTO lead_events (lead_id, kind, detail, at) VALUES ($1, $2, $3, $4)")
             .bind(lead_id)
             .bind(kind)
@@ -545,11 +654,22 @@ impl Tx {
     }
 
     /// Applies a delivery status callback, never moving a message backwards.
-    pub async fn update_delivery(&mut self, provider_sid: &str, status: MessageStatus, error_code: Option<&str>, now: DateTime<Utc>) -> Result<Option<MessageRow>> {
-        let row = sqlx::query("SELECT * FROM messages WHERE provider_sid = $1").bind(provider_sid).fetch_optional(&mut *self.tx).await?;
+    pub async fn update_delivery(
+        &mut self,
+        provider_sid: &str,
+        status: MessageStatus,
+        error_code: Option<&str>,
+        now: DateTime<Utc>,
+    ) -> Result<Option<MessageRow>> {
+        let row = sqlx::query("SELECT * FROM messages WHERE provider_sid = $1")
+            .bind(provider_sid)
+            .fetch_optional(&mut *self.tx)
+            .await?;
         let Some(row) = row else { return Ok(None) };
         let m = MessageRow::from_row(&row)?;
-        if status.rank() < m.status.rank() || (status.rank() == m.status.rank() && status.rank() == 3) {
+        if status.rank() < m.status.rank()
+            || (status.rank() == m.status.rank() && status.rank() == 3)
+        {
             return Ok(Some(m));
         }
         sqlx::query("UPDATE messages SET status = $2, error_code = COALESCE($3, error_code), updated_at = $4 WHERE id = $1")
@@ -559,7 +679,11 @@ impl Tx {
             .bind(to_ms(now))
             .execute(&mut *self.tx)
             .await?;
-        Ok(Some(MessageRow { status, error_code: error_code.map(str::to_string).or(m.error_code.clone()), ..m }))
+        Ok(Some(MessageRow {
+            status,
+            error_code: error_code.map(str::to_string).or(m.error_code.clone()),
+            ..m
+        }))
     }
 
     /// Enqueues a job; a job with the same unique key is not enqueued twice.
@@ -569,7 +693,13 @@ impl Tx {
     }
 
     /// Cancels a lead's pending jobs of the given kinds.
-    pub async fn cancel_lead_jobs(&mut self, lead_id: i64, kinds: &[&str], reason: &str, now: DateTime<Utc>) -> Result<u64> {
+    pub async fn cancel_lead_jobs(
+        &mut self,
+        lead_id: i64,
+        kinds: &[&str],
+        reason: &str,
+        now: DateTime<Utc>,
+    ) -> Result<u64> {
         let mut n = 0;
         for kind in kinds {
             n += sqlx::query("UPDATE jobs SET status = 'canceled', last_error = $3, updated_at = $4 WHERE lead_id = $1 AND kind = $2 AND status = 'pending'")

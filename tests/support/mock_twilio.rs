@@ -30,7 +30,11 @@ pub struct Sent {
 #[derive(Debug, Clone)]
 pub enum Script {
     /// An error answer; the message is not recorded.
-    Fail { status: u16, code: u32, retry_after: Option<u64> },
+    Fail {
+        status: u16,
+        code: u32,
+        retry_after: Option<u64>,
+    },
     /// The message is accepted and recorded, but the answer is garbage: the
     /// client cannot know it went out (like a crash before recording).
     AcceptButGarble,
@@ -57,7 +61,10 @@ impl MockTwilio {
     pub async fn start() -> MockTwilio {
         let inner = Arc::new(Mutex::new(Inner::default()));
         let app = Router::new()
-            .route("/2010-04-01/Accounts/{sid}/Messages.json", post(send).get(list))
+            .route(
+                "/2010-04-01/Accounts/{sid}/Messages.json",
+                post(send).get(list),
+            )
             .with_state(inner.clone());
         let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
         let url = format!("http://{}", listener.local_addr().unwrap());
@@ -88,7 +95,8 @@ impl MockTwilio {
 }
 
 fn authorized(headers: &HeaderMap) -> bool {
-    let expected = base64::engine::general_purpose::STANDARD.encode(format!("{ACCOUNT_SID}:{AUTH_TOKEN}"));
+    let expected =
+        base64::engine::general_purpose::STANDARD.encode(format!("{ACCOUNT_SID}:{AUTH_TOKEN}"));
     headers.get("authorization").and_then(|v| v.to_str().ok()) == Some(&format!("Basic {expected}"))
 }
 
@@ -106,11 +114,17 @@ fn resource(s: &Sent) -> serde_json::Value {
     })
 }
 
-async fn send(State(inner): State<Arc<Mutex<Inner>>>, Path(sid): Path<String>, headers: HeaderMap, Form(form): Form<HashMap<String, String>>) -> Response {
+async fn send(
+    State(inner): State<Arc<Mutex<Inner>>>,
+    Path(sid): Path<String>,
+    headers: HeaderMap,
+    Form(form): Form<HashMap<String, String>>,
+) -> Response {
     if sid != ACCOUNT_SID || !authorized(&headers) {
         return error(401, 20003, "Authenticate");
     }
-    let (Some(to), Some(from), Some(body)) = (form.get("To"), form.get("From"), form.get("Body")) else {
+    let (Some(to), Some(from), Some(body)) = (form.get("To"), form.get("From"), form.get("Body"))
+    else {
         return error(400, 21604, "A 'To' phone number is required.");
     };
     let (script, record) = {
@@ -133,14 +147,21 @@ async fn send(State(inner): State<Arc<Mutex<Inner>>>, Path(sid): Path<String>, h
     };
     match script {
         None => (StatusCode::CREATED, Json(resource(&record))).into_response(),
-        Some(Script::Fail { status, code, retry_after }) => {
+        Some(Script::Fail {
+            status,
+            code,
+            retry_after,
+        }) => {
             let mut r = error(status, code, "scripted failure");
             if let Some(s) = retry_after {
-                r.headers_mut().insert("retry-after", s.to_string().parse().unwrap());
+                r.headers_mut()
+                    .insert("retry-after", s.to_string().parse().unwrap());
             }
             r
         }
-        Some(Script::AcceptButGarble) => (StatusCode::CREATED, "<html>proxy error</html>").into_response(),
+        Some(Script::AcceptButGarble) => {
+            (StatusCode::CREATED, "<html>proxy error</html>").into_response()
+        }
         Some(Script::AcceptButHang(d)) => {
             tokio::time::sleep(d).await;
             (StatusCode::CREATED, Json(resource(&record))).into_response()
@@ -148,7 +169,11 @@ async fn send(State(inner): State<Arc<Mutex<Inner>>>, Path(sid): Path<String>, h
     }
 }
 
-async fn list(State(inner): State<Arc<Mutex<Inner>>>, headers: HeaderMap, Query(q): Query<HashMap<String, String>>) -> Response {
+async fn list(
+    State(inner): State<Arc<Mutex<Inner>>>,
+    headers: HeaderMap,
+    Query(q): Query<HashMap<String, String>>,
+) -> Response {
     if !authorized(&headers) {
         return error(401, 20003, "Authenticate");
     }
@@ -157,8 +182,11 @@ async fn list(State(inner): State<Arc<Mutex<Inner>>>, headers: HeaderMap, Query(
     let msgs: Vec<serde_json::Value> = i
         .sent
         .iter()
-        .filter(|s| q.get("To").is_none_or(|t| *t == s.to) && q.get("From").is_none_or(|f| *f == s.from))
+        .filter(|s| {
+            q.get("To").is_none_or(|t| *t == s.to) && q.get("From").is_none_or(|f| *f == s.from)
+        })
         .map(resource)
         .collect();
-    Json(serde_json::json!({"messages": msgs, "page": 0, "page_size": 50, "next_page_uri": null})).into_response()
+    Json(serde_json::json!({"messages": msgs, "page": 0, "page_size": 50, "next_page_uri": null}))
+        .into_response()
 }

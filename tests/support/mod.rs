@@ -29,7 +29,10 @@ impl Backend {
     /// PostgreSQL, if `RINGBACK_TEST_POSTGRES_URL` names a server
     /// (e.g. `postgres://postgres@127.0.0.1:5432`). `.ci/run` sets it.
     pub fn postgres() -> Option<Backend> {
-        std::env::var("RINGBACK_TEST_POSTGRES_URL").ok().filter(|u| !u.is_empty()).map(Backend::Postgres)
+        std::env::var("RINGBACK_TEST_POSTGRES_URL")
+            .ok()
+            .filter(|u| !u.is_empty())
+            .map(Backend::Postgres)
     }
 }
 
@@ -137,14 +140,20 @@ impl TestApp {
             ("TWILIO_API_BASE", self.mock.url.clone()),
             ("RINGBACK_ADMIN_TOKEN", "admin-secret".to_string()),
         ];
-        Settings::from_lookup(|k| vars.iter().find(|(n, _)| *n == k).map(|(_, v)| v.clone())).unwrap()
+        Settings::from_lookup(|k| vars.iter().find(|(n, _)| *n == k).map(|(_, v)| v.clone()))
+            .unwrap()
     }
 
     async fn start(&mut self) {
-        let config = Config::parse(&self.config_text, "test.toml", self.dir.path()).unwrap_or_else(|e| panic!("{e}"));
-        let running = Running::start(Options { settings: self.settings(), config, clock: Arc::new(self.clock.clone()) })
-            .await
-            .expect("app starts");
+        let config = Config::parse(&self.config_text, "test.toml", self.dir.path())
+            .unwrap_or_else(|e| panic!("{e}"));
+        let running = Running::start(Options {
+            settings: self.settings(),
+            config,
+            clock: Arc::new(self.clock.clone()),
+        })
+        .await
+        .expect("app starts");
         self.url = running.url();
         self.running = Some(running);
     }
@@ -173,14 +182,38 @@ impl TestApp {
     /// Posts a form signed as Twilio would sign it.
     pub async fn post_twilio(&self, path: &str, params: &[(&str, &str)]) -> reqwest::Response {
         let url = format!("{}{path}", self.url);
-        let pairs: Vec<(String, String)> = params.iter().map(|(k, v)| (k.to_string(), v.to_string())).collect();
-        let sig = signature::sign(AUTH_TOKEN.as_bytes(), &url, &pairs, signature::Algorithm::HmacSha1);
-        self.http.post(&url).header("X-Twilio-Signature", sig).form(params).send().await.unwrap()
+        let pairs: Vec<(String, String)> = params
+            .iter()
+            .map(|(k, v)| (k.to_string(), v.to_string()))
+            .collect();
+        let sig = signature::sign(
+            AUTH_TOKEN.as_bytes(),
+            &url,
+            &pairs,
+            signature::Algorithm::HmacSha1,
+        );
+        self.http
+            .post(&url)
+            .header("X-Twilio-Signature", sig)
+            .form(params)
+            .send()
+            .await
+            .unwrap()
     }
 
     /// Posts raw bytes with the given headers (for bad-input tests).
-    pub async fn post_raw(&self, path: &str, content_type: &str, body: Vec<u8>, signature: Option<&str>) -> reqwest::Response {
-        let mut req = self.http.post(format!("{}{path}", self.url)).header("content-type", content_type).body(body);
+    pub async fn post_raw(
+        &self,
+        path: &str,
+        content_type: &str,
+        body: Vec<u8>,
+        signature: Option<&str>,
+    ) -> reqwest::Response {
+        let mut req = self
+            .http
+            .post(format!("{}{path}", self.url))
+            .header("content-type", content_type)
+            .body(body);
         if let Some(s) = signature {
             req = req.header("X-Twilio-Signature", s);
         }
@@ -188,7 +221,13 @@ impl TestApp {
     }
 
     /// The `<Dial action>` callback for an unanswered call.
-    pub async fn dial_result(&self, call_sid: &str, from: &str, to: &str, status: &str) -> reqwest::Response {
+    pub async fn dial_result(
+        &self,
+        call_sid: &str,
+        from: &str,
+        to: &str,
+        status: &str,
+    ) -> reqwest::Response {
         self.post_twilio(
             "/webhooks/twilio/voice/dial",
             &[
@@ -207,13 +246,21 @@ impl TestApp {
     }
 
     pub async fn missed_call(&self, call_sid: &str, from: &str) -> reqwest::Response {
-        self.dial_result(call_sid, from, TRACKING, "no-answer").await
+        self.dial_result(call_sid, from, TRACKING, "no-answer")
+            .await
     }
 
     pub async fn sms(&self, message_sid: &str, from: &str, body: &str) -> reqwest::Response {
         self.post_twilio(
             "/webhooks/twilio/sms",
-            &[("AccountSid", ACCOUNT_SID), ("MessageSid", message_sid), ("From", from), ("To", TRACKING), ("Body", body), ("NumMedia", "0")],
+            &[
+                ("AccountSid", ACCOUNT_SID),
+                ("MessageSid", message_sid),
+                ("From", from),
+                ("To", TRACKING),
+                ("Body", body),
+                ("NumMedia", "0"),
+            ],
         )
         .await
     }
@@ -266,11 +313,20 @@ impl TestApp {
     }
 
     pub async fn admin_get(&self, path: &str) -> reqwest::Response {
-        self.http.get(format!("{}{path}", self.url)).bearer_auth("admin-secret").send().await.unwrap()
+        self.http
+            .get(format!("{}{path}", self.url))
+            .bearer_auth("admin-secret")
+            .send()
+            .await
+            .unwrap()
     }
 
     pub async fn get(&self, path: &str) -> reqwest::Response {
-        self.http.get(format!("{}{path}", self.url)).send().await.unwrap()
+        self.http
+            .get(format!("{}{path}", self.url))
+            .send()
+            .await
+            .unwrap()
     }
 }
 
@@ -290,7 +346,12 @@ async fn fresh_postgres_database(base: &str) -> String {
     use sqlx::Connection;
     let base = base.trim_end_matches('/');
     let name = format!("ringback_test_{}", uuid::Uuid::new_v4().simple());
-    let mut conn = sqlx::PgConnection::connect(&format!("{base}/postgres")).await.expect("connect to PostgreSQL");
-    sqlx::query(&format!("CREATE DATABASE {name}")).execute(&mut conn).await.expect("create test database");
+    let mut conn = sqlx::PgConnection::connect(&format!("{base}/postgres"))
+        .await
+        .expect("connect to PostgreSQL");
+    sqlx::query(&format!("CREATE DATABASE {name}"))
+        .execute(&mut conn)
+        .await
+        .expect("create test database");
     format!("{base}/{name}")
 }

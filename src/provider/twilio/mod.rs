@@ -32,7 +32,12 @@ pub struct Twilio {
 }
 
 impl Twilio {
-    pub fn new(api_base: &str, account_sid: &str, auth_token: SecretString, timeout: Duration) -> Twilio {
+    pub fn new(
+        api_base: &str,
+        account_sid: &str,
+        auth_token: SecretString,
+        timeout: Duration,
+    ) -> Twilio {
         let http = reqwest::Client::builder()
             .connect_timeout(Duration::from_secs(5).min(timeout))
             .timeout(timeout)
@@ -48,7 +53,10 @@ impl Twilio {
     }
 
     fn messages_url(&self) -> String {
-        format!("{}/2010-04-01/Accounts/{}/Messages.json", self.api_base, self.account_sid)
+        format!(
+            "{}/2010-04-01/Accounts/{}/Messages.json",
+            self.api_base, self.account_sid
+        )
     }
 }
 
@@ -84,7 +92,11 @@ fn network_error(e: reqwest::Error) -> SendError {
 }
 
 fn retry_after(resp: &reqwest::Response) -> Option<Duration> {
-    let v = resp.headers().get(reqwest::header::RETRY_AFTER)?.to_str().ok()?;
+    let v = resp
+        .headers()
+        .get(reqwest::header::RETRY_AFTER)?
+        .to_str()
+        .ok()?;
     if let Ok(secs) = v.trim().parse::<u64>() {
         return Some(Duration::from_secs(secs));
     }
@@ -109,12 +121,26 @@ async fn classify_error(resp: reqwest::Response) -> SendError {
         .unwrap_or_else(|| text.chars().take(200).collect());
     if status.as_u16() == 429 {
         // 20429: never processed, always safe to retry.
-        SendError::Retryable { message: format!("429 ({code}): {message}"), retry_after: after, in_doubt: false }
+        SendError::Retryable {
+            message: format!("429 ({code}): {message}"),
+            retry_after: after,
+            in_doubt: false,
+        }
     } else if status.is_server_error() {
-        SendError::Retryable { message: format!("{status} ({code}): {message}"), retry_after: after, in_doubt: true }
+        SendError::Retryable {
+            message: format!("{status} ({code}): {message}"),
+            retry_after: after,
+            in_doubt: true,
+        }
     } else if status.as_u16() == 401 || status.as_u16() == 403 {
         // Credentials can be fixed by the operator; keep the message.
-        SendError::Retryable { message: format!("{status} ({code}): {message} - check TWILIO_ACCOUNT_SID/TWILIO_AUTH_TOKEN"), retry_after: Some(Duration::from_secs(60)), in_doubt: false }
+        SendError::Retryable {
+            message: format!(
+                "{status} ({code}): {message} - check TWILIO_ACCOUNT_SID/TWILIO_AUTH_TOKEN"
+            ),
+            retry_after: Some(Duration::from_secs(60)),
+            in_doubt: false,
+        }
     } else {
         SendError::Permanent { code, message }
     }
@@ -127,7 +153,11 @@ impl Provider for Twilio {
     }
 
     async fn send_sms(&self, sms: &OutboundSms) -> Result<SendReceipt, SendError> {
-        let mut form = vec![("To", sms.to.as_str()), ("From", sms.from.as_str()), ("Body", sms.body.as_str())];
+        let mut form = vec![
+            ("To", sms.to.as_str()),
+            ("From", sms.from.as_str()),
+            ("Body", sms.body.as_str()),
+        ];
         if let Some(cb) = &sms.status_callback {
             form.push(("StatusCallback", cb.as_str()));
         }
@@ -147,17 +177,30 @@ impl Provider for Twilio {
             retry_after: None,
             in_doubt: true,
         })?;
-        Ok(SendReceipt { provider_sid: m.sid })
+        Ok(SendReceipt {
+            provider_sid: m.sid,
+        })
     }
 
-    async fn find_sent(&self, sms: &OutboundSms, since: DateTime<Utc>) -> Result<Option<SendReceipt>, SendError> {
+    async fn find_sent(
+        &self,
+        sms: &OutboundSms,
+        since: DateTime<Utc>,
+    ) -> Result<Option<SendReceipt>, SendError> {
         // DateSent filters by day (UTC); a minute of slack covers clock skew.
-        let day = (since - ChronoDuration::minutes(1)).format("%Y-%m-%d").to_string();
+        let day = (since - ChronoDuration::minutes(1))
+            .format("%Y-%m-%d")
+            .to_string();
         let resp = self
             .http
             .get(self.messages_url())
             .basic_auth(&self.account_sid, Some(self.auth_token.expose_secret()))
-            .query(&[("To", sms.to.as_str()), ("From", sms.from.as_str()), ("DateSent>", day.as_str()), ("PageSize", "50")])
+            .query(&[
+                ("To", sms.to.as_str()),
+                ("From", sms.from.as_str()),
+                ("DateSent>", day.as_str()),
+                ("PageSize", "50"),
+            ])
             .send()
             .await
             .map_err(network_error)?;
@@ -188,6 +231,8 @@ impl Provider for Twilio {
                         .and_then(|d| DateTime::parse_from_rfc2822(d).ok())
                         .is_none_or(|d| d.with_timezone(&Utc) >= earliest)
             })
-            .map(|m| SendReceipt { provider_sid: m.sid }))
+            .map(|m| SendReceipt {
+                provider_sid: m.sid,
+            }))
     }
 }

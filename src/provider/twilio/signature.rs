@@ -29,9 +29,8 @@ impl Algorithm {
     pub fn from_settings_header(header: Option<&str>) -> Algorithm {
         match header {
             Some(h)
-                if h.split(',').any(|kv| {
-                    kv.trim().eq_ignore_ascii_case("algorithm=HMAC_SHA256")
-                }) =>
+                if h.split(',')
+                    .any(|kv| kv.trim().eq_ignore_ascii_case("algorithm=HMAC_SHA256")) =>
             {
                 Algorithm::HmacSha256
             }
@@ -43,7 +42,11 @@ impl Algorithm {
 /// The string Twilio HMACs: URL then sorted, de-duplicated name+value pairs.
 pub fn signing_string(url: &str, params: &[(String, String)]) -> String {
     let mut sorted: Vec<&(String, String)> = params.iter().collect();
-    sorted.sort_by(|a, b| a.0.as_bytes().cmp(b.0.as_bytes()).then(a.1.as_bytes().cmp(b.1.as_bytes())));
+    sorted.sort_by(|a, b| {
+        a.0.as_bytes()
+            .cmp(b.0.as_bytes())
+            .then(a.1.as_bytes().cmp(b.1.as_bytes()))
+    });
     sorted.dedup();
     let mut s = String::with_capacity(url.len() + params.len() * 24);
     s.push_str(url);
@@ -87,7 +90,13 @@ pub fn validate(
 
 /// Checks a JSON request: the URL (with its `bodySHA256`) is signed with no
 /// params, and the hash must match the raw body.
-pub fn validate_json(key: &[u8], signature: &str, url: &str, raw_body: &[u8], algorithm: Algorithm) -> bool {
+pub fn validate_json(
+    key: &[u8],
+    signature: &str,
+    url: &str,
+    raw_body: &[u8],
+    algorithm: Algorithm,
+) -> bool {
     let Some(expected_hash) = query_param(url, "bodySHA256") else {
         return false;
     };
@@ -140,7 +149,10 @@ fn split_authority(url: &str) -> Option<(&str, &str, &str, Option<&str>, &str)> 
         None => ("", authority),
     };
     let (host, port) = match hostport.rfind(':') {
-        Some(i) if !hostport[i + 1..].is_empty() && hostport[i + 1..].bytes().all(|b| b.is_ascii_digit()) => {
+        Some(i)
+            if !hostport[i + 1..].is_empty()
+                && hostport[i + 1..].bytes().all(|b| b.is_ascii_digit()) =>
+        {
             (&hostport[..i], Some(&hostport[i + 1..]))
         }
         _ => (hostport, None),
@@ -158,7 +170,11 @@ fn remove_port(url: &str) -> String {
 fn add_port(url: &str) -> String {
     match split_authority(url) {
         Some((scheme, user, host, None, tail)) => {
-            let port = if scheme.eq_ignore_ascii_case("https") { 443 } else { 80 };
+            let port = if scheme.eq_ignore_ascii_case("https") {
+                443
+            } else {
+                80
+            };
             format!("{scheme}://{user}{host}:{port}{tail}")
         }
         _ => url.to_string(),
@@ -203,36 +219,93 @@ mod tests {
     #[test]
     fn form_post_vector() {
         assert_eq!(sha1(URI, &params()), "RSOYDt4T1cUTdK1PDd93/VVr8B8=");
-        assert!(validate(TOKEN, "RSOYDt4T1cUTdK1PDd93/VVr8B8=", URI, &params(), Algorithm::HmacSha1));
+        assert!(validate(
+            TOKEN,
+            "RSOYDt4T1cUTdK1PDd93/VVr8B8=",
+            URI,
+            &params(),
+            Algorithm::HmacSha1
+        ));
     }
 
     #[test]
     fn port_vectors() {
-        assert_eq!(sha1("https://mycompany.com:443/myapp.php?foo=1&bar=2", &params()), "kvajT1Ptam85bY51eRf/AJRuM3w=");
-        assert_eq!(sha1("http://mycompany.com:80/myapp.php?foo=1&bar=2", &params()), "0ZXoZLH/DfblKGATFgpif+LLRf4=");
-        assert_eq!(sha1("http://mycompany.com:1234/myapp.php?foo=1&bar=2", &params()), "Zmvh+3yNM1Phv2jhDCwEM3q5ebU=");
+        assert_eq!(
+            sha1("https://mycompany.com:443/myapp.php?foo=1&bar=2", &params()),
+            "kvajT1Ptam85bY51eRf/AJRuM3w="
+        );
+        assert_eq!(
+            sha1("http://mycompany.com:80/myapp.php?foo=1&bar=2", &params()),
+            "0ZXoZLH/DfblKGATFgpif+LLRf4="
+        );
+        assert_eq!(
+            sha1("http://mycompany.com:1234/myapp.php?foo=1&bar=2", &params()),
+            "Zmvh+3yNM1Phv2jhDCwEM3q5ebU="
+        );
         // Signed with :443, requested without a port.
-        assert!(validate(TOKEN, "kvajT1Ptam85bY51eRf/AJRuM3w=", URI, &params(), Algorithm::HmacSha1));
+        assert!(validate(
+            TOKEN,
+            "kvajT1Ptam85bY51eRf/AJRuM3w=",
+            URI,
+            &params(),
+            Algorithm::HmacSha1
+        ));
         // Signed without a port, requested with :443 or even :1234 on https.
-        assert!(validate(TOKEN, "RSOYDt4T1cUTdK1PDd93/VVr8B8=", "https://mycompany.com:443/myapp.php?foo=1&bar=2", &params(), Algorithm::HmacSha1));
-        assert!(validate(TOKEN, "RSOYDt4T1cUTdK1PDd93/VVr8B8=", "https://mycompany.com:1234/myapp.php?foo=1&bar=2", &params(), Algorithm::HmacSha1));
-        assert!(validate(TOKEN, "0ZXoZLH/DfblKGATFgpif+LLRf4=", "http://mycompany.com/myapp.php?foo=1&bar=2", &params(), Algorithm::HmacSha1));
-        assert!(validate(TOKEN, "Zmvh+3yNM1Phv2jhDCwEM3q5ebU=", "http://mycompany.com:1234/myapp.php?foo=1&bar=2", &params(), Algorithm::HmacSha1));
+        assert!(validate(
+            TOKEN,
+            "RSOYDt4T1cUTdK1PDd93/VVr8B8=",
+            "https://mycompany.com:443/myapp.php?foo=1&bar=2",
+            &params(),
+            Algorithm::HmacSha1
+        ));
+        assert!(validate(
+            TOKEN,
+            "RSOYDt4T1cUTdK1PDd93/VVr8B8=",
+            "https://mycompany.com:1234/myapp.php?foo=1&bar=2",
+            &params(),
+            Algorithm::HmacSha1
+        ));
+        assert!(validate(
+            TOKEN,
+            "0ZXoZLH/DfblKGATFgpif+LLRf4=",
+            "http://mycompany.com/myapp.php?foo=1&bar=2",
+            &params(),
+            Algorithm::HmacSha1
+        ));
+        assert!(validate(
+            TOKEN,
+            "Zmvh+3yNM1Phv2jhDCwEM3q5ebU=",
+            "http://mycompany.com:1234/myapp.php?foo=1&bar=2",
+            &params(),
+            Algorithm::HmacSha1
+        ));
     }
 
     #[test]
     fn repeated_keys_vector() {
-        let p: Vec<(String, String)> = [("Sid", "CA123"), ("SidAccount", "AC123"), ("Digits", "5678"), ("Digits", "1234"), ("Digits", "1234")]
-            .iter()
-            .map(|(k, v)| (k.to_string(), v.to_string()))
-            .collect();
+        let p: Vec<(String, String)> = [
+            ("Sid", "CA123"),
+            ("SidAccount", "AC123"),
+            ("Digits", "5678"),
+            ("Digits", "1234"),
+            ("Digits", "1234"),
+        ]
+        .iter()
+        .map(|(k, v)| (k.to_string(), v.to_string()))
+        .collect();
         assert_eq!(sha1(URI, &p), "IK+Dwps556ElfBT0I3Rgjkr1wJU=");
     }
 
     #[test]
     fn array_param_vector_in_any_order() {
-        for order in [["+1325xxxxxxx", "+1415xxxxxxx"], ["+1415xxxxxxx", "+1325xxxxxxx"]] {
-            let p: Vec<(String, String)> = order.iter().map(|v| ("MessagingBinding.Address".to_string(), v.to_string())).collect();
+        for order in [
+            ["+1325xxxxxxx", "+1415xxxxxxx"],
+            ["+1415xxxxxxx", "+1325xxxxxxx"],
+        ] {
+            let p: Vec<(String, String)> = order
+                .iter()
+                .map(|v| ("MessagingBinding.Address".to_string(), v.to_string()))
+                .collect();
             assert_eq!(sha1(URI, &p), "83O6e2vORAoJHUNzJjDWN1jz+BA=");
         }
     }
@@ -241,34 +314,88 @@ mod tests {
     fn json_body_vectors() {
         let url = format!("{URI}&bodySHA256={BODY_HASH}");
         assert_eq!(sha1(&url, &[]), "a9nBmqA0ju/hNViExpshrM61xv4=");
-        assert!(validate_json(TOKEN, "a9nBmqA0ju/hNViExpshrM61xv4=", &url, BODY.as_bytes(), Algorithm::HmacSha1));
+        assert!(validate_json(
+            TOKEN,
+            "a9nBmqA0ju/hNViExpshrM61xv4=",
+            &url,
+            BODY.as_bytes(),
+            Algorithm::HmacSha1
+        ));
         // The body must match its hash, not just the URL its signature.
-        assert!(!validate_json(TOKEN, "a9nBmqA0ju/hNViExpshrM61xv4=", &url, b"{\"property\": \"tampered\"}", Algorithm::HmacSha1));
+        assert!(!validate_json(
+            TOKEN,
+            "a9nBmqA0ju/hNViExpshrM61xv4=",
+            &url,
+            b"{\"property\": \"tampered\"}",
+            Algorithm::HmacSha1
+        ));
 
         let only = format!("https://mycompany.com/myapp.php?bodySHA256={BODY_HASH}");
         assert_eq!(sha1(&only, &[]), "y77kIzt2vzLz71DgmJGsen2scGs=");
-        assert!(validate_json(TOKEN, "y77kIzt2vzLz71DgmJGsen2scGs=", &only, BODY.as_bytes(), Algorithm::HmacSha1));
+        assert!(validate_json(
+            TOKEN,
+            "y77kIzt2vzLz71DgmJGsen2scGs=",
+            &only,
+            BODY.as_bytes(),
+            Algorithm::HmacSha1
+        ));
 
         let empty_hash = "44136fa355b3678a1146ad16f7e8649e94fb4fc21fe77e8310c060f61caaff8a";
         assert_eq!(hex(&Sha256::digest(b"{}")), empty_hash);
         let empty_url = format!("{URI}&bodySHA256={empty_hash}");
-        assert!(validate_json(TOKEN, "Ldidvp12m26NI7eqEvxnEpkd9Hc=", &empty_url, b"{}", Algorithm::HmacSha1));
+        assert!(validate_json(
+            TOKEN,
+            "Ldidvp12m26NI7eqEvxnEpkd9Hc=",
+            &empty_url,
+            b"{}",
+            Algorithm::HmacSha1
+        ));
         assert_eq!(sha1(&empty_url, &[]), "rw/jVviOgicj2+kHZULvebnA4ag=");
     }
 
     #[test]
     fn credentials_in_url_vectors() {
-        assert_eq!(sha1("https://user:pass@mycompany.com/myapp.php?foo=1&bar=2", &params()), "CukzLTc1tT5dXEDIHm/tKBanW10=");
-        assert_eq!(sha1("https://user:pass@mycompany.com:443/myapp.php?foo=1&bar=2", &params()), "ZQFR1PTIZXF2MXB8ZnKCvnnA+rI=");
-        assert_eq!(sha1("https://user@mycompany.com/myapp.php?foo=1&bar=2", &params()), "2YRLlVAflCqxaNicjMpJcSTgzSs=");
-        assert!(validate(TOKEN, "ZQFR1PTIZXF2MXB8ZnKCvnnA+rI=", "https://user:pass@mycompany.com/myapp.php?foo=1&bar=2", &params(), Algorithm::HmacSha1));
+        assert_eq!(
+            sha1(
+                "https://user:pass@mycompany.com/myapp.php?foo=1&bar=2",
+                &params()
+            ),
+            "CukzLTc1tT5dXEDIHm/tKBanW10="
+        );
+        assert_eq!(
+            sha1(
+                "https://user:pass@mycompany.com:443/myapp.php?foo=1&bar=2",
+                &params()
+            ),
+            "ZQFR1PTIZXF2MXB8ZnKCvnnA+rI="
+        );
+        assert_eq!(
+            sha1(
+                "https://user@mycompany.com/myapp.php?foo=1&bar=2",
+                &params()
+            ),
+            "2YRLlVAflCqxaNicjMpJcSTgzSs="
+        );
+        assert!(validate(
+            TOKEN,
+            "ZQFR1PTIZXF2MXB8ZnKCvnnA+rI=",
+            "https://user:pass@mycompany.com/myapp.php?foo=1&bar=2",
+            &params(),
+            Algorithm::HmacSha1
+        ));
     }
 
     #[test]
     fn special_characters_in_query() {
         let requested = "https://mycompany.com/myapp.php?foo=1&bar=2&Body=It's+amazing";
         assert_eq!(sha1(requested, &params()), "dsq4Ehbj6cs+KdTkpF5sSSplOWw=");
-        assert!(validate(TOKEN, "TfZzewPq8wqrGlMfyAud8+/IvJ0=", requested, &params(), Algorithm::HmacSha1));
+        assert!(validate(
+            TOKEN,
+            "TfZzewPq8wqrGlMfyAud8+/IvJ0=",
+            requested,
+            &params(),
+            Algorithm::HmacSha1
+        ));
     }
 
     #[test]
@@ -278,19 +405,58 @@ mod tests {
 
     #[test]
     fn forged_and_tampered_requests_fail() {
-        assert!(!validate(TOKEN, "RSOYDt4T1cUTdK1PDd93/VVr8B8=", URI, &params()[1..], Algorithm::HmacSha1));
-        assert!(!validate(b"54321", "RSOYDt4T1cUTdK1PDd93/VVr8B8=", URI, &params(), Algorithm::HmacSha1));
+        assert!(!validate(
+            TOKEN,
+            "RSOYDt4T1cUTdK1PDd93/VVr8B8=",
+            URI,
+            &params()[1..],
+            Algorithm::HmacSha1
+        ));
+        assert!(!validate(
+            b"54321",
+            "RSOYDt4T1cUTdK1PDd93/VVr8B8=",
+            URI,
+            &params(),
+            Algorithm::HmacSha1
+        ));
         assert!(!validate(TOKEN, "", URI, &params(), Algorithm::HmacSha1));
-        assert!(!validate(TOKEN, "RSOYDt4T1cUTdK1PDd93/VVr8B8=", "https://evil.com/myapp.php?foo=1&bar=2", &params(), Algorithm::HmacSha1));
+        assert!(!validate(
+            TOKEN,
+            "RSOYDt4T1cUTdK1PDd93/VVr8B8=",
+            "https://evil.com/myapp.php?foo=1&bar=2",
+            &params(),
+            Algorithm::HmacSha1
+        ));
     }
 
     #[test]
     fn sha256_variant_is_selected_by_header_and_differs() {
         assert_eq!(Algorithm::from_settings_header(None), Algorithm::HmacSha1);
-        assert_eq!(Algorithm::from_settings_header(Some("key=k1,algorithm=HMAC_SHA256")), Algorithm::HmacSha256);
+        assert_eq!(
+            Algorithm::from_settings_header(Some("key=k1,algorithm=HMAC_SHA256")),
+            Algorithm::HmacSha256
+        );
         let s256 = sign(b"shared", URI, &params(), Algorithm::HmacSha256);
-        assert_eq!(base64::engine::general_purpose::STANDARD.decode(&s256).unwrap().len(), 32);
-        assert!(validate(b"shared", &s256, URI, &params(), Algorithm::HmacSha256));
-        assert!(!validate(b"shared", &s256, URI, &params(), Algorithm::HmacSha1));
+        assert_eq!(
+            base64::engine::general_purpose::STANDARD
+                .decode(&s256)
+                .unwrap()
+                .len(),
+            32
+        );
+        assert!(validate(
+            b"shared",
+            &s256,
+            URI,
+            &params(),
+            Algorithm::HmacSha256
+        ));
+        assert!(!validate(
+            b"shared",
+            &s256,
+            URI,
+            &params(),
+            Algorithm::HmacSha1
+        ));
     }
 }

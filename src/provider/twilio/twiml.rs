@@ -25,9 +25,19 @@ fn doc(inner: &str) -> String {
 /// With `screen_url` the person answering hears a prompt and must press 1,
 /// so a cell phone's own voicemail never counts as answered.
 /// Without `caller_id` the business phone shows the caller's own number.
-pub fn dial(number: &str, timeout_secs: u32, action: &str, caller_id: Option<&str>, screen_url: Option<&str>) -> String {
-    let url = screen_url.map(|u| format!(r#" url="{}""#, esc(u))).unwrap_or_default();
-    let caller_id = caller_id.map(|c| format!(r#" callerId="{}""#, esc(c))).unwrap_or_default();
+pub fn dial(
+    number: &str,
+    timeout_secs: u32,
+    action: &str,
+    caller_id: Option<&str>,
+    screen_url: Option<&str>,
+) -> String {
+    let url = screen_url
+        .map(|u| format!(r#" url="{}""#, esc(u)))
+        .unwrap_or_default();
+    let caller_id = caller_id
+        .map(|c| format!(r#" callerId="{}""#, esc(c)))
+        .unwrap_or_default();
     doc(&format!(
         r#"<Dial action="{}" answerOnBridge="true"{} method="POST" timeout="{}"><Number{}>{}</Number></Dial>"#,
         esc(action),
@@ -77,7 +87,13 @@ mod tests {
 
     #[test]
     fn dial_matches_twilio_shape() {
-        let x = dial("+15558675310", 20, "https://h/x?a=1&b=2", Some("+15005550006"), Some("https://h/screen"));
+        let x = dial(
+            "+15558675310",
+            20,
+            "https://h/x?a=1&b=2",
+            Some("+15005550006"),
+            Some("https://h/screen"),
+        );
         assert_eq!(
             x,
             r#"<?xml version="1.0" encoding="UTF-8"?><Response><Dial action="https://h/x?a=1&amp;b=2" answerOnBridge="true" callerId="+15005550006" method="POST" timeout="20"><Number url="https://h/screen">+15558675310</Number></Dial></Response>"#
@@ -86,7 +102,9 @@ mod tests {
 
     #[test]
     fn text_is_escaped() {
-        assert!(say_and_hangup("Tom & Jerry's <HVAC>").contains("Tom &amp; Jerry&apos;s &lt;HVAC&gt;"));
+        assert!(
+            say_and_hangup("Tom & Jerry's <HVAC>").contains("Tom &amp; Jerry&apos;s &lt;HVAC&gt;")
+        );
         assert!(voicemail("Hi", "https://h/r").contains(r#"transcribeCallback="https://h/r""#));
     }
 }
