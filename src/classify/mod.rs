@@ -882,7 +882,7 @@ impl Classifier {
             self.negation
                 .except
                 .as_ref()
-                .map_or(true, |ex| !ex.is_match(&window[m.start()..]))
+                .is_none_or(|ex| !ex.is_match(&window[m.start()..]))
         })
     }
 }
