@@ -209,10 +209,13 @@ impl TestApp {
         body: Vec<u8>,
         signature: Option<&str>,
     ) -> reqwest::Response {
+        // A fresh connection each time: the server closes a connection whose
+        // oversized body it refused (413), and a pooled client would reuse it.
         let mut req = self
             .http
             .post(format!("{}{path}", self.url))
             .header("content-type", content_type)
+            .header("connection", "close")
             .body(body);
         if let Some(s) = signature {
             req = req.header("X-Twilio-Signature", s);
