@@ -246,6 +246,14 @@ impl Sender {
 }
 
 impl Business {
+    /// Template values every text and prompt of this business can use:
+    /// its name and the tracking number the customer dialled.
+    pub fn vars(&self, tracking_number: &str) -> crate::templates::Vars {
+        crate::templates::Vars::new()
+            .set("business", self.name.clone())
+            .set("business_phone", tracking_number)
+    }
+
     /// The registration of `number`, if the business declared one.
     pub fn sender(&self, number: &str) -> Option<&Sender> {
         self.senders.get(number)
@@ -819,11 +827,9 @@ struct TemplateFinding {
 /// texts). The instant texts and the opt-in confirmation can be the first
 /// text a number gets from us, so they must carry opt-out wording.
 fn lint_business(b: &Business) -> Vec<TemplateFinding> {
-    use crate::templates::Vars;
     let number = b.numbers.first().map(|n| n.to_string()).unwrap_or_default();
-    let vars = Vars::new()
-        .set("business", b.name.clone())
-        .set("business_phone", number)
+    let vars = b
+        .vars(&number)
         .set("opens_at", "7:00 AM tomorrow")
         .set("caller", "+15125550147");
     let t = &b.templates;

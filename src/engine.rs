@@ -8,7 +8,6 @@ use crate::domain::{
     ConsentAction, LeadStatus, MissedTrigger, PhoneError, PhoneNumber, SuppressReason,
 };
 use crate::store::LeadRow;
-use crate::templates::Vars;
 use chrono::{DateTime, Duration, Utc};
 
 /// What the shell knows when a call is reported missed.
@@ -79,9 +78,8 @@ pub fn on_missed_call(f: &MissedCall<'_>) -> MissedCallDecision {
         None => {
             let b = f.business;
             let open = b.hours.is_open(b.time_zone, f.now);
-            let vars = Vars::new()
-                .set("business", b.name.clone())
-                .set("business_phone", f.tracking_number)
+            let vars = b
+                .vars(f.tracking_number)
                 .set("caller", f.caller)
                 .set("opens_at", b.hours.describe_next_open(b.time_zone, f.now));
             let template = if open {

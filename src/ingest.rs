@@ -400,52 +400,63 @@ impl Core {
         }
         let msg = tx.update_delivery(sid, status, error_code, now).await?;
         if let (Some(m), Some(code)) = (&msg, error_code) {
-            use crate::provider::twilio::codes;
-            match code {
-                codes::LANDLINE_UNREACHABLE | codes::NOT_MOBILE | codes::LANDLINE => {
-                    tx.mark_unreachable(&m.business_id, &m.to, code, now)
-                        .await?;
-                    if let Some(lead_id) = m.lead_id {
-                        tx.cancel_lead_jobs(
-                            lead_id,
-                            &["follow_up"],
-                            "number cannot receive texts",
-                            now,
-                        )
-                        .await?;
-                        tx.lead_event(
-                            lead_id,
-                            "unreachable",
-                            &format!("carrier error {code}: call them instead"),
-                            now,
-                        )
-                        .await?;
-                    }
-                }
-                codes::UNSUBSCRIBED => {
-                    tx.record_consent(
-                        &m.business_id,
-                        &m.to,
-                        crate::domain::ConsentAction::OptOut,
-                        "carrier_21610",
-                        None,
-                        now,
-                    )
-                    .await?;
-                }
-                codes::UNREGISTERED_SENDER | codes::FILTERED | codes::TOLL_FREE_UNVERIFIED => {
-                    self.metrics.inc(
-                        "ringback_sender_at_risk_total",
-                        &[("sender", &m.from), ("code", code)],
-                    );
-                    tracing::error!(sender = %m.from, code, "sending number is at risk: check its registration");
-                }
-                _ => {}
-            }
+            learn_from_carrier_error(&mut tx, &self.metrics, m, code, now).await?;
         }
         tx.commit().await?;
         Ok(msg.is_some())
     }
+}
+
+/// What a carrier error code teaches us about the recipient or the sender,
+/// applied in `tx`. The same codes arrive two ways — synchronously from the
+/// send API (the worker) and later in a delivery status callback — and
+/// mean the same thing either way.
+pub(crate) async fn learn_from_carrier_error(
+    tx: &mut Tx,
+    metrics: &Metrics,
+    m: &crate::store::MessageRow,
+    code: &str,
+    now: DateTime<Utc>,
+) -> Result<(), StoreError> {
+    use crate::provider::twilio::codes;
+    match code {
+        codes::INVALID_TO | codes::NOT_MOBILE | codes::LANDLINE | codes::LANDLINE_UNREACHABLE => {
+            tx.mark_unreachable(&m.business_id, &m.to, code, now)
+                .await?;
+            if let Some(lead_id) = m.lead_id {
+                tx.cancel_lead_jobs(lead_id, &["follow_up"], "number cannot receive texts", now)
+                    .await?;
+                tx.lead_event(
+                    lead_id,
+                    "unreachable",
+                    &format!("carrier error {code}: call them instead"),
+                    now,
+                )
+                .await?;
+            }
+        }
+        codes::UNSUBSCRIBED => {
+            tx.record_consent(
+                &m.business_id,
+                &m.to,
+                crate::domain::ConsentAction::OptOut,
+                "carrier_21610",
+                None,
+                now,
+            )
+            .await?;
+            tracing::warn!(to = %mask(&m.to), "carrier says the number unsubscribed (21610); recorded as opted out");
+        }
+        codes::UNREGISTERED_SENDER | codes::FILTERED | codes::TOLL_FREE_UNVERIFIED => {
+            metrics.inc(
+                "ringback_sender_at_risk_total",
+                &[("sender", &m.from), ("code", code)],
+            );
+            tracing::error!(sender = %m.from, code, "sending number is at risk: check its A2P 10DLC / toll-free registration");
+        }
+        _ => {}
+    }
+    Ok(())
 }
 
 /// What became of an inbound text.
@@ -477,7 +488,6 @@ impl Core {
     ) -> Result<InboundOutcome, StoreError> {
         use crate::classify::{keyword, Intent, Keyword};
         use crate::domain::ConsentAction;
-        use crate::templates::Vars;
         let now = self.now();
         let b = m.business;
         let mut tx = self.store.begin().await?;
@@ -537,9 +547,7 @@ impl Core {
             created_at: now,
         })
         .await?;
-        let vars = Vars::new()
-            .set("business", b.name.clone())
-            .set("business_phone", m.to);
+        let vars = b.vars(m.to);
         let reply = |kind: MessageKind, body: String| NewMessage {
             business_id: b.id.clone(),
             lead_id: Some(lead.id),

@@ -14,12 +14,12 @@
 use crate::clock::Clock;
 use crate::compliance::{self, Outgoing, Verdict};
 use crate::config::Config;
-use crate::domain::MessageKind;
-use crate::domain::{mask, ConsentAction};
+use crate::domain::{mask, MessageKind};
 use crate::engine::retry_delay;
 use crate::metrics::Metrics;
-use crate::provider::{twilio::codes, OutboundSms, Provider, SendError};
+use crate::provider::{OutboundSms, Provider, SendError};
 use crate::store::{BeginSend, Dialect, Job, MessageRow, SentRecord, Store, SEND_BATCH};
+use chrono::{DateTime, Utc};
 use serde::{Deserialize, Serialize};
 use std::collections::HashMap;
 use std::sync::atomic::{AtomicBool, Ordering};
@@ -183,37 +183,8 @@ impl Worker {
                 self.spawn_single(job, permit);
                 continue;
             };
-            let business = self.config.business(&msg.business_id);
-            let sent_last_24h = if compliance::counts_toward_cap(msg.kind) {
-                match self
-                    .store
-                    .capped_texts_since(
-                        &msg.business_id,
-                        &msg.to,
-                        now - chrono::Duration::hours(24),
-                    )
-                    .await
-                {
-                    Ok(n) => n,
-                    Err(_) => {
-                        self.spawn_single(job, permit);
-                        continue;
-                    }
-                }
-            } else {
-                0
-            };
-            let rules = &self.rules;
-            match compliance::check(&Outgoing {
-                kind: msg.kind,
-                to: &msg.to,
-                from: &msg.from,
-                business,
-                now,
-                sent_last_24h,
-                rules,
-            }) {
-                Verdict::Allow => ready.push((job, msg, permit)),
+            match self.gate(&msg, now).await {
+                Ok(Verdict::Allow) => ready.push((job, msg, permit)),
                 _ => self.spawn_single(job, permit),
             }
         }
@@ -278,28 +249,13 @@ impl Worker {
             // Rare: reconcile on the one-job path (it holds the permit).
             return self.send_after_begin(job, msg, true).await;
         }
-        let sms = self.outbound(msg);
-        let started = std::time::Instant::now();
-        let result = self.provider.send_sms(&sms).await;
-        self.metrics.observe(
-            "ringback_send_duration_seconds",
-            started.elapsed().as_secs_f64(),
-        );
+        let result = self.send_timed(&self.outbound(msg)).await;
         let now = self.clock.now();
         match result {
             Ok(receipt) => {
-                let delay = (now - msg.trigger_at).num_milliseconds().max(0) as f64 / 1000.0;
-                self.metrics.observe("ringback_text_delay_seconds", delay);
-                let record = SentRecord {
-                    job: job.clone(),
-                    message_id: msg.id,
-                    texted_lead: msg.lead_id.filter(|_| {
-                        matches!(msg.kind, MessageKind::Instant | MessageKind::FollowUp)
-                    }),
-                    provider: self.provider.name().to_string(),
-                    sid: receipt.provider_sid,
-                    at: now,
-                };
+                self.observe_delay(msg, now);
+                let record =
+                    SentRecord::new(job, msg, self.provider.name(), &receipt.provider_sid, now);
                 if let Err(mpsc::error::SendError(t)) = record_tx.send(ToRecord {
                     record,
                     kind: msg.kind,
@@ -307,10 +263,7 @@ impl Worker {
                     permit,
                 }) {
                     // The recorder is gone (shutting down): record it here.
-                    let r = &t.record;
-                    self.store
-                        .record_sent(&r.job, r.message_id, &r.provider, &r.sid, r.at)
-                        .await?;
+                    self.store.record_sent(&t.record).await?;
                     self.metrics
                         .inc("ringback_texts_total", &[("outcome", "sent")]);
                 }
@@ -333,11 +286,7 @@ impl Worker {
                     tracing::warn!(error = %e, n = records.len(), "batched send record failed; recording one by one");
                     let mut held = Vec::with_capacity(records.len());
                     for r in &records {
-                        match self
-                            .store
-                            .record_sent(&r.job, r.message_id, &r.provider, &r.sid, r.at)
-                            .await
-                        {
+                        match self.store.record_sent(r).await {
                             Ok(h) => held.push(Some(h)),
                             Err(e) => {
                                 // Left `sending`: the job's lease expires and
@@ -377,10 +326,9 @@ impl Worker {
             }
         };
         tokio::pin!(jumped);
-        if let Some(n) = &jump {
+        if jump.is_some() {
             // Polling once enables the `notified()` future inside.
             let _ = futures::poll!(jumped.as_mut());
-            let _ = n;
         }
         // Enqueues in this process poke `wake`; with PostgreSQL, those of
         // other instances arrive by NOTIFY. While that listener is down, nap
@@ -440,24 +388,7 @@ impl Worker {
             self.store.fail_job(job, "message not found", now).await?;
             return Ok(());
         };
-        let business = self.config.business(&msg.business_id);
-        let sent_last_24h = if compliance::counts_toward_cap(msg.kind) {
-            self.store
-                .capped_texts_since(&msg.business_id, &msg.to, now - chrono::Duration::hours(24))
-                .await?
-        } else {
-            0
-        };
-        let rules = &self.rules;
-        match compliance::check(&Outgoing {
-            kind: msg.kind,
-            to: &msg.to,
-            from: &msg.from,
-            business,
-            now,
-            sent_last_24h,
-            rules,
-        }) {
+        match self.gate(&msg, now).await? {
             Verdict::Allow => {}
             Verdict::Hold { until, reason } => {
                 self.metrics
@@ -474,7 +405,7 @@ impl Worker {
                 return Ok(());
             }
         }
-        let (begin, _) = self.store.begin_send(job, message_id, now).await?;
+        let begin = self.store.begin_send(job, &msg, now).await?;
         let Some(in_doubt) = self.handle_begin(job, &msg, begin).await? else {
             return Ok(());
         };
@@ -539,14 +470,15 @@ impl Worker {
             match self.provider.find_sent(&sms, since).await {
                 Ok(Some(receipt)) => {
                     tracing::info!(message_id = msg.id, sid = %receipt.provider_sid, "in-doubt send found at the carrier; not sending again");
+                    let now = self.clock.now();
                     self.store
-                        .record_sent(
+                        .record_sent(&SentRecord::new(
                             job,
-                            msg.id,
+                            msg,
                             self.provider.name(),
                             &receipt.provider_sid,
-                            self.clock.now(),
-                        )
+                            now,
+                        ))
                         .await?;
                     self.metrics
                         .inc("ringback_texts_total", &[("outcome", "reconciled")]);
@@ -556,28 +488,22 @@ impl Worker {
                 Err(e) => return self.after_error(job, msg.id, e, true).await,
             }
         }
-        let started = std::time::Instant::now();
-        let result = self.provider.send_sms(&sms).await;
-        self.metrics.observe(
-            "ringback_send_duration_seconds",
-            started.elapsed().as_secs_f64(),
-        );
+        let result = self.send_timed(&sms).await;
         let now = self.clock.now();
         match result {
             Ok(receipt) => {
                 self.store
-                    .record_sent(
+                    .record_sent(&SentRecord::new(
                         job,
-                        msg.id,
+                        msg,
                         self.provider.name(),
                         &receipt.provider_sid,
                         now,
-                    )
+                    ))
                     .await?;
                 self.metrics
                     .inc("ringback_texts_total", &[("outcome", "sent")]);
-                let delay = (now - msg.trigger_at).num_milliseconds().max(0) as f64 / 1000.0;
-                self.metrics.observe("ringback_text_delay_seconds", delay);
+                self.observe_delay(msg, now);
                 tracing::info!(message_id = msg.id, kind = %msg.kind, to = %mask(&msg.to), sid = %receipt.provider_sid, "text sent");
                 Ok(())
             }
@@ -586,25 +512,58 @@ impl Worker {
     }
 
     async fn suppress(&self, job: &Job, message_id: i64, reason: &str) -> crate::store::Result<()> {
-        let now = self.clock.now();
-        let mut tx = self.store.begin().await?;
-        let changed = sqlx::query("UPDATE messages SET status = 'suppressed', suppress_reason = $2, updated_at = $3 WHERE id = $1 AND status IN ('queued', 'sending')")
-            .bind(message_id)
-            .bind(reason)
-            .bind(crate::clock::to_ms(now))
-            .execute(tx.conn())
-            .await?
-            .rows_affected();
-        tx.commit().await?;
-        self.store.complete_job(job, now).await?;
         // Count each message once, even if a reclaimed job gets here twice.
-        if changed == 1 {
+        if self
+            .store
+            .suppress_message(job, message_id, reason, self.clock.now())
+            .await?
+        {
             self.metrics
                 .inc("ringback_texts_total", &[("outcome", "suppressed")]);
             self.metrics
                 .inc("ringback_suppressed_total", &[("reason", reason)]);
         }
         Ok(())
+    }
+
+    /// The compliance gate for `msg` at `now`, with the facts it needs.
+    async fn gate(&self, msg: &MessageRow, now: DateTime<Utc>) -> crate::store::Result<Verdict> {
+        let sent_last_24h = if compliance::counts_toward_cap(msg.kind) {
+            self.store
+                .capped_texts_since(&msg.business_id, &msg.to, now - chrono::Duration::hours(24))
+                .await?
+        } else {
+            0
+        };
+        Ok(compliance::check(&Outgoing {
+            kind: msg.kind,
+            to: &msg.to,
+            from: &msg.from,
+            business: self.config.business(&msg.business_id),
+            now,
+            sent_last_24h,
+            rules: &self.rules,
+        }))
+    }
+
+    /// Calls the carrier's send API, timing the call.
+    async fn send_timed(
+        &self,
+        sms: &OutboundSms,
+    ) -> Result<crate::provider::SendReceipt, SendError> {
+        let started = std::time::Instant::now();
+        let result = self.provider.send_sms(sms).await;
+        self.metrics.observe(
+            "ringback_send_duration_seconds",
+            started.elapsed().as_secs_f64(),
+        );
+        result
+    }
+
+    /// From the event that caused `msg` to the carrier accepting it.
+    fn observe_delay(&self, msg: &MessageRow, now: DateTime<Utc>) {
+        let delay = (now - msg.trigger_at).num_milliseconds().max(0) as f64 / 1000.0;
+        self.metrics.observe("ringback_text_delay_seconds", delay);
     }
 
     async fn after_error(
@@ -660,41 +619,16 @@ impl Worker {
         let Some(msg) = self.store.message(message_id).await? else {
             return Ok(());
         };
-        let now = self.clock.now();
-        match code {
-            codes::UNSUBSCRIBED => {
-                let mut tx = self.store.begin().await?;
-                tx.record_consent(
-                    &msg.business_id,
-                    &msg.to,
-                    ConsentAction::OptOut,
-                    "carrier_21610",
-                    None,
-                    now,
-                )
-                .await?;
-                tx.commit().await?;
-                tracing::warn!(to = %mask(&msg.to), "carrier says the number unsubscribed (21610); recorded as opted out");
-            }
-            codes::INVALID_TO
-            | codes::NOT_MOBILE
-            | codes::LANDLINE
-            | codes::LANDLINE_UNREACHABLE => {
-                let mut tx = self.store.begin().await?;
-                tx.mark_unreachable(&msg.business_id, &msg.to, code, now)
-                    .await?;
-                tx.commit().await?;
-            }
-            codes::UNREGISTERED_SENDER | codes::FILTERED | codes::TOLL_FREE_UNVERIFIED => {
-                self.metrics.inc(
-                    "ringback_sender_at_risk_total",
-                    &[("sender", &msg.from), ("code", code)],
-                );
-                tracing::error!(sender = %msg.from, code, "sending number is at risk: check its A2P 10DLC / toll-free registration");
-            }
-            _ => {}
-        }
-        Ok(())
+        let mut tx = self.store.begin().await?;
+        crate::ingest::learn_from_carrier_error(
+            &mut tx,
+            &self.metrics,
+            &msg,
+            code,
+            self.clock.now(),
+        )
+        .await?;
+        tx.commit().await
     }
 }
 

@@ -61,10 +61,11 @@ pub fn parse_form(body: &[u8]) -> Result<Vec<(String, String)>, ApiError> {
     Ok(out)
 }
 
-/// The URL Twilio requested, rebuilt from our public base URL so it matches
-/// what Twilio signed even behind Fly's proxy.
-fn public_request_url(s: &AppState, headers: &HeaderMap, uri: &axum::http::Uri) -> String {
-    let path = uri.path_and_query().map(|p| p.as_str()).unwrap_or("/");
+/// `path` (with its query) under the URL Twilio calls us at: our public base
+/// URL, so it matches what Twilio signed even behind Fly's proxy, or in
+/// local development the request's own Host. Used both to check signatures
+/// and to build the callback URLs we hand Twilio.
+fn url(s: &AppState, headers: &HeaderMap, path: &str) -> String {
     match &s.public_url {
         Some(base) => format!("{base}{path}"),
         None => {
@@ -117,7 +118,11 @@ fn verify(
             .get("x-twilio-webhooks-signature-settings")
             .and_then(|v| v.to_str().ok()),
     );
-    let url = public_request_url(s, headers, uri);
+    let url = url(
+        s,
+        headers,
+        uri.path_and_query().map(|p| p.as_str()).unwrap_or("/"),
+    );
     let key = s.webhook_key.expose_secret().as_bytes();
     let raw = String::from_utf8_lossy(body).into_owned();
     if is_json {
@@ -186,19 +191,6 @@ fn business<'a>(s: &'a AppState, number: &str) -> Result<&'a Business, ApiError>
         .ok_or_else(|| ApiError::NotFound(format!("no business owns the number {number}; add it to a business's `numbers` in ringback.toml")))
 }
 
-fn url(s: &AppState, headers: &HeaderMap, path: &str) -> String {
-    match &s.public_url {
-        Some(base) => format!("{base}{path}"),
-        None => {
-            let host = headers
-                .get(header::HOST)
-                .and_then(|h| h.to_str().ok())
-                .unwrap_or("localhost");
-            format!("http://{host}{path}")
-        }
-    }
-}
-
 fn received<'a>(kind: &'static str, key: String, f: &'a TwilioForm) -> Received<'a> {
     Received {
         dedup_key: key,
@@ -223,7 +215,7 @@ pub async fn voice(
             tracing::warn!(to, "call to a number no business owns");
             return Ok(xml(twiml::say_and_hangup("Sorry, this number is not in service.")));
         };
-        let vars = crate::templates::Vars::new().set("business", b.name.clone()).set("business_phone", to);
+        let vars = b.vars(to);
         let now = s.core.clock.now();
         if b.hours.is_open(b.time_zone, now) {
             s.core.call_started(b, sid, from, to, &received(KIND, format!("twilio:voice:{sid}"), &f)).await?;
@@ -296,7 +288,7 @@ pub async fn voice_dial(
                     // The caller hung up: nobody is there to hear a prompt.
                     return Ok(xml(twiml::hangup()));
                 }
-                let vars = crate::templates::Vars::new().set("business", b.name.clone()).set("business_phone", to);
+                let vars = b.vars(to);
                 Ok(xml(twiml::voicemail(
                     &b.templates.voicemail_greeting.render(&vars),
                     &url(&s, &headers, "/webhooks/twilio/voice/recording"),
@@ -323,18 +315,8 @@ pub async fn voice_screen(
     const KIND: &str = "voice_screen";
     let r = async {
         let _f = verify(&s, KIND, &headers, &uri, &body)?;
-        let parent = query_param(&uri, "parent")
-            .ok_or_else(|| ApiError::BadRequest("missing `parent` query parameter".into()))?;
-        let call = s
-            .core
-            .store
-            .call(&parent)
-            .await?
-            .ok_or_else(|| ApiError::NotFound(format!("unknown parent call {parent}")))?;
-        let b = business(&s, &call.tracking_number)?;
-        let vars = crate::templates::Vars::new()
-            .set("business", b.name.clone())
-            .set("business_phone", call.tracking_number.clone());
+        let (parent, call, b) = screened_call(&s, &uri).await?;
+        let vars = b.vars(&call.tracking_number);
         Ok(xml(twiml::screen(
             &b.templates.screen_prompt.render(&vars),
             &url(
@@ -358,15 +340,7 @@ pub async fn voice_screen_result(
     const KIND: &str = "voice_screen_result";
     let r = async {
         let f = verify(&s, KIND, &headers, &uri, &body)?;
-        let parent = query_param(&uri, "parent")
-            .ok_or_else(|| ApiError::BadRequest("missing `parent` query parameter".into()))?;
-        let call = s
-            .core
-            .store
-            .call(&parent)
-            .await?
-            .ok_or_else(|| ApiError::NotFound(format!("unknown parent call {parent}")))?;
-        let b = business(&s, &call.tracking_number)?;
+        let (parent, call, b) = screened_call(&s, &uri).await?;
         if f.get("Digits").map(str::trim) == Some("1") {
             let rx = received(KIND, format!("twilio:screen:{parent}"), &f);
             s.core
@@ -546,6 +520,24 @@ pub async fn sms_status(
     }
     .await;
     finish(&s, KIND, r)
+}
+
+/// The call being screened, named by the `parent` query parameter we put
+/// in the screening URLs, and its business.
+async fn screened_call<'a>(
+    s: &'a AppState,
+    uri: &axum::http::Uri,
+) -> Result<(String, crate::store::CallRow, &'a Business), ApiError> {
+    let parent = query_param(uri, "parent")
+        .ok_or_else(|| ApiError::BadRequest("missing `parent` query parameter".into()))?;
+    let call = s
+        .core
+        .store
+        .call(&parent)
+        .await?
+        .ok_or_else(|| ApiError::NotFound(format!("unknown parent call {parent}")))?;
+    let b = business(s, &call.tracking_number)?;
+    Ok((parent, call, b))
 }
 
 fn query_param(uri: &axum::http::Uri, name: &str) -> Option<String> {

@@ -23,7 +23,8 @@ impl Store {
         .bind(business_id)
         .bind(to)
         .bind(to_ms(since))
-        .fetch_one(self.pool())
+        // A plain read: it must not queue behind SQLite's one writer.
+        .fetch_one(&self.read_pool)
         .await?;
         Ok(row.try_get::<i64, _>("n")?)
     }

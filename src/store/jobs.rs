@@ -112,6 +112,28 @@ pub struct SentRecord {
     pub at: DateTime<Utc>,
 }
 
+impl SentRecord {
+    /// The record of `msg`, sent for `job`, accepted by `provider` as `sid`.
+    pub fn new(
+        job: &Job,
+        msg: &super::MessageRow,
+        provider: &str,
+        sid: &str,
+        at: DateTime<Utc>,
+    ) -> SentRecord {
+        SentRecord {
+            job: job.clone(),
+            message_id: msg.id,
+            texted_lead: msg
+                .lead_id
+                .filter(|_| matches!(msg.kind, MessageKind::Instant | MessageKind::FollowUp)),
+            provider: provider.to_string(),
+            sid: sid.to_string(),
+            at,
+        }
+    }
+}
+
 /// What happened when the worker tried to start a send.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum BeginSend {
@@ -278,12 +300,13 @@ impl Store {
         Ok(out)
     }
 
-    /// [`Store::begin_send`] for many jobs in ONE transaction (at most
-    /// [`SEND_BATCH`] at a time is sensible). Every item gets exactly the
-    /// checks `begin_send` makes, atomically with marking it `sending`: its
-    /// recipient's contact row is locked first, then the fence (we still
-    /// hold the job), the message's current status and the recipient's
-    /// consent are read under that lock. Contacts are locked in a fixed
+    /// Starts sends for many jobs in ONE transaction (at most [`SEND_BATCH`]
+    /// at a time is sensible), each atomically with the checks that must
+    /// hold at that instant: its recipient's contact row is locked first,
+    /// then the fence (we still hold the job), the message's current status
+    /// (an opt-out may have canceled it) and the recipient's consent are
+    /// read under that lock. So an opt-out either commits before this (and
+    /// we see it) or after (and the send had already begun). Contacts are locked in a fixed
     /// order so that two workers' batches cannot deadlock. `msg` must be the
     /// job's message (its id, kind, business and recipient never change).
     /// Results are in the order of `items`.
@@ -357,8 +380,9 @@ impl Store {
         Ok(out)
     }
 
-    /// [`Store::record_sent`] for many accepted sends in one transaction.
-    /// Returns, per item, whether we still held its job (a stale holder's
+    /// Records accepted sends and completes their jobs in one transaction;
+    /// a lead's first text moves it to `texted`. Returns, per item, whether
+    /// we still held its job (a stale holder's
     /// job is left alone; its message is recorded as sent either way,
     /// because the carrier accepted it).
     pub async fn record_sent_batch(&self, items: &[SentRecord]) -> Result<Vec<bool>> {
@@ -398,117 +422,54 @@ impl Store {
         Ok(out)
     }
 
-    /// Starts a send, atomically with the checks that must hold at that
-    /// instant: we still hold the job, the message still wants sending, and
-    /// the recipient has not opted out. The recipient's contact row is locked
-    /// first, so an opt-out either commits before this (and we see it) or
-    /// after (and the send had already begun).
+    /// Starts one send: [`Store::begin_send_batch`] with a batch of one, so
+    /// the single and batched paths make exactly the same checks.
     pub async fn begin_send(
         &self,
         job: &Job,
-        message_id: i64,
+        msg: &super::MessageRow,
         now: DateTime<Utc>,
-    ) -> Result<(BeginSend, Option<super::MessageRow>)> {
-        let mut tx = self.begin().await?;
-        let row = sqlx::query("SELECT * FROM messages WHERE id = $1")
-            .bind(message_id)
-            .fetch_optional(tx.conn())
-            .await?;
-        let Some(row) = row else {
-            return Err(StoreError::Corrupt(format!(
-                "job {} names missing message {message_id}",
-                job.id
-            )));
-        };
-        let msg = super::MessageRow::from_row(&row)?;
-        tx.lock_contact(&msg.business_id, &msg.to, now).await?;
-        let fence = sqlx::query("SELECT lease_token, status FROM jobs WHERE id = $1")
-            .bind(job.id)
-            .fetch_one(tx.conn())
-            .await?;
-        if get::<i64>(&fence, "lease_token")? != job.lease_token
-            || get::<String>(&fence, "status")? != "running"
-        {
-            return Ok((BeginSend::LostLease, Some(msg)));
-        }
-        // Re-read under the lock: an opt-out may have canceled it meanwhile.
-        let row = sqlx::query("SELECT status FROM messages WHERE id = $1")
-            .bind(message_id)
-            .fetch_one(tx.conn())
-            .await?;
-        let status = MessageStatus::from_str(&get::<String>(&row, "status")?)
-            .map_err(StoreError::Corrupt)?;
-        if !matches!(status, MessageStatus::Queued | MessageStatus::Sending) {
-            return Ok((BeginSend::NotSendable(status), Some(msg)));
-        }
-        if msg.kind != MessageKind::OptOutConfirmation
-            && tx.consent_state(&msg.business_id, &msg.to).await?
-                == Some(crate::domain::ConsentAction::OptOut)
-        {
-            sqlx::query("UPDATE messages SET status = 'suppressed', suppress_reason = 'opted_out', updated_at = $2 WHERE id = $1")
-                .bind(message_id)
-                .bind(to_ms(now))
-                .execute(tx.conn())
-                .await?;
-            tx.commit().await?;
-            return Ok((BeginSend::OptedOut, Some(msg)));
-        }
-        let in_doubt = status == MessageStatus::Sending;
-        sqlx::query(
-            "UPDATE messages SET status = 'sending', attempts = attempts + 1,
-                 send_started_at = COALESCE(send_started_at, $2), updated_at = $2 WHERE id = $1",
-        )
-        .bind(message_id)
-        .bind(to_ms(now))
-        .execute(tx.conn())
-        .await?;
-        tx.commit().await?;
-        Ok((BeginSend::Go { in_doubt }, Some(msg)))
+    ) -> Result<BeginSend> {
+        let mut out = self.begin_send_batch(&[(job, msg)], now).await?;
+        Ok(out.pop().expect("one result per item"))
     }
 
-    /// Records an accepted send and completes the job in one transaction.
-    pub async fn record_sent(
+    /// Records one accepted send: [`Store::record_sent_batch`] with a batch
+    /// of one. Returns whether we still held the job.
+    pub async fn record_sent(&self, record: &SentRecord) -> Result<bool> {
+        let mut out = self.record_sent_batch(std::slice::from_ref(record)).await?;
+        Ok(out.pop().expect("one result per item"))
+    }
+
+    /// Marks a message suppressed by the compliance gate and completes its
+    /// job, in one transaction. Returns false if the message had already
+    /// left `queued`/`sending` (a reclaimed job getting here twice).
+    pub async fn suppress_message(
         &self,
         job: &Job,
         message_id: i64,
-        provider: &str,
-        sid: &str,
+        reason: &str,
         now: DateTime<Utc>,
     ) -> Result<bool> {
         let mut tx = self.begin().await?;
-        let done = sqlx::query("UPDATE jobs SET status = 'done', updated_at = $3 WHERE id = $1 AND lease_token = $2 AND status = 'running'")
+        let changed = sqlx::query(
+            "UPDATE messages SET status = 'suppressed', suppress_reason = $2, updated_at = $3
+             WHERE id = $1 AND status IN ('queued', 'sending')",
+        )
+        .bind(message_id)
+        .bind(reason)
+        .bind(to_ms(now))
+        .execute(tx.conn())
+        .await?
+        .rows_affected();
+        sqlx::query("UPDATE jobs SET status = 'done', updated_at = $3 WHERE id = $1 AND lease_token = $2 AND status = 'running'")
             .bind(job.id)
             .bind(job.lease_token)
             .bind(to_ms(now))
             .execute(tx.conn())
-            .await?
-            .rows_affected()
-            == 1;
-        // The carrier accepted it whether or not we still hold the lease, so
-        // the message is recorded as sent either way.
-        sqlx::query(
-            "UPDATE messages SET status = 'sent', provider = $2, provider_sid = $3, sent_at = $4, updated_at = $4,
-                 error_code = NULL, error_message = NULL
-             WHERE id = $1 AND status IN ('queued', 'sending')",
-        )
-        .bind(message_id)
-        .bind(provider)
-        .bind(sid)
-        .bind(to_ms(now))
-        .execute(tx.conn())
-        .await?;
-        // The first text to a new lead moves it to Texted.
-        sqlx::query(
-            "UPDATE leads SET status = 'texted', updated_at = $2
-             WHERE id = (SELECT lead_id FROM messages WHERE id = $1 AND kind IN ('instant', 'follow_up'))
-               AND status = 'new'",
-        )
-        .bind(message_id)
-        .bind(to_ms(now))
-        .execute(tx.conn())
-        .await?;
+            .await?;
         tx.commit().await?;
-        Ok(done)
+        Ok(changed == 1)
     }
 
     /// Records a send that did not happen this time. `definitely_not_sent`
