@@ -13,12 +13,9 @@
 //! Needs a PostgreSQL server: `RINGBACK_TEST_POSTGRES_URL=postgres://postgres@127.0.0.1:5432`.
 //! Without it both tests print that they skipped and pass.
 
-#[path = "support/mock_twilio.rs"]
-#[allow(dead_code)]
-mod mock_twilio;
+mod support;
 
 use futures::StreamExt;
-use mock_twilio::{MockTwilio, Script, Sent, ACCOUNT_SID, AUTH_TOKEN};
 use rand::seq::SliceRandom;
 use rand::{Rng, SeedableRng};
 use ringback::provider::twilio::signature::{self, Algorithm};
@@ -29,6 +26,8 @@ use std::process::{Child, Command, Stdio};
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::Mutex;
 use std::time::{Duration, Instant};
+use support::fresh_postgres_database;
+use support::mock_twilio::{MockTwilio, Script, Sent, ACCOUNT_SID, AUTH_TOKEN};
 
 const TRACKING: &str = "+15125550100";
 const INSTANCES: usize = 3;
@@ -47,20 +46,6 @@ fn postgres_base() -> Option<String> {
         eprintln!("skipped: multi-instance test needs PostgreSQL (set RINGBACK_TEST_POSTGRES_URL)");
     }
     url
-}
-
-/// Creates a new, empty database on the server and returns its URL.
-async fn fresh_postgres_database(base: &str) -> String {
-    let base = base.trim_end_matches('/');
-    let name = format!("ringback_test_{}", uuid::Uuid::new_v4().simple());
-    let mut conn = sqlx::PgConnection::connect(&format!("{base}/postgres"))
-        .await
-        .expect("connect to PostgreSQL");
-    sqlx::query(&format!("CREATE DATABASE {name}"))
-        .execute(&mut conn)
-        .await
-        .expect("create test database");
-    format!("{base}/{name}")
 }
 
 const BUSINESS: &str = r#"
@@ -604,7 +589,6 @@ async fn three_instances_one_killed_every_caller_texted_exactly_once() {
         .buffer_unordered(IN_FLIGHT_CALLS)
         .collect::<Vec<()>>()
         .await;
-    drop(fleet);
     let drive = started.elapsed();
     env.fleet.assert_alive(Some(KILLED));
     eprintln!(
@@ -711,7 +695,8 @@ async fn three_instances_one_killed_every_caller_texted_exactly_once() {
         && leads == CALLERS as i64
         && unsettled == 0;
     if !ok {
-        let trail = delivery.trail.lock().unwrap();
+        // A copy: the report below awaits database reads.
+        let trail = delivery.trail.lock().unwrap().clone();
         for (to, texts) in duplicates.iter().take(10) {
             eprintln!("DUPLICATE: {to} got {} texts:", texts.len());
             for t in texts.iter() {
@@ -891,7 +876,8 @@ async fn replies_spread_across_instances_confirm_opt_out_once() {
         started.elapsed().as_secs_f64(),
     );
     if !(settled && duplicates.is_empty() && missing.is_empty()) {
-        let trail = delivery.trail.lock().unwrap();
+        // A copy: the report below awaits database reads.
+        let trail = delivery.trail.lock().unwrap().clone();
         for to in duplicates
             .iter()
             .map(|s| s.as_str())

@@ -345,7 +345,7 @@ impl ClockExt for ManualClock {
 }
 
 /// Creates a new, empty database on the server and returns its URL.
-async fn fresh_postgres_database(base: &str) -> String {
+pub async fn fresh_postgres_database(base: &str) -> String {
     use sqlx::Connection;
     let base = base.trim_end_matches('/');
     let name = format!("ringback_test_{}", uuid::Uuid::new_v4().simple());
