@@ -162,6 +162,8 @@ pub struct ServiceConfig {
     pub daily_cap: i64,
     /// The instant reply to a call the person just made may go at any hour.
     pub instant_any_hour: bool,
+    /// An open lead with no progress for this long turns `cold`.
+    pub cold_after: Duration,
 }
 
 #[derive(Debug, Clone)]
@@ -182,7 +184,49 @@ pub struct Business {
     pub senders: HashMap<String, Sender>,
     /// The owner's own phone, for alerts (e.g. a sender refused).
     pub owner_phone: Option<PhoneNumber>,
+    /// Where office notices and job packets are texted (defaults to the
+    /// owner's phone; with neither, they are only in the admin API).
+    pub dispatcher_phone: Option<PhoneNumber>,
+    /// `{booking_link}`: a booking link or the windows the office offers.
+    pub booking_link: String,
+    /// `{service_fee}`: the service-call fee / free-estimate wording.
+    pub service_fee: String,
+    /// Where each tracking number's calls come from ("Google Ads", "truck
+    /// wrap"...), for the job packet and the queue's campaign filter.
+    pub sources: HashMap<String, String>,
+    /// The follow-up sequence for callers who have not replied.
+    pub follow_ups: Vec<FollowUpStep>,
+    /// Reasons the office may give with a disposition.
+    pub disposition_reasons: Vec<String>,
 }
+
+/// One step of the follow-up sequence.
+#[derive(Debug, Clone)]
+pub struct FollowUpStep {
+    pub when: StepTime,
+    pub template: Template,
+}
+
+/// When a follow-up step falls due, counted from the missed call.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum StepTime {
+    /// This long after the call ("30m", "2h").
+    After(Duration),
+    /// The business's first opening on a later day than the call: "next
+    /// morning" in the trade's words, skipping closed days.
+    NextOpening,
+}
+
+/// Reasons offered when the config names none.
+pub const DEFAULT_DISPOSITION_REASONS: &[&str] = &[
+    "price",
+    "went with another company",
+    "fixed it themselves",
+    "outside service area",
+    "not a job we do",
+    "no response",
+    "other",
+];
 
 /// A sending number's carrier registration. Only `registered` (10DLC) or
 /// `verified` (toll-free) numbers may send: carriers block the rest
@@ -252,6 +296,18 @@ impl Business {
         crate::templates::Vars::new()
             .set("business", self.name.clone())
             .set("business_phone", tracking_number)
+            .set("booking_link", self.booking_link.clone())
+            .set("service_fee", self.service_fee.clone())
+    }
+
+    /// Where office notices go, if anywhere.
+    pub fn office_phone(&self) -> Option<&PhoneNumber> {
+        self.dispatcher_phone.as_ref().or(self.owner_phone.as_ref())
+    }
+
+    /// The source label of a tracking number (its campaign), if configured.
+    pub fn source(&self, tracking_number: &str) -> Option<&str> {
+        self.sources.get(tracking_number).map(String::as_str)
     }
 
     /// The registration of `number`, if the business declared one.
@@ -270,6 +326,17 @@ pub struct BusinessTemplates {
     pub opt_out_confirmation: Template,
     pub opt_in_confirmation: Template,
     pub help_reply: Template,
+    /// Answer to "can someone come out?": `{booking_link}`.
+    pub booking_reply: Template,
+    /// Answer to "how much?": `{service_fee}` and a nudge to book. Never
+    /// quotes a price the owner did not write.
+    pub pricing_reply: Template,
+    /// The one "a person will get back to you" for anything else.
+    pub acknowledgement: Template,
+    /// Context question 1: what is the problem and where.
+    pub question_details: Template,
+    /// Context question 2: how urgent and when to call.
+    pub question_timing: Template,
 }
 
 impl Config {
@@ -329,6 +396,7 @@ impl Config {
             },
             daily_cap: s.daily_cap.unwrap_or(3) as i64,
             instant_any_hour: s.instant_any_hour.unwrap_or(true),
+            cold_after: Duration::hours(s.cold_after_hours.unwrap_or(24).max(1) as i64),
         };
         if s.instant_text_window_hours == Some(0) {
             errs.push(ConfigError::new(
@@ -423,18 +491,7 @@ impl Config {
                     None
                 }
             };
-            let mut phone = |k: &str, v: &str| match PhoneNumber::parse(v) {
-                Ok(p) => Some(p),
-                Err(e) => {
-                    errs.push(ConfigError::new(
-                        file,
-                        &key(k),
-                        format!("{v:?}: {e}"),
-                        "write numbers in E.164, e.g. \"+15125550100\"",
-                    ));
-                    None
-                }
-            };
+            let mut phone = |k: &str, v: &str| phone_again(&mut errs, file, &key(k), v);
             let numbers: Vec<PhoneNumber> = rb
                 .numbers
                 .iter()
@@ -563,79 +620,123 @@ impl Config {
                     None
                 }
             };
-            let mut template = |k: &str, configured: &Option<String>, default_file: &str| {
-                let rel = configured.as_deref().unwrap_or(default_file);
-                let path = prompts_dir.join(rel);
-                let shown = path.display().to_string();
-                match std::fs::read_to_string(&path) {
-                    Ok(t) => match Template::parse(&t, &shown) {
-                        Ok(t) => Some(t),
-                        Err(TemplateError {
-                            file: f,
-                            line,
-                            message,
-                        }) => {
-                            errs.push(ConfigError::new(
-                                &format!("{f}:{line}"),
-                                &key(&format!("templates.{k}")),
-                                message,
-                                "edit the template",
-                            ));
-                            None
-                        }
-                    },
-                    Err(e) => {
-                        errs.push(ConfigError::new(
-                            file,
-                            &key(&format!("templates.{k}")),
-                            format!("cannot read {shown}: {e}"),
-                            "create the file or fix the path (relative to service.prompts_dir)",
-                        ));
-                        None
-                    }
-                }
+            let template = |errs: &mut Vec<ConfigError>,
+                            k: &str,
+                            configured: &Option<String>,
+                            default_file: &str| {
+                load_template(
+                    errs,
+                    file,
+                    &key(&format!("templates.{k}")),
+                    &prompts_dir,
+                    configured.as_deref().unwrap_or(default_file),
+                )
             };
             let t = rb.templates.unwrap_or_default();
-            let templates = (
-                template(
-                    "instant_business_hours",
-                    &t.instant_business_hours,
-                    "instant_business_hours.txt",
-                ),
-                template(
-                    "instant_after_hours",
-                    &t.instant_after_hours,
-                    "instant_after_hours.txt",
-                ),
-                template(
-                    "voicemail_greeting",
-                    &t.voicemail_greeting,
-                    "voicemail_greeting.txt",
-                ),
-                template(
-                    "after_hours_greeting",
-                    &t.after_hours_greeting,
-                    "after_hours_greeting.txt",
-                ),
-                template("screen_prompt", &t.screen_prompt, "screen_prompt.txt"),
-                template(
-                    "opt_out_confirmation",
-                    &t.opt_out_confirmation,
-                    "opt_out_confirmation.txt",
-                ),
-                template(
-                    "opt_in_confirmation",
-                    &t.opt_in_confirmation,
-                    "opt_in_confirmation.txt",
-                ),
-                template("help_reply", &t.help_reply, "help_reply.txt"),
-            );
-            if let (
-                Some(tz),
-                Some(ring_phone),
-                Some(hours),
-                (Some(a), Some(b), Some(c), Some(d), Some(e), Some(f), Some(g), Some(h)),
-            ) = (tz, ring_phone, hours, templates)
+            let templates = BusinessTemplates::load(|k, default_file| {
+                template(&mut errs, k, &t.get(k), default_file)
+            });
+            let follow_ups = match &rb.follow_ups {
+                None => vec![
+                    (StepTime::After(Duration::minutes(30)), "follow_up_1.txt"),
+                    (StepTime::After(Duration::hours(2)), "follow_up_2.txt"),
+                    (StepTime::NextOpening, "follow_up_3.txt"),
+                ]
+                .into_iter()
+                .enumerate()
+                .filter_map(|(n, (when, f))| {
+                    load_template(
+                        &mut errs,
+                        file,
+                        &key(&format!("follow_ups[{n}].template")),
+                        &prompts_dir,
+                        f,
+                    )
+                    .map(|template| FollowUpStep { when, template })
+                })
+                .collect(),
+                Some(steps) => {
+                    let mut out = Vec::new();
+                    for (n, raw) in steps.iter().enumerate() {
+                        let k = key(&format!("follow_ups[{n}]"));
+                        let when = match (&raw.after, &raw.at) {
+                            (Some(a), None) => match parse_duration(a) {
+                                Some(d) if d >= Duration::minutes(1) => Some(StepTime::After(d)),
+                                _ => {
+                                    errs.push(ConfigError::new(
+                                        file,
+                                        &format!("{k}.after"),
+                                        format!("{a:?} is not a delay of at least a minute"),
+                                        "write e.g. \"30m\", \"2h\" or \"1d\"",
+                                    ));
+                                    None
+                                }
+                            },
+                            (None, Some(at)) if at == "next_opening" => Some(StepTime::NextOpening),
+                            (None, Some(at)) => {
+                                errs.push(ConfigError::new(file, &format!("{k}.at"), format!("{at:?} is not a known time"), "use at = \"next_opening\" (the next business morning at opening time)"));
+                                None
+                            }
+                            _ => {
+                                errs.push(ConfigError::new(
+                                    file,
+                                    &k,
+                                    "needs exactly one of `after` or `at`",
+                                    "write after = \"30m\" or at = \"next_opening\"",
+                                ));
+                                None
+                            }
+                        };
+                        let template = load_template(
+                            &mut errs,
+                            file,
+                            &format!("{k}.template"),
+                            &prompts_dir,
+                            &raw.template,
+                        );
+                        if let (Some(when), Some(template)) = (when, template) {
+                            out.push(FollowUpStep { when, template });
+                        }
+                    }
+                    let mut last = Duration::zero();
+                    for (n, step) in out.iter().enumerate() {
+                        if let StepTime::After(d) = step.when {
+                            if d <= last {
+                                errs.push(ConfigError::new(
+                                    file,
+                                    &key(&format!("follow_ups[{n}].after")),
+                                    "is not later than the step before it",
+                                    "list the steps in the order they happen",
+                                ));
+                            }
+                            last = d;
+                        }
+                    }
+                    out
+                }
+            };
+            let disposition_reasons = rb.disposition_reasons.clone().unwrap_or_else(|| {
+                DEFAULT_DISPOSITION_REASONS
+                    .iter()
+                    .map(|r| r.to_string())
+                    .collect()
+            });
+            let dispatcher_phone = rb
+                .dispatcher_phone
+                .as_deref()
+                .and_then(|n| phone_again(&mut errs, file, &key("dispatcher_phone"), n));
+            for n in rb.sources.keys() {
+                if !rb.numbers.contains(n) {
+                    errs.push(ConfigError::new(
+                        file,
+                        &key(&format!("sources.\"{n}\"")),
+                        "is not one of this business's numbers",
+                        "label only numbers listed under `numbers`",
+                    ));
+                }
+            }
+            if let (Some(tz), Some(ring_phone), Some(hours), Some(templates)) =
+                (tz, ring_phone, hours, templates)
             {
                 businesses.push(Business {
                     id: rb.id,
@@ -648,18 +749,19 @@ impl Config {
                     internal_numbers: internal,
                     block_list: block,
                     hours,
-                    templates: BusinessTemplates {
-                        instant_business_hours: a,
-                        instant_after_hours: b,
-                        voicemail_greeting: c,
-                        after_hours_greeting: d,
-                        screen_prompt: e,
-                        opt_out_confirmation: f,
-                        opt_in_confirmation: g,
-                        help_reply: h,
-                    },
+                    templates,
                     senders,
                     owner_phone,
+                    dispatcher_phone,
+                    booking_link: rb.booking_link.unwrap_or_else(|| {
+                        "Reply with a day and time that works for you and we'll confirm.".into()
+                    }),
+                    service_fee: rb.service_fee.unwrap_or_else(|| {
+                        "A tech will look at the job and give you a price before any work starts.".into()
+                    }),
+                    sources: rb.sources.into_iter().collect(),
+                    follow_ups,
+                    disposition_reasons,
                 });
             }
         }
@@ -769,6 +871,7 @@ struct RawService {
     quiet_hours: BTreeMap<String, String>,
     daily_cap: Option<u32>,
     instant_any_hour: Option<bool>,
+    cold_after_hours: Option<u32>,
 }
 
 #[derive(Deserialize)]
@@ -791,6 +894,21 @@ struct RawBusiness {
     #[serde(default)]
     senders: BTreeMap<String, RawSender>,
     owner_phone: Option<String>,
+    dispatcher_phone: Option<String>,
+    booking_link: Option<String>,
+    service_fee: Option<String>,
+    #[serde(default)]
+    sources: BTreeMap<String, String>,
+    follow_ups: Option<Vec<RawFollowUp>>,
+    disposition_reasons: Option<Vec<String>>,
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct RawFollowUp {
+    after: Option<String>,
+    at: Option<String>,
+    template: String,
 }
 
 #[derive(Deserialize)]
@@ -813,6 +931,144 @@ struct RawTemplates {
     opt_out_confirmation: Option<String>,
     opt_in_confirmation: Option<String>,
     help_reply: Option<String>,
+    booking_reply: Option<String>,
+    pricing_reply: Option<String>,
+    acknowledgement: Option<String>,
+    question_details: Option<String>,
+    question_timing: Option<String>,
+}
+
+impl RawTemplates {
+    /// The file configured for template `key`, if any.
+    fn get(&self, key: &str) -> Option<String> {
+        match key {
+            "instant_business_hours" => self.instant_business_hours.clone(),
+            "instant_after_hours" => self.instant_after_hours.clone(),
+            "voicemail_greeting" => self.voicemail_greeting.clone(),
+            "after_hours_greeting" => self.after_hours_greeting.clone(),
+            "screen_prompt" => self.screen_prompt.clone(),
+            "opt_out_confirmation" => self.opt_out_confirmation.clone(),
+            "opt_in_confirmation" => self.opt_in_confirmation.clone(),
+            "help_reply" => self.help_reply.clone(),
+            "booking_reply" => self.booking_reply.clone(),
+            "pricing_reply" => self.pricing_reply.clone(),
+            "acknowledgement" => self.acknowledgement.clone(),
+            "question_details" => self.question_details.clone(),
+            "question_timing" => self.question_timing.clone(),
+            _ => None,
+        }
+    }
+}
+
+impl BusinessTemplates {
+    /// Loads every template through `load(key, default file)`; `None` if
+    /// any failed (each failure was reported by `load`).
+    fn load(mut load: impl FnMut(&str, &str) -> Option<Template>) -> Option<BusinessTemplates> {
+        let mut get = |k: &str| load(k, &format!("{k}.txt"));
+        // Load all first so every broken template is reported, not just the first.
+        let all = [
+            get("instant_business_hours"),
+            get("instant_after_hours"),
+            get("voicemail_greeting"),
+            get("after_hours_greeting"),
+            get("screen_prompt"),
+            get("opt_out_confirmation"),
+            get("opt_in_confirmation"),
+            get("help_reply"),
+            get("booking_reply"),
+            get("pricing_reply"),
+            get("acknowledgement"),
+            get("question_details"),
+            get("question_timing"),
+        ];
+        let [a, b, c, d, e, f, g, h, i, j, k, l, m] = all;
+        Some(BusinessTemplates {
+            instant_business_hours: a?,
+            instant_after_hours: b?,
+            voicemail_greeting: c?,
+            after_hours_greeting: d?,
+            screen_prompt: e?,
+            opt_out_confirmation: f?,
+            opt_in_confirmation: g?,
+            help_reply: h?,
+            booking_reply: i?,
+            pricing_reply: j?,
+            acknowledgement: k?,
+            question_details: l?,
+            question_timing: m?,
+        })
+    }
+}
+
+/// "30m", "2h", "90s", "1d" -> a duration.
+pub fn parse_duration(s: &str) -> Option<Duration> {
+    let s = s.trim();
+    let split = s.find(|c: char| !c.is_ascii_digit())?;
+    let (n, unit) = s.split_at(split);
+    let n: i64 = n.parse().ok()?;
+    match unit.trim() {
+        "s" => Some(Duration::seconds(n)),
+        "m" | "min" => Some(Duration::minutes(n)),
+        "h" => Some(Duration::hours(n)),
+        "d" => Some(Duration::days(n)),
+        _ => None,
+    }
+}
+
+/// Reads and parses the template `rel` (relative to `prompts_dir`),
+/// reporting a mistake for `key` into `errs`.
+fn load_template(
+    errs: &mut Vec<ConfigError>,
+    file: &str,
+    key: &str,
+    prompts_dir: &Path,
+    rel: &str,
+) -> Option<Template> {
+    let path = prompts_dir.join(rel);
+    let shown = path.display().to_string();
+    match std::fs::read_to_string(&path) {
+        Ok(t) => match Template::parse(&t, &shown) {
+            Ok(t) => Some(t),
+            Err(TemplateError {
+                file: f,
+                line,
+                message,
+            }) => {
+                errs.push(ConfigError::new(
+                    &format!("{f}:{line}"),
+                    key,
+                    message,
+                    "edit the template",
+                ));
+                None
+            }
+        },
+        Err(e) => {
+            errs.push(ConfigError::new(
+                file,
+                key,
+                format!("cannot read {shown}: {e}"),
+                "create the file or fix the path (relative to service.prompts_dir)",
+            ));
+            None
+        }
+    }
+}
+
+/// Parses a phone number for `key`, reporting a mistake into `errs`.
+fn phone_again(errs: &mut Vec<ConfigError>, file: &str, key: &str, v: &str) -> Option<PhoneNumber> {
+    match PhoneNumber::parse(v) {
+        Ok(p) => Some(p),
+        Err(e) => {
+            errs.push(ConfigError::new(
+                file,
+                key,
+                format!("{v:?}: {e}"),
+                "write numbers in E.164, e.g. \"+15125550100\"",
+            ));
+            None
+        }
+    }
 }
 
 /// A lint finding about one template file.
@@ -833,16 +1089,29 @@ fn lint_business(b: &Business) -> Vec<TemplateFinding> {
         .set("opens_at", "7:00 AM tomorrow")
         .set("caller", "+15125550147");
     let t = &b.templates;
-    let texted = [
+    let mut texted = vec![
         (&t.instant_business_hours, true),
         (&t.instant_after_hours, true),
         (&t.opt_in_confirmation, true),
         (&t.opt_out_confirmation, false),
         (&t.help_reply, false),
+        (&t.booking_reply, false),
+        (&t.pricing_reply, false),
+        (&t.acknowledgement, false),
+        (&t.question_details, false),
+        (&t.question_timing, false),
     ];
+    texted.extend(b.follow_ups.iter().map(|s| (&s.template, false)));
     let mut out = Vec::new();
     for (template, first) in texted {
-        let sample = template.render(&vars);
+        // A question sent on its own goes out as "{business}: question".
+        let sample = if std::ptr::eq(template, &t.question_details)
+            || std::ptr::eq(template, &t.question_timing)
+        {
+            crate::engine::standalone_question(b, &template.render(&vars))
+        } else {
+            template.render(&vars)
+        };
         for f in crate::compliance::lint::lint_template(
             &template.file,
             &template.source,

@@ -3,6 +3,17 @@
 //! `worker`) loads the facts, calls these functions inside one transaction
 //! and applies the result. That makes every rule testable in microseconds.
 
+mod follow_up;
+mod reply;
+
+pub use follow_up::{
+    cold_check, due_at as follow_up_due_at, next_morning, on_follow_up_due, ColdCheck,
+    FollowUpDecision, FollowUpDue, MIN_GAP,
+};
+pub use reply::{
+    on_reply, standalone_question, OfficeNotice, Reply, ReplyPlan, ASKED_DETAILS, ASKED_TIMING,
+};
+
 use crate::config::Business;
 use crate::domain::{
     ConsentAction, LeadStatus, MissedTrigger, PhoneError, PhoneNumber, SuppressReason,
@@ -156,6 +167,40 @@ pub fn retry_delay(
 pub(crate) mod tests_support {
     use crate::config::Config;
 
+    use crate::domain::LeadStatus;
+    use crate::store::LeadRow;
+    use chrono::{DateTime, Duration, Utc};
+
+    /// A texted lead of the fixture business, first call at `first`.
+    pub(crate) fn lead(id: i64, first: DateTime<Utc>) -> LeadRow {
+        LeadRow {
+            id,
+            business_id: "spartan".into(),
+            caller: "+15125550147".into(),
+            tracking_number: "+15125550100".into(),
+            status: LeadStatus::Texted,
+            call_count: 1,
+            first_call_at: first,
+            window_ends_at: first + Duration::hours(24),
+            last_activity_at: first,
+            suppressed_reason: None,
+            closed_reason: None,
+            intent: None,
+            hazard: None,
+            questions_asked: 0,
+            awaiting_answer: false,
+            acknowledged: false,
+            follow_ups_sent: 0,
+            owner: None,
+            disposition: None,
+            disposition_reason: None,
+            note: None,
+            call_attempts: 0,
+            created_at: first,
+            updated_at: first,
+        }
+    }
+
     /// A one-business config with its templates in a temporary prompts dir.
     pub(crate) fn config() -> Config {
         let dir = tempfile::tempdir().unwrap();
@@ -193,6 +238,15 @@ pub(crate) mod tests_support {
         ] {
             std::fs::write(p.join(f), t).unwrap();
         }
+        // The conversation templates as shipped.
+        let shipped = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("prompts");
+        for entry in std::fs::read_dir(shipped).unwrap() {
+            let entry = entry.unwrap();
+            let to = p.join(entry.file_name());
+            if !to.exists() {
+                std::fs::copy(entry.path(), to).unwrap();
+            }
+        }
         let toml = r#"
             [[business]]
             id = "spartan"
@@ -221,23 +275,7 @@ mod tests {
         tests_support::config()
     }
 
-    fn lead(id: i64, first: DateTime<Utc>) -> LeadRow {
-        LeadRow {
-            id,
-            business_id: "spartan".into(),
-            caller: "+15125550147".into(),
-            tracking_number: "+15125550100".into(),
-            status: LeadStatus::Texted,
-            call_count: 1,
-            first_call_at: first,
-            window_ends_at: first + Duration::hours(24),
-            last_activity_at: first,
-            suppressed_reason: None,
-            closed_reason: None,
-            created_at: first,
-            updated_at: first,
-        }
-    }
+    use tests_support::lead;
 
     // Tuesday 2026-11-24 10:00 America/Chicago (open).
     fn tue_10am() -> DateTime<Utc> {

@@ -9,6 +9,7 @@ use crate::domain::{mask, LeadStatus, MessageKind, MessageStatus, MissedTrigger,
 use crate::engine::{self, InstantText, MissedCall, MissedCallDecision};
 use crate::metrics::Metrics;
 use crate::store::{NewLead, NewMessage, Store, StoreError, Tx};
+use crate::timers;
 use crate::worker::send_job;
 use chrono::{DateTime, Utc};
 use std::sync::Arc;
@@ -237,6 +238,19 @@ impl Core {
                 let queued = self
                     .queue_instant(&mut tx, b, lead_id, r, &text, now)
                     .await?;
+                if queued {
+                    if let Some(at) = engine::follow_up_due_at(b, 0, now) {
+                        tx.enqueue(&timers::follow_up_job(lead_id, 0, at), now)
+                            .await?;
+                    }
+                }
+                if status == LeadStatus::New {
+                    tx.enqueue(
+                        &timers::cold_job(lead_id, now + self.config.service.cold_after),
+                        now,
+                    )
+                    .await?;
+                }
                 MissedOutcome::NewLead {
                     lead_id,
                     queued_text: queued,
@@ -463,10 +477,17 @@ pub(crate) async fn learn_from_carrier_error(
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum InboundOutcome {
     Duplicate,
-    OptedOut { confirmation_queued: bool },
-    OptedIn { confirmation_queued: bool },
+    OptedOut {
+        confirmation_queued: bool,
+    },
+    OptedIn {
+        confirmation_queued: bool,
+    },
     Help,
-    Message { lead_id: i64 },
+    Message {
+        lead_id: i64,
+        intent: crate::classify::Intent,
+    },
 }
 
 /// An inbound text.
@@ -644,25 +665,16 @@ impl Core {
                 InboundOutcome::Help
             }
             None => {
-                let mut l = lead.clone();
-                if matches!(
-                    l.status,
-                    LeadStatus::New | LeadStatus::Texted | LeadStatus::Cold
-                ) {
-                    l.status = LeadStatus::Engaged;
-                }
-                l.last_activity_at = now;
-                tx.update_lead(&l, now).await?;
-                tx.cancel_lead_jobs(l.id, &["follow_up"], "the customer replied", now)
+                let plan = self
+                    .route_reply(&mut tx, b, &lead, m, &classification, now)
                     .await?;
-                tx.lead_event(
-                    l.id,
-                    &format!("reply:{}", classification.intent.as_str()),
-                    m.body,
-                    now,
-                )
-                .await?;
-                InboundOutcome::Message { lead_id: l.id }
+                if let Some(text) = plan.reply {
+                    queued = Some(reply(MessageKind::Reply, text));
+                }
+                InboundOutcome::Message {
+                    lead_id: lead.id,
+                    intent: classification.intent,
+                }
             }
         };
         if let Some(msg) = queued {
@@ -676,5 +688,103 @@ impl Core {
         tx.commit().await?;
         self.wake.notify_one();
         Ok(outcome)
+    }
+}
+
+impl Core {
+    /// A reply that is not a carrier keyword: route it by intent (see
+    /// [`engine::on_reply`]) and apply the plan in `tx` — the lead, the end
+    /// of its follow-ups, the office notice. The text back to the customer,
+    /// if any, is returned in the plan for the caller to queue.
+    async fn route_reply(
+        &self,
+        tx: &mut Tx,
+        b: &Business,
+        lead: &crate::store::LeadRow,
+        m: &InboundSms<'_>,
+        classification: &crate::classify::Classification,
+        now: DateTime<Utc>,
+    ) -> Result<engine::ReplyPlan, StoreError> {
+        let (transcripts, texts) = tx.what_they_said(lead.id).await?;
+        let transcripts: Vec<&str> = transcripts.iter().map(String::as_str).collect();
+        let texts: Vec<&str> = texts.iter().map(String::as_str).collect();
+        let details = crate::packet::details(&transcripts, &texts);
+        let mut plan = engine::on_reply(&engine::Reply {
+            business: b,
+            lead,
+            intent: classification.intent,
+            hazard: classification.hazard,
+            details: &details,
+            tracking_number: m.to,
+        });
+        plan.lead.last_activity_at = now;
+        tx.update_lead(&plan.lead, now).await?;
+        // Any reply ends the follow-up sequence.
+        tx.cancel_lead_jobs(lead.id, &[timers::FOLLOW_UP], "the customer replied", now)
+            .await?;
+        tx.lead_event(
+            lead.id,
+            &format!("reply:{}", classification.intent.as_str()),
+            m.body,
+            now,
+        )
+        .await?;
+        if plan.event != "handed_to_office" {
+            tx.lead_event(lead.id, &plan.event, "", now).await?;
+        }
+        if let Some(notice) = plan.notify {
+            let packet = crate::packet::Packet::build(&crate::packet::PacketInput {
+                business: b,
+                lead: &plan.lead,
+                transcripts: &transcripts,
+                texts: &texts,
+                unreachable: false,
+            });
+            self.notify_office(tx, b, &plan.lead, notice, &packet, now)
+                .await?;
+        }
+        Ok(plan)
+    }
+
+    /// Tells the office: the packet goes on the lead's timeline (the admin
+    /// API shows it) and, if the business has an office phone, as a text.
+    pub(crate) async fn notify_office(
+        &self,
+        tx: &mut Tx,
+        b: &Business,
+        lead: &crate::store::LeadRow,
+        notice: engine::OfficeNotice,
+        packet: &crate::packet::Packet,
+        now: DateTime<Utc>,
+    ) -> Result<(), StoreError> {
+        let body = packet.summary(notice.headline());
+        tx.lead_event(lead.id, "office_notice", &body, now).await?;
+        let Some(office) = b.office_phone() else {
+            return Ok(());
+        };
+        let id = tx
+            .insert_message(&NewMessage {
+                business_id: b.id.clone(),
+                lead_id: Some(lead.id),
+                direction: "outbound",
+                kind: MessageKind::OfficeNotice,
+                to: office.to_string(),
+                from: lead.tracking_number.clone(),
+                body,
+                status: MessageStatus::Queued,
+                suppress_reason: None,
+                provider: None,
+                provider_sid: None,
+                trigger_at: now,
+                created_at: now,
+            })
+            .await?;
+        tx.enqueue(
+            &send_job(id, Some(lead.id), now, self.config.service.max_attempts),
+            now,
+        )
+        .await?;
+        tracing::info!(lead = lead.id, notice = notice.headline(), packet = %packet.log_line(), "office notified");
+        Ok(())
     }
 }

@@ -362,6 +362,7 @@ impl Worker {
     pub async fn run_job(&self, job: Job) {
         let result = match job.kind.as_str() {
             SEND_MESSAGE => self.send_message(&job).await,
+            crate::timers::FOLLOW_UP | crate::timers::COLD_CHECK => self.run_timer(&job).await,
             other => {
                 let now = self.clock.now();
                 let _ = self
@@ -376,6 +377,32 @@ impl Worker {
             // be claimed again and every step is idempotent.
             tracing::error!(job = job.id, kind = %job.kind, error = %e, "job interrupted by a store error; it will be retried");
         }
+    }
+
+    /// A conversation timer (follow-up step, cold check); see [`crate::timers`].
+    async fn run_timer(&self, job: &Job) -> crate::store::Result<()> {
+        use crate::timers::{self, Fired};
+        let now = self.clock.now();
+        self.metrics.observe(
+            "ringback_timer_lateness_seconds",
+            (now - job.due_at).num_milliseconds().max(0) as f64 / 1000.0,
+        );
+        let fired = if job.kind == timers::FOLLOW_UP {
+            timers::run_follow_up(&self.store, &self.config, job, now).await?
+        } else {
+            timers::run_cold_check(&self.store, &self.config, job, now).await?
+        };
+        match fired {
+            Fired::Queued => self.wake.notify_one(),
+            Fired::LostLease => {
+                tracing::warn!(
+                    job = job.id,
+                    "lease lost before the timer committed; another worker owns it"
+                )
+            }
+            Fired::Nothing => {}
+        }
+        Ok(())
     }
 
     async fn send_message(&self, job: &Job) -> crate::store::Result<()> {

@@ -22,6 +22,16 @@ pub enum Urgency {
 }
 
 impl Urgency {
+    /// How a dispatcher reads it.
+    pub fn label(self) -> &'static str {
+        match self {
+            Urgency::Emergency => "EMERGENCY",
+            Urgency::Today => "today",
+            Urgency::Soon => "soon (this week)",
+            Urgency::NotUrgent => "not urgent",
+        }
+    }
+
     /// Higher is more urgent.
     fn rank(self) -> u8 {
         match self {

@@ -29,17 +29,24 @@ pub async fn readyz(State(s): State<AppState>) -> impl IntoResponse {
 }
 
 pub async fn metrics(State(s): State<AppState>) -> impl IntoResponse {
-    let depth = s
+    let (due, later) = s
         .core
         .store
-        .queue_depth()
+        .queue_depth(s.core.clock.now())
         .await
-        .map(|d| d as f64)
-        .unwrap_or(-1.0);
-    let body = s.core.metrics.render(&[(
-        "ringback_job_queue_depth",
-        "Jobs pending or running (-1: database unreachable).",
-        depth,
-    )]);
+        .map(|(d, l)| (d as f64, l as f64))
+        .unwrap_or((-1.0, -1.0));
+    let body = s.core.metrics.render(&[
+        (
+            "ringback_job_queue_depth",
+            "Jobs due or running: the backlog (-1: database unreachable).",
+            due,
+        ),
+        (
+            "ringback_jobs_scheduled",
+            "Jobs scheduled for later: follow-ups, cold checks, held texts (-1: database unreachable).",
+            later,
+        ),
+    ]);
     ([(header::CONTENT_TYPE, "text/plain; version=0.0.4")], body)
 }

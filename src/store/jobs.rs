@@ -205,12 +205,18 @@ impl Store {
     }
 
     /// Jobs waiting or running.
-    pub async fn queue_depth(&self) -> Result<i64> {
-        let row =
-            sqlx::query("SELECT COUNT(*) AS n FROM jobs WHERE status IN ('pending', 'running')")
-                .fetch_one(&self.read_pool)
-                .await?;
-        Ok(row.try_get::<i64, _>("n")?)
+    /// Jobs that are due or running (the backlog), and jobs scheduled for
+    /// later (follow-ups, cold checks...), as of `now`.
+    pub async fn queue_depth(&self, now: DateTime<Utc>) -> Result<(i64, i64)> {
+        let row = sqlx::query(
+            "SELECT COALESCE(SUM(CASE WHEN status = 'running' OR run_at <= $1 THEN 1 ELSE 0 END), 0) AS due,
+                    COALESCE(SUM(CASE WHEN status = 'pending' AND run_at > $1 THEN 1 ELSE 0 END), 0) AS later
+             FROM jobs WHERE status IN ('pending', 'running')",
+        )
+        .bind(to_ms(now))
+        .fetch_one(&self.read_pool)
+        .await?;
+        Ok((get::<i64>(&row, "due")?, get::<i64>(&row, "later")?))
     }
 
     pub async fn job_status(
@@ -363,6 +369,26 @@ impl Store {
                     .await?;
                 out[i] = BeginSend::OptedOut;
                 continue;
+            }
+            // A follow-up is for someone who has not answered. If they
+            // replied, called or were closed out since it was queued (say
+            // it was held overnight by quiet hours), it must not go.
+            if let (MessageKind::FollowUp, Some(lead_id)) = (msg.kind, msg.lead_id) {
+                let status: Option<String> =
+                    sqlx::query_scalar("SELECT status FROM leads WHERE id = $1")
+                        .bind(lead_id)
+                        .fetch_optional(tx.conn())
+                        .await?;
+                if let Some(status) = status.filter(|s| s != "texted" && s != "cold") {
+                    sqlx::query("UPDATE messages SET status = 'canceled', suppress_reason = $2, updated_at = $3 WHERE id = $1")
+                        .bind(msg.id)
+                        .bind(format!("lead_{status}"))
+                        .bind(now_ms)
+                        .execute(tx.conn())
+                        .await?;
+                    out[i] = BeginSend::NotSendable(MessageStatus::Canceled);
+                    continue;
+                }
             }
             sqlx::query(
                 "UPDATE messages SET status = 'sending', attempts = attempts + 1,
@@ -529,8 +555,8 @@ impl Store {
     }
 }
 
-async fn finish(
-    pool: &sqlx::AnyPool,
+pub(super) async fn finish<'e, E: sqlx::Executor<'e, Database = Any>>(
+    pool: E,
     job: &Job,
     status: &str,
     error: Option<&str>,

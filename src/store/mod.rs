@@ -233,6 +233,11 @@ impl Store {
         rows.iter().map(LeadRow::from_row).collect()
     }
 
+    /// What the caller said to this lead (see [`Tx::what_they_said`]).
+    pub async fn what_they_said(&self, lead_id: i64) -> Result<(Vec<String>, Vec<String>)> {
+        what_they_said(&self.pool, lead_id).await
+    }
+
     pub async fn calls_for_lead(&self, lead_id: i64) -> Result<Vec<CallRow>> {
         let rows = sqlx::query("SELECT * FROM calls WHERE lead_id = $1 ORDER BY id")
             .bind(lead_id)
@@ -598,7 +603,10 @@ impl Tx {
     pub async fn update_lead(&mut self, l: &LeadRow, now: DateTime<Utc>) -> Result<()> {
         sqlx::query(
             "UPDATE leads SET status = $2, call_count = $3, last_activity_at = $4, suppressed_reason = $5,
-                 closed_reason = $6, updated_at = $7 WHERE id = $1",
+                 closed_reason = $6, updated_at = $7, intent = $8, hazard = $9, questions_asked = $10,
+                 awaiting_answer = $11, acknowledged = $12, follow_ups_sent = $13, owner = $14,
+                 disposition = $15, disposition_reason = $16, note = $17, call_attempts = $18
+             WHERE id = $1",
         )
         .bind(l.id)
         .bind(l.status.as_str())
@@ -607,6 +615,17 @@ impl Tx {
         .bind(l.suppressed_reason.clone())
         .bind(l.closed_reason.clone())
         .bind(to_ms(now))
+        .bind(l.intent.clone())
+        .bind(l.hazard.clone())
+        .bind(l.questions_asked)
+        .bind(l.awaiting_answer as i64)
+        .bind(l.acknowledged as i64)
+        .bind(l.follow_ups_sent)
+        .bind(l.owner.clone())
+        .bind(l.disposition.clone())
+        .bind(l.disposition_reason.clone())
+        .bind(l.note.clone())
+        .bind(l.call_attempts)
         .execute(&mut *self.tx)
         .await?;
         Ok(())
@@ -714,9 +733,55 @@ impl Tx {
         Ok(n)
     }
 
+    /// What the caller said to this lead: voicemail transcripts and their
+    /// texts, each oldest first.
+    pub async fn what_they_said(&mut self, lead_id: i64) -> Result<(Vec<String>, Vec<String>)> {
+        what_they_said(&mut *self.tx, lead_id).await
+    }
+
+    /// Marks a job done (or `failed`, with `error`) inside this
+    /// transaction, so a timer's effects and its completion commit together:
+    /// a crash in between re-runs the whole step, never half of it.
+    /// Returns false if we no longer hold the job (lease lost).
+    pub async fn finish_job(
+        &mut self,
+        job: &Job,
+        failed: Option<&str>,
+        now: DateTime<Utc>,
+    ) -> Result<bool> {
+        let status = if failed.is_some() { "failed" } else { "done" };
+        jobs::finish(&mut *self.tx, job, status, failed, now).await
+    }
+
     pub(crate) fn conn(&mut self) -> &mut sqlx::AnyConnection {
         &mut self.tx
     }
+}
+
+async fn what_they_said<'e, E>(exec: E, lead_id: i64) -> Result<(Vec<String>, Vec<String>)>
+where
+    E: sqlx::Executor<'e, Database = Any>,
+{
+    // One round trip: transcripts first, then texts, each in order.
+    let rows = sqlx::query(
+        "SELECT CAST(0 AS BIGINT) AS src, id, transcript AS body FROM calls WHERE lead_id = $1 AND transcript IS NOT NULL
+         UNION ALL
+         SELECT CAST(1 AS BIGINT) AS src, id, body FROM messages WHERE lead_id = $1 AND direction = 'inbound'
+         ORDER BY src, id",
+    )
+    .bind(lead_id)
+    .fetch_all(exec)
+    .await?;
+    let (mut transcripts, mut texts) = (Vec::new(), Vec::new());
+    for r in &rows {
+        let body: String = get(r, "body")?;
+        if get::<i64>(r, "src")? == 0 {
+            transcripts.push(body);
+        } else {
+            texts.push(body);
+        }
+    }
+    Ok((transcripts, texts))
 }
 
 pub(crate) fn get<T>(r: &AnyRow, col: &str) -> Result<T>

@@ -22,7 +22,7 @@ fn opt_time(r: &AnyRow, col: &str) -> Result<Option<DateTime<Utc>>> {
     Ok(get::<Option<i64>>(r, col)?.map(from_ms))
 }
 
-#[derive(Debug, Clone, Serialize)]
+#[derive(Debug, Clone, Serialize, PartialEq, Eq)]
 pub struct LeadRow {
     pub id: i64,
     pub business_id: String,
@@ -36,6 +36,24 @@ pub struct LeadRow {
     pub last_activity_at: DateTime<Utc>,
     pub suppressed_reason: Option<String>,
     pub closed_reason: Option<String>,
+    /// The latest reply's intent (`booking`, `pricing`, ...).
+    pub intent: Option<String>,
+    /// The hazard of a reported emergency (`gas`, `flooding`, ...).
+    pub hazard: Option<String>,
+    /// Context questions asked so far (at most two per lead).
+    pub questions_asked: i64,
+    /// Our last text to them was a question: their next reply answers it.
+    pub awaiting_answer: bool,
+    /// The one "a person will get back to you" was sent.
+    pub acknowledged: bool,
+    pub follow_ups_sent: i64,
+    /// Who in the office works this lead.
+    pub owner: Option<String>,
+    pub disposition: Option<String>,
+    pub disposition_reason: Option<String>,
+    pub note: Option<String>,
+    /// Human call-backs the office logged.
+    pub call_attempts: i64,
     pub created_at: DateTime<Utc>,
     pub updated_at: DateTime<Utc>,
 }
@@ -61,6 +79,17 @@ impl LeadRow {
             last_activity_at: time(r, "last_activity_at")?,
             suppressed_reason: get(r, "suppressed_reason")?,
             closed_reason: get(r, "closed_reason")?,
+            intent: get(r, "intent")?,
+            hazard: get(r, "hazard")?,
+            questions_asked: get(r, "questions_asked")?,
+            awaiting_answer: get::<i64>(r, "awaiting_answer")? != 0,
+            acknowledged: get::<i64>(r, "acknowledged")? != 0,
+            follow_ups_sent: get(r, "follow_ups_sent")?,
+            owner: get(r, "owner")?,
+            disposition: get(r, "disposition")?,
+            disposition_reason: get(r, "disposition_reason")?,
+            note: get(r, "note")?,
+            call_attempts: get(r, "call_attempts")?,
             created_at: time(r, "created_at")?,
             updated_at: time(r, "updated_at")?,
         })

@@ -74,6 +74,8 @@ internal_numbers = ["+15125550150"]
 block_list = ["+15125550666"]
 hours = { mon = "07:00-18:00", tue = "07:00-18:00", wed = "07:00-18:00", thu = "07:00-18:00", fri = "07:00-18:00" }
 senders = { "+15125550100" = { registration = "10dlc", campaign_id = "CSPARTAN1", status = "registered", mps = 1000 } }
+# The foundation tests count instant texts; tests/replies.rs turns follow-ups on.
+follow_ups = []
 
 [[business]]
 id = "acme"

@@ -1,0 +1,328 @@
+//! Follow-ups for callers who have not replied, and when a quiet lead goes
+//! cold. Pure: the worker fires the timers (durable jobs) and applies these
+//! decisions in one transaction with the job's completion.
+
+use crate::config::{Business, StepTime};
+use crate::domain::{ConsentAction, LeadStatus};
+use crate::store::LeadRow;
+use chrono::{DateTime, Duration, NaiveTime, TimeZone, Utc};
+
+/// Two follow-ups never go out closer together than this, even when a
+/// process that was down fires overdue steps late: late, not in a burst.
+pub const MIN_GAP: Duration = Duration::minutes(10);
+
+/// How long a step waits for the instant text to go out before giving up.
+const WAIT_FOR_INSTANT: Duration = Duration::minutes(5);
+
+/// When step `step` is due for a lead whose missed call was at `anchor`.
+/// `None` past the last step.
+pub fn due_at(b: &Business, step: usize, anchor: DateTime<Utc>) -> Option<DateTime<Utc>> {
+    let mut due = None::<DateTime<Utc>>;
+    for s in b.follow_ups.iter().take(step + 1) {
+        let at = match s.when {
+            StepTime::After(d) => anchor + d,
+            StepTime::NextOpening => next_morning(b, anchor),
+        };
+        // Steps never overtake each other.
+        due = Some(match due {
+            Some(prev) => at.max(prev + MIN_GAP),
+            None => at,
+        });
+    }
+    (step < b.follow_ups.len()).then_some(due).flatten()
+}
+
+/// The business's first opening on a later local day than `at`: "next
+/// morning at opening time", skipping closed days. A business with no
+/// hours at all gets 9:00 the next day.
+pub fn next_morning(b: &Business, at: DateTime<Utc>) -> DateTime<Utc> {
+    let tz = b.time_zone;
+    let tomorrow = at.with_timezone(&tz).date_naive() + Duration::days(1);
+    let midnight = tz
+        .from_local_datetime(&tomorrow.and_time(NaiveTime::MIN))
+        .earliest()
+        // Midnight skipped by a DST change: one hour later exists.
+        .or_else(|| {
+            tz.from_local_datetime(&(tomorrow.and_time(NaiveTime::MIN) + Duration::hours(1)))
+                .earliest()
+        })
+        .map(|t| t.with_timezone(&Utc))
+        .unwrap_or(at + Duration::days(1));
+    b.hours
+        .next_open(tz, midnight - Duration::seconds(1))
+        .unwrap_or(midnight + Duration::hours(9))
+}
+
+/// What a follow-up timer does when it fires.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum FollowUpDecision {
+    /// Queue this text; schedule the next step at `next` (if any).
+    Send {
+        body: String,
+        next: Option<DateTime<Utc>>,
+    },
+    /// The instant text has not gone out yet: look again at this time.
+    Wait(DateTime<Utc>),
+    /// The sequence is over, and why.
+    Stop(&'static str),
+}
+
+/// The facts a firing follow-up needs.
+pub struct FollowUpDue<'a> {
+    pub business: &'a Business,
+    pub lead: &'a LeadRow,
+    pub step: usize,
+    pub consent: Option<ConsentAction>,
+    pub unreachable: bool,
+    pub now: DateTime<Utc>,
+}
+
+/// Decides a due follow-up. Any sign of life stops the sequence: a reply
+/// (engaged / booking requested), a long answered call or a disposition
+/// (resolved / dismissed), an opt-out, an unreachable number.
+pub fn on_follow_up_due(f: &FollowUpDue<'_>) -> FollowUpDecision {
+    let lead = f.lead;
+    if f.consent == Some(ConsentAction::OptOut) {
+        return FollowUpDecision::Stop("opted_out");
+    }
+    if f.unreachable {
+        return FollowUpDecision::Stop("unreachable");
+    }
+    if lead.disposition.is_some() {
+        return FollowUpDecision::Stop("disposition");
+    }
+    match lead.status {
+        // Cold is the office's label for "no progress"; the customer has
+        // not replied either way, so the sequence carries on.
+        LeadStatus::Texted | LeadStatus::Cold => {}
+        LeadStatus::New if f.now < lead.first_call_at + Duration::hours(2) => {
+            return FollowUpDecision::Wait(f.now + WAIT_FOR_INSTANT)
+        }
+        LeadStatus::New => return FollowUpDecision::Stop("instant_text_never_sent"),
+        LeadStatus::Engaged | LeadStatus::BookingRequested => {
+            return FollowUpDecision::Stop("customer_replied")
+        }
+        LeadStatus::Resolved | LeadStatus::Dismissed => return FollowUpDecision::Stop("closed"),
+    }
+    let b = f.business;
+    let Some(step) = b.follow_ups.get(f.step) else {
+        return FollowUpDecision::Stop("no_such_step");
+    };
+    let vars = b.vars(&lead.tracking_number);
+    let next = due_at(b, f.step + 1, lead.first_call_at).map(|t| t.max(f.now + MIN_GAP));
+    FollowUpDecision::Send {
+        body: step.template.render(&vars),
+        next,
+    }
+}
+
+/// What the "is this lead cold yet?" timer does.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum ColdCheck {
+    GoCold,
+    /// Something happened since: look again then.
+    CheckAt(DateTime<Utc>),
+    /// Closed or already cold: no more checks.
+    Done,
+}
+
+/// A lead waiting on the customer with no progress for `cold_after` turns
+/// cold. Leads waiting on the office (booking requested) are the office's
+/// to close, so they stay in its queue.
+pub fn cold_check(lead: &LeadRow, now: DateTime<Utc>, cold_after: Duration) -> ColdCheck {
+    match lead.status {
+        LeadStatus::New | LeadStatus::Texted | LeadStatus::Engaged => {
+            let at = lead.last_activity_at + cold_after;
+            if now >= at {
+                ColdCheck::GoCold
+            } else {
+                ColdCheck::CheckAt(at)
+            }
+        }
+        _ => ColdCheck::Done,
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::engine::tests_support::{config, lead};
+    use chrono::TimeZone;
+
+    // Tuesday 2026-11-24 10:00 America/Chicago.
+    fn tue_10am() -> DateTime<Utc> {
+        Utc.with_ymd_and_hms(2026, 11, 24, 16, 0, 0).unwrap()
+    }
+
+    fn due(l: &LeadRow, step: usize, now: DateTime<Utc>) -> FollowUpDecision {
+        let c = config();
+        on_follow_up_due(&FollowUpDue {
+            business: c.business("spartan").unwrap(),
+            lead: l,
+            step,
+            consent: None,
+            unreachable: false,
+            now,
+        })
+    }
+
+    #[test]
+    fn default_steps_are_30_minutes_2_hours_and_next_morning_at_opening() {
+        let c = config();
+        let b = c.business("spartan").unwrap();
+        let t = tue_10am();
+        assert_eq!(due_at(b, 0, t), Some(t + Duration::minutes(30)));
+        assert_eq!(due_at(b, 1, t), Some(t + Duration::hours(2)));
+        // Wednesday 07:00 Chicago = 13:00 UTC.
+        assert_eq!(
+            due_at(b, 2, t),
+            Some(Utc.with_ymd_and_hms(2026, 11, 25, 13, 0, 0).unwrap())
+        );
+        assert_eq!(due_at(b, 3, t), None);
+    }
+
+    #[test]
+    fn next_morning_skips_closed_days_and_is_never_the_same_day() {
+        let c = config();
+        let b = c.business("spartan").unwrap();
+        // Friday 2026-11-27 05:00 Chicago (before opening): next morning is
+        // Monday (the fixture is closed at weekends), not Friday 07:00.
+        let fri_5am = Utc.with_ymd_and_hms(2026, 11, 27, 11, 0, 0).unwrap();
+        assert_eq!(
+            next_morning(b, fri_5am),
+            Utc.with_ymd_and_hms(2026, 11, 30, 13, 0, 0).unwrap()
+        );
+        // Across the spring DST change: Saturday 2027-03-13 evening ->
+        // Monday 07:00 CDT = 12:00 UTC.
+        let sat = Utc.with_ymd_and_hms(2027, 3, 14, 2, 0, 0).unwrap();
+        assert_eq!(
+            next_morning(b, sat),
+            Utc.with_ymd_and_hms(2027, 3, 15, 12, 0, 0).unwrap()
+        );
+    }
+
+    #[test]
+    fn a_texted_lead_gets_the_step_and_the_next_one_is_scheduled() {
+        let t = tue_10am();
+        let l = lead(1, t);
+        match due(&l, 0, t + Duration::minutes(30)) {
+            FollowUpDecision::Send { body, next } => {
+                assert!(body.contains("Spartan Plumbing"), "{body}");
+                assert_eq!(next, Some(t + Duration::hours(2)));
+            }
+            other => panic!("{other:?}"),
+        }
+        // The last step schedules nothing after it.
+        assert!(matches!(
+            due(&l, 2, t + Duration::hours(21)),
+            FollowUpDecision::Send { next: None, .. }
+        ));
+    }
+
+    #[test]
+    fn a_late_step_sends_once_and_keeps_the_next_one_apart() {
+        let t = tue_10am();
+        let l = lead(1, t);
+        // The process was down until 13:00: step 1 (due 10:30) fires late;
+        // step 2 (due 12:00, also past) comes MIN_GAP later, not at once.
+        let late = t + Duration::hours(3);
+        match due(&l, 0, late) {
+            FollowUpDecision::Send { next, .. } => assert_eq!(next, Some(late + MIN_GAP)),
+            other => panic!("{other:?}"),
+        }
+    }
+
+    #[test]
+    fn every_stop_condition_stops_the_sequence() {
+        let t = tue_10am();
+        let now = t + Duration::minutes(30);
+        let c = config();
+        let b = c.business("spartan").unwrap();
+        let check = |l: &LeadRow, consent, unreachable| {
+            on_follow_up_due(&FollowUpDue {
+                business: b,
+                lead: l,
+                step: 0,
+                consent,
+                unreachable,
+                now,
+            })
+        };
+        let base = lead(1, t);
+        for (status, why) in [
+            (LeadStatus::Engaged, "customer_replied"),
+            (LeadStatus::BookingRequested, "customer_replied"),
+            (LeadStatus::Resolved, "closed"),
+            (LeadStatus::Dismissed, "closed"),
+        ] {
+            let mut l = base.clone();
+            l.status = status;
+            assert_eq!(check(&l, None, false), FollowUpDecision::Stop(why));
+        }
+        assert_eq!(
+            check(&base, Some(ConsentAction::OptOut), false),
+            FollowUpDecision::Stop("opted_out")
+        );
+        assert_eq!(
+            check(&base, None, true),
+            FollowUpDecision::Stop("unreachable")
+        );
+        let mut disposed = base.clone();
+        disposed.disposition = Some("left_voicemail".into());
+        assert_eq!(
+            check(&disposed, None, false),
+            FollowUpDecision::Stop("disposition")
+        );
+        // A cold lead that never replied still gets its follow-ups.
+        let mut cold = base.clone();
+        cold.status = LeadStatus::Cold;
+        assert!(matches!(
+            check(&cold, None, false),
+            FollowUpDecision::Send { .. }
+        ));
+    }
+
+    #[test]
+    fn waits_for_the_instant_text_but_not_forever() {
+        let t = tue_10am();
+        let mut l = lead(1, t);
+        l.status = LeadStatus::New;
+        let now = t + Duration::minutes(30);
+        assert_eq!(
+            due(&l, 0, now),
+            FollowUpDecision::Wait(now + WAIT_FOR_INSTANT)
+        );
+        assert_eq!(
+            due(&l, 0, t + Duration::hours(3)),
+            FollowUpDecision::Stop("instant_text_never_sent")
+        );
+    }
+
+    #[test]
+    fn quiet_leads_go_cold_after_the_configured_age() {
+        let t = tue_10am();
+        let mut l = lead(1, t);
+        let day = Duration::hours(24);
+        assert_eq!(
+            cold_check(&l, t + Duration::hours(23), day),
+            ColdCheck::CheckAt(t + day)
+        );
+        assert_eq!(cold_check(&l, t + day, day), ColdCheck::GoCold);
+        // Progress resets the clock.
+        l.last_activity_at = t + Duration::hours(20);
+        assert_eq!(
+            cold_check(&l, t + day, day),
+            ColdCheck::CheckAt(t + Duration::hours(44))
+        );
+        // Waiting on the office, closed or already cold: no more checks.
+        for s in [
+            LeadStatus::BookingRequested,
+            LeadStatus::Resolved,
+            LeadStatus::Dismissed,
+            LeadStatus::Cold,
+        ] {
+            l.status = s;
+            assert_eq!(cold_check(&l, t + Duration::days(5), day), ColdCheck::Done);
+        }
+    }
+}

@@ -1,0 +1,225 @@
+//! The conversation's timers: follow-up steps and the cold check. Each is a
+//! durable job (a row with `run_at`), so a restart — or a process that was
+//! down when one came due — still runs each exactly once, late rather than
+//! twice: a timer's effects and its completion commit in one transaction,
+//! fenced by the job's lease.
+//!
+//! Firing a follow-up never sends anything itself. It queues an outbound
+//! message, which the worker's send path takes through the compliance gate
+//! like any other text (quiet hours, caps, the consent ledger — and the
+//! lead's status again, in case the customer replied in between).
+
+use crate::config::Config;
+use crate::domain::{MessageKind, MessageStatus};
+use crate::engine::{self, ColdCheck, FollowUpDecision, FollowUpDue};
+use crate::store::{Job, NewJob, NewMessage, Store, StoreError};
+use chrono::{DateTime, Utc};
+use serde::{Deserialize, Serialize};
+
+pub const FOLLOW_UP: &str = "follow_up";
+pub const COLD_CHECK: &str = "cold_check";
+
+#[derive(Debug, Serialize, Deserialize)]
+struct FollowUpPayload {
+    lead_id: i64,
+    step: usize,
+}
+
+#[derive(Debug, Serialize, Deserialize)]
+struct ColdPayload {
+    lead_id: i64,
+}
+
+/// The timer for follow-up `step` of a lead. One per (lead, step): the
+/// unique key makes scheduling it twice a no-op.
+pub fn follow_up_job(lead_id: i64, step: usize, at: DateTime<Utc>) -> NewJob {
+    NewJob {
+        kind: FOLLOW_UP,
+        lead_id: Some(lead_id),
+        unique_key: format!("follow_up:{lead_id}:{step}"),
+        payload: serde_json::to_string(&FollowUpPayload { lead_id, step }).expect("serialises"),
+        run_at: at,
+        max_attempts: 5,
+    }
+}
+
+/// The cold check of a lead at `at` (one per lead and time).
+pub fn cold_job(lead_id: i64, at: DateTime<Utc>) -> NewJob {
+    NewJob {
+        kind: COLD_CHECK,
+        lead_id: Some(lead_id),
+        unique_key: format!("cold:{lead_id}:{}", at.timestamp_millis()),
+        payload: serde_json::to_string(&ColdPayload { lead_id }).expect("serialises"),
+        run_at: at,
+        max_attempts: 5,
+    }
+}
+
+/// What a timer did, for the worker's log and wake-up.
+#[derive(Debug, PartialEq, Eq)]
+pub enum Fired {
+    /// A text was queued: wake the sender.
+    Queued,
+    Nothing,
+    /// Another worker holds the job now; nothing was changed.
+    LostLease,
+}
+
+/// Runs a due follow-up step.
+pub async fn run_follow_up(
+    store: &Store,
+    config: &Config,
+    job: &Job,
+    now: DateTime<Utc>,
+) -> Result<Fired, StoreError> {
+    let Ok(p) = serde_json::from_str::<FollowUpPayload>(&job.payload) else {
+        store.fail_job(job, "unreadable payload", now).await?;
+        return Ok(Fired::Nothing);
+    };
+    let mut tx = store.begin().await?;
+    let Some((mut lead, unreachable)) = load_locked(&mut tx, p.lead_id, now).await? else {
+        tx.finish_job(job, Some("lead not found"), now).await?;
+        tx.commit().await?;
+        return Ok(Fired::Nothing);
+    };
+    let consent = tx.consent_state(&lead.business_id, &lead.caller).await?;
+    let Some(b) = config.business(&lead.business_id) else {
+        tx.finish_job(job, Some("business no longer configured"), now)
+            .await?;
+        tx.commit().await?;
+        return Ok(Fired::Nothing);
+    };
+    let decision = engine::on_follow_up_due(&FollowUpDue {
+        business: b,
+        lead: &lead,
+        step: p.step,
+        consent,
+        unreachable: unreachable.is_some(),
+        now,
+    });
+    let mut fired = Fired::Nothing;
+    match decision {
+        FollowUpDecision::Wait(until) => {
+            drop(tx);
+            store
+                .retry_job(job, until, Some("instant text not sent yet"), false, now)
+                .await?;
+            return Ok(Fired::Nothing);
+        }
+        FollowUpDecision::Stop(why) => {
+            if !tx.finish_job(job, None, now).await? {
+                return Ok(Fired::LostLease);
+            }
+            tx.lead_event(lead.id, "follow_ups_stopped", why, now)
+                .await?;
+        }
+        FollowUpDecision::Send { body, next } => {
+            if !tx.finish_job(job, None, now).await? {
+                return Ok(Fired::LostLease);
+            }
+            let id = tx
+                .insert_message(&NewMessage {
+                    business_id: lead.business_id.clone(),
+                    lead_id: Some(lead.id),
+                    direction: "outbound",
+                    kind: MessageKind::FollowUp,
+                    to: lead.caller.clone(),
+                    from: lead.tracking_number.clone(),
+                    body,
+                    status: MessageStatus::Queued,
+                    suppress_reason: None,
+                    provider: None,
+                    provider_sid: None,
+                    trigger_at: job.due_at,
+                    created_at: now,
+                })
+                .await?;
+            tx.enqueue(
+                &crate::worker::send_job(id, Some(lead.id), now, config.service.max_attempts),
+                now,
+            )
+            .await?;
+            if let Some(at) = next {
+                tx.enqueue(&follow_up_job(lead.id, p.step + 1, at), now)
+                    .await?;
+            }
+            lead.follow_ups_sent += 1;
+            tx.update_lead(&lead, now).await?;
+            tx.lead_event(
+                lead.id,
+                "follow_up_queued",
+                &format!("follow-up {} of {}", p.step + 1, b.follow_ups.len()),
+                now,
+            )
+            .await?;
+            fired = Fired::Queued;
+        }
+    }
+    tx.commit().await?;
+    Ok(fired)
+}
+
+/// Runs a lead's cold check.
+pub async fn run_cold_check(
+    store: &Store,
+    config: &Config,
+    job: &Job,
+    now: DateTime<Utc>,
+) -> Result<Fired, StoreError> {
+    let Ok(p) = serde_json::from_str::<ColdPayload>(&job.payload) else {
+        store.fail_job(job, "unreadable payload", now).await?;
+        return Ok(Fired::Nothing);
+    };
+    let mut tx = store.begin().await?;
+    let Some((mut lead, _)) = load_locked(&mut tx, p.lead_id, now).await? else {
+        tx.finish_job(job, Some("lead not found"), now).await?;
+        tx.commit().await?;
+        return Ok(Fired::Nothing);
+    };
+    if !tx.finish_job(job, None, now).await? {
+        return Ok(Fired::LostLease);
+    }
+    match engine::cold_check(&lead, now, config.service.cold_after) {
+        ColdCheck::GoCold => {
+            lead.status = crate::domain::LeadStatus::Cold;
+            // Follow-ups already scheduled still go: "cold" is the
+            // office's queue, and the sequence is what might warm it up.
+            tx.update_lead(&lead, now).await?;
+            tx.lead_event(
+                lead.id,
+                "cold",
+                &format!(
+                    "no progress for {} h",
+                    config.service.cold_after.num_hours()
+                ),
+                now,
+            )
+            .await?;
+        }
+        ColdCheck::CheckAt(at) => {
+            tx.enqueue(&cold_job(lead.id, at), now).await?;
+        }
+        ColdCheck::Done => {}
+    }
+    tx.commit().await?;
+    Ok(Fired::Nothing)
+}
+
+/// Loads a lead and takes its contact lock, then reads the lead again:
+/// what we decide on is what holds under the lock. The contact lock orders
+/// us against an inbound text or opt-out for the same person: either it
+/// committed first (and we see it) or it waits for us (and cancels what we
+/// queue). Also returns why the number is unreachable, if it is.
+async fn load_locked(
+    tx: &mut crate::store::Tx,
+    lead_id: i64,
+    now: DateTime<Utc>,
+) -> Result<Option<(crate::store::LeadRow, Option<String>)>, StoreError> {
+    let Some(lead) = tx.lead(lead_id).await? else {
+        return Ok(None);
+    };
+    let unreachable = tx
+        .lock_contact(&lead.business_id, &lead.caller, now)
+        .await?;
+    Ok(tx.lead(lead_id).await?.map(|l| (l, unreachable)))
+}
