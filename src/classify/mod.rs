@@ -120,8 +120,11 @@ fn intent_names() -> String {
     Intent::ALL.map(|i| i.as_str()).join(", ")
 }
 
-/// The kind of danger behind an [`Intent::Emergency`].
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+/// The kind of danger behind an [`Intent::Emergency`]. Serialised by its
+/// snake_case name (as in [`Hazard::as_str`]) so an escalation's stored
+/// state reads like the rules file.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, serde::Serialize, serde::Deserialize)]
+#[serde(rename_all = "snake_case")]
 pub enum Hazard {
     /// Gas smell or leak.
     Gas,
