@@ -5,6 +5,7 @@
 //! - [`domain`]: the trade's vocabulary as types (phone numbers, leads, texts);
 //! - [`classify`]: reading customers' replies;
 //! - [`engine`]: pure decisions — state + event + time → actions;
+//! - [`roster`]: who is on call for an emergency, at any moment;
 //! - [`compliance`]: the one gate every outbound message passes;
 //! - [`provider`]: Twilio and the console stand-in;
 //! - [`store`]: SQLite and PostgreSQL, one contract;
@@ -23,6 +24,7 @@ pub mod http;
 pub mod ingest;
 pub mod metrics;
 pub mod provider;
+pub mod roster;
 pub mod simulate;
 pub mod startup;
 pub mod store;
