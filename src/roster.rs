@@ -76,7 +76,8 @@ pub const DEFAULT_ACK_TIMEOUT_MINUTES: u32 = 5;
 /// longer than the emergency; shorter than a minute and a tech on a ladder
 /// cannot answer.
 pub const ACK_TIMEOUT_MINUTES: std::ops::RangeInclusive<u32> = 1..=30;
-/// All-hands re-pages after everyone in the chain has had their turn.
+/// All-hands re-pages after everyone in the chain has had their turn (see
+/// [`crate::escalation`] for what happens then).
 pub const DEFAULT_REPAGES: u32 = 3;
 pub const REPAGES: std::ops::RangeInclusive<u32> = 0..=10;
 
@@ -482,6 +483,14 @@ impl Roster {
     /// All-hands re-pages once everyone in the chain has had their turn.
     pub fn repages(&self) -> u32 {
         self.repages
+    }
+
+    /// The escalation policy this roster implies.
+    pub fn policy(&self) -> crate::escalation::Policy {
+        crate::escalation::Policy {
+            ack_timeout: self.ack_timeout,
+            repages: self.repages,
+        }
     }
 
     /// The person paged last in every chain.
