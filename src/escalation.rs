@@ -452,7 +452,7 @@ pub fn safety_template_key(h: Hazard) -> &'static str {
 }
 
 /// Every escalation template: key, file in `prompts/`, shipped default.
-pub const TEMPLATE_FILES: [(&str, &str, &str); 14] = [
+pub const TEMPLATE_FILES: [(&str, &str, &str); 18] = [
     (
         "page_sms",
         "page_sms.txt",
@@ -477,6 +477,26 @@ pub const TEMPLATE_FILES: [(&str, &str, &str); 14] = [
         "emergency_unanswered",
         "emergency_unanswered.txt",
         include_str!("../prompts/emergency_unanswered.txt"),
+    ),
+    (
+        "page_accepted",
+        "page_accepted.txt",
+        include_str!("../prompts/page_accepted.txt"),
+    ),
+    (
+        "emergency_menu",
+        "emergency_menu.txt",
+        include_str!("../prompts/emergency_menu.txt"),
+    ),
+    (
+        "emergency_connecting",
+        "emergency_connecting.txt",
+        include_str!("../prompts/emergency_connecting.txt"),
+    ),
+    (
+        "emergency_no_answer",
+        "emergency_no_answer.txt",
+        include_str!("../prompts/emergency_no_answer.txt"),
     ),
     (
         "safety_gas",
@@ -630,6 +650,32 @@ impl EscalationTemplates {
                 .set("tech", tech)
                 .set("hazard", hazard_label(hazard)),
         )
+    }
+
+    /// Said on the page call after the tech pressed 1, with the caller's
+    /// number read digit by digit.
+    pub fn page_accepted(&self, caller: &str) -> String {
+        self.get("page_accepted")
+            .render(&Vars::new().set("caller", spoken_number(caller)))
+    }
+
+    /// The after-hours menu prompt (`twiml::emergency_menu`).
+    pub fn emergency_menu(&self, business: &str) -> String {
+        self.get("emergency_menu")
+            .render(&Vars::new().set("business", business))
+    }
+
+    /// Said before dialling the on-call tech (`twiml::connect_on_call`).
+    pub fn emergency_connecting(&self, business: &str) -> String {
+        self.get("emergency_connecting")
+            .render(&Vars::new().set("business", business))
+    }
+
+    /// The voicemail greeting when the on-call tech did not pick up the
+    /// connected call; the recording becomes an emergency lead.
+    pub fn emergency_no_answer(&self, business: &str) -> String {
+        self.get("emergency_no_answer")
+            .render(&Vars::new().set("business", business))
     }
 
     /// To the caller when the chain is exhausted.
@@ -1336,6 +1382,21 @@ mod tests {
             "Spartan: Mike has taken the gas smell emergency. Nothing more to do."
         );
         assert!(t.unanswered("Spartan").contains("911"));
+        assert!(t
+            .page_accepted("+15125550147")
+            .contains("at 5 1 2, 5 5 5, 0 1 4 7."));
+    }
+
+    #[test]
+    fn emergency_call_flow_prompts() {
+        let t = EscalationTemplates::defaults();
+        let menu = t.emergency_menu("Spartan");
+        assert!(menu.contains("Spartan"));
+        assert!(menu.contains("gas smell, flooding or no heat, press 1"));
+        assert!(menu.contains("stay on the line to leave a message"));
+        assert!(t.emergency_connecting("Spartan").contains("on call"));
+        let vm = t.emergency_no_answer("Spartan");
+        assert!(vm.contains("911") && vm.contains("recorded"));
     }
 
     #[test]
