@@ -267,7 +267,8 @@ pub fn on_event(
             if s.status != Status::Paging || step != s.step {
                 return (s, out); // stale timer
             }
-            let last = s.chain.len() as u32 - 1 + policy.repages;
+            // The last step: the chain walked once, then the all-hands re-pages.
+            let last = (s.chain.len() as u32).saturating_sub(1) + policy.repages;
             if s.step >= last {
                 s.status = Status::Exhausted;
                 out.push(Action::CallerUnanswered);
