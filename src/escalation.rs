@@ -1268,6 +1268,87 @@ mod tests {
             fn is_ack_never_panics(s in any::<String>()) {
                 let _ = is_ack(&s);
             }
+
+            /// Whatever order events arrive in (timers late, duplicated or
+            /// stale, ACKs from anyone, cancels), the escalation keeps its
+            /// promises.
+            #[test]
+            fn any_event_sequence_keeps_the_promises(
+                events in proptest::collection::vec(event(), 0..40),
+                repages in 0u32..3,
+            ) {
+                let policy = Policy { ack_timeout: Duration::minutes(5), repages };
+                let chain = super::chain();
+                let mut s = super::fresh(1);
+                let mut all = Vec::new();
+                let mut acked_seen = false;
+                for (i, e) in events.into_iter().enumerate() {
+                    let (next, acts) = on_event(s, e, super::min(i as i64), &policy);
+                    if acked_seen {
+                        // Nothing pages once somebody owns it.
+                        let paging = acts.iter().filter(|a| {
+                            matches!(kind(a), "page_sms" | "page_call" | "schedule_timeout")
+                        }).count();
+                        prop_assert_eq!(paging, 0);
+                    }
+                    acked_seen |= next.status == Status::Acked;
+                    s = next;
+                    all.extend(acts);
+                }
+                let count = |k: &str| all.iter().filter(|a| kind(a) == k).count();
+                for once in ["caller_safety", "caller_confirmation", "ack_recorded", "exhausted"] {
+                    prop_assert!(count(once) <= 1, "{} more than once", once);
+                }
+                // Pages go only to the chain, and are bounded.
+                let pages = count("page_sms");
+                prop_assert!(pages <= chain.len() * (1 + repages as usize));
+                prop_assert_eq!(pages as u32, s.pages);
+                for a in &all {
+                    if let Action::PageSms { to, .. } | Action::PageCall { to, .. } = a {
+                        prop_assert!(chain.iter().any(|c| &c.phone == to));
+                    }
+                }
+                // Each step is scheduled once, in order.
+                let steps: Vec<u32> = all.iter().filter_map(|a| match a {
+                    Action::ScheduleTimeout { step, .. } => Some(*step),
+                    _ => None,
+                }).collect();
+                prop_assert!(steps.windows(2).all(|w| w[1] == w[0] + 1), "{:?}", steps);
+                prop_assert_eq!(s.acked_by.is_some(), s.status == Status::Acked);
+            }
+        }
+
+        fn kind(a: &Action) -> &'static str {
+            match a {
+                Action::PageSms { .. } => "page_sms",
+                Action::PageCall { .. } => "page_call",
+                Action::ScheduleTimeout { .. } => "schedule_timeout",
+                Action::NotifyTaken { .. } => "notify_taken",
+                Action::CallerSafety { .. } => "caller_safety",
+                Action::CallerConfirmation { .. } => "caller_confirmation",
+                Action::CallerUnanswered => "caller_unanswered",
+                Action::AckRecorded { .. } => "ack_recorded",
+                Action::Exhausted => "exhausted",
+                Action::StrangerAck { .. } => "stranger_ack",
+            }
+        }
+
+        fn event() -> impl Strategy<Value = Event> {
+            let who = prop_oneof![
+                Just(super::MIKE),
+                Just(super::LUIS),
+                Just(super::DANA),
+                Just("+15125550147"),
+            ]
+            .prop_map(super::phone);
+            prop_oneof![
+                3 => Just(Event::Start),
+                6 => (0u32..8).prop_map(|step| Event::AckTimeout { step }),
+                2 => who.clone().prop_map(|from| Event::Ack { from }),
+                2 => (who, prop_oneof![Just("1"), Just("2")])
+                    .prop_map(|(from, d)| Event::KeyPressed { from, digits: d.to_string() }),
+                1 => Just(Event::Cancel),
+            ]
         }
     }
 
