@@ -5,6 +5,8 @@
 //! - [`domain`]: the trade's vocabulary as types (phone numbers, leads, texts);
 //! - [`classify`]: reading customers' replies;
 //! - [`engine`]: pure decisions — state + event + time → actions;
+//! - [`roster`], [`escalation`]: who is on call, and paging them until one
+//!   owns the emergency (pure, like the engine);
 //! - [`compliance`]: the one gate every outbound message passes;
 //! - [`provider`]: Twilio and the console stand-in;
 //! - [`store`]: SQLite and PostgreSQL, one contract;
@@ -19,11 +21,13 @@ pub mod compliance;
 pub mod config;
 pub mod domain;
 pub mod engine;
+pub mod escalation;
 pub mod http;
 pub mod ingest;
 pub mod metrics;
 pub mod packet;
 pub mod provider;
+pub mod roster;
 pub mod simulate;
 pub mod startup;
 pub mod store;

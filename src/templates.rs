@@ -26,6 +26,26 @@ pub const PLACEHOLDERS: &[(&str, &str)] = &[
     ("caller", "the caller's number"),
     ("message", "what the customer wrote"),
     ("packet", "the job packet summary"),
+    (
+        "tech",
+        "the on-call person's name, e.g. \"Mike\" (emergency pages and confirmations)",
+    ),
+    (
+        "hazard",
+        "what kind of emergency, in plain words, e.g. \"gas smell\"",
+    ),
+    (
+        "address",
+        "the job's address, or \"not given\" (emergency pages)",
+    ),
+    (
+        "what_they_said",
+        "the caller's own words: their text or voicemail transcript (emergency pages)",
+    ),
+    (
+        "time",
+        "when the caller reached us, in the business's time zone, e.g. \"Wed 9:14 PM CST\"",
+    ),
 ];
 
 #[derive(Debug, Clone)]

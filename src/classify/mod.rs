@@ -120,8 +120,11 @@ fn intent_names() -> String {
     Intent::ALL.map(|i| i.as_str()).join(", ")
 }
 
-/// The kind of danger behind an [`Intent::Emergency`].
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+/// The kind of danger behind an [`Intent::Emergency`]. Serialised by its
+/// snake_case name (as in [`Hazard::as_str`]) so an escalation's stored
+/// state reads like the rules file.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, serde::Serialize, serde::Deserialize)]
+#[serde(rename_all = "snake_case")]
 pub enum Hazard {
     /// Gas smell or leak.
     Gas,
@@ -1167,6 +1170,131 @@ mod tests {
             assert_eq!(got.hazard, Some(want), "{m}");
         }
         assert_eq!(c.classify("how much for a tune up").hazard, None);
+    }
+
+    /// Voicemail transcripts arrive as run-on speech: no punctuation,
+    /// fillers ("um", "yeah"), contractions the way people say them. The
+    /// issue's whole emergency vocabulary must survive that, and negation
+    /// must still work without commas to lean on.
+    #[test]
+    fn voicemail_transcripts() {
+        let c = shared();
+        let emergencies = [
+            (
+                "hi yeah um we got water coming through the ceiling can someone call me back",
+                Some(Hazard::Flooding),
+            ),
+            (
+                "hi this is john on oak street um we smell gas in the basement please call me back",
+                Some(Hazard::Gas),
+            ),
+            (
+                "hey it smells like propane in the house when we walked in",
+                Some(Hazard::Gas),
+            ),
+            (
+                "yeah hi uh the carbon monoxide detector is going off and my wife has a headache",
+                Some(Hazard::CarbonMonoxide),
+            ),
+            (
+                "hi um the c o alarm keeps going off in the hallway",
+                Some(Hazard::CarbonMonoxide),
+            ),
+            (
+                "um hi there's smoke coming out of the outlet in the kitchen can you call me",
+                Some(Hazard::Fire),
+            ),
+            (
+                "yeah it smells like something's burning by the furnace",
+                Some(Hazard::Fire),
+            ),
+            (
+                "hey so a pipe burst in the basement and there's water everywhere",
+                Some(Hazard::Flooding),
+            ),
+            (
+                "hi there's water leaking from the ceiling in the bedroom",
+                Some(Hazard::Flooding),
+            ),
+            (
+                "hi um we have a broken pipe and water is spraying all over the laundry room",
+                Some(Hazard::Flooding),
+            ),
+            (
+                "hi our toilet and the tub are backing up with sewage please call",
+                Some(Hazard::Sewage),
+            ),
+            (
+                "hi the sewer is backing up into the basement floor drain",
+                Some(Hazard::Sewage),
+            ),
+            (
+                "hey our furnace quit and it's like 20 degrees in here and we have a newborn",
+                Some(Hazard::NoHeat),
+            ),
+            (
+                "yeah the heater's not working and we have a baby and it's freezing",
+                Some(Hazard::NoHeat),
+            ),
+            (
+                "hey the furnace won't turn on and my mother is 90 years old",
+                Some(Hazard::NoHeat),
+            ),
+            (
+                "yes hi our boiler went out and it's 15 degrees outside",
+                Some(Hazard::NoHeat),
+            ),
+            (
+                "the ac is out and my grandmother lives with us it's 108 degrees",
+                Some(Hazard::NoCooling),
+            ),
+            (
+                "hi the air conditioner isn't working and my dad is on oxygen",
+                Some(Hazard::NoCooling),
+            ),
+            (
+                "hi um the a c stopped working and we have a newborn baby",
+                Some(Hazard::NoCooling),
+            ),
+            (
+                "um the wires are exposed in the basement after the storm",
+                Some(Hazard::Electrical),
+            ),
+            (
+                "hi there's wires hanging out of the wall and they're sparking",
+                None,
+            ),
+        ];
+        let mut failures = Vec::new();
+        for (m, want) in emergencies {
+            let got = c.classify(m);
+            if got.intent != Intent::Emergency || want.is_some_and(|h| got.hazard != Some(h)) {
+                failures.push(format!(
+                    "{m:?}: want {want:?}, got {} {:?} via {:?}",
+                    got.intent, got.hazard, got.rule
+                ));
+            }
+        }
+        let not_emergencies = [
+            "hi um no gas smell or anything but the pilot light keeps going out can you call me back",
+            "hi the water heater is leaking a little no flooding or anything just want it looked at",
+            "hey there's no smoke or anything the outlet just stopped working",
+            "yeah our heat isn't working but it's mild out so no rush",
+            "hi the ac isn't cooling great can someone come look this week",
+            "hi can you install a carbon monoxide detector when you come out",
+            "hi um our heat went out can someone call me back tomorrow",
+            "yeah the boiler isn't working can you send someone this week",
+        ];
+        for m in not_emergencies {
+            let got = c.classify(m);
+            if got.intent == Intent::Emergency {
+                failures.push(format!(
+                    "{m:?}: not an emergency, got {:?} via {:?}",
+                    got.hazard, got.rule
+                ));
+            }
+        }
+        assert!(failures.is_empty(), "\n{}", failures.join("\n"));
     }
 
     #[test]

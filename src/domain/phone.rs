@@ -92,6 +92,22 @@ impl fmt::Debug for PhoneNumber {
     }
 }
 
+/// Stored (e.g. in an escalation's state) as the plain E.164 string.
+impl serde::Serialize for PhoneNumber {
+    fn serialize<S: serde::Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        s.serialize_str(&self.0)
+    }
+}
+
+/// Parsed again on the way in, so stored data cannot smuggle in a number
+/// that was never checked.
+impl<'de> serde::Deserialize<'de> for PhoneNumber {
+    fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        let s = String::deserialize(d)?;
+        PhoneNumber::parse(&s).map_err(serde::de::Error::custom)
+    }
+}
+
 impl AsRef<str> for PhoneNumber {
     fn as_ref(&self) -> &str {
         &self.0

@@ -1,0 +1,1514 @@
+//! Emergency escalation: page the on-call chain until somebody owns the job.
+//!
+//! This is the functional core of the feature. [`on_event`] takes an
+//! escalation's state, one event and the time, and returns the new state and
+//! what to do; it never sends, sleeps or reads a clock. The shell stores the
+//! state (it is `serde`-serialisable), turns [`Action`]s into outbox rows and
+//! durable timer rows, and feeds events back in. Because every step is a row,
+//! a restart mid-escalation simply continues with the next event.
+//!
+//! # How a page travels
+//! ```text
+//! Start ─▶ caller gets the safety text; chain[0] gets an SMS + a call; timer(step 0)
+//! AckTimeout{0} (no ACK in time) ─▶ chain[1] paged; timer(step 1)
+//! ...      ─▶ the last link (the owner) paged; timer(step n-1)
+//! AckTimeout{n-1} ─▶ ALL HANDS: everyone in the chain paged at once, timer(step n)
+//! ... repeated `repages` times, then Exhausted: paging stops, the caller is
+//!     told we are still trying (and to call 911 if in danger), and the shell
+//!     flags the lead as an unowned emergency for the office.
+//! Ack (SMS "ACK" or pressing 1 on the page call), at any point, even after
+//! Exhausted ─▶ paging stops; everyone already paged hears who took it; the
+//!     caller hears "Mike from Spartan is calling you now".
+//! ```
+//!
+//! Why the end of the chain looks like this: by the time the owner's page
+//! has timed out, every person has been paged once and 10-15 minutes have
+//! passed on a gas smell. Walking the chain again would take as long again,
+//! so instead everybody is paged together each timeout (the first to press 1
+//! wins and the rest are told), a bounded number of times so a dead roster
+//! cannot page forever. After that a human in the office has to look; the
+//! `Exhausted` action is the shell's cue to make that loud.
+//!
+//! # Stale timers
+//! Timers are not cancelled (cancelling is a race in a durable queue); each
+//! carries the step it was scheduled for and is ignored unless the
+//! escalation is still paging at that step. So a timer that fires after an
+//! ACK, or a duplicate delivery of an old one, does nothing.
+
+use crate::classify::Hazard;
+use crate::domain::PhoneNumber;
+use crate::roster::OnCall;
+use crate::templates::{Template, TemplateError, Vars};
+use chrono::{DateTime, Duration, Utc};
+use chrono_tz::Tz;
+use serde::{Deserialize, Serialize};
+
+// ---------------------------------------------------------------------------
+// Ack keywords
+// ---------------------------------------------------------------------------
+
+/// Whole-message replies that mean "I've got it", after
+/// [`crate::classify::normalize_keyword`] (letters and digits only, upper
+/// case; so `"On it!"` is `ONIT` and `"ok 👍"` is `OK`).
+const ACK_WORDS: [&str; 6] = ["ACK", "ACKNOWLEDGED", "1", "OK", "OKAY", "ONIT"];
+
+/// Is this staff reply an acknowledgement? Only the whole message counts
+/// (any case, punctuation or emoji around it): "ok" takes the job, "ok who
+/// is this" does not. A false ACK stops the paging of a live emergency,
+/// while a missed one only costs the tech a second reply, so the list is
+/// short and strict.
+pub fn is_ack(text: &str) -> bool {
+    if text.len() > 64 {
+        return false;
+    }
+    let n = crate::classify::normalize_keyword(text);
+    ACK_WORDS.contains(&n.as_str())
+}
+
+// ---------------------------------------------------------------------------
+// State
+// ---------------------------------------------------------------------------
+
+/// How hard to chase. Usually taken from the business's roster
+/// ([`crate::roster::Roster::policy`]).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Policy {
+    /// How long each page waits for an ACK.
+    pub ack_timeout: Duration,
+    /// All-hands re-pages once everyone has had their turn.
+    pub repages: u32,
+}
+
+impl Default for Policy {
+    fn default() -> Self {
+        Policy {
+            ack_timeout: Duration::minutes(crate::roster::DEFAULT_ACK_TIMEOUT_MINUTES as i64),
+            repages: crate::roster::DEFAULT_REPAGES,
+        }
+    }
+}
+
+/// Where an escalation stands.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Status {
+    /// Created, not started.
+    Pending,
+    /// Pages out, waiting for an ACK.
+    Paging,
+    /// Somebody owns it.
+    Acked,
+    /// Nobody answered; paging stopped. An ACK is still welcome.
+    Exhausted,
+    /// Called off (the caller said it is handled, or the office closed it).
+    Cancelled,
+}
+
+/// The texts a page carries, rendered once when the emergency is detected
+/// (see [`EscalationTemplates::page`]) so every page and re-page says the
+/// same thing even if the templates change mid-escalation.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Page {
+    /// The SMS packet.
+    pub sms: String,
+    /// What the page call reads out (see `twiml::page_call`).
+    pub script: String,
+}
+
+/// One emergency being escalated. Two emergencies that page the same tech
+/// are two independent values.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Escalation {
+    /// The emergency lead this escalation is for.
+    pub lead_id: i64,
+    pub hazard: Hazard,
+    /// The chain as it was when the emergency started: a shift change
+    /// mid-escalation does not reshuffle who is being chased.
+    pub chain: Vec<OnCall>,
+    pub page: Page,
+    pub status: Status,
+    /// The page in flight. Steps `0..chain.len()` walk the chain one person
+    /// at a time; each later step is an all-hands re-page.
+    pub step: u32,
+    /// Individual pages sent (an all-hands step counts one per person).
+    pub pages: u32,
+    pub acked_by: Option<OnCall>,
+    pub acked_at: Option<DateTime<Utc>>,
+    pub started_at: Option<DateTime<Utc>>,
+}
+
+impl Escalation {
+    /// A new, not yet started escalation. Feed it [`Event::Start`].
+    pub fn new(lead_id: i64, hazard: Hazard, chain: Vec<OnCall>, page: Page) -> Escalation {
+        Escalation {
+            lead_id,
+            hazard,
+            chain,
+            page,
+            status: Status::Pending,
+            step: 0,
+            pages: 0,
+            acked_by: None,
+            acked_at: None,
+            started_at: None,
+        }
+    }
+
+    /// From first page to ACK: the number the owner cares about.
+    pub fn ack_latency(&self) -> Option<Duration> {
+        Some(self.acked_at? - self.started_at?)
+    }
+
+    /// Still waiting for somebody to own it (paging or exhausted).
+    pub fn is_open(&self) -> bool {
+        matches!(self.status, Status::Paging | Status::Exhausted)
+    }
+
+    /// The people paged so far, in chain order.
+    pub fn paged(&self) -> &[OnCall] {
+        let n = match self.status {
+            Status::Pending => 0,
+            _ => (self.step as usize + 1).min(self.chain.len()),
+        };
+        &self.chain[..n]
+    }
+
+    fn link(&self, phone: &PhoneNumber) -> Option<&OnCall> {
+        self.chain.iter().find(|c| &c.phone == phone)
+    }
+
+    fn was_paged(&self, phone: &PhoneNumber) -> bool {
+        self.paged().iter().any(|c| &c.phone == phone)
+    }
+}
+
+/// What happened.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Event {
+    /// The emergency was detected: start paging.
+    Start,
+    /// The durable timer scheduled for `step` fired.
+    AckTimeout { step: u32 },
+    /// A staff member replied with an ACK keyword (see [`is_ack`]) and the
+    /// shell routed it here (see [`route_ack`]).
+    Ack { from: PhoneNumber },
+    /// Someone pressed keys on a page call; `from` is the number that was
+    /// called. `"1"` accepts.
+    KeyPressed { from: PhoneNumber, digits: String },
+    /// Called off: stop paging, tell nobody.
+    Cancel,
+}
+
+/// What the shell should do. Pages and caller messages are emergency
+/// traffic: they bypass quiet hours and frequency caps, never the opt-out
+/// ledger.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Action {
+    /// Text the packet to a person in the chain.
+    PageSms {
+        step: u32,
+        to: PhoneNumber,
+        body: String,
+    },
+    /// Call them; the call reads [`Page::script`] and asks them to press 1
+    /// (`twiml::page_call`), reporting the key as [`Event::KeyPressed`].
+    PageCall { step: u32, to: PhoneNumber },
+    /// Fire [`Event::AckTimeout`] with this step at `at` (a durable job).
+    ScheduleTimeout { step: u32, at: DateTime<Utc> },
+    /// Tell someone who was paged that `by` has taken it
+    /// ([`EscalationTemplates::taken`]).
+    NotifyTaken { to: PhoneNumber, by: String },
+    /// Text the caller the safety message for the hazard, once, at the start
+    /// ([`EscalationTemplates::safety`]).
+    CallerSafety { hazard: Hazard },
+    /// Text the caller who is calling them back
+    /// ([`EscalationTemplates::caller_confirmation`]).
+    CallerConfirmation { tech_name: String },
+    /// Text the caller that we are still trying
+    /// ([`EscalationTemplates::unanswered`]).
+    CallerUnanswered,
+    /// Record who took it and how long it took (metrics, admin API).
+    AckRecorded { by: OnCall, latency: Duration },
+    /// Nobody answered: paging stopped. Flag the lead loudly for the office.
+    Exhausted,
+    /// An ACK from a number not in this escalation's chain: ignored, logged.
+    StrangerAck { from: PhoneNumber },
+}
+
+/// Advances an escalation by one event. Pure: same inputs, same outputs.
+pub fn on_event(
+    mut s: Escalation,
+    event: Event,
+    now: DateTime<Utc>,
+    policy: &Policy,
+) -> (Escalation, Vec<Action>) {
+    let mut out = Vec::new();
+    match event {
+        Event::Start => {
+            if s.status != Status::Pending {
+                return (s, out); // started already: a redelivered Start
+            }
+            s.started_at = Some(now);
+            s.status = Status::Paging;
+            s.step = 0;
+            if s.chain.is_empty() {
+                // Cannot happen with a roster (the owner is always there),
+                // but an empty chain must not look like "paging".
+                s.status = Status::Exhausted;
+                out.push(Action::CallerSafety { hazard: s.hazard });
+                out.push(Action::CallerUnanswered);
+                out.push(Action::Exhausted);
+                return (s, out);
+            }
+            page(&mut s, now, policy, &mut out);
+            out.push(Action::CallerSafety { hazard: s.hazard });
+        }
+        Event::AckTimeout { step } => {
+            if s.status != Status::Paging || step != s.step {
+                return (s, out); // stale timer
+            }
+            // The last step: the chain walked once, then the all-hands re-pages.
+            let last = (s.chain.len() as u32).saturating_sub(1) + policy.repages;
+            if s.step >= last {
+                s.status = Status::Exhausted;
+                out.push(Action::CallerUnanswered);
+                out.push(Action::Exhausted);
+            } else {
+                s.step += 1;
+                page(&mut s, now, policy, &mut out);
+            }
+        }
+        Event::Ack { from } => ack(&mut s, from, now, &mut out),
+        Event::KeyPressed { from, digits } => {
+            if digits.trim() == "1" {
+                ack(&mut s, from, now, &mut out);
+            }
+        }
+        Event::Cancel => {
+            if matches!(
+                s.status,
+                Status::Pending | Status::Paging | Status::Exhausted
+            ) {
+                s.status = Status::Cancelled;
+            }
+        }
+    }
+    (s, out)
+}
+
+/// Pages for the current step and schedules its timeout.
+fn page(s: &mut Escalation, now: DateTime<Utc>, policy: &Policy, out: &mut Vec<Action>) {
+    let n = s.chain.len() as u32;
+    let (targets, body): (Vec<&OnCall>, String) = if s.step < n {
+        (vec![&s.chain[s.step as usize]], s.page.sms.clone())
+    } else {
+        let round = s.step - n + 1;
+        (
+            s.chain.iter().collect(),
+            format!(
+                "STILL OPEN, nobody has taken it (re-page {round} of {}).\n{}",
+                policy.repages, s.page.sms
+            ),
+        )
+    };
+    for t in &targets {
+        out.push(Action::PageSms {
+            step: s.step,
+            to: t.phone.clone(),
+            body: body.clone(),
+        });
+        out.push(Action::PageCall {
+            step: s.step,
+            to: t.phone.clone(),
+        });
+    }
+    s.pages += targets.len() as u32;
+    out.push(Action::ScheduleTimeout {
+        step: s.step,
+        at: now + policy.ack_timeout,
+    });
+}
+
+fn ack(s: &mut Escalation, from: PhoneNumber, now: DateTime<Utc>, out: &mut Vec<Action>) {
+    let Some(who) = s.link(&from).cloned() else {
+        out.push(Action::StrangerAck { from });
+        return;
+    };
+    match s.status {
+        // Not started or called off: nothing to take.
+        Status::Pending | Status::Cancelled => {}
+        Status::Acked => {
+            // A second ACK from someone else: make sure they do not drive
+            // out too. A repeat from the owner of the job changes nothing.
+            let by = s
+                .acked_by
+                .as_ref()
+                .map(|a| a.name.clone())
+                .unwrap_or_default();
+            if s.acked_by.as_ref().is_some_and(|a| a.phone != who.phone) {
+                out.push(Action::NotifyTaken { to: who.phone, by });
+            }
+        }
+        Status::Paging | Status::Exhausted => {
+            s.status = Status::Acked;
+            s.acked_by = Some(who.clone());
+            s.acked_at = Some(now);
+            let latency = now - s.started_at.unwrap_or(now);
+            for other in s.paged() {
+                if other.phone != who.phone {
+                    out.push(Action::NotifyTaken {
+                        to: other.phone.clone(),
+                        by: who.name.clone(),
+                    });
+                }
+            }
+            out.push(Action::CallerConfirmation {
+                tech_name: who.name.clone(),
+            });
+            out.push(Action::AckRecorded { by: who, latency });
+        }
+    }
+}
+
+/// Which open escalation an SMS ACK from `from` is for. A tech paged for two
+/// emergencies replies "ACK" without saying which, so the rule must be
+/// predictable: the **oldest** open escalation that has already paged them
+/// (else the oldest whose chain includes them). A second "ACK" then takes
+/// the next one, and the confirmation can say so. A keypress needs no
+/// routing: the page call belongs to one escalation.
+pub fn route_ack<'a>(
+    open: impl IntoIterator<Item = &'a Escalation>,
+    from: &PhoneNumber,
+) -> Option<&'a Escalation> {
+    let candidates: Vec<&Escalation> = open
+        .into_iter()
+        .filter(|e| e.is_open() && e.link(from).is_some())
+        .collect();
+    let oldest = |v: Vec<&'a Escalation>| {
+        v.into_iter()
+            .min_by_key(|e| (e.started_at.unwrap_or(DateTime::<Utc>::MAX_UTC), e.lead_id))
+    };
+    let paged: Vec<&Escalation> = candidates
+        .iter()
+        .copied()
+        .filter(|e| e.was_paged(from))
+        .collect();
+    if paged.is_empty() {
+        oldest(candidates)
+    } else {
+        oldest(paged)
+    }
+}
+
+// ---------------------------------------------------------------------------
+// Texts
+// ---------------------------------------------------------------------------
+
+/// The facts a page carries.
+#[derive(Debug, Clone)]
+pub struct Packet<'a> {
+    pub business: &'a str,
+    /// The caller's number as received (may be withheld on an IVR call).
+    pub caller: &'a str,
+    pub address: Option<&'a str>,
+    /// Their text, or the voicemail transcript.
+    pub what_they_said: &'a str,
+    pub hazard: Hazard,
+    /// When they reached us.
+    pub at: DateTime<Utc>,
+    /// The business's time zone: the tech reads local time.
+    pub tz: Tz,
+}
+
+/// Plain words for a hazard, as a tech or caller would say it.
+pub fn hazard_label(h: Hazard) -> &'static str {
+    match h {
+        Hazard::Gas => "gas smell",
+        Hazard::CarbonMonoxide => "carbon monoxide",
+        Hazard::Fire => "smoke or fire",
+        Hazard::Electrical => "electrical hazard",
+        Hazard::Flooding => "flooding",
+        Hazard::Sewage => "sewage backing up",
+        Hazard::NoHeat => "no heat",
+        Hazard::NoCooling => "no cooling",
+        Hazard::Other => "emergency",
+    }
+}
+
+/// The template key (and `prompts/<key>.txt` file) of the safety message
+/// for a hazard. Every hazard has its own file so an owner can tune, say,
+/// the flooding advice without touching gas.
+pub fn safety_template_key(h: Hazard) -> &'static str {
+    match h {
+        Hazard::Gas => "safety_gas",
+        Hazard::CarbonMonoxide => "safety_carbon_monoxide",
+        Hazard::Fire => "safety_fire",
+        Hazard::Electrical => "safety_electrical",
+        Hazard::Flooding => "safety_flooding",
+        Hazard::Sewage => "safety_sewage",
+        Hazard::NoHeat => "safety_no_heat",
+        Hazard::NoCooling => "safety_no_cooling",
+        Hazard::Other => "safety_other",
+    }
+}
+
+/// Every escalation template: key, file in `prompts/`, shipped default.
+pub const TEMPLATE_FILES: [(&str, &str, &str); 18] = [
+    (
+        "page_sms",
+        "page_sms.txt",
+        include_str!("../prompts/page_sms.txt"),
+    ),
+    (
+        "page_call",
+        "page_call.txt",
+        include_str!("../prompts/page_call.txt"),
+    ),
+    (
+        "page_taken",
+        "page_taken.txt",
+        include_str!("../prompts/page_taken.txt"),
+    ),
+    (
+        "tech_accepted",
+        "tech_accepted.txt",
+        include_str!("../prompts/tech_accepted.txt"),
+    ),
+    (
+        "emergency_unanswered",
+        "emergency_unanswered.txt",
+        include_str!("../prompts/emergency_unanswered.txt"),
+    ),
+    (
+        "page_accepted",
+        "page_accepted.txt",
+        include_str!("../prompts/page_accepted.txt"),
+    ),
+    (
+        "emergency_menu",
+        "emergency_menu.txt",
+        include_str!("../prompts/emergency_menu.txt"),
+    ),
+    (
+        "emergency_connecting",
+        "emergency_connecting.txt",
+        include_str!("../prompts/emergency_connecting.txt"),
+    ),
+    (
+        "emergency_no_answer",
+        "emergency_no_answer.txt",
+        include_str!("../prompts/emergency_no_answer.txt"),
+    ),
+    (
+        "safety_gas",
+        "safety_gas.txt",
+        include_str!("../prompts/safety_gas.txt"),
+    ),
+    (
+        "safety_carbon_monoxide",
+        "safety_carbon_monoxide.txt",
+        include_str!("../prompts/safety_carbon_monoxide.txt"),
+    ),
+    (
+        "safety_fire",
+        "safety_fire.txt",
+        include_str!("../prompts/safety_fire.txt"),
+    ),
+    (
+        "safety_electrical",
+        "safety_electrical.txt",
+        include_str!("../prompts/safety_electrical.txt"),
+    ),
+    (
+        "safety_flooding",
+        "safety_flooding.txt",
+        include_str!("../prompts/safety_flooding.txt"),
+    ),
+    (
+        "safety_sewage",
+        "safety_sewage.txt",
+        include_str!("../prompts/safety_sewage.txt"),
+    ),
+    (
+        "safety_no_heat",
+        "safety_no_heat.txt",
+        include_str!("../prompts/safety_no_heat.txt"),
+    ),
+    (
+        "safety_no_cooling",
+        "safety_no_cooling.txt",
+        include_str!("../prompts/safety_no_cooling.txt"),
+    ),
+    (
+        "safety_other",
+        "safety_other.txt",
+        include_str!("../prompts/safety_other.txt"),
+    ),
+];
+
+/// Longest caller quote in an SMS page: enough for a voicemail's gist,
+/// short enough to read at a red light.
+const SMS_QUOTE_CHARS: usize = 300;
+/// Longest quote read out on a page call (about 30 s of speech).
+const SPOKEN_QUOTE_CHARS: usize = 400;
+
+/// The parsed escalation templates of one business.
+#[derive(Debug, Clone)]
+pub struct EscalationTemplates {
+    templates: Vec<(&'static str, Template)>,
+}
+
+impl EscalationTemplates {
+    /// The shipped templates.
+    pub fn defaults() -> EscalationTemplates {
+        Self::load(|_| None).unwrap_or_else(|e| panic!("shipped escalation templates: {e:?}"))
+    }
+
+    /// Parses every template in [`TEMPLATE_FILES`]. `read(file)` returns
+    /// `Some((path shown in errors, text))` for a file the owner has in
+    /// `prompts/`, or `None` to use the shipped default. All errors are
+    /// returned at once.
+    pub fn load(
+        mut read: impl FnMut(&str) -> Option<(String, String)>,
+    ) -> Result<EscalationTemplates, Vec<TemplateError>> {
+        let mut templates = Vec::new();
+        let mut errs = Vec::new();
+        for (key, file, default) in TEMPLATE_FILES {
+            let (shown, text) =
+                read(file).unwrap_or_else(|| (format!("prompts/{file}"), default.to_string()));
+            match Template::parse(&text, &shown) {
+                Ok(t) => templates.push((key, t)),
+                Err(e) => errs.push(e),
+            }
+        }
+        if errs.is_empty() {
+            Ok(EscalationTemplates { templates })
+        } else {
+            Err(errs)
+        }
+    }
+
+    fn get(&self, key: &str) -> &Template {
+        // Every key is loaded by `load`, which fails otherwise.
+        &self
+            .templates
+            .iter()
+            .find(|(k, _)| *k == key)
+            .expect("every escalation template is loaded")
+            .1
+    }
+
+    /// The page texts for an emergency.
+    ///
+    /// The caller's number goes into the SMS as plain E.164 (`+15125550147`):
+    /// iOS and Android both turn a bare number into a tap-to-call link, while
+    /// a `tel:` URI is shown literally by some messaging apps and is harder
+    /// to read aloud to a colleague. On the call the number is read digit by
+    /// digit ("5 1 2, 5 5 5, 0 1 4 7"); text-to-speech would otherwise say
+    /// "fifteen billion ...".
+    pub fn page(&self, p: &Packet<'_>) -> Page {
+        let local = p.at.with_timezone(&p.tz);
+        let time = local.format("%a %b %-d, %-I:%M %p %Z").to_string();
+        let address = p.address.map(str::trim).filter(|a| !a.is_empty());
+        let base = Vars::new()
+            .set("business", p.business)
+            .set("hazard", hazard_label(p.hazard));
+        let sms = self.get("page_sms").render(
+            &base
+                .clone()
+                .set("caller", p.caller)
+                .set("address", address.unwrap_or("not given"))
+                .set("what_they_said", clip(p.what_they_said, SMS_QUOTE_CHARS))
+                .set("time", time),
+        );
+        let script = self.get("page_call").render(
+            &base
+                .set("caller", spoken_number(p.caller))
+                .set("address", address.unwrap_or("not given"))
+                .set("what_they_said", clip(p.what_they_said, SPOKEN_QUOTE_CHARS))
+                .set("time", local.format("%-I:%M %p").to_string()),
+        );
+        Page { sms, script }
+    }
+
+    /// The safety text the caller gets at once.
+    pub fn safety(&self, hazard: Hazard, business: &str) -> String {
+        self.get(safety_template_key(hazard))
+            .render(&Vars::new().set("business", business))
+    }
+
+    /// "Mike from Spartan has your emergency and is calling you now."
+    pub fn caller_confirmation(&self, tech: &str, business: &str) -> String {
+        self.get("tech_accepted")
+            .render(&Vars::new().set("business", business).set("tech", tech))
+    }
+
+    /// To everyone else who was paged once somebody took it.
+    pub fn taken(&self, business: &str, tech: &str, hazard: Hazard) -> String {
+        self.get("page_taken").render(
+            &Vars::new()
+                .set("business", business)
+                .set("tech", tech)
+                .set("hazard", hazard_label(hazard)),
+        )
+    }
+
+    /// Said on the page call after the tech pressed 1, with the caller's
+    /// number read digit by digit.
+    pub fn page_accepted(&self, caller: &str) -> String {
+        self.get("page_accepted")
+            .render(&Vars::new().set("caller", spoken_number(caller)))
+    }
+
+    /// The after-hours menu prompt (`twiml::emergency_menu`).
+    pub fn emergency_menu(&self, business: &str) -> String {
+        self.get("emergency_menu")
+            .render(&Vars::new().set("business", business))
+    }
+
+    /// Said before dialling the on-call tech (`twiml::connect_on_call`).
+    pub fn emergency_connecting(&self, business: &str) -> String {
+        self.get("emergency_connecting")
+            .render(&Vars::new().set("business", business))
+    }
+
+    /// The voicemail greeting when the on-call tech did not pick up the
+    /// connected call; the recording becomes an emergency lead.
+    pub fn emergency_no_answer(&self, business: &str) -> String {
+        self.get("emergency_no_answer")
+            .render(&Vars::new().set("business", business))
+    }
+
+    /// To the caller when the chain is exhausted.
+    pub fn unanswered(&self, business: &str) -> String {
+        self.get("emergency_unanswered")
+            .render(&Vars::new().set("business", business))
+    }
+}
+
+/// At most `max` characters, cut at a word and marked with "…". Voicemail
+/// transcripts run on; the tech needs the gist, not the whole ramble.
+fn clip(s: &str, max: usize) -> String {
+    let s = s.split_whitespace().collect::<Vec<_>>().join(" ");
+    if s.chars().count() <= max {
+        return s;
+    }
+    let cut: String = s.chars().take(max).collect();
+    let cut = match cut.rfind(' ') {
+        Some(i) if i > max / 2 => &cut[..i],
+        _ => &cut,
+    };
+    format!("{}…", cut.trim_end_matches([',', '.', ';', ':', ' ']))
+}
+
+/// A number as text-to-speech should read it: `+15125550147` →
+/// `"5 1 2, 5 5 5, 0 1 4 7"` (North American numbers in their usual groups,
+/// others digit by digit). Anything that is not a number is read as is.
+pub fn spoken_number(raw: &str) -> String {
+    let digits: Vec<char> = raw.chars().filter(|c| c.is_ascii_digit()).collect();
+    if digits.is_empty() || !raw.trim().starts_with('+') {
+        return raw.to_string();
+    }
+    let join = |d: &[char]| {
+        d.iter()
+            .map(|c| c.to_string())
+            .collect::<Vec<_>>()
+            .join(" ")
+    };
+    if digits.len() == 11 && digits[0] == '1' {
+        format!(
+            "{}, {}, {}",
+            join(&digits[1..4]),
+            join(&digits[4..7]),
+            join(&digits[7..])
+        )
+    } else {
+        join(&digits)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::roster::Role;
+    use chrono::TimeZone;
+
+    fn phone(s: &str) -> PhoneNumber {
+        PhoneNumber::parse(s).unwrap()
+    }
+
+    fn link(name: &str, number: &str, role: Role) -> OnCall {
+        OnCall {
+            name: name.into(),
+            phone: phone(number),
+            role,
+        }
+    }
+
+    const MIKE: &str = "+15125550111";
+    const LUIS: &str = "+15125550122";
+    const DANA: &str = "+15125550199";
+
+    fn chain() -> Vec<OnCall> {
+        vec![
+            link("Mike", MIKE, Role::Primary),
+            link("Luis", LUIS, Role::Backup),
+            link("Dana", DANA, Role::Owner),
+        ]
+    }
+
+    fn t0() -> DateTime<Utc> {
+        Utc.with_ymd_and_hms(2026, 11, 25, 3, 14, 0).unwrap()
+    }
+
+    fn min(m: i64) -> DateTime<Utc> {
+        t0() + Duration::minutes(m)
+    }
+
+    fn policy() -> Policy {
+        Policy::default()
+    }
+
+    fn fresh(lead_id: i64) -> Escalation {
+        Escalation::new(
+            lead_id,
+            Hazard::Gas,
+            chain(),
+            Page {
+                sms: "PACKET".into(),
+                script: "SCRIPT".into(),
+            },
+        )
+    }
+
+    fn started(lead_id: i64) -> Escalation {
+        on_event(fresh(lead_id), Event::Start, t0(), &policy()).0
+    }
+
+    /// Runs events in order, returning the final state and all actions.
+    fn run(mut s: Escalation, events: &[(i64, Event)]) -> (Escalation, Vec<Action>) {
+        let mut all = Vec::new();
+        for (m, e) in events {
+            let (next, acts) = on_event(s, e.clone(), min(*m), &policy());
+            s = next;
+            all.extend(acts);
+        }
+        (s, all)
+    }
+
+    fn paged_to(actions: &[Action]) -> Vec<&str> {
+        actions
+            .iter()
+            .filter_map(|a| match a {
+                Action::PageSms { to, .. } => Some(to.as_str()),
+                _ => None,
+            })
+            .collect()
+    }
+
+    #[test]
+    fn start_pages_the_primary_and_sends_the_safety_text() {
+        let (s, acts) = on_event(fresh(7), Event::Start, t0(), &policy());
+        assert_eq!(
+            acts,
+            vec![
+                Action::PageSms {
+                    step: 0,
+                    to: phone(MIKE),
+                    body: "PACKET".into()
+                },
+                Action::PageCall {
+                    step: 0,
+                    to: phone(MIKE)
+                },
+                Action::ScheduleTimeout {
+                    step: 0,
+                    at: min(5)
+                },
+                Action::CallerSafety {
+                    hazard: Hazard::Gas
+                },
+            ]
+        );
+        assert_eq!(s.status, Status::Paging);
+        assert_eq!(s.started_at, Some(t0()));
+        assert_eq!(s.pages, 1);
+        // A redelivered Start does nothing.
+        let (again, acts) = on_event(s.clone(), Event::Start, min(1), &policy());
+        assert!(acts.is_empty());
+        assert_eq!(again, s);
+    }
+
+    #[test]
+    fn full_chain_then_all_hands_then_exhausted() {
+        let p = Policy {
+            ack_timeout: Duration::minutes(5),
+            repages: 2,
+        };
+        let mut s = fresh(1);
+        let mut log = Vec::new();
+        for (m, e) in [
+            (0, Event::Start),
+            (5, Event::AckTimeout { step: 0 }),
+            (10, Event::AckTimeout { step: 1 }),
+            (15, Event::AckTimeout { step: 2 }),
+            (20, Event::AckTimeout { step: 3 }),
+            (25, Event::AckTimeout { step: 4 }),
+        ] {
+            let (next, acts) = on_event(s, e, min(m), &p);
+            s = next;
+            log.push(acts);
+        }
+        assert_eq!(paged_to(&log[1]), [LUIS]);
+        assert_eq!(paged_to(&log[2]), [DANA]);
+        assert!(log[2].contains(&Action::ScheduleTimeout {
+            step: 2,
+            at: min(15)
+        }));
+        // Everyone had a turn: all hands, twice, with a marked body.
+        assert_eq!(paged_to(&log[3]), [MIKE, LUIS, DANA]);
+        assert!(log[3].iter().any(|a| matches!(a, Action::PageSms { body, .. }
+            if body.starts_with("STILL OPEN") && body.contains("re-page 1 of 2") && body.ends_with("PACKET"))));
+        assert_eq!(
+            log[3]
+                .iter()
+                .filter(|a| matches!(a, Action::PageCall { .. }))
+                .count(),
+            3
+        );
+        assert_eq!(paged_to(&log[4]), [MIKE, LUIS, DANA]);
+        assert!(log[4].contains(&Action::ScheduleTimeout {
+            step: 4,
+            at: min(25)
+        }));
+        // Then it stops.
+        assert_eq!(log[5], vec![Action::CallerUnanswered, Action::Exhausted]);
+        assert_eq!(s.status, Status::Exhausted);
+        assert_eq!(s.pages, 1 + 1 + 1 + 3 + 3);
+        // Nothing more fires.
+        let (_, acts) = on_event(s, Event::AckTimeout { step: 5 }, min(30), &p);
+        assert!(acts.is_empty());
+    }
+
+    #[test]
+    fn no_repages_means_exhausted_after_the_owner() {
+        let p = Policy {
+            ack_timeout: Duration::minutes(3),
+            repages: 0,
+        };
+        let s = on_event(fresh(1), Event::Start, t0(), &p).0;
+        let s = on_event(s, Event::AckTimeout { step: 0 }, min(3), &p).0;
+        let (s, acts) = on_event(s, Event::AckTimeout { step: 1 }, min(6), &p);
+        assert_eq!(paged_to(&acts), [DANA]);
+        assert!(acts.contains(&Action::ScheduleTimeout {
+            step: 2,
+            at: min(9)
+        }));
+        let (s, acts) = on_event(s, Event::AckTimeout { step: 2 }, min(9), &p);
+        assert_eq!(acts, vec![Action::CallerUnanswered, Action::Exhausted]);
+        assert_eq!(s.status, Status::Exhausted);
+    }
+
+    #[test]
+    fn sms_ack_stops_paging_and_tells_the_others() {
+        let (s, acts) = run(
+            started(1),
+            &[
+                (5, Event::AckTimeout { step: 0 }),
+                (7, Event::Ack { from: phone(LUIS) }),
+            ],
+        );
+        assert_eq!(s.status, Status::Acked);
+        assert_eq!(s.acked_by.as_ref().unwrap().name, "Luis");
+        assert_eq!(s.acked_at, Some(min(7)));
+        assert_eq!(s.ack_latency(), Some(Duration::minutes(7)));
+        let tail = &acts[acts.len() - 3..];
+        assert_eq!(
+            tail,
+            [
+                // Mike was paged, Dana was not: only Mike is told.
+                Action::NotifyTaken {
+                    to: phone(MIKE),
+                    by: "Luis".into()
+                },
+                Action::CallerConfirmation {
+                    tech_name: "Luis".into()
+                },
+                Action::AckRecorded {
+                    by: link("Luis", LUIS, Role::Backup),
+                    latency: Duration::minutes(7)
+                },
+            ]
+        );
+        // The timer for step 1 fires later and is ignored.
+        let (s2, acts) = on_event(s.clone(), Event::AckTimeout { step: 1 }, min(10), &policy());
+        assert!(acts.is_empty());
+        assert_eq!(s2, s);
+    }
+
+    #[test]
+    fn keypress_one_acks_other_keys_do_not() {
+        let s = started(1);
+        let (s, acts) = on_event(
+            s,
+            Event::KeyPressed {
+                from: phone(MIKE),
+                digits: "2".into(),
+            },
+            min(1),
+            &policy(),
+        );
+        assert!(acts.is_empty());
+        assert_eq!(s.status, Status::Paging);
+        let (s, acts) = on_event(
+            s,
+            Event::KeyPressed {
+                from: phone(MIKE),
+                digits: "1".into(),
+            },
+            min(2),
+            &policy(),
+        );
+        assert_eq!(s.status, Status::Acked);
+        assert_eq!(
+            acts[0],
+            Action::CallerConfirmation {
+                tech_name: "Mike".into()
+            }
+        );
+    }
+
+    #[test]
+    fn stale_timer_for_an_old_step_is_ignored() {
+        let (s, _) = run(started(1), &[(5, Event::AckTimeout { step: 0 })]);
+        assert_eq!(s.step, 1);
+        // The step-0 timer delivered twice (at-least-once queue).
+        let (s2, acts) = on_event(s.clone(), Event::AckTimeout { step: 0 }, min(6), &policy());
+        assert!(acts.is_empty());
+        assert_eq!(s2, s);
+        // A timer from the future is just as wrong.
+        let (_, acts) = on_event(s, Event::AckTimeout { step: 7 }, min(6), &policy());
+        assert!(acts.is_empty());
+    }
+
+    #[test]
+    fn ack_during_an_all_hands_repage() {
+        let (s, _) = run(
+            started(1),
+            &[
+                (5, Event::AckTimeout { step: 0 }),
+                (10, Event::AckTimeout { step: 1 }),
+                (15, Event::AckTimeout { step: 2 }),
+            ],
+        );
+        assert_eq!(s.step, 3);
+        // Mike presses 1 on the re-page call while his SMS re-page is out.
+        let (s, acts) = on_event(
+            s,
+            Event::KeyPressed {
+                from: phone(MIKE),
+                digits: "1".into(),
+            },
+            min(16),
+            &policy(),
+        );
+        assert_eq!(s.status, Status::Acked);
+        let told: Vec<&str> = acts
+            .iter()
+            .filter_map(|a| match a {
+                Action::NotifyTaken { to, .. } => Some(to.as_str()),
+                _ => None,
+            })
+            .collect();
+        assert_eq!(told, [LUIS, DANA]);
+        // His SMS "ACK" arrives a moment later: a duplicate, nothing happens.
+        let (s, acts) = on_event(s, Event::Ack { from: phone(MIKE) }, min(16), &policy());
+        assert!(acts.is_empty());
+        // Luis also replies OK: he is told Mike has it.
+        let (s, acts) = on_event(s, Event::Ack { from: phone(LUIS) }, min(17), &policy());
+        assert_eq!(
+            acts,
+            vec![Action::NotifyTaken {
+                to: phone(LUIS),
+                by: "Mike".into()
+            }]
+        );
+        assert_eq!(s.acked_by.unwrap().name, "Mike");
+        assert_eq!(s.acked_at, Some(min(16)));
+    }
+
+    #[test]
+    fn ack_after_exhaustion_still_takes_the_job() {
+        let p = Policy {
+            ack_timeout: Duration::minutes(5),
+            repages: 0,
+        };
+        let mut s = on_event(fresh(1), Event::Start, t0(), &p).0;
+        for step in 0..3 {
+            s = on_event(
+                s,
+                Event::AckTimeout { step },
+                min(5 * (step as i64 + 1)),
+                &p,
+            )
+            .0;
+        }
+        assert_eq!(s.status, Status::Exhausted);
+        let (s, acts) = on_event(s, Event::Ack { from: phone(DANA) }, min(40), &p);
+        assert_eq!(s.status, Status::Acked);
+        assert!(acts.contains(&Action::CallerConfirmation {
+            tech_name: "Dana".into()
+        }));
+        assert_eq!(s.ack_latency(), Some(Duration::minutes(40)));
+    }
+
+    #[test]
+    fn ack_from_outside_the_chain_is_flagged_and_ignored() {
+        let s = started(1);
+        let stranger = phone("+15125550147");
+        let (s2, acts) = on_event(
+            s.clone(),
+            Event::Ack {
+                from: stranger.clone(),
+            },
+            min(1),
+            &policy(),
+        );
+        assert_eq!(acts, vec![Action::StrangerAck { from: stranger }]);
+        assert_eq!(s2, s);
+    }
+
+    #[test]
+    fn backup_may_take_it_before_being_paged() {
+        let (s, acts) = run(started(1), &[(1, Event::Ack { from: phone(LUIS) })]);
+        assert_eq!(s.acked_by.unwrap().name, "Luis");
+        // Mike (paged) hears; Dana (never paged) is not woken up.
+        assert!(acts.contains(&Action::NotifyTaken {
+            to: phone(MIKE),
+            by: "Luis".into()
+        }));
+        assert!(!acts
+            .iter()
+            .any(|a| matches!(a, Action::NotifyTaken { to, .. } if to.as_str() == DANA)));
+    }
+
+    #[test]
+    fn ack_before_start_and_after_cancel_do_nothing() {
+        let (s, acts) = on_event(fresh(1), Event::Ack { from: phone(MIKE) }, t0(), &policy());
+        assert!(acts.is_empty());
+        assert_eq!(s.status, Status::Pending);
+        let (s, acts) = run(
+            started(1),
+            &[(1, Event::Cancel), (2, Event::Ack { from: phone(MIKE) })],
+        );
+        assert!(acts.is_empty());
+        assert_eq!(s.status, Status::Cancelled);
+        let (_, acts) = on_event(s, Event::AckTimeout { step: 0 }, min(5), &policy());
+        assert!(acts.is_empty());
+    }
+
+    #[test]
+    fn empty_chain_is_exhausted_at_once() {
+        let mut e = fresh(1);
+        e.chain.clear();
+        let (s, acts) = on_event(e, Event::Start, t0(), &policy());
+        assert_eq!(s.status, Status::Exhausted);
+        assert!(acts.contains(&Action::Exhausted));
+        assert!(acts.contains(&Action::CallerSafety {
+            hazard: Hazard::Gas
+        }));
+    }
+
+    #[test]
+    fn two_emergencies_for_one_tech_are_independent() {
+        let a = started(1);
+        let b = on_event(fresh(2), Event::Start, min(2), &policy()).0;
+        // Mike presses 1 on B's page call.
+        let (b, _) = on_event(
+            b,
+            Event::KeyPressed {
+                from: phone(MIKE),
+                digits: "1".into(),
+            },
+            min(3),
+            &policy(),
+        );
+        assert_eq!(b.status, Status::Acked);
+        // A is still his to take, and moves on without him.
+        assert_eq!(a.status, Status::Paging);
+        let (a, acts) = on_event(a, Event::AckTimeout { step: 0 }, min(5), &policy());
+        assert_eq!(paged_to(&acts), [LUIS]);
+        // B's stale timer does nothing to B.
+        let (b2, acts) = on_event(b.clone(), Event::AckTimeout { step: 0 }, min(7), &policy());
+        assert!(acts.is_empty());
+        assert_eq!(b2, b);
+        assert_eq!(a.step, 1);
+    }
+
+    #[test]
+    fn sms_ack_goes_to_the_oldest_open_escalation_that_paged_them() {
+        let a = started(1);
+        let b = on_event(fresh(2), Event::Start, min(1), &policy()).0;
+        let mike = phone(MIKE);
+        assert_eq!(route_ack([&b, &a], &mike).unwrap().lead_id, 1);
+        // He takes A; his next ACK goes to B.
+        let a = on_event(a, Event::Ack { from: mike.clone() }, min(2), &policy()).0;
+        assert_eq!(route_ack([&a, &b], &mike).unwrap().lead_id, 2);
+        // Luis has not been paged for either: the oldest in whose chain he is.
+        assert_eq!(route_ack([&a, &b], &phone(LUIS)).unwrap().lead_id, 2);
+        // Someone paged beats someone merely listed.
+        let (c, _) = run(fresh(3), &[(-10, Event::Start)]); // older than b
+        let (b, _) = run(b, &[(6, Event::AckTimeout { step: 0 })]); // Luis paged for b
+        assert_eq!(route_ack([&c, &b], &phone(LUIS)).unwrap().lead_id, 2);
+        assert!(route_ack([&a, &b], &phone("+15125550147")).is_none());
+        assert!(route_ack(std::iter::empty(), &mike).is_none());
+    }
+
+    #[test]
+    fn restart_mid_chain_continues_from_stored_state() {
+        let (s, _) = run(started(1), &[(5, Event::AckTimeout { step: 0 })]);
+        let stored = serde_json::to_string(&s).unwrap();
+        assert!(stored.contains("\"hazard\":\"gas\""), "{stored}");
+        assert!(stored.contains("\"status\":\"paging\""), "{stored}");
+        let restored: Escalation = serde_json::from_str(&stored).unwrap();
+        assert_eq!(restored, s);
+        let (_, acts) = on_event(restored, Event::AckTimeout { step: 1 }, min(10), &policy());
+        assert_eq!(paged_to(&acts), [DANA]);
+        // A tampered number does not deserialise.
+        let bad = stored.replace(MIKE, "5125550111");
+        assert!(serde_json::from_str::<Escalation>(&bad).is_err());
+    }
+
+    #[test]
+    fn ack_words() {
+        for yes in [
+            "ACK",
+            "ack",
+            "Ack.",
+            "1",
+            " 1 ",
+            "1️⃣",
+            "OK",
+            "ok!",
+            "Okay",
+            "ON IT",
+            "on it 👍",
+            "On it!!",
+            "onit",
+            "Acknowledged",
+            "👍 OK",
+        ] {
+            assert!(is_ack(yes), "{yes:?}");
+        }
+        for no in [
+            "",
+            "2",
+            "11",
+            "ok who is this",
+            "not on it",
+            "I'm on it",
+            "no",
+            "STOP",
+            "ack, but call me",
+            "k",
+            "👍",
+        ] {
+            assert!(!is_ack(no), "{no:?}");
+        }
+    }
+
+    mod properties {
+        use super::super::*;
+        use proptest::prelude::*;
+
+        fn noise() -> impl Strategy<Value = String> {
+            proptest::collection::vec(
+                prop_oneof![
+                    Just(' '),
+                    Just('!'),
+                    Just('.'),
+                    Just('?'),
+                    Just('-'),
+                    Just('👍'),
+                    Just('✅'),
+                    Just('🙏'),
+                    Just('"'),
+                    Just('\n'),
+                ],
+                0..5,
+            )
+            .prop_map(|v| v.into_iter().collect())
+        }
+
+        proptest! {
+            #[test]
+            fn ack_word_survives_case_and_noise(
+                word in prop_oneof![Just("ack"), Just("1"), Just("ok"), Just("on it")],
+                pre in noise(),
+                post in noise(),
+                mask in 0u8..32,
+            ) {
+                let word: String = word.chars().enumerate()
+                    .map(|(i, c)| if mask & (1 << i) != 0 { c.to_ascii_uppercase() } else { c })
+                    .collect();
+                let message = format!("{pre}{word}{post}");
+                prop_assert!(is_ack(&message), "{:?}", message);
+            }
+
+            #[test]
+            fn extra_words_are_not_an_ack(word in prop_oneof![Just("ack"), Just("ok"), Just("on it")],
+                                          extra in "[a-z]{1,6}", before in any::<bool>()) {
+                let m = if before { format!("{extra} {word}") } else { format!("{word} {extra}") };
+                let n = crate::classify::normalize_keyword(&m);
+                prop_assume!(!ACK_WORDS.contains(&n.as_str()));
+                prop_assert!(!is_ack(&m));
+            }
+
+            #[test]
+            fn is_ack_never_panics(s in any::<String>()) {
+                let _ = is_ack(&s);
+            }
+
+            /// Whatever order events arrive in (timers late, duplicated or
+            /// stale, ACKs from anyone, cancels), the escalation keeps its
+            /// promises.
+            #[test]
+            fn any_event_sequence_keeps_the_promises(
+                events in proptest::collection::vec(event(), 0..40),
+                repages in 0u32..3,
+            ) {
+                let policy = Policy { ack_timeout: Duration::minutes(5), repages };
+                let chain = super::chain();
+                let mut s = super::fresh(1);
+                let mut all = Vec::new();
+                let mut acked_seen = false;
+                for (i, e) in events.into_iter().enumerate() {
+                    let (next, acts) = on_event(s, e, super::min(i as i64), &policy);
+                    if acked_seen {
+                        // Nothing pages once somebody owns it.
+                        let paging = acts.iter().filter(|a| {
+                            matches!(kind(a), "page_sms" | "page_call" | "schedule_timeout")
+                        }).count();
+                        prop_assert_eq!(paging, 0);
+                    }
+                    acked_seen |= next.status == Status::Acked;
+                    s = next;
+                    all.extend(acts);
+                }
+                let count = |k: &str| all.iter().filter(|a| kind(a) == k).count();
+                for once in ["caller_safety", "caller_confirmation", "ack_recorded", "exhausted"] {
+                    prop_assert!(count(once) <= 1, "{} more than once", once);
+                }
+                // Pages go only to the chain, and are bounded.
+                let pages = count("page_sms");
+                prop_assert!(pages <= chain.len() * (1 + repages as usize));
+                prop_assert_eq!(pages as u32, s.pages);
+                for a in &all {
+                    if let Action::PageSms { to, .. } | Action::PageCall { to, .. } = a {
+                        prop_assert!(chain.iter().any(|c| &c.phone == to));
+                    }
+                }
+                // Each step is scheduled once, in order.
+                let steps: Vec<u32> = all.iter().filter_map(|a| match a {
+                    Action::ScheduleTimeout { step, .. } => Some(*step),
+                    _ => None,
+                }).collect();
+                prop_assert!(steps.windows(2).all(|w| w[1] == w[0] + 1), "{:?}", steps);
+                prop_assert_eq!(s.acked_by.is_some(), s.status == Status::Acked);
+            }
+        }
+
+        fn kind(a: &Action) -> &'static str {
+            match a {
+                Action::PageSms { .. } => "page_sms",
+                Action::PageCall { .. } => "page_call",
+                Action::ScheduleTimeout { .. } => "schedule_timeout",
+                Action::NotifyTaken { .. } => "notify_taken",
+                Action::CallerSafety { .. } => "caller_safety",
+                Action::CallerConfirmation { .. } => "caller_confirmation",
+                Action::CallerUnanswered => "caller_unanswered",
+                Action::AckRecorded { .. } => "ack_recorded",
+                Action::Exhausted => "exhausted",
+                Action::StrangerAck { .. } => "stranger_ack",
+            }
+        }
+
+        fn event() -> impl Strategy<Value = Event> {
+            let who = prop_oneof![
+                Just(super::MIKE),
+                Just(super::LUIS),
+                Just(super::DANA),
+                Just("+15125550147"),
+            ]
+            .prop_map(super::phone);
+            prop_oneof![
+                3 => Just(Event::Start),
+                6 => (0u32..8).prop_map(|step| Event::AckTimeout { step }),
+                2 => who.clone().prop_map(|from| Event::Ack { from }),
+                2 => (who, prop_oneof![Just("1"), Just("2")])
+                    .prop_map(|(from, d)| Event::KeyPressed { from, digits: d.to_string() }),
+                1 => Just(Event::Cancel),
+            ]
+        }
+    }
+
+    // -- texts --------------------------------------------------------------
+
+    fn packet(what: &str, address: Option<&'static str>) -> Packet<'static> {
+        Packet {
+            business: "Spartan Plumbing",
+            caller: "+15125550147",
+            address,
+            what_they_said: Box::leak(what.to_string().into_boxed_str()),
+            hazard: Hazard::Flooding,
+            // 21:14 CST on Tuesday 2026-11-24.
+            at: Utc.with_ymd_and_hms(2026, 11, 25, 3, 14, 0).unwrap(),
+            tz: chrono_tz::America::Chicago,
+        }
+    }
+
+    #[test]
+    fn page_sms_reads_well_on_a_phone() {
+        let t = EscalationTemplates::defaults();
+        let page = t.page(&packet(
+            "hi yeah um we got water coming through the ceiling can someone call me back",
+            Some("12 Oak St, Austin"),
+        ));
+        assert_eq!(
+            page.sms,
+            "EMERGENCY for Spartan Plumbing: flooding\n\
+             Caller: +15125550147\n\
+             Address: 12 Oak St, Austin\n\
+             They said: \"hi yeah um we got water coming through the ceiling can someone call me back\"\n\
+             At: Tue Nov 24, 9:14 PM CST\n\
+             Reply ACK to take it."
+        );
+        assert!(
+            page.script.contains("5 1 2, 5 5 5, 0 1 4 7"),
+            "{}",
+            page.script
+        );
+        assert!(page.script.contains("9:14 PM"), "{}", page.script);
+        assert!(page.script.contains("Spartan Plumbing"));
+        assert!(!page.script.contains('{'));
+    }
+
+    #[test]
+    fn missing_address_and_long_transcripts() {
+        let t = EscalationTemplates::defaults();
+        let long = "water everywhere ".repeat(40);
+        let page = t.page(&packet(&long, None));
+        assert!(page.sms.contains("Address: not given"));
+        let said = page
+            .sms
+            .lines()
+            .find(|l| l.starts_with("They said"))
+            .unwrap();
+        assert!(said.chars().count() < SMS_QUOTE_CHARS + 20, "{said}");
+        assert!(said.ends_with("…\""), "{said}");
+        let page = t.page(&packet("gas", Some("   ")));
+        assert!(page.sms.contains("Address: not given"));
+    }
+
+    #[test]
+    fn safety_message_by_hazard() {
+        let t = EscalationTemplates::defaults();
+        let gas = t.safety(Hazard::Gas, "Spartan");
+        assert!(gas.starts_with("Spartan:"));
+        assert!(gas.contains("leave the building now"));
+        assert!(gas.contains("911 or your gas utility"));
+        assert!(gas.contains("outside"));
+        let co = t.safety(Hazard::CarbonMonoxide, "Spartan");
+        assert!(co.contains("fresh air") && co.contains("911"));
+        assert!(t
+            .safety(Hazard::Flooding, "Spartan")
+            .contains("shut off the main water valve"));
+        let el = t.safety(Hazard::Electrical, "Spartan");
+        assert!(el.contains("Stay away") && el.contains("smoke or fire") && el.contains("911"));
+        assert!(t.safety(Hazard::Fire, "Spartan").contains("call 911"));
+        for h in [
+            Hazard::Gas,
+            Hazard::CarbonMonoxide,
+            Hazard::Fire,
+            Hazard::Electrical,
+            Hazard::Flooding,
+            Hazard::Sewage,
+            Hazard::NoHeat,
+            Hazard::NoCooling,
+            Hazard::Other,
+        ] {
+            let text = t.safety(h, "Spartan");
+            assert!(text.contains("Spartan"), "{h}");
+            assert!(
+                text.contains("STOP"),
+                "{h}: may be the first text to this number"
+            );
+            assert_eq!(safety_template_key(h), format!("safety_{h}"));
+            assert!(
+                text.chars().count() <= 320,
+                "{h}: {} chars",
+                text.chars().count()
+            );
+        }
+    }
+
+    #[test]
+    fn confirmations() {
+        let t = EscalationTemplates::defaults();
+        assert_eq!(
+            t.caller_confirmation("Mike", "Spartan"),
+            "Mike from Spartan has your emergency and is calling you now. If anyone is in danger, call 911."
+        );
+        assert_eq!(
+            t.taken("Spartan", "Mike", Hazard::Gas),
+            "Spartan: Mike has taken the gas smell emergency. Nothing more to do."
+        );
+        assert!(t.unanswered("Spartan").contains("911"));
+        assert!(t
+            .page_accepted("+15125550147")
+            .contains("at 5 1 2, 5 5 5, 0 1 4 7."));
+    }
+
+    #[test]
+    fn emergency_call_flow_prompts() {
+        let t = EscalationTemplates::defaults();
+        let menu = t.emergency_menu("Spartan");
+        assert!(menu.contains("Spartan"));
+        assert!(menu.contains("gas smell, flooding or no heat, press 1"));
+        assert!(menu.contains("stay on the line to leave a message"));
+        assert!(t.emergency_connecting("Spartan").contains("on call"));
+        let vm = t.emergency_no_answer("Spartan");
+        assert!(vm.contains("911") && vm.contains("recorded"));
+    }
+
+    #[test]
+    fn owner_templates_override_defaults_and_errors_name_the_file() {
+        let t = EscalationTemplates::load(|f| {
+            (f == "safety_gas.txt")
+                .then(|| ("/etc/p/safety_gas.txt".into(), "Get out! {business}".into()))
+        })
+        .unwrap();
+        assert_eq!(t.safety(Hazard::Gas, "S"), "Get out! S");
+        let e = EscalationTemplates::load(|f| {
+            (f == "page_sms.txt").then(|| ("/etc/p/page_sms.txt".into(), "Hi {tek}".into()))
+        })
+        .unwrap_err();
+        assert_eq!(e.len(), 1);
+        assert_eq!(e[0].file, "/etc/p/page_sms.txt");
+        assert!(e[0].message.contains("{tek}"));
+    }
+
+    #[test]
+    fn spoken_numbers() {
+        assert_eq!(spoken_number("+15125550147"), "5 1 2, 5 5 5, 0 1 4 7");
+        assert_eq!(spoken_number("+442071838750"), "4 4 2 0 7 1 8 3 8 7 5 0");
+        assert_eq!(spoken_number("Anonymous"), "Anonymous");
+    }
+
+    #[test]
+    fn clip_cuts_at_a_word() {
+        assert_eq!(clip("short  text", 50), "short text");
+        assert_eq!(clip("one two three four five", 12), "one two…");
+        assert_eq!(clip("abcdefghijklmnop", 5), "abcde…");
+    }
+}
