@@ -380,6 +380,8 @@ impl Core {
             tx.update_lead(&lead, now).await?;
             tx.cancel_lead_jobs(lead_id, &["follow_up"], "caller reached a person", now)
                 .await?;
+            tx.cancel_queued_follow_ups(lead_id, "talked_on_phone", now)
+                .await?;
             tx.lead_event(
                 lead_id,
                 "resolved",
@@ -439,6 +441,8 @@ pub(crate) async fn learn_from_carrier_error(
                 .await?;
             if let Some(lead_id) = m.lead_id {
                 tx.cancel_lead_jobs(lead_id, &["follow_up"], "number cannot receive texts", now)
+                    .await?;
+                tx.cancel_queued_follow_ups(lead_id, "unreachable", now)
                     .await?;
                 tx.lead_event(
                     lead_id,
@@ -677,6 +681,20 @@ impl Core {
                 }
             }
         };
+        if matches!(intent, Some(Keyword::Help | Keyword::Start)) {
+            // Any text from them ends the follow-up sequence: they are
+            // talking to us now (STOP already canceled everything).
+            let mut l = lead.clone();
+            if matches!(l.status, LeadStatus::New | LeadStatus::Texted) {
+                l.status = LeadStatus::Engaged;
+            }
+            l.last_activity_at = now;
+            tx.update_lead(&l, now).await?;
+            tx.cancel_lead_jobs(l.id, &[timers::FOLLOW_UP], "the customer replied", now)
+                .await?;
+            tx.cancel_queued_follow_ups(l.id, "customer_replied", now)
+                .await?;
+        }
         if let Some(msg) = queued {
             let id = tx.insert_message(&msg).await?;
             tx.enqueue(
@@ -721,6 +739,8 @@ impl Core {
         tx.update_lead(&plan.lead, now).await?;
         // Any reply ends the follow-up sequence.
         tx.cancel_lead_jobs(lead.id, &[timers::FOLLOW_UP], "the customer replied", now)
+            .await?;
+        tx.cancel_queued_follow_ups(lead.id, "customer_replied", now)
             .await?;
         tx.lead_event(
             lead.id,

@@ -25,6 +25,7 @@ pub mod escalation;
 pub mod http;
 pub mod ingest;
 pub mod metrics;
+pub mod office;
 pub mod packet;
 pub mod provider;
 pub mod roster;

@@ -14,7 +14,7 @@
 use crate::clock::Clock;
 use crate::compliance::{self, Outgoing, Verdict};
 use crate::config::Config;
-use crate::domain::{mask, MessageKind};
+use crate::domain::{mask, MessageKind, MessageStatus};
 use crate::engine::retry_delay;
 use crate::metrics::Metrics;
 use crate::provider::{OutboundSms, Provider, SendError};
@@ -194,7 +194,9 @@ impl Worker {
             let begun = {
                 let items: Vec<(&Job, &MessageRow)> =
                     chunk.iter().map(|(j, m, _)| (j, m)).collect();
-                self.store.begin_send_batch(&items, self.clock.now()).await
+                self.store
+                    .begin_send_batch(&items, self.rules.daily_cap, self.clock.now())
+                    .await
             };
             match begun {
                 Ok(results) => {
@@ -415,6 +417,12 @@ impl Worker {
             self.store.fail_job(job, "message not found", now).await?;
             return Ok(());
         };
+        if !matches!(msg.status, MessageStatus::Queued | MessageStatus::Sending) {
+            // Canceled (the customer replied), suppressed or sent already:
+            // nothing to gate or hold.
+            self.store.complete_job(job, now).await?;
+            return Ok(());
+        }
         match self.gate(&msg, now).await? {
             Verdict::Allow => {}
             Verdict::Hold { until, reason } => {
@@ -432,7 +440,10 @@ impl Worker {
                 return Ok(());
             }
         }
-        let begin = self.store.begin_send(job, &msg, now).await?;
+        let begin = self
+            .store
+            .begin_send(job, &msg, self.rules.daily_cap, now)
+            .await?;
         let Some(in_doubt) = self.handle_begin(job, &msg, begin).await? else {
             return Ok(());
         };
@@ -459,6 +470,19 @@ impl Worker {
             BeginSend::NotSendable(status) => {
                 tracing::debug!(message_id = msg.id, %status, "message no longer wants sending");
                 self.store.complete_job(job, now).await?;
+                Ok(None)
+            }
+            BeginSend::Capped { frees_at } => {
+                match (msg.kind, frees_at) {
+                    (MessageKind::FollowUp, Some(at)) => {
+                        self.metrics
+                            .inc("ringback_texts_total", &[("outcome", "held")]);
+                        self.store
+                            .retry_job(job, at, Some("daily_cap"), false, now)
+                            .await?;
+                    }
+                    _ => self.suppress(job, msg.id, "daily_cap").await?,
+                }
                 Ok(None)
             }
             BeginSend::OptedOut => {
@@ -555,12 +579,13 @@ impl Worker {
 
     /// The compliance gate for `msg` at `now`, with the facts it needs.
     async fn gate(&self, msg: &MessageRow, now: DateTime<Utc>) -> crate::store::Result<Verdict> {
-        let sent_last_24h = if compliance::counts_toward_cap(msg.kind) {
+        let day = chrono::Duration::hours(24);
+        let (sent_last_24h, oldest) = if compliance::counts_toward_cap(msg.kind) {
             self.store
-                .capped_texts_since(&msg.business_id, &msg.to, now - chrono::Duration::hours(24))
+                .capped_texts_since(&msg.business_id, &msg.to, now - day)
                 .await?
         } else {
-            0
+            (0, None)
         };
         Ok(compliance::check(&Outgoing {
             kind: msg.kind,
@@ -569,6 +594,7 @@ impl Worker {
             business: self.config.business(&msg.business_id),
             now,
             sent_last_24h,
+            cap_frees_at: oldest.map(|t| t + day),
             rules: &self.rules,
         }))
     }

@@ -24,6 +24,8 @@ pub struct Outgoing<'a> {
     /// Texts that count toward the cap sent to this recipient by this
     /// business in the last 24 hours.
     pub sent_last_24h: i64,
+    /// When the oldest of those leaves the 24-hour window (a slot frees).
+    pub cap_frees_at: Option<DateTime<Utc>>,
     pub rules: &'a Rules,
 }
 
@@ -98,7 +100,16 @@ pub fn check(o: &Outgoing<'_>) -> Verdict {
         _ => return Verdict::Refuse("sender_not_registered"),
     }
     if counts_toward_cap(o.kind) && o.sent_last_24h >= o.rules.daily_cap {
-        return Verdict::Refuse("daily_cap");
+        // A follow-up is a timer, not a conversation: it waits for a slot
+        // (and is re-checked then, reply and opt-out included). A reply
+        // that would exceed the cap is not sent; the office has the thread.
+        return match (o.kind, o.cap_frees_at) {
+            (MessageKind::FollowUp, Some(at)) if at > o.now => Verdict::Hold {
+                until: at,
+                reason: "daily_cap",
+            },
+            _ => Verdict::Refuse("daily_cap"),
+        };
     }
     if respects_quiet_hours(o.kind, o.rules) {
         if let Err(next) = o.rules.quiet_hours.check(o.to, business.time_zone, o.now) {
@@ -128,6 +139,7 @@ mod tests {
             business: Some(b),
             now: Utc::now(),
             sent_last_24h: 0,
+            cap_frees_at: None,
             rules: &rules,
         };
         assert_eq!(check(&o("+15125550147", "+15125550100")), Verdict::Allow);
@@ -160,6 +172,7 @@ mod tests {
                 business: Some(b),
                 now: Utc::now(),
                 sent_last_24h: 0,
+                cap_frees_at: None,
                 rules: &rules,
             })
         };
@@ -211,6 +224,7 @@ mod tests {
                 business: Some(b),
                 now: night,
                 sent_last_24h: 0,
+                cap_frees_at: None,
                 rules: &rules,
             })
         };
@@ -233,6 +247,7 @@ mod tests {
             business: Some(b),
             now: fl,
             sent_last_24h: 0,
+            cap_frees_at: None,
             rules: &rules,
         });
         assert!(
@@ -254,6 +269,7 @@ mod tests {
             business: Some(b),
             now: night,
             sent_last_24h: 0,
+            cap_frees_at: None,
             rules: &strict,
         });
         assert!(matches!(v, Verdict::Hold { .. }));
@@ -273,6 +289,7 @@ mod tests {
                 business: Some(b),
                 now: noon,
                 sent_last_24h: n,
+                cap_frees_at: None,
                 rules: &rules,
             })
         };
@@ -280,5 +297,35 @@ mod tests {
         assert_eq!(o(MessageKind::FollowUp, 3), Verdict::Refuse("daily_cap"));
         assert_eq!(o(MessageKind::OptOutConfirmation, 9), Verdict::Allow);
         assert_eq!(o(MessageKind::HelpReply, 9), Verdict::Allow);
+        assert_eq!(o(MessageKind::Reply, 3), Verdict::Refuse("daily_cap"));
+    }
+
+    #[test]
+    fn a_capped_follow_up_waits_for_a_free_slot_a_reply_does_not() {
+        let c = crate::engine::tests_support::config();
+        let rules = Rules::from_config(&c.service);
+        let b = &c.businesses[0];
+        let noon = chrono::TimeZone::with_ymd_and_hms(&Utc, 2026, 11, 24, 18, 0, 0).unwrap();
+        let frees = noon + chrono::Duration::hours(3);
+        let o = |kind| {
+            check(&Outgoing {
+                kind,
+                to: "+15125550147",
+                from: "+15125550100",
+                business: Some(b),
+                now: noon,
+                sent_last_24h: 3,
+                cap_frees_at: Some(frees),
+                rules: &rules,
+            })
+        };
+        assert_eq!(
+            o(MessageKind::FollowUp),
+            Verdict::Hold {
+                until: frees,
+                reason: "daily_cap"
+            }
+        );
+        assert_eq!(o(MessageKind::Reply), Verdict::Refuse("daily_cap"));
     }
 }

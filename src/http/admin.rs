@@ -3,15 +3,17 @@
 use super::error::ApiError;
 use super::AppState;
 use crate::domain::LeadStatus;
+use crate::office::{CallAttempt, LeadUpdate, OfficeError};
 use crate::store::LeadFilter;
+use axum::extract::rejection::{JsonRejection, QueryRejection};
 use axum::extract::{Path, Query, State};
-use axum::http::HeaderMap;
+use axum::http::{HeaderMap, StatusCode};
 use axum::Json;
 use secrecy::ExposeSecret;
 use serde::Deserialize;
 use subtle::ConstantTimeEq;
 
-fn authorize(s: &AppState, headers: &HeaderMap) -> Result<(), ApiError> {
+pub(crate) fn authorize(s: &AppState, headers: &HeaderMap) -> Result<(), ApiError> {
     let Some(expected) = &s.admin_token else {
         return Err(ApiError::Unauthorized);
     };
@@ -29,26 +31,78 @@ fn authorize(s: &AppState, headers: &HeaderMap) -> Result<(), ApiError> {
 }
 
 #[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
 pub struct LeadQuery {
     status: Option<String>,
     business: Option<String>,
     caller: Option<String>,
     tracking_number: Option<String>,
+    /// A source label from the config (`sources`): its tracking numbers.
+    campaign: Option<String>,
+    intent: Option<String>,
+    owner: Option<String>,
+    /// Only leads at least this old (first call), e.g. waiting > 15 min.
+    min_age_minutes: Option<i64>,
+    /// Only leads at most this old.
+    max_age_minutes: Option<i64>,
     limit: Option<i64>,
 }
 
+/// The queue: leads, newest first, with filters a dispatcher works by.
 pub async fn list_leads(
     State(s): State<AppState>,
     headers: HeaderMap,
-    Query(q): Query<LeadQuery>,
+    q: Result<Query<LeadQuery>, QueryRejection>,
 ) -> Result<Json<serde_json::Value>, ApiError> {
     authorize(&s, &headers)?;
+    let Query(q) = q.map_err(|e| ApiError::BadRequest(e.body_text()))?;
     let status = q
         .status
         .as_deref()
         .map(|v| v.parse::<LeadStatus>())
         .transpose()
         .map_err(ApiError::BadRequest)?;
+    if let Some(i) = &q.intent {
+        if !crate::classify::Intent::ALL.iter().any(|x| x.as_str() == i) {
+            return Err(ApiError::BadRequest(format!(
+                "intent {i:?} is not one of opt_out, opt_in, help, emergency, booking, pricing, not_interested, other"
+            )));
+        }
+    }
+    let config = &s.core.config;
+    let tracking_numbers = match (&q.tracking_number, &q.campaign) {
+        (Some(n), None) => Some(vec![n.clone()]),
+        (None, Some(c)) => {
+            let numbers: Vec<String> = config
+                .businesses
+                .iter()
+                .filter(|b| q.business.as_ref().is_none_or(|id| *id == b.id))
+                .flat_map(|b| b.sources.iter())
+                .filter(|(_, label)| label.eq_ignore_ascii_case(c))
+                .map(|(n, _)| n.clone())
+                .collect();
+            if numbers.is_empty() {
+                return Err(ApiError::BadRequest(format!(
+                    "no tracking number is labelled {c:?} in the config's `sources`"
+                )));
+            }
+            Some(numbers)
+        }
+        (Some(_), Some(_)) => {
+            return Err(ApiError::BadRequest(
+                "filter by tracking_number or by campaign, not both".into(),
+            ))
+        }
+        (None, None) => None,
+    };
+    let now = s.core.clock.now();
+    let minutes = |m: Option<i64>, name: &str| match m {
+        Some(m) if m < 0 => Err(ApiError::BadRequest(format!("{name} cannot be negative"))),
+        Some(m) => Ok(Some(now - chrono::Duration::minutes(m))),
+        None => Ok(None),
+    };
+    let until = minutes(q.min_age_minutes, "min_age_minutes")?;
+    let since = minutes(q.max_age_minutes, "max_age_minutes")?;
     let leads = s
         .core
         .store
@@ -56,14 +110,30 @@ pub async fn list_leads(
             business_id: q.business,
             status,
             caller: q.caller,
-            tracking_number: q.tracking_number,
-            since: None,
+            tracking_numbers,
+            intent: q.intent,
+            owner: q.owner,
+            since,
+            until,
             limit: q.limit,
         })
         .await?;
+    let leads: Vec<serde_json::Value> = leads
+        .iter()
+        .map(|l| {
+            let mut v = serde_json::to_value(l).expect("a lead serialises");
+            v["age_minutes"] = (now - l.first_call_at).num_minutes().into();
+            v["source"] = config
+                .business(&l.business_id)
+                .and_then(|b| b.source(&l.tracking_number))
+                .into();
+            v
+        })
+        .collect();
     Ok(Json(serde_json::json!({ "leads": leads })))
 }
 
+/// One lead: the whole conversation, its timeline and the job packet.
 pub async fn lead_detail(
     State(s): State<AppState>,
     headers: HeaderMap,
@@ -78,7 +148,64 @@ pub async fn lead_detail(
     let calls = store.calls_for_lead(id).await?;
     let messages = store.messages_for_lead(id).await?;
     let events = store.lead_events(id).await?;
-    Ok(Json(
-        serde_json::json!({ "lead": lead, "calls": calls, "messages": messages, "events": events }),
+    let (transcripts, texts) = store.what_they_said(id).await?;
+    let packet = s.core.config.business(&lead.business_id).map(|b| {
+        let transcripts: Vec<&str> = transcripts.iter().map(String::as_str).collect();
+        let texts: Vec<&str> = texts.iter().map(String::as_str).collect();
+        crate::packet::Packet::build(&crate::packet::PacketInput {
+            business: b,
+            lead: &lead,
+            transcripts: &transcripts,
+            texts: &texts,
+            unreachable: events.iter().any(|e| e.kind == "unreachable"),
+        })
+    });
+    Ok(Json(serde_json::json!({
+        "lead": lead,
+        "packet": packet,
+        "packet_text": packet.as_ref().map(|p| p.summary("Job packet")),
+        "calls": calls,
+        "messages": messages,
+        "events": events,
+    })))
+}
+
+/// The office changes a lead: owner, status, disposition + reason, note.
+pub async fn update_lead(
+    State(s): State<AppState>,
+    headers: HeaderMap,
+    Path(id): Path<i64>,
+    body: Result<Json<LeadUpdate>, JsonRejection>,
+) -> Result<Json<serde_json::Value>, ApiError> {
+    authorize(&s, &headers)?;
+    let Json(u) = body.map_err(|e| ApiError::BadRequest(e.body_text()))?;
+    let lead = s.core.update_lead_by_office(id, &u).await?;
+    Ok(Json(serde_json::json!({ "lead": lead })))
+}
+
+/// The office logs a call-back attempt.
+pub async fn log_attempt(
+    State(s): State<AppState>,
+    headers: HeaderMap,
+    Path(id): Path<i64>,
+    body: Result<Json<CallAttempt>, JsonRejection>,
+) -> Result<(StatusCode, Json<serde_json::Value>), ApiError> {
+    authorize(&s, &headers)?;
+    let Json(a) = body.map_err(|e| ApiError::BadRequest(e.body_text()))?;
+    let lead = s.core.log_call_attempt(id, &a).await?;
+    Ok((
+        StatusCode::CREATED,
+        Json(serde_json::json!({ "lead": lead })),
     ))
+}
+
+impl From<OfficeError> for ApiError {
+    fn from(e: OfficeError) -> Self {
+        match e {
+            OfficeError::NotFound(id) => ApiError::NotFound(format!("no lead {id}")),
+            OfficeError::Invalid(m) => ApiError::BadRequest(m),
+            OfficeError::Conflict(m) => ApiError::Conflict(m),
+            OfficeError::Store(e) => ApiError::Store(e),
+        }
+    }
 }

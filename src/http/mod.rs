@@ -56,7 +56,11 @@ pub fn router(state: AppState) -> Router {
         .route("/readyz", get(ops::readyz))
         .route("/metrics", get(ops::metrics))
         .route("/api/v1/leads", get(admin::list_leads))
-        .route("/api/v1/leads/{id}", get(admin::lead_detail))
+        .route(
+            "/api/v1/leads/{id}",
+            get(admin::lead_detail).patch(admin::update_lead),
+        )
+        .route("/api/v1/leads/{id}/attempts", post(admin::log_attempt))
         .layer(DefaultBodyLimit::max(limit))
         .layer(TraceLayer::new_for_http())
         .with_state(state)

@@ -7,18 +7,19 @@ use sqlx::Row;
 
 impl Store {
     /// Texts that count toward the per-recipient cap (instant texts,
-    /// follow-ups, replies) that left for `to` from `business_id` since `since`.
+    /// follow-ups, replies) that left for `to` from `business_id` since
+    /// `since`, and when the oldest of them left.
     pub async fn capped_texts_since(
         &self,
         business_id: &str,
         to: &str,
         since: DateTime<Utc>,
-    ) -> Result<i64> {
+    ) -> Result<(i64, Option<DateTime<Utc>>)> {
         let row = sqlx::query(
-            "SELECT COUNT(*) AS n FROM messages
+            "SELECT COUNT(*) AS n, MIN(sent_at) AS oldest FROM messages
              WHERE business_id = $1 AND to_number = $2 AND direction = 'outbound'
                AND kind IN ('instant', 'follow_up', 'reply')
-               AND status IN ('sent', 'delivered', 'undelivered') AND sent_at >= $3",
+               AND status IN ('sent', 'delivered', 'undelivered') AND sent_at > $3",
         )
         .bind(business_id)
         .bind(to)
@@ -26,6 +27,10 @@ impl Store {
         // A plain read: it must not queue behind SQLite's one writer.
         .fetch_one(&self.read_pool)
         .await?;
-        Ok(row.try_get::<i64, _>("n")?)
+        let oldest: Option<i64> = row.try_get("oldest")?;
+        Ok((
+            row.try_get::<i64, _>("n")?,
+            oldest.and_then(DateTime::from_timestamp_millis),
+        ))
     }
 }

@@ -143,6 +143,9 @@ pub enum BeginSend {
     NotSendable(MessageStatus),
     /// The recipient opted out: the message is now suppressed.
     OptedOut,
+    /// The recipient already has `cap` capped texts in the last 24 hours
+    /// (counting sends in flight); a slot frees at `frees_at`.
+    Capped { frees_at: Option<DateTime<Utc>> },
     /// Another worker holds the job now.
     LostLease,
 }
@@ -319,6 +322,7 @@ impl Store {
     pub async fn begin_send_batch(
         &self,
         items: &[(&Job, &super::MessageRow)],
+        daily_cap: i64,
         now: DateTime<Utc>,
     ) -> Result<Vec<BeginSend>> {
         let mut order: Vec<usize> = (0..items.len()).collect();
@@ -369,6 +373,33 @@ impl Store {
                     .await?;
                 out[i] = BeginSend::OptedOut;
                 continue;
+            }
+            // The per-recipient cap, counted under the lock and including
+            // sends already begun, so two texts to one person claimed in
+            // the same instant cannot both take the last slot.
+            if crate::compliance::counts_toward_cap(msg.kind) {
+                let row = sqlx::query(
+                    "SELECT COUNT(*) AS n, MIN(COALESCE(sent_at, send_started_at)) AS oldest FROM messages
+                     WHERE business_id = $1 AND to_number = $2 AND direction = 'outbound' AND id <> $3
+                       AND kind IN ('instant', 'follow_up', 'reply')
+                       AND status IN ('sending', 'sent', 'delivered', 'undelivered')
+                       AND COALESCE(sent_at, send_started_at) > $4",
+                )
+                .bind(&msg.business_id)
+                .bind(&msg.to)
+                .bind(msg.id)
+                .bind(now_ms - 24 * 3600 * 1000)
+                .fetch_one(tx.conn())
+                .await?;
+                if get::<i64>(&row, "n")? >= daily_cap {
+                    let oldest: Option<i64> = get(&row, "oldest")?;
+                    out[i] = BeginSend::Capped {
+                        frees_at: oldest
+                            .and_then(DateTime::from_timestamp_millis)
+                            .map(|t| t + chrono::Duration::hours(24)),
+                    };
+                    continue;
+                }
             }
             // A follow-up is for someone who has not answered. If they
             // replied, called or were closed out since it was queued (say
@@ -454,9 +485,10 @@ impl Store {
         &self,
         job: &Job,
         msg: &super::MessageRow,
+        daily_cap: i64,
         now: DateTime<Utc>,
     ) -> Result<BeginSend> {
-        let mut out = self.begin_send_batch(&[(job, msg)], now).await?;
+        let mut out = self.begin_send_batch(&[(job, msg)], daily_cap, now).await?;
         Ok(out.pop().expect("one result per item"))
     }
 

@@ -206,30 +206,54 @@ impl Store {
         row.map(|r| LeadRow::from_row(&r)).transpose()
     }
 
-    /// Leads, newest first, optionally filtered.
+    /// Leads, newest first, filtered. Every filter is optional; values are
+    /// bound, never spliced into the SQL.
     pub async fn leads(&self, filter: &LeadFilter) -> Result<Vec<LeadRow>> {
-        let rows = sqlx::query(
-            "SELECT * FROM leads
-             WHERE ($1 = '' OR business_id = $1)
-               AND ($2 = '' OR status = $2)
-               AND ($3 = '' OR caller = $3)
-               AND ($4 = '' OR tracking_number = $4)
-               AND first_call_at >= $5
-             ORDER BY id DESC LIMIT $6",
-        )
-        .bind(filter.business_id.clone().unwrap_or_default())
-        .bind(
-            filter
-                .status
-                .map(|s| s.as_str().to_string())
-                .unwrap_or_default(),
-        )
-        .bind(filter.caller.clone().unwrap_or_default())
-        .bind(filter.tracking_number.clone().unwrap_or_default())
-        .bind(filter.since.map(to_ms).unwrap_or(0))
-        .bind(filter.limit.unwrap_or(100).clamp(1, 1000))
-        .fetch_all(&self.pool)
-        .await?;
+        let mut sql = String::from("SELECT * FROM leads WHERE 1 = 1");
+        let mut texts: Vec<String> = Vec::new();
+        let mut cond = |sql: &mut String, col: &str, v: &Option<String>| {
+            if let Some(v) = v {
+                texts.push(v.clone());
+                sql.push_str(&format!(" AND {col} = ${}", texts.len()));
+            }
+        };
+        cond(&mut sql, "business_id", &filter.business_id);
+        cond(
+            &mut sql,
+            "status",
+            &filter.status.map(|s| s.as_str().to_string()),
+        );
+        cond(&mut sql, "caller", &filter.caller);
+        cond(&mut sql, "intent", &filter.intent);
+        cond(&mut sql, "owner", &filter.owner);
+        if let Some(numbers) = &filter.tracking_numbers {
+            if numbers.is_empty() {
+                return Ok(Vec::new());
+            }
+            let mut ph = Vec::new();
+            for n in numbers {
+                texts.push(n.clone());
+                ph.push(format!("${}", texts.len()));
+            }
+            sql.push_str(&format!(" AND tracking_number IN ({})", ph.join(", ")));
+        }
+        let n = texts.len();
+        sql.push_str(&format!(
+            " AND first_call_at >= ${} AND first_call_at <= ${} ORDER BY id DESC LIMIT ${}",
+            n + 1,
+            n + 2,
+            n + 3
+        ));
+        let mut q = sqlx::query(&sql);
+        for t in &texts {
+            q = q.bind(t.clone());
+        }
+        let rows = q
+            .bind(filter.since.map(to_ms).unwrap_or(0))
+            .bind(filter.until.map(to_ms).unwrap_or(i64::MAX))
+            .bind(filter.limit.unwrap_or(100).clamp(1, 1000))
+            .fetch_all(&self.read_pool)
+            .await?;
         rows.iter().map(LeadRow::from_row).collect()
     }
 
@@ -359,8 +383,14 @@ pub struct LeadFilter {
     pub business_id: Option<String>,
     pub status: Option<LeadStatus>,
     pub caller: Option<String>,
-    pub tracking_number: Option<String>,
+    /// Any of these tracking numbers (a number, or a campaign's numbers).
+    pub tracking_numbers: Option<Vec<String>>,
+    pub intent: Option<String>,
+    pub owner: Option<String>,
+    /// First call at or after (the lead is at most this old).
     pub since: Option<DateTime<Utc>>,
+    /// First call at or before (the lead is at least this old).
+    pub until: Option<DateTime<Utc>>,
     pub limit: Option<i64>,
 }
 
@@ -731,6 +761,26 @@ impl Tx {
                 .rows_affected();
         }
         Ok(n)
+    }
+
+    /// Cancels a lead's follow-up texts that were queued but have not left
+    /// (held by quiet hours or the cap): the customer has answered.
+    pub async fn cancel_queued_follow_ups(
+        &mut self,
+        lead_id: i64,
+        reason: &str,
+        now: DateTime<Utc>,
+    ) -> Result<u64> {
+        Ok(sqlx::query(
+            "UPDATE messages SET status = 'canceled', suppress_reason = $2, updated_at = $3
+             WHERE lead_id = $1 AND kind = 'follow_up' AND status = 'queued'",
+        )
+        .bind(lead_id)
+        .bind(reason)
+        .bind(to_ms(now))
+        .execute(&mut *self.tx)
+        .await?
+        .rows_affected())
     }
 
     /// What the caller said to this lead: voicemail transcripts and their

@@ -360,3 +360,21 @@ pub async fn fresh_postgres_database(base: &str) -> String {
         .expect("create test database");
     format!("{base}/{name}")
 }
+
+impl TestApp {
+    /// An admin API call with a JSON body.
+    pub async fn admin_send(
+        &self,
+        method: reqwest::Method,
+        path: &str,
+        body: serde_json::Value,
+    ) -> reqwest::Response {
+        self.http
+            .request(method, format!("{}{path}", self.url))
+            .bearer_auth("admin-secret")
+            .json(&body)
+            .send()
+            .await
+            .unwrap()
+    }
+}

@@ -1,0 +1,300 @@
+//! What the office does to a lead through the admin API: take it (owner),
+//! move it between queues (status), close it with a disposition and a
+//! reason, leave a one-line note, log a call-back attempt.
+//!
+//! Each change is one transaction under the caller's contact lock, like
+//! every other change to a conversation, and lands on the lead's timeline.
+//! A disposition ends the follow-up sequence; "do not contact" is also an
+//! opt-out in the consent ledger (source `admin`), which cancels anything
+//! queued for the number.
+
+use crate::domain::{ConsentAction, LeadStatus};
+use crate::ingest::Core;
+use crate::store::{LeadRow, StoreError};
+use crate::timers::FOLLOW_UP;
+use serde::Deserialize;
+
+/// How a lead ended, in the SOP's words.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Disposition {
+    BookedJob,
+    BookedEstimate,
+    RescheduleRequested,
+    NoAnswerTwoAttempts,
+    LeftVoicemail,
+    WrongNumberOrSpam,
+    DoNotContact,
+}
+
+impl Disposition {
+    pub const ALL: [Disposition; 7] = [
+        Disposition::BookedJob,
+        Disposition::BookedEstimate,
+        Disposition::RescheduleRequested,
+        Disposition::NoAnswerTwoAttempts,
+        Disposition::LeftVoicemail,
+        Disposition::WrongNumberOrSpam,
+        Disposition::DoNotContact,
+    ];
+
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Disposition::BookedJob => "booked_job",
+            Disposition::BookedEstimate => "booked_estimate",
+            Disposition::RescheduleRequested => "reschedule_requested",
+            Disposition::NoAnswerTwoAttempts => "no_answer_2_attempts",
+            Disposition::LeftVoicemail => "left_voicemail",
+            Disposition::WrongNumberOrSpam => "wrong_number_spam",
+            Disposition::DoNotContact => "do_not_contact",
+        }
+    }
+
+    pub fn parse(s: &str) -> Option<Disposition> {
+        Disposition::ALL.into_iter().find(|d| d.as_str() == s)
+    }
+
+    /// The queue the lead moves to. Booked leads are done; a reschedule is
+    /// back in the booking queue; voicemail left waits for their call.
+    fn status(self, current: LeadStatus) -> LeadStatus {
+        match self {
+            Disposition::BookedJob | Disposition::BookedEstimate => LeadStatus::Resolved,
+            Disposition::RescheduleRequested => LeadStatus::BookingRequested,
+            Disposition::LeftVoicemail => current,
+            Disposition::NoAnswerTwoAttempts
+            | Disposition::WrongNumberOrSpam
+            | Disposition::DoNotContact => LeadStatus::Dismissed,
+        }
+    }
+}
+
+/// A change from the office. Absent fields are left alone.
+#[derive(Debug, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct LeadUpdate {
+    pub owner: Option<String>,
+    pub status: Option<String>,
+    pub disposition: Option<String>,
+    pub reason: Option<String>,
+    pub note: Option<String>,
+}
+
+/// A call-back the office made.
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct CallAttempt {
+    /// Who called.
+    pub by: Option<String>,
+    /// `no_answer`, `voicemail` or `reached`.
+    pub outcome: String,
+    pub note: Option<String>,
+}
+
+#[derive(Debug, thiserror::Error)]
+pub enum OfficeError {
+    #[error("no lead {0}")]
+    NotFound(i64),
+    /// The request is wrong; the message says how to fix it.
+    #[error("{0}")]
+    Invalid(String),
+    /// The request is fine but the lead is not in a state that allows it.
+    #[error("{0}")]
+    Conflict(String),
+    #[error(transparent)]
+    Store(#[from] StoreError),
+}
+
+/// A note is one line that fits on a phone screen.
+const NOTE_MAX: usize = 200;
+
+fn check_note(note: &str) -> Result<(), OfficeError> {
+    if note.contains(['\n', '\r']) || note.chars().count() > NOTE_MAX {
+        return Err(OfficeError::Invalid(format!(
+            "note must be one line of at most {NOTE_MAX} characters"
+        )));
+    }
+    Ok(())
+}
+
+impl Core {
+    /// Applies an office change to a lead; returns the lead after it.
+    pub async fn update_lead_by_office(
+        &self,
+        lead_id: i64,
+        u: &LeadUpdate,
+    ) -> Result<LeadRow, OfficeError> {
+        let status = u
+            .status
+            .as_deref()
+            .map(|s| {
+                s.parse::<LeadStatus>().map_err(|_| {
+                    OfficeError::Invalid(format!(
+                        "status {s:?} is not a status; use new, texted, engaged, booking_requested, resolved, dismissed or cold"
+                    ))
+                })
+            })
+            .transpose()?;
+        let disposition = u
+            .disposition
+            .as_deref()
+            .map(|d| {
+                Disposition::parse(d).ok_or_else(|| {
+                    let all: Vec<&str> = Disposition::ALL.iter().map(|d| d.as_str()).collect();
+                    OfficeError::Invalid(format!(
+                        "disposition {d:?} is not one of {}",
+                        all.join(", ")
+                    ))
+                })
+            })
+            .transpose()?;
+        if u.reason.is_some() && disposition.is_none() {
+            return Err(OfficeError::Invalid(
+                "a reason goes with a disposition; send both".into(),
+            ));
+        }
+        if let Some(n) = &u.note {
+            check_note(n)?;
+        }
+        if let Some(o) = &u.owner {
+            if o.trim().is_empty() || o.chars().count() > 80 {
+                return Err(OfficeError::Invalid(
+                    "owner must be a name of 1 to 80 characters".into(),
+                ));
+            }
+        }
+        let now = self.clock.now();
+        let mut tx = self.store.begin().await?;
+        let Some(found) = tx.lead(lead_id).await? else {
+            return Err(OfficeError::NotFound(lead_id));
+        };
+        tx.lock_contact(&found.business_id, &found.caller, now)
+            .await?;
+        let mut lead = tx
+            .lead(lead_id)
+            .await?
+            .ok_or(OfficeError::NotFound(lead_id))?;
+        let business = self.config.business(&lead.business_id);
+        let mut timeline = Vec::new();
+        if let Some(o) = &u.owner {
+            lead.owner = Some(o.trim().to_string());
+            timeline.push(("owner", o.trim().to_string()));
+        }
+        if let Some(d) = disposition {
+            if let Some(r) = &u.reason {
+                let allowed = business.map(|b| &b.disposition_reasons);
+                if !allowed.is_some_and(|list| list.iter().any(|x| x == r)) {
+                    return Err(OfficeError::Invalid(format!(
+                        "reason {r:?} is not in this business's list: {}",
+                        allowed.map(|l| l.join(", ")).unwrap_or_default()
+                    )));
+                }
+            }
+            if d == Disposition::NoAnswerTwoAttempts && lead.call_attempts < 2 {
+                return Err(OfficeError::Conflict(format!(
+                    "no_answer_2_attempts needs two logged call attempts; this lead has {} (POST /api/v1/leads/{lead_id}/attempts)",
+                    lead.call_attempts
+                )));
+            }
+            lead.disposition = Some(d.as_str().to_string());
+            lead.disposition_reason = u.reason.clone();
+            lead.status = d.status(lead.status);
+            if !lead.status.is_open() {
+                lead.closed_reason = Some(d.as_str().to_string());
+            }
+            tx.cancel_lead_jobs(lead.id, &[FOLLOW_UP], "disposition set", now)
+                .await?;
+            tx.cancel_queued_follow_ups(lead.id, "disposition", now)
+                .await?;
+            if d == Disposition::DoNotContact {
+                tx.record_consent(
+                    &lead.business_id,
+                    &lead.caller,
+                    ConsentAction::OptOut,
+                    "admin",
+                    u.note.as_deref(),
+                    now,
+                )
+                .await?;
+            }
+            timeline.push((
+                "disposition",
+                match &u.reason {
+                    Some(r) => format!("{} ({r})", d.as_str()),
+                    None => d.as_str().to_string(),
+                },
+            ));
+        }
+        if let Some(s) = status {
+            lead.status = s;
+            if !s.is_open() {
+                tx.cancel_lead_jobs(lead.id, &[FOLLOW_UP], "closed by the office", now)
+                    .await?;
+            }
+            timeline.push(("status", s.as_str().to_string()));
+        }
+        if let Some(n) = &u.note {
+            lead.note = Some(n.clone());
+            timeline.push(("note", n.clone()));
+        }
+        if timeline.is_empty() {
+            return Err(OfficeError::Invalid(
+                "nothing to change: send owner, status, disposition (+ reason) or note".into(),
+            ));
+        }
+        tx.update_lead(&lead, now).await?;
+        for (kind, detail) in timeline {
+            tx.lead_event(lead.id, &format!("office:{kind}"), &detail, now)
+                .await?;
+        }
+        tx.commit().await?;
+        Ok(lead)
+    }
+
+    /// Logs a human call-back attempt.
+    pub async fn log_call_attempt(
+        &self,
+        lead_id: i64,
+        a: &CallAttempt,
+    ) -> Result<LeadRow, OfficeError> {
+        if !["no_answer", "voicemail", "reached"].contains(&a.outcome.as_str()) {
+            return Err(OfficeError::Invalid(format!(
+                "outcome {:?} is not one of no_answer, voicemail, reached",
+                a.outcome
+            )));
+        }
+        if let Some(n) = &a.note {
+            check_note(n)?;
+        }
+        let now = self.clock.now();
+        let mut tx = self.store.begin().await?;
+        let Some(found) = tx.lead(lead_id).await? else {
+            return Err(OfficeError::NotFound(lead_id));
+        };
+        tx.lock_contact(&found.business_id, &found.caller, now)
+            .await?;
+        let mut lead = tx
+            .lead(lead_id)
+            .await?
+            .ok_or(OfficeError::NotFound(lead_id))?;
+        lead.call_attempts += 1;
+        lead.last_activity_at = now;
+        if a.outcome == "reached" {
+            // They talked to a person: texts would only get in the way.
+            tx.cancel_lead_jobs(lead.id, &[FOLLOW_UP], "the office reached them", now)
+                .await?;
+        }
+        tx.update_lead(&lead, now).await?;
+        let detail = format!(
+            "attempt {} by {}: {}{}",
+            lead.call_attempts,
+            a.by.as_deref().unwrap_or("office"),
+            a.outcome,
+            a.note
+                .as_deref()
+                .map(|n| format!(" ({n})"))
+                .unwrap_or_default()
+        );
+        tx.lead_event(lead.id, "call_attempt", &detail, now).await?;
+        tx.commit().await?;
+        Ok(lead)
+    }
+}

@@ -1,0 +1,551 @@
+//! Replies, follow-ups, the job packet and the office's queue, black-box:
+//! the real app, a mock Twilio, a clock the test moves.
+
+mod support;
+
+use chrono::{Duration, TimeZone, Utc};
+use ringback::domain::{MessageKind, MessageStatus};
+use serde_json::json;
+use support::*;
+
+const OFFICE: &str = "+15125550177";
+
+/// Spartan with the default follow-up sequence, a dispatcher phone and a
+/// labelled tracking number.
+const BUSINESS: &str = r#"
+[[business]]
+id = "spartan"
+name = "Spartan Plumbing"
+time_zone = "America/Chicago"
+numbers = ["+15125550100", "+15125550101"]
+ring_phone = "+15125550199"
+dispatcher_phone = "+15125550177"
+booking_link = "Book online: https://spartan.example/book"
+service_fee = "Our service call is $89, waived if you go ahead with the repair."
+sources = { "+15125550100" = "Google Ads", "+15125550101" = "Truck wrap" }
+hours = { mon = "07:00-18:00", tue = "07:00-18:00", wed = "07:00-18:00", thu = "07:00-18:00", fri = "07:00-18:00" }
+senders = { "+15125550100" = { registration = "10dlc", campaign_id = "CSPARTAN1", status = "registered", mps = 1000 }, "+15125550101" = { registration = "10dlc", campaign_id = "CSPARTAN1", status = "registered", mps = 1000 } }
+"#;
+
+async fn spawn(b: Backend) -> TestApp {
+    TestApp::spawn_with(b, BUSINESS, "").await
+}
+
+async fn lead_of(app: &TestApp, caller: &str) -> serde_json::Value {
+    let list: serde_json::Value = app
+        .admin_get(&format!("/api/v1/leads?caller=%2B{}", &caller[1..]))
+        .await
+        .json()
+        .await
+        .unwrap();
+    let id = list["leads"][0]["id"].as_i64().expect("a lead");
+    app.admin_get(&format!("/api/v1/leads/{id}"))
+        .await
+        .json()
+        .await
+        .unwrap()
+}
+
+async fn booking_reply_books_asks_once_and_tells_the_office(b: Backend) {
+    let app = spawn(b).await;
+    app.missed_call("CA1", CALLER).await;
+    app.wait_for_texts(1).await;
+    app.sms(
+        "SM1",
+        CALLER,
+        "my kitchen sink is clogged, can someone come out?",
+    )
+    .await;
+    app.settle().await;
+    let to_caller = app.mock.sent_to(CALLER);
+    assert_eq!(to_caller.len(), 2, "{to_caller:?}");
+    let reply = &to_caller[1].body;
+    assert!(
+        reply.contains("https://spartan.example/book"),
+        "the owner's booking link: {reply}"
+    );
+    assert!(
+        reply.contains("address or town"),
+        "asks for what is missing: {reply}"
+    );
+    let office = app.mock.sent_to(OFFICE);
+    assert_eq!(office.len(), 1, "the dispatcher gets the packet");
+    let packet = &office[0].body;
+    for want in [
+        "Booking request",
+        CALLER,
+        "clog",
+        "Google Ads",
+        "Missing: address",
+        "Price and schedule are yours",
+    ] {
+        assert!(packet.contains(want), "{want:?} in {packet}");
+    }
+    // They answer where; how urgent and when are still unknown, so the
+    // second (and last) question follows.
+    app.sms("SM2", CALLER, "it's 88 Orchard St in Austin 78704")
+        .await;
+    app.settle().await;
+    let to_caller = app.mock.sent_to(CALLER);
+    assert_eq!(to_caller.len(), 3);
+    assert!(to_caller[2]
+        .body
+        .starts_with("Spartan Plumbing: How urgent"));
+    app.sms("SM3", CALLER, "not urgent, after 3 is best").await;
+    app.settle().await;
+    assert_eq!(
+        app.mock.sent_to(CALLER).len(),
+        3,
+        "no third question, no bot chatter"
+    );
+    let office = app.mock.sent_to(OFFICE);
+    assert_eq!(office.len(), 2);
+    assert!(office[1].body.contains("Details in"), "{}", office[1].body);
+    assert!(
+        office[1].body.contains("88 Orchard St"),
+        "{}",
+        office[1].body
+    );
+    assert!(!office[1].body.contains("Missing:"), "{}", office[1].body);
+    let lead = lead_of(&app, CALLER).await;
+    assert_eq!(lead["lead"]["status"], "booking_requested");
+    assert!(
+        lead["packet"]["job_type"]
+            .as_str()
+            .unwrap()
+            .contains("clog"),
+        "{}",
+        lead["packet"]
+    );
+    assert_eq!(lead["packet"]["source"], "+15125550100 (Google Ads)");
+    // A day later: no follow-up went to someone who replied.
+    app.advance(Duration::hours(30)).await;
+    assert_eq!(app.mock.sent_to(CALLER).len(), 3);
+}
+
+async fn pricing_gets_the_owners_fee_text_and_no_invented_price(b: Backend) {
+    let app = spawn(b).await;
+    app.missed_call("CA1", CALLER).await;
+    app.wait_for_texts(1).await;
+    app.sms(
+        "SM1",
+        CALLER,
+        "how much do you charge to look at a water heater?",
+    )
+    .await;
+    app.settle().await;
+    let reply = &app.mock.sent_to(CALLER)[1].body;
+    assert!(reply.contains("$89"), "the owner's own words: {reply}");
+    assert!(reply.contains("schedule"), "a nudge to book: {reply}");
+    assert!(
+        app.mock.sent_to(OFFICE)[0].body.contains("Price question"),
+        "the office calls back with a quote"
+    );
+}
+
+async fn other_gets_one_acknowledgement_and_goes_to_a_person(b: Backend) {
+    let app = spawn(b).await;
+    app.missed_call("CA1", CALLER).await;
+    app.wait_for_texts(1).await;
+    app.sms("SM1", CALLER, "hey there").await;
+    app.sms("SM2", CALLER, "hello??").await;
+    app.settle().await;
+    let to_caller = app.mock.sent_to(CALLER);
+    assert_eq!(to_caller.len(), 2, "one acknowledgement: {to_caller:?}");
+    assert!(to_caller[1].body.contains("get back to you"));
+    let office = app.mock.sent_to(OFFICE);
+    assert_eq!(office.len(), 2, "each message reaches a person");
+    assert!(office[1].body.contains("hello??"), "{}", office[1].body);
+}
+
+async fn not_interested_closes_the_lead_and_stops_follow_ups(b: Backend) {
+    let app = spawn(b).await;
+    app.missed_call("CA1", CALLER).await;
+    app.wait_for_texts(1).await;
+    app.sms("SM1", CALLER, "nevermind, already found someone")
+        .await;
+    app.advance(Duration::hours(30)).await;
+    assert_eq!(app.mock.sent_to(CALLER).len(), 1, "nothing more is sent");
+    assert!(app.mock.sent_to(OFFICE).is_empty());
+    let lead = lead_of(&app, CALLER).await;
+    assert_eq!(lead["lead"]["status"], "dismissed");
+    assert_eq!(lead["lead"]["closed_reason"], "not_interested");
+}
+
+async fn emergency_reply_reaches_the_office_and_never_gets_a_booking_link(b: Backend) {
+    let app = spawn(b).await;
+    app.missed_call("CA1", CALLER).await;
+    app.wait_for_texts(1).await;
+    app.sms(
+        "SM1",
+        CALLER,
+        "water pouring through the ceiling, can you come today",
+    )
+    .await;
+    app.settle().await;
+    for s in app.mock.sent_to(CALLER) {
+        assert!(!s.body.contains("spartan.example/book"), "{}", s.body);
+    }
+    let office = app.mock.sent_to(OFFICE);
+    assert!(office[0].body.contains("EMERGENCY"), "{}", office[0].body);
+    assert!(office[0].body.contains("CALL NOW"), "{}", office[0].body);
+}
+
+async fn follow_ups_fire_on_schedule_and_stop_on_a_reply(b: Backend) {
+    let app = spawn(b).await;
+    app.missed_call("CA1", CALLER).await;
+    app.wait_for_texts(1).await;
+    app.advance(Duration::minutes(29)).await;
+    assert_eq!(app.mock.sent_to(CALLER).len(), 1, "not before +30 min");
+    app.advance(Duration::minutes(1)).await;
+    let sent = app.mock.sent_to(CALLER);
+    assert_eq!(sent.len(), 2, "+30 min");
+    assert!(
+        sent[1].body.contains("Still need a hand"),
+        "{}",
+        sent[1].body
+    );
+    // They answer: the +2 h and next-morning steps never go.
+    app.sms("SM1", CALLER, "I'll think about it").await;
+    app.advance(Duration::hours(24)).await;
+    let texts: Vec<_> = app
+        .mock
+        .sent_to(CALLER)
+        .into_iter()
+        .map(|s| s.body)
+        .collect();
+    assert_eq!(
+        texts.len(),
+        3,
+        "one follow-up + one acknowledgement: {texts:?}"
+    );
+    assert!(texts[2].contains("get back to you"));
+}
+
+async fn the_whole_sequence_runs_when_nobody_answers(b: Backend) {
+    let app = spawn(b).await;
+    app.missed_call("CA1", CALLER).await;
+    app.wait_for_texts(1).await;
+    app.advance(Duration::minutes(30)).await;
+    app.advance(Duration::minutes(90)).await;
+    assert_eq!(app.mock.sent_to(CALLER).len(), 3, "+30 min, +2 h");
+    // Next morning: 07:00 opening is quiet hours (08:00) and the cap (3 in
+    // 24 h) frees at 10:00, when the instant text is a day old.
+    app.advance(Duration::hours(23)).await;
+    let sent = app.mock.sent_to(CALLER);
+    assert_eq!(sent.len(), 4);
+    assert!(sent[3].body.contains("Good morning"));
+    app.advance(Duration::days(2)).await;
+    assert_eq!(
+        app.mock.sent_to(CALLER).len(),
+        4,
+        "three steps, then silence"
+    );
+}
+
+async fn every_step_is_sent_once_across_a_restart_within_quiet_hours_and_cap(b: Backend) {
+    let mut app = spawn(b).await;
+    app.missed_call("CA1", CALLER).await;
+    app.wait_for_texts(1).await;
+    app.advance(Duration::minutes(30)).await;
+    assert_eq!(app.mock.sent_to(CALLER).len(), 2);
+    // Down from 10:30 until Wednesday 07:30: step 2 (12:00) fires late,
+    // once; step 3 (Wednesday 07:00 opening) is also overdue.
+    app.crash_and_restart().await;
+    app.clock.set(
+        Utc.with_ymd_and_hms(2026, 11, 25, 13, 30, 0).unwrap(), // 07:30 CST
+    );
+    app.settle().await;
+    app.advance(Duration::minutes(15)).await;
+    // Step 3 waits for the 10-minute gap, then for 08:00 (quiet hours end)
+    // and then for the 3-per-24 h cap: the instant text left at 10:00
+    // Tuesday, so a slot frees at 10:00 Wednesday.
+    for _ in 0..12 {
+        app.advance(Duration::minutes(15)).await;
+    }
+    let msgs = app
+        .store()
+        .messages_for_lead(lead_of(&app, CALLER).await["lead"]["id"].as_i64().unwrap())
+        .await
+        .unwrap();
+    let follow_ups: Vec<_> = msgs
+        .iter()
+        .filter(|m| m.kind == MessageKind::FollowUp)
+        .collect();
+    assert_eq!(follow_ups.len(), 3, "each step once: {follow_ups:?}");
+    assert!(
+        follow_ups.iter().all(|m| m.status == MessageStatus::Sent),
+        "{:?}",
+        follow_ups
+            .iter()
+            .map(|m| (m.status, m.suppress_reason.clone(), m.sent_at))
+            .collect::<Vec<_>>()
+    );
+    assert_eq!(
+        app.mock.sent_to(CALLER).len(),
+        4,
+        "no duplicates at the carrier"
+    );
+    let third = follow_ups[2].sent_at.unwrap();
+    assert!(
+        third >= Utc.with_ymd_and_hms(2026, 11, 25, 16, 0, 0).unwrap(),
+        "held for the cap until 10:00 CST: {third}"
+    );
+    assert!(follow_ups[2].body.contains("Good morning"));
+}
+
+async fn a_reply_cancels_a_follow_up_held_overnight(b: Backend) {
+    let app = spawn(b).await;
+    // 20:00 Tuesday: +30 min is before 21:00, +2 h (22:00) is held to 08:00.
+    app.advance(Duration::hours(10)).await;
+    app.missed_call("CA1", CALLER).await;
+    app.wait_for_texts(1).await;
+    app.advance(Duration::minutes(30)).await;
+    assert_eq!(app.mock.sent_to(CALLER).len(), 2);
+    app.advance(Duration::minutes(90)).await;
+    assert_eq!(app.mock.sent_to(CALLER).len(), 2, "22:00 is quiet hours");
+    // 07:00 Wednesday they reply; at 08:00 the held follow-up must not go.
+    app.advance(Duration::hours(9)).await;
+    app.sms("SM1", CALLER, "yes please, the water heater is leaking")
+        .await;
+    app.advance(Duration::hours(2)).await;
+    let texts: Vec<String> = app
+        .mock
+        .sent_to(CALLER)
+        .into_iter()
+        .map(|s| s.body)
+        .collect();
+    assert!(
+        !texts
+            .iter()
+            .any(|t| t.contains("We can still get someone out")),
+        "the held follow-up was canceled: {texts:?}"
+    );
+    let lead = lead_of(&app, CALLER).await;
+    let canceled = lead["messages"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter(|m| m["kind"] == "follow_up" && m["status"] == "canceled")
+        .count();
+    // The +2 h step held overnight and the next-morning step held until
+    // 08:00: both were waiting, both are canceled, neither went.
+    assert_eq!(canceled, 2, "{}", lead["messages"]);
+}
+
+async fn quiet_leads_go_cold_after_a_day(b: Backend) {
+    let app = spawn(b).await;
+    app.missed_call("CA1", CALLER).await;
+    app.wait_for_texts(1).await;
+    app.advance(Duration::hours(23)).await;
+    assert_eq!(lead_of(&app, CALLER).await["lead"]["status"], "texted");
+    app.advance(Duration::hours(2)).await;
+    assert_eq!(lead_of(&app, CALLER).await["lead"]["status"], "cold");
+    let cold: serde_json::Value = app
+        .admin_get("/api/v1/leads?status=cold")
+        .await
+        .json()
+        .await
+        .unwrap();
+    assert_eq!(cold["leads"].as_array().unwrap().len(), 1);
+}
+
+async fn the_queue_api_filters_and_the_office_closes_leads(b: Backend) {
+    let app = spawn(b).await;
+    app.missed_call("CA1", CALLER).await;
+    app.dial_result("CA2", "+15125550402", "+15125550101", "no-answer")
+        .await;
+    app.wait_for_texts(2).await;
+    app.sms("SM1", CALLER, "how much is a drain cleaning").await;
+    app.settle().await;
+    app.advance(Duration::minutes(20)).await;
+    let list = |q: &'static str| {
+        let app = &app;
+        async move {
+            let r = app.admin_get(&format!("/api/v1/leads?{q}")).await;
+            assert_eq!(r.status(), 200, "{q}");
+            let v: serde_json::Value = r.json().await.unwrap();
+            v["leads"].as_array().unwrap().len()
+        }
+    };
+    assert_eq!(list("").await, 2);
+    assert_eq!(list("intent=pricing").await, 1);
+    assert_eq!(list("campaign=Truck%20wrap").await, 1);
+    assert_eq!(list("campaign=truck%20wrap&status=texted").await, 1);
+    assert_eq!(list("min_age_minutes=15").await, 2);
+    assert_eq!(list("max_age_minutes=10").await, 0);
+    assert_eq!(list("business=acme").await, 0);
+    for bad in [
+        "status=lost",
+        "intent=gossip",
+        "campaign=Billboard",
+        "min_age_minutes=-5",
+        "limit=ten",
+        "colour=red",
+    ] {
+        assert_eq!(
+            app.admin_get(&format!("/api/v1/leads?{bad}"))
+                .await
+                .status(),
+            400,
+            "{bad}"
+        );
+    }
+    let lead = lead_of(&app, CALLER).await;
+    let id = lead["lead"]["id"].as_i64().unwrap();
+    let path = format!("/api/v1/leads/{id}");
+    let patch = |body: serde_json::Value| {
+        let app = &app;
+        let path = path.clone();
+        async move { app.admin_send(reqwest::Method::PATCH, &path, body).await }
+    };
+    // Taking the lead and noting it.
+    let r = patch(json!({"owner": "Maria", "note": "quoted $180 on the phone"})).await;
+    assert_eq!(r.status(), 200);
+    // Bad input is refused with a reason, and changes nothing.
+    for (body, status) in [
+        (json!({"disposition": "booked_maybe"}), 400),
+        (json!({"disposition": "booked_job", "reason": "vibes"}), 400),
+        (json!({"reason": "price"}), 400),
+        (json!({"note": "line one\nline two"}), 400),
+        (json!({"status": "lost"}), 400),
+        (json!({}), 400),
+        (json!({"owner": "Maria", "colour": "red"}), 400),
+        (json!({"disposition": "no_answer_2_attempts"}), 409),
+    ] {
+        let r = patch(body.clone()).await;
+        assert_eq!(r.status(), status, "{body}");
+        let err: serde_json::Value = r.json().await.unwrap();
+        assert!(
+            err["error"].as_str().is_some_and(|e| !e.is_empty()),
+            "{body}"
+        );
+    }
+    assert_eq!(
+        app.admin_send(
+            reqwest::Method::PATCH,
+            "/api/v1/leads/999999",
+            json!({"owner": "x"})
+        )
+        .await
+        .status(),
+        404
+    );
+    // Two call attempts make "no answer - 2 attempts" possible.
+    for _ in 0..2 {
+        let r = app
+            .admin_send(
+                reqwest::Method::POST,
+                &format!("{path}/attempts"),
+                json!({"by": "Maria", "outcome": "no_answer"}),
+            )
+            .await;
+        assert_eq!(r.status(), 201);
+    }
+    assert_eq!(
+        app.admin_send(
+            reqwest::Method::POST,
+            &format!("{path}/attempts"),
+            json!({"outcome": "maybe"})
+        )
+        .await
+        .status(),
+        400
+    );
+    let r = patch(json!({"disposition": "no_answer_2_attempts", "reason": "no response"})).await;
+    assert_eq!(r.status(), 200);
+    let lead = lead_of(&app, CALLER).await;
+    assert_eq!(lead["lead"]["status"], "dismissed");
+    assert_eq!(lead["lead"]["owner"], "Maria");
+    assert_eq!(lead["lead"]["call_attempts"], 2);
+    assert_eq!(lead["lead"]["disposition_reason"], "no response");
+    let kinds: Vec<&str> = lead["events"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|e| e["kind"].as_str().unwrap())
+        .collect();
+    for k in [
+        "office:owner",
+        "office:note",
+        "call_attempt",
+        "office:disposition",
+    ] {
+        assert!(kinds.contains(&k), "{k} in {kinds:?}");
+    }
+    // Needs the token.
+    let r = reqwest::Client::new()
+        .patch(format!("{}{path}", app.url))
+        .json(&json!({"owner": "x"}))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), 401);
+}
+
+async fn do_not_contact_is_an_opt_out_and_stops_everything(b: Backend) {
+    let app = spawn(b).await;
+    app.missed_call("CA1", CALLER).await;
+    app.wait_for_texts(1).await;
+    let id = lead_of(&app, CALLER).await["lead"]["id"].as_i64().unwrap();
+    let r = app
+        .admin_send(
+            reqwest::Method::PATCH,
+            &format!("/api/v1/leads/{id}"),
+            json!({"disposition": "do_not_contact", "note": "asked on the phone"}),
+        )
+        .await;
+    assert_eq!(r.status(), 200);
+    app.advance(Duration::hours(30)).await;
+    app.missed_call("CA9", CALLER).await;
+    app.advance(Duration::hours(1)).await;
+    assert_eq!(
+        app.mock.sent_to(CALLER).len(),
+        1,
+        "nothing after do-not-contact"
+    );
+    let ledger = app
+        .store()
+        .consent_history("spartan", CALLER)
+        .await
+        .unwrap();
+    assert_eq!(ledger[0].0, "opt_out");
+    assert_eq!(ledger[0].1, "admin");
+}
+
+async fn someone_who_texts_first_gets_a_lead_and_a_reply(b: Backend) {
+    let app = spawn(b).await;
+    app.sms(
+        "SM1",
+        CALLER,
+        "Can you come install a new water heater this week?",
+    )
+    .await;
+    app.settle().await;
+    let sent = app.mock.sent_to(CALLER);
+    assert_eq!(sent.len(), 1, "{sent:?}");
+    assert!(
+        sent[0].body.contains("spartan.example/book"),
+        "{}",
+        sent[0].body
+    );
+    let lead = lead_of(&app, CALLER).await;
+    assert_eq!(lead["lead"]["status"], "booking_requested");
+    assert_eq!(lead["lead"]["intent"], "booking");
+}
+
+on_both_stores!(
+    booking_reply_books_asks_once_and_tells_the_office,
+    pricing_gets_the_owners_fee_text_and_no_invented_price,
+    other_gets_one_acknowledgement_and_goes_to_a_person,
+    not_interested_closes_the_lead_and_stops_follow_ups,
+    emergency_reply_reaches_the_office_and_never_gets_a_booking_link,
+    follow_ups_fire_on_schedule_and_stop_on_a_reply,
+    the_whole_sequence_runs_when_nobody_answers,
+    every_step_is_sent_once_across_a_restart_within_quiet_hours_and_cap,
+    a_reply_cancels_a_follow_up_held_overnight,
+    quiet_leads_go_cold_after_a_day,
+    the_queue_api_filters_and_the_office_closes_leads,
+    do_not_contact_is_an_opt_out_and_stops_everything,
+    someone_who_texts_first_gets_a_lead_and_a_reply,
+);
