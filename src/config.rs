@@ -1334,6 +1334,77 @@ mod tests {
         );
     }
 
+    fn parse_with(extra: &str) -> Result<Config, ConfigErrors> {
+        let prompts = Path::new(env!("CARGO_MANIFEST_DIR")).join("prompts");
+        let text = format!(
+            "[service]\nprompts_dir = {:?}\n[[business]]\nid = \"s\"\nname = \"Spartan\"\ntime_zone = \"America/Chicago\"\nnumbers = [\"+15125550100\"]\nring_phone = \"+15125550199\"\nsenders = {{ \"+15125550100\" = {{ registration = \"10dlc\", campaign_id = \"C1\", status = \"registered\" }} }}\n{extra}",
+            prompts.display().to_string()
+        );
+        Config::parse(&text, "ringback.toml", Path::new("."))
+    }
+
+    #[test]
+    fn follow_up_steps_default_parse_and_are_checked() {
+        let c = parse_with("").unwrap();
+        let steps: Vec<StepTime> = c.businesses[0].follow_ups.iter().map(|s| s.when).collect();
+        assert_eq!(
+            steps,
+            vec![
+                StepTime::After(Duration::minutes(30)),
+                StepTime::After(Duration::hours(2)),
+                StepTime::NextOpening
+            ]
+        );
+        assert!(parse_with("follow_ups = []").unwrap().businesses[0]
+            .follow_ups
+            .is_empty());
+        let custom = parse_with(
+            "follow_ups = [{ after = \"15m\", template = \"follow_up_1.txt\" }, { after = \"1d\", template = \"follow_up_2.txt\" }]",
+        )
+        .unwrap();
+        assert_eq!(
+            custom.businesses[0].follow_ups[1].when,
+            StepTime::After(Duration::days(1))
+        );
+        // Every mistake at once, each naming its key and a fix.
+        let errs = parse_with(
+            "follow_ups = [{ after = \"soon\", template = \"follow_up_1.txt\" }, { at = \"dawn\", template = \"follow_up_2.txt\" }, { template = \"follow_up_3.txt\" }, { after = \"2h\", template = \"nope.txt\" }]\ndispatcher_phone = \"555-1234\"\nsources = { \"+19995550000\" = \"Ads\" }",
+        )
+        .unwrap_err()
+        .0;
+        let keys: Vec<&str> = errs.iter().map(|e| e.key.as_str()).collect();
+        for want in [
+            "business[0].follow_ups[0].after",
+            "business[0].follow_ups[1].at",
+            "business[0].follow_ups[2]",
+            "business[0].follow_ups[3].template",
+            "business[0].dispatcher_phone",
+            "business[0].sources.\"+19995550000\"",
+        ] {
+            assert!(keys.contains(&want), "{want} in {keys:?}");
+        }
+        assert!(errs.iter().all(|e| !e.fix.is_empty()));
+        let order = parse_with(
+            "follow_ups = [{ after = \"2h\", template = \"follow_up_1.txt\" }, { after = \"30m\", template = \"follow_up_2.txt\" }]",
+        )
+        .unwrap_err();
+        assert!(
+            order.to_string().contains("not later than the step before"),
+            "{order}"
+        );
+    }
+
+    #[test]
+    fn durations_read_like_people_write_them() {
+        assert_eq!(parse_duration("30m"), Some(Duration::minutes(30)));
+        assert_eq!(parse_duration(" 2h "), Some(Duration::hours(2)));
+        assert_eq!(parse_duration("1d"), Some(Duration::days(1)));
+        assert_eq!(parse_duration("90s"), Some(Duration::seconds(90)));
+        for bad in ["", "m", "30", "30 minutes", "-5m", "2.5h"] {
+            assert_eq!(parse_duration(bad), None, "{bad}");
+        }
+    }
+
     #[test]
     fn redacts_database_password() {
         assert_eq!(

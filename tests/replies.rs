@@ -136,7 +136,7 @@ async fn pricing_gets_the_owners_fee_text_and_no_invented_price(b: Backend) {
     app.settle().await;
     let reply = &app.mock.sent_to(CALLER)[1].body;
     assert!(reply.contains("$89"), "the owner's own words: {reply}");
-    assert!(reply.contains("schedule"), "a nudge to book: {reply}");
+    assert!(reply.contains("book you in"), "a nudge to book: {reply}");
     assert!(
         app.mock.sent_to(OFFICE)[0].body.contains("Price question"),
         "the office calls back with a quote"

@@ -253,7 +253,7 @@ mod tests {
         let p = route(Intent::Pricing, &texted(), "how much for a service call");
         let text = p.reply.clone().unwrap();
         assert!(text.contains("price before any work starts"), "{text}");
-        assert!(text.contains("on the schedule"), "{text}");
+        assert!(text.contains("book you in"), "{text}");
         assert_eq!(p.lead.status, LeadStatus::Engaged);
         assert_eq!(p.notify, Some(OfficeNotice::PriceQuestion));
         // Asking again does not repeat the template: a person answers.
