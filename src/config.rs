@@ -198,6 +198,14 @@ pub struct Business {
     pub follow_ups: Vec<FollowUpStep>,
     /// Reasons the office may give with a disposition.
     pub disposition_reasons: Vec<String>,
+    /// Who is paged for an emergency, and how hard (`[business.on_call]`).
+    /// Without it an emergency still reaches the office, but nobody is paged.
+    pub roster: Option<crate::roster::Roster>,
+    /// After hours, offer "press 1 if this is an emergency" before voicemail
+    /// (needs a roster).
+    pub emergency_menu: bool,
+    /// Page texts, safety messages and call-flow words (`prompts/`).
+    pub escalation: std::sync::Arc<crate::escalation::EscalationTemplates>,
 }
 
 /// One step of the follow-up sequence.
@@ -735,9 +743,49 @@ impl Config {
                     ));
                 }
             }
-            if let (Some(tz), Some(ring_phone), Some(hours), Some(templates)) =
-                (tz, ring_phone, hours, templates)
+            let roster = match (&rb.on_call, tz) {
+                (Some(raw), Some(tz)) => {
+                    match crate::roster::Roster::parse(raw, file, &key("on_call"), tz) {
+                        Ok(r) => Some(r),
+                        Err(e) => {
+                            errs.extend(e);
+                            None
+                        }
+                    }
+                }
+                _ => None,
+            };
+            let escalation = match crate::escalation::EscalationTemplates::load(|f| {
+                let path = prompts_dir.join(f);
+                std::fs::read_to_string(&path)
+                    .ok()
+                    .map(|t| (path.display().to_string(), t))
+            }) {
+                Ok(t) => Some(std::sync::Arc::new(t)),
+                Err(es) => {
+                    for e in es {
+                        errs.push(ConfigError::new(
+                            &format!("{}:{}", e.file, e.line),
+                            &key("templates"),
+                            e.message,
+                            "edit the template",
+                        ));
+                    }
+                    None
+                }
+            };
+            if rb.emergency_menu == Some(true) && rb.on_call.is_none() {
+                errs.push(ConfigError::new(
+                    file,
+                    &key("emergency_menu"),
+                    "needs an on-call roster to connect emergencies to",
+                    "add a [business.on_call] table, or set emergency_menu = false",
+                ));
+            }
+            if let (Some(tz), Some(ring_phone), Some(hours), Some(templates), Some(escalation)) =
+                (tz, ring_phone, hours, templates, escalation)
             {
+                let emergency_menu = rb.emergency_menu.unwrap_or(roster.is_some());
                 businesses.push(Business {
                     id: rb.id,
                     name: rb.name,
@@ -762,12 +810,23 @@ impl Config {
                     sources: rb.sources.into_iter().collect(),
                     follow_ups,
                     disposition_reasons,
+                    roster,
+                    emergency_menu,
+                    escalation,
                 });
             }
         }
         if let (true, Some(classifier)) = (errs.is_empty(), classifier) {
             let mut warnings = Vec::new();
             for b in &businesses {
+                if let Some(r) = &b.roster {
+                    for gap in r.coverage_gaps() {
+                        warnings.push(format!(
+                            "{file}: business \"{}\" on_call: nobody is on call {gap}; the owner alone is paged then (fix: add a rotation covering it)",
+                            b.id
+                        ));
+                    }
+                }
                 for f in lint_business(b) {
                     match f.severity {
                         crate::compliance::lint::Severity::Error => errs.push(ConfigError::new(
@@ -901,6 +960,8 @@ struct RawBusiness {
     sources: BTreeMap<String, String>,
     follow_ups: Option<Vec<RawFollowUp>>,
     disposition_reasons: Option<Vec<String>>,
+    on_call: Option<crate::roster::RawRoster>,
+    emergency_menu: Option<bool>,
 }
 
 #[derive(Deserialize)]

@@ -258,6 +258,21 @@ impl Core {
                 }
             }
         };
+        // A voicemail that reports an emergency ("water's coming through the
+        // ceiling") is escalated like an emergency text.
+        if let Some(t) = r.transcript {
+            let lead_id = match &outcome {
+                MissedOutcome::NewLead { lead_id, .. } | MissedOutcome::RepeatCall { lead_id } => {
+                    Some(*lead_id)
+                }
+                MissedOutcome::AlreadyCounted { lead_id } => *lead_id,
+                MissedOutcome::Duplicate => None,
+            };
+            if let Some(lead_id) = lead_id {
+                self.escalate_if_emergency(&mut tx, b, lead_id, t, now)
+                    .await?;
+            }
+        }
         tx.commit().await?;
         match &outcome {
             MissedOutcome::NewLead {
@@ -488,6 +503,10 @@ pub enum InboundOutcome {
         confirmation_queued: bool,
     },
     Help,
+    /// From on-call staff: an ACK to a page (or a note left for a person).
+    Staff {
+        acked: bool,
+    },
     Message {
         lead_id: i64,
         intent: crate::classify::Intent,
@@ -522,6 +541,28 @@ impl Core {
         {
             tx.commit().await?;
             return Ok(InboundOutcome::Duplicate);
+        }
+        // An on-call tech answering a page is staff, not a lead.
+        if let (Some(roster), Ok(from), None) = (
+            &b.roster,
+            crate::domain::PhoneNumber::parse(m.from),
+            keyword(m.body),
+        ) {
+            if roster.person_by_phone(&from).is_some() {
+                let acked = crate::emergency::staff_text(
+                    &mut tx,
+                    &self.config,
+                    &self.metrics,
+                    b,
+                    &from,
+                    m.body,
+                    now,
+                )
+                .await?;
+                tx.commit().await?;
+                self.wake.notify_one();
+                return Ok(InboundOutcome::Staff { acked });
+            }
         }
         tx.lock_contact(&b.id, m.from, now).await?;
         let consent = tx.consent_state(&b.id, m.from).await?;
@@ -762,6 +803,22 @@ impl Core {
             });
             self.notify_office(tx, b, &plan.lead, notice, &packet, now)
                 .await?;
+            if notice == engine::OfficeNotice::Emergency {
+                crate::emergency::start(
+                    tx,
+                    &self.config,
+                    &self.metrics,
+                    b,
+                    &plan.lead,
+                    classification
+                        .hazard
+                        .unwrap_or(crate::classify::Hazard::Other),
+                    m.body,
+                    packet.location.as_deref(),
+                    now,
+                )
+                .await?;
+            }
         }
         Ok(plan)
     }
@@ -799,12 +856,177 @@ impl Core {
                 created_at: now,
             })
             .await?;
+        // Not one of the lead's jobs: the caller opting out must not stop
+        // the office hearing about them.
         tx.enqueue(
-            &send_job(id, Some(lead.id), now, self.config.service.max_attempts),
+            &send_job(id, None, now, self.config.service.max_attempts),
             now,
         )
         .await?;
         tracing::info!(lead = lead.id, notice = notice.headline(), packet = %packet.log_line(), "office notified");
         Ok(())
+    }
+}
+
+impl Core {
+    /// Reads a voicemail transcript with the owner's rules; an emergency
+    /// tells the office at once and pages the on-call chain.
+    async fn escalate_if_emergency(
+        &self,
+        tx: &mut Tx,
+        b: &Business,
+        lead_id: i64,
+        transcript: &str,
+        now: DateTime<Utc>,
+    ) -> Result<(), StoreError> {
+        let c = self.config.classifier.classify(transcript);
+        if c.intent != crate::classify::Intent::Emergency {
+            return Ok(());
+        }
+        let hazard = c.hazard.unwrap_or(crate::classify::Hazard::Other);
+        self.escalate_lead(
+            tx,
+            b,
+            lead_id,
+            hazard,
+            transcript,
+            "voicemail:emergency",
+            now,
+        )
+        .await
+    }
+
+    /// Marks a lead as an emergency, tells the office and pages the chain.
+    #[allow(clippy::too_many_arguments)]
+    async fn escalate_lead(
+        &self,
+        tx: &mut Tx,
+        b: &Business,
+        lead_id: i64,
+        hazard: crate::classify::Hazard,
+        said: &str,
+        event: &str,
+        now: DateTime<Utc>,
+    ) -> Result<(), StoreError> {
+        let transcript = said;
+        let Some(mut lead) = tx.lead(lead_id).await? else {
+            return Ok(());
+        };
+        lead.hazard = Some(hazard.as_str().to_string());
+        lead.intent = Some("emergency".into());
+        tx.update_lead(&lead, now).await?;
+        tx.lead_event(lead.id, event, transcript, now).await?;
+        let (transcripts, texts) = tx.what_they_said(lead.id).await?;
+        let transcripts: Vec<&str> = transcripts.iter().map(String::as_str).collect();
+        let texts: Vec<&str> = texts.iter().map(String::as_str).collect();
+        let packet = crate::packet::Packet::build(&crate::packet::PacketInput {
+            business: b,
+            lead: &lead,
+            transcripts: &transcripts,
+            texts: &texts,
+            unreachable: false,
+        });
+        self.notify_office(tx, b, &lead, engine::OfficeNotice::Emergency, &packet, now)
+            .await?;
+        crate::emergency::start(
+            tx,
+            &self.config,
+            &self.metrics,
+            b,
+            &lead,
+            hazard,
+            transcript,
+            packet.location.as_deref(),
+            now,
+        )
+        .await?;
+        Ok(())
+    }
+}
+
+impl Core {
+    /// After hours, the caller pressed 1 for an emergency and the on-call
+    /// tech did not pick up the connected call: an emergency lead, paged.
+    pub async fn ivr_emergency_unanswered(
+        &self,
+        b: &Business,
+        call_sid: &str,
+        rx: &Received<'_>,
+    ) -> Result<bool, StoreError> {
+        let now = self.now();
+        let mut tx = self.store.begin().await?;
+        if !tx
+            .record_webhook(&rx.dedup_key, rx.kind, Some(&b.id), rx.payload, now)
+            .await?
+        {
+            tx.commit().await?;
+            return Ok(false);
+        }
+        let Some(call) = tx.call(call_sid).await? else {
+            tx.commit().await?;
+            return Ok(false);
+        };
+        let Some(lead_id) = call.lead_id else {
+            tx.commit().await?;
+            return Ok(false);
+        };
+        tx.lock_contact(&b.id, &call.caller, now).await?;
+        self.escalate_lead(
+            &mut tx,
+            b,
+            lead_id,
+            crate::classify::Hazard::Other,
+            "pressed 1 for an emergency after hours; the on-call tech did not pick up",
+            "ivr:emergency",
+            now,
+        )
+        .await?;
+        tx.commit().await?;
+        self.wake.notify_one();
+        Ok(true)
+    }
+
+    /// A key pressed on a page call; "1" accepts the emergency. Returns the
+    /// caller's number to read back when it was accepted.
+    pub async fn page_keypress(
+        &self,
+        escalation_id: i64,
+        tech: &str,
+        digits: &str,
+        rx: &Received<'_>,
+    ) -> Result<Option<String>, StoreError> {
+        let now = self.now();
+        let Ok(phone) = crate::domain::PhoneNumber::parse(tech) else {
+            return Ok(None);
+        };
+        let mut tx = self.store.begin().await?;
+        if !tx
+            .record_webhook(&rx.dedup_key, rx.kind, None, rx.payload, now)
+            .await?
+        {
+            tx.commit().await?;
+            return Ok(None);
+        }
+        let after = crate::emergency::handle_in(
+            &mut tx,
+            &self.config,
+            &self.metrics,
+            escalation_id,
+            crate::escalation::Event::KeyPressed {
+                from: phone.clone(),
+                digits: digits.to_string(),
+            },
+            now,
+        )
+        .await?;
+        let caller = match &after {
+            Some(e) if e.acked_by.as_ref().is_some_and(|a| a.phone == phone) => {
+                tx.lead(e.lead_id).await?.map(|l| l.caller)
+            }
+            _ => None,
+        };
+        tx.commit().await?;
+        self.wake.notify_one();
+        Ok(caller)
     }
 }

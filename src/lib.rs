@@ -20,6 +20,7 @@ pub mod clock;
 pub mod compliance;
 pub mod config;
 pub mod domain;
+pub mod emergency;
 pub mod engine;
 pub mod escalation;
 pub mod http;

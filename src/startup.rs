@@ -115,6 +115,7 @@ impl Running {
             metrics,
             wake,
             status_callback: status_callback_url(settings.public_url.as_deref()),
+            public_url: settings.public_url.clone(),
             rules: Arc::new(crate::compliance::Rules::from_config(&config.service)),
         };
         let worker = tokio::spawn(worker.run(shutdown_rx.clone()));

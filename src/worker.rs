@@ -46,6 +46,8 @@ pub struct Worker {
     pub wake: Arc<Notify>,
     /// Where carriers should post delivery updates.
     pub status_callback: Option<String>,
+    /// Our public base URL (page calls report keypresses to it).
+    pub public_url: Option<String>,
     /// The compliance gate's rules (quiet hours, caps).
     pub rules: Arc<compliance::Rules>,
 }
@@ -365,6 +367,8 @@ impl Worker {
         let result = match job.kind.as_str() {
             SEND_MESSAGE => self.send_message(&job).await,
             crate::timers::FOLLOW_UP | crate::timers::COLD_CHECK => self.run_timer(&job).await,
+            crate::emergency::ACK_TIMEOUT => self.ack_timeout(&job).await,
+            crate::emergency::PAGE_CALL => self.page_call(&job).await,
             other => {
                 let now = self.clock.now();
                 let _ = self
@@ -403,6 +407,102 @@ impl Worker {
                 )
             }
             Fired::Nothing => {}
+        }
+        Ok(())
+    }
+
+    /// Nobody acknowledged a page in time: the engine pages the next person.
+    async fn ack_timeout(&self, job: &Job) -> crate::store::Result<()> {
+        use crate::emergency::{self, TimeoutPayload};
+        let now = self.clock.now();
+        let Ok(p) = serde_json::from_str::<TimeoutPayload>(&job.payload) else {
+            self.store.fail_job(job, "unreadable payload", now).await?;
+            return Ok(());
+        };
+        self.metrics.observe(
+            "ringback_timer_lateness_seconds",
+            (now - job.due_at).num_milliseconds().max(0) as f64 / 1000.0,
+        );
+        emergency::handle(
+            &self.store,
+            &self.config,
+            &self.metrics,
+            p.escalation_id,
+            crate::escalation::Event::AckTimeout { step: p.step },
+            now,
+        )
+        .await?;
+        self.store.complete_job(job, now).await?;
+        self.wake.notify_one();
+        Ok(())
+    }
+
+    /// Calls an on-call tech: the call reads the packet and asks them to
+    /// press 1 (reported to `/webhooks/twilio/voice/page`). A page for an
+    /// emergency someone already took is not placed.
+    async fn page_call(&self, job: &Job) -> crate::store::Result<()> {
+        let now = self.clock.now();
+        let p = match crate::emergency::page_call_payload(job) {
+            Ok(p) => p,
+            Err(e) => {
+                self.store.fail_job(job, &e, now).await?;
+                return Ok(());
+            }
+        };
+        let Some((business_id, esc)) = self.store.escalation(p.escalation_id).await? else {
+            self.store
+                .fail_job(job, "escalation not found", now)
+                .await?;
+            return Ok(());
+        };
+        if esc.status != crate::escalation::Status::Paging {
+            self.store.complete_job(job, now).await?;
+            return Ok(());
+        }
+        let from = self
+            .store
+            .lead(esc.lead_id)
+            .await?
+            .map(|l| l.tracking_number)
+            .or_else(|| {
+                self.config
+                    .business(&business_id)
+                    .and_then(|b| b.numbers.first().map(|n| n.to_string()))
+            })
+            .unwrap_or_default();
+        let action = format!(
+            "{}/webhooks/twilio/voice/page?escalation={}&step={}",
+            self.public_url.as_deref().unwrap_or(""),
+            p.escalation_id,
+            p.step
+        );
+        let call = crate::provider::OutboundCall {
+            to: p.to.clone(),
+            from,
+            twiml: crate::provider::twilio::twiml::page_call(&esc.page.script, &action),
+            timeout_secs: 30,
+        };
+        match self.provider.place_call(&call).await {
+            Ok(r) => {
+                tracing::info!(escalation = p.escalation_id, to = %mask(&p.to), sid = %r.provider_sid, "page call placed");
+                self.store.complete_job(job, now).await?;
+            }
+            Err(SendError::Permanent { code, message }) => {
+                tracing::error!(escalation = p.escalation_id, to = %mask(&p.to), code, message, "page call refused; the SMS page and the chain carry on");
+                self.store
+                    .fail_job(job, &format!("{code}: {message}"), now)
+                    .await?;
+            }
+            Err(e) => {
+                let (retry_after, attempt) = match &e {
+                    SendError::Retryable { retry_after, .. } => (*retry_after, job.attempts),
+                    _ => (None, job.attempts),
+                };
+                let at = now + retry_delay(attempt, retry_after, rand::random::<f64>());
+                self.store
+                    .retry_job(job, at, Some(&e.to_string()), true, now)
+                    .await?;
+            }
         }
         Ok(())
     }

@@ -58,6 +58,9 @@ fn respects_quiet_hours(kind: MessageKind, rules: &Rules) -> bool {
         | MessageKind::HelpReply => false,
         // Staff notices go to our own people.
         MessageKind::OfficeNotice | MessageKind::Inbound => false,
+        // Someone may be in danger: pages and safety texts go at any hour
+        // (never past an opt-out, which begin_send checks for every kind).
+        MessageKind::Page | MessageKind::Emergency => false,
         MessageKind::FollowUp => true,
     }
 }

@@ -105,6 +105,10 @@ string_enum! {
         OptInConfirmation => "opt_in_confirmation",
         HelpReply => "help_reply",
         OfficeNotice => "office_notice",
+        /// An emergency page to an on-call tech.
+        Page => "page",
+        /// To a caller with an emergency: safety advice, who is coming.
+        Emergency => "emergency",
         Inbound => "inbound",
     }
 }

@@ -50,6 +50,15 @@ pub fn router(state: AppState) -> Router {
             "/webhooks/twilio/voice/recording",
             post(twilio::voice_recording),
         )
+        .route("/webhooks/twilio/voice/page", post(twilio::voice_page))
+        .route(
+            "/webhooks/twilio/voice/emergency",
+            post(twilio::voice_emergency),
+        )
+        .route(
+            "/webhooks/twilio/voice/emergency/dial",
+            post(twilio::voice_emergency_dial),
+        )
         .route("/webhooks/twilio/sms", post(twilio::sms))
         .route("/webhooks/twilio/sms/status", post(twilio::sms_status))
         .route("/healthz", get(ops::healthz))

@@ -239,11 +239,20 @@ pub async fn voice(
                 transcript: None,
             };
             let outcome = s.core.missed_call(&report, &received(KIND, format!("twilio:voice:{sid}"), &f)).await?;
+            let greeting = b.templates.after_hours_greeting.render(&vars);
+            let recording = url(&s, &headers, "/webhooks/twilio/voice/recording");
+            if b.emergency_menu && b.roster.is_some() {
+                // "If this is an emergency, press 1": straight to the on-call tech.
+                tracing::info!(business = %b.id, caller = %mask(from), ?outcome, "after-hours call: emergency menu, then voicemail");
+                return Ok(xml(twiml::emergency_menu(
+                    &b.escalation.emergency_menu(&b.name),
+                    &url(&s, &headers, "/webhooks/twilio/voice/emergency"),
+                    &greeting,
+                    &recording,
+                )));
+            }
             tracing::info!(business = %b.id, caller = %mask(from), ?outcome, "after-hours call: straight to voicemail");
-            Ok(xml(twiml::voicemail(
-                &b.templates.after_hours_greeting.render(&vars),
-                &url(&s, &headers, "/webhooks/twilio/voice/recording"),
-            )))
+            Ok(xml(twiml::voicemail(&greeting, &recording)))
         }
     }
     .await;
@@ -549,6 +558,125 @@ fn query_param(uri: &axum::http::Uri, name: &str) -> Option<String> {
                 .into_owned()
         })
     })
+}
+
+/// The after-hours menu's keypress: 1 connects the caller to whoever is on
+/// call now; anything else (or nothing) leaves a voicemail.
+pub async fn voice_emergency(
+    State(s): State<AppState>,
+    headers: HeaderMap,
+    OriginalUri(uri): OriginalUri,
+    body: Bytes,
+) -> Response {
+    const KIND: &str = "voice_emergency";
+    let r = async {
+        let f = verify(&s, KIND, &headers, &uri, &body)?;
+        let to = f.require("To")?;
+        let b = business(&s, to)?;
+        let recording = url(&s, &headers, "/webhooks/twilio/voice/recording");
+        let on_call = b
+            .roster
+            .as_ref()
+            .and_then(|r| r.chain_at(s.core.clock.now()).into_iter().next());
+        match (f.get("Digits").map(str::trim), on_call) {
+            (Some("1"), Some(tech)) => {
+                tracing::warn!(business = %b.id, caller = %mask(f.get("From").unwrap_or("")), tech = %tech.name, "after-hours emergency: connecting the caller to the on-call tech");
+                Ok(xml(twiml::connect_on_call(
+                    &b.escalation.emergency_connecting(&b.name),
+                    tech.phone.as_str(),
+                    25,
+                    &url(&s, &headers, "/webhooks/twilio/voice/emergency/dial"),
+                    Some(to),
+                    None,
+                )))
+            }
+            _ => {
+                let vars = b.vars(to);
+                Ok(xml(twiml::voicemail(
+                    &b.templates.after_hours_greeting.render(&vars),
+                    &recording,
+                )))
+            }
+        }
+    }
+    .await;
+    finish(&s, KIND, r)
+}
+
+/// The on-call tech's leg of an after-hours emergency ended. Answered: they
+/// have it. Not answered: an emergency lead, and the whole chain is paged
+/// while the caller leaves a message.
+pub async fn voice_emergency_dial(
+    State(s): State<AppState>,
+    headers: HeaderMap,
+    OriginalUri(uri): OriginalUri,
+    body: Bytes,
+) -> Response {
+    const KIND: &str = "voice_emergency_dial";
+    let r = async {
+        let f = verify(&s, KIND, &headers, &uri, &body)?;
+        let (sid, from, to) = (f.require("CallSid")?, f.require("From")?, f.require("To")?);
+        let status = f.require("DialCallStatus")?;
+        let b = business(&s, to)?;
+        let rx = received(KIND, format!("twilio:emergency_dial:{sid}"), &f);
+        match status {
+            "completed" | "answered" => {
+                let secs = f
+                    .get("DialCallDuration")
+                    .and_then(|d| d.trim().parse().ok())
+                    .unwrap_or(0);
+                s.core.call_answered(b, sid, from, to, secs, &rx).await?;
+                Ok(xml(twiml::hangup()))
+            }
+            _ => {
+                s.core.ivr_emergency_unanswered(b, sid, &rx).await?;
+                Ok(xml(twiml::voicemail(
+                    &b.escalation.emergency_no_answer(&b.name),
+                    &url(&s, &headers, "/webhooks/twilio/voice/recording"),
+                )))
+            }
+        }
+    }
+    .await;
+    finish(&s, KIND, r)
+}
+
+/// A key pressed on a page call (`?escalation=ID&step=N`): 1 takes the
+/// emergency; the tech hears the caller's number.
+pub async fn voice_page(
+    State(s): State<AppState>,
+    headers: HeaderMap,
+    OriginalUri(uri): OriginalUri,
+    body: Bytes,
+) -> Response {
+    const KIND: &str = "voice_page";
+    let r = async {
+        let f = verify(&s, KIND, &headers, &uri, &body)?;
+        let sid = f.require("CallSid")?;
+        // On a call we placed, `To` is the tech we called.
+        let tech = f.require("To")?;
+        let escalation: i64 = uri
+            .query()
+            .unwrap_or("")
+            .split('&')
+            .find_map(|kv| kv.strip_prefix("escalation="))
+            .and_then(|v| v.parse().ok())
+            .ok_or_else(|| {
+                ApiError::BadRequest("missing ?escalation= in the page callback URL".into())
+            })?;
+        let digits = f.get("Digits").unwrap_or("").trim();
+        let rx = received(KIND, format!("twilio:page:{sid}:{digits}"), &f);
+        let caller = s.core.page_keypress(escalation, tech, digits, &rx).await?;
+        let b = s.core.config.business_for(f.get("From").unwrap_or(""));
+        match (caller, b) {
+            (Some(caller), Some(b)) => Ok(xml(twiml::say_and_hangup(
+                &b.escalation.page_accepted(&caller),
+            ))),
+            _ => Ok(xml(twiml::say_and_hangup("Understood. Goodbye."))),
+        }
+    }
+    .await;
+    finish(&s, KIND, r)
 }
 
 #[cfg(test)]

@@ -37,4 +37,13 @@ impl Provider for Console {
         // Nothing ever left this process, so nothing can be in doubt.
         Ok(None)
     }
+
+    async fn place_call(
+        &self,
+        call: &crate::provider::OutboundCall,
+    ) -> Result<SendReceipt, SendError> {
+        let sid = format!("CONSOLECALL{}", uuid::Uuid::new_v4().simple());
+        tracing::info!(provider = "console", to = %mask(&call.to), from = %call.from, sid = %sid, twiml = %call.twiml, "would place a call");
+        Ok(SendReceipt { provider_sid: sid })
+    }
 }

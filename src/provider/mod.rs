@@ -18,6 +18,17 @@ pub struct OutboundSms {
     pub status_callback: Option<String>,
 }
 
+/// A voice call to place (an emergency page): the carrier runs `twiml`
+/// when it is answered.
+#[derive(Debug, Clone)]
+pub struct OutboundCall {
+    pub to: String,
+    pub from: String,
+    pub twiml: String,
+    /// Seconds to ring before giving up.
+    pub timeout_secs: u32,
+}
+
 /// The carrier accepted the message.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct SendReceipt {
@@ -63,4 +74,9 @@ pub trait Provider: Send + Sync + 'static {
         sms: &OutboundSms,
         since: DateTime<Utc>,
     ) -> Result<Option<SendReceipt>, SendError>;
+
+    /// Places a voice call (emergency pages). Like sends, only the worker
+    /// calls it. Not reconciled like texts: a duplicate page call in a
+    /// crash window is acceptable for an emergency, a missing one is not.
+    async fn place_call(&self, call: &OutboundCall) -> Result<SendReceipt, SendError>;
 }

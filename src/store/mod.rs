@@ -13,6 +13,7 @@
 //!   by in-process locks.
 
 mod caps;
+mod escalations;
 mod jobs;
 mod rows;
 
@@ -761,6 +762,14 @@ impl Tx {
                 .rows_affected();
         }
         Ok(n)
+    }
+
+    pub async fn call(&mut self, call_sid: &str) -> Result<Option<CallRow>> {
+        let row = sqlx::query("SELECT * FROM calls WHERE call_sid = $1")
+            .bind(call_sid)
+            .fetch_optional(&mut *self.tx)
+            .await?;
+        row.map(|r| CallRow::from_row(&r)).transpose()
     }
 
     /// Cancels a lead's follow-up texts that were queued but have not left

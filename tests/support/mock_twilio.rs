@@ -43,9 +43,19 @@ pub enum Script {
     AcceptButHang(Duration),
 }
 
+/// A call placed through the Calls API.
+#[derive(Debug, Clone)]
+pub struct Placed {
+    pub sid: String,
+    pub to: String,
+    pub from: String,
+    pub twiml: String,
+}
+
 #[derive(Default)]
 struct Inner {
     sent: Vec<Sent>,
+    calls: Vec<Placed>,
     script: VecDeque<Script>,
     requests: usize,
     list_requests: usize,
@@ -65,6 +75,7 @@ impl MockTwilio {
                 "/2010-04-01/Accounts/{sid}/Messages.json",
                 post(send).get(list),
             )
+            .route("/2010-04-01/Accounts/{sid}/Calls.json", post(call))
             .with_state(inner.clone());
         let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
         let url = format!("http://{}", listener.local_addr().unwrap());
@@ -78,6 +89,11 @@ impl MockTwilio {
 
     pub fn sent(&self) -> Vec<Sent> {
         self.inner.lock().unwrap().sent.clone()
+    }
+
+    /// Calls placed (emergency pages).
+    pub fn calls(&self) -> Vec<Placed> {
+        self.inner.lock().unwrap().calls.clone()
     }
 
     pub fn sent_to(&self, to: &str) -> Vec<Sent> {
@@ -188,5 +204,34 @@ async fn list(
         .map(resource)
         .collect();
     Json(serde_json::json!({"messages": msgs, "page": 0, "page_size": 50, "next_page_uri": null}))
+        .into_response()
+}
+
+async fn call(
+    State(inner): State<Arc<Mutex<Inner>>>,
+    Path(sid): Path<String>,
+    headers: HeaderMap,
+    Form(form): Form<HashMap<String, String>>,
+) -> Response {
+    if sid != ACCOUNT_SID || !authorized(&headers) {
+        return error(401, 20003, "Authenticate");
+    }
+    let (Some(to), Some(from)) = (form.get("To"), form.get("From")) else {
+        return error(400, 21201, "No 'To' number is specified");
+    };
+    let Some(twiml) = form.get("Twiml").or(form.get("Url")) else {
+        return error(400, 21205, "Url or Twiml is required");
+    };
+    let placed = Placed {
+        sid: format!("CA{}", uuid::Uuid::new_v4().simple()),
+        to: to.clone(),
+        from: from.clone(),
+        twiml: twiml.clone(),
+    };
+    inner.lock().unwrap().calls.push(placed.clone());
+    (
+        StatusCode::CREATED,
+        Json(serde_json::json!({"sid": placed.sid, "status": "queued", "to": placed.to, "from": placed.from})),
+    )
         .into_response()
 }

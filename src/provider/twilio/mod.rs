@@ -52,6 +52,13 @@ impl Twilio {
         }
     }
 
+    fn calls_url(&self) -> String {
+        format!(
+            "{}/2010-04-01/Accounts/{}/Calls.json",
+            self.api_base, self.account_sid
+        )
+    }
+
     fn messages_url(&self) -> String {
         format!(
             "{}/2010-04-01/Accounts/{}/Messages.json",
@@ -179,6 +186,37 @@ impl Provider for Twilio {
         })?;
         Ok(SendReceipt {
             provider_sid: m.sid,
+        })
+    }
+
+    async fn place_call(
+        &self,
+        call: &crate::provider::OutboundCall,
+    ) -> Result<SendReceipt, SendError> {
+        let timeout = call.timeout_secs.clamp(5, 600).to_string();
+        let resp = self
+            .http
+            .post(self.calls_url())
+            .basic_auth(&self.account_sid, Some(self.auth_token.expose_secret()))
+            .form(&[
+                ("To", call.to.as_str()),
+                ("From", call.from.as_str()),
+                ("Twiml", call.twiml.as_str()),
+                ("Timeout", timeout.as_str()),
+            ])
+            .send()
+            .await
+            .map_err(network_error)?;
+        if !resp.status().is_success() {
+            return Err(classify_error(resp).await);
+        }
+        let v: serde_json::Value = resp.json().await.map_err(|e| SendError::Retryable {
+            message: format!("unreadable answer to a call: {e}"),
+            retry_after: None,
+            in_doubt: true,
+        })?;
+        Ok(SendReceipt {
+            provider_sid: v["sid"].as_str().unwrap_or_default().to_string(),
         })
     }
 

@@ -1,0 +1,13 @@
+-- Emergency escalations: one per emergency lead. `state` is the engine's
+-- escalation value (JSON: chain snapshot, step, who acked), so a restart
+-- mid-chain continues exactly where it was.
+CREATE TABLE escalations (
+    id           INTEGER PRIMARY KEY AUTOINCREMENT,
+    business_id  TEXT    NOT NULL,
+    lead_id      INTEGER NOT NULL UNIQUE REFERENCES leads (id),
+    status       TEXT    NOT NULL,   -- paging | acked | exhausted | cancelled
+    state        TEXT    NOT NULL,
+    created_at   INTEGER NOT NULL,
+    updated_at   INTEGER NOT NULL
+);
+CREATE INDEX escalations_open ON escalations (business_id, status);

@@ -1,0 +1,385 @@
+//! The imperative shell of emergency escalation: stores each escalation
+//! (see [`crate::escalation`] for the decisions), turns the engine's actions
+//! into outbox rows and durable timers, and feeds events back in — an ACK
+//! by text, a keypress on a page call, an ack timeout firing.
+//!
+//! Every event is applied in one transaction holding the escalation's row
+//! lock, so an ACK racing a timer is applied before or after it, never
+//! half-way; and every page is a row, so a restart mid-chain continues with
+//! the next timer.
+
+use crate::classify::Hazard;
+use crate::config::{Business, Config};
+use crate::domain::{mask, MessageKind, MessageStatus, PhoneNumber};
+use crate::escalation::{self, Action, Escalation, Event};
+use crate::metrics::Metrics;
+use crate::store::{Job, LeadRow, NewJob, NewMessage, Store, StoreError, Tx};
+use chrono::{DateTime, Utc};
+use serde::{Deserialize, Serialize};
+
+/// Job: an ack timeout for one step of an escalation.
+pub const ACK_TIMEOUT: &str = "escalation_timeout";
+/// Job: a page call to one person.
+pub const PAGE_CALL: &str = "page_call";
+
+#[derive(Debug, Serialize, Deserialize)]
+pub struct TimeoutPayload {
+    pub escalation_id: i64,
+    pub step: u32,
+}
+
+#[derive(Debug, Serialize, Deserialize)]
+pub struct PageCallPayload {
+    pub escalation_id: i64,
+    pub step: u32,
+    pub to: String,
+}
+
+/// Starts paging for an emergency on `lead`, inside the caller's
+/// transaction. Returns false if the lead already has an escalation (a
+/// second emergency text pages nobody twice) or the business has no
+/// roster (the office notice is then all there is).
+#[allow(clippy::too_many_arguments)]
+pub async fn start(
+    tx: &mut Tx,
+    config: &Config,
+    metrics: &Metrics,
+    b: &Business,
+    lead: &LeadRow,
+    hazard: Hazard,
+    what_they_said: &str,
+    address: Option<&str>,
+    now: DateTime<Utc>,
+) -> Result<bool, StoreError> {
+    let Some(roster) = &b.roster else {
+        // No roster: the caller still gets the safety advice at once.
+        queue_text(
+            tx,
+            config,
+            b,
+            lead,
+            &lead.caller,
+            MessageKind::Emergency,
+            b.escalation.safety(hazard, &b.name),
+            now,
+        )
+        .await?;
+        return Ok(false);
+    };
+    let page = b.escalation.page(&escalation::Packet {
+        business: &b.name,
+        caller: &lead.caller,
+        address,
+        what_they_said,
+        hazard,
+        at: now,
+        tz: b.time_zone,
+    });
+    let fresh = Escalation::new(lead.id, hazard, roster.chain_at(now), page);
+    let Some(id) = tx.insert_escalation(&b.id, &fresh, now).await? else {
+        return Ok(false);
+    };
+    let (state, actions) = escalation::on_event(fresh, Event::Start, now, &roster.policy());
+    tx.save_escalation(id, &state, now).await?;
+    tx.lead_event(
+        lead.id,
+        "emergency_paging",
+        &format!(
+            "{}: paging {}",
+            escalation::hazard_label(hazard),
+            state
+                .chain
+                .iter()
+                .map(|c| c.name.as_str())
+                .collect::<Vec<_>>()
+                .join(" -> ")
+        ),
+        now,
+    )
+    .await?;
+    apply(tx, config, metrics, b, lead, id, &state, actions, now).await?;
+    metrics.inc("ringback_emergencies_total", &[("hazard", hazard.as_str())]);
+    tracing::warn!(lead = lead.id, caller = %mask(&lead.caller), hazard = hazard.as_str(), "emergency: paging the on-call chain");
+    Ok(true)
+}
+
+/// Applies one event to escalation `id` in its own transaction.
+pub async fn handle(
+    store: &Store,
+    config: &Config,
+    metrics: &Metrics,
+    id: i64,
+    event: Event,
+    now: DateTime<Utc>,
+) -> Result<Option<Escalation>, StoreError> {
+    let mut tx = store.begin().await?;
+    let out = handle_in(&mut tx, config, metrics, id, event, now).await?;
+    tx.commit().await?;
+    Ok(out)
+}
+
+/// [`handle`] inside the caller's transaction.
+pub async fn handle_in(
+    tx: &mut Tx,
+    config: &Config,
+    metrics: &Metrics,
+    id: i64,
+    event: Event,
+    now: DateTime<Utc>,
+) -> Result<Option<Escalation>, StoreError> {
+    let Some((business_id, state)) = tx.escalation_locked(id).await? else {
+        return Ok(None);
+    };
+    let Some(b) = config.business(&business_id) else {
+        return Ok(None);
+    };
+    let Some(lead) = tx.lead(state.lead_id).await? else {
+        return Ok(None);
+    };
+    let policy = b.roster.as_ref().map(|r| r.policy()).unwrap_or_default();
+    let (state, actions) = escalation::on_event(state, event, now, &policy);
+    tx.save_escalation(id, &state, now).await?;
+    apply(tx, config, metrics, b, &lead, id, &state, actions, now).await?;
+    Ok(Some(state))
+}
+
+/// A text from one of the business's on-call people. An ACK goes to the
+/// escalation it is for ([`escalation::route_ack`]); returns whether it
+/// was taken as one.
+pub async fn staff_text(
+    tx: &mut Tx,
+    config: &Config,
+    metrics: &Metrics,
+    b: &Business,
+    from: &PhoneNumber,
+    body: &str,
+    now: DateTime<Utc>,
+) -> Result<bool, StoreError> {
+    if !escalation::is_ack(body) {
+        tracing::info!(from = %mask(from.as_str()), "text from on-call staff that is not an ACK; left for a person");
+        return Ok(false);
+    }
+    let open = tx.open_escalations_locked(&b.id).await?;
+    let Some(target) = escalation::route_ack(open.iter().map(|(_, e)| e), from) else {
+        tracing::info!(from = %mask(from.as_str()), "ACK with no open emergency for this person");
+        return Ok(false);
+    };
+    let id = open
+        .iter()
+        .find(|(_, e)| std::ptr::eq(e, target))
+        .map(|(id, _)| *id)
+        .expect("routed to one of the open escalations");
+    handle_in(
+        tx,
+        config,
+        metrics,
+        id,
+        Event::Ack { from: from.clone() },
+        now,
+    )
+    .await?;
+    Ok(true)
+}
+
+#[allow(clippy::too_many_arguments)]
+async fn apply(
+    tx: &mut Tx,
+    config: &Config,
+    metrics: &Metrics,
+    b: &Business,
+    lead: &LeadRow,
+    id: i64,
+    state: &Escalation,
+    actions: Vec<Action>,
+    now: DateTime<Utc>,
+) -> Result<(), StoreError> {
+    let t = &b.escalation;
+    for action in actions {
+        match action {
+            Action::PageSms { to, body, .. } => {
+                queue_text(
+                    tx,
+                    config,
+                    b,
+                    lead,
+                    to.as_str(),
+                    MessageKind::Page,
+                    body,
+                    now,
+                )
+                .await?;
+            }
+            Action::PageCall { step, to } => {
+                tx.enqueue(
+                    &NewJob {
+                        kind: PAGE_CALL,
+                        lead_id: None,
+                        unique_key: format!("page_call:{id}:{step}:{to}"),
+                        payload: serde_json::to_string(&PageCallPayload {
+                            escalation_id: id,
+                            step,
+                            to: to.to_string(),
+                        })
+                        .expect("serialises"),
+                        run_at: now,
+                        max_attempts: 5,
+                    },
+                    now,
+                )
+                .await?;
+            }
+            Action::ScheduleTimeout { step, at } => {
+                tx.enqueue(
+                    &NewJob {
+                        kind: ACK_TIMEOUT,
+                        lead_id: None,
+                        unique_key: format!("escalation_timeout:{id}:{step}"),
+                        payload: serde_json::to_string(&TimeoutPayload {
+                            escalation_id: id,
+                            step,
+                        })
+                        .expect("serialises"),
+                        run_at: at,
+                        max_attempts: 10,
+                    },
+                    now,
+                )
+                .await?;
+            }
+            Action::NotifyTaken { to, by } => {
+                let body = t.taken(&b.name, &by, state.hazard);
+                queue_text(
+                    tx,
+                    config,
+                    b,
+                    lead,
+                    to.as_str(),
+                    MessageKind::Page,
+                    body,
+                    now,
+                )
+                .await?;
+            }
+            Action::CallerSafety { hazard } => {
+                let body = t.safety(hazard, &b.name);
+                queue_text(
+                    tx,
+                    config,
+                    b,
+                    lead,
+                    &lead.caller,
+                    MessageKind::Emergency,
+                    body,
+                    now,
+                )
+                .await?;
+            }
+            Action::CallerConfirmation { tech_name } => {
+                let body = t.caller_confirmation(&tech_name, &b.name);
+                queue_text(
+                    tx,
+                    config,
+                    b,
+                    lead,
+                    &lead.caller,
+                    MessageKind::Emergency,
+                    body,
+                    now,
+                )
+                .await?;
+            }
+            Action::CallerUnanswered => {
+                let body = t.unanswered(&b.name);
+                queue_text(
+                    tx,
+                    config,
+                    b,
+                    lead,
+                    &lead.caller,
+                    MessageKind::Emergency,
+                    body,
+                    now,
+                )
+                .await?;
+            }
+            Action::AckRecorded { by, latency } => {
+                metrics.observe(
+                    "ringback_emergency_ack_seconds",
+                    latency.num_milliseconds() as f64 / 1000.0,
+                );
+                tx.lead_event(
+                    lead.id,
+                    "emergency_acked",
+                    &format!("{} took it after {} s", by.name, latency.num_seconds()),
+                    now,
+                )
+                .await?;
+            }
+            Action::Exhausted => {
+                metrics.inc("ringback_emergencies_unanswered_total", &[]);
+                tx.lead_event(
+                    lead.id,
+                    "emergency_unanswered",
+                    "nobody on the chain acknowledged; paging stopped: CALL THIS CUSTOMER",
+                    now,
+                )
+                .await?;
+                tracing::error!(
+                    lead = lead.id,
+                    "emergency unanswered by the whole on-call chain"
+                );
+            }
+            Action::StrangerAck { from } => {
+                tracing::warn!(from = %mask(from.as_str()), escalation = id, "ACK from someone not on this emergency's chain; ignored");
+            }
+        }
+    }
+    Ok(())
+}
+
+/// Queues an emergency text (page or caller message) from the lead's
+/// tracking number. Goes through the worker and the gate like any text:
+/// these kinds skip quiet hours and the cap, never the opt-out ledger.
+#[allow(clippy::too_many_arguments)]
+async fn queue_text(
+    tx: &mut Tx,
+    config: &Config,
+    b: &Business,
+    lead: &LeadRow,
+    to: &str,
+    kind: MessageKind,
+    body: String,
+    now: DateTime<Utc>,
+) -> Result<(), StoreError> {
+    let id = tx
+        .insert_message(&NewMessage {
+            business_id: b.id.clone(),
+            lead_id: Some(lead.id),
+            direction: "outbound",
+            kind,
+            to: to.to_string(),
+            from: lead.tracking_number.clone(),
+            body,
+            status: MessageStatus::Queued,
+            suppress_reason: None,
+            provider: None,
+            provider_sid: None,
+            trigger_at: now,
+            created_at: now,
+        })
+        .await?;
+    // A page's send job is not one of the lead's jobs: the caller opting
+    // out (which cancels their lead's jobs) must not stop a tech's page.
+    let job_lead = (kind != MessageKind::Page).then_some(lead.id);
+    tx.enqueue(
+        &crate::worker::send_job(id, job_lead, now, config.service.max_attempts),
+        now,
+    )
+    .await?;
+    Ok(())
+}
+
+/// The payload of a page-call job, or why it cannot be read.
+pub fn page_call_payload(job: &Job) -> Result<PageCallPayload, String> {
+    serde_json::from_str(&job.payload).map_err(|e| format!("unreadable payload: {e}"))
+}

@@ -1,0 +1,143 @@
+//! Escalation rows: the engine's [`Escalation`] value per emergency lead,
+//! read and written under a row lock so two events for one escalation (an
+//! ACK by text and a timer, say) are applied one after the other.
+
+use super::{get, Dialect, Result, Store, StoreError, Tx};
+use crate::clock::to_ms;
+use crate::escalation::{Escalation, Status};
+use chrono::{DateTime, Utc};
+
+fn status_str(s: Status) -> &'static str {
+    match s {
+        Status::Pending => "pending",
+        Status::Paging => "paging",
+        Status::Acked => "acked",
+        Status::Exhausted => "exhausted",
+        Status::Cancelled => "cancelled",
+    }
+}
+
+fn decode(state: &str) -> Result<Escalation> {
+    serde_json::from_str(state)
+        .map_err(|e| StoreError::Corrupt(format!("escalation state unreadable: {e}")))
+}
+
+impl Tx {
+    fn for_update(&self) -> &'static str {
+        // SQLite has one writer: a write transaction is already exclusive.
+        match self.dialect {
+            Dialect::Postgres => " FOR UPDATE",
+            Dialect::Sqlite => "",
+        }
+    }
+
+    /// Records a new escalation for `lead_id`; `None` if the lead already
+    /// has one (a second emergency text on the same lead pages nobody twice).
+    pub async fn insert_escalation(
+        &mut self,
+        business_id: &str,
+        e: &Escalation,
+        now: DateTime<Utc>,
+    ) -> Result<Option<i64>> {
+        let row = sqlx::query(
+            "INSERT INTO escalations (business_id, lead_id, status, state, created_at, updated_at)
+             VALUES ($1, $2, $3, $4, $5, $5) ON CONFLICT (lead_id) DO NOTHING RETURNING id",
+        )
+        .bind(business_id)
+        .bind(e.lead_id)
+        .bind(status_str(e.status))
+        .bind(serde_json::to_string(e).expect("serialises"))
+        .bind(to_ms(now))
+        .fetch_optional(self.conn())
+        .await?;
+        row.map(|r| get::<i64>(&r, "id")).transpose()
+    }
+
+    /// One escalation, locked for this transaction.
+    pub async fn escalation_locked(&mut self, id: i64) -> Result<Option<(String, Escalation)>> {
+        let sql = format!(
+            "SELECT business_id, state FROM escalations WHERE id = $1{}",
+            self.for_update()
+        );
+        let row = sqlx::query(&sql)
+            .bind(id)
+            .fetch_optional(self.conn())
+            .await?;
+        match row {
+            None => Ok(None),
+            Some(r) => Ok(Some((
+                get(&r, "business_id")?,
+                decode(&get::<String>(&r, "state")?)?,
+            ))),
+        }
+    }
+
+    /// A business's open escalations (paging or exhausted), oldest first,
+    /// locked for this transaction.
+    pub async fn open_escalations_locked(
+        &mut self,
+        business_id: &str,
+    ) -> Result<Vec<(i64, Escalation)>> {
+        let sql = format!(
+            "SELECT id, state FROM escalations WHERE business_id = $1 AND status IN ('paging', 'exhausted') ORDER BY id{}",
+            self.for_update()
+        );
+        let rows = sqlx::query(&sql)
+            .bind(business_id)
+            .fetch_all(self.conn())
+            .await?;
+        rows.iter()
+            .map(|r| Ok((get(r, "id")?, decode(&get::<String>(r, "state")?)?)))
+            .collect()
+    }
+
+    pub async fn save_escalation(
+        &mut self,
+        id: i64,
+        e: &Escalation,
+        now: DateTime<Utc>,
+    ) -> Result<()> {
+        sqlx::query(
+            "UPDATE escalations SET status = $2, state = $3, updated_at = $4 WHERE id = $1",
+        )
+        .bind(id)
+        .bind(status_str(e.status))
+        .bind(serde_json::to_string(e).expect("serialises"))
+        .bind(to_ms(now))
+        .execute(self.conn())
+        .await?;
+        Ok(())
+    }
+}
+
+impl Store {
+    /// One escalation and its business (a plain read).
+    pub async fn escalation(&self, id: i64) -> Result<Option<(String, Escalation)>> {
+        let row = sqlx::query("SELECT business_id, state FROM escalations WHERE id = $1")
+            .bind(id)
+            .fetch_optional(&self.read_pool)
+            .await?;
+        match row {
+            None => Ok(None),
+            Some(r) => Ok(Some((
+                get(&r, "business_id")?,
+                decode(&get::<String>(&r, "state")?)?,
+            ))),
+        }
+    }
+
+    /// The escalation of a lead, if it had an emergency.
+    pub async fn escalation_for_lead(&self, lead_id: i64) -> Result<Option<(i64, Escalation)>> {
+        let row = sqlx::query("SELECT id, state FROM escalations WHERE lead_id = $1")
+            .bind(lead_id)
+            .fetch_optional(&self.read_pool)
+            .await?;
+        match row {
+            None => Ok(None),
+            Some(r) => Ok(Some((
+                get(&r, "id")?,
+                decode(&get::<String>(&r, "state")?)?,
+            ))),
+        }
+    }
+}
