@@ -45,9 +45,10 @@ impl Options {
     }
 }
 
-/// Connects to the database and applies migrations.
-pub async fn open_store(settings: &Settings) -> anyhow::Result<Store> {
-    let store = Store::connect(&settings.database_url, &PoolOptions::default())
+/// Connects to the database (pool sized by `[database]` in the config) and
+/// applies migrations.
+pub async fn open_store(settings: &Settings, pool: &PoolOptions) -> anyhow::Result<Store> {
+    let store = Store::connect(&settings.database_url, pool)
         .await
         .with_context(|| {
             format!(
@@ -70,7 +71,7 @@ impl Running {
             config,
             clock,
         } = opts;
-        let store = open_store(&settings).await?;
+        let store = open_store(&settings, &config.database.pool_options()).await?;
         let (provider, webhook_key): (Arc<dyn Provider>, SecretString) = match &settings.twilio {
             Some(t) => (
                 Arc::new(Twilio::new(

@@ -60,15 +60,22 @@ pub struct Store {
     dialect: Dialect,
     /// Where we connected (for a PostgreSQL `LISTEN` connection).
     url: std::sync::Arc<str>,
+    /// PostgreSQL `statement_timeout` of pooled connections, in ms.
+    statement_timeout_ms: u128,
 }
 
 static DRIVERS: Once = Once::new();
 
-/// Pool settings from config.
+/// Pool settings, from `[database]` in ringback.toml
+/// ([`crate::config::DatabaseConfig`]).
 #[derive(Debug, Clone)]
 pub struct PoolOptions {
+    /// PostgreSQL pool size. SQLite ignores it: one writer, two readers.
     pub max_connections: u32,
+    /// Longest wait for a free connection (both dialects).
     pub acquire_timeout: Duration,
+    /// PostgreSQL `statement_timeout` on every pooled connection (not on
+    /// migrations). SQLite has none.
     pub statement_timeout: Duration,
 }
 
@@ -154,6 +161,7 @@ impl Store {
             read_pool,
             dialect,
             url: url.into(),
+            statement_timeout_ms: opts.statement_timeout.as_millis(),
         })
     }
 
@@ -165,14 +173,22 @@ impl Store {
         &self.pool
     }
 
-    /// Applies pending migrations for this dialect.
+    /// Applies pending migrations for this dialect. On PostgreSQL they run
+    /// without the statement timeout: building an index on a big table may
+    /// rightly take longer than any request should.
     pub async fn migrate(&self) -> Result<()> {
         match self.dialect {
             Dialect::Sqlite => sqlx::migrate!("migrations/sqlite").run(&self.pool).await?,
             Dialect::Postgres => {
-                sqlx::migrate!("migrations/postgres")
-                    .run(&self.pool)
-                    .await?
+                let mut conn = self.pool.acquire().await?;
+                conn.execute("SET statement_timeout = 0").await?;
+                let result = sqlx::migrate!("migrations/postgres").run(&mut *conn).await;
+                // Back to the pool's setting before the connection is reused.
+                conn.execute(
+                    format!("SET statement_timeout = {}", self.statement_timeout_ms).as_str(),
+                )
+                .await?;
+                result?
             }
         }
         Ok(())
