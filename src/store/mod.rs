@@ -741,3 +741,54 @@ where
 {
     r.try_get::<T, _>(col).map_err(StoreError::Db)
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use sqlx::Connection;
+
+    /// Every pooled PostgreSQL connection carries the configured statement
+    /// timeout — including the one migrations ran on without it.
+    #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+    async fn postgres_pool_connections_carry_the_statement_timeout() {
+        let Some(base) = std::env::var("RINGBACK_TEST_POSTGRES_URL")
+            .ok()
+            .filter(|u| !u.is_empty())
+        else {
+            eprintln!("skipped: postgres_pool_connections_carry_the_statement_timeout (set RINGBACK_TEST_POSTGRES_URL)");
+            return;
+        };
+        let base = base.trim_end_matches('/');
+        let name = format!("ringback_test_{}", uuid::Uuid::new_v4().simple());
+        let mut admin = sqlx::PgConnection::connect(&format!("{base}/postgres"))
+            .await
+            .unwrap();
+        sqlx::query(&format!("CREATE DATABASE {name}"))
+            .execute(&mut admin)
+            .await
+            .unwrap();
+        let opts = PoolOptions {
+            max_connections: 3,
+            acquire_timeout: Duration::from_secs(5),
+            statement_timeout: Duration::from_millis(1234),
+        };
+        let store = Store::connect(&format!("{base}/{name}"), &opts)
+            .await
+            .unwrap();
+        store.migrate().await.unwrap();
+        // Hold all three at once, so each is a distinct connection.
+        let mut held = Vec::new();
+        for _ in 0..3 {
+            held.push(store.pool().acquire().await.unwrap());
+        }
+        for conn in &mut held {
+            let row = sqlx::query("SELECT current_setting('statement_timeout') AS t")
+                .fetch_one(&mut **conn)
+                .await
+                .unwrap();
+            assert_eq!(row.get::<String, _>("t"), "1234ms");
+        }
+        drop(held);
+        store.close().await;
+    }
+}
