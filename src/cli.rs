@@ -54,7 +54,13 @@ pub fn main() -> ExitCode {
                 match command {
                     Command::Serve => crate::startup::serve(settings).await,
                     Command::Migrate => {
-                        crate::startup::open_store(&settings).await?;
+                        // Migrations need no pool tuning (and run without
+                        // a statement timeout), so the config is not read.
+                        crate::startup::open_store(
+                            &settings,
+                            &crate::store::PoolOptions::default(),
+                        )
+                        .await?;
                         println!(
                             "migrations applied to {}",
                             crate::config::redact_url(&settings.database_url)

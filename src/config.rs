@@ -134,6 +134,8 @@ impl Settings {
 #[derive(Debug, Clone)]
 pub struct Config {
     pub service: ServiceConfig,
+    /// Connection pool and timeouts (`[database]`).
+    pub database: DatabaseConfig,
     /// The intent rules from `prompts/intents.rules` (owner-editable).
     pub classifier: std::sync::Arc<crate::classify::Classifier>,
     pub businesses: Vec<Business>,
@@ -164,6 +166,101 @@ pub struct ServiceConfig {
     pub instant_any_hour: bool,
     /// An open lead with no progress for this long turns `cold`.
     pub cold_after: Duration,
+}
+
+/// `[database]`: how the store uses its connections. PostgreSQL uses every
+/// key; SQLite uses `acquire_timeout` only (it always has one writer
+/// connection and two readers, and no statement timeout).
+#[derive(Debug, Clone, PartialEq)]
+pub struct DatabaseConfig {
+    /// Connections this instance may open (PostgreSQL). Several instances
+    /// together must stay under the server's `max_connections`.
+    pub max_connections: u32,
+    /// How long a request or job waits for a free connection before giving
+    /// up (a webhook then answers 503 + Retry-After, and the carrier retries).
+    pub acquire_timeout: std::time::Duration,
+    /// PostgreSQL `statement_timeout`: a statement running longer is
+    /// canceled by the server (the webhook answers 503, the job is retried).
+    pub statement_timeout: std::time::Duration,
+}
+
+impl Default for DatabaseConfig {
+    fn default() -> Self {
+        let d = crate::store::PoolOptions::default();
+        DatabaseConfig {
+            max_connections: d.max_connections,
+            acquire_timeout: d.acquire_timeout,
+            statement_timeout: d.statement_timeout,
+        }
+    }
+}
+
+impl DatabaseConfig {
+    pub fn pool_options(&self) -> crate::store::PoolOptions {
+        crate::store::PoolOptions {
+            max_connections: self.max_connections,
+            acquire_timeout: self.acquire_timeout,
+            statement_timeout: self.statement_timeout,
+        }
+    }
+
+    /// Twilio gives up on a webhook after 15 s; an answer must come well
+    /// before that, so a database wait is bounded by this.
+    const MAX_WAIT_SECONDS: f64 = 10.0;
+
+    fn parse(raw: Option<RawDatabase>, file: &str, errs: &mut Vec<ConfigError>) -> Self {
+        let d = DatabaseConfig::default();
+        let Some(raw) = raw else { return d };
+        let mut seconds = |key: &str, v: Option<f64>, default: std::time::Duration| match v {
+            None => default,
+            Some(s) if s.is_finite() && s > 0.0 && s <= Self::MAX_WAIT_SECONDS => {
+                std::time::Duration::from_secs_f64(s)
+            }
+            Some(s) => {
+                errs.push(ConfigError::new(
+                    file,
+                    &format!("database.{key}"),
+                    format!("{s} is out of range (more than 0, at most {} seconds)", Self::MAX_WAIT_SECONDS),
+                    format!(
+                        "use e.g. {} (the default); Twilio waits 15 s for a webhook answer, so a database wait must end well before that",
+                        default.as_secs_f64()
+                    ),
+                ));
+                default
+            }
+        };
+        let acquire_timeout = seconds(
+            "acquire_timeout_seconds",
+            raw.acquire_timeout_seconds,
+            d.acquire_timeout,
+        );
+        let statement_timeout = seconds(
+            "statement_timeout_seconds",
+            raw.statement_timeout_seconds,
+            d.statement_timeout,
+        );
+        let max_connections = match raw.max_connections {
+            None => d.max_connections,
+            Some(n) if (2..=1000).contains(&n) => n,
+            Some(n) => {
+                errs.push(ConfigError::new(
+                    file,
+                    "database.max_connections",
+                    format!("{n} is out of range (2 to 1000)"),
+                    format!(
+                        "use e.g. {} (the default); at least 2, because a webhook's transaction and the worker run at once, and all instances together must stay under PostgreSQL's own max_connections",
+                        d.max_connections
+                    ),
+                ));
+                d.max_connections
+            }
+        };
+        DatabaseConfig {
+            max_connections,
+            acquire_timeout,
+            statement_timeout,
+        }
+    }
 }
 
 #[derive(Debug, Clone)]
@@ -383,6 +480,7 @@ impl Config {
             )])
         })?;
         let mut errs = Vec::new();
+        let database = DatabaseConfig::parse(raw.database, file, &mut errs);
         let s = raw.service.unwrap_or_default();
         let prompts_dir = base.join(s.prompts_dir.as_deref().unwrap_or("prompts"));
         let service = ServiceConfig {
@@ -846,6 +944,7 @@ impl Config {
             }
             Ok(Config {
                 service,
+                database,
                 classifier: std::sync::Arc::new(classifier),
                 businesses,
                 by_number,
@@ -911,6 +1010,7 @@ impl std::error::Error for ConfigErrors {}
 #[serde(deny_unknown_fields)]
 struct RawConfig {
     service: Option<RawService>,
+    database: Option<RawDatabase>,
     #[serde(default)]
     business: Vec<RawBusiness>,
 }
@@ -931,6 +1031,14 @@ struct RawService {
     daily_cap: Option<u32>,
     instant_any_hour: Option<bool>,
     cold_after_hours: Option<u32>,
+}
+
+#[derive(Deserialize, Default)]
+#[serde(deny_unknown_fields)]
+struct RawDatabase {
+    max_connections: Option<u32>,
+    acquire_timeout_seconds: Option<f64>,
+    statement_timeout_seconds: Option<f64>,
 }
 
 #[derive(Deserialize)]
@@ -1404,6 +1512,16 @@ mod tests {
         Config::parse(&text, "ringback.toml", Path::new("."))
     }
 
+    /// A minimal valid config with `extra` prepended (the repository's
+    /// prompts directory supplies templates and rules).
+    fn parse_prefixed(extra: &str) -> Result<Config, ConfigErrors> {
+        let text = format!(
+            "{extra}\n[service]\nprompts_dir = {:?}\n\n[[business]]\nid = \"b\"\nname = \"B Plumbing\"\ntime_zone = \"America/Chicago\"\nnumbers = [\"+15125550100\"]\nring_phone = \"+15125550199\"\n",
+            concat!(env!("CARGO_MANIFEST_DIR"), "/prompts")
+        );
+        Config::parse(&text, "ringback.toml", Path::new("."))
+    }
+
     #[test]
     fn follow_up_steps_default_parse_and_are_checked() {
         let c = parse_with("").unwrap();
@@ -1464,6 +1582,44 @@ mod tests {
         for bad in ["", "m", "30", "30 minutes", "-5m", "2.5h"] {
             assert_eq!(parse_duration(bad), None, "{bad}");
         }
+    }
+
+    #[test]
+    fn database_section_is_optional_and_typed() {
+        let c = parse_prefixed("").unwrap_or_else(|e| panic!("{e}"));
+        assert_eq!(c.database, DatabaseConfig::default());
+        let c = parse_prefixed(
+            "[database]\nmax_connections = 40\nacquire_timeout_seconds = 2.5\nstatement_timeout_seconds = 3",
+        )
+        .unwrap_or_else(|e| panic!("{e}"));
+        let p = c.database.pool_options();
+        assert_eq!(p.max_connections, 40);
+        assert_eq!(p.acquire_timeout, std::time::Duration::from_millis(2500));
+        assert_eq!(p.statement_timeout, std::time::Duration::from_secs(3));
+    }
+
+    #[test]
+    fn bad_database_values_name_file_key_and_fix_all_at_once() {
+        let e = parse_prefixed(
+            "[database]\nmax_connections = 1\nacquire_timeout_seconds = 0\nstatement_timeout_seconds = 30",
+        )
+        .unwrap_err();
+        let keys: Vec<&str> = e.0.iter().map(|e| e.key.as_str()).collect();
+        assert_eq!(
+            keys,
+            [
+                "database.acquire_timeout_seconds",
+                "database.statement_timeout_seconds",
+                "database.max_connections"
+            ],
+            "{e}"
+        );
+        for err in &e.0 {
+            assert_eq!(err.file, "ringback.toml");
+            assert!(err.fix.contains("default"), "{err}");
+        }
+        let e = parse_prefixed("[database]\npool_size = 10").unwrap_err();
+        assert!(e.to_string().contains("pool_size"), "{e}");
     }
 
     #[test]

@@ -45,9 +45,10 @@ impl Options {
     }
 }
 
-/// Connects to the database and applies migrations.
-pub async fn open_store(settings: &Settings) -> anyhow::Result<Store> {
-    let store = Store::connect(&settings.database_url, &PoolOptions::default())
+/// Connects to the database (pool sized by `[database]` in the config) and
+/// applies migrations.
+pub async fn open_store(settings: &Settings, pool: &PoolOptions) -> anyhow::Result<Store> {
+    let store = Store::connect(&settings.database_url, pool)
         .await
         .with_context(|| {
             format!(
@@ -70,7 +71,20 @@ impl Running {
             config,
             clock,
         } = opts;
-        let store = open_store(&settings).await?;
+        let pool = config.database.pool_options();
+        let store = open_store(&settings, &pool).await?;
+        match store.dialect() {
+            crate::store::Dialect::Postgres => tracing::info!(
+                max_connections = pool.max_connections,
+                acquire_timeout_ms = pool.acquire_timeout.as_millis() as u64,
+                statement_timeout_ms = pool.statement_timeout.as_millis() as u64,
+                "database: PostgreSQL pool"
+            ),
+            crate::store::Dialect::Sqlite => tracing::info!(
+                acquire_timeout_ms = pool.acquire_timeout.as_millis() as u64,
+                "database: SQLite, one writer connection and two readers ([database] max_connections and statement_timeout_seconds do not apply)"
+            ),
+        }
         let (provider, webhook_key): (Arc<dyn Provider>, SecretString) = match &settings.twilio {
             Some(t) => (
                 Arc::new(Twilio::new(

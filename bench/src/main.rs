@@ -46,6 +46,7 @@
 
 mod load;
 mod mock_twilio;
+mod postgres;
 mod report;
 mod service;
 mod signature;
@@ -82,8 +83,9 @@ struct Cli {
     command: Option<Command>,
 
     /// New missed calls per second, each from a new caller (open loop).
-    #[arg(long, default_value_t = 1000.0, value_name = "PER_SECOND")]
-    rate: f64,
+    /// Several rates (`--rate 500,1000`) make one run each, in order.
+    #[arg(long, default_value = "1000", value_name = "PER_SECOND", value_delimiter = ',', num_args = 1..)]
+    rate: Vec<f64>,
 
     /// How long to offer load, in seconds; the run makes rate × duration calls.
     #[arg(long, default_value_t = 10.0, value_name = "SECONDS")]
@@ -142,8 +144,15 @@ struct Cli {
 
     /// DATABASE_URL for the service, e.g. postgres://user:pass@127.0.0.1/ringback.
     /// Default: a fresh SQLite file in the run's temporary directory.
-    #[arg(long, value_name = "URL")]
+    #[arg(long, value_name = "URL", conflicts_with = "compare_postgres")]
     database: Option<String>,
+
+    /// Run every rate twice, on a fresh SQLite file and on a fresh PostgreSQL
+    /// database created on this server (and dropped after), then print the
+    /// figures side by side. A server URL without a database name, e.g.
+    /// postgres://postgres@127.0.0.1:5432.
+    #[arg(long, value_name = "SERVER_URL")]
+    compare_postgres: Option<String>,
 
     /// Use this ringback.toml instead of the built-in bench config (its
     /// business must own +15125550100).
@@ -203,17 +212,58 @@ fn main() -> ExitCode {
     }
 }
 
-/// Runs the benchmark; `Ok(false)` on a texts/calls mismatch.
+/// Where one run keeps its data.
+#[derive(Debug, Clone, PartialEq)]
+enum Database {
+    /// A fresh SQLite file in the run's temporary directory.
+    Sqlite,
+    /// A URL given with `--database`, used as is.
+    Given(String),
+    /// A fresh database created on this PostgreSQL server for the run.
+    FreshPostgres(String),
+}
+
+/// Runs the benchmark (every rate on every database); `Ok(false)` on a
+/// texts/calls mismatch in any run.
 async fn bench(cli: Cli) -> anyhow::Result<bool> {
-    if !(cli.rate.is_finite() && cli.rate > 0.0) {
+    if cli.rate.iter().any(|r| !(r.is_finite() && *r > 0.0)) {
         bail!("--rate must be positive");
     }
     if !(0.0..=1.0).contains(&cli.fail_rate) || !(0.0..=1.0).contains(&cli.lost_reply_rate) {
         bail!("--fail-rate and --lost-reply-rate must be between 0 and 1");
     }
+    let databases = match (&cli.compare_postgres, &cli.database) {
+        (Some(server), _) => vec![Database::Sqlite, Database::FreshPostgres(server.clone())],
+        (None, Some(url)) => vec![Database::Given(url.clone())],
+        (None, None) => vec![Database::Sqlite],
+    };
+    let mut reports = Vec::new();
+    for &rate in &cli.rate {
+        for database in &databases {
+            let report = match database {
+                Database::FreshPostgres(server) => {
+                    let fresh = postgres::FreshDatabase::create(server).await?;
+                    let result = run(&cli, rate, Some(fresh.url.clone())).await;
+                    fresh.drop_database().await;
+                    result?
+                }
+                Database::Given(url) => run(&cli, rate, Some(url.clone())).await?,
+                Database::Sqlite => run(&cli, rate, None).await?,
+            };
+            reports.push(report);
+        }
+    }
+    if reports.len() > 1 && !cli.json {
+        print!("{}", report::side_by_side(&reports));
+    }
+    Ok(reports.iter().all(Report::ok))
+}
+
+/// One run at `rate` against `database` (None: a fresh SQLite file).
+async fn run(cli: &Cli, rate: f64, database: Option<String>) -> anyhow::Result<Report> {
     let calls = match cli.calls {
         Some(calls) => calls,
-        None if cli.duration > 0.0 => ((cli.rate * cli.duration).round() as u64).max(1),
+        None if cli.duration > 0.0 => ((rate * cli.duration).round() as u64).max(1),
         None => bail!("--duration must be positive"),
     };
     anyhow::ensure!(calls > 0, "--calls must be positive");
@@ -240,8 +290,8 @@ async fn bench(cli: Cli) -> anyhow::Result<bool> {
         None => service::render_config(),
     };
     std::fs::write(&config_path, config)?;
-    let database_url = match &cli.database {
-        Some(url) => url.clone(),
+    let database_url = match database {
+        Some(url) => url,
         None => {
             // An empty file is a valid SQLite database, so the URL works whether
             // or not the service asks SQLite to create missing files.
@@ -297,15 +347,15 @@ async fn bench(cli: Cli) -> anyhow::Result<bool> {
     };
     let plan = Plan {
         calls,
-        rate: cli.rate,
+        rate,
         duplicates: cli.duplicates,
         max_in_flight: cli.max_in_flight as usize,
         timeout: Duration::from_secs_f64(cli.timeout),
         progress: true,
     };
     eprintln!(
-        "offering {calls} missed calls at {}/s ({} webhook(s) each)",
-        cli.rate, cli.duplicates
+        "offering {calls} missed calls at {rate}/s ({} webhook(s) each)",
+        cli.duplicates
     );
     let measured = measure(
         &plan,
@@ -324,7 +374,7 @@ async fn bench(cli: Cli) -> anyhow::Result<bool> {
         }
         .to_string(),
         database: database_kind(&database_url),
-        rate: cli.rate,
+        rate,
         duplicates: cli.duplicates,
         fail_rate: cli.fail_rate,
         lost_reply_rate: cli.lost_reply_rate,
@@ -356,7 +406,7 @@ async fn bench(cli: Cli) -> anyhow::Result<bool> {
     if cli.keep_tmp {
         eprintln!("kept {}", tmp.keep().display());
     }
-    Ok(report.ok())
+    Ok(report)
 }
 
 struct Measured {
@@ -415,10 +465,27 @@ mod tests {
             "2",
             "--json",
         ]);
-        assert_eq!(cli.rate, 5000.0);
+        assert_eq!(cli.rate, [5000.0]);
         assert_eq!(cli.duplicates, 2);
         assert!(cli.json && cli.command.is_none());
         assert!(Cli::try_parse_from(["ringback-bench", "--duplicates", "0"]).is_err());
+        let cli = Cli::parse_from([
+            "ringback-bench",
+            "--rate",
+            "500,1000",
+            "--compare-postgres",
+            "postgres://postgres@127.0.0.1:5432",
+        ]);
+        assert_eq!(cli.rate, [500.0, 1000.0]);
+        assert!(cli.compare_postgres.is_some());
+        assert!(Cli::try_parse_from([
+            "ringback-bench",
+            "--database",
+            "postgres://x/db",
+            "--compare-postgres",
+            "postgres://x"
+        ])
+        .is_err());
     }
 
     #[test]
@@ -513,6 +580,9 @@ mod tests {
         assert!(report
             .to_table()
             .contains("OK: 300 of 300 callers texted exactly once"));
+        let table = report::side_by_side(std::slice::from_ref(&report));
+        assert!(table.contains("none @ 1000/s"), "{table}");
+        assert!(table.contains("OK 300/300"), "{table}");
     }
 
     /// A service that answers but never texts must be reported as a mismatch.

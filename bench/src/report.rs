@@ -326,6 +326,125 @@ impl Report {
     }
 }
 
+/// The headline figures of several runs (e.g. SQLite and PostgreSQL at each
+/// rate), one column per run, so the stores can be compared at a glance.
+pub fn side_by_side(reports: &[Report]) -> String {
+    let store = |db: &str| match db {
+        "sqlite" => "SQLite".to_string(),
+        "postgres" => "PostgreSQL".to_string(),
+        other => other.to_string(),
+    };
+    let header: Vec<String> = reports
+        .iter()
+        .map(|r| format!("{} @ {}/s", store(&r.database), r.rate))
+        .collect();
+    let both = |p: &Option<Percentiles>| match p {
+        Some(p) => format!("{} / {}", human_ms(p.p50), human_ms(p.p99)),
+        None => "-".to_string(),
+    };
+    let rows: Vec<(&str, Vec<String>)> = vec![
+        (
+            "missed calls/s end to end",
+            reports
+                .iter()
+                .map(|r| format!("{:.0}", r.e2e_calls_per_s))
+                .collect(),
+        ),
+        (
+            "webhooks sustained/s",
+            reports
+                .iter()
+                .map(|r| format!("{:.0}", r.webhooks_sustained_per_s))
+                .collect(),
+        ),
+        (
+            "webhook p50 / p99",
+            reports
+                .iter()
+                .map(|r| both(&r.webhook_latency_ms))
+                .collect(),
+        ),
+        (
+            "missed call -> provider p50 / p99",
+            reports
+                .iter()
+                .map(|r| both(&r.provider_latency_ms))
+                .collect(),
+        ),
+        (
+            "texts == calls",
+            reports
+                .iter()
+                .map(|r| {
+                    let verdict = if r.ok() { "OK" } else { "MISMATCH" };
+                    let dup = if r.callers_texted_more_than_once > 0 {
+                        format!(", {} twice", r.callers_texted_more_than_once)
+                    } else {
+                        String::new()
+                    };
+                    format!("{verdict} {}/{}{dup}", r.callers_texted, r.calls)
+                })
+                .collect(),
+        ),
+        (
+            "webhook errors",
+            reports
+                .iter()
+                .map(|r| r.webhook_errors.values().sum::<u64>().to_string())
+                .collect(),
+        ),
+        (
+            "service peak RSS",
+            reports
+                .iter()
+                .map(|r| {
+                    r.service_peak_rss_mib
+                        .map_or("-".to_string(), |m| format!("{m:.0} MiB"))
+                })
+                .collect(),
+        ),
+    ];
+    let label_width = rows.iter().map(|(l, _)| l.len()).max().unwrap_or(0);
+    let widths: Vec<usize> = (0..reports.len())
+        .map(|i| {
+            rows.iter()
+                .map(|(_, v)| v[i].len())
+                .chain([header[i].len()])
+                .max()
+                .unwrap_or(0)
+        })
+        .collect();
+    let mut t = Table::default();
+    t.line("\nSide by side (latencies from the scheduled send time; see each run's table above)");
+    let line = |label: &str, cells: &[String]| {
+        let mut out = format!("  {label:<label_width$}");
+        for (cell, w) in cells.iter().zip(&widths) {
+            out.push_str(&format!(" | {cell:>w$}"));
+        }
+        out
+    };
+    t.line(line("", &header));
+    t.line(format!(
+        "  {}",
+        "-".repeat(label_width + widths.iter().map(|w| w + 3).sum::<usize>())
+    ));
+    for (label, cells) in &rows {
+        t.line(line(label, cells));
+    }
+    t.0
+}
+
+/// 0.84 ms, 83 ms, 1.5 s.
+fn human_ms(ms: f64) -> String {
+    if ms < 10.0 {
+        format!("{ms:.2} ms")
+    } else if ms < 1000.0 {
+        format!("{ms:.0} ms")
+    } else {
+        format!("{:.1} s", ms / 1000.0)
+    }
+}
+
 #[derive(Default)]
 struct Table(String);
 
@@ -347,4 +466,16 @@ pub fn mib(kib: Option<u64>) -> Option<f64> {
 
 fn round1(v: f64) -> f64 {
     (v * 10.0).round() / 10.0
+}
+
+#[cfg(test)]
+mod tests {
+    use super::human_ms;
+
+    #[test]
+    fn milliseconds_read_at_a_glance() {
+        assert_eq!(human_ms(0.844), "0.84 ms");
+        assert_eq!(human_ms(83.2), "83 ms");
+        assert_eq!(human_ms(1534.0), "1.5 s");
+    }
 }

@@ -61,15 +61,22 @@ pub struct Store {
     dialect: Dialect,
     /// Where we connected (for a PostgreSQL `LISTEN` connection).
     url: std::sync::Arc<str>,
+    /// PostgreSQL `statement_timeout` of pooled connections, in ms.
+    statement_timeout_ms: u128,
 }
 
 static DRIVERS: Once = Once::new();
 
-/// Pool settings from config.
+/// Pool settings, from `[database]` in ringback.toml
+/// ([`crate::config::DatabaseConfig`]).
 #[derive(Debug, Clone)]
 pub struct PoolOptions {
+    /// PostgreSQL pool size. SQLite ignores it: one writer, two readers.
     pub max_connections: u32,
+    /// Longest wait for a free connection (both dialects).
     pub acquire_timeout: Duration,
+    /// PostgreSQL `statement_timeout` on every pooled connection (not on
+    /// migrations). SQLite has none.
     pub statement_timeout: Duration,
 }
 
@@ -155,6 +162,7 @@ impl Store {
             read_pool,
             dialect,
             url: url.into(),
+            statement_timeout_ms: opts.statement_timeout.as_millis(),
         })
     }
 
@@ -166,14 +174,22 @@ impl Store {
         &self.pool
     }
 
-    /// Applies pending migrations for this dialect.
+    /// Applies pending migrations for this dialect. On PostgreSQL they run
+    /// without the statement timeout: building an index on a big table may
+    /// rightly take longer than any request should.
     pub async fn migrate(&self) -> Result<()> {
         match self.dialect {
             Dialect::Sqlite => sqlx::migrate!("migrations/sqlite").run(&self.pool).await?,
             Dialect::Postgres => {
-                sqlx::migrate!("migrations/postgres")
-                    .run(&self.pool)
-                    .await?
+                let mut conn = self.pool.acquire().await?;
+                conn.execute("SET statement_timeout = 0").await?;
+                let result = sqlx::migrate!("migrations/postgres").run(&mut *conn).await;
+                // Back to the pool's setting before the connection is reused.
+                conn.execute(
+                    format!("SET statement_timeout = {}", self.statement_timeout_ms).as_str(),
+                )
+                .await?;
+                result?
             }
         }
         Ok(())
@@ -848,4 +864,55 @@ where
     T: for<'r> sqlx::Decode<'r, Any> + sqlx::Type<Any>,
 {
     r.try_get::<T, _>(col).map_err(StoreError::Db)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use sqlx::Connection;
+
+    /// Every pooled PostgreSQL connection carries the configured statement
+    /// timeout — including the one migrations ran on without it.
+    #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+    async fn postgres_pool_connections_carry_the_statement_timeout() {
+        let Some(base) = std::env::var("RINGBACK_TEST_POSTGRES_URL")
+            .ok()
+            .filter(|u| !u.is_empty())
+        else {
+            eprintln!("skipped: postgres_pool_connections_carry_the_statement_timeout (set RINGBACK_TEST_POSTGRES_URL)");
+            return;
+        };
+        let base = base.trim_end_matches('/');
+        let name = format!("ringback_test_{}", uuid::Uuid::new_v4().simple());
+        let mut admin = sqlx::PgConnection::connect(&format!("{base}/postgres"))
+            .await
+            .unwrap();
+        sqlx::query(&format!("CREATE DATABASE {name}"))
+            .execute(&mut admin)
+            .await
+            .unwrap();
+        let opts = PoolOptions {
+            max_connections: 3,
+            acquire_timeout: Duration::from_secs(5),
+            statement_timeout: Duration::from_millis(1234),
+        };
+        let store = Store::connect(&format!("{base}/{name}"), &opts)
+            .await
+            .unwrap();
+        store.migrate().await.unwrap();
+        // Hold all three at once, so each is a distinct connection.
+        let mut held = Vec::new();
+        for _ in 0..3 {
+            held.push(store.pool().acquire().await.unwrap());
+        }
+        for conn in &mut held {
+            let row = sqlx::query("SELECT current_setting('statement_timeout') AS t")
+                .fetch_one(&mut **conn)
+                .await
+                .unwrap();
+            assert_eq!(row.get::<String, _>("t"), "1234ms");
+        }
+        drop(held);
+        store.close().await;
+    }
 }

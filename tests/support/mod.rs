@@ -104,18 +104,35 @@ impl TestApp {
         Self::spawn_with(backend, DEFAULT_BUSINESS, "").await
     }
 
-    /// `service` is extra `[service]` keys.
+    /// `service` is extra `[service]` keys (it may end with more sections,
+    /// e.g. `[database]`).
     pub async fn spawn_with(backend: Backend, businesses: &str, service: &str) -> TestApp {
         let dir = tempfile::tempdir().unwrap();
+        let database_url = match backend {
+            Backend::Sqlite => format!("sqlite://{}", dir.path().join("test.db").display()),
+            Backend::Postgres(base) => fresh_postgres_database(&base).await,
+        };
+        Self::spawn_in(dir, database_url, businesses, service).await
+    }
+
+    /// Like [`TestApp::spawn_with`], on a database URL the test prepared
+    /// (e.g. one that goes through a proxy the test can cut).
+    pub async fn spawn_at(database_url: &str, businesses: &str, service: &str) -> TestApp {
+        let dir = tempfile::tempdir().unwrap();
+        Self::spawn_in(dir, database_url.to_string(), businesses, service).await
+    }
+
+    async fn spawn_in(
+        dir: tempfile::TempDir,
+        database_url: String,
+        businesses: &str,
+        service: &str,
+    ) -> TestApp {
         let prompts = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("prompts");
         let config_text = format!(
             "[service]\nprompts_dir = {:?}\nlease_seconds = 5\nsend_timeout_seconds = 1.0\n{service}\n{businesses}",
             prompts.display().to_string()
         );
-        let database_url = match backend {
-            Backend::Sqlite => format!("sqlite://{}", dir.path().join("test.db").display()),
-            Backend::Postgres(base) => fresh_postgres_database(&base).await,
-        };
         let mock = MockTwilio::start().await;
         let clock = ManualClock::new(tuesday_10am());
         let mut app = TestApp {
