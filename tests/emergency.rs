@@ -138,6 +138,9 @@ async fn gas_text_pages_the_chain_until_someone_acks(b: Backend) {
             .any(|e| e.starts_with("emergency_acked Luis took it after 300 s")),
         "{events:?}"
     );
+    assert_eq!(lead["escalation"]["status"], "acked");
+    assert_eq!(lead["escalation"]["acked_by"]["name"], "Luis");
+    assert_eq!(lead["escalation"]["ack_latency_seconds"], 300);
     // Staff are not leads.
     let all: serde_json::Value = app.admin_get("/api/v1/leads").await.json().await.unwrap();
     assert_eq!(all["leads"].as_array().unwrap().len(), 1);

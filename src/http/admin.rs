@@ -160,8 +160,23 @@ pub async fn lead_detail(
             unreachable: events.iter().any(|e| e.kind == "unreachable"),
         })
     });
+    let escalation = store.escalation_for_lead(id).await?.map(|(eid, e)| {
+        serde_json::json!({
+            "id": eid,
+            "status": e.status,
+            "hazard": e.hazard,
+            "chain": e.chain,
+            "step": e.step,
+            "pages": e.pages,
+            "acked_by": e.acked_by,
+            "acked_at": e.acked_at,
+            "started_at": e.started_at,
+            "ack_latency_seconds": e.ack_latency().map(|d| d.num_seconds()),
+        })
+    });
     Ok(Json(serde_json::json!({
         "lead": lead,
+        "escalation": escalation,
         "packet": packet,
         "packet_text": packet.as_ref().map(|p| p.summary("Job packet")),
         "calls": calls,
