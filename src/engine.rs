@@ -123,7 +123,12 @@ fn suppress_reason(f: &MissedCall<'_>) -> Option<SuppressReason> {
     if f.is_own_number || b.numbers.contains(&phone) || b.ring_phone == phone {
         return Some(SuppressReason::OwnNumber);
     }
-    if b.internal_numbers.contains(&phone) {
+    // Staff phones, including everyone on the on-call roster, are not leads.
+    if b.internal_numbers.contains(&phone)
+        || b.roster
+            .as_ref()
+            .is_some_and(|r| r.person_by_phone(&phone).is_some())
+    {
         return Some(SuppressReason::InternalNumber);
     }
     if b.block_list.contains(&phone) {

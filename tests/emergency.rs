@@ -141,9 +141,23 @@ async fn gas_text_pages_the_chain_until_someone_acks(b: Backend) {
     assert_eq!(lead["escalation"]["status"], "acked");
     assert_eq!(lead["escalation"]["acked_by"]["name"], "Luis");
     assert_eq!(lead["escalation"]["ack_latency_seconds"], 300);
-    // Staff are not leads.
-    let all: serde_json::Value = app.admin_get("/api/v1/leads").await.json().await.unwrap();
+    // Staff are not leads: their texts and their missed calls get no text.
+    let all: serde_json::Value = app
+        .admin_get("/api/v1/leads?status=engaged")
+        .await
+        .json()
+        .await
+        .unwrap();
     assert_eq!(all["leads"].as_array().unwrap().len(), 1);
+    app.missed_call("CAmike", MIKE).await;
+    app.settle().await;
+    assert!(
+        app.mock
+            .sent_to(MIKE)
+            .iter()
+            .all(|s| !s.body.contains("Sorry we missed")),
+        "a tech calling the shop is not texted like a customer"
+    );
 }
 
 async fn pressing_1_on_the_page_call_takes_it(b: Backend) {
