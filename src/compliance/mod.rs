@@ -304,6 +304,49 @@ mod tests {
     }
 
     #[test]
+    fn emergency_pages_and_safety_texts_go_at_night_and_past_the_cap() {
+        let c = crate::engine::tests_support::config();
+        let rules = Rules::from_config(&c.service);
+        let b = &c.businesses[0];
+        // 02:00 in Chicago: quiet hours everywhere in the US.
+        let night = chrono::TimeZone::with_ymd_and_hms(&Utc, 2026, 11, 25, 8, 0, 0).unwrap();
+        for kind in [MessageKind::Page, MessageKind::Emergency] {
+            let v = check(&Outgoing {
+                kind,
+                to: "+15125550147",
+                from: "+15125550100",
+                business: Some(b),
+                now: night,
+                sent_last_24h: 99,
+                cap_frees_at: None,
+                rules: &rules,
+            });
+            assert_eq!(v, Verdict::Allow, "{kind}");
+        }
+        // The same hour holds a follow-up.
+        let v = check(&Outgoing {
+            kind: MessageKind::FollowUp,
+            to: "+15125550147",
+            from: "+15125550100",
+            business: Some(b),
+            now: night,
+            sent_last_24h: 0,
+            cap_frees_at: None,
+            rules: &rules,
+        });
+        assert!(
+            matches!(
+                v,
+                Verdict::Hold {
+                    reason: "quiet_hours",
+                    ..
+                }
+            ),
+            "{v:?}"
+        );
+    }
+
+    #[test]
     fn a_capped_follow_up_waits_for_a_free_slot_a_reply_does_not() {
         let c = crate::engine::tests_support::config();
         let rules = Rules::from_config(&c.service);
