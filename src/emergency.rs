@@ -35,10 +35,20 @@ pub struct PageCallPayload {
     pub to: String,
 }
 
+/// What [`start`] did.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Started {
+    /// The chain is being paged.
+    Paging,
+    /// The lead's chain is already being paged: nobody is paged twice.
+    AlreadyPaging,
+    /// The business has no roster: the caller got the safety text, and
+    /// the office notice is all there is.
+    NoRoster,
+}
+
 /// Starts paging for an emergency on `lead`, inside the caller's
-/// transaction. Returns false if the lead already has an escalation (a
-/// second emergency text pages nobody twice) or the business has no
-/// roster (the office notice is then all there is).
+/// transaction (which holds the caller's contact lock).
 #[allow(clippy::too_many_arguments)]
 pub async fn start(
     tx: &mut Tx,
@@ -50,7 +60,7 @@ pub async fn start(
     what_they_said: &str,
     address: Option<&str>,
     now: DateTime<Utc>,
-) -> Result<bool, StoreError> {
+) -> Result<Started, StoreError> {
     let Some(roster) = &b.roster else {
         // No roster: the caller still gets the safety advice at once.
         queue_text(
@@ -64,7 +74,7 @@ pub async fn start(
             now,
         )
         .await?;
-        return Ok(false);
+        return Ok(Started::NoRoster);
     };
     let page = b.escalation.page(&escalation::Packet {
         business: &b.name,
@@ -77,7 +87,7 @@ pub async fn start(
     });
     let fresh = Escalation::new(lead.id, hazard, roster.chain_at(now), page);
     let Some(id) = tx.insert_escalation(&b.id, &fresh, now).await? else {
-        return Ok(false);
+        return Ok(Started::AlreadyPaging);
     };
     let (state, actions) = escalation::on_event(fresh, Event::Start, now, &roster.policy());
     tx.save_escalation(id, &state, now).await?;
@@ -100,6 +110,26 @@ pub async fn start(
     apply(tx, config, metrics, b, lead, id, &state, actions, now).await?;
     metrics.inc("ringback_emergencies_total", &[("hazard", hazard.as_str())]);
     tracing::warn!(lead = lead.id, caller = %mask(&lead.caller), hazard = hazard.as_str(), "emergency: paging the on-call chain");
+    Ok(Started::Paging)
+}
+
+/// Calls off a lead's open escalation (the office closed the lead, the
+/// caller is not interested, a person reached them), inside the caller's
+/// transaction, which holds the lead's contact lock (contact lock first,
+/// then the escalation row, like every other path).
+pub async fn cancel_for_lead(
+    tx: &mut Tx,
+    config: &Config,
+    metrics: &Metrics,
+    lead_id: i64,
+    now: DateTime<Utc>,
+) -> Result<bool, StoreError> {
+    let Some(id) = tx.open_escalation_for_lead(lead_id).await? else {
+        return Ok(false);
+    };
+    handle_in(tx, config, metrics, id, Event::Cancel, now).await?;
+    tx.lead_event(lead_id, "emergency_called_off", "paging stopped", now)
+        .await?;
     Ok(true)
 }
 
@@ -156,11 +186,15 @@ pub async fn staff_text(
     now: DateTime<Utc>,
 ) -> Result<bool, StoreError> {
     if !escalation::is_ack(body) {
-        tracing::info!(from = %mask(from.as_str()), "text from on-call staff that is not an ACK; left for a person");
+        keep_staff_text(tx, b, from, body, now).await?;
+        tracing::info!(from = %mask(from.as_str()), "text from on-call staff that is not an ACK; kept for the office");
         return Ok(false);
     }
-    let open = tx.open_escalations_locked(&b.id).await?;
+    let open = tx
+        .open_escalations_locked(&b.id, now - chrono::Duration::hours(2))
+        .await?;
     let Some(target) = escalation::route_ack(open.iter().map(|(_, e)| e), from) else {
+        keep_staff_text(tx, b, from, body, now).await?;
         tracing::info!(from = %mask(from.as_str()), "ACK with no open emergency for this person");
         return Ok(false);
     };
@@ -179,6 +213,34 @@ pub async fn staff_text(
     )
     .await?;
     Ok(true)
+}
+
+/// A staff text that is not an ACK for anything: kept as an inbound
+/// message (no lead) so the office can read it, never dropped.
+async fn keep_staff_text(
+    tx: &mut Tx,
+    b: &Business,
+    from: &PhoneNumber,
+    body: &str,
+    now: DateTime<Utc>,
+) -> Result<(), StoreError> {
+    tx.insert_message(&NewMessage {
+        business_id: b.id.clone(),
+        lead_id: None,
+        direction: "inbound",
+        kind: MessageKind::Inbound,
+        to: b.numbers.first().map(|n| n.to_string()).unwrap_or_default(),
+        from: from.to_string(),
+        body: body.to_string(),
+        status: MessageStatus::Received,
+        suppress_reason: None,
+        provider: Some("twilio".into()),
+        provider_sid: None,
+        trigger_at: now,
+        created_at: now,
+    })
+    .await?;
+    Ok(())
 }
 
 #[allow(clippy::too_many_arguments)]

@@ -380,10 +380,18 @@ pub fn route_ack<'a>(
     open: impl IntoIterator<Item = &'a Escalation>,
     from: &PhoneNumber,
 ) -> Option<&'a Escalation> {
-    let candidates: Vec<&Escalation> = open
+    let open: Vec<&Escalation> = open
         .into_iter()
         .filter(|e| e.is_open() && e.link(from).is_some())
         .collect();
+    // One still paging wins over one that ran out of people: the live
+    // emergency must not keep paging because an old one took the ACK.
+    let paging: Vec<&Escalation> = open
+        .iter()
+        .copied()
+        .filter(|e| e.status == Status::Paging)
+        .collect();
+    let candidates = if paging.is_empty() { open } else { paging };
     let oldest = |v: Vec<&'a Escalation>| {
         v.into_iter()
             .min_by_key(|e| (e.started_at.unwrap_or(DateTime::<Utc>::MAX_UTC), e.lead_id))

@@ -397,6 +397,8 @@ impl Core {
                 .await?;
             tx.cancel_queued_follow_ups(lead_id, "talked_on_phone", now)
                 .await?;
+            crate::emergency::cancel_for_lead(&mut tx, &self.config, &self.metrics, lead_id, now)
+                .await?;
             tx.lead_event(
                 lead_id,
                 "resolved",
@@ -738,8 +740,11 @@ impl Core {
         }
         if let Some(msg) = queued {
             let id = tx.insert_message(&msg).await?;
+            // The opt-out confirmation must survive a second STOP (which
+            // cancels the lead's jobs): it is the one text still owed.
+            let job_lead = (msg.kind != MessageKind::OptOutConfirmation).then_some(lead.id);
             tx.enqueue(
-                &send_job(id, Some(lead.id), now, self.config.service.max_attempts),
+                &send_job(id, job_lead, now, self.config.service.max_attempts),
                 now,
             )
             .await?;
@@ -778,9 +783,19 @@ impl Core {
         });
         plan.lead.last_activity_at = now;
         tx.update_lead(&plan.lead, now).await?;
-        // Any reply ends the follow-up sequence.
+        // Any reply ends the follow-up sequence, and restarts the clock
+        // after which a quiet lead goes cold.
         tx.cancel_lead_jobs(lead.id, &[timers::FOLLOW_UP], "the customer replied", now)
             .await?;
+        tx.enqueue(
+            &timers::cold_job(lead.id, now + self.config.service.cold_after),
+            now,
+        )
+        .await?;
+        if !plan.lead.status.is_open() {
+            crate::emergency::cancel_for_lead(tx, &self.config, &self.metrics, lead.id, now)
+                .await?;
+        }
         tx.cancel_queued_follow_ups(lead.id, "customer_replied", now)
             .await?;
         tx.lead_event(
@@ -908,14 +923,24 @@ impl Core {
         event: &str,
         now: DateTime<Utc>,
     ) -> Result<(), StoreError> {
-        let transcript = said;
         let Some(mut lead) = tx.lead(lead_id).await? else {
             return Ok(());
         };
         lead.hazard = Some(hazard.as_str().to_string());
         lead.intent = Some("emergency".into());
+        if matches!(
+            lead.status,
+            LeadStatus::New | LeadStatus::Texted | LeadStatus::Cold
+        ) {
+            lead.status = LeadStatus::Engaged;
+        }
         tx.update_lead(&lead, now).await?;
-        tx.lead_event(lead.id, event, transcript, now).await?;
+        // "Still need a hand?" must never follow an emergency.
+        tx.cancel_lead_jobs(lead.id, &[timers::FOLLOW_UP], "emergency", now)
+            .await?;
+        tx.cancel_queued_follow_ups(lead.id, "emergency", now)
+            .await?;
+        tx.lead_event(lead.id, event, said, now).await?;
         let (transcripts, texts) = tx.what_they_said(lead.id).await?;
         let transcripts: Vec<&str> = transcripts.iter().map(String::as_str).collect();
         let texts: Vec<&str> = texts.iter().map(String::as_str).collect();
@@ -926,20 +951,23 @@ impl Core {
             texts: &texts,
             unreachable: false,
         });
-        self.notify_office(tx, b, &lead, engine::OfficeNotice::Emergency, &packet, now)
-            .await?;
-        crate::emergency::start(
+        let started = crate::emergency::start(
             tx,
             &self.config,
             &self.metrics,
             b,
             &lead,
             hazard,
-            transcript,
+            said,
             packet.location.as_deref(),
             now,
         )
         .await?;
+        // Already being paged (the menu, then the voicemail): one notice.
+        if started != crate::emergency::Started::AlreadyPaging {
+            self.notify_office(tx, b, &lead, engine::OfficeNotice::Emergency, &packet, now)
+                .await?;
+        }
         Ok(())
     }
 }

@@ -235,6 +235,11 @@ impl Core {
             lead.note = Some(n.clone());
             timeline.push(("note", n.clone()));
         }
+        if !lead.status.is_open() {
+            // Closed by the office: an emergency still paging is called off.
+            crate::emergency::cancel_for_lead(&mut tx, &self.config, &self.metrics, lead.id, now)
+                .await?;
+        }
         if timeline.is_empty() {
             return Err(OfficeError::Invalid(
                 "nothing to change: send owner, status, disposition (+ reason) or note".into(),
@@ -281,6 +286,14 @@ impl Core {
             // They talked to a person: texts would only get in the way.
             tx.cancel_lead_jobs(lead.id, &[FOLLOW_UP], "the office reached them", now)
                 .await?;
+            tx.cancel_queued_follow_ups(lead.id, "office_reached", now)
+                .await?;
+            if matches!(
+                lead.status,
+                LeadStatus::New | LeadStatus::Texted | LeadStatus::Cold
+            ) {
+                lead.status = LeadStatus::Engaged;
+            }
         }
         tx.update_lead(&lead, now).await?;
         let detail = format!(

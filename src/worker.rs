@@ -455,7 +455,9 @@ impl Worker {
                 .await?;
             return Ok(());
         };
-        if esc.status != crate::escalation::Status::Paging {
+        // Only for the page in flight: a retried call must not ring someone
+        // after the chain has moved on, or after somebody took it.
+        if esc.status != crate::escalation::Status::Paging || esc.step != p.step {
             self.store.complete_job(job, now).await?;
             return Ok(());
         }

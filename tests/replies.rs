@@ -321,6 +321,50 @@ async fn a_reply_cancels_a_follow_up_held_overnight(b: Backend) {
             .any(|t| t.contains("We can still get someone out")),
         "the held follow-up was canceled: {texts:?}"
     );
+    // The +2 h step waited for the morning as a timer (not as a queued
+    // text), and the reply canceled it: only the +30 min one ever existed.
+    let lead = lead_of(&app, CALLER).await;
+    let follow_ups = lead["messages"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter(|m| m["kind"] == "follow_up")
+        .count();
+    assert_eq!(follow_ups, 1, "{}", lead["messages"]);
+}
+
+async fn a_reply_cancels_a_follow_up_already_queued_and_held(b: Backend) {
+    let app = spawn(b).await;
+    app.missed_call("CA1", CALLER).await;
+    app.wait_for_texts(1).await;
+    app.advance(Duration::minutes(30)).await;
+    app.advance(Duration::minutes(90)).await;
+    assert_eq!(app.mock.sent_to(CALLER).len(), 3);
+    // Wednesday 09:30: the next-morning text is queued but held by the
+    // 3-per-24 h cap until 10:00. The customer answers first.
+    app.advance(Duration::hours(21) + Duration::minutes(30))
+        .await;
+    let lead = lead_of(&app, CALLER).await;
+    let held: Vec<_> = lead["messages"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter(|m| m["kind"] == "follow_up" && m["status"] == "queued")
+        .cloned()
+        .collect();
+    assert_eq!(held.len(), 1, "{}", lead["messages"]);
+    app.sms("SM1", CALLER, "I'll think about it").await;
+    app.advance(Duration::hours(2)).await;
+    let texts: Vec<String> = app
+        .mock
+        .sent_to(CALLER)
+        .into_iter()
+        .map(|s| s.body)
+        .collect();
+    assert!(
+        !texts.iter().any(|t| t.contains("Good morning")),
+        "{texts:?}"
+    );
     let lead = lead_of(&app, CALLER).await;
     let canceled = lead["messages"]
         .as_array()
@@ -328,9 +372,7 @@ async fn a_reply_cancels_a_follow_up_held_overnight(b: Backend) {
         .iter()
         .filter(|m| m["kind"] == "follow_up" && m["status"] == "canceled")
         .count();
-    // The +2 h step held overnight and the next-morning step held until
-    // 08:00: both were waiting, both are canceled, neither went.
-    assert_eq!(canceled, 2, "{}", lead["messages"]);
+    assert_eq!(canceled, 1, "{}", lead["messages"]);
 }
 
 async fn quiet_leads_go_cold_after_a_day(b: Backend) {
@@ -544,6 +586,7 @@ on_both_stores!(
     the_whole_sequence_runs_when_nobody_answers,
     every_step_is_sent_once_across_a_restart_within_quiet_hours_and_cap,
     a_reply_cancels_a_follow_up_held_overnight,
+    a_reply_cancels_a_follow_up_already_queued_and_held,
     quiet_leads_go_cold_after_a_day,
     the_queue_api_filters_and_the_office_closes_leads,
     do_not_contact_is_an_opt_out_and_stops_everything,

@@ -91,11 +91,16 @@ pub fn on_follow_up_due(f: &FollowUpDue<'_>) -> FollowUpDecision {
     if lead.disposition.is_some() {
         return FollowUpDecision::Stop("disposition");
     }
+    if lead.hazard.is_some() {
+        return FollowUpDecision::Stop("emergency");
+    }
     match lead.status {
         // Cold is the office's label for "no progress"; the customer has
         // not replied either way, so the sequence carries on.
         LeadStatus::Texted | LeadStatus::Cold => {}
-        LeadStatus::New if f.now < lead.first_call_at + Duration::hours(2) => {
+        // The instant text may be held (quiet hours with instant_any_hour
+        // off, a carrier outage): wait for it, within reason.
+        LeadStatus::New if f.now < lead.first_call_at + Duration::hours(24) => {
             return FollowUpDecision::Wait(f.now + WAIT_FOR_INSTANT)
         }
         LeadStatus::New => return FollowUpDecision::Stop("instant_text_never_sent"),
@@ -293,7 +298,7 @@ mod tests {
             FollowUpDecision::Wait(now + WAIT_FOR_INSTANT)
         );
         assert_eq!(
-            due(&l, 0, t + Duration::hours(3)),
+            due(&l, 0, t + Duration::hours(25)),
             FollowUpDecision::Stop("instant_text_never_sent")
         );
     }

@@ -96,8 +96,13 @@ pub async fn list_leads(
         (None, None) => None,
     };
     let now = s.core.clock.now();
+    // Ten years of minutes is older than any lead; beyond it the date math
+    // would overflow.
+    const MAX_MINUTES: i64 = 10 * 366 * 24 * 60;
     let minutes = |m: Option<i64>, name: &str| match m {
-        Some(m) if m < 0 => Err(ApiError::BadRequest(format!("{name} cannot be negative"))),
+        Some(m) if !(0..=MAX_MINUTES).contains(&m) => Err(ApiError::BadRequest(format!(
+            "{name} must be between 0 and {MAX_MINUTES}"
+        ))),
         Some(m) => Ok(Some(now - chrono::Duration::minutes(m))),
         None => Ok(None),
     };

@@ -31,8 +31,10 @@ impl Tx {
         }
     }
 
-    /// Records a new escalation for `lead_id`; `None` if the lead already
-    /// has one (a second emergency text on the same lead pages nobody twice).
+    /// Records a new escalation for `lead_id`; `None` if the lead has one
+    /// paging right now (a second emergency text while the chain is being
+    /// paged pages nobody twice). After an ACK or an exhausted chain, a new
+    /// emergency starts a new escalation.
     pub async fn insert_escalation(
         &mut self,
         business_id: &str,
@@ -41,7 +43,8 @@ impl Tx {
     ) -> Result<Option<i64>> {
         let row = sqlx::query(
             "INSERT INTO escalations (business_id, lead_id, status, state, created_at, updated_at)
-             VALUES ($1, $2, $3, $4, $5, $5) ON CONFLICT (lead_id) DO NOTHING RETURNING id",
+             VALUES ($1, $2, $3, $4, $5, $5)
+             ON CONFLICT (lead_id) WHERE status IN ('pending', 'paging') DO NOTHING RETURNING id",
         )
         .bind(business_id)
         .bind(e.lead_id)
@@ -72,18 +75,22 @@ impl Tx {
         }
     }
 
-    /// A business's open escalations (paging or exhausted), oldest first,
-    /// locked for this transaction.
+    /// A business's escalations an ACK may still be for: paging, or run
+    /// out of people since `exhausted_since` (an ACK hours later is for
+    /// something newer). Oldest first, locked for this transaction.
     pub async fn open_escalations_locked(
         &mut self,
         business_id: &str,
+        exhausted_since: DateTime<Utc>,
     ) -> Result<Vec<(i64, Escalation)>> {
         let sql = format!(
-            "SELECT id, state FROM escalations WHERE business_id = $1 AND status IN ('paging', 'exhausted') ORDER BY id{}",
+            "SELECT id, state FROM escalations WHERE business_id = $1
+               AND (status = 'paging' OR (status = 'exhausted' AND updated_at >= $2)) ORDER BY id{}",
             self.for_update()
         );
         let rows = sqlx::query(&sql)
             .bind(business_id)
+            .bind(to_ms(exhausted_since))
             .fetch_all(self.conn())
             .await?;
         rows.iter()
@@ -110,6 +117,22 @@ impl Tx {
     }
 }
 
+impl Tx {
+    /// The escalation of a lead that is still open (paging or exhausted),
+    /// locked for this transaction.
+    pub async fn open_escalation_for_lead(&mut self, lead_id: i64) -> Result<Option<i64>> {
+        let sql = format!(
+            "SELECT id FROM escalations WHERE lead_id = $1 AND status IN ('paging', 'exhausted') ORDER BY id DESC{}",
+            self.for_update()
+        );
+        let row = sqlx::query(&sql)
+            .bind(lead_id)
+            .fetch_optional(self.conn())
+            .await?;
+        row.map(|r| get::<i64>(&r, "id")).transpose()
+    }
+}
+
 impl Store {
     /// One escalation and its business (a plain read).
     pub async fn escalation(&self, id: i64) -> Result<Option<(String, Escalation)>> {
@@ -128,10 +151,12 @@ impl Store {
 
     /// The escalation of a lead, if it had an emergency.
     pub async fn escalation_for_lead(&self, lead_id: i64) -> Result<Option<(i64, Escalation)>> {
-        let row = sqlx::query("SELECT id, state FROM escalations WHERE lead_id = $1")
-            .bind(lead_id)
-            .fetch_optional(&self.read_pool)
-            .await?;
+        let row = sqlx::query(
+            "SELECT id, state FROM escalations WHERE lead_id = $1 ORDER BY id DESC LIMIT 1",
+        )
+        .bind(lead_id)
+        .fetch_optional(&self.read_pool)
+        .await?;
         match row {
             None => Ok(None),
             Some(r) => Ok(Some((
