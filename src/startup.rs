@@ -110,12 +110,16 @@ impl Running {
         let worker = Worker {
             store: store.clone(),
             provider: provider.clone(),
-            clock,
+            clock: clock.clone(),
             config: config.clone(),
             metrics,
             wake,
             status_callback: status_callback_url(settings.public_url.as_deref()),
             rules: Arc::new(crate::compliance::Rules::from_config(&config.service)),
+            rates: Arc::new(crate::compliance::rate::SenderRates::from_config(
+                &config,
+                clock.clone(),
+            )),
         };
         let worker = tokio::spawn(worker.run(shutdown_rx.clone()));
 

@@ -48,6 +48,8 @@ pub struct Worker {
     pub status_callback: Option<String>,
     /// The compliance gate's rules (quiet hours, caps).
     pub rules: Arc<compliance::Rules>,
+    /// Per-sender throughput (messages per second, per instance).
+    pub rates: Arc<compliance::rate::SenderRates>,
 }
 
 impl Worker {
@@ -535,7 +537,7 @@ impl Worker {
         } else {
             0
         };
-        Ok(compliance::check(&Outgoing {
+        let verdict = compliance::check(&Outgoing {
             kind: msg.kind,
             to: &msg.to,
             from: &msg.from,
@@ -543,7 +545,12 @@ impl Worker {
             now,
             sent_last_24h,
             rules: &self.rules,
-        }))
+        });
+        // Last, so that only a text that would go now uses up a send slot.
+        Ok(match verdict {
+            Verdict::Allow => self.rates.gate(&msg.from, msg.id),
+            other => other,
+        })
     }
 
     /// Calls the carrier's send API, timing the call.
