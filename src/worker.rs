@@ -404,6 +404,10 @@ impl Worker {
             Verdict::Refuse(reason) => {
                 tracing::warn!(message_id = msg.id, to = %mask(&msg.to), reason, "text refused by the compliance gate");
                 self.suppress(job, msg.id, reason).await?;
+                if reason == "sender_not_registered" {
+                    let (s, c, m, w) = (&self.store, &self.config, &self.metrics, &self.wake);
+                    crate::alerts::sender_refused(s, c, m, w, &msg, now).await?;
+                }
                 return Ok(());
             }
         }

@@ -3,6 +3,7 @@
 pub mod admin;
 pub mod error;
 pub mod ops;
+pub mod senders;
 pub mod twilio;
 
 use crate::ingest::Core;
@@ -57,6 +58,7 @@ pub fn router(state: AppState) -> Router {
         .route("/metrics", get(ops::metrics))
         .route("/api/v1/leads", get(admin::list_leads))
         .route("/api/v1/leads/{id}", get(admin::lead_detail))
+        .route("/api/v1/senders", get(senders::list_senders))
         .layer(DefaultBodyLimit::max(limit))
         .layer(TraceLayer::new_for_http())
         .with_state(state)

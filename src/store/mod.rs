@@ -13,9 +13,11 @@
 //!   by in-process locks.
 
 mod caps;
+mod health;
 mod jobs;
 mod rows;
 
+pub use health::SenderHealthRow;
 pub use jobs::{BeginSend, Job, JobStatus, NewJob, SentRecord, JOBS_CHANNEL, SEND_BATCH};
 pub use rows::{CallRow, LeadEventRow, LeadRow, MessageRow, NewLead, NewMessage};
 
