@@ -134,6 +134,7 @@ impl Running {
             let graceful = async move {
                 let _ = rx.wait_for(|stop| *stop).await;
             };
+            let app = app.into_make_service_with_connect_info::<SocketAddr>();
             if let Err(e) = axum::serve(listener, app)
                 .with_graceful_shutdown(graceful)
                 .await

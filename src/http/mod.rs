@@ -2,6 +2,7 @@
 
 pub mod admin;
 pub mod error;
+pub mod limit;
 pub mod ops;
 pub mod senders;
 pub mod twilio;
@@ -59,6 +60,10 @@ pub fn router(state: AppState) -> Router {
         .route("/api/v1/leads", get(admin::list_leads))
         .route("/api/v1/leads/{id}", get(admin::lead_detail))
         .route("/api/v1/senders", get(senders::list_senders))
+        .layer(axum::middleware::from_fn_with_state(
+            limit::WebhookIpLimit::new(limit::UNVERIFIED_BURST, limit::UNVERIFIED_REFILL),
+            limit::webhooks,
+        ))
         .layer(DefaultBodyLimit::max(limit))
         .layer(TraceLayer::new_for_http())
         .with_state(state)
