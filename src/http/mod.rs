@@ -57,13 +57,13 @@ pub fn router(state: AppState) -> Router {
         .route("/healthz", get(ops::healthz))
         .route("/readyz", get(ops::readyz))
         .route("/metrics", get(ops::metrics))
-        .route("/api/v1/leads", get(admin::list_leads))
-        .route("/api/v1/leads/{id}", get(admin::lead_detail))
-        .route("/api/v1/senders", get(senders::list_senders))
         .layer(axum::middleware::from_fn_with_state(
             limit::WebhookIpLimit::new(limit::UNVERIFIED_BURST, limit::UNVERIFIED_REFILL),
             limit::webhooks,
         ))
+        .route("/api/v1/senders", get(senders::list_senders))
+        .route("/api/v1/leads", get(admin::list_leads))
+        .route("/api/v1/leads/{id}", get(admin::lead_detail))
         .layer(DefaultBodyLimit::max(limit))
         .layer(TraceLayer::new_for_http())
         .with_state(state)
