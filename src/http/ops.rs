@@ -36,13 +36,10 @@ pub async fn metrics(State(s): State<AppState>) -> impl IntoResponse {
         .await
         .map(|d| d as f64)
         .unwrap_or(-1.0);
-    let mut body = s.core.metrics.render(&[(
+    let body = s.core.metrics.render(&[(
         "ringback_job_queue_depth",
         "Jobs pending or running (-1: database unreachable).",
         depth,
     )]);
-    if let Ok(health) = s.core.store.sender_health().await {
-        body.push_str(&super::senders::at_risk_gauges(&s.core.config, &health));
-    }
     ([(header::CONTENT_TYPE, "text/plain; version=0.0.4")], body)
 }

@@ -9,8 +9,10 @@ use super::error::ApiError;
 use super::AppState;
 use crate::config::{Config, Registration};
 use crate::store::SenderHealthRow;
+use axum::body::Body;
 use axum::extract::State;
 use axum::http::HeaderMap;
+use axum::response::{IntoResponse, Response};
 use axum::Json;
 use std::collections::HashMap;
 
@@ -76,4 +78,22 @@ pub fn at_risk_gauges(config: &Config, health: &[SenderHealthRow]) -> String {
         );
     }
     out
+}
+
+/// `GET /metrics`: everything [`super::ops::metrics`] renders, followed by
+/// the per-sender at-risk gauges (read from the database at scrape time).
+pub async fn metrics(State(s): State<AppState>) -> Response {
+    let (parts, body) = super::ops::metrics(State(s.clone()))
+        .await
+        .into_response()
+        .into_parts();
+    let mut text = axum::body::to_bytes(body, usize::MAX)
+        .await
+        .map(|b| b.to_vec())
+        .unwrap_or_default();
+    match s.core.store.sender_health().await {
+        Ok(health) => text.extend_from_slice(at_risk_gauges(&s.core.config, &health).as_bytes()),
+        Err(e) => tracing::warn!(error = %e, "metrics: cannot read sender health"),
+    }
+    Response::from_parts(parts, Body::from(text))
 }
