@@ -13,9 +13,10 @@
 //!   by in-process locks.
 
 mod caps;
-mod health;
 mod jobs;
 mod rows;
+// Sender health (migration 0002): carrier errors per number, owner alerts.
+mod health;
 
 pub use health::SenderHealthRow;
 pub use jobs::{BeginSend, Job, JobStatus, NewJob, SentRecord, JOBS_CHANNEL, SEND_BATCH};
