@@ -482,12 +482,8 @@ pub(crate) async fn learn_from_carrier_error(
             .await?;
             tracing::warn!(to = %mask(&m.to), "carrier says the number unsubscribed (21610); recorded as opted out");
         }
-        codes::UNREGISTERED_SENDER | codes::FILTERED | codes::TOLL_FREE_UNVERIFIED => {
-            metrics.inc(
-                "ringback_sender_at_risk_total",
-                &[("sender", &m.from), ("code", code)],
-            );
-            tracing::error!(sender = %m.from, code, "sending number is at risk: check its A2P 10DLC / toll-free registration");
+        c if crate::alerts::sender_risk(c).is_some() => {
+            crate::alerts::sender_at_risk(tx, metrics, m, code, now).await?;
         }
         _ => {}
     }

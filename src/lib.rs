@@ -14,6 +14,7 @@
 //! - [`worker`]: the only code that sends;
 //! - [`http`]: webhooks, ops endpoints and the admin API.
 
+pub mod alerts;
 pub mod classify;
 pub mod cli;
 pub mod clock;

@@ -58,6 +58,11 @@ const HELP: &[(&str, &str, &str)] = &[
         "Carrier errors that put a sending number at risk (30034, 30007, ...).",
     ),
     (
+        "ringback_owner_alerts_total",
+        "counter",
+        "Alerts to a business owner's own phone (e.g. a sender refused), by outcome.",
+    ),
+    (
         "ringback_send_duration_seconds",
         "histogram",
         "Time the carrier's send API took to answer.",

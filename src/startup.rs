@@ -124,13 +124,17 @@ impl Running {
         let worker = Worker {
             store: store.clone(),
             provider: provider.clone(),
-            clock,
+            clock: clock.clone(),
             config: config.clone(),
             metrics,
             wake,
             status_callback: status_callback_url(settings.public_url.as_deref()),
             public_url: settings.public_url.clone(),
             rules: Arc::new(crate::compliance::Rules::from_config(&config.service)),
+            rates: Arc::new(crate::compliance::rate::SenderRates::from_config(
+                &config,
+                clock.clone(),
+            )),
         };
         let worker = tokio::spawn(worker.run(shutdown_rx.clone()));
 
@@ -145,6 +149,7 @@ impl Running {
             let graceful = async move {
                 let _ = rx.wait_for(|stop| *stop).await;
             };
+            let app = app.into_make_service_with_connect_info::<SocketAddr>();
             if let Err(e) = axum::serve(listener, app)
                 .with_graceful_shutdown(graceful)
                 .await

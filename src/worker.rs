@@ -50,6 +50,8 @@ pub struct Worker {
     pub public_url: Option<String>,
     /// The compliance gate's rules (quiet hours, caps).
     pub rules: Arc<compliance::Rules>,
+    /// Per-sender throughput (messages per second, per instance).
+    pub rates: Arc<compliance::rate::SenderRates>,
 }
 
 impl Worker {
@@ -539,6 +541,10 @@ impl Worker {
             Verdict::Refuse(reason) => {
                 tracing::warn!(message_id = msg.id, to = %mask(&msg.to), reason, "text refused by the compliance gate");
                 self.suppress(job, msg.id, reason).await?;
+                if reason == "sender_not_registered" {
+                    let (s, c, m, w) = (&self.store, &self.config, &self.metrics, &self.wake);
+                    crate::alerts::sender_refused(s, c, m, w, &msg, now).await?;
+                }
                 return Ok(());
             }
         }
@@ -689,7 +695,7 @@ impl Worker {
         } else {
             (0, None)
         };
-        Ok(compliance::check(&Outgoing {
+        let verdict = compliance::check(&Outgoing {
             kind: msg.kind,
             to: &msg.to,
             from: &msg.from,
@@ -698,7 +704,12 @@ impl Worker {
             sent_last_24h,
             cap_frees_at: oldest.map(|t| t + day),
             rules: &self.rules,
-        }))
+        });
+        // Last, so that only a text that would go now uses up a send slot.
+        Ok(match verdict {
+            Verdict::Allow => self.rates.gate(&msg.from, msg.id),
+            other => other,
+        })
     }
 
     /// Calls the carrier's send API, timing the call.

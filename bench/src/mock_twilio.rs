@@ -82,6 +82,8 @@ struct StoredMessage {
     from: String,
     body: String,
     created: DateTime<Utc>,
+    /// When the create request arrived.
+    arrived: Instant,
 }
 
 /// What the mock saw, as the bench needs it for its report.
@@ -92,6 +94,8 @@ pub struct Snapshot {
     pub recipients: HashMap<String, (Instant, u32)>,
     /// Accepted messages per `From` value.
     pub senders: HashMap<String, u64>,
+    /// When each accepted message arrived, per `From` value, in order.
+    pub arrivals_by_sender: HashMap<String, Vec<Instant>>,
     pub accepted: u64,
     pub injected_failures: u64,
     /// Accepted messages whose reply was replaced by a `500`.
@@ -160,8 +164,16 @@ impl MockTwilio {
     pub fn snapshot(&self) -> Snapshot {
         let store = self.state.store.lock().unwrap();
         let mut senders: HashMap<String, u64> = HashMap::new();
+        let mut arrivals_by_sender: HashMap<String, Vec<Instant>> = HashMap::new();
         for message in &store.messages {
             *senders.entry(message.from.clone()).or_default() += 1;
+            arrivals_by_sender
+                .entry(message.from.clone())
+                .or_default()
+                .push(message.arrived);
+        }
+        for arrivals in arrivals_by_sender.values_mut() {
+            arrivals.sort();
         }
         Snapshot {
             recipients: store
@@ -170,6 +182,7 @@ impl MockTwilio {
                 .map(|(to, r)| (to.clone(), (r.first_arrival, r.count)))
                 .collect(),
             senders,
+            arrivals_by_sender,
             accepted: store.messages.len() as u64,
             injected_failures: self.state.injected_failures.load(Ordering::Relaxed),
             lost_replies: self.state.lost_replies.load(Ordering::Relaxed),
@@ -315,6 +328,7 @@ impl MockState {
             from: from.to_string(),
             body: text.to_string(),
             created: Utc::now(),
+            arrived,
         };
         let json = message_json(&message, account_sid, false);
 

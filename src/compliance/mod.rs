@@ -7,6 +7,7 @@
 
 pub mod lint;
 pub mod quiet;
+pub mod rate;
 
 use crate::config::Business;
 use crate::domain::{MessageKind, PhoneNumber};

@@ -2,7 +2,9 @@
 
 pub mod admin;
 pub mod error;
+pub mod limit;
 pub mod ops;
+pub mod senders;
 pub mod twilio;
 
 use crate::ingest::Core;
@@ -63,7 +65,12 @@ pub fn router(state: AppState) -> Router {
         .route("/webhooks/twilio/sms/status", post(twilio::sms_status))
         .route("/healthz", get(ops::healthz))
         .route("/readyz", get(ops::readyz))
-        .route("/metrics", get(ops::metrics))
+        .route("/metrics", get(senders::metrics))
+        .layer(axum::middleware::from_fn_with_state(
+            limit::WebhookIpLimit::new(limit::UNVERIFIED_BURST, limit::UNVERIFIED_REFILL),
+            limit::webhooks,
+        ))
+        .route("/api/v1/senders", get(senders::list_senders))
         .route("/api/v1/leads", get(admin::list_leads))
         .route(
             "/api/v1/leads/{id}",

@@ -16,7 +16,10 @@ mod caps;
 mod escalations;
 mod jobs;
 mod rows;
+// Sender health (migration 0002): carrier errors per number, owner alerts.
+mod health;
 
+pub use health::SenderHealthRow;
 pub use jobs::{BeginSend, Job, JobStatus, NewJob, SentRecord, JOBS_CHANNEL, SEND_BATCH};
 pub use rows::{CallRow, LeadEventRow, LeadRow, MessageRow, NewLead, NewMessage};
 
