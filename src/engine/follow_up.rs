@@ -95,9 +95,13 @@ pub fn on_follow_up_due(f: &FollowUpDue<'_>) -> FollowUpDecision {
         return FollowUpDecision::Stop("emergency");
     }
     match lead.status {
+        LeadStatus::Texted => {}
         // Cold is the office's label for "no progress"; the customer has
-        // not replied either way, so the sequence carries on.
-        LeadStatus::Texted | LeadStatus::Cold => {}
+        // not replied either way, so a sequence under way carries on. A
+        // lead that went cold before any text reached them (the instant
+        // text was refused or never left) gets none.
+        LeadStatus::Cold if lead.follow_ups_sent > 0 => {}
+        LeadStatus::Cold => return FollowUpDecision::Stop("never_texted"),
         // The instant text may be held (quiet hours with instant_any_hour
         // off, a carrier outage): wait for it, within reason.
         LeadStatus::New if f.now < lead.first_call_at + Duration::hours(24) => {
@@ -278,9 +282,15 @@ mod tests {
             check(&disposed, None, false),
             FollowUpDecision::Stop("disposition")
         );
-        // A cold lead that never replied still gets its follow-ups.
+        // A cold lead that never replied still gets the rest of its
+        // follow-ups; one that was never texted at all gets none.
         let mut cold = base.clone();
         cold.status = LeadStatus::Cold;
+        assert_eq!(
+            check(&cold, None, false),
+            FollowUpDecision::Stop("never_texted")
+        );
+        cold.follow_ups_sent = 1;
         assert!(matches!(
             check(&cold, None, false),
             FollowUpDecision::Send { .. }
