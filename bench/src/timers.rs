@@ -167,6 +167,14 @@ pub struct RssSample {
     pub rss_mib: Option<f64>,
 }
 
+/// Fire lateness of the timers due in one slice of the stream.
+#[derive(Debug, Serialize)]
+pub struct Slice {
+    pub from_s: u64,
+    pub to_s: u64,
+    pub late_ms: Option<Percentiles>,
+}
+
 /// Everything a timer run measured. Field names are JSON keys.
 #[derive(Debug, Serialize)]
 pub struct TimerReport {
@@ -192,6 +200,12 @@ pub struct TimerReport {
     pub fired_late_ms: Option<Percentiles>,
     /// Provider (mock) receipt minus due time.
     pub provider_late_ms: Option<Percentiles>,
+    /// Fire lateness by when in the stream the timer was due (10 s slices),
+    /// to tell a steady drift from a stall.
+    pub fired_late_by_slice: Vec<Slice>,
+    /// 1-minute load average of the machine before and after the run (the
+    /// machine may be shared).
+    pub load_average: [f64; 2],
     pub rss: Vec<RssSample>,
     pub service_peak_rss_mib: Option<f64>,
     pub pending_at_end: i64,
@@ -232,6 +246,12 @@ impl TimerReport {
             "  text at provider p50 / p90 / p99 / max",
             pct(&self.provider_late_ms),
         );
+        for slice in &self.fired_late_by_slice {
+            t.row(
+                &format!("  due at {}-{} s", slice.from_s, slice.to_s),
+                pct(&slice.late_ms),
+            );
+        }
         t.row(
             "fired / texted / not fired",
             format!(
@@ -259,6 +279,10 @@ impl TimerReport {
             ),
         );
         t.row("pending timers at the end", self.pending_at_end.to_string());
+        t.row(
+            "load average (1 min) before / after",
+            format!("{:.2} / {:.2}", self.load_average[0], self.load_average[1]),
+        );
         t.line("Service memory (VmRSS) by pending jobs");
         for s in &self.rss {
             t.row(
@@ -393,6 +417,7 @@ async fn run_on(
         ("RUST_LOG", launch.rust_log.to_string()),
     ];
 
+    let load_before = load_average();
     // 1. Schema.
     let out = tokio::process::Command::new(launch.bin)
         .arg("migrate")
@@ -477,6 +502,17 @@ async fn run_on(
         tokio::time::sleep(Duration::from_secs(1)).await;
         sample("after growing".into(), pending_jobs(&pool).await?, &service);
     }
+    if is_postgres(database_url) {
+        // What autovacuum does to a database that has been running: the
+        // planner gets statistics for the seeded rows, and the vacuum does
+        // not start on its own in the middle of the measurement.
+        for table in ["leads", "contacts", "messages", "jobs"] {
+            sqlx::query(&format!("VACUUM ANALYZE {table}"))
+                .execute(&pool)
+                .await
+                .with_context(|| format!("VACUUM ANALYZE {table}"))?;
+        }
+    }
     let seed_s = seed_started.elapsed().as_secs_f64();
     let margin_ms = first_due - now_ms();
     if margin_ms < 0 {
@@ -544,6 +580,9 @@ async fn run_on(
     let anchor = ClockAnchor::now();
     let mut fired_us = lateness_histogram();
     let mut provider_us = lateness_histogram();
+    let slice_ms: i64 = 10_000;
+    let slices = ((stream_end - first_due) / slice_ms + 1) as usize;
+    let mut by_slice: Vec<Histogram<u64>> = (0..slices).map(|_| lateness_histogram()).collect();
     let mut fired = 0u64;
     let mut texted = 0u64;
     let mut not_fired = 0u64;
@@ -560,7 +599,10 @@ async fn run_on(
         let at_provider = snapshot.recipients.get(&caller);
         if let Some(q) = queued {
             fired += 1;
-            fired_us.saturating_record(((q - due).max(0) * 1000) as u64);
+            let us = ((q - due).max(0) * 1000) as u64;
+            fired_us.saturating_record(us);
+            let k = ((due - first_due).max(0) / slice_ms) as usize;
+            by_slice[k.min(slices - 1)].saturating_record(us);
         }
         if let Some(&(arrived, count)) = at_provider {
             texted += 1;
@@ -605,6 +647,16 @@ async fn run_on(
         not_fired,
         fired_late_ms,
         provider_late_ms: Percentiles::from_micros(&provider_us),
+        fired_late_by_slice: by_slice
+            .iter()
+            .enumerate()
+            .map(|(k, h)| Slice {
+                from_s: k as u64 * slice_ms as u64 / 1000,
+                to_s: ((k as u64 + 1) * slice_ms as u64 / 1000).min(plan.window.as_secs().max(1)),
+                late_ms: Percentiles::from_micros(h),
+            })
+            .collect(),
+        load_average: [load_before, load_average()],
         rss,
         service_peak_rss_mib: peak,
         pending_at_end: pending_after,
@@ -643,6 +695,14 @@ impl ClockAnchor {
             self.epoch_ms + (t - self.instant).as_secs_f64() * 1000.0
         }
     }
+}
+
+/// The 1-minute load average (0 if unreadable).
+fn load_average() -> f64 {
+    std::fs::read_to_string("/proc/loadavg")
+        .ok()
+        .and_then(|s| s.split_whitespace().next()?.parse().ok())
+        .unwrap_or(0.0)
 }
 
 fn now_ms() -> i64 {
