@@ -180,6 +180,10 @@ impl Service {
         Some(self.peak_rss_kib.load(Ordering::Relaxed)).filter(|&kib| kib > 0)
     }
 
+    pub fn pid(&self) -> u32 {
+        self.pid
+    }
+
     /// Resident set size right now (VmRSS), in KiB.
     pub fn rss_kib(&self) -> Option<u64> {
         rss_of(&format!("/proc/{}/status", self.pid))

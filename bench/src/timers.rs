@@ -101,6 +101,8 @@ const MINUTE_MS: i64 = 60_000;
 /// Rows per seeding transaction while the service runs (SQLite has one
 /// writer; keep each hold of it short).
 const SEED_CHUNK: i64 = 10_000;
+/// Lateness and scheduler figures are reported per slice of the stream.
+const SLICE_MS: i64 = 10_000;
 
 pub fn render_config() -> String {
     let prompts = service::workspace_dir().join("prompts");
@@ -173,6 +175,11 @@ pub struct Slice {
     pub from_s: u64,
     pub to_s: u64,
     pub late_ms: Option<Percentiles>,
+    /// The service's threads during those 10 s of wall time: CPU time they
+    /// got, and time they spent runnable but waiting for a CPU (Linux
+    /// schedstat; a waiting service is a starved one).
+    pub service_cpu_s: Option<f64>,
+    pub service_cpu_wait_s: Option<f64>,
 }
 
 /// Everything a timer run measured. Field names are JSON keys.
@@ -247,9 +254,15 @@ impl TimerReport {
             pct(&self.provider_late_ms),
         );
         for slice in &self.fired_late_by_slice {
+            let sched = match (slice.service_cpu_s, slice.service_cpu_wait_s) {
+                (Some(cpu), Some(wait)) => {
+                    format!("   cpu {cpu:.1} s, waited for a cpu {wait:.2} s")
+                }
+                _ => String::new(),
+            };
             t.row(
                 &format!("  due at {}-{} s", slice.from_s, slice.to_s),
-                pct(&slice.late_ms),
+                format!("{}{sched}", pct(&slice.late_ms)),
             );
         }
         t.row(
@@ -532,10 +545,15 @@ async fn run_on(
     let callers: HashSet<String> = (0..stream).map(caller).collect();
     let deadline_ms = stream_end + plan.drain.as_millis() as i64;
     let mut last_progress = Instant::now();
+    // Scheduler totals at each 10 s boundary of the stream's due times.
+    let mut sched_at: Vec<Option<(u64, u64)>> = Vec::new();
     loop {
         let texted = mock.count_texted(&callers);
         if texted >= callers.len() || now_ms() > deadline_ms {
             break;
+        }
+        if now_ms() >= first_due + sched_at.len() as i64 * SLICE_MS {
+            sched_at.push(sched_totals(service.pid()));
         }
         if last_progress.elapsed() >= Duration::from_secs(5) {
             last_progress = Instant::now();
@@ -552,6 +570,7 @@ async fn run_on(
         }
         tokio::time::sleep(Duration::from_millis(50)).await;
     }
+    sched_at.push(sched_totals(service.pid()));
     // Let the last send be recorded, and catch duplicates.
     tokio::time::sleep(Duration::from_secs(1)).await;
     let pending_after = pending_jobs(&pool).await?;
@@ -580,7 +599,7 @@ async fn run_on(
     let anchor = ClockAnchor::now();
     let mut fired_us = lateness_histogram();
     let mut provider_us = lateness_histogram();
-    let slice_ms: i64 = 10_000;
+    let slice_ms = SLICE_MS;
     let slices = ((stream_end - first_due) / slice_ms + 1) as usize;
     let mut by_slice: Vec<Histogram<u64>> = (0..slices).map(|_| lateness_histogram()).collect();
     let mut fired = 0u64;
@@ -650,10 +669,27 @@ async fn run_on(
         fired_late_by_slice: by_slice
             .iter()
             .enumerate()
-            .map(|(k, h)| Slice {
-                from_s: k as u64 * slice_ms as u64 / 1000,
-                to_s: ((k as u64 + 1) * slice_ms as u64 / 1000).min(plan.window.as_secs().max(1)),
-                late_ms: Percentiles::from_micros(h),
+            .map(|(k, h)| {
+                // CPU and wait between this slice's boundary and the next
+                // (the last slice runs to the end of the drain).
+                let between = match (
+                    sched_at.get(k).copied().flatten(),
+                    sched_at.get(k + 1).copied().flatten(),
+                ) {
+                    (Some((cpu0, wait0)), Some((cpu1, wait1))) => Some((
+                        cpu1.saturating_sub(cpu0) as f64 / 1e9,
+                        wait1.saturating_sub(wait0) as f64 / 1e9,
+                    )),
+                    _ => None,
+                };
+                Slice {
+                    from_s: k as u64 * slice_ms as u64 / 1000,
+                    to_s: ((k as u64 + 1) * slice_ms as u64 / 1000)
+                        .min(plan.window.as_secs().max(1)),
+                    late_ms: Percentiles::from_micros(h),
+                    service_cpu_s: between.map(|(cpu, _)| (cpu * 100.0).round() / 100.0),
+                    service_cpu_wait_s: between.map(|(_, wait)| (wait * 100.0).round() / 100.0),
+                }
             })
             .collect(),
         load_average: [load_before, load_average()],
@@ -695,6 +731,24 @@ impl ClockAnchor {
             self.epoch_ms + (t - self.instant).as_secs_f64() * 1000.0
         }
     }
+}
+
+/// Summed over the threads of `pid`: nanoseconds on a CPU and nanoseconds
+/// runnable but waiting for one (`/proc/<pid>/task/*/schedstat`). Threads
+/// that exit take their share with them, so this is a lower bound.
+fn sched_totals(pid: u32) -> Option<(u64, u64)> {
+    let mut totals = (0u64, 0u64);
+    for task in std::fs::read_dir(format!("/proc/{pid}/task")).ok()? {
+        let Ok(text) = std::fs::read_to_string(task.ok()?.path().join("schedstat")) else {
+            continue;
+        };
+        let mut fields = text.split_whitespace().map(|f| f.parse::<u64>().ok());
+        if let (Some(Some(cpu)), Some(Some(wait))) = (fields.next(), fields.next()) {
+            totals.0 += cpu;
+            totals.1 += wait;
+        }
+    }
+    Some(totals)
 }
 
 /// The 1-minute load average (0 if unreadable).
@@ -907,6 +961,13 @@ mod tests {
             with_database("postgres://postgres@127.0.0.1:5432", "x").unwrap(),
             "postgres://postgres@127.0.0.1:5432/x"
         );
+    }
+
+    #[test]
+    fn reads_scheduler_totals_of_a_process() {
+        let (cpu, _wait) = sched_totals(std::process::id()).unwrap();
+        assert!(cpu > 0);
+        assert!(sched_totals(u32::MAX).is_none());
     }
 
     #[test]
