@@ -18,8 +18,9 @@
 //! 3. `ringback serve` starts against the mock Twilio. RSS is sampled, the
 //!    database grows to 10,000 and then to N pending timers (leads with
 //!    their "next business morning" step due 1-24 h ahead, so they stay
-//!    pending), and RSS is sampled after each step. All of this happens
-//!    before the stream's first timer falls due.
+//!    pending), and RSS is sampled after each step. PostgreSQL tables then
+//!    get `VACUUM ANALYZE` (what autovacuum does on a running database). All
+//!    of this happens before the stream's first timer falls due.
 //! 4. The stream falls due. Each firing runs the real path: the worker
 //!    claims the job, `timers::run_follow_up` queues a follow-up text and
 //!    the next step's timer in one transaction, and the send path texts the
@@ -37,6 +38,11 @@
 //! * **at provider**: when the mock Twilio received the follow-up text,
 //!   i.e. fired + the compliance gate + the send path. What the customer
 //!   sees, measured outside the service.
+//!
+//! Both are also given per 10 s slice of the stream's due times, with the
+//! CPU time the service's threads got and the time they waited for a CPU in
+//! that slice (schedstat), so a stall on a shared machine can be told from
+//! a timer that fires late by itself.
 //!
 //! Database times are milliseconds since the epoch; the mock's arrival
 //! instants are converted to the same clock, so both figures have
