@@ -2,6 +2,11 @@
 //! and prints messages per second.
 //!
 //! `cargo run --release --example classify_throughput [path/to/replies.tsv]`
+//!
+//! Without an argument (or `RINGBACK_CORPUS`) it reads the shared dev corpus
+//! beside the workspace, and on a fresh checkout without it the held-out
+//! sample in `tests/data/heldout.tsv`. `ringback-bench --classifier` prints
+//! the same figure as part of the benchmark.
 
 use ringback::classify::Classifier;
 use std::time::{Duration, Instant};
@@ -10,7 +15,7 @@ fn main() {
     let path = std::env::args()
         .nth(1)
         .or_else(|| std::env::var("RINGBACK_CORPUS").ok())
-        .unwrap_or_else(|| "/work/shared/corpus/replies-dev.tsv".to_string());
+        .unwrap_or_else(default_corpus);
     let text = std::fs::read_to_string(&path).unwrap_or_else(|e| panic!("{path}: {e}"));
     let messages: Vec<&str> = text
         .lines()
@@ -40,4 +45,18 @@ fn main() {
         "{count} classifications in {secs:.2} s: {:.0} messages/s ({emergencies} emergencies)",
         count as f64 / secs
     );
+}
+
+/// The shared dev corpus if it is there, else the sample in the repository.
+fn default_corpus() -> String {
+    let manifest = std::path::Path::new(env!("CARGO_MANIFEST_DIR"));
+    [
+        manifest.join("../shared/corpus/replies-dev.tsv"),
+        std::path::PathBuf::from("/work/shared/corpus/replies-dev.tsv"),
+    ]
+    .into_iter()
+    .find(|p| p.is_file())
+    .unwrap_or_else(|| manifest.join("tests/data/heldout.tsv"))
+    .display()
+    .to_string()
 }

@@ -43,7 +43,17 @@
 //! whole loop on loopback; compare runs made on the same machine only.
 //! `--self-test` replaces ringback with a trivial stand-in (this binary's
 //! hidden `stand-in` subcommand) to check the measurement pipeline itself.
+//!
+//! ## The other two measurements
+//!
+//! * `--timers N`: follow-up timer accuracy with N timers pending (fire time
+//!   minus due time p50/p99/max, and the service's RSS as the pending set
+//!   grows). See the module comment of `src/timers.rs`.
+//! * **Classifier throughput**: every run (and `--classifier` alone) first
+//!   measures how many replies per second the shipped intent rules label on
+//!   one core, before the service starts. See `src/classifier.rs`.
 
+mod classifier;
 mod load;
 mod mock_twilio;
 mod postgres;
@@ -52,6 +62,7 @@ mod service;
 mod signature;
 mod stand_in;
 mod throughput;
+mod timers;
 
 use std::collections::HashSet;
 use std::path::PathBuf;
@@ -192,6 +203,43 @@ struct Cli {
     /// bench itself (mock, signer, scheduling, measurements).
     #[arg(long)]
     self_test: bool,
+
+    /// Measure follow-up timer accuracy instead of webhook load: seed this
+    /// many pending follow-up timers (real leads), a stream of which falls
+    /// due during the run, and report fire time minus due time p50/p99/max
+    /// and the service's RSS as the pending set grows. --drain bounds the
+    /// wait for the last texts after the stream.
+    #[arg(long, value_name = "PENDING")]
+    timers: Option<u64>,
+
+    /// With --timers: stream timers falling due per second.
+    #[arg(long, default_value_t = 300.0, value_name = "PER_SECOND")]
+    timer_rate: f64,
+
+    /// With --timers: how long the stream of due timers lasts, in seconds.
+    #[arg(long, default_value_t = 30.0, value_name = "SECONDS")]
+    timer_window: f64,
+
+    /// With --timers: seconds from seeding the stream to its first due time;
+    /// must cover the service's start and growing the pending set (a
+    /// shortfall is reported).
+    #[arg(long, default_value_t = 20.0, value_name = "SECONDS")]
+    timer_lead_in: f64,
+
+    /// Only measure the classifier's single-core throughput, print it, exit.
+    #[arg(long)]
+    classifier: bool,
+
+    /// Seconds spent measuring classifier throughput at the start of every
+    /// run, before the service starts (0 skips it).
+    #[arg(long, default_value_t = 2.0, value_name = "SECONDS")]
+    classifier_seconds: f64,
+
+    /// Reply corpus (`label<TAB>text`, header line) for the classifier
+    /// figure. Default: $RINGBACK_CORPUS, else ../shared/corpus/replies-dev.tsv
+    /// beside the workspace, else tests/data/heldout.tsv.
+    #[arg(long, value_name = "PATH")]
+    corpus: Option<PathBuf>,
 }
 
 #[derive(Debug, Subcommand)]
@@ -207,6 +255,8 @@ fn main() -> ExitCode {
     let result = runtime.block_on(async {
         match cli.command {
             Some(Command::StandIn) => stand_in::serve_from_env().await.map(|()| true),
+            None if cli.classifier => classifier_only(&cli),
+            None if cli.timers.is_some() => bench_timers(cli).await,
             None => bench(cli).await,
         }
     });
@@ -218,6 +268,89 @@ fn main() -> ExitCode {
             ExitCode::FAILURE
         }
     }
+}
+
+/// The classifier's throughput, measured on this thread's core before
+/// anything else of the run starts; `None` (with a warning) when skipped or
+/// the corpus is missing.
+fn measure_classifier(cli: &Cli) -> Option<classifier::ClassifierFigures> {
+    if !(cli.classifier_seconds > 0.0) {
+        return None;
+    }
+    let corpus = cli
+        .corpus
+        .clone()
+        .unwrap_or_else(classifier::default_corpus);
+    eprintln!(
+        "classifier: {} s on one core over {}",
+        cli.classifier_seconds,
+        corpus.display()
+    );
+    match classifier::measure(&corpus, Duration::from_secs_f64(cli.classifier_seconds)) {
+        Ok(figures) => Some(figures),
+        Err(err) => {
+            eprintln!("warning: no classifier figure: {err:#}");
+            None
+        }
+    }
+}
+
+/// `--classifier`: the throughput alone.
+fn classifier_only(cli: &Cli) -> anyhow::Result<bool> {
+    let Some(figures) = measure_classifier(cli) else {
+        bail!(
+            "no classifier figure (--classifier-seconds must be positive, and the corpus readable)"
+        );
+    };
+    if cli.json {
+        println!("{}", serde_json::to_string(&figures)?);
+    } else {
+        println!("classifier (shipped rules): {}", figures.summary());
+    }
+    Ok(true)
+}
+
+/// `--timers N`; `Ok(false)` when a timer did not fire or p99 missed 1 s.
+async fn bench_timers(cli: Cli) -> anyhow::Result<bool> {
+    anyhow::ensure!(!cli.self_test, "--timers does not work with --self-test");
+    let plan = timers::TimerPlan {
+        pending: cli.timers.unwrap_or_default(),
+        rate: cli.timer_rate,
+        window: Duration::try_from_secs_f64(cli.timer_window)
+            .context("--timer-window must be a number of seconds")?,
+        lead_in: Duration::try_from_secs_f64(cli.timer_lead_in)
+            .context("--timer-lead-in must be a number of seconds")?,
+        drain: Duration::try_from_secs_f64(cli.drain)
+            .context("--drain must be a number of seconds")?,
+    };
+    plan.validate()?;
+    let classifier = measure_classifier(&cli);
+    let bin = match &cli.bin {
+        Some(bin) => bin.clone(),
+        None => service::release_binary(cli.build)?,
+    };
+    let config = match &cli.config {
+        Some(path) => Some(
+            std::fs::read_to_string(path).with_context(|| format!("reading {}", path.display()))?,
+        ),
+        None => None,
+    };
+    let launch = timers::Launch {
+        bin: &bin,
+        database: cli.database.as_deref(),
+        config,
+        rust_log: &cli.rust_log,
+        ready_timeout: Duration::from_secs_f64(cli.ready_timeout),
+        keep_tmp: cli.keep_tmp,
+        show_log: cli.show_log,
+    };
+    let report = timers::run(&plan, &launch, classifier).await?;
+    if cli.json {
+        println!("{}", report.to_json());
+    } else {
+        print!("{}", report.to_table());
+    }
+    Ok(report.ok())
 }
 
 /// Where one run keeps its data.
@@ -275,6 +408,7 @@ async fn run(cli: &Cli, rate: f64, database: Option<String>) -> anyhow::Result<R
         None => bail!("--duration must be positive"),
     };
     anyhow::ensure!(calls > 0, "--calls must be positive");
+    let classifier = measure_classifier(&cli);
 
     let account_sid = new_sid("AC");
     let auth_token = format!("{:032x}", rand::rng().random::<u128>());
@@ -396,6 +530,7 @@ async fn run(cli: &Cli, rate: f64, database: Option<String>) -> anyhow::Result<R
     let mut report = Report::new(info, &measured.load, &measured.mock, measured.drain);
     report.service_peak_rss_mib = mib(service.peak_rss_kib());
     report.bench_peak_rss_mib = mib(service::peak_rss_of("/proc/self/status"));
+    report.classifier = classifier;
 
     let log_lines = service.log_lines();
     let log_tail = service.log_tail(40);

@@ -7,6 +7,7 @@ use std::time::{Duration, Instant};
 use hdrhistogram::Histogram;
 use serde::Serialize;
 
+use crate::classifier::ClassifierFigures;
 use crate::load::{latency_histogram, LoadResult};
 use crate::mock_twilio::Snapshot;
 
@@ -84,6 +85,10 @@ pub struct Report {
     pub service_peak_rss_mib: Option<f64>,
     pub bench_peak_rss_mib: Option<f64>,
     pub service_exit: String,
+
+    /// Single-core throughput of the shipped intent rules, measured before
+    /// the service started.
+    pub classifier: Option<ClassifierFigures>,
 
     pub verdict: &'static str,
 }
@@ -184,6 +189,7 @@ impl Report {
             service_peak_rss_mib: None,
             bench_peak_rss_mib: None,
             service_exit: String::new(),
+            classifier: None,
             verdict,
         }
     }
@@ -310,6 +316,11 @@ impl Report {
         t.row("service", mib(self.service_peak_rss_mib));
         t.row("bench (incl. mock Twilio)", mib(self.bench_peak_rss_mib));
         t.row("service exit after SIGTERM", self.service_exit.clone());
+
+        if let Some(c) = &self.classifier {
+            t.line("Classifier (shipped rules, prompts/intents.rules)");
+            t.row("throughput", c.summary());
+        }
 
         if self.ok() {
             t.line(format!(
@@ -445,16 +456,17 @@ fn human_ms(ms: f64) -> String {
     }
 }
 
+/// A plain-text table: section lines and `label value` rows.
 #[derive(Default)]
-struct Table(String);
+pub struct Table(pub String);
 
 impl Table {
-    fn line(&mut self, text: impl AsRef<str>) {
+    pub fn line(&mut self, text: impl AsRef<str>) {
         self.0.push_str(text.as_ref());
         self.0.push('\n');
     }
 
-    fn row(&mut self, label: &str, value: String) {
+    pub fn row(&mut self, label: &str, value: String) {
         self.line(format!("  {label:<44} {value}"));
     }
 }

@@ -180,6 +180,15 @@ impl Service {
         Some(self.peak_rss_kib.load(Ordering::Relaxed)).filter(|&kib| kib > 0)
     }
 
+    pub fn pid(&self) -> u32 {
+        self.pid
+    }
+
+    /// Resident set size right now (VmRSS), in KiB.
+    pub fn rss_kib(&self) -> Option<u64> {
+        rss_of(&format!("/proc/{}/status", self.pid))
+    }
+
     /// The last `n` lines the service printed.
     pub fn log_tail(&self, n: usize) -> String {
         let log = self.log.lock().unwrap();
@@ -229,10 +238,19 @@ async fn collect_lines(stream: impl AsyncRead + Unpin, log: Arc<Mutex<LogTail>>)
 
 /// `VmHWM` from a `/proc/<pid>/status` file, in KiB.
 pub fn peak_rss_of(status_file: &str) -> Option<u64> {
+    status_kib(status_file, "VmHWM:")
+}
+
+/// `VmRSS` (resident now) from a `/proc/<pid>/status` file, in KiB.
+pub fn rss_of(status_file: &str) -> Option<u64> {
+    status_kib(status_file, "VmRSS:")
+}
+
+fn status_kib(status_file: &str, key: &str) -> Option<u64> {
     let status = std::fs::read_to_string(status_file).ok()?;
     status
         .lines()
-        .find_map(|line| line.strip_prefix("VmHWM:"))
+        .find_map(|line| line.strip_prefix(key))
         .and_then(|rest| rest.trim().trim_end_matches("kB").trim().parse().ok())
 }
 
@@ -256,5 +274,7 @@ mod tests {
     fn reads_own_peak_rss() {
         assert!(peak_rss_of("/proc/self/status").unwrap() > 0);
         assert!(peak_rss_of("/proc/does-not-exist/status").is_none());
+        let now = rss_of("/proc/self/status").unwrap();
+        assert!(now > 0 && now <= peak_rss_of("/proc/self/status").unwrap());
     }
 }
