@@ -274,7 +274,7 @@ fn main() -> ExitCode {
 /// anything else of the run starts; `None` (with a warning) when skipped or
 /// the corpus is missing.
 fn measure_classifier(cli: &Cli) -> Option<classifier::ClassifierFigures> {
-    if !(cli.classifier_seconds > 0.0) {
+    if cli.classifier_seconds.is_nan() || cli.classifier_seconds <= 0.0 {
         return None;
     }
     let corpus = cli
@@ -408,7 +408,7 @@ async fn run(cli: &Cli, rate: f64, database: Option<String>) -> anyhow::Result<R
         None => bail!("--duration must be positive"),
     };
     anyhow::ensure!(calls > 0, "--calls must be positive");
-    let classifier = measure_classifier(&cli);
+    let classifier = measure_classifier(cli);
 
     let account_sid = new_sid("AC");
     let auth_token = format!("{:032x}", rand::rng().random::<u128>());
