@@ -10,9 +10,9 @@
 //! instances cannot multiply it.
 
 use crate::config::Config;
-use crate::domain::{mask, MessageKind, MessageStatus};
+use crate::domain::{mask, MessageKind};
 use crate::metrics::Metrics;
-use crate::store::{MessageRow, NewMessage, Store, StoreError, Tx};
+use crate::store::{MessageRow, Store, StoreError, Tx};
 use chrono::{DateTime, Utc};
 use tokio::sync::Notify;
 
@@ -157,25 +157,19 @@ async fn alert_owner(
         "ringback alert for {}: texts from {} are NOT being sent because the number is {} for A2P 10DLC / toll-free. Callers to it get no text until its registration is approved.",
         b.name, msg.from, status
     );
-    let id = tx
-        .insert_message(&NewMessage {
-            business_id: b.id.clone(),
+    crate::outbox::queue(
+        &mut tx,
+        crate::outbox::Text {
+            business_id: &b.id,
             lead_id: None,
-            direction: "outbound",
             kind: MessageKind::OfficeNotice,
-            to: owner.as_str().to_string(),
-            from: via.to_string(),
+            to: owner.as_str(),
+            from: via,
             body,
-            status: MessageStatus::Queued,
-            suppress_reason: None,
-            provider: None,
-            provider_sid: None,
-            trigger_at: now,
-            created_at: now,
-        })
-        .await?;
-    tx.enqueue(
-        &crate::worker::send_job(id, None, now, config.service.max_attempts),
+            cancel_with_lead: false,
+            trigger_at: None,
+        },
+        config.service.max_attempts,
         now,
     )
     .await?;

@@ -413,28 +413,21 @@ async fn queue_text(
     body: String,
     now: DateTime<Utc>,
 ) -> Result<(), StoreError> {
-    let id = tx
-        .insert_message(&NewMessage {
-            business_id: b.id.clone(),
+    crate::outbox::queue(
+        tx,
+        crate::outbox::Text {
+            business_id: &b.id,
             lead_id: Some(lead.id),
-            direction: "outbound",
             kind,
-            to: to.to_string(),
-            from: lead.tracking_number.clone(),
+            to,
+            from: &lead.tracking_number,
             body,
-            status: MessageStatus::Queued,
-            suppress_reason: None,
-            provider: None,
-            provider_sid: None,
-            trigger_at: now,
-            created_at: now,
-        })
-        .await?;
-    // A page's send job is not one of the lead's jobs: the caller opting
-    // out (which cancels their lead's jobs) must not stop a tech's page.
-    let job_lead = (kind != MessageKind::Page).then_some(lead.id);
-    tx.enqueue(
-        &crate::worker::send_job(id, job_lead, now, config.service.max_attempts),
+            // A page is not one of the lead's jobs: the caller opting out
+            // (which cancels their lead's jobs) must not stop a tech's page.
+            cancel_with_lead: kind != MessageKind::Page,
+            trigger_at: None,
+        },
+        config.service.max_attempts,
         now,
     )
     .await?;

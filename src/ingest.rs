@@ -850,27 +850,21 @@ impl Core {
         let Some(office) = b.office_phone() else {
             return Ok(());
         };
-        let id = tx
-            .insert_message(&NewMessage {
-                business_id: b.id.clone(),
+        crate::outbox::queue(
+            tx,
+            crate::outbox::Text {
+                business_id: &b.id,
                 lead_id: Some(lead.id),
-                direction: "outbound",
                 kind: MessageKind::OfficeNotice,
-                to: office.to_string(),
-                from: lead.tracking_number.clone(),
+                to: office.as_str(),
+                from: &lead.tracking_number,
                 body,
-                status: MessageStatus::Queued,
-                suppress_reason: None,
-                provider: None,
-                provider_sid: None,
-                trigger_at: now,
-                created_at: now,
-            })
-            .await?;
-        // Not one of the lead's jobs: the caller opting out must not stop
-        // the office hearing about them.
-        tx.enqueue(
-            &send_job(id, None, now, self.config.service.max_attempts),
+                // The caller opting out must not stop the office hearing
+                // about them.
+                cancel_with_lead: false,
+                trigger_at: None,
+            },
+            self.config.service.max_attempts,
             now,
         )
         .await?;

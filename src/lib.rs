@@ -28,6 +28,7 @@ pub mod http;
 pub mod ingest;
 pub mod metrics;
 pub mod office;
+pub mod outbox;
 pub mod packet;
 pub mod provider;
 pub mod roster;

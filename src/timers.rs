@@ -10,9 +10,9 @@
 //! lead's status again, in case the customer replied in between).
 
 use crate::config::Config;
-use crate::domain::{MessageKind, MessageStatus};
+use crate::domain::MessageKind;
 use crate::engine::{self, ColdCheck, FollowUpDecision, FollowUpDue};
-use crate::store::{Job, NewJob, NewMessage, Store, StoreError};
+use crate::store::{Job, NewJob, Store, StoreError};
 use chrono::{DateTime, Utc};
 use serde::{Deserialize, Serialize};
 
@@ -140,25 +140,19 @@ pub async fn run_follow_up(
             if !tx.finish_job(job, None, now).await? {
                 return Ok(Fired::LostLease);
             }
-            let id = tx
-                .insert_message(&NewMessage {
-                    business_id: lead.business_id.clone(),
+            crate::outbox::queue(
+                &mut tx,
+                crate::outbox::Text {
+                    business_id: &lead.business_id,
                     lead_id: Some(lead.id),
-                    direction: "outbound",
                     kind: MessageKind::FollowUp,
-                    to: lead.caller.clone(),
-                    from: lead.tracking_number.clone(),
+                    to: &lead.caller,
+                    from: &lead.tracking_number,
                     body,
-                    status: MessageStatus::Queued,
-                    suppress_reason: None,
-                    provider: None,
-                    provider_sid: None,
-                    trigger_at: job.due_at,
-                    created_at: now,
-                })
-                .await?;
-            tx.enqueue(
-                &crate::worker::send_job(id, Some(lead.id), now, config.service.max_attempts),
+                    cancel_with_lead: true,
+                    trigger_at: Some(job.due_at),
+                },
+                config.service.max_attempts,
                 now,
             )
             .await?;
