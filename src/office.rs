@@ -163,13 +163,8 @@ impl Core {
         }
         let now = self.clock.now();
         let mut tx = self.store.begin().await?;
-        let Some(found) = tx.lead(lead_id).await? else {
-            return Err(OfficeError::NotFound(lead_id));
-        };
-        tx.lock_contact(&found.business_id, &found.caller, now)
-            .await?;
-        let mut lead = tx
-            .lead(lead_id)
+        let (mut lead, _) = tx
+            .lead_locked(lead_id, now)
             .await?
             .ok_or(OfficeError::NotFound(lead_id))?;
         let business = self.config.business(&lead.business_id);
@@ -271,13 +266,8 @@ impl Core {
         }
         let now = self.clock.now();
         let mut tx = self.store.begin().await?;
-        let Some(found) = tx.lead(lead_id).await? else {
-            return Err(OfficeError::NotFound(lead_id));
-        };
-        tx.lock_contact(&found.business_id, &found.caller, now)
-            .await?;
-        let mut lead = tx
-            .lead(lead_id)
+        let (mut lead, _) = tx
+            .lead_locked(lead_id, now)
             .await?
             .ok_or(OfficeError::NotFound(lead_id))?;
         lead.call_attempts += 1;

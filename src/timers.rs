@@ -77,7 +77,7 @@ pub async fn run_follow_up(
         return Ok(Fired::Nothing);
     };
     let mut tx = store.begin().await?;
-    let Some((mut lead, unreachable)) = load_locked(&mut tx, p.lead_id, now).await? else {
+    let Some((mut lead, unreachable)) = tx.lead_locked(p.lead_id, now).await? else {
         tx.finish_job(job, Some("lead not found"), now).await?;
         tx.commit().await?;
         return Ok(Fired::Nothing);
@@ -188,7 +188,7 @@ pub async fn run_cold_check(
         return Ok(Fired::Nothing);
     };
     let mut tx = store.begin().await?;
-    let Some((mut lead, _)) = load_locked(&mut tx, p.lead_id, now).await? else {
+    let Some((mut lead, _)) = tx.lead_locked(p.lead_id, now).await? else {
         tx.finish_job(job, Some("lead not found"), now).await?;
         tx.commit().await?;
         return Ok(Fired::Nothing);
@@ -220,23 +220,4 @@ pub async fn run_cold_check(
     }
     tx.commit().await?;
     Ok(Fired::Nothing)
-}
-
-/// Loads a lead and takes its contact lock, then reads the lead again:
-/// what we decide on is what holds under the lock. The contact lock orders
-/// us against an inbound text or opt-out for the same person: either it
-/// committed first (and we see it) or it waits for us (and cancels what we
-/// queue). Also returns why the number is unreachable, if it is.
-async fn load_locked(
-    tx: &mut crate::store::Tx,
-    lead_id: i64,
-    now: DateTime<Utc>,
-) -> Result<Option<(crate::store::LeadRow, Option<String>)>, StoreError> {
-    let Some(lead) = tx.lead(lead_id).await? else {
-        return Ok(None);
-    };
-    let unreachable = tx
-        .lock_contact(&lead.business_id, &lead.caller, now)
-        .await?;
-    Ok(tx.lead(lead_id).await?.map(|l| (l, unreachable)))
 }

@@ -783,6 +783,25 @@ impl Tx {
         Ok(n)
     }
 
+    /// Loads a lead and takes its caller's contact lock, then reads the
+    /// lead again: what the caller decides on is what holds under the lock
+    /// (an inbound text or an opt-out for the same person either committed
+    /// first, and is seen, or waits). Also returns why the number is
+    /// unreachable, if it is.
+    pub async fn lead_locked(
+        &mut self,
+        lead_id: i64,
+        now: DateTime<Utc>,
+    ) -> Result<Option<(LeadRow, Option<String>)>> {
+        let Some(lead) = self.lead(lead_id).await? else {
+            return Ok(None);
+        };
+        let unreachable = self
+            .lock_contact(&lead.business_id, &lead.caller, now)
+            .await?;
+        Ok(self.lead(lead_id).await?.map(|l| (l, unreachable)))
+    }
+
     pub async fn call(&mut self, call_sid: &str) -> Result<Option<CallRow>> {
         let row = sqlx::query("SELECT * FROM calls WHERE call_sid = $1")
             .bind(call_sid)
