@@ -1004,6 +1004,61 @@ impl Core {
         Ok(true)
     }
 
+    /// After hours, the caller pressed 1 and the on-call tech took the call
+    /// (accepted at the screen): they have it. No follow-ups, no paging.
+    pub async fn ivr_emergency_connected(
+        &self,
+        b: &Business,
+        call_sid: &str,
+        seconds: i64,
+        rx: &Received<'_>,
+    ) -> Result<(), StoreError> {
+        let now = self.now();
+        let mut tx = self.store.begin().await?;
+        if !tx
+            .record_webhook(&rx.dedup_key, rx.kind, Some(&b.id), rx.payload, now)
+            .await?
+        {
+            tx.commit().await?;
+            return Ok(());
+        }
+        let lead_id = tx.call(call_sid).await?.and_then(|c| c.lead_id);
+        let locked = match lead_id {
+            Some(id) => tx.lead_locked(id, now).await?,
+            None => None,
+        };
+        if let Some((mut lead, _)) = locked {
+            lead.hazard = Some(crate::classify::Hazard::Other.as_str().to_string());
+            lead.intent = Some("emergency".into());
+            if matches!(
+                lead.status,
+                LeadStatus::New | LeadStatus::Texted | LeadStatus::Cold
+            ) {
+                lead.status = LeadStatus::Engaged;
+            }
+            lead.last_activity_at = now;
+            tx.update_lead(&lead, now).await?;
+            tx.cancel_lead_jobs(
+                lead.id,
+                &[timers::FOLLOW_UP],
+                "the on-call tech took the call",
+                now,
+            )
+            .await?;
+            tx.cancel_queued_follow_ups(lead.id, "on_call_connected", now)
+                .await?;
+            tx.lead_event(
+                lead.id,
+                "ivr:connected",
+                &format!("after-hours emergency: the on-call tech took the call ({seconds} s)"),
+                now,
+            )
+            .await?;
+        }
+        tx.commit().await?;
+        Ok(())
+    }
+
     /// A key pressed on a page call; "1" accepts the emergency. Returns the
     /// caller's number to read back when it was accepted.
     pub async fn page_keypress(

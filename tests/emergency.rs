@@ -372,6 +372,86 @@ async fn after_hours_press_1_reaches_the_on_call_tech(b: Backend) {
     app.settle().await;
     assert_eq!(pages_to(&app, MIKE), 1);
     assert_eq!(lead_json(&app, CALLER).await["lead"]["hazard"], "other");
+
+    // Another caller: Mike's phone "answers" but it is his voicemail (no
+    // one pressed 1 at the screen): that is not taking the emergency.
+    let second = "+15125550402";
+    let app = &app;
+    let call = |sid: &'static str, from: &'static str| async move {
+        app.post_twilio(
+            "/webhooks/twilio/voice",
+            &[("CallSid", sid), ("From", from), ("To", "+15125550100")],
+        )
+        .await;
+        let r = app
+            .post_twilio(
+                "/webhooks/twilio/voice/emergency",
+                &[
+                    ("CallSid", sid),
+                    ("From", from),
+                    ("To", "+15125550100"),
+                    ("Digits", "1"),
+                ],
+            )
+            .await;
+        r.text().await.unwrap()
+    };
+    let twiml = call("CAivr2", second).await;
+    assert!(
+        twiml.contains("/webhooks/twilio/voice/screen?parent=CAivr2"),
+        "screened: {twiml}"
+    );
+    app.post_twilio(
+        "/webhooks/twilio/voice/emergency/dial",
+        &[
+            ("CallSid", "CAivr2"),
+            ("From", second),
+            ("To", "+15125550100"),
+            ("DialCallStatus", "completed"),
+            ("DialCallDuration", "31"),
+        ],
+    )
+    .await;
+    app.settle().await;
+    assert_eq!(
+        pages_to(&app, MIKE),
+        2,
+        "a voicemail pickup pages the chain"
+    );
+
+    // A third: Mike really answers and presses 1 at the screen.
+    let third = "+15125550403";
+    call("CAivr3", third).await;
+    app.post_twilio(
+        "/webhooks/twilio/voice/screen/result?parent=CAivr3",
+        &[
+            ("CallSid", "CAleg3"),
+            ("From", "+15125550100"),
+            ("To", MIKE),
+            ("Digits", "1"),
+        ],
+    )
+    .await;
+    app.post_twilio(
+        "/webhooks/twilio/voice/emergency/dial",
+        &[
+            ("CallSid", "CAivr3"),
+            ("From", third),
+            ("To", "+15125550100"),
+            ("DialCallStatus", "completed"),
+            ("DialCallDuration", "240"),
+        ],
+    )
+    .await;
+    app.advance(Duration::hours(3)).await;
+    assert_eq!(pages_to(&app, MIKE), 2, "he has it: nobody is paged");
+    let lead = lead_json(&app, third).await;
+    assert_eq!(lead["lead"]["status"], "engaged");
+    assert!(lead["events"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .any(|e| e["kind"] == "ivr:connected"));
 }
 
 async fn opting_out_mid_emergency_stops_texts_to_the_caller_not_the_pages(b: Backend) {

@@ -580,14 +580,18 @@ pub async fn voice_emergency(
             .and_then(|r| r.chain_at(s.core.clock.now()).into_iter().next());
         match (f.get("Digits").map(str::trim), on_call) {
             (Some("1"), Some(tech)) => {
+                let sid = f.require("CallSid")?;
                 tracing::warn!(business = %b.id, caller = %mask(f.get("From").unwrap_or("")), tech = %tech.name, "after-hours emergency: connecting the caller to the on-call tech");
+                // Screened: the tech must press 1, so their phone's own
+                // voicemail never counts as someone taking the emergency.
+                let screen = url(&s, &headers, &format!("/webhooks/twilio/voice/screen?parent={sid}"));
                 Ok(xml(twiml::connect_on_call(
                     &b.escalation.emergency_connecting(&b.name),
                     tech.phone.as_str(),
                     25,
                     &url(&s, &headers, "/webhooks/twilio/voice/emergency/dial"),
                     Some(to),
-                    None,
+                    Some(&screen),
                 )))
             }
             _ => {
@@ -615,17 +619,17 @@ pub async fn voice_emergency_dial(
     const KIND: &str = "voice_emergency_dial";
     let r = async {
         let f = verify(&s, KIND, &headers, &uri, &body)?;
-        let (sid, from, to) = (f.require("CallSid")?, f.require("From")?, f.require("To")?);
+        let (sid, _from, to) = (f.require("CallSid")?, f.require("From")?, f.require("To")?);
         let status = f.require("DialCallStatus")?;
         let b = business(&s, to)?;
         let rx = received(KIND, format!("twilio:emergency_dial:{sid}"), &f);
         match status {
-            "completed" | "answered" => {
+            "completed" | "answered" if s.core.was_screen_accepted(sid).await? => {
                 let secs = f
                     .get("DialCallDuration")
                     .and_then(|d| d.trim().parse().ok())
                     .unwrap_or(0);
-                s.core.call_answered(b, sid, from, to, secs, &rx).await?;
+                s.core.ivr_emergency_connected(b, sid, secs, &rx).await?;
                 Ok(xml(twiml::hangup()))
             }
             _ => {
@@ -655,11 +659,7 @@ pub async fn voice_page(
         let sid = f.require("CallSid")?;
         // On a call we placed, `To` is the tech we called.
         let tech = f.require("To")?;
-        let escalation: i64 = uri
-            .query()
-            .unwrap_or("")
-            .split('&')
-            .find_map(|kv| kv.strip_prefix("escalation="))
+        let escalation: i64 = query_param(&uri, "escalation")
             .and_then(|v| v.parse().ok())
             .ok_or_else(|| {
                 ApiError::BadRequest("missing ?escalation= in the page callback URL".into())
