@@ -413,11 +413,7 @@ async fn after_hours_press_1_reaches_the_on_call_tech(b: Backend) {
     )
     .await;
     app.settle().await;
-    assert_eq!(
-        pages_to(&app, MIKE),
-        2,
-        "a voicemail pickup pages the chain"
-    );
+    assert_eq!(pages_to(app, MIKE), 2, "a voicemail pickup pages the chain");
 
     // A third: Mike really answers and presses 1 at the screen.
     let third = "+15125550403";
@@ -444,8 +440,8 @@ async fn after_hours_press_1_reaches_the_on_call_tech(b: Backend) {
     )
     .await;
     app.advance(Duration::hours(3)).await;
-    assert_eq!(pages_to(&app, MIKE), 2, "he has it: nobody is paged");
-    let lead = lead_json(&app, third).await;
+    assert_eq!(pages_to(app, MIKE), 2, "he has it: nobody is paged");
+    let lead = lead_json(app, third).await;
     assert_eq!(lead["lead"]["status"], "engaged");
     assert!(lead["events"]
         .as_array()
