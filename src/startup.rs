@@ -167,6 +167,12 @@ impl Running {
         if settings.twilio.is_none() {
             tracing::warn!("console mode: no carrier credentials, texts are logged, not sent; webhooks are verified with the development secret");
         }
+        if settings.twilio.is_some()
+            && settings.public_url.is_none()
+            && config.businesses.iter().any(|b| b.roster.is_some())
+        {
+            tracing::warn!("RINGBACK_PUBLIC_URL is not set: page calls cannot report a tech pressing 1 (texted ACKs still work); set it to the https URL Twilio reaches you at");
+        }
         Ok(Running {
             addr,
             core,
