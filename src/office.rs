@@ -133,6 +133,11 @@ impl Core {
                 })
             })
             .transpose()?;
+        if status == Some(LeadStatus::New) {
+            return Err(OfficeError::Invalid(
+                "status new is only a lead's first status; use engaged, booking_requested, resolved, dismissed or cold".into(),
+            ));
+        }
         let disposition = u
             .disposition
             .as_deref()

@@ -60,12 +60,14 @@ hours = { mon = "00:00-24:00", tue = "00:00-24:00", wed = "00:00-24:00", thu = "
 senders = { "+15125550100" = { registration = "10dlc", campaign_id = "CACME0001", status = "registered", mps = 1000 } }
 "#;
 
-fn write_config(dir: &Path) -> PathBuf {
+/// `business_extra` goes into the business table (e.g. its follow-ups).
+fn write_config(dir: &Path, business_extra: &str) -> PathBuf {
     let prompts = Path::new(env!("CARGO_MANIFEST_DIR")).join("prompts");
     let text = format!(
         "[service]\nprompts_dir = {:?}\nlease_seconds = 3\nsend_timeout_seconds = 2.0\n\
-         # real time here: the instant text must not wait for the recipient's daytime\n\
-         instant_any_hour = true\n{BUSINESS}",
+         # real time here: texts must not wait for the recipient's daytime\n\
+         instant_any_hour = true\n\
+         quiet_hours = {{ default = \"00:00-23:59\", TX = \"00:00-23:59\" }}\n{BUSINESS}{business_extra}\n",
         prompts.display().to_string()
     );
     let path = dir.join("ringback.toml");
@@ -436,9 +438,9 @@ struct Env {
     _dir: tempfile::TempDir,
 }
 
-async fn start_env(base: &str) -> Env {
+async fn start_env(base: &str, business_extra: &str) -> Env {
     let dir = tempfile::tempdir().unwrap();
-    let config = write_config(dir.path());
+    let config = write_config(dir.path(), business_extra);
     let database_url = fresh_postgres_database(base).await;
     let mock = MockTwilio::start().await;
     let http = reqwest::Client::builder()
@@ -495,7 +497,13 @@ where
 async fn three_instances_one_killed_every_caller_texted_exactly_once() {
     let Some(base) = postgres_base() else { return };
     let _serial = SERIAL.lock().await;
-    let mut env = start_env(&base).await;
+    // One follow-up a minute after each call: fired by whichever live
+    // instance claims it, exactly once.
+    let mut env = start_env(
+        &base,
+        "follow_ups = [{ after = \"1m\", template = \"follow_up_1.txt\" }]",
+    )
+    .await;
 
     const CALLERS: usize = 1000;
     const REPEATERS: usize = 500;
@@ -629,7 +637,14 @@ async fn three_instances_one_killed_every_caller_texted_exactly_once() {
     tokio::time::sleep(Duration::from_millis(1500)).await;
     env.fleet.assert_alive(Some(KILLED));
 
-    let sent = env.mock.sent();
+    // The instant texts (follow-ups come a minute later and are checked
+    // below).
+    let sent: Vec<Sent> = env
+        .mock
+        .sent()
+        .into_iter()
+        .filter(|s| !is_follow_up(s))
+        .collect();
     let by_to = group_by_to(&sent);
     let caller_set: BTreeSet<&str> = callers.iter().map(String::as_str).collect();
     let duplicates: Vec<(&String, &Vec<&Sent>)> =
@@ -744,13 +759,84 @@ async fn three_instances_one_killed_every_caller_texted_exactly_once() {
     assert_eq!(leads, CALLERS as i64, "one lead per caller");
     assert_eq!(call_rows, calls.len() as i64, "every call recorded once");
     assert_eq!(unsettled, 0, "no message left queued or sending");
+
+    // A minute after each call its follow-up timer falls due; the two live
+    // instances race to claim them. Each fires exactly once.
+    // (Bounded generously: a timer that finds its lead not yet texted looks
+    // again a minute later.)
+    let followed = wait_until(
+        &mut env,
+        Duration::from_secs(240),
+        |sent, pending, unsettled| {
+            sent.iter().filter(|s| is_follow_up(s)).count() >= CALLERS
+                && pending == 0
+                && unsettled == 0
+        },
+    )
+    .await;
+    tokio::time::sleep(Duration::from_millis(1500)).await;
+    let follow_ups: Vec<Sent> = env.mock.sent().into_iter().filter(is_follow_up).collect();
+    let by_to = group_by_to(&follow_ups);
+    let twice: Vec<&String> = by_to
+        .iter()
+        .filter(|(_, v)| v.len() > 1)
+        .map(|(k, _)| k)
+        .collect();
+    let timers_not_done = scalar(
+        &mut env.db,
+        "SELECT COUNT(*) FROM jobs WHERE kind = 'follow_up' AND status <> 'done'",
+    )
+    .await;
+    let timers_claimed_again = scalar(
+        &mut env.db,
+        "SELECT COUNT(*) FROM jobs WHERE kind = 'follow_up' AND lease_token > 1",
+    )
+    .await;
+    eprintln!(
+        "follow-ups: {} texts to {} callers, {} twice, timers not done {timers_not_done}, claimed more than once {timers_claimed_again}",
+        follow_ups.len(),
+        by_to.len(),
+        twice.len()
+    );
+    if !followed {
+        let missing: Vec<&String> = callers.iter().filter(|c| !by_to.contains_key(*c)).collect();
+        for c in missing.iter().take(5) {
+            eprintln!("NO FOLLOW-UP: {c}");
+            eprint!("{}", db_evidence(&mut env.db, c).await);
+            let rows = sqlx::query("SELECT j.status, j.run_at, j.attempts, j.last_error, j.lease_token FROM jobs j JOIN leads l ON l.id = j.lead_id WHERE l.caller = $1 AND j.kind = 'follow_up'")
+                .bind(c.as_str())
+                .fetch_all(&mut env.db)
+                .await
+                .unwrap();
+            for r in rows {
+                use sqlx::Row;
+                eprintln!(
+                    "    timer status={} run_at={} attempts={} error={:?} token={}",
+                    r.get::<String, _>(0),
+                    r.get::<i64, _>(1),
+                    r.get::<i64, _>(2),
+                    r.get::<Option<String>, _>(3),
+                    r.get::<i64, _>(4)
+                );
+            }
+        }
+    }
+    assert!(followed, "the follow-ups never all fired within 240 s");
+    assert!(twice.is_empty(), "follow-ups sent twice: {twice:?}");
+    assert_eq!(by_to.len(), CALLERS, "every caller's follow-up fired");
+    assert_eq!(timers_not_done, 0, "every follow-up timer completed");
+}
+
+/// The follow-up text (`prompts/follow_up_1.txt`), not the instant one.
+fn is_follow_up(s: &Sent) -> bool {
+    s.body.contains("Still need a hand")
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn replies_spread_across_instances_confirm_opt_out_once() {
     let Some(base) = postgres_base() else { return };
     let _serial = SERIAL.lock().await;
-    let mut env = start_env(&base).await;
+    let mut env = start_env(&base, "follow_ups = []").await;
     const CALLERS: usize = 100;
     let callers: Vec<String> = (0..CALLERS)
         .map(|i| format!("+1512555{}", 8000 + i))

@@ -451,6 +451,7 @@ async fn the_queue_api_filters_and_the_office_closes_leads(b: Backend) {
         (json!({"reason": "price"}), 400),
         (json!({"note": "line one\nline two"}), 400),
         (json!({"status": "lost"}), 400),
+        (json!({"status": "new"}), 400),
         (json!({}), 400),
         (json!({"owner": "Maria", "colour": "red"}), 400),
         (json!({"disposition": "no_answer_2_attempts"}), 409),

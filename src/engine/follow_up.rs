@@ -12,7 +12,7 @@ use chrono::{DateTime, Duration, NaiveTime, TimeZone, Utc};
 pub const MIN_GAP: Duration = Duration::minutes(10);
 
 /// How long a step waits for the instant text to go out before giving up.
-const WAIT_FOR_INSTANT: Duration = Duration::minutes(5);
+const WAIT_FOR_INSTANT: Duration = Duration::minutes(1);
 
 /// When step `step` is due for a lead whose missed call was at `anchor`.
 /// `None` past the last step.

@@ -652,7 +652,12 @@ impl Tx {
     /// Writes back the mutable parts of a lead.
     pub async fn update_lead(&mut self, l: &LeadRow, now: DateTime<Utc>) -> Result<()> {
         sqlx::query(
-            "UPDATE leads SET status = $2, call_count = $3, last_activity_at = $4, suppressed_reason = $5,
+            // `new` is only ever a lead's first status. The recorder moves a
+            // lead to `texted` without the contact lock (it only touches the
+            // status), so a full-row write from a transaction that read the
+            // lead earlier must not move it back (a lost update that once
+            // left leads `new` and their follow-ups waiting forever).
+            "UPDATE leads SET status = CASE WHEN $2 = 'new' THEN status ELSE $2 END, call_count = $3, last_activity_at = $4, suppressed_reason = $5,
                  closed_reason = $6, updated_at = $7, intent = $8, hazard = $9, questions_asked = $10,
                  awaiting_answer = $11, acknowledged = $12, follow_ups_sent = $13, owner = $14,
                  disposition = $15, disposition_reason = $16, note = $17, call_attempts = $18
