@@ -47,6 +47,40 @@ pub enum Started {
     NoRoster,
 }
 
+/// The page call to `to` for step `step` of escalation `id` (one per
+/// person and step: the unique key makes a repeat a no-op).
+fn page_call_job(id: i64, step: u32, to: &PhoneNumber, now: DateTime<Utc>) -> NewJob {
+    NewJob {
+        kind: PAGE_CALL,
+        lead_id: None,
+        unique_key: format!("page_call:{id}:{step}:{to}"),
+        payload: serde_json::to_string(&PageCallPayload {
+            escalation_id: id,
+            step,
+            to: to.to_string(),
+        })
+        .expect("serialises"),
+        run_at: now,
+        max_attempts: 5,
+    }
+}
+
+/// The ack timeout of step `step` of escalation `id`, at `at`.
+fn ack_timeout_job(id: i64, step: u32, at: DateTime<Utc>) -> NewJob {
+    NewJob {
+        kind: ACK_TIMEOUT,
+        lead_id: None,
+        unique_key: format!("escalation_timeout:{id}:{step}"),
+        payload: serde_json::to_string(&TimeoutPayload {
+            escalation_id: id,
+            step,
+        })
+        .expect("serialises"),
+        run_at: at,
+        max_attempts: 10,
+    }
+}
+
 /// Starts paging for an emergency on `lead`, inside the caller's
 /// transaction (which holds the caller's contact lock).
 #[allow(clippy::too_many_arguments)]
@@ -272,41 +306,10 @@ async fn apply(
                 .await?;
             }
             Action::PageCall { step, to } => {
-                tx.enqueue(
-                    &NewJob {
-                        kind: PAGE_CALL,
-                        lead_id: None,
-                        unique_key: format!("page_call:{id}:{step}:{to}"),
-                        payload: serde_json::to_string(&PageCallPayload {
-                            escalation_id: id,
-                            step,
-                            to: to.to_string(),
-                        })
-                        .expect("serialises"),
-                        run_at: now,
-                        max_attempts: 5,
-                    },
-                    now,
-                )
-                .await?;
+                tx.enqueue(&page_call_job(id, step, &to, now), now).await?;
             }
             Action::ScheduleTimeout { step, at } => {
-                tx.enqueue(
-                    &NewJob {
-                        kind: ACK_TIMEOUT,
-                        lead_id: None,
-                        unique_key: format!("escalation_timeout:{id}:{step}"),
-                        payload: serde_json::to_string(&TimeoutPayload {
-                            escalation_id: id,
-                            step,
-                        })
-                        .expect("serialises"),
-                        run_at: at,
-                        max_attempts: 10,
-                    },
-                    now,
-                )
-                .await?;
+                tx.enqueue(&ack_timeout_job(id, step, at), now).await?;
             }
             Action::NotifyTaken { to, by } => {
                 let body = t.taken(&b.name, &by, state.hazard);

@@ -393,9 +393,7 @@ impl Core {
             lead.closed_reason = Some("talked_on_phone".into());
             lead.last_activity_at = now;
             tx.update_lead(&lead, now).await?;
-            tx.cancel_lead_jobs(lead_id, &["follow_up"], "caller reached a person", now)
-                .await?;
-            tx.cancel_queued_follow_ups(lead_id, "talked_on_phone", now)
+            tx.stop_follow_ups(lead_id, "caller reached a person", "talked_on_phone", now)
                 .await?;
             crate::emergency::cancel_for_lead(&mut tx, &self.config, &self.metrics, lead_id, now)
                 .await?;
@@ -457,9 +455,7 @@ pub(crate) async fn learn_from_carrier_error(
             tx.mark_unreachable(&m.business_id, &m.to, code, now)
                 .await?;
             if let Some(lead_id) = m.lead_id {
-                tx.cancel_lead_jobs(lead_id, &["follow_up"], "number cannot receive texts", now)
-                    .await?;
-                tx.cancel_queued_follow_ups(lead_id, "unreachable", now)
+                tx.stop_follow_ups(lead_id, "number cannot receive texts", "unreachable", now)
                     .await?;
                 tx.lead_event(
                     lead_id,
@@ -612,22 +608,8 @@ impl Core {
         })
         .await?;
         let vars = b.vars(m.to);
-        let reply = |kind: MessageKind, body: String| NewMessage {
-            business_id: b.id.clone(),
-            lead_id: Some(lead.id),
-            direction: "outbound",
-            kind,
-            to: m.from.to_string(),
-            from: m.to.to_string(),
-            body,
-            status: MessageStatus::Queued,
-            suppress_reason: None,
-            provider: None,
-            provider_sid: None,
-            trigger_at: now,
-            created_at: now,
-        };
-        let mut queued = None;
+        // The one text back, if any: (kind, body).
+        let mut queued: Option<(MessageKind, String)> = None;
         // Carrier keywords first; then plain language ("please stop texting
         // me", "ALTO") read by the owner's rules. When in doubt the rules
         // lean to opt-out: any reasonable means of revoking consent counts.
@@ -658,7 +640,7 @@ impl Core {
                 .await?;
                 tx.lead_event(lead.id, "opted_out", m.body, now).await?;
                 if !was_out {
-                    queued = Some(reply(
+                    queued = Some((
                         MessageKind::OptOutConfirmation,
                         b.templates.opt_out_confirmation.render(&vars),
                     ));
@@ -680,7 +662,7 @@ impl Core {
                 .await?;
                 tx.lead_event(lead.id, "opted_in", m.body, now).await?;
                 if was_out {
-                    queued = Some(reply(
+                    queued = Some((
                         MessageKind::OptInConfirmation,
                         b.templates.opt_in_confirmation.render(&vars),
                     ));
@@ -700,10 +682,7 @@ impl Core {
                 )
                 .await?;
                 if consent != Some(ConsentAction::OptOut) {
-                    queued = Some(reply(
-                        MessageKind::HelpReply,
-                        b.templates.help_reply.render(&vars),
-                    ));
+                    queued = Some((MessageKind::HelpReply, b.templates.help_reply.render(&vars)));
                 }
                 InboundOutcome::Help
             }
@@ -712,7 +691,7 @@ impl Core {
                     .route_reply(&mut tx, b, &lead, m, &classification, now)
                     .await?;
                 if let Some(text) = plan.reply {
-                    queued = Some(reply(MessageKind::Reply, text));
+                    queued = Some((MessageKind::Reply, text));
                 }
                 InboundOutcome::Message {
                     lead_id: lead.id,
@@ -729,18 +708,26 @@ impl Core {
             }
             l.last_activity_at = now;
             tx.update_lead(&l, now).await?;
-            tx.cancel_lead_jobs(l.id, &[timers::FOLLOW_UP], "the customer replied", now)
-                .await?;
-            tx.cancel_queued_follow_ups(l.id, "customer_replied", now)
+            tx.stop_follow_ups(l.id, "the customer replied", "customer_replied", now)
                 .await?;
         }
-        if let Some(msg) = queued {
-            let id = tx.insert_message(&msg).await?;
-            // The opt-out confirmation must survive a second STOP (which
-            // cancels the lead's jobs): it is the one text still owed.
-            let job_lead = (msg.kind != MessageKind::OptOutConfirmation).then_some(lead.id);
-            tx.enqueue(
-                &send_job(id, job_lead, now, self.config.service.max_attempts),
+        if let Some((kind, body)) = queued {
+            crate::outbox::queue(
+                &mut tx,
+                crate::outbox::Text {
+                    business_id: &b.id,
+                    lead_id: Some(lead.id),
+                    kind,
+                    to: m.from,
+                    from: m.to,
+                    body,
+                    // The opt-out confirmation must survive a second STOP
+                    // (which cancels the lead's jobs): it is the one text
+                    // still owed.
+                    cancel_with_lead: kind != MessageKind::OptOutConfirmation,
+                    trigger_at: None,
+                },
+                self.config.service.max_attempts,
                 now,
             )
             .await?;
@@ -766,8 +753,6 @@ impl Core {
         now: DateTime<Utc>,
     ) -> Result<engine::ReplyPlan, StoreError> {
         let (transcripts, texts) = tx.what_they_said(lead.id).await?;
-        let transcripts: Vec<&str> = transcripts.iter().map(String::as_str).collect();
-        let texts: Vec<&str> = texts.iter().map(String::as_str).collect();
         let details = crate::packet::details(&transcripts, &texts);
         let mut plan = engine::on_reply(&engine::Reply {
             business: b,
@@ -781,7 +766,7 @@ impl Core {
         tx.update_lead(&plan.lead, now).await?;
         // Any reply ends the follow-up sequence, and restarts the clock
         // after which a quiet lead goes cold.
-        tx.cancel_lead_jobs(lead.id, &[timers::FOLLOW_UP], "the customer replied", now)
+        tx.stop_follow_ups(lead.id, "the customer replied", "customer_replied", now)
             .await?;
         tx.enqueue(
             &timers::cold_job(lead.id, now + self.config.service.cold_after),
@@ -792,8 +777,6 @@ impl Core {
             crate::emergency::cancel_for_lead(tx, &self.config, &self.metrics, lead.id, now)
                 .await?;
         }
-        tx.cancel_queued_follow_ups(lead.id, "customer_replied", now)
-            .await?;
         tx.lead_event(
             lead.id,
             &format!("reply:{}", classification.intent.as_str()),
@@ -926,14 +909,10 @@ impl Core {
         }
         tx.update_lead(&lead, now).await?;
         // "Still need a hand?" must never follow an emergency.
-        tx.cancel_lead_jobs(lead.id, &[timers::FOLLOW_UP], "emergency", now)
-            .await?;
-        tx.cancel_queued_follow_ups(lead.id, "emergency", now)
+        tx.stop_follow_ups(lead.id, "emergency", "emergency", now)
             .await?;
         tx.lead_event(lead.id, event, said, now).await?;
         let (transcripts, texts) = tx.what_they_said(lead.id).await?;
-        let transcripts: Vec<&str> = transcripts.iter().map(String::as_str).collect();
-        let texts: Vec<&str> = texts.iter().map(String::as_str).collect();
         let packet = crate::packet::Packet::build(&crate::packet::PacketInput {
             business: b,
             lead: &lead,
@@ -1038,15 +1017,13 @@ impl Core {
             }
             lead.last_activity_at = now;
             tx.update_lead(&lead, now).await?;
-            tx.cancel_lead_jobs(
+            tx.stop_follow_ups(
                 lead.id,
-                &[timers::FOLLOW_UP],
                 "the on-call tech took the call",
+                "on_call_connected",
                 now,
             )
             .await?;
-            tx.cancel_queued_follow_ups(lead.id, "on_call_connected", now)
-                .await?;
             tx.lead_event(
                 lead.id,
                 "ivr:connected",

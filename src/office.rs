@@ -200,9 +200,7 @@ impl Core {
             if !lead.status.is_open() {
                 lead.closed_reason = Some(d.as_str().to_string());
             }
-            tx.cancel_lead_jobs(lead.id, &[FOLLOW_UP], "disposition set", now)
-                .await?;
-            tx.cancel_queued_follow_ups(lead.id, "disposition", now)
+            tx.stop_follow_ups(lead.id, "disposition set", "disposition", now)
                 .await?;
             if d == Disposition::DoNotContact {
                 tx.record_consent(
@@ -279,9 +277,7 @@ impl Core {
         lead.last_activity_at = now;
         if a.outcome == "reached" {
             // They talked to a person: texts would only get in the way.
-            tx.cancel_lead_jobs(lead.id, &[FOLLOW_UP], "the office reached them", now)
-                .await?;
-            tx.cancel_queued_follow_ups(lead.id, "office_reached", now)
+            tx.stop_follow_ups(lead.id, "the office reached them", "office_reached", now)
                 .await?;
             if matches!(
                 lead.status,

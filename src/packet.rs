@@ -42,15 +42,15 @@ pub struct PacketInput<'a> {
     pub business: &'a Business,
     pub lead: &'a LeadRow,
     /// Voicemail transcripts, oldest first.
-    pub transcripts: &'a [&'a str],
+    pub transcripts: &'a [String],
     /// The customer's texts, oldest first.
-    pub texts: &'a [&'a str],
+    pub texts: &'a [String],
     /// The number cannot receive texts (landline, invalid).
     pub unreachable: bool,
 }
 
 /// Everything extracted from what the customer said, merged.
-pub fn details(transcripts: &[&str], texts: &[&str]) -> Extracted {
+pub fn details(transcripts: &[String], texts: &[String]) -> Extracted {
     let mut all = Extracted::default();
     for t in transcripts.iter().chain(texts) {
         all.merge(extract(t));

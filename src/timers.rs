@@ -97,6 +97,12 @@ pub async fn run_follow_up(
         unreachable: unreachable.is_some(),
         now,
     });
+    // When the recipient's quiet hours end, if they are on now.
+    let quiet_until = config
+        .service
+        .quiet_hours
+        .check(&lead.caller, b.time_zone, now)
+        .err();
     let mut fired = Fired::Nothing;
     match decision {
         FollowUpDecision::Wait(until) => {
@@ -113,23 +119,12 @@ pub async fn run_follow_up(
             tx.lead_event(lead.id, "follow_ups_stopped", why, now)
                 .await?;
         }
-        FollowUpDecision::Send { .. }
-            if config
-                .service
-                .quiet_hours
-                .check(&lead.caller, b.time_zone, now)
-                .is_err() =>
-        {
+        FollowUpDecision::Send { .. } if quiet_until.is_some() => {
             // Inside the recipient's quiet hours: the step itself waits for
             // the morning (rather than queueing a text the gate would hold),
             // so the next step is spaced from when this one really goes and
             // two follow-ups never leave together at 08:00.
-            let until = config
-                .service
-                .quiet_hours
-                .check(&lead.caller, b.time_zone, now)
-                .err()
-                .unwrap_or(now);
+            let until = quiet_until.unwrap_or(now);
             drop(tx);
             store
                 .retry_job(job, until, Some("quiet_hours"), false, now)

@@ -387,14 +387,19 @@ impl Worker {
         }
     }
 
-    /// A conversation timer (follow-up step, cold check); see [`crate::timers`].
-    async fn run_timer(&self, job: &Job) -> crate::store::Result<()> {
-        use crate::timers::{self, Fired};
-        let now = self.clock.now();
+    /// How late a timer fired (claimed − due), for the timer-accuracy figure.
+    fn observe_lateness(&self, job: &Job, now: DateTime<Utc>) {
         self.metrics.observe(
             "ringback_timer_lateness_seconds",
             (now - job.due_at).num_milliseconds().max(0) as f64 / 1000.0,
         );
+    }
+
+    /// A conversation timer (follow-up step, cold check); see [`crate::timers`].
+    async fn run_timer(&self, job: &Job) -> crate::store::Result<()> {
+        use crate::timers::{self, Fired};
+        let now = self.clock.now();
+        self.observe_lateness(job, now);
         let fired = if job.kind == timers::FOLLOW_UP {
             timers::run_follow_up(&self.store, &self.config, job, now).await?
         } else {
@@ -421,10 +426,7 @@ impl Worker {
             self.store.fail_job(job, "unreadable payload", now).await?;
             return Ok(());
         };
-        self.metrics.observe(
-            "ringback_timer_lateness_seconds",
-            (now - job.due_at).num_milliseconds().max(0) as f64 / 1000.0,
-        );
+        self.observe_lateness(job, now);
         emergency::handle(
             &self.store,
             &self.config,

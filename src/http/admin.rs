@@ -155,8 +155,6 @@ pub async fn lead_detail(
     let events = store.lead_events(id).await?;
     let (transcripts, texts) = store.what_they_said(id).await?;
     let packet = s.core.config.business(&lead.business_id).map(|b| {
-        let transcripts: Vec<&str> = transcripts.iter().map(String::as_str).collect();
-        let texts: Vec<&str> = texts.iter().map(String::as_str).collect();
         crate::packet::Packet::build(&crate::packet::PacketInput {
             business: b,
             lead: &lead,

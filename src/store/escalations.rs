@@ -17,6 +17,11 @@ fn status_str(s: Status) -> &'static str {
     }
 }
 
+/// A row's `business_id` and decoded `state`.
+fn business_and_state(r: &sqlx::any::AnyRow) -> Result<(String, Escalation)> {
+    Ok((get(r, "business_id")?, decode(&get::<String>(r, "state")?)?))
+}
+
 fn decode(state: &str) -> Result<Escalation> {
     serde_json::from_str(state)
         .map_err(|e| StoreError::Corrupt(format!("escalation state unreadable: {e}")))
@@ -66,13 +71,7 @@ impl Tx {
             .bind(id)
             .fetch_optional(self.conn())
             .await?;
-        match row {
-            None => Ok(None),
-            Some(r) => Ok(Some((
-                get(&r, "business_id")?,
-                decode(&get::<String>(&r, "state")?)?,
-            ))),
-        }
+        row.as_ref().map(business_and_state).transpose()
     }
 
     /// A business's escalations an ACK may still be for: paging, or run
@@ -140,13 +139,7 @@ impl Store {
             .bind(id)
             .fetch_optional(&self.read_pool)
             .await?;
-        match row {
-            None => Ok(None),
-            Some(r) => Ok(Some((
-                get(&r, "business_id")?,
-                decode(&get::<String>(&r, "state")?)?,
-            ))),
-        }
+        row.as_ref().map(business_and_state).transpose()
     }
 
     /// The escalation of a lead, if it had an emergency.

@@ -815,6 +815,22 @@ impl Tx {
         row.map(|r| CallRow::from_row(&r)).transpose()
     }
 
+    /// Ends a lead's follow-up sequence: its pending follow-up timers
+    /// (`reason` is kept on the jobs) and any follow-up text already queued
+    /// but held (quiet hours, the cap; `code` is kept on the messages).
+    pub async fn stop_follow_ups(
+        &mut self,
+        lead_id: i64,
+        reason: &str,
+        code: &str,
+        now: DateTime<Utc>,
+    ) -> Result<()> {
+        self.cancel_lead_jobs(lead_id, &[crate::timers::FOLLOW_UP], reason, now)
+            .await?;
+        self.cancel_queued_follow_ups(lead_id, code, now).await?;
+        Ok(())
+    }
+
     /// Cancels a lead's follow-up texts that were queued but have not left
     /// (held by quiet hours or the cap): the customer has answered.
     pub async fn cancel_queued_follow_ups(
