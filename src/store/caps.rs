@@ -1,9 +1,9 @@
 //! Facts the compliance gate needs at send time.
 
+use super::db::query;
 use super::{Result, Store};
 use crate::clock::to_ms;
 use chrono::{DateTime, Utc};
-use sqlx::Row;
 
 impl Store {
     /// Texts that count toward the per-recipient cap (instant texts,
@@ -15,7 +15,7 @@ impl Store {
         to: &str,
         since: DateTime<Utc>,
     ) -> Result<(i64, Option<DateTime<Utc>>)> {
-        let row = sqlx::query(
+        let row = query(
             "SELECT COUNT(*) AS n, MIN(sent_at) AS oldest FROM messages
              WHERE business_id = $1 AND to_number = $2 AND direction = 'outbound'
                AND kind IN ('instant', 'follow_up', 'reply')
@@ -25,11 +25,11 @@ impl Store {
         .bind(to)
         .bind(to_ms(since))
         // A plain read: it must not queue behind SQLite's one writer.
-        .fetch_one(&self.read_pool)
+        .fetch_one(self.r().await.target())
         .await?;
         let oldest: Option<i64> = row.try_get("oldest")?;
         Ok((
-            row.try_get::<i64, _>("n")?,
+            row.try_get::<i64>("n")?,
             oldest.and_then(DateTime::from_timestamp_millis),
         ))
     }

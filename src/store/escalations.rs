@@ -2,6 +2,7 @@
 //! read and written under a row lock so two events for one escalation (an
 //! ACK by text and a timer, say) are applied one after the other.
 
+use super::db::{query, Row};
 use super::{get, Dialect, Result, Store, StoreError, Tx};
 use crate::clock::to_ms;
 use crate::escalation::{Escalation, Status};
@@ -18,7 +19,7 @@ fn status_str(s: Status) -> &'static str {
 }
 
 /// A row's `business_id` and decoded `state`.
-fn business_and_state(r: &sqlx::any::AnyRow) -> Result<(String, Escalation)> {
+fn business_and_state(r: &Row) -> Result<(String, Escalation)> {
     Ok((get(r, "business_id")?, decode(&get::<String>(r, "state")?)?))
 }
 
@@ -46,7 +47,7 @@ impl Tx {
         e: &Escalation,
         now: DateTime<Utc>,
     ) -> Result<Option<i64>> {
-        let row = sqlx::query(
+        let row = query(
             "INSERT INTO escalations (business_id, lead_id, status, state, created_at, updated_at)
              VALUES ($1, $2, $3, $4, $5, $5)
              ON CONFLICT (lead_id) WHERE status IN ('pending', 'paging') DO NOTHING RETURNING id",
@@ -67,7 +68,7 @@ impl Tx {
             "SELECT business_id, state FROM escalations WHERE id = $1{}",
             self.for_update()
         );
-        let row = sqlx::query(&sql)
+        let row = query(&sql)
             .bind(id)
             .fetch_optional(self.conn())
             .await?;
@@ -87,7 +88,7 @@ impl Tx {
                AND (status = 'paging' OR (status = 'exhausted' AND updated_at >= $2)) ORDER BY id{}",
             self.for_update()
         );
-        let rows = sqlx::query(&sql)
+        let rows = query(&sql)
             .bind(business_id)
             .bind(to_ms(exhausted_since))
             .fetch_all(self.conn())
@@ -103,7 +104,7 @@ impl Tx {
         e: &Escalation,
         now: DateTime<Utc>,
     ) -> Result<()> {
-        sqlx::query(
+        query(
             "UPDATE escalations SET status = $2, state = $3, updated_at = $4 WHERE id = $1",
         )
         .bind(id)
@@ -124,7 +125,7 @@ impl Tx {
             "SELECT id FROM escalations WHERE lead_id = $1 AND status IN ('paging', 'exhausted') ORDER BY id DESC{}",
             self.for_update()
         );
-        let row = sqlx::query(&sql)
+        let row = query(&sql)
             .bind(lead_id)
             .fetch_optional(self.conn())
             .await?;
@@ -135,20 +136,20 @@ impl Tx {
 impl Store {
     /// One escalation and its business (a plain read).
     pub async fn escalation(&self, id: i64) -> Result<Option<(String, Escalation)>> {
-        let row = sqlx::query("SELECT business_id, state FROM escalations WHERE id = $1")
+        let row = query("SELECT business_id, state FROM escalations WHERE id = $1")
             .bind(id)
-            .fetch_optional(&self.read_pool)
+            .fetch_optional(self.r().await.target())
             .await?;
         row.as_ref().map(business_and_state).transpose()
     }
 
     /// The escalation of a lead, if it had an emergency.
     pub async fn escalation_for_lead(&self, lead_id: i64) -> Result<Option<(i64, Escalation)>> {
-        let row = sqlx::query(
+        let row = query(
             "SELECT id, state FROM escalations WHERE lead_id = $1 ORDER BY id DESC LIMIT 1",
         )
         .bind(lead_id)
-        .fetch_optional(&self.read_pool)
+        .fetch_optional(self.r().await.target())
         .await?;
         match row {
             None => Ok(None),

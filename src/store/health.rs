@@ -1,6 +1,7 @@
 //! Sender health: what carriers said about each sending number, and when
 //! its owner was last alerted about it (`sender_health`, migration 0002).
 
+use super::db::query;
 use super::{get, Result, Store, Tx};
 use crate::clock::{from_ms, to_ms};
 use chrono::{DateTime, Utc};
@@ -21,8 +22,8 @@ pub struct SenderHealthRow {
 impl Store {
     /// Every sender's record.
     pub async fn sender_health(&self) -> Result<Vec<SenderHealthRow>> {
-        let rows = sqlx::query("SELECT * FROM sender_health ORDER BY sender")
-            .fetch_all(&self.pool)
+        let rows = query("SELECT * FROM sender_health ORDER BY sender")
+            .fetch_all(self.w().await.target())
             .await?;
         rows.iter()
             .map(|r| {
@@ -49,7 +50,7 @@ impl Tx {
         code: &str,
         now: DateTime<Utc>,
     ) -> Result<()> {
-        sqlx::query(
+        query(
             "INSERT INTO sender_health (sender, business_id, at_risk, last_error_code, last_error_at, error_count)
              VALUES ($1, $2, 1, $3, $4, 1)
              ON CONFLICT (sender) DO UPDATE SET at_risk = 1, business_id = excluded.business_id,
@@ -75,7 +76,7 @@ impl Tx {
         now: DateTime<Utc>,
         every: chrono::Duration,
     ) -> Result<bool> {
-        let row = sqlx::query(
+        let row = query(
             "INSERT INTO sender_health (sender, business_id, last_alert_at) VALUES ($1, $2, $3)
              ON CONFLICT (sender) DO UPDATE SET last_alert_at = excluded.last_alert_at
              WHERE sender_health.last_alert_at IS NULL OR sender_health.last_alert_at <= $4

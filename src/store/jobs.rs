@@ -6,11 +6,11 @@
 //! reclaimed the job (our lease ran out), the write matches no row and we
 //! know to stop. Failed jobs are kept with their last error, never deleted.
 
-use super::{get, Dialect, Result, Store, StoreError};
+use super::db::{query, Target};
+use super::{get, Dialect, Result, Store, StoreError, Tx};
 use crate::clock::{from_ms, to_ms};
 use crate::domain::{MessageKind, MessageStatus};
 use chrono::{DateTime, Utc};
-use sqlx::{Any, Row, Transaction};
 use std::str::FromStr;
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -62,11 +62,11 @@ pub struct NewJob {
 }
 
 pub(super) async fn enqueue(
-    tx: &mut Transaction<'static, Any>,
+    tx: &mut Tx,
     job: &NewJob,
     now: DateTime<Utc>,
 ) -> Result<Option<i64>> {
-    let row = sqlx::query(
+    let row = query(
         "INSERT INTO jobs (kind, lead_id, unique_key, payload, status, run_at, due_at, attempts, max_attempts, created_at, updated_at)
          VALUES ($1, $2, $3, $4, 'pending', $5, $5, 0, $6, $7, $7)
          ON CONFLICT (unique_key) DO NOTHING RETURNING id",
@@ -78,16 +78,16 @@ pub(super) async fn enqueue(
     .bind(to_ms(job.run_at))
     .bind(job.max_attempts)
     .bind(to_ms(now))
-    .fetch_optional(&mut **tx)
+    .fetch_optional(tx.conn())
     .await?;
     let id = row.map(|r| get::<i64>(&r, "id")).transpose()?;
-    if id.is_some() && tx.backend_name() == "PostgreSQL" {
+    if id.is_some() && tx.dialect() == Dialect::Postgres {
         // Wakes the workers of every instance (delivered at commit, and
         // only if the transaction commits; repeats within one transaction
         // are folded into one notification).
-        sqlx::query("SELECT pg_notify($1, '')")
+        query("SELECT pg_notify($1, '')")
             .bind(JOBS_CHANNEL)
-            .execute(&mut **tx)
+            .execute(tx.conn())
             .await?;
     }
     Ok(id)
@@ -175,11 +175,11 @@ impl Store {
                  RETURNING id, kind, lead_id, unique_key, payload, attempts, max_attempts, lease_token, due_at"
             }
         };
-        let rows = sqlx::query(sql)
+        let rows = query(sql)
             .bind(to_ms(lease_until))
             .bind(to_ms(now))
             .bind(limit)
-            .fetch_all(&self.pool)
+            .fetch_all(self.w().await.target())
             .await?;
         rows.iter()
             .map(|r| {
@@ -201,23 +201,23 @@ impl Store {
     /// When the next job falls due (or a lease expires).
     pub async fn next_due(&self) -> Result<Option<DateTime<Utc>>> {
         let row =
-            sqlx::query("SELECT MIN(run_at) AS t FROM jobs WHERE status IN ('pending', 'running')")
-                .fetch_one(&self.read_pool)
+            query("SELECT MIN(run_at) AS t FROM jobs WHERE status IN ('pending', 'running')")
+                .fetch_one(self.r().await.target())
                 .await?;
-        Ok(row.try_get::<Option<i64>, _>("t")?.map(from_ms))
+        Ok(row.try_get::<Option<i64>>("t")?.map(from_ms))
     }
 
     /// Jobs waiting or running.
     /// Jobs that are due or running (the backlog), and jobs scheduled for
     /// later (follow-ups, cold checks...), as of `now`.
     pub async fn queue_depth(&self, now: DateTime<Utc>) -> Result<(i64, i64)> {
-        let row = sqlx::query(
+        let row = query(
             "SELECT COALESCE(SUM(CASE WHEN status = 'running' OR run_at <= $1 THEN 1 ELSE 0 END), 0) AS due,
                     COALESCE(SUM(CASE WHEN status = 'pending' AND run_at > $1 THEN 1 ELSE 0 END), 0) AS later
              FROM jobs WHERE status IN ('pending', 'running')",
         )
         .bind(to_ms(now))
-        .fetch_one(&self.read_pool)
+        .fetch_one(self.r().await.target())
         .await?;
         Ok((get::<i64>(&row, "due")?, get::<i64>(&row, "later")?))
     }
@@ -227,9 +227,9 @@ impl Store {
         unique_key: &str,
     ) -> Result<Option<(JobStatus, i64, Option<String>)>> {
         let row =
-            sqlx::query("SELECT status, attempts, last_error FROM jobs WHERE unique_key = $1")
+            query("SELECT status, attempts, last_error FROM jobs WHERE unique_key = $1")
                 .bind(unique_key)
-                .fetch_optional(&self.pool)
+                .fetch_optional(self.w().await.target())
                 .await?;
         row.map(|r| {
             let s: String = r.try_get("status")?;
@@ -244,12 +244,12 @@ impl Store {
 
     /// Marks a job done, if we still hold it.
     pub async fn complete_job(&self, job: &Job, now: DateTime<Utc>) -> Result<bool> {
-        finish(&self.pool, job, "done", None, now).await
+        finish(self.w().await.target(), job, "done", None, now).await
     }
 
     /// Marks a job failed for good (kept, with its error), if we still hold it.
     pub async fn fail_job(&self, job: &Job, error: &str, now: DateTime<Utc>) -> Result<bool> {
-        finish(&self.pool, job, "failed", Some(error), now).await
+        finish(self.w().await.target(), job, "failed", Some(error), now).await
     }
 
     /// Puts a job back to run at `run_at`. `count_attempt = false` is for
@@ -262,7 +262,7 @@ impl Store {
         count_attempt: bool,
         now: DateTime<Utc>,
     ) -> Result<bool> {
-        let r = sqlx::query(
+        let r = query(
             "UPDATE jobs SET status = 'pending', run_at = $3, last_error = COALESCE($4, last_error),
                  attempts = attempts - $5, updated_at = $6
              WHERE id = $1 AND lease_token = $2 AND status = 'running'",
@@ -273,9 +273,9 @@ impl Store {
         .bind(error.map(str::to_string))
         .bind(if count_attempt { 0i64 } else { 1i64 })
         .bind(to_ms(now))
-        .execute(&self.pool)
+        .execute(self.w().await.target())
         .await?;
-        Ok(r.rows_affected() == 1)
+        Ok(r == 1)
     }
 
     /// A connection listening on [`JOBS_CHANNEL`] (PostgreSQL only; `None`
@@ -298,11 +298,11 @@ impl Store {
         for chunk in ids.chunks(500) {
             let params: Vec<String> = (1..=chunk.len()).map(|i| format!("${i}")).collect();
             let sql = format!("SELECT * FROM messages WHERE id IN ({})", params.join(", "));
-            let mut q = sqlx::query(&sql);
+            let mut q = query(&sql);
             for id in chunk {
                 q = q.bind(*id);
             }
-            for r in q.fetch_all(&self.read_pool).await? {
+            for r in q.fetch_all(self.r().await.target()).await? {
                 out.push(super::MessageRow::from_row(&r)?);
             }
         }
@@ -336,7 +336,7 @@ impl Store {
         for i in order {
             let (job, msg) = items[i];
             tx.lock_contact(&msg.business_id, &msg.to, now).await?;
-            let row = sqlx::query(
+            let row = query(
                 "SELECT j.lease_token AS lease_token, j.status AS job_status, m.status AS msg_status
                  FROM jobs j, messages m WHERE j.id = $1 AND m.id = $2",
             )
@@ -366,7 +366,7 @@ impl Store {
                 && tx.consent_state(&msg.business_id, &msg.to).await?
                     == Some(crate::domain::ConsentAction::OptOut)
             {
-                sqlx::query("UPDATE messages SET status = 'suppressed', suppress_reason = 'opted_out', updated_at = $2 WHERE id = $1")
+                query("UPDATE messages SET status = 'suppressed', suppress_reason = 'opted_out', updated_at = $2 WHERE id = $1")
                     .bind(msg.id)
                     .bind(now_ms)
                     .execute(tx.conn())
@@ -378,7 +378,7 @@ impl Store {
             // sends already begun, so two texts to one person claimed in
             // the same instant cannot both take the last slot.
             if crate::compliance::counts_toward_cap(msg.kind) {
-                let row = sqlx::query(
+                let row = query(
                     "SELECT COUNT(*) AS n, MIN(COALESCE(sent_at, send_started_at)) AS oldest FROM messages
                      WHERE business_id = $1 AND to_number = $2 AND direction = 'outbound' AND id <> $3
                        AND kind IN ('instant', 'follow_up', 'reply')
@@ -405,13 +405,14 @@ impl Store {
             // replied, called or were closed out since it was queued (say
             // it was held overnight by quiet hours), it must not go.
             if let (MessageKind::FollowUp, Some(lead_id)) = (msg.kind, msg.lead_id) {
-                let status: Option<String> =
-                    sqlx::query_scalar("SELECT status FROM leads WHERE id = $1")
-                        .bind(lead_id)
-                        .fetch_optional(tx.conn())
-                        .await?;
+                let status: Option<String> = query("SELECT status FROM leads WHERE id = $1")
+                    .bind(lead_id)
+                    .fetch_optional(tx.conn())
+                    .await?
+                    .map(|r| get(&r, "status"))
+                    .transpose()?;
                 if let Some(status) = status.filter(|s| s != "texted" && s != "cold") {
-                    sqlx::query("UPDATE messages SET status = 'canceled', suppress_reason = $2, updated_at = $3 WHERE id = $1")
+                    query("UPDATE messages SET status = 'canceled', suppress_reason = $2, updated_at = $3 WHERE id = $1")
                         .bind(msg.id)
                         .bind(format!("lead_{status}"))
                         .bind(now_ms)
@@ -421,7 +422,7 @@ impl Store {
                     continue;
                 }
             }
-            sqlx::query(
+            query(
                 "UPDATE messages SET status = 'sending', attempts = attempts + 1,
                      send_started_at = COALESCE(send_started_at, $2), updated_at = $2 WHERE id = $1",
             )
@@ -447,15 +448,14 @@ impl Store {
         let mut tx = self.begin().await?;
         for it in items {
             let at = to_ms(it.at);
-            let done = sqlx::query("UPDATE jobs SET status = 'done', updated_at = $3 WHERE id = $1 AND lease_token = $2 AND status = 'running'")
+            let done = query("UPDATE jobs SET status = 'done', updated_at = $3 WHERE id = $1 AND lease_token = $2 AND status = 'running'")
                 .bind(it.job.id)
                 .bind(it.job.lease_token)
                 .bind(at)
                 .execute(tx.conn())
                 .await?
-                .rows_affected()
                 == 1;
-            sqlx::query(
+            query(
                 "UPDATE messages SET status = 'sent', provider = $2, provider_sid = $3, sent_at = $4, updated_at = $4,
                      error_code = NULL, error_message = NULL
                  WHERE id = $1 AND status IN ('queued', 'sending')",
@@ -467,7 +467,7 @@ impl Store {
             .execute(tx.conn())
             .await?;
             if let Some(lead_id) = it.texted_lead {
-                sqlx::query("UPDATE leads SET status = 'texted', updated_at = $2 WHERE id = $1 AND status = 'new'")
+                query("UPDATE leads SET status = 'texted', updated_at = $2 WHERE id = $1 AND status = 'new'")
                     .bind(lead_id)
                     .bind(at)
                     .execute(tx.conn())
@@ -510,7 +510,7 @@ impl Store {
         now: DateTime<Utc>,
     ) -> Result<bool> {
         let mut tx = self.begin().await?;
-        let changed = sqlx::query(
+        let changed = query(
             "UPDATE messages SET status = 'suppressed', suppress_reason = $2, updated_at = $3
              WHERE id = $1 AND status IN ('queued', 'sending')",
         )
@@ -518,9 +518,8 @@ impl Store {
         .bind(reason)
         .bind(to_ms(now))
         .execute(tx.conn())
-        .await?
-        .rows_affected();
-        sqlx::query("UPDATE jobs SET status = 'done', updated_at = $3 WHERE id = $1 AND lease_token = $2 AND status = 'running'")
+        .await?;
+        query("UPDATE jobs SET status = 'done', updated_at = $3 WHERE id = $1 AND lease_token = $2 AND status = 'running'")
             .bind(job.id)
             .bind(job.lease_token)
             .bind(to_ms(now))
@@ -541,7 +540,7 @@ impl Store {
         error: &str,
         now: DateTime<Utc>,
     ) -> Result<()> {
-        sqlx::query(
+        query(
             "UPDATE messages SET status = CASE WHEN $2 = 1 AND status = 'sending' THEN 'queued' ELSE status END,
                  error_code = $3, error_message = $4, updated_at = $5 WHERE id = $1",
         )
@@ -550,7 +549,7 @@ impl Store {
         .bind(code.map(str::to_string))
         .bind(error)
         .bind(to_ms(now))
-        .execute(&self.pool)
+        .execute(self.w().await.target())
         .await?;
         Ok(())
     }
@@ -565,7 +564,7 @@ impl Store {
         now: DateTime<Utc>,
     ) -> Result<()> {
         let mut tx = self.begin().await?;
-        sqlx::query(
+        query(
             "UPDATE messages SET status = 'failed', error_code = $2, error_message = $3, updated_at = $4
              WHERE id = $1 AND status IN ('queued', 'sending')",
         )
@@ -575,7 +574,7 @@ impl Store {
         .bind(to_ms(now))
         .execute(tx.conn())
         .await?;
-        sqlx::query("UPDATE jobs SET status = 'failed', last_error = $3, updated_at = $4 WHERE id = $1 AND lease_token = $2")
+        query("UPDATE jobs SET status = 'failed', last_error = $3, updated_at = $4 WHERE id = $1 AND lease_token = $2")
             .bind(job.id)
             .bind(job.lease_token)
             .bind(format!("{code}: {error}"))
@@ -587,14 +586,14 @@ impl Store {
     }
 }
 
-pub(super) async fn finish<'e, E: sqlx::Executor<'e, Database = Any>>(
-    pool: E,
+pub(super) async fn finish(
+    pool: Target<'_>,
     job: &Job,
     status: &str,
     error: Option<&str>,
     now: DateTime<Utc>,
 ) -> Result<bool> {
-    let r = sqlx::query(
+    let r = query(
         "UPDATE jobs SET status = $3, last_error = COALESCE($4, last_error), updated_at = $5
          WHERE id = $1 AND lease_token = $2 AND status = 'running'",
     )
@@ -605,7 +604,7 @@ pub(super) async fn finish<'e, E: sqlx::Executor<'e, Database = Any>>(
     .bind(to_ms(now))
     .execute(pool)
     .await?;
-    Ok(r.rows_affected() == 1)
+    Ok(r == 1)
 }
 
 #[cfg(test)]

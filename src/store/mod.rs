@@ -1,8 +1,9 @@
 //! The store: SQLite (default, embedded, WAL) or PostgreSQL, one contract.
 //!
-//! Both dialects run the same SQL through `sqlx::Any`, with `$1` parameters
-//! (SQLite understands them too) and times as integer milliseconds. Where the
-//! two must differ — claiming jobs with `FOR UPDATE SKIP LOCKED` — the
+//! Every statement is written once, with `$1` parameters and times as
+//! integer milliseconds, and runs on either engine through [`db`]: SQLite
+//! via `rusqlite` on the calling task, PostgreSQL via `sqlx`. Where the two
+//! must differ — claiming jobs with `FOR UPDATE SKIP LOCKED` — the
 //! [`Dialect`] says so.
 //!
 //! Rules every caller keeps:
@@ -13,6 +14,7 @@
 //!   by in-process locks.
 
 mod caps;
+mod db;
 mod escalations;
 mod jobs;
 mod rows;
@@ -26,11 +28,14 @@ pub use rows::{CallRow, LeadEventRow, LeadRow, MessageRow, NewLead, NewMessage};
 use crate::clock::to_ms;
 use crate::domain::{ConsentAction, LeadStatus, MessageStatus};
 use chrono::{DateTime, Utc};
-use sqlx::any::{AnyPoolOptions, AnyRow};
-use sqlx::{Any, AnyPool, Executor, Row, Transaction};
+use db::{query, FromDb, Row, Target};
+use sqlx::any::AnyPoolOptions;
+use sqlx::{Any, AnyPool, Executor, Transaction};
 use std::str::FromStr;
-use std::sync::Once;
+use std::sync::atomic::{AtomicUsize, Ordering};
+use std::sync::{Arc, Once};
 use std::time::Duration;
+use tokio::sync::{Mutex, OwnedMutexGuard};
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Dialect {
@@ -44,6 +49,8 @@ pub enum Dialect {
 pub enum StoreError {
     #[error("database error: {0}")]
     Db(#[from] sqlx::Error),
+    #[error("database error: {0}")]
+    Sqlite(#[from] rusqlite::Error),
     #[error("migration failed: {0}")]
     Migrate(#[from] sqlx::migrate::MigrateError),
     #[error("corrupt row: {0}")]
@@ -54,18 +61,47 @@ pub type Result<T> = std::result::Result<T, StoreError>;
 
 #[derive(Clone)]
 pub struct Store {
+    /// PostgreSQL: the pool every statement runs on. SQLite: a lazily
+    /// opened `sqlx` pool used only to run migrations (and by tests for
+    /// ad-hoc queries); the store's own statements run on [`Lite`].
     pool: AnyPool,
-    /// Pure reads that need no transaction (next due job, queue depth,
-    /// messages the worker is about to send). With SQLite this is a separate
-    /// read-only pool, so these reads do not queue behind writes on the one
-    /// writer connection (WAL lets readers run alongside the writer); with
-    /// PostgreSQL (or an in-memory SQLite) it is the same pool.
-    read_pool: AnyPool,
+    /// SQLite's connections (`None` for PostgreSQL).
+    lite: Option<Arc<Lite>>,
     dialect: Dialect,
     /// Where we connected (for a PostgreSQL `LISTEN` connection).
-    url: std::sync::Arc<str>,
+    url: Arc<str>,
     /// PostgreSQL `statement_timeout` of pooled connections, in ms.
     statement_timeout_ms: u128,
+}
+
+/// SQLite's connections: one writer, whose lock every transaction holds
+/// from `BEGIN IMMEDIATE` to `COMMIT` (SQLite has one writer anyway, and
+/// queuing here is cheaper than `SQLITE_BUSY` retries), and readers for
+/// plain reads, which WAL lets run alongside the writer.
+///
+/// Statements run on the task that holds the connection, without a
+/// hand-off to another thread: they take microseconds, and a transaction
+/// runs start to finish without yielding, so the writer is never held idle
+/// while a task waits its turn to be polled.
+struct Lite {
+    writer: Arc<Mutex<rusqlite::Connection>>,
+    readers: Vec<Arc<Mutex<rusqlite::Connection>>>,
+    next_reader: AtomicUsize,
+}
+
+/// A connection held for one statement outside a transaction.
+enum Held<'a> {
+    Pool(&'a AnyPool),
+    Lite(OwnedMutexGuard<rusqlite::Connection>),
+}
+
+impl Held<'_> {
+    fn target(&mut self) -> Target<'_> {
+        match self {
+            Held::Pool(p) => Target::Pool(p),
+            Held::Lite(c) => Target::Lite(c),
+        }
+    }
 }
 
 static DRIVERS: Once = Once::new();
@@ -93,6 +129,9 @@ impl Default for PoolOptions {
     }
 }
 
+/// How many SQLite reader connections a store opens.
+const SQLITE_READERS: usize = 2;
+
 impl Store {
     /// Connects to `url` (`sqlite://path` or `postgres://…`). A SQLite file is
     /// created if missing.
@@ -103,32 +142,35 @@ impl Store {
         } else {
             Dialect::Sqlite
         };
-        let pool = match dialect {
+        let (pool, lite) = match dialect {
             Dialect::Sqlite => {
-                let url = sqlite_url_with_create(url);
-                // SQLite has one writer. One connection serialises every
-                // statement in-process, which avoids SQLITE_BUSY upgrade
-                // deadlocks and is faster than lock contention.
-                AnyPoolOptions::new()
+                let path = sqlite_path(url)?;
+                let busy = opts.acquire_timeout;
+                let writer = open_sqlite(&path, false, busy)?;
+                let mut readers = Vec::new();
+                for _ in 0..SQLITE_READERS {
+                    readers.push(Arc::new(Mutex::new(open_sqlite(&path, true, busy)?)));
+                }
+                let pool = AnyPoolOptions::new()
                     .max_connections(1)
                     .acquire_timeout(opts.acquire_timeout)
                     .after_connect(|conn, _| {
                         Box::pin(async move {
-                            conn.execute("PRAGMA journal_mode = WAL").await?;
-                            conn.execute("PRAGMA synchronous = NORMAL").await?;
                             conn.execute("PRAGMA busy_timeout = 5000").await?;
-                            conn.execute("PRAGMA foreign_keys = ON").await?;
-                            conn.execute("PRAGMA temp_store = MEMORY").await?;
-                            conn.execute("PRAGMA cache_size = -32000").await?;
                             Ok(())
                         })
                     })
-                    .connect(&url)
-                    .await?
+                    .connect_lazy(&sqlite_url_with_create(url))?;
+                let lite = Lite {
+                    writer: Arc::new(Mutex::new(writer)),
+                    readers,
+                    next_reader: AtomicUsize::new(0),
+                };
+                (pool, Some(Arc::new(lite)))
             }
             Dialect::Postgres => {
                 let ms = opts.statement_timeout.as_millis();
-                AnyPoolOptions::new()
+                let pool = AnyPoolOptions::new()
                     .max_connections(opts.max_connections)
                     .acquire_timeout(opts.acquire_timeout)
                     .after_connect(move |conn, _| {
@@ -139,30 +181,13 @@ impl Store {
                         })
                     })
                     .connect(url)
-                    .await?
+                    .await?;
+                (pool, None)
             }
-        };
-        let read_pool = match dialect {
-            Dialect::Sqlite if !url.contains(":memory:") && !url.contains("mode=memory") => {
-                // Readers: lazily opened, `query_only`, never hold a write lock.
-                AnyPoolOptions::new()
-                    .max_connections(2)
-                    .acquire_timeout(opts.acquire_timeout)
-                    .after_connect(|conn, _| {
-                        Box::pin(async move {
-                            conn.execute("PRAGMA busy_timeout = 5000").await?;
-                            conn.execute("PRAGMA query_only = ON").await?;
-                            conn.execute("PRAGMA cache_size = -16000").await?;
-                            Ok(())
-                        })
-                    })
-                    .connect_lazy(&sqlite_url_with_create(url))?
-            }
-            _ => pool.clone(),
         };
         Ok(Store {
             pool,
-            read_pool,
+            lite,
             dialect,
             url: url.into(),
             statement_timeout_ms: opts.statement_timeout.as_millis(),
@@ -173,8 +198,32 @@ impl Store {
         self.dialect
     }
 
+    /// The `sqlx` pool: PostgreSQL's own; for SQLite one that opens a
+    /// separate connection to the same file (for ad-hoc queries in tests
+    /// and tools; the store itself does not use it).
     pub fn pool(&self) -> &AnyPool {
         &self.pool
+    }
+
+    /// The writer, for one statement outside a transaction (PostgreSQL:
+    /// the pool).
+    async fn w(&self) -> Held<'_> {
+        match &self.lite {
+            Some(l) => Held::Lite(l.writer.clone().lock_owned().await),
+            None => Held::Pool(&self.pool),
+        }
+    }
+
+    /// A reader, for a plain read that must not queue behind writes
+    /// (PostgreSQL: the pool).
+    async fn r(&self) -> Held<'_> {
+        match &self.lite {
+            Some(l) => {
+                let i = l.next_reader.fetch_add(1, Ordering::Relaxed) % l.readers.len();
+                Held::Lite(l.readers[i].clone().lock_owned().await)
+            }
+            None => Held::Pool(&self.pool),
+        }
     }
 
     /// Applies pending migrations for this dialect. On PostgreSQL they run
@@ -200,28 +249,44 @@ impl Store {
 
     /// Is the database answering?
     pub async fn ping(&self) -> Result<()> {
-        sqlx::query("SELECT 1").fetch_one(&self.pool).await?;
+        query("SELECT 1 AS one").fetch_one(self.r().await.target()).await?;
         Ok(())
     }
 
+    /// Starts a transaction. On SQLite it holds the one writer until it is
+    /// committed or dropped (`BEGIN IMMEDIATE`, so it never has to upgrade
+    /// a read lock and fail with `SQLITE_BUSY` halfway).
     pub async fn begin(&self) -> Result<Tx> {
+        let conn = match &self.lite {
+            Some(l) => {
+                let guard = l.writer.clone().lock_owned().await;
+                guard.execute_batch("BEGIN IMMEDIATE")?;
+                TxConn::Lite(LiteTx { guard, open: true })
+            }
+            None => TxConn::Pg(self.pool.begin().await?),
+        };
         Ok(Tx {
-            tx: self.pool.begin().await?,
+            conn,
             dialect: self.dialect,
         })
     }
 
     pub async fn close(&self) {
         self.pool.close().await;
-        self.read_pool.close().await
+        if let Some(l) = &self.lite {
+            // Fold the WAL back into the database file, so a stopped
+            // service leaves one file behind. Best effort.
+            let c = l.writer.lock().await;
+            let _ = c.query_row("PRAGMA wal_checkpoint(TRUNCATE)", [], |_| Ok(()));
+        }
     }
 
     // -- reads for the API, metrics and tests -------------------------------
 
     pub async fn lead(&self, id: i64) -> Result<Option<LeadRow>> {
-        let row = sqlx::query("SELECT * FROM leads WHERE id = $1")
+        let row = query("SELECT * FROM leads WHERE id = $1")
             .bind(id)
-            .fetch_optional(&self.pool)
+            .fetch_optional(self.w().await.target())
             .await?;
         row.map(|r| LeadRow::from_row(&r)).transpose()
     }
@@ -264,7 +329,7 @@ impl Store {
             n + 2,
             n + 3
         ));
-        let mut q = sqlx::query(&sql);
+        let mut q = query(&sql);
         for t in &texts {
             q = q.bind(t.clone());
         }
@@ -272,61 +337,61 @@ impl Store {
             .bind(filter.since.map(to_ms).unwrap_or(0))
             .bind(filter.until.map(to_ms).unwrap_or(i64::MAX))
             .bind(filter.limit.unwrap_or(100).clamp(1, 1000))
-            .fetch_all(&self.read_pool)
+            .fetch_all(self.r().await.target())
             .await?;
         rows.iter().map(LeadRow::from_row).collect()
     }
 
     /// What the caller said to this lead (see [`Tx::what_they_said`]).
     pub async fn what_they_said(&self, lead_id: i64) -> Result<(Vec<String>, Vec<String>)> {
-        what_they_said(&self.pool, lead_id).await
+        what_they_said(self.w().await.target(), lead_id).await
     }
 
     pub async fn calls_for_lead(&self, lead_id: i64) -> Result<Vec<CallRow>> {
-        let rows = sqlx::query("SELECT * FROM calls WHERE lead_id = $1 ORDER BY id")
+        let rows = query("SELECT * FROM calls WHERE lead_id = $1 ORDER BY id")
             .bind(lead_id)
-            .fetch_all(&self.pool)
+            .fetch_all(self.w().await.target())
             .await?;
         rows.iter().map(CallRow::from_row).collect()
     }
 
     pub async fn call(&self, call_sid: &str) -> Result<Option<CallRow>> {
-        let row = sqlx::query("SELECT * FROM calls WHERE call_sid = $1")
+        let row = query("SELECT * FROM calls WHERE call_sid = $1")
             .bind(call_sid)
-            .fetch_optional(&self.pool)
+            .fetch_optional(self.w().await.target())
             .await?;
         row.map(|r| CallRow::from_row(&r)).transpose()
     }
 
     pub async fn messages_for_lead(&self, lead_id: i64) -> Result<Vec<MessageRow>> {
-        let rows = sqlx::query("SELECT * FROM messages WHERE lead_id = $1 ORDER BY id")
+        let rows = query("SELECT * FROM messages WHERE lead_id = $1 ORDER BY id")
             .bind(lead_id)
-            .fetch_all(&self.pool)
+            .fetch_all(self.w().await.target())
             .await?;
         rows.iter().map(MessageRow::from_row).collect()
     }
 
     pub async fn lead_events(&self, lead_id: i64) -> Result<Vec<LeadEventRow>> {
-        let rows = sqlx::query("SELECT * FROM lead_events WHERE lead_id = $1 ORDER BY id")
+        let rows = query("SELECT * FROM lead_events WHERE lead_id = $1 ORDER BY id")
             .bind(lead_id)
-            .fetch_all(&self.pool)
+            .fetch_all(self.w().await.target())
             .await?;
         rows.iter().map(LeadEventRow::from_row).collect()
     }
 
     /// Every message, oldest first (tests and `simulate`).
     pub async fn messages(&self, limit: i64) -> Result<Vec<MessageRow>> {
-        let rows = sqlx::query("SELECT * FROM messages ORDER BY id LIMIT $1")
+        let rows = query("SELECT * FROM messages ORDER BY id LIMIT $1")
             .bind(limit)
-            .fetch_all(&self.pool)
+            .fetch_all(self.w().await.target())
             .await?;
         rows.iter().map(MessageRow::from_row).collect()
     }
 
     pub async fn message(&self, id: i64) -> Result<Option<MessageRow>> {
-        let row = sqlx::query("SELECT * FROM messages WHERE id = $1")
+        let row = query("SELECT * FROM messages WHERE id = $1")
             .bind(id)
-            .fetch_optional(&self.pool)
+            .fetch_optional(self.w().await.target())
             .await?;
         row.map(|r| MessageRow::from_row(&r)).transpose()
     }
@@ -334,19 +399,19 @@ impl Store {
     /// Counts rows of a table (tests and metrics). `table` must be a literal
     /// from our own code.
     pub async fn count(&self, table: &'static str) -> Result<i64> {
-        let row = sqlx::query(&format!("SELECT COUNT(*) AS n FROM {table}"))
-            .fetch_one(&self.pool)
+        let row = query(&format!("SELECT COUNT(*) AS n FROM {table}"))
+            .fetch_one(self.w().await.target())
             .await?;
-        Ok(row.try_get::<i64, _>("n")?)
+        Ok(row.try_get::<i64>("n")?)
     }
 
     /// Outbound messages by status, for `/metrics`.
     pub async fn outbound_by_status(&self) -> Result<Vec<(String, i64)>> {
-        let rows = sqlx::query("SELECT status, COUNT(*) AS n FROM messages WHERE direction = 'outbound' GROUP BY status")
-            .fetch_all(&self.pool)
+        let rows = query("SELECT status, COUNT(*) AS n FROM messages WHERE direction = 'outbound' GROUP BY status")
+            .fetch_all(self.w().await.target())
             .await?;
         rows.iter()
-            .map(|r| Ok((r.try_get::<String, _>("status")?, r.try_get::<i64, _>("n")?)))
+            .map(|r| Ok((r.try_get::<String>("status")?, r.try_get::<i64>("n")?)))
             .collect()
     }
 
@@ -368,10 +433,10 @@ impl Store {
         business_id: &str,
         phone: &str,
     ) -> Result<Vec<(String, String, Option<String>, i64)>> {
-        let rows = sqlx::query("SELECT action, source, raw_text, at FROM consent_events WHERE business_id = $1 AND phone = $2 ORDER BY id")
+        let rows = query("SELECT action, source, raw_text, at FROM consent_events WHERE business_id = $1 AND phone = $2 ORDER BY id")
             .bind(business_id)
             .bind(phone)
-            .fetch_all(&self.pool)
+            .fetch_all(self.w().await.target())
             .await?;
         rows.iter()
             .map(|r| {
@@ -397,6 +462,51 @@ fn sqlite_url_with_create(url: &str) -> String {
     }
 }
 
+/// The file a `sqlite://path` (or `sqlite:path`) URL names. The store keeps
+/// a writer and readers on one database, so it must be a file: an
+/// in-memory database would be a different, empty one per connection.
+fn sqlite_path(url: &str) -> Result<String> {
+    let rest = url
+        .strip_prefix("sqlite://")
+        .or_else(|| url.strip_prefix("sqlite:"))
+        .ok_or_else(|| {
+            StoreError::Corrupt(format!(
+                "DATABASE_URL {url:?} is neither sqlite://PATH nor postgres://…"
+            ))
+        })?;
+    let (path, params) = rest.split_once('?').unwrap_or((rest, ""));
+    if path.is_empty() || path == ":memory:" || params.contains("mode=memory") {
+        return Err(StoreError::Corrupt(format!(
+            "DATABASE_URL {url:?}: ringback needs a SQLite file (e.g. sqlite://ringback.db), \
+             not an in-memory database"
+        )));
+    }
+    Ok(path.to_string())
+}
+
+/// Opens one SQLite connection with the settings every connection shares.
+/// WAL with `synchronous = NORMAL`: a commit is durable against a crash of
+/// the process, and against power loss up to the last checkpoint.
+fn open_sqlite(path: &str, reader: bool, busy: Duration) -> Result<rusqlite::Connection> {
+    let c = rusqlite::Connection::open(path)?;
+    c.busy_timeout(busy)?;
+    c.set_prepared_statement_cache_capacity(256);
+    if reader {
+        c.execute_batch("PRAGMA query_only = ON; PRAGMA cache_size = -16000;")?;
+    } else {
+        // journal_mode answers with a row, so it is read, not executed.
+        let mode: String = c.query_row("PRAGMA journal_mode = WAL", [], |r| r.get(0))?;
+        if !mode.eq_ignore_ascii_case("wal") {
+            tracing::warn!(%mode, "SQLite refused WAL mode; readers will wait for the writer");
+        }
+        c.execute_batch(
+            "PRAGMA synchronous = NORMAL; PRAGMA foreign_keys = ON;
+             PRAGMA temp_store = MEMORY; PRAGMA cache_size = -32000;",
+        )?;
+    }
+    Ok(c)
+}
+
 /// Filters for [`Store::leads`].
 #[derive(Debug, Default, Clone)]
 pub struct LeadFilter {
@@ -416,13 +526,39 @@ pub struct LeadFilter {
 
 /// A transaction. Dropping it without [`Tx::commit`] rolls back.
 pub struct Tx {
-    tx: Transaction<'static, Any>,
+    conn: TxConn,
     dialect: Dialect,
+}
+
+enum TxConn {
+    Pg(Transaction<'static, Any>),
+    Lite(LiteTx),
+}
+
+/// A SQLite transaction: the writer, held from `BEGIN` until `COMMIT`, or
+/// rolled back when dropped (an error, a panic, a canceled request).
+struct LiteTx {
+    guard: OwnedMutexGuard<rusqlite::Connection>,
+    open: bool,
+}
+
+impl Drop for LiteTx {
+    fn drop(&mut self) {
+        if self.open {
+            let _ = self.guard.execute_batch("ROLLBACK");
+        }
+    }
 }
 
 impl Tx {
     pub async fn commit(self) -> Result<()> {
-        self.tx.commit().await?;
+        match self.conn {
+            TxConn::Pg(tx) => tx.commit().await?,
+            TxConn::Lite(mut tx) => {
+                tx.guard.execute_batch("COMMIT")?;
+                tx.open = false;
+            }
+        }
         Ok(())
     }
 
@@ -440,7 +576,7 @@ impl Tx {
         payload: &str,
         now: DateTime<Utc>,
     ) -> Result<bool> {
-        let row = sqlx::query(
+        let row = query(
             "INSERT INTO webhook_events (dedup_key, kind, business_id, payload, received_at)
              VALUES ($1, $2, $3, $4, $5) ON CONFLICT (dedup_key) DO NOTHING RETURNING id",
         )
@@ -449,7 +585,7 @@ impl Tx {
         .bind(business_id.map(str::to_string))
         .bind(payload)
         .bind(to_ms(now))
-        .fetch_optional(&mut *self.tx)
+        .fetch_optional(self.conn())
         .await?;
         Ok(row.is_some())
     }
@@ -461,7 +597,7 @@ impl Tx {
         phone: &str,
         now: DateTime<Utc>,
     ) -> Result<Option<String>> {
-        let row = sqlx::query(
+        let row = query(
             "INSERT INTO contacts (business_id, phone, last_seen_at) VALUES ($1, $2, $3)
              ON CONFLICT (business_id, phone) DO UPDATE SET last_seen_at = excluded.last_seen_at
              RETURNING unreachable",
@@ -469,9 +605,9 @@ impl Tx {
         .bind(business_id)
         .bind(phone)
         .bind(to_ms(now))
-        .fetch_one(&mut *self.tx)
+        .fetch_one(self.conn())
         .await?;
-        Ok(row.try_get::<Option<String>, _>("unreachable")?)
+        Ok(row.try_get::<Option<String>>("unreachable")?)
     }
 
     pub async fn mark_unreachable(
@@ -482,11 +618,11 @@ impl Tx {
         now: DateTime<Utc>,
     ) -> Result<()> {
         self.lock_contact(business_id, phone, now).await?;
-        sqlx::query("UPDATE contacts SET unreachable = $3 WHERE business_id = $1 AND phone = $2")
+        query("UPDATE contacts SET unreachable = $3 WHERE business_id = $1 AND phone = $2")
             .bind(business_id)
             .bind(phone)
             .bind(reason)
-            .execute(&mut *self.tx)
+            .execute(self.conn())
             .await?;
         Ok(())
     }
@@ -497,13 +633,13 @@ impl Tx {
         business_id: &str,
         phone: &str,
     ) -> Result<Option<ConsentAction>> {
-        let row = sqlx::query(
+        let row = query(
             "SELECT action FROM consent_events WHERE business_id = $1 AND phone = $2
                AND action IN ('opt_out', 'opt_in') ORDER BY id DESC LIMIT 1",
         )
         .bind(business_id)
         .bind(phone)
-        .fetch_optional(&mut *self.tx)
+        .fetch_optional(self.conn())
         .await?;
         row.map(|r| {
             let s: String = r.try_get("action")?;
@@ -525,19 +661,19 @@ impl Tx {
         now: DateTime<Utc>,
     ) -> Result<u64> {
         self.lock_contact(business_id, phone, now).await?;
-        sqlx::query("INSERT INTO consent_events (business_id, phone, action, source, raw_text, at) VALUES ($1, $2, $3, $4, $5, $6)")
+        query("INSERT INTO consent_events (business_id, phone, action, source, raw_text, at) VALUES ($1, $2, $3, $4, $5, $6)")
             .bind(business_id)
             .bind(phone)
             .bind(action.as_str())
             .bind(source)
             .bind(raw.map(str::to_string))
             .bind(to_ms(now))
-            .execute(&mut *self.tx)
+            .execute(self.conn())
             .await?;
         if action != ConsentAction::OptOut {
             return Ok(0);
         }
-        let canceled = sqlx::query(
+        let canceled = query(
             "UPDATE messages SET status = 'canceled', suppress_reason = 'opted_out', updated_at = $3
              WHERE business_id = $1 AND to_number = $2 AND direction = 'outbound' AND status = 'queued'
                AND kind <> 'opt_out_confirmation'",
@@ -545,17 +681,16 @@ impl Tx {
         .bind(business_id)
         .bind(phone)
         .bind(to_ms(now))
-        .execute(&mut *self.tx)
-        .await?
-        .rows_affected();
-        sqlx::query(
+        .execute(self.conn())
+        .await?;
+        query(
             "UPDATE jobs SET status = 'canceled', last_error = 'opted out', updated_at = $3
              WHERE status = 'pending' AND lead_id IN (SELECT id FROM leads WHERE business_id = $1 AND caller = $2)",
         )
         .bind(business_id)
         .bind(phone)
         .bind(to_ms(now))
-        .execute(&mut *self.tx)
+        .execute(self.conn())
         .await?;
         Ok(canceled)
     }
@@ -571,7 +706,7 @@ impl Tx {
         status: &str,
         now: DateTime<Utc>,
     ) -> Result<CallRow> {
-        let row = sqlx::query(
+        let row = query(
             "INSERT INTO calls (call_sid, business_id, caller, tracking_number, status, created_at, updated_at)
              VALUES ($1, $2, $3, $4, $5, $6, $6)
              ON CONFLICT (call_sid) DO UPDATE SET updated_at = excluded.updated_at
@@ -583,13 +718,13 @@ impl Tx {
         .bind(tracking_number)
         .bind(status)
         .bind(to_ms(now))
-        .fetch_one(&mut *self.tx)
+        .fetch_one(self.conn())
         .await?;
         CallRow::from_row(&row)
     }
 
     pub async fn update_call(&mut self, call: &CallRow, now: DateTime<Utc>) -> Result<()> {
-        sqlx::query(
+        query(
             "UPDATE calls SET lead_id = $2, status = $3, missed_trigger = $4, screen_accepted = $5,
                  answered_seconds = $6, recording_url = $7, transcript = $8, updated_at = $9
              WHERE id = $1",
@@ -603,7 +738,7 @@ impl Tx {
         .bind(call.recording_url.clone())
         .bind(call.transcript.clone())
         .bind(to_ms(now))
-        .execute(&mut *self.tx)
+        .execute(self.conn())
         .await?;
         Ok(())
     }
@@ -614,24 +749,24 @@ impl Tx {
         business_id: &str,
         caller: &str,
     ) -> Result<Option<LeadRow>> {
-        let row = sqlx::query("SELECT * FROM leads WHERE business_id = $1 AND caller = $2 ORDER BY first_call_at DESC, id DESC LIMIT 1")
+        let row = query("SELECT * FROM leads WHERE business_id = $1 AND caller = $2 ORDER BY first_call_at DESC, id DESC LIMIT 1")
             .bind(business_id)
             .bind(caller)
-            .fetch_optional(&mut *self.tx)
+            .fetch_optional(self.conn())
             .await?;
         row.map(|r| LeadRow::from_row(&r)).transpose()
     }
 
     pub async fn lead(&mut self, id: i64) -> Result<Option<LeadRow>> {
-        let row = sqlx::query("SELECT * FROM leads WHERE id = $1")
+        let row = query("SELECT * FROM leads WHERE id = $1")
             .bind(id)
-            .fetch_optional(&mut *self.tx)
+            .fetch_optional(self.conn())
             .await?;
         row.map(|r| LeadRow::from_row(&r)).transpose()
     }
 
     pub async fn insert_lead(&mut self, l: &NewLead) -> Result<i64> {
-        let row = sqlx::query(
+        let row = query(
             "INSERT INTO leads (business_id, caller, tracking_number, status, call_count, first_call_at,
                  window_ends_at, last_activity_at, suppressed_reason, created_at, updated_at)
              VALUES ($1, $2, $3, $4, $5, $6, $7, $6, $8, $6, $6) RETURNING id",
@@ -644,14 +779,14 @@ impl Tx {
         .bind(to_ms(l.at))
         .bind(to_ms(l.window_ends_at))
         .bind(l.suppressed_reason.map(|r| r.as_str().to_string()))
-        .fetch_one(&mut *self.tx)
+        .fetch_one(self.conn())
         .await?;
-        Ok(row.try_get::<i64, _>("id")?)
+        Ok(row.try_get::<i64>("id")?)
     }
 
     /// Writes back the mutable parts of a lead.
     pub async fn update_lead(&mut self, l: &LeadRow, now: DateTime<Utc>) -> Result<()> {
-        sqlx::query(
+        query(
             // `new` is only ever a lead's first status. The recorder moves a
             // lead to `texted` without the contact lock (it only touches the
             // status), so a full-row write from a transaction that read the
@@ -681,7 +816,7 @@ impl Tx {
         .bind(l.disposition_reason.clone())
         .bind(l.note.clone())
         .bind(l.call_attempts)
-        .execute(&mut *self.tx)
+        .execute(self.conn())
         .await?;
         Ok(())
     }
@@ -693,18 +828,18 @@ impl Tx {
         detail: &str,
         now: DateTime<Utc>,
     ) -> Result<()> {
-        sqlx::query("INSERT INTO lead_events (lead_id, kind, detail, at) VALUES ($1, $2, $3, $4)")
+        query("INSERT INTO lead_events (lead_id, kind, detail, at) VALUES ($1, $2, $3, $4)")
             .bind(lead_id)
             .bind(kind)
             .bind(detail)
             .bind(to_ms(now))
-            .execute(&mut *self.tx)
+            .execute(self.conn())
             .await?;
         Ok(())
     }
 
     pub async fn insert_message(&mut self, m: &NewMessage) -> Result<i64> {
-        let row = sqlx::query(
+        let row = query(
             "INSERT INTO messages (business_id, lead_id, direction, kind, to_number, from_number, body, status,
                  suppress_reason, provider, provider_sid, trigger_at, created_at, updated_at)
              VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $13) RETURNING id",
@@ -722,9 +857,9 @@ impl Tx {
         .bind(m.provider_sid.clone())
         .bind(to_ms(m.trigger_at))
         .bind(to_ms(m.created_at))
-        .fetch_one(&mut *self.tx)
+        .fetch_one(self.conn())
         .await?;
-        Ok(row.try_get::<i64, _>("id")?)
+        Ok(row.try_get::<i64>("id")?)
     }
 
     /// Applies a delivery status callback, never moving a message backwards.
@@ -735,9 +870,9 @@ impl Tx {
         error_code: Option<&str>,
         now: DateTime<Utc>,
     ) -> Result<Option<MessageRow>> {
-        let row = sqlx::query("SELECT * FROM messages WHERE provider_sid = $1")
+        let row = query("SELECT * FROM messages WHERE provider_sid = $1")
             .bind(provider_sid)
-            .fetch_optional(&mut *self.tx)
+            .fetch_optional(self.conn())
             .await?;
         let Some(row) = row else { return Ok(None) };
         let m = MessageRow::from_row(&row)?;
@@ -746,12 +881,12 @@ impl Tx {
         {
             return Ok(Some(m));
         }
-        sqlx::query("UPDATE messages SET status = $2, error_code = COALESCE($3, error_code), updated_at = $4 WHERE id = $1")
+        query("UPDATE messages SET status = $2, error_code = COALESCE($3, error_code), updated_at = $4 WHERE id = $1")
             .bind(m.id)
             .bind(status.as_str())
             .bind(error_code.map(str::to_string))
             .bind(to_ms(now))
-            .execute(&mut *self.tx)
+            .execute(self.conn())
             .await?;
         Ok(Some(MessageRow {
             status,
@@ -763,7 +898,7 @@ impl Tx {
     /// Enqueues a job; a job with the same unique key is not enqueued twice.
     /// Returns the new job's id, or None if the key already existed.
     pub async fn enqueue(&mut self, job: &NewJob, now: DateTime<Utc>) -> Result<Option<i64>> {
-        jobs::enqueue(&mut self.tx, job, now).await
+        jobs::enqueue(self, job, now).await
     }
 
     /// Cancels a lead's pending jobs of the given kinds.
@@ -776,14 +911,13 @@ impl Tx {
     ) -> Result<u64> {
         let mut n = 0;
         for kind in kinds {
-            n += sqlx::query("UPDATE jobs SET status = 'canceled', last_error = $3, updated_at = $4 WHERE lead_id = $1 AND kind = $2 AND status = 'pending'")
+            n += query("UPDATE jobs SET status = 'canceled', last_error = $3, updated_at = $4 WHERE lead_id = $1 AND kind = $2 AND status = 'pending'")
                 .bind(lead_id)
                 .bind(*kind)
                 .bind(reason)
                 .bind(to_ms(now))
-                .execute(&mut *self.tx)
-                .await?
-                .rows_affected();
+                .execute(self.conn())
+                .await?;
         }
         Ok(n)
     }
@@ -808,9 +942,9 @@ impl Tx {
     }
 
     pub async fn call(&mut self, call_sid: &str) -> Result<Option<CallRow>> {
-        let row = sqlx::query("SELECT * FROM calls WHERE call_sid = $1")
+        let row = query("SELECT * FROM calls WHERE call_sid = $1")
             .bind(call_sid)
-            .fetch_optional(&mut *self.tx)
+            .fetch_optional(self.conn())
             .await?;
         row.map(|r| CallRow::from_row(&r)).transpose()
     }
@@ -839,22 +973,21 @@ impl Tx {
         reason: &str,
         now: DateTime<Utc>,
     ) -> Result<u64> {
-        Ok(sqlx::query(
+        Ok(query(
             "UPDATE messages SET status = 'canceled', suppress_reason = $2, updated_at = $3
              WHERE lead_id = $1 AND kind = 'follow_up' AND status = 'queued'",
         )
         .bind(lead_id)
         .bind(reason)
         .bind(to_ms(now))
-        .execute(&mut *self.tx)
-        .await?
-        .rows_affected())
+        .execute(self.conn())
+        .await?)
     }
 
     /// What the caller said to this lead: voicemail transcripts and their
     /// texts, each oldest first.
     pub async fn what_they_said(&mut self, lead_id: i64) -> Result<(Vec<String>, Vec<String>)> {
-        what_they_said(&mut *self.tx, lead_id).await
+        what_they_said(self.conn(), lead_id).await
     }
 
     /// Marks a job done (or `failed`, with `error`) inside this
@@ -868,20 +1001,21 @@ impl Tx {
         now: DateTime<Utc>,
     ) -> Result<bool> {
         let status = if failed.is_some() { "failed" } else { "done" };
-        jobs::finish(&mut *self.tx, job, status, failed, now).await
+        jobs::finish(self.conn(), job, status, failed, now).await
     }
 
-    pub(crate) fn conn(&mut self) -> &mut sqlx::AnyConnection {
-        &mut self.tx
+    /// Where this transaction's statements run.
+    pub(crate) fn conn(&mut self) -> Target<'_> {
+        match &mut self.conn {
+            TxConn::Pg(tx) => Target::Conn(&mut **tx),
+            TxConn::Lite(tx) => Target::Lite(&mut tx.guard),
+        }
     }
 }
 
-async fn what_they_said<'e, E>(exec: E, lead_id: i64) -> Result<(Vec<String>, Vec<String>)>
-where
-    E: sqlx::Executor<'e, Database = Any>,
-{
+async fn what_they_said(exec: Target<'_>, lead_id: i64) -> Result<(Vec<String>, Vec<String>)> {
     // One round trip: transcripts first, then texts, each in order.
-    let rows = sqlx::query(
+    let rows = query(
         "SELECT CAST(0 AS BIGINT) AS src, id, transcript AS body FROM calls WHERE lead_id = $1 AND transcript IS NOT NULL
          UNION ALL
          SELECT CAST(1 AS BIGINT) AS src, id, body FROM messages WHERE lead_id = $1 AND direction = 'inbound'
@@ -902,17 +1036,14 @@ where
     Ok((transcripts, texts))
 }
 
-pub(crate) fn get<T>(r: &AnyRow, col: &str) -> Result<T>
-where
-    T: for<'r> sqlx::Decode<'r, Any> + sqlx::Type<Any>,
-{
-    r.try_get::<T, _>(col).map_err(StoreError::Db)
+pub(crate) fn get<T: FromDb>(r: &Row, col: &str) -> Result<T> {
+    r.try_get(col)
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
-    use sqlx::Connection;
+    use sqlx::{Connection, Row as _};
 
     /// Every pooled PostgreSQL connection carries the configured statement
     /// timeout — including the one migrations ran on without it.

@@ -1,24 +1,24 @@
 //! Rows as typed values. Status columns are parsed into enums; a value we do
 //! not know is a [`StoreError::Corrupt`], never a silent default.
 
+use super::db::Row;
 use super::{get, Result, StoreError};
 use crate::clock::from_ms;
 use crate::domain::{LeadStatus, MessageKind, MessageStatus, SuppressReason};
 use chrono::{DateTime, Utc};
 use serde::Serialize;
-use sqlx::any::AnyRow;
 use std::str::FromStr;
 
-fn parse<T: FromStr<Err = String>>(r: &AnyRow, col: &str) -> Result<T> {
+fn parse<T: FromStr<Err = String>>(r: &Row, col: &str) -> Result<T> {
     let s: String = get(r, col)?;
     T::from_str(&s).map_err(StoreError::Corrupt)
 }
 
-fn time(r: &AnyRow, col: &str) -> Result<DateTime<Utc>> {
+fn time(r: &Row, col: &str) -> Result<DateTime<Utc>> {
     Ok(from_ms(get::<i64>(r, col)?))
 }
 
-fn opt_time(r: &AnyRow, col: &str) -> Result<Option<DateTime<Utc>>> {
+fn opt_time(r: &Row, col: &str) -> Result<Option<DateTime<Utc>>> {
     Ok(get::<Option<i64>>(r, col)?.map(from_ms))
 }
 
@@ -66,7 +66,7 @@ fn ser_display<T: std::fmt::Display, S: serde::Serializer>(
 }
 
 impl LeadRow {
-    pub fn from_row(r: &AnyRow) -> Result<Self> {
+    pub(crate) fn from_row(r: &Row) -> Result<Self> {
         Ok(LeadRow {
             id: get(r, "id")?,
             business_id: get(r, "business_id")?,
@@ -127,7 +127,7 @@ pub struct CallRow {
 }
 
 impl CallRow {
-    pub fn from_row(r: &AnyRow) -> Result<Self> {
+    pub(crate) fn from_row(r: &Row) -> Result<Self> {
         Ok(CallRow {
             id: get(r, "id")?,
             call_sid: get(r, "call_sid")?,
@@ -173,7 +173,7 @@ pub struct MessageRow {
 }
 
 impl MessageRow {
-    pub fn from_row(r: &AnyRow) -> Result<Self> {
+    pub(crate) fn from_row(r: &Row) -> Result<Self> {
         Ok(MessageRow {
             id: get(r, "id")?,
             business_id: get(r, "business_id")?,
@@ -225,7 +225,7 @@ pub struct LeadEventRow {
 }
 
 impl LeadEventRow {
-    pub fn from_row(r: &AnyRow) -> Result<Self> {
+    pub(crate) fn from_row(r: &Row) -> Result<Self> {
         Ok(LeadEventRow {
             id: get(r, "id")?,
             lead_id: get(r, "lead_id")?,
