@@ -23,7 +23,7 @@ impl Store {
     /// Every sender's record.
     pub async fn sender_health(&self) -> Result<Vec<SenderHealthRow>> {
         let rows = query("SELECT * FROM sender_health ORDER BY sender")
-            .fetch_all(self.w().await.target())
+            .fetch_all(self.r().await.target())
             .await?;
         rows.iter()
             .map(|r| {

@@ -175,12 +175,14 @@ impl Store {
                  RETURNING id, kind, lead_id, unique_key, payload, attempts, max_attempts, lease_token, due_at"
             }
         };
+        let mut one = self.one().await?;
         let rows = query(sql)
             .bind(to_ms(lease_until))
             .bind(to_ms(now))
             .bind(limit)
-            .fetch_all(self.w().await.target())
+            .fetch_all(one.target())
             .await?;
+        one.done().await?;
         rows.iter()
             .map(|r| {
                 Ok(Job {
@@ -229,7 +231,7 @@ impl Store {
         let row =
             query("SELECT status, attempts, last_error FROM jobs WHERE unique_key = $1")
                 .bind(unique_key)
-                .fetch_optional(self.w().await.target())
+                .fetch_optional(self.r().await.target())
                 .await?;
         row.map(|r| {
             let s: String = r.try_get("status")?;
@@ -244,12 +246,18 @@ impl Store {
 
     /// Marks a job done, if we still hold it.
     pub async fn complete_job(&self, job: &Job, now: DateTime<Utc>) -> Result<bool> {
-        finish(self.w().await.target(), job, "done", None, now).await
+        let mut one = self.one().await?;
+        let held = finish(one.target(), job, "done", None, now).await?;
+        one.done().await?;
+        Ok(held)
     }
 
     /// Marks a job failed for good (kept, with its error), if we still hold it.
     pub async fn fail_job(&self, job: &Job, error: &str, now: DateTime<Utc>) -> Result<bool> {
-        finish(self.w().await.target(), job, "failed", Some(error), now).await
+        let mut one = self.one().await?;
+        let held = finish(one.target(), job, "failed", Some(error), now).await?;
+        one.done().await?;
+        Ok(held)
     }
 
     /// Puts a job back to run at `run_at`. `count_attempt = false` is for
@@ -262,6 +270,7 @@ impl Store {
         count_attempt: bool,
         now: DateTime<Utc>,
     ) -> Result<bool> {
+        let mut one = self.one().await?;
         let r = query(
             "UPDATE jobs SET status = 'pending', run_at = $3, last_error = COALESCE($4, last_error),
                  attempts = attempts - $5, updated_at = $6
@@ -273,8 +282,9 @@ impl Store {
         .bind(error.map(str::to_string))
         .bind(if count_attempt { 0i64 } else { 1i64 })
         .bind(to_ms(now))
-        .execute(self.w().await.target())
+        .execute(one.target())
         .await?;
+        one.done().await?;
         Ok(r == 1)
     }
 
@@ -540,6 +550,7 @@ impl Store {
         error: &str,
         now: DateTime<Utc>,
     ) -> Result<()> {
+        let mut one = self.one().await?;
         query(
             "UPDATE messages SET status = CASE WHEN $2 = 1 AND status = 'sending' THEN 'queued' ELSE status END,
                  error_code = $3, error_message = $4, updated_at = $5 WHERE id = $1",
@@ -549,9 +560,9 @@ impl Store {
         .bind(code.map(str::to_string))
         .bind(error)
         .bind(to_ms(now))
-        .execute(self.w().await.target())
+        .execute(one.target())
         .await?;
-        Ok(())
+        one.done().await
     }
 
     /// A permanent failure: the message failed, the job failed (kept).

@@ -17,6 +17,7 @@ mod caps;
 mod db;
 mod escalations;
 mod jobs;
+mod lite;
 mod rows;
 // Sender health (migration 0002): carrier errors per number, owner alerts.
 mod health;
@@ -32,10 +33,11 @@ use db::{query, FromDb, Row, Target};
 use sqlx::any::AnyPoolOptions;
 use sqlx::{Any, AnyPool, Executor, Transaction};
 use std::str::FromStr;
-use std::sync::atomic::{AtomicUsize, Ordering};
+use std::sync::atomic::Ordering;
 use std::sync::{Arc, Once};
 use std::time::Duration;
-use tokio::sync::{Mutex, OwnedMutexGuard};
+use tokio::sync::OwnedMutexGuard;
+use lite::{Lite, LiteTx};
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Dialect {
@@ -53,6 +55,9 @@ pub enum StoreError {
     Sqlite(#[from] rusqlite::Error),
     #[error("migration failed: {0}")]
     Migrate(#[from] sqlx::migrate::MigrateError),
+    /// A group commit failed: nothing of this transaction was kept.
+    #[error("commit failed: {0}")]
+    Commit(String),
     #[error("corrupt row: {0}")]
     Corrupt(String),
 }
@@ -74,22 +79,29 @@ pub struct Store {
     statement_timeout_ms: u128,
 }
 
-/// SQLite's connections: one writer, whose lock every transaction holds
-/// from `BEGIN IMMEDIATE` to `COMMIT` (SQLite has one writer anyway, and
-/// queuing here is cheaper than `SQLITE_BUSY` retries), and readers for
-/// plain reads, which WAL lets run alongside the writer.
-///
-/// Statements run on the task that holds the connection, without a
-/// hand-off to another thread: they take microseconds, and a transaction
-/// runs start to finish without yielding, so the writer is never held idle
-/// while a task waits its turn to be polled.
-struct Lite {
-    writer: Arc<Mutex<rusqlite::Connection>>,
-    readers: Vec<Arc<Mutex<rusqlite::Connection>>>,
-    next_reader: AtomicUsize,
+/// A writer for one statement outside a caller's transaction.
+enum One<'a> {
+    Pool(&'a AnyPool),
+    Tx(Tx),
 }
 
-/// A connection held for one statement outside a transaction.
+impl One<'_> {
+    fn target(&mut self) -> Target<'_> {
+        match self {
+            One::Pool(p) => Target::Pool(p),
+            One::Tx(tx) => tx.conn(),
+        }
+    }
+
+    async fn done(self) -> Result<()> {
+        match self {
+            One::Pool(_) => Ok(()),
+            One::Tx(tx) => tx.commit().await,
+        }
+    }
+}
+
+/// A reader held for one statement.
 enum Held<'a> {
     Pool(&'a AnyPool),
     Lite(OwnedMutexGuard<rusqlite::Connection>),
@@ -149,7 +161,7 @@ impl Store {
                 let writer = open_sqlite(&path, false, busy)?;
                 let mut readers = Vec::new();
                 for _ in 0..SQLITE_READERS {
-                    readers.push(Arc::new(Mutex::new(open_sqlite(&path, true, busy)?)));
+                    readers.push(open_sqlite(&path, true, busy)?);
                 }
                 let pool = AnyPoolOptions::new()
                     .max_connections(1)
@@ -161,12 +173,7 @@ impl Store {
                         })
                     })
                     .connect_lazy(&sqlite_url_with_create(url))?;
-                let lite = Lite {
-                    writer: Arc::new(Mutex::new(writer)),
-                    readers,
-                    next_reader: AtomicUsize::new(0),
-                };
-                (pool, Some(Arc::new(lite)))
+                (pool, Some(Arc::new(Lite::new(writer, readers))))
             }
             Dialect::Postgres => {
                 let ms = opts.statement_timeout.as_millis();
@@ -205,13 +212,15 @@ impl Store {
         &self.pool
     }
 
-    /// The writer, for one statement outside a transaction (PostgreSQL:
-    /// the pool).
-    async fn w(&self) -> Held<'_> {
-        match &self.lite {
-            Some(l) => Held::Lite(l.writer.clone().lock_owned().await),
-            None => Held::Pool(&self.pool),
-        }
+    /// For one statement that writes, outside a caller's transaction:
+    /// PostgreSQL runs it on the pool (autocommit); SQLite in a transaction
+    /// of its own (group-committed like any other). Finish with
+    /// [`One::done`].
+    async fn one(&self) -> Result<One<'_>> {
+        Ok(match &self.lite {
+            Some(_) => One::Tx(self.begin().await?),
+            None => One::Pool(&self.pool),
+        })
     }
 
     /// A reader, for a plain read that must not queue behind writes
@@ -254,15 +263,10 @@ impl Store {
     }
 
     /// Starts a transaction. On SQLite it holds the one writer until it is
-    /// committed or dropped (`BEGIN IMMEDIATE`, so it never has to upgrade
-    /// a read lock and fail with `SQLITE_BUSY` halfway).
+    /// committed or dropped, and is group-committed (see [`lite`]).
     pub async fn begin(&self) -> Result<Tx> {
         let conn = match &self.lite {
-            Some(l) => {
-                let guard = l.writer.clone().lock_owned().await;
-                guard.execute_batch("BEGIN IMMEDIATE")?;
-                TxConn::Lite(LiteTx { guard, open: true })
-            }
+            Some(l) => TxConn::Lite(LiteTx::begin(l).await?),
             None => TxConn::Pg(self.pool.begin().await?),
         };
         Ok(Tx {
@@ -274,10 +278,7 @@ impl Store {
     pub async fn close(&self) {
         self.pool.close().await;
         if let Some(l) = &self.lite {
-            // Fold the WAL back into the database file, so a stopped
-            // service leaves one file behind. Best effort.
-            let c = l.writer.lock().await;
-            let _ = c.query_row("PRAGMA wal_checkpoint(TRUNCATE)", [], |_| Ok(()));
+            l.close().await;
         }
     }
 
@@ -286,7 +287,7 @@ impl Store {
     pub async fn lead(&self, id: i64) -> Result<Option<LeadRow>> {
         let row = query("SELECT * FROM leads WHERE id = $1")
             .bind(id)
-            .fetch_optional(self.w().await.target())
+            .fetch_optional(self.r().await.target())
             .await?;
         row.map(|r| LeadRow::from_row(&r)).transpose()
     }
@@ -344,13 +345,13 @@ impl Store {
 
     /// What the caller said to this lead (see [`Tx::what_they_said`]).
     pub async fn what_they_said(&self, lead_id: i64) -> Result<(Vec<String>, Vec<String>)> {
-        what_they_said(self.w().await.target(), lead_id).await
+        what_they_said(self.r().await.target(), lead_id).await
     }
 
     pub async fn calls_for_lead(&self, lead_id: i64) -> Result<Vec<CallRow>> {
         let rows = query("SELECT * FROM calls WHERE lead_id = $1 ORDER BY id")
             .bind(lead_id)
-            .fetch_all(self.w().await.target())
+            .fetch_all(self.r().await.target())
             .await?;
         rows.iter().map(CallRow::from_row).collect()
     }
@@ -358,7 +359,7 @@ impl Store {
     pub async fn call(&self, call_sid: &str) -> Result<Option<CallRow>> {
         let row = query("SELECT * FROM calls WHERE call_sid = $1")
             .bind(call_sid)
-            .fetch_optional(self.w().await.target())
+            .fetch_optional(self.r().await.target())
             .await?;
         row.map(|r| CallRow::from_row(&r)).transpose()
     }
@@ -366,7 +367,7 @@ impl Store {
     pub async fn messages_for_lead(&self, lead_id: i64) -> Result<Vec<MessageRow>> {
         let rows = query("SELECT * FROM messages WHERE lead_id = $1 ORDER BY id")
             .bind(lead_id)
-            .fetch_all(self.w().await.target())
+            .fetch_all(self.r().await.target())
             .await?;
         rows.iter().map(MessageRow::from_row).collect()
     }
@@ -374,7 +375,7 @@ impl Store {
     pub async fn lead_events(&self, lead_id: i64) -> Result<Vec<LeadEventRow>> {
         let rows = query("SELECT * FROM lead_events WHERE lead_id = $1 ORDER BY id")
             .bind(lead_id)
-            .fetch_all(self.w().await.target())
+            .fetch_all(self.r().await.target())
             .await?;
         rows.iter().map(LeadEventRow::from_row).collect()
     }
@@ -383,7 +384,7 @@ impl Store {
     pub async fn messages(&self, limit: i64) -> Result<Vec<MessageRow>> {
         let rows = query("SELECT * FROM messages ORDER BY id LIMIT $1")
             .bind(limit)
-            .fetch_all(self.w().await.target())
+            .fetch_all(self.r().await.target())
             .await?;
         rows.iter().map(MessageRow::from_row).collect()
     }
@@ -391,7 +392,7 @@ impl Store {
     pub async fn message(&self, id: i64) -> Result<Option<MessageRow>> {
         let row = query("SELECT * FROM messages WHERE id = $1")
             .bind(id)
-            .fetch_optional(self.w().await.target())
+            .fetch_optional(self.r().await.target())
             .await?;
         row.map(|r| MessageRow::from_row(&r)).transpose()
     }
@@ -400,7 +401,7 @@ impl Store {
     /// from our own code.
     pub async fn count(&self, table: &'static str) -> Result<i64> {
         let row = query(&format!("SELECT COUNT(*) AS n FROM {table}"))
-            .fetch_one(self.w().await.target())
+            .fetch_one(self.r().await.target())
             .await?;
         Ok(row.try_get::<i64>("n")?)
     }
@@ -408,7 +409,7 @@ impl Store {
     /// Outbound messages by status, for `/metrics`.
     pub async fn outbound_by_status(&self) -> Result<Vec<(String, i64)>> {
         let rows = query("SELECT status, COUNT(*) AS n FROM messages WHERE direction = 'outbound' GROUP BY status")
-            .fetch_all(self.w().await.target())
+            .fetch_all(self.r().await.target())
             .await?;
         rows.iter()
             .map(|r| Ok((r.try_get::<String>("status")?, r.try_get::<i64>("n")?)))
@@ -436,7 +437,7 @@ impl Store {
         let rows = query("SELECT action, source, raw_text, at FROM consent_events WHERE business_id = $1 AND phone = $2 ORDER BY id")
             .bind(business_id)
             .bind(phone)
-            .fetch_all(self.w().await.target())
+            .fetch_all(self.r().await.target())
             .await?;
         rows.iter()
             .map(|r| {
@@ -535,29 +536,12 @@ enum TxConn {
     Lite(LiteTx),
 }
 
-/// A SQLite transaction: the writer, held from `BEGIN` until `COMMIT`, or
-/// rolled back when dropped (an error, a panic, a canceled request).
-struct LiteTx {
-    guard: OwnedMutexGuard<rusqlite::Connection>,
-    open: bool,
-}
-
-impl Drop for LiteTx {
-    fn drop(&mut self) {
-        if self.open {
-            let _ = self.guard.execute_batch("ROLLBACK");
-        }
-    }
-}
 
 impl Tx {
     pub async fn commit(self) -> Result<()> {
         match self.conn {
             TxConn::Pg(tx) => tx.commit().await?,
-            TxConn::Lite(mut tx) => {
-                tx.guard.execute_batch("COMMIT")?;
-                tx.open = false;
-            }
+            TxConn::Lite(tx) => tx.commit().await?,
         }
         Ok(())
     }
@@ -1008,7 +992,7 @@ impl Tx {
     pub(crate) fn conn(&mut self) -> Target<'_> {
         match &mut self.conn {
             TxConn::Pg(tx) => Target::Conn(&mut **tx),
-            TxConn::Lite(tx) => Target::Lite(&mut tx.guard),
+            TxConn::Lite(tx) => Target::Lite(tx.conn()),
         }
     }
 }

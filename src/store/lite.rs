@@ -1,0 +1,317 @@
+//! SQLite's connections, and group commit.
+//!
+//! SQLite allows one writer. The store keeps one writer connection behind
+//! an async mutex and a couple of readers for plain reads (WAL lets them
+//! run alongside the writer). Statements run directly on the task holding
+//! the connection: they take microseconds, and a transaction runs start to
+//! finish without yielding, so the writer is never held idle while a task
+//! waits to be polled.
+//!
+//! **Group commit.** Each commit writes every page the transaction touched
+//! to the WAL. Under load many transactions touch the same pages (the tail
+//! of `jobs`, `messages`, `lead_events`...), so committing them one by one
+//! writes those pages over and over. Instead, a [`LiteTx`] is a `SAVEPOINT`
+//! inside an outer transaction that stays open while other transactions are
+//! queued for the writer: each joins it in turn, and the one that finds
+//! nobody waiting (or the group full) commits the lot and tells the others.
+//! `commit()` returns only once the outer `COMMIT` has happened, so a caller
+//! never acts on (or answers a webhook for) work that is not yet durable; if
+//! that `COMMIT` fails, every member's `commit()` fails and nothing of the
+//! group is kept. A member whose transaction fails rolls back to its own
+//! savepoint without touching the others.
+
+use super::{Result, StoreError};
+use std::sync::atomic::{AtomicU64, AtomicUsize, Ordering};
+use std::sync::Arc;
+use std::time::Duration;
+use tokio::sync::{watch, Mutex, OwnedMutexGuard};
+
+/// Most transactions committed together; bounds how long the first of them
+/// waits for the group's `COMMIT`.
+const MAX_GROUP: usize = 32;
+
+/// How long a member waits for someone else to commit its group before it
+/// does so itself (only needed if a queued transaction was canceled while
+/// waiting for the writer, so nobody after it will).
+const GROUP_STALL: Duration = Duration::from_millis(20);
+
+pub(super) struct Lite {
+    writer: Arc<Mutex<Writer>>,
+    /// Tasks queued for the writer: a committing transaction leaves the
+    /// group open only if someone will come after it.
+    waiting: AtomicUsize,
+    next_group: AtomicU64,
+    pub(super) readers: Vec<Arc<Mutex<rusqlite::Connection>>>,
+    pub(super) next_reader: AtomicUsize,
+}
+
+pub(super) struct Writer {
+    pub(super) conn: rusqlite::Connection,
+    /// The open outer transaction, if any.
+    group: Option<Group>,
+}
+
+struct Group {
+    id: u64,
+    /// Savepoints released into the group so far.
+    members: usize,
+    /// The outer `COMMIT`'s result, for the members waiting on it.
+    done: watch::Sender<Option<std::result::Result<(), String>>>,
+}
+
+impl Lite {
+    pub(super) fn new(writer: rusqlite::Connection, readers: Vec<rusqlite::Connection>) -> Lite {
+        Lite {
+            writer: Arc::new(Mutex::new(Writer {
+                conn: writer,
+                group: None,
+            })),
+            waiting: AtomicUsize::new(0),
+            next_group: AtomicU64::new(1),
+            readers: readers.into_iter().map(|c| Arc::new(Mutex::new(c))).collect(),
+            next_reader: AtomicUsize::new(0),
+        }
+    }
+
+    /// Waits for the writer, counted in `waiting` meanwhile (also if this
+    /// future is dropped while it waits).
+    async fn lock_writer(&self) -> OwnedMutexGuard<Writer> {
+        struct Queued<'a>(&'a AtomicUsize);
+        impl Drop for Queued<'_> {
+            fn drop(&mut self) {
+                self.0.fetch_sub(1, Ordering::SeqCst);
+            }
+        }
+        self.waiting.fetch_add(1, Ordering::SeqCst);
+        let _queued = Queued(&self.waiting);
+        self.writer.clone().lock_owned().await
+    }
+
+    /// Commits whatever group is open (shutdown), then checkpoints the WAL
+    /// into the database file. Best effort.
+    pub(super) async fn close(&self) {
+        let mut w = self.lock_writer().await;
+        let _ = flush(&mut w);
+        let _ = w
+            .conn
+            .query_row("PRAGMA wal_checkpoint(TRUNCATE)", [], |_| Ok(()));
+    }
+}
+
+/// One transaction: a savepoint in the writer's open group.
+pub(super) struct LiteTx {
+    lite: Arc<Lite>,
+    /// `None` once committed or rolled back.
+    guard: Option<OwnedMutexGuard<Writer>>,
+}
+
+impl LiteTx {
+    pub(super) async fn begin(lite: &Arc<Lite>) -> Result<LiteTx> {
+        let mut guard = lite.lock_writer().await;
+        if guard.group.is_none() {
+            guard.conn.execute_batch("BEGIN IMMEDIATE")?;
+            let (done, _) = watch::channel(None);
+            guard.group = Some(Group {
+                id: lite.next_group.fetch_add(1, Ordering::Relaxed),
+                members: 0,
+                done,
+            });
+        }
+        if let Err(e) = guard.conn.execute_batch("SAVEPOINT tx") {
+            leave(lite, guard);
+            return Err(e.into());
+        }
+        Ok(LiteTx {
+            lite: lite.clone(),
+            guard: Some(guard),
+        })
+    }
+
+    pub(super) fn conn(&mut self) -> &mut rusqlite::Connection {
+        &mut self.guard.as_mut().expect("transaction still open").conn
+    }
+
+    /// Releases the savepoint into the group, then waits for the group's
+    /// `COMMIT` (made by whoever finds nobody queued behind them).
+    pub(super) async fn commit(mut self) -> Result<()> {
+        let mut guard = self.guard.take().expect("transaction still open");
+        if let Err(e) = guard.conn.execute_batch("RELEASE tx") {
+            let _ = guard.conn.execute_batch("ROLLBACK TO tx; RELEASE tx");
+            leave(&self.lite, guard);
+            return Err(e.into());
+        }
+        let group = guard.group.as_mut().expect("a savepoint lives in a group");
+        group.members += 1;
+        let (id, members, mut done) = (group.id, group.members, group.done.subscribe());
+        if members < MAX_GROUP && self.lite.waiting.load(Ordering::SeqCst) > 0 {
+            // Someone is queued: they join this group, and the last one in
+            // commits it.
+            drop(guard);
+            loop {
+                // Copied out at once: the watch's guard must not be held
+                // across the await below.
+                let outcome = tokio::time::timeout(GROUP_STALL, done.wait_for(Option::is_some))
+                    .await
+                    .map(|r| r.map(|v| v.clone().expect("is_some")));
+                match outcome {
+                    Ok(Ok(result)) => return result.map_err(StoreError::Commit),
+                    Ok(Err(_)) => {
+                        return Err(StoreError::Commit("the writer closed".into()));
+                    }
+                    Err(_stalled) => {
+                        let mut w = self.lite.lock_writer().await;
+                        if w.group.as_ref().map(|g| g.id) == Some(id) {
+                            flush(&mut w)?;
+                        }
+                    }
+                }
+            }
+        }
+        flush(&mut guard)
+    }
+}
+
+impl Drop for LiteTx {
+    /// Not committed (an error, a panic, a canceled request): undo this
+    /// transaction only; the rest of its group stands.
+    fn drop(&mut self) {
+        if let Some(guard) = self.guard.take() {
+            let _ = guard.conn.execute_batch("ROLLBACK TO tx; RELEASE tx");
+            leave(&self.lite, guard);
+        }
+    }
+}
+
+/// Gives up the writer without joining the group: commits the group first
+/// if nobody is queued to do it.
+fn leave(lite: &Lite, mut guard: OwnedMutexGuard<Writer>) {
+    if lite.waiting.load(Ordering::SeqCst) == 0 {
+        let _ = flush(&mut guard);
+    }
+}
+
+/// Commits the open group, if any, and tells its members how it went.
+fn flush(w: &mut Writer) -> Result<()> {
+    let Some(group) = w.group.take() else {
+        return Ok(());
+    };
+    let result = w.conn.execute_batch("COMMIT");
+    if result.is_err() && !w.conn.is_autocommit() {
+        let _ = w.conn.execute_batch("ROLLBACK");
+    }
+    group
+        .done
+        .send_replace(Some(result.as_ref().map(|_| ()).map_err(|e| e.to_string())));
+    Ok(result?)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn lite(dir: &tempfile::TempDir) -> Arc<Lite> {
+        let path = dir.path().join("t.db");
+        let c = rusqlite::Connection::open(&path).unwrap();
+        c.query_row("PRAGMA journal_mode = WAL", [], |_| Ok(()))
+            .unwrap();
+        c.execute_batch("CREATE TABLE t (v INTEGER NOT NULL)").unwrap();
+        let r = rusqlite::Connection::open(&path).unwrap();
+        Arc::new(Lite::new(c, vec![r]))
+    }
+
+    fn count(l: &Lite) -> i64 {
+        let r = l.readers[0].try_lock().unwrap();
+        r.query_row("SELECT COUNT(*) FROM t", [], |r| r.get(0))
+            .unwrap()
+    }
+
+    async fn insert(l: &Arc<Lite>, v: i64) -> Result<()> {
+        let mut tx = LiteTx::begin(l).await?;
+        tx.conn().execute("INSERT INTO t (v) VALUES (?1)", [v])?;
+        tx.commit().await
+    }
+
+    /// Many transactions queued at once: every commit that returns Ok is
+    /// visible to another connection at that moment, and they share fewer
+    /// outer commits than there were transactions.
+    #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+    async fn queued_transactions_commit_together_and_are_durable_when_commit_returns() {
+        let dir = tempfile::tempdir().unwrap();
+        let l = lite(&dir);
+        let mut tasks = Vec::new();
+        for v in 0..200 {
+            let l = l.clone();
+            tasks.push(tokio::spawn(async move {
+                insert(&l, v).await.unwrap();
+                // Durable for everyone the moment commit() returns.
+                let r = l.readers[0].lock().await;
+                let seen: i64 = r
+                    .query_row("SELECT COUNT(*) FROM t WHERE v = ?1", [v], |r| r.get(0))
+                    .unwrap();
+                assert_eq!(seen, 1, "value {v} committed");
+            }));
+        }
+        for t in tasks {
+            t.await.unwrap();
+        }
+        assert_eq!(count(&l), 200);
+        let groups = l.next_group.load(Ordering::Relaxed) - 1;
+        assert!(groups < 200, "{groups} outer commits for 200 transactions");
+        assert!(l.writer.try_lock().unwrap().group.is_none(), "nothing left open");
+    }
+
+    /// A member that fails rolls back alone; the group's others commit.
+    #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+    async fn a_failed_member_rolls_back_alone() {
+        let dir = tempfile::tempdir().unwrap();
+        let l = lite(&dir);
+        let mut tasks = Vec::new();
+        for v in 0..100i64 {
+            let l = l.clone();
+            tasks.push(tokio::spawn(async move {
+                let mut tx = LiteTx::begin(&l).await.unwrap();
+                tx.conn().execute("INSERT INTO t (v) VALUES (?1)", [v]).unwrap();
+                if v % 3 == 0 {
+                    // NOT NULL violation: the caller gives up, dropping tx.
+                    let bad = tx.conn().execute("INSERT INTO t (v) VALUES (NULL)", []);
+                    assert!(bad.is_err());
+                    drop(tx);
+                    false
+                } else {
+                    tx.commit().await.unwrap();
+                    true
+                }
+            }));
+        }
+        let mut kept = 0;
+        for t in tasks {
+            kept += t.await.unwrap() as i64;
+        }
+        assert_eq!(count(&l), kept);
+        let r = l.readers[0].try_lock().unwrap();
+        let multiples_of_three: i64 = r
+            .query_row("SELECT COUNT(*) FROM t WHERE v % 3 = 0", [], |r| r.get(0))
+            .unwrap();
+        assert_eq!(multiples_of_three, 0, "rolled-back members left nothing");
+    }
+
+    /// A group left open by a member that expected someone to follow (who
+    /// was then canceled while queued) is still committed.
+    #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+    async fn a_group_whose_follower_never_came_is_still_committed() {
+        let dir = tempfile::tempdir().unwrap();
+        let l = lite(&dir);
+        let mut tx = LiteTx::begin(&l).await.unwrap();
+        tx.conn().execute("INSERT INTO t (v) VALUES (1)", []).unwrap();
+        // Someone appears to be queued, so the commit leaves the group open
+        // for them; they never take the writer.
+        l.waiting.fetch_add(1, Ordering::SeqCst);
+        tokio::time::timeout(Duration::from_secs(5), tx.commit())
+            .await
+            .expect("commit returns")
+            .unwrap();
+        l.waiting.fetch_sub(1, Ordering::SeqCst);
+        assert_eq!(count(&l), 1, "committed by the member that waited");
+        assert!(l.writer.try_lock().unwrap().group.is_none());
+    }
+}
