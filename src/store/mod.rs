@@ -403,7 +403,7 @@ impl Store {
         let row = query(&format!("SELECT COUNT(*) AS n FROM {table}"))
             .fetch_one(self.r().await.target())
             .await?;
-        Ok(row.try_get::<i64>("n")?)
+        row.try_get::<i64>("n")
     }
 
     /// Outbound messages by status, for `/metrics`.
@@ -591,7 +591,7 @@ impl Tx {
         .bind(to_ms(now))
         .fetch_one(self.conn())
         .await?;
-        Ok(row.try_get::<Option<String>>("unreachable")?)
+        row.try_get::<Option<String>>("unreachable")
     }
 
     pub async fn mark_unreachable(
@@ -765,7 +765,7 @@ impl Tx {
         .bind(l.suppressed_reason.map(|r| r.as_str().to_string()))
         .fetch_one(self.conn())
         .await?;
-        Ok(row.try_get::<i64>("id")?)
+        row.try_get::<i64>("id")
     }
 
     /// Writes back the mutable parts of a lead.
@@ -843,7 +843,7 @@ impl Tx {
         .bind(to_ms(m.created_at))
         .fetch_one(self.conn())
         .await?;
-        Ok(row.try_get::<i64>("id")?)
+        row.try_get::<i64>("id")
     }
 
     /// Applies a delivery status callback, never moving a message backwards.
@@ -957,7 +957,7 @@ impl Tx {
         reason: &str,
         now: DateTime<Utc>,
     ) -> Result<u64> {
-        Ok(query(
+        query(
             "UPDATE messages SET status = 'canceled', suppress_reason = $2, updated_at = $3
              WHERE lead_id = $1 AND kind = 'follow_up' AND status = 'queued'",
         )
@@ -965,7 +965,7 @@ impl Tx {
         .bind(reason)
         .bind(to_ms(now))
         .execute(self.conn())
-        .await?)
+        .await
     }
 
     /// What the caller said to this lead: voicemail transcripts and their
@@ -991,7 +991,7 @@ impl Tx {
     /// Where this transaction's statements run.
     pub(crate) fn conn(&mut self) -> Target<'_> {
         match &mut self.conn {
-            TxConn::Pg(tx) => Target::Conn(&mut **tx),
+            TxConn::Pg(tx) => Target::Conn(tx),
             TxConn::Lite(tx) => Target::Lite(tx.conn()),
         }
     }
