@@ -18,7 +18,7 @@ use crate::domain::{mask, MessageKind, MessageStatus};
 use crate::engine::retry_delay;
 use crate::metrics::Metrics;
 use crate::provider::{OutboundSms, Provider, SendError};
-use crate::store::{BeginSend, Dialect, Job, MessageRow, SentRecord, Store, SEND_BATCH};
+use crate::store::{BeginSend, Dialect, Job, MessageRow, SentRecord, Store};
 use chrono::{DateTime, Utc};
 use serde::{Deserialize, Serialize};
 use std::collections::HashMap;
@@ -60,7 +60,7 @@ impl Worker {
     /// another worker (or this one after a restart) picks them up.
     ///
     /// Sends are batched: the jobs of one claim are started with one
-    /// transaction per [`SEND_BATCH`] (`Store::begin_send_batch`), sent
+    /// transaction per [`Store::send_batch`] (`Store::begin_send_batch`), sent
     /// concurrently, and their outcomes recorded by one recorder task that
     /// commits whatever has finished since its last commit in one
     /// transaction. A job's permit is held until its outcome is recorded, so
@@ -180,6 +180,22 @@ impl Worker {
         // The compliance gate is pure: run it now, and let holds, refusals
         // and missing messages take the one-job path (which re-checks).
         let now = self.clock.now();
+        let recipients: Vec<(&str, &str)> = msgs
+            .values()
+            .filter(|m| compliance::counts_toward_cap(m.kind))
+            .map(|m| (m.business_id.as_str(), m.to.as_str()))
+            .collect();
+        let caps = match self
+            .store
+            .capped_texts_since_many(&recipients, now - chrono::Duration::hours(24))
+            .await
+        {
+            Ok(caps) => Some(caps),
+            Err(e) => {
+                tracing::warn!(error = %e, "cannot count a batch's capped texts; gating one by one");
+                None
+            }
+        };
         let mut ready: Vec<(Job, MessageRow, OwnedSemaphorePermit)> =
             Vec::with_capacity(sends.len());
         for (job, message_id, permit) in sends {
@@ -187,13 +203,20 @@ impl Worker {
                 self.spawn_single(job, permit);
                 continue;
             };
-            match self.gate(&msg, now).await {
+            let verdict = match &caps {
+                Some(caps) => {
+                    let key = (msg.business_id.clone(), msg.to.clone());
+                    Ok(self.gate_counted(&msg, now, caps.get(&key).copied().unwrap_or((0, None))))
+                }
+                None => self.gate(&msg, now).await,
+            };
+            match verdict {
                 Ok(Verdict::Allow) => ready.push((job, msg, permit)),
                 _ => self.spawn_single(job, permit),
             }
         }
         while !ready.is_empty() {
-            let rest = ready.split_off(ready.len().min(SEND_BATCH));
+            let rest = ready.split_off(ready.len().min(self.store.send_batch()));
             let chunk = std::mem::replace(&mut ready, rest);
             let begun = {
                 let items: Vec<(&Job, &MessageRow)> =
@@ -284,7 +307,7 @@ impl Worker {
     /// gathers by itself.
     async fn record_loop(self, mut rx: mpsc::UnboundedReceiver<ToRecord>) {
         let mut buf: Vec<ToRecord> = Vec::new();
-        while rx.recv_many(&mut buf, SEND_BATCH).await > 0 {
+        while rx.recv_many(&mut buf, self.store.send_batch()).await > 0 {
             let records: Vec<SentRecord> = buf.iter().map(|t| t.record.clone()).collect();
             let held = match self.store.record_sent_batch(&records).await {
                 Ok(held) => held.into_iter().map(Some).collect(),
@@ -690,13 +713,25 @@ impl Worker {
     /// The compliance gate for `msg` at `now`, with the facts it needs.
     async fn gate(&self, msg: &MessageRow, now: DateTime<Utc>) -> crate::store::Result<Verdict> {
         let day = chrono::Duration::hours(24);
-        let (sent_last_24h, oldest) = if compliance::counts_toward_cap(msg.kind) {
+        let counted = if compliance::counts_toward_cap(msg.kind) {
             self.store
                 .capped_texts_since(&msg.business_id, &msg.to, now - day)
                 .await?
         } else {
             (0, None)
         };
+        Ok(self.gate_counted(msg, now, counted))
+    }
+
+    /// The gate, given the recipient's capped texts in the last 24 hours
+    /// and when the oldest of them left.
+    fn gate_counted(
+        &self,
+        msg: &MessageRow,
+        now: DateTime<Utc>,
+        (sent_last_24h, oldest): (i64, Option<DateTime<Utc>>),
+    ) -> Verdict {
+        let day = chrono::Duration::hours(24);
         let verdict = compliance::check(&Outgoing {
             kind: msg.kind,
             to: &msg.to,
@@ -708,10 +743,10 @@ impl Worker {
             rules: &self.rules,
         });
         // Last, so that only a text that would go now uses up a send slot.
-        Ok(match verdict {
+        match verdict {
             Verdict::Allow => self.rates.gate(&msg.from, msg.id),
             other => other,
-        })
+        }
     }
 
     /// Calls the carrier's send API, timing the call.

@@ -96,9 +96,14 @@ pub(super) async fn enqueue(
 /// The PostgreSQL `NOTIFY` channel on which enqueues announce themselves.
 pub const JOBS_CHANNEL: &str = "ringback_jobs";
 
-/// Largest batch [`Store::begin_send_batch`] handles in one transaction
-/// (it holds the SQLite writer, or the batch's contact locks, meanwhile).
+/// Largest batch [`Store::begin_send_batch`] handles in one transaction on
+/// PostgreSQL, which holds every contact lock of the batch meanwhile.
 pub const SEND_BATCH: usize = 32;
+
+/// The same on SQLite, which holds its one writer for any transaction: one
+/// acquisition for a whole claim beats several, each queued behind the
+/// webhooks waiting for the writer.
+pub const SEND_BATCH_SQLITE: usize = 256;
 
 /// A send the carrier accepted, to record with [`Store::record_sent_batch`].
 #[derive(Debug, Clone)]
@@ -151,6 +156,14 @@ pub enum BeginSend {
 }
 
 impl Store {
+    /// How many sends to begin (or record) in one transaction.
+    pub fn send_batch(&self) -> usize {
+        match self.dialect {
+            Dialect::Sqlite => SEND_BATCH_SQLITE,
+            Dialect::Postgres => SEND_BATCH,
+        }
+    }
+
     /// Claims up to `limit` due jobs (including ones whose lease expired) in
     /// one statement.
     pub async fn claim_jobs(

@@ -22,6 +22,7 @@ mod rows;
 // Sender health (migration 0002): carrier errors per number, owner alerts.
 mod health;
 
+pub use caps::CapCounts;
 pub use health::SenderHealthRow;
 pub use jobs::{BeginSend, Job, JobStatus, NewJob, SentRecord, JOBS_CHANNEL, SEND_BATCH};
 pub use rows::{CallRow, LeadEventRow, LeadRow, MessageRow, NewLead, NewMessage};
