@@ -156,7 +156,9 @@ impl<'q> Query<'q> {
         match target {
             // A statement that changes rows (`UPDATE … RETURNING`) runs to
             // completion even though only its first row is wanted.
-            Target::Lite(c) => lite_run(c, &self, usize::MAX).map(|(rows, _)| rows.into_iter().next()),
+            Target::Lite(c) => {
+                lite_run(c, &self, usize::MAX).map(|(rows, _)| rows.into_iter().next())
+            }
             Target::Pool(p) => Ok(self.any().fetch_optional(p).await?.map(Row::Any)),
             Target::Conn(c) => Ok(self.any().fetch_optional(c).await?.map(Row::Any)),
         }
@@ -198,10 +200,13 @@ fn lite_run(c: &rusqlite::Connection, q: &Query<'_>, max_rows: usize) -> Result<
         let n: usize = name
             .strip_prefix('$')
             .and_then(|d| d.parse().ok())
-            .ok_or_else(|| StoreError::Corrupt(format!("parameter {name:?} is not $N in: {}", q.sql)))?;
-        let arg = q.args.get(n - 1).ok_or_else(|| {
-            StoreError::Corrupt(format!("no value bound for ${n} in: {}", q.sql))
-        })?;
+            .ok_or_else(|| {
+                StoreError::Corrupt(format!("parameter {name:?} is not $N in: {}", q.sql))
+            })?;
+        let arg = q
+            .args
+            .get(n - 1)
+            .ok_or_else(|| StoreError::Corrupt(format!("no value bound for ${n} in: {}", q.sql)))?;
         match arg {
             Arg::Int(v) => stmt.raw_bind_parameter(i, v)?,
             Arg::Text(v) => stmt.raw_bind_parameter(i, v)?,
@@ -353,7 +358,10 @@ mod tests {
         assert_eq!(r.try_get::<Option<String>>("a").unwrap(), None);
         assert_eq!(r.try_get::<Option<i64>>("b").unwrap(), None);
         assert!(r.try_get::<String>("a").is_err(), "NULL is not a String");
-        assert!(r.try_get::<String>("id").is_err(), "an integer is not a String");
+        assert!(
+            r.try_get::<String>("id").is_err(),
+            "an integer is not a String"
+        );
         let e = r.try_get::<i64>("nope").unwrap_err().to_string();
         assert!(e.contains("nope"), "{e}");
     }

@@ -68,10 +68,7 @@ impl Tx {
             "SELECT business_id, state FROM escalations WHERE id = $1{}",
             self.for_update()
         );
-        let row = query(&sql)
-            .bind(id)
-            .fetch_optional(self.conn())
-            .await?;
+        let row = query(&sql).bind(id).fetch_optional(self.conn()).await?;
         row.as_ref().map(business_and_state).transpose()
     }
 
@@ -104,15 +101,13 @@ impl Tx {
         e: &Escalation,
         now: DateTime<Utc>,
     ) -> Result<()> {
-        query(
-            "UPDATE escalations SET status = $2, state = $3, updated_at = $4 WHERE id = $1",
-        )
-        .bind(id)
-        .bind(status_str(e.status))
-        .bind(serde_json::to_string(e).expect("serialises"))
-        .bind(to_ms(now))
-        .execute(self.conn())
-        .await?;
+        query("UPDATE escalations SET status = $2, state = $3, updated_at = $4 WHERE id = $1")
+            .bind(id)
+            .bind(status_str(e.status))
+            .bind(serde_json::to_string(e).expect("serialises"))
+            .bind(to_ms(now))
+            .execute(self.conn())
+            .await?;
         Ok(())
     }
 }
@@ -145,12 +140,11 @@ impl Store {
 
     /// The escalation of a lead, if it had an emergency.
     pub async fn escalation_for_lead(&self, lead_id: i64) -> Result<Option<(i64, Escalation)>> {
-        let row = query(
-            "SELECT id, state FROM escalations WHERE lead_id = $1 ORDER BY id DESC LIMIT 1",
-        )
-        .bind(lead_id)
-        .fetch_optional(self.r().await.target())
-        .await?;
+        let row =
+            query("SELECT id, state FROM escalations WHERE lead_id = $1 ORDER BY id DESC LIMIT 1")
+                .bind(lead_id)
+                .fetch_optional(self.r().await.target())
+                .await?;
         match row {
             None => Ok(None),
             Some(r) => Ok(Some((

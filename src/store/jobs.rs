@@ -61,11 +61,7 @@ pub struct NewJob {
     pub max_attempts: i64,
 }
 
-pub(super) async fn enqueue(
-    tx: &mut Tx,
-    job: &NewJob,
-    now: DateTime<Utc>,
-) -> Result<Option<i64>> {
+pub(super) async fn enqueue(tx: &mut Tx, job: &NewJob, now: DateTime<Utc>) -> Result<Option<i64>> {
     let row = query(
         "INSERT INTO jobs (kind, lead_id, unique_key, payload, status, run_at, due_at, attempts, max_attempts, created_at, updated_at)
          VALUES ($1, $2, $3, $4, 'pending', $5, $5, 0, $6, $7, $7)
@@ -215,10 +211,9 @@ impl Store {
 
     /// When the next job falls due (or a lease expires).
     pub async fn next_due(&self) -> Result<Option<DateTime<Utc>>> {
-        let row =
-            query("SELECT MIN(run_at) AS t FROM jobs WHERE status IN ('pending', 'running')")
-                .fetch_one(self.r().await.target())
-                .await?;
+        let row = query("SELECT MIN(run_at) AS t FROM jobs WHERE status IN ('pending', 'running')")
+            .fetch_one(self.r().await.target())
+            .await?;
         Ok(row.try_get::<Option<i64>>("t")?.map(from_ms))
     }
 
@@ -241,11 +236,10 @@ impl Store {
         &self,
         unique_key: &str,
     ) -> Result<Option<(JobStatus, i64, Option<String>)>> {
-        let row =
-            query("SELECT status, attempts, last_error FROM jobs WHERE unique_key = $1")
-                .bind(unique_key)
-                .fetch_optional(self.r().await.target())
-                .await?;
+        let row = query("SELECT status, attempts, last_error FROM jobs WHERE unique_key = $1")
+            .bind(unique_key)
+            .fetch_optional(self.r().await.target())
+            .await?;
         row.map(|r| {
             let s: String = r.try_get("status")?;
             Ok((

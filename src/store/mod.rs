@@ -31,6 +31,7 @@ use crate::clock::to_ms;
 use crate::domain::{ConsentAction, LeadStatus, MessageStatus};
 use chrono::{DateTime, Utc};
 use db::{query, FromDb, Row, Target};
+use lite::{Lite, LiteTx};
 use sqlx::any::AnyPoolOptions;
 use sqlx::{Any, AnyPool, Executor, Transaction};
 use std::str::FromStr;
@@ -38,7 +39,6 @@ use std::sync::atomic::Ordering;
 use std::sync::{Arc, Once};
 use std::time::Duration;
 use tokio::sync::OwnedMutexGuard;
-use lite::{Lite, LiteTx};
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Dialect {
@@ -174,7 +174,11 @@ impl Store {
                         })
                     })
                     .connect_lazy(&sqlite_url_with_create(url))?;
-                (pool, Some(Arc::new(Lite::new(writer, readers))))
+                let checkpoint = open_sqlite(&path, false, busy)?;
+                (
+                    pool,
+                    Some(Arc::new(Lite::new(writer, readers, Some(checkpoint)))),
+                )
             }
             Dialect::Postgres => {
                 let ms = opts.statement_timeout.as_millis();
@@ -259,7 +263,9 @@ impl Store {
 
     /// Is the database answering?
     pub async fn ping(&self) -> Result<()> {
-        query("SELECT 1 AS one").fetch_one(self.r().await.target()).await?;
+        query("SELECT 1 AS one")
+            .fetch_one(self.r().await.target())
+            .await?;
         Ok(())
     }
 
@@ -501,10 +507,12 @@ fn open_sqlite(path: &str, reader: bool, busy: Duration) -> Result<rusqlite::Con
         if !mode.eq_ignore_ascii_case("wal") {
             tracing::warn!(%mode, "SQLite refused WAL mode; readers will wait for the writer");
         }
-        c.execute_batch(
+        c.execute_batch(&format!(
             "PRAGMA synchronous = NORMAL; PRAGMA foreign_keys = ON;
-             PRAGMA temp_store = MEMORY; PRAGMA cache_size = -32000;",
-        )?;
+             PRAGMA temp_store = MEMORY; PRAGMA cache_size = -32000;
+             PRAGMA wal_autocheckpoint = {};",
+            lite::WRITER_AUTOCHECKPOINT_PAGES
+        ))?;
     }
     Ok(c)
 }
@@ -536,7 +544,6 @@ enum TxConn {
     Pg(Transaction<'static, Any>),
     Lite(LiteTx),
 }
-
 
 impl Tx {
     pub async fn commit(self) -> Result<()> {
