@@ -352,7 +352,14 @@ impl Store {
         let now_ms = to_ms(now);
         for i in order {
             let (job, msg) = items[i];
-            tx.lock_contact(&msg.business_id, &msg.to, now).await?;
+            // PostgreSQL: the row lock that serialises this check against an
+            // opt-out committing at the same instant. SQLite: this
+            // transaction already holds the one writer, which serialises it
+            // against every other change; taking the lock would only
+            // rewrite the contact's row.
+            if tx.dialect() == Dialect::Postgres {
+                tx.lock_contact(&msg.business_id, &msg.to, now).await?;
+            }
             let row = query(
                 "SELECT j.lease_token AS lease_token, j.status AS job_status, m.status AS msg_status
                  FROM jobs j, messages m WHERE j.id = $1 AND m.id = $2",
