@@ -125,7 +125,12 @@ impl Worker {
                             .expect("semaphore is never closed");
                         held.push((job, permit));
                     }
-                    self.start_jobs(held, &record_tx).await;
+                    // Started on their own task, so the next claim does not
+                    // wait for this batch's reads and begin transaction:
+                    // each waits its turn for SQLite's writer, and the two
+                    // turns overlap. The permits still bound the work.
+                    let (w, rtx) = (self.clone(), record_tx.clone());
+                    tokio::spawn(async move { w.start_jobs(held, &rtx).await });
                 }
             }
         }
