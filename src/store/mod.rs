@@ -61,6 +61,9 @@ pub enum StoreError {
     Commit(String),
     #[error("corrupt row: {0}")]
     Corrupt(String),
+    /// `DATABASE_URL` names no database ringback can use.
+    #[error("{0}")]
+    Url(String),
 }
 
 pub type Result<T> = std::result::Result<T, StoreError>;
@@ -270,7 +273,7 @@ impl Store {
     }
 
     /// Starts a transaction. On SQLite it holds the one writer until it is
-    /// committed or dropped, and is group-committed (see [`lite`]).
+    /// committed or dropped, and is group-committed (see `store/lite.rs`).
     pub async fn begin(&self) -> Result<Tx> {
         let conn = match &self.lite {
             Some(l) => TxConn::Lite(LiteTx::begin(l).await?),
@@ -478,13 +481,14 @@ fn sqlite_path(url: &str) -> Result<String> {
         .strip_prefix("sqlite://")
         .or_else(|| url.strip_prefix("sqlite:"))
         .ok_or_else(|| {
-            StoreError::Corrupt(format!(
-                "DATABASE_URL {url:?} is neither sqlite://PATH nor postgres://…"
+            StoreError::Url(format!(
+                "DATABASE_URL {:?} is neither sqlite://PATH nor postgres://…",
+                crate::config::redact_url(url)
             ))
         })?;
     let (path, params) = rest.split_once('?').unwrap_or((rest, ""));
     if path.is_empty() || path == ":memory:" || params.contains("mode=memory") {
-        return Err(StoreError::Corrupt(format!(
+        return Err(StoreError::Url(format!(
             "DATABASE_URL {url:?}: ringback needs a SQLite file (e.g. sqlite://ringback.db), \
              not an in-memory database"
         )));
@@ -1053,6 +1057,29 @@ mod tests {
 
     /// Every pooled PostgreSQL connection carries the configured statement
     /// timeout — including the one migrations ran on without it.
+    #[test]
+    fn sqlite_urls_name_a_file_and_memory_is_refused_with_the_fix() {
+        assert_eq!(sqlite_path("sqlite://ringback.db").unwrap(), "ringback.db");
+        assert_eq!(
+            sqlite_path("sqlite:///data/r.db?mode=rwc").unwrap(),
+            "/data/r.db"
+        );
+        assert_eq!(sqlite_path("sqlite:r.db").unwrap(), "r.db");
+        for bad in [
+            "sqlite::memory:",
+            "sqlite://:memory:",
+            "sqlite://x.db?mode=memory",
+            "sqlite://",
+        ] {
+            let e = sqlite_path(bad).unwrap_err().to_string();
+            assert!(e.contains("sqlite://ringback.db"), "{bad}: {e}");
+        }
+        let e = sqlite_path("mysql://u:secret@h/db")
+            .unwrap_err()
+            .to_string();
+        assert!(e.contains("neither") && !e.contains("secret"), "{e}");
+    }
+
     #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
     async fn postgres_pool_connections_carry_the_statement_timeout() {
         let Some(base) = std::env::var("RINGBACK_TEST_POSTGRES_URL")
