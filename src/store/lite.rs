@@ -184,6 +184,15 @@ pub(super) struct LiteTx {
 impl LiteTx {
     pub(super) async fn begin(lite: &Arc<Lite>) -> Result<LiteTx> {
         let mut guard = lite.lock_writer().await;
+        if guard.group.is_some() && guard.conn.is_autocommit() {
+            // SQLite itself rolled the group's transaction back (a full
+            // disk, an I/O error): its members' work is gone, so they must
+            // hear so, and this transaction must not slip into autocommit.
+            let lost = guard.group.take().expect("checked");
+            lost.done.send_replace(Some(Err(
+                "SQLite rolled back the transaction this one was grouped with".into(),
+            )));
+        }
         if guard.group.is_none() {
             guard.conn.execute_batch("BEGIN IMMEDIATE")?;
             let (done, _) = watch::channel(None);
@@ -442,5 +451,59 @@ mod tests {
             tokio::time::sleep(Duration::from_millis(20)).await;
         }
         drop(l); // stops and joins the checkpointer thread
+    }
+
+    /// When SQLite itself rolls back the whole transaction (here an
+    /// `INSERT OR ROLLBACK` conflict; in life a full disk), the members
+    /// already released into the group are told their commit failed, and
+    /// the next transaction starts a fresh group instead of slipping into
+    /// autocommit.
+    #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+    async fn a_group_sqlite_rolled_back_fails_its_members_and_the_next_starts_afresh() {
+        let dir = tempfile::tempdir().unwrap();
+        let l = lite(&dir);
+        {
+            let mut tx = LiteTx::begin(&l).await.unwrap();
+            tx.conn()
+                .execute_batch("CREATE TABLE u (k INTEGER PRIMARY KEY); INSERT INTO u VALUES (1);")
+                .unwrap();
+            tx.commit().await.unwrap();
+        }
+        // A pretend follower keeps each commit waiting for the group.
+        l.waiting.fetch_add(1, Ordering::SeqCst);
+        let mut a = LiteTx::begin(&l).await.unwrap();
+        a.conn()
+            .execute("INSERT INTO t (v) VALUES (1)", [])
+            .unwrap();
+        let a_commit = tokio::spawn(a.commit());
+        let mut b = LiteTx::begin(&l).await.unwrap();
+        let e = b
+            .conn()
+            .execute("INSERT OR ROLLBACK INTO u (k) VALUES (1)", []);
+        assert!(e.is_err());
+        drop(b);
+        let mut c = LiteTx::begin(&l).await.unwrap();
+        c.conn()
+            .execute("INSERT INTO t (v) VALUES (3)", [])
+            .unwrap();
+        let c_result = tokio::time::timeout(Duration::from_secs(5), c.commit()).await;
+        l.waiting.fetch_sub(1, Ordering::SeqCst);
+        c_result
+            .expect("commit returns")
+            .expect("a fresh group commits");
+        let a_result = tokio::time::timeout(Duration::from_secs(5), a_commit)
+            .await
+            .expect("commit returns")
+            .unwrap();
+        assert!(a_result.is_err(), "A's work was rolled back: {a_result:?}");
+        let r = l.readers[0].try_lock().unwrap();
+        let vs: Vec<i64> = r
+            .prepare("SELECT v FROM t ORDER BY v")
+            .unwrap()
+            .query_map([], |r| r.get(0))
+            .unwrap()
+            .map(|v| v.unwrap())
+            .collect();
+        assert_eq!(vs, vec![3]);
     }
 }
