@@ -8,7 +8,7 @@ use crate::config::{Business, Config};
 use crate::domain::{mask, LeadStatus, MessageKind, MessageStatus, MissedTrigger, SuppressReason};
 use crate::engine::{self, InstantText, MissedCall, MissedCallDecision};
 use crate::metrics::Metrics;
-use crate::store::{NewLead, NewMessage, Store, StoreError, Tx};
+use crate::store::{NewJob, NewLead, NewMessage, Store, StoreError, Tx};
 use crate::timers;
 use crate::worker::send_job;
 use chrono::{DateTime, Utc};
@@ -235,22 +235,26 @@ impl Core {
                     now,
                 )
                 .await?;
-                let queued = self
+                // The send, the first follow-up and the cold check: one
+                // statement.
+                let mut jobs = Vec::with_capacity(3);
+                let send = self
                     .queue_instant(&mut tx, b, lead_id, r, &text, now)
                     .await?;
+                let queued = send.is_some();
+                jobs.extend(send);
                 if queued {
                     if let Some(at) = engine::follow_up_due_at(b, 0, now) {
-                        tx.enqueue(&timers::follow_up_job(lead_id, 0, at), now)
-                            .await?;
+                        jobs.push(timers::follow_up_job(lead_id, 0, at));
                     }
                 }
                 if status == LeadStatus::New {
-                    tx.enqueue(
-                        &timers::cold_job(lead_id, now + self.config.service.cold_after),
-                        now,
-                    )
-                    .await?;
+                    jobs.push(timers::cold_job(
+                        lead_id,
+                        now + self.config.service.cold_after,
+                    ));
                 }
+                tx.enqueue_many(&jobs, now).await?;
                 MissedOutcome::NewLead {
                     lead_id,
                     queued_text: queued,
@@ -303,7 +307,7 @@ impl Core {
         r: &MissedReport<'_>,
         text: &InstantText,
         now: DateTime<Utc>,
-    ) -> Result<bool, StoreError> {
+    ) -> Result<Option<NewJob>, StoreError> {
         let (body, status, reason) = match text {
             InstantText::Send { body, .. } => (body.clone(), MessageStatus::Queued, None),
             InstantText::Suppress(reason) => {
@@ -329,24 +333,19 @@ impl Core {
             .await?;
         match reason {
             None => {
-                tx.enqueue(
-                    &send_job(
-                        message_id,
-                        Some(lead_id),
-                        now,
-                        self.config.service.max_attempts,
-                    ),
-                    now,
-                )
-                .await?;
                 tx.lead_event(lead_id, "instant_text_queued", "instant text queued", now)
                     .await?;
-                Ok(true)
+                Ok(Some(send_job(
+                    message_id,
+                    Some(lead_id),
+                    now,
+                    self.config.service.max_attempts,
+                )))
             }
             Some(reason) => {
                 tx.lead_event(lead_id, "instant_text_suppressed", reason.as_str(), now)
                     .await?;
-                Ok(false)
+                Ok(None)
             }
         }
     }

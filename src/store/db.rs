@@ -213,7 +213,13 @@ fn lite_run(c: &rusqlite::Connection, q: &Query<'_>, max_rows: usize) -> Result<
             Arg::NullInt | Arg::NullText => stmt.raw_bind_parameter(i, rusqlite::types::Null)?,
         }
     }
-    let columns: Arc<[String]> = stmt.column_names().iter().map(|s| s.to_string()).collect();
+    // Column names are copied once per statement that returns a row, and
+    // shared by its rows (most statements return none).
+    let columns: Arc<[String]> = if stmt.column_count() == 0 {
+        Arc::new([])
+    } else {
+        stmt.column_names().iter().map(|s| s.to_string()).collect()
+    };
     let width = columns.len();
     let mut out = Vec::new();
     let mut rows = stmt.raw_query();

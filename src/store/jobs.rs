@@ -89,6 +89,60 @@ pub(super) async fn enqueue(tx: &mut Tx, job: &NewJob, now: DateTime<Utc>) -> Re
     Ok(id)
 }
 
+/// Several jobs in one statement (a missed call's send, follow-up and cold
+/// check). Like [`enqueue`], a job whose unique key exists is skipped.
+/// Returns how many were enqueued.
+pub(super) async fn enqueue_many(
+    tx: &mut Tx,
+    jobs: &[NewJob],
+    now: DateTime<Utc>,
+) -> Result<usize> {
+    if jobs.is_empty() {
+        return Ok(0);
+    }
+    let rows: Vec<String> = (0..jobs.len())
+        .map(|i| {
+            let p = |k: usize| format!("${}", 7 * i + k);
+            format!(
+                "({}, {}, {}, {}, 'pending', {}, {}, 0, {}, {}, {})",
+                p(1),
+                p(2),
+                p(3),
+                p(4),
+                p(5),
+                p(5),
+                p(6),
+                p(7),
+                p(7)
+            )
+        })
+        .collect();
+    let sql = format!(
+        "INSERT INTO jobs (kind, lead_id, unique_key, payload, status, run_at, due_at, attempts, max_attempts, created_at, updated_at)
+         VALUES {} ON CONFLICT (unique_key) DO NOTHING RETURNING id",
+        rows.join(", ")
+    );
+    let mut q = query(&sql);
+    for job in jobs {
+        q = q
+            .bind(job.kind)
+            .bind(job.lead_id)
+            .bind(&job.unique_key)
+            .bind(&job.payload)
+            .bind(to_ms(job.run_at))
+            .bind(job.max_attempts)
+            .bind(to_ms(now));
+    }
+    let n = q.fetch_all(tx.conn()).await?.len();
+    if n > 0 && tx.dialect() == Dialect::Postgres {
+        query("SELECT pg_notify($1, '')")
+            .bind(JOBS_CHANNEL)
+            .execute(tx.conn())
+            .await?;
+    }
+    Ok(n)
+}
+
 /// The PostgreSQL `NOTIFY` channel on which enqueues announce themselves.
 pub const JOBS_CHANNEL: &str = "ringback_jobs";
 

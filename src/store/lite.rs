@@ -15,7 +15,9 @@
 //! queued for the writer: each joins it in turn, and the one that finds
 //! nobody waiting (or the group full) commits the lot and tells the others.
 //! `commit()` returns only once the outer `COMMIT` has happened, so a caller
-//! never acts on (or answers a webhook for) work that is not yet durable; if
+//! never acts on (or answers a webhook for) work that is not yet committed
+//! (durable against a crash of the process; against power loss as far as
+//! `synchronous = NORMAL` in WAL mode goes); if
 //! that `COMMIT` fails, every member's `commit()` fails and nothing of the
 //! group is kept. A member whose transaction fails rolls back to its own
 //! savepoint without touching the others.
@@ -54,7 +56,9 @@ pub(super) struct Lite {
     /// Tasks queued for the writer: a committing transaction leaves the
     /// group open only if someone will come after it.
     waiting: AtomicUsize,
-    next_group: AtomicU64,
+    /// Outer transactions begun (tests count them).
+    groups_begun: AtomicU64,
+    acquire_timeout: Duration,
     pub(super) readers: Vec<Arc<Mutex<rusqlite::Connection>>>,
     pub(super) next_reader: AtomicUsize,
 }
@@ -66,11 +70,12 @@ pub(super) struct Writer {
 }
 
 struct Group {
-    id: u64,
     /// Savepoints released into the group so far.
     members: usize,
     /// The outer `COMMIT`'s result, for the members waiting on it.
     done: watch::Sender<Option<std::result::Result<(), String>>>,
+    /// A watchdog is set to commit the group should nobody else.
+    watched: bool,
 }
 
 impl Lite {
@@ -79,6 +84,7 @@ impl Lite {
         writer: rusqlite::Connection,
         readers: Vec<rusqlite::Connection>,
         checkpoint: Option<rusqlite::Connection>,
+        acquire_timeout: Duration,
     ) -> Lite {
         Lite {
             writer: Arc::new(Mutex::new(Writer {
@@ -87,7 +93,8 @@ impl Lite {
             })),
             _checkpointer: checkpoint.map(Checkpointer::start),
             waiting: AtomicUsize::new(0),
-            next_group: AtomicU64::new(1),
+            groups_begun: AtomicU64::new(0),
+            acquire_timeout,
             readers: readers
                 .into_iter()
                 .map(|c| Arc::new(Mutex::new(c)))
@@ -97,8 +104,10 @@ impl Lite {
     }
 
     /// Waits for the writer, counted in `waiting` meanwhile (also if this
-    /// future is dropped while it waits).
-    async fn lock_writer(&self) -> OwnedMutexGuard<Writer> {
+    /// future is dropped while it waits). Gives up after the configured
+    /// acquire timeout, as a pool would: a webhook then answers 503 and is
+    /// retried, `/readyz` fails, rather than everything hanging.
+    async fn lock_writer(&self) -> Result<OwnedMutexGuard<Writer>> {
         struct Queued<'a>(&'a AtomicUsize);
         impl Drop for Queued<'_> {
             fn drop(&mut self) {
@@ -107,13 +116,25 @@ impl Lite {
         }
         self.waiting.fetch_add(1, Ordering::SeqCst);
         let _queued = Queued(&self.waiting);
-        self.writer.clone().lock_owned().await
+        tokio::time::timeout(self.acquire_timeout, self.writer.clone().lock_owned())
+            .await
+            .map_err(|_| StoreError::WriterBusy(self.acquire_timeout))
+    }
+
+    /// Is the writer free within the acquire timeout? (`/readyz`.)
+    pub(super) async fn writer_answers(&self) -> Result<()> {
+        let guard = self.lock_writer().await?;
+        leave(self, guard);
+        Ok(())
     }
 
     /// Commits whatever group is open (shutdown), then checkpoints the WAL
     /// into the database file. Best effort.
     pub(super) async fn close(&self) {
-        let mut w = self.lock_writer().await;
+        let Ok(mut w) = self.lock_writer().await else {
+            tracing::warn!("closing the store while the writer is still busy");
+            return;
+        };
         let _ = flush(&mut w);
         let _ = w
             .conn
@@ -183,23 +204,28 @@ pub(super) struct LiteTx {
 
 impl LiteTx {
     pub(super) async fn begin(lite: &Arc<Lite>) -> Result<LiteTx> {
-        let mut guard = lite.lock_writer().await;
+        let mut guard = lite.lock_writer().await?;
         if guard.group.is_some() && guard.conn.is_autocommit() {
             // SQLite itself rolled the group's transaction back (a full
             // disk, an I/O error): its members' work is gone, so they must
             // hear so, and this transaction must not slip into autocommit.
-            let lost = guard.group.take().expect("checked");
-            lost.done.send_replace(Some(Err(
-                "SQLite rolled back the transaction this one was grouped with".into(),
-            )));
+            fail_group(
+                &mut guard,
+                "SQLite rolled back the transaction this one was grouped with",
+            );
         }
         if guard.group.is_none() {
+            if !guard.conn.is_autocommit() {
+                // A transaction a failed COMMIT left behind.
+                let _ = guard.conn.execute_batch("ROLLBACK");
+            }
             guard.conn.execute_batch("BEGIN IMMEDIATE")?;
             let (done, _) = watch::channel(None);
+            lite.groups_begun.fetch_add(1, Ordering::Relaxed);
             guard.group = Some(Group {
-                id: lite.next_group.fetch_add(1, Ordering::Relaxed),
                 members: 0,
                 done,
+                watched: false,
             });
         }
         if let Err(e) = guard.conn.execute_batch("SAVEPOINT tx") {
@@ -221,16 +247,20 @@ impl LiteTx {
     pub(super) async fn commit(mut self) -> Result<()> {
         let mut guard = self.guard.take().expect("transaction still open");
         if let Err(e) = guard.conn.execute_batch("RELEASE tx") {
-            let _ = guard.conn.execute_batch("ROLLBACK TO tx; RELEASE tx");
-            leave(&self.lite, guard);
+            undo(&self.lite, guard);
             return Err(e.into());
         }
         let group = guard.group.as_mut().expect("a savepoint lives in a group");
         group.members += 1;
-        let (id, members, mut done) = (group.id, group.members, group.done.subscribe());
+        let (members, mut done) = (group.members, group.done.subscribe());
         if members < MAX_GROUP && self.lite.waiting.load(Ordering::SeqCst) > 0 {
             // Someone is queued: they join this group, and the last one in
-            // commits it.
+            // commits it. Should they all be canceled while queued, the
+            // group's watchdog commits it.
+            if !group.watched {
+                group.watched = true;
+                watchdog(self.lite.clone(), done.clone());
+            }
             drop(guard);
             loop {
                 // Copied out at once: the watch's guard must not be held
@@ -243,11 +273,9 @@ impl LiteTx {
                     Ok(Err(_)) => {
                         return Err(StoreError::Commit("the writer closed".into()));
                     }
+                    // Belt and braces should the watchdog not have run.
                     Err(_stalled) => {
-                        let mut w = self.lite.lock_writer().await;
-                        if w.group.as_ref().map(|g| g.id) == Some(id) {
-                            flush(&mut w)?;
-                        }
+                        flush(&mut *self.lite.lock_writer().await?)?;
                     }
                 }
             }
@@ -261,17 +289,60 @@ impl Drop for LiteTx {
     /// transaction only; the rest of its group stands.
     fn drop(&mut self) {
         if let Some(guard) = self.guard.take() {
-            let _ = guard.conn.execute_batch("ROLLBACK TO tx; RELEASE tx");
-            leave(&self.lite, guard);
+            undo(&self.lite, guard);
         }
     }
 }
 
+/// Rolls back the current member's savepoint. If even that fails while the
+/// outer transaction lives on, the member's partial writes would ride along
+/// with the group's `COMMIT`: the whole group is rolled back instead, and
+/// its members told.
+fn undo(lite: &Lite, mut guard: OwnedMutexGuard<Writer>) {
+    if guard
+        .conn
+        .execute_batch("ROLLBACK TO tx; RELEASE tx")
+        .is_err()
+        && !guard.conn.is_autocommit()
+    {
+        let _ = guard.conn.execute_batch("ROLLBACK");
+        fail_group(
+            &mut guard,
+            "a transaction in its group could not be undone alone",
+        );
+    }
+    leave(lite, guard);
+}
+
 /// Gives up the writer without joining the group: commits the group first
-/// if nobody is queued to do it.
+/// if nobody is queued to do it. (Whoever holds the writer last commits.)
 fn leave(lite: &Lite, mut guard: OwnedMutexGuard<Writer>) {
     if lite.waiting.load(Ordering::SeqCst) == 0 {
         let _ = flush(&mut guard);
+    }
+}
+
+/// After [`GROUP_STALL`], commits a group still open: its members expected
+/// someone queued to do it, but a task queued for the writer can be
+/// canceled (a client hung up) and then nobody comes.
+fn watchdog(lite: Arc<Lite>, done: watch::Receiver<Option<std::result::Result<(), String>>>) {
+    tokio::spawn(async move {
+        tokio::time::sleep(GROUP_STALL).await;
+        if done.borrow().is_some() {
+            return;
+        }
+        // Holding the writer, nobody is inside a transaction: whatever
+        // group is open (ours, or a later one) can be committed now.
+        if let Ok(mut guard) = lite.lock_writer().await {
+            let _ = flush(&mut guard);
+        }
+    });
+}
+
+/// Drops the open group, telling its members their work is lost.
+fn fail_group(w: &mut Writer, why: &str) {
+    if let Some(lost) = w.group.take() {
+        lost.done.send_replace(Some(Err(why.to_string())));
     }
 }
 
@@ -302,7 +373,7 @@ mod tests {
         c.execute_batch("CREATE TABLE t (v INTEGER NOT NULL)")
             .unwrap();
         let r = rusqlite::Connection::open(&path).unwrap();
-        Arc::new(Lite::new(c, vec![r], None))
+        Arc::new(Lite::new(c, vec![r], None, Duration::from_secs(5)))
     }
 
     fn count(l: &Lite) -> i64 {
@@ -341,7 +412,7 @@ mod tests {
             t.await.unwrap();
         }
         assert_eq!(count(&l), 200);
-        let groups = l.next_group.load(Ordering::Relaxed) - 1;
+        let groups = l.groups_begun.load(Ordering::Relaxed);
         assert!(groups < 200, "{groups} outer commits for 200 transactions");
         assert!(
             l.writer.try_lock().unwrap().group.is_none(),
@@ -426,7 +497,12 @@ mod tests {
         };
         let w = open();
         w.execute_batch("CREATE TABLE t (v TEXT NOT NULL)").unwrap();
-        let l = Arc::new(Lite::new(w, vec![open()], Some(open())));
+        let l = Arc::new(Lite::new(
+            w,
+            vec![open()],
+            Some(open()),
+            Duration::from_secs(5),
+        ));
         let before = std::fs::metadata(&path).unwrap().len();
         for _ in 0..20 {
             let mut tx = LiteTx::begin(&l).await.unwrap();
@@ -505,5 +581,54 @@ mod tests {
             .map(|v| v.unwrap())
             .collect();
         assert_eq!(vs, vec![3]);
+    }
+
+    /// Every member of an open group canceled while waiting for its
+    /// COMMIT (clients hung up), nobody else coming: the group's watchdog
+    /// still commits it, and the writer is not left inside a transaction.
+    #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+    async fn a_group_whose_members_all_hung_up_is_committed_by_its_watchdog() {
+        let dir = tempfile::tempdir().unwrap();
+        let l = lite(&dir);
+        l.waiting.fetch_add(1, Ordering::SeqCst);
+        let mut a = LiteTx::begin(&l).await.unwrap();
+        a.conn()
+            .execute("INSERT INTO t (v) VALUES (7)", [])
+            .unwrap();
+        let committing = tokio::spawn(a.commit());
+        // Wait until A has released into the group and left it open.
+        loop {
+            if let Ok(w) = l.writer.try_lock() {
+                if w.group.as_ref().is_some_and(|g| g.watched) {
+                    break;
+                }
+            }
+            tokio::task::yield_now().await;
+        }
+        committing.abort();
+        l.waiting.fetch_sub(1, Ordering::SeqCst);
+        let deadline = std::time::Instant::now() + Duration::from_secs(5);
+        while count(&l) == 0 {
+            assert!(std::time::Instant::now() < deadline, "never committed");
+            tokio::time::sleep(Duration::from_millis(5)).await;
+        }
+        assert!(l.writer.lock().await.group.is_none());
+    }
+
+    /// A writer held too long makes the next transaction fail with a clear
+    /// error (a 503 for a webhook) instead of waiting forever.
+    #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+    async fn a_writer_busy_past_the_acquire_timeout_is_an_error() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("b.db");
+        let c = rusqlite::Connection::open(&path).unwrap();
+        let l = Arc::new(Lite::new(c, vec![], None, Duration::from_millis(100)));
+        let held = LiteTx::begin(&l).await.unwrap();
+        let e = LiteTx::begin(&l).await.err().expect("busy");
+        assert!(matches!(e, StoreError::WriterBusy(_)), "{e}");
+        assert!(l.writer_answers().await.is_err());
+        drop(held);
+        l.writer_answers().await.unwrap();
+        LiteTx::begin(&l).await.unwrap().commit().await.unwrap();
     }
 }

@@ -61,6 +61,9 @@ pub enum StoreError {
     Commit(String),
     #[error("corrupt row: {0}")]
     Corrupt(String),
+    /// SQLite's one writer stayed busy past the acquire timeout.
+    #[error("the database writer stayed busy for {0:?}")]
+    WriterBusy(Duration),
     /// `DATABASE_URL` names no database ringback can use.
     #[error("{0}")]
     Url(String),
@@ -180,7 +183,12 @@ impl Store {
                 let checkpoint = open_sqlite(&path, false, busy)?;
                 (
                     pool,
-                    Some(Arc::new(Lite::new(writer, readers, Some(checkpoint)))),
+                    Some(Arc::new(Lite::new(
+                        writer,
+                        readers,
+                        Some(checkpoint),
+                        opts.acquire_timeout,
+                    ))),
                 )
             }
             Dialect::Postgres => {
@@ -265,10 +273,15 @@ impl Store {
     }
 
     /// Is the database answering?
+    /// (SQLite: also that the one writer can be had within the acquire
+    /// timeout, since every webhook needs it.)
     pub async fn ping(&self) -> Result<()> {
         query("SELECT 1 AS one")
             .fetch_one(self.r().await.target())
             .await?;
+        if let Some(l) = &self.lite {
+            l.writer_answers().await?;
+        }
         Ok(())
     }
 
@@ -909,6 +922,12 @@ impl Tx {
     /// Returns the new job's id, or None if the key already existed.
     pub async fn enqueue(&mut self, job: &NewJob, now: DateTime<Utc>) -> Result<Option<i64>> {
         jobs::enqueue(self, job, now).await
+    }
+
+    /// Enqueues several jobs in one statement, skipping any whose unique
+    /// key exists. Returns how many were enqueued.
+    pub async fn enqueue_many(&mut self, jobs: &[NewJob], now: DateTime<Utc>) -> Result<usize> {
+        jobs::enqueue_many(self, jobs, now).await
     }
 
     /// Cancels a lead's pending jobs of the given kinds.
