@@ -61,44 +61,26 @@ pub struct NewJob {
     pub max_attempts: i64,
 }
 
+/// Enqueues one job (see [`enqueue_many`]); its id, or `None` if a job
+/// with its unique key exists.
 pub(super) async fn enqueue(tx: &mut Tx, job: &NewJob, now: DateTime<Utc>) -> Result<Option<i64>> {
-    let row = query(
-        "INSERT INTO jobs (kind, lead_id, unique_key, payload, status, run_at, due_at, attempts, max_attempts, created_at, updated_at)
-         VALUES ($1, $2, $3, $4, 'pending', $5, $5, 0, $6, $7, $7)
-         ON CONFLICT (unique_key) DO NOTHING RETURNING id",
-    )
-    .bind(job.kind)
-    .bind(job.lead_id)
-    .bind(&job.unique_key)
-    .bind(&job.payload)
-    .bind(to_ms(job.run_at))
-    .bind(job.max_attempts)
-    .bind(to_ms(now))
-    .fetch_optional(tx.conn())
-    .await?;
-    let id = row.map(|r| get::<i64>(&r, "id")).transpose()?;
-    if id.is_some() && tx.dialect() == Dialect::Postgres {
-        // Wakes the workers of every instance (delivered at commit, and
-        // only if the transaction commits; repeats within one transaction
-        // are folded into one notification).
-        query("SELECT pg_notify($1, '')")
-            .bind(JOBS_CHANNEL)
-            .execute(tx.conn())
-            .await?;
-    }
-    Ok(id)
+    Ok(enqueue_many(tx, std::slice::from_ref(job), now)
+        .await?
+        .pop())
 }
 
-/// Several jobs in one statement (a missed call's send, follow-up and cold
-/// check). Like [`enqueue`], a job whose unique key exists is skipped.
-/// Returns how many were enqueued.
+/// Enqueues jobs in one statement (a missed call's send, follow-up and cold
+/// check); a job whose unique key exists is skipped. Returns the new jobs'
+/// ids. On PostgreSQL, if any was enqueued, the workers of every instance
+/// are woken: `NOTIFY` is delivered at commit, only if the transaction
+/// commits, and repeats within one transaction fold into one.
 pub(super) async fn enqueue_many(
     tx: &mut Tx,
     jobs: &[NewJob],
     now: DateTime<Utc>,
-) -> Result<usize> {
+) -> Result<Vec<i64>> {
     if jobs.is_empty() {
-        return Ok(0);
+        return Ok(Vec::new());
     }
     let rows: Vec<String> = (0..jobs.len())
         .map(|i| {
@@ -133,14 +115,19 @@ pub(super) async fn enqueue_many(
             .bind(job.max_attempts)
             .bind(to_ms(now));
     }
-    let n = q.fetch_all(tx.conn()).await?.len();
-    if n > 0 && tx.dialect() == Dialect::Postgres {
+    let ids = q
+        .fetch_all(tx.conn())
+        .await?
+        .iter()
+        .map(|r| get::<i64>(r, "id"))
+        .collect::<Result<Vec<_>>>()?;
+    if !ids.is_empty() && tx.dialect() == Dialect::Postgres {
         query("SELECT pg_notify($1, '')")
             .bind(JOBS_CHANNEL)
             .execute(tx.conn())
             .await?;
     }
-    Ok(n)
+    Ok(ids)
 }
 
 /// The PostgreSQL `NOTIFY` channel on which enqueues announce themselves.
@@ -690,6 +677,39 @@ pub(super) async fn finish(
 mod tests {
     use super::*;
     use sqlx::Connection;
+
+    /// Several jobs in one statement: the new ones get ids, a key already
+    /// queued is skipped (not an error), and all land as pending.
+    #[tokio::test]
+    async fn enqueue_many_skips_existing_keys_and_returns_the_new_ids() {
+        let dir = tempfile::tempdir().unwrap();
+        let url = format!("sqlite://{}", dir.path().join("j.db").display());
+        let store = Store::connect(&url, &Default::default()).await.unwrap();
+        store.migrate().await.unwrap();
+        let now = Utc::now();
+        let job = |k: &str| NewJob {
+            kind: "test",
+            lead_id: None,
+            unique_key: k.into(),
+            payload: "{}".into(),
+            run_at: now,
+            max_attempts: 3,
+        };
+        let mut tx = store.begin().await.unwrap();
+        assert!(tx.enqueue(&job("a"), now).await.unwrap().is_some());
+        let ids = tx
+            .enqueue_many(&[job("a"), job("b"), job("c")], now)
+            .await
+            .unwrap();
+        assert_eq!(ids.len(), 2, "a was already queued");
+        assert!(tx.enqueue(&job("b"), now).await.unwrap().is_none());
+        tx.commit().await.unwrap();
+        assert_eq!(store.count("jobs").await.unwrap(), 3);
+        for k in ["a", "b", "c"] {
+            let (status, attempts, _) = store.job_status(k).await.unwrap().unwrap();
+            assert_eq!((status, attempts), (JobStatus::Pending, 0), "{k}");
+        }
+    }
 
     /// A job enqueued through one store wakes a listener connected through
     /// another (two instances), via NOTIFY at commit.

@@ -925,8 +925,8 @@ impl Tx {
     }
 
     /// Enqueues several jobs in one statement, skipping any whose unique
-    /// key exists. Returns how many were enqueued.
-    pub async fn enqueue_many(&mut self, jobs: &[NewJob], now: DateTime<Utc>) -> Result<usize> {
+    /// key exists. Returns the new jobs' ids.
+    pub async fn enqueue_many(&mut self, jobs: &[NewJob], now: DateTime<Utc>) -> Result<Vec<i64>> {
         jobs::enqueue_many(self, jobs, now).await
     }
 
