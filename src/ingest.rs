@@ -70,6 +70,27 @@ impl Core {
         self.clock.now()
     }
 
+    /// Starts the transaction that handles a webhook, recording the webhook
+    /// in it once. `None`: this webhook was handled already (a carrier
+    /// retry), and the caller changes nothing.
+    async fn begin_webhook(
+        &self,
+        rx: &Received<'_>,
+        business_id: Option<&str>,
+        now: DateTime<Utc>,
+    ) -> Result<Option<Tx>, StoreError> {
+        let mut tx = self.store.begin().await?;
+        if tx
+            .record_webhook(&rx.dedup_key, rx.kind, business_id, rx.payload, now)
+            .await?
+        {
+            Ok(Some(tx))
+        } else {
+            tx.commit().await?;
+            Ok(None)
+        }
+    }
+
     /// Records that a call came in (we are about to ring the business).
     pub async fn call_started(
         &self,
@@ -80,15 +101,12 @@ impl Core {
         rx: &Received<'_>,
     ) -> Result<(), StoreError> {
         let now = self.now();
-        let mut tx = self.store.begin().await?;
-        if tx
-            .record_webhook(&rx.dedup_key, rx.kind, Some(&business.id), rx.payload, now)
-            .await?
-        {
+        if let Some(mut tx) = self.begin_webhook(rx, Some(&business.id), now).await? {
             tx.upsert_call(call_sid, &business.id, caller, to, "ringing", now)
                 .await?;
+            tx.commit().await?;
         }
-        tx.commit().await
+        Ok(())
     }
 
     /// The person who picked up pressed 1 at the screening prompt.
@@ -101,18 +119,15 @@ impl Core {
         rx: &Received<'_>,
     ) -> Result<(), StoreError> {
         let now = self.now();
-        let mut tx = self.store.begin().await?;
-        if tx
-            .record_webhook(&rx.dedup_key, rx.kind, Some(&business.id), rx.payload, now)
-            .await?
-        {
+        if let Some(mut tx) = self.begin_webhook(rx, Some(&business.id), now).await? {
             let mut call = tx
                 .upsert_call(call_sid, &business.id, caller, to, "ringing", now)
                 .await?;
             call.screen_accepted = true;
             tx.update_call(&call, now).await?;
+            tx.commit().await?;
         }
-        tx.commit().await
+        Ok(())
     }
 
     /// Was the forwarded leg of this call accepted at the screening prompt?
@@ -133,14 +148,9 @@ impl Core {
     ) -> Result<MissedOutcome, StoreError> {
         let now = self.now();
         let b = r.business;
-        let mut tx = self.store.begin().await?;
-        if !tx
-            .record_webhook(&rx.dedup_key, rx.kind, Some(&b.id), rx.payload, now)
-            .await?
-        {
-            tx.commit().await?;
+        let Some(mut tx) = self.begin_webhook(rx, Some(&b.id), now).await? else {
             return Ok(MissedOutcome::Duplicate);
-        }
+        };
         let mut call = tx
             .upsert_call(
                 r.call_sid,
@@ -362,14 +372,9 @@ impl Core {
         rx: &Received<'_>,
     ) -> Result<Option<i64>, StoreError> {
         let now = self.now();
-        let mut tx = self.store.begin().await?;
-        if !tx
-            .record_webhook(&rx.dedup_key, rx.kind, Some(&business.id), rx.payload, now)
-            .await?
-        {
-            tx.commit().await?;
+        let Some(mut tx) = self.begin_webhook(rx, Some(&business.id), now).await? else {
             return Ok(None);
-        }
+        };
         let mut call = tx
             .upsert_call(call_sid, &business.id, caller, to, "answered", now)
             .await?;
@@ -420,14 +425,9 @@ impl Core {
         rx: &Received<'_>,
     ) -> Result<bool, StoreError> {
         let now = self.now();
-        let mut tx = self.store.begin().await?;
-        if !tx
-            .record_webhook(&rx.dedup_key, rx.kind, Some(business_id), rx.payload, now)
-            .await?
-        {
-            tx.commit().await?;
+        let Some(mut tx) = self.begin_webhook(rx, Some(business_id), now).await? else {
             return Ok(false);
-        }
+        };
         let msg = tx.update_delivery(sid, status, error_code, now).await?;
         if let (Some(m), Some(code)) = (&msg, error_code) {
             learn_from_carrier_error(&mut tx, &self.metrics, m, code, now).await?;
@@ -527,14 +527,9 @@ impl Core {
         use crate::domain::ConsentAction;
         let now = self.now();
         let b = m.business;
-        let mut tx = self.store.begin().await?;
-        if !tx
-            .record_webhook(&rx.dedup_key, rx.kind, Some(&b.id), rx.payload, now)
-            .await?
-        {
-            tx.commit().await?;
+        let Some(mut tx) = self.begin_webhook(rx, Some(&b.id), now).await? else {
             return Ok(InboundOutcome::Duplicate);
-        }
+        };
         // An on-call tech answering a page is staff, not a lead.
         if let (Some(roster), Ok(from), None) = (
             &b.roster,
@@ -950,14 +945,9 @@ impl Core {
         rx: &Received<'_>,
     ) -> Result<bool, StoreError> {
         let now = self.now();
-        let mut tx = self.store.begin().await?;
-        if !tx
-            .record_webhook(&rx.dedup_key, rx.kind, Some(&b.id), rx.payload, now)
-            .await?
-        {
-            tx.commit().await?;
+        let Some(mut tx) = self.begin_webhook(rx, Some(&b.id), now).await? else {
             return Ok(false);
-        }
+        };
         let Some(call) = tx.call(call_sid).await? else {
             tx.commit().await?;
             return Ok(false);
@@ -992,14 +982,9 @@ impl Core {
         rx: &Received<'_>,
     ) -> Result<(), StoreError> {
         let now = self.now();
-        let mut tx = self.store.begin().await?;
-        if !tx
-            .record_webhook(&rx.dedup_key, rx.kind, Some(&b.id), rx.payload, now)
-            .await?
-        {
-            tx.commit().await?;
+        let Some(mut tx) = self.begin_webhook(rx, Some(&b.id), now).await? else {
             return Ok(());
-        }
+        };
         let lead_id = tx.call(call_sid).await?.and_then(|c| c.lead_id);
         let locked = match lead_id {
             Some(id) => tx.lead_locked(id, now).await?,
@@ -1048,14 +1033,9 @@ impl Core {
         let Ok(phone) = crate::domain::PhoneNumber::parse(tech) else {
             return Ok(None);
         };
-        let mut tx = self.store.begin().await?;
-        if !tx
-            .record_webhook(&rx.dedup_key, rx.kind, None, rx.payload, now)
-            .await?
-        {
-            tx.commit().await?;
+        let Some(mut tx) = self.begin_webhook(rx, None, now).await? else {
             return Ok(None);
-        }
+        };
         let after = crate::emergency::handle_in(
             &mut tx,
             &self.config,
