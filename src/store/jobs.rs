@@ -676,7 +676,6 @@ pub(super) async fn finish(
 #[cfg(test)]
 mod tests {
     use super::*;
-    use sqlx::Connection;
 
     /// Several jobs in one statement: the new ones get ids, a key already
     /// queued is skipped (not an error), and all land as pending.
@@ -715,25 +714,11 @@ mod tests {
     /// another (two instances), via NOTIFY at commit.
     #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
     async fn enqueue_notifies_listeners_on_postgres() {
-        let Some(base) = std::env::var("RINGBACK_TEST_POSTGRES_URL")
-            .ok()
-            .filter(|u| !u.is_empty())
+        let Some(url) =
+            crate::store::fresh_postgres_database("enqueue_notifies_listeners_on_postgres").await
         else {
-            eprintln!(
-                "skipped: enqueue_notifies_listeners_on_postgres (set RINGBACK_TEST_POSTGRES_URL)"
-            );
             return;
         };
-        let base = base.trim_end_matches('/');
-        let name = format!("ringback_test_{}", uuid::Uuid::new_v4().simple());
-        let mut admin = sqlx::PgConnection::connect(&format!("{base}/postgres"))
-            .await
-            .unwrap();
-        sqlx::query(&format!("CREATE DATABASE {name}"))
-            .execute(&mut admin)
-            .await
-            .unwrap();
-        let url = format!("{base}/{name}");
         let a = Store::connect(&url, &Default::default()).await.unwrap();
         a.migrate().await.unwrap();
         let b = Store::connect(&url, &Default::default()).await.unwrap();

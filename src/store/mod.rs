@@ -1069,10 +1069,35 @@ pub(crate) fn get<T: FromDb>(r: &Row, col: &str) -> Result<T> {
     r.try_get(col)
 }
 
+/// A new, empty PostgreSQL database on the server in
+/// `RINGBACK_TEST_POSTGRES_URL`, for one store test; `None` (and a line
+/// saying `test` skipped) when that variable is not set.
+#[cfg(test)]
+pub(crate) async fn fresh_postgres_database(test: &str) -> Option<String> {
+    use sqlx::Connection;
+    let Some(base) = std::env::var("RINGBACK_TEST_POSTGRES_URL")
+        .ok()
+        .filter(|u| !u.is_empty())
+    else {
+        eprintln!("skipped: {test} (set RINGBACK_TEST_POSTGRES_URL)");
+        return None;
+    };
+    let base = base.trim_end_matches('/');
+    let name = format!("ringback_test_{}", uuid::Uuid::new_v4().simple());
+    let mut admin = sqlx::PgConnection::connect(&format!("{base}/postgres"))
+        .await
+        .unwrap();
+    sqlx::query(&format!("CREATE DATABASE {name}"))
+        .execute(&mut admin)
+        .await
+        .unwrap();
+    Some(format!("{base}/{name}"))
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
-    use sqlx::{Connection, Row as _};
+    use sqlx::Row as _;
 
     /// Every pooled PostgreSQL connection carries the configured statement
     /// timeout — including the one migrations ran on without it.
@@ -1101,30 +1126,17 @@ mod tests {
 
     #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
     async fn postgres_pool_connections_carry_the_statement_timeout() {
-        let Some(base) = std::env::var("RINGBACK_TEST_POSTGRES_URL")
-            .ok()
-            .filter(|u| !u.is_empty())
+        let Some(url) =
+            fresh_postgres_database("postgres_pool_connections_carry_the_statement_timeout").await
         else {
-            eprintln!("skipped: postgres_pool_connections_carry_the_statement_timeout (set RINGBACK_TEST_POSTGRES_URL)");
             return;
         };
-        let base = base.trim_end_matches('/');
-        let name = format!("ringback_test_{}", uuid::Uuid::new_v4().simple());
-        let mut admin = sqlx::PgConnection::connect(&format!("{base}/postgres"))
-            .await
-            .unwrap();
-        sqlx::query(&format!("CREATE DATABASE {name}"))
-            .execute(&mut admin)
-            .await
-            .unwrap();
         let opts = PoolOptions {
             max_connections: 3,
             acquire_timeout: Duration::from_secs(5),
             statement_timeout: Duration::from_millis(1234),
         };
-        let store = Store::connect(&format!("{base}/{name}"), &opts)
-            .await
-            .unwrap();
+        let store = Store::connect(&url, &opts).await.unwrap();
         store.migrate().await.unwrap();
         // Hold all three at once, so each is a distinct connection.
         let mut held = Vec::new();
