@@ -19,27 +19,19 @@ impl Store {
         to: &str,
         since: DateTime<Utc>,
     ) -> Result<(i64, Option<DateTime<Utc>>)> {
-        let row = query(
-            "SELECT COUNT(*) AS n, MIN(sent_at) AS oldest FROM messages
-             WHERE business_id = $1 AND to_number = $2 AND direction = 'outbound'
-               AND kind IN ('instant', 'follow_up', 'reply')
-               AND status IN ('sent', 'delivered', 'undelivered') AND sent_at > $3",
-        )
-        .bind(business_id)
-        .bind(to)
-        .bind(to_ms(since))
-        // A plain read: it must not queue behind SQLite's one writer.
-        .fetch_one(self.r().await.target())
-        .await?;
-        let oldest: Option<i64> = row.try_get("oldest")?;
-        Ok((
-            row.try_get::<i64>("n")?,
-            oldest.and_then(DateTime::from_timestamp_millis),
-        ))
+        let counts = self
+            .capped_texts_since_many(&[(business_id, to)], since)
+            .await?;
+        Ok(counts
+            .get(&(business_id.to_string(), to.to_string()))
+            .copied()
+            .unwrap_or((0, None)))
     }
 
     /// [`Store::capped_texts_since`] for many recipients in one query per
-    /// business (a claimed batch of sends). Recipients with none are absent.
+    /// business (a claimed batch of sends): a plain read, on a reader, so it
+    /// does not queue behind SQLite's one writer. Recipients with none are
+    /// absent.
     pub async fn capped_texts_since_many(
         &self,
         recipients: &[(&str, &str)],

@@ -138,7 +138,7 @@ impl<'q> Query<'q> {
     /// Runs the statement; returns how many rows it changed.
     pub(crate) async fn execute(self, target: Target<'_>) -> Result<u64> {
         match target {
-            Target::Lite(c) => lite_run(c, &self, usize::MAX).map(|(_, n)| n),
+            Target::Lite(c) => lite_run(c, &self).map(|(_, n)| n),
             Target::Pool(p) => Ok(self.any().execute(p).await?.rows_affected()),
             Target::Conn(c) => Ok(self.any().execute(c).await?.rows_affected()),
         }
@@ -146,7 +146,7 @@ impl<'q> Query<'q> {
 
     pub(crate) async fn fetch_all(self, target: Target<'_>) -> Result<Vec<Row>> {
         match target {
-            Target::Lite(c) => lite_run(c, &self, usize::MAX).map(|(rows, _)| rows),
+            Target::Lite(c) => lite_run(c, &self).map(|(rows, _)| rows),
             Target::Pool(p) => Ok(wrap(self.any().fetch_all(p).await?)),
             Target::Conn(c) => Ok(wrap(self.any().fetch_all(c).await?)),
         }
@@ -156,9 +156,7 @@ impl<'q> Query<'q> {
         match target {
             // A statement that changes rows (`UPDATE … RETURNING`) runs to
             // completion even though only its first row is wanted.
-            Target::Lite(c) => {
-                lite_run(c, &self, usize::MAX).map(|(rows, _)| rows.into_iter().next())
-            }
+            Target::Lite(c) => lite_run(c, &self).map(|(rows, _)| rows.into_iter().next()),
             Target::Pool(p) => Ok(self.any().fetch_optional(p).await?.map(Row::Any)),
             Target::Conn(c) => Ok(self.any().fetch_optional(c).await?.map(Row::Any)),
         }
@@ -191,8 +189,9 @@ fn wrap(rows: Vec<AnyRow>) -> Vec<Row> {
 
 /// Runs `q` on a SQLite connection: binds `$N` to the N-th argument (SQLite
 /// numbers named parameters by first appearance, so `$2 … $1` would
-/// otherwise swap), steps it to the end and copies out up to `max_rows` rows.
-fn lite_run(c: &rusqlite::Connection, q: &Query<'_>, max_rows: usize) -> Result<(Vec<Row>, u64)> {
+/// otherwise swap), steps it to the end (so `UPDATE … RETURNING` changes
+/// every row even when one is wanted) and copies out its rows.
+fn lite_run(c: &rusqlite::Connection, q: &Query<'_>) -> Result<(Vec<Row>, u64)> {
     use rusqlite::types::ValueRef;
     let mut stmt = c.prepare_cached(q.sql)?;
     for i in 1..=stmt.parameter_count() {
@@ -224,9 +223,6 @@ fn lite_run(c: &rusqlite::Connection, q: &Query<'_>, max_rows: usize) -> Result<
     let mut out = Vec::new();
     let mut rows = stmt.raw_query();
     while let Some(r) = rows.next()? {
-        if out.len() >= max_rows {
-            continue;
-        }
         let mut values = Vec::with_capacity(width);
         for i in 0..width {
             values.push(match r.get_ref(i)? {
