@@ -54,21 +54,6 @@ fn calls_to(app: &TestApp, who: &str) -> usize {
     app.mock.calls().iter().filter(|c| c.to == who).count()
 }
 
-async fn lead_json(app: &TestApp, caller: &str) -> serde_json::Value {
-    let list: serde_json::Value = app
-        .admin_get(&format!("/api/v1/leads?caller=%2B{}", &caller[1..]))
-        .await
-        .json()
-        .await
-        .unwrap();
-    let id = list["leads"][0]["id"].as_i64().expect("a lead");
-    app.admin_get(&format!("/api/v1/leads/{id}"))
-        .await
-        .json()
-        .await
-        .unwrap()
-}
-
 async fn gas_text_pages_the_chain_until_someone_acks(b: Backend) {
     let app = spawn(b).await;
     app.missed_call("CA1", CALLER).await;
@@ -119,7 +104,7 @@ async fn gas_text_pages_the_chain_until_someone_acks(b: Backend) {
     app.advance(Duration::minutes(30)).await;
     assert_eq!(pages_to(&app, DANA), 0);
     assert_eq!(pages_to(&app, MIKE), 1);
-    let lead = lead_json(&app, CALLER).await;
+    let lead = app.lead_json(CALLER).await;
     let events: Vec<String> = lead["events"]
         .as_array()
         .unwrap()
@@ -249,7 +234,7 @@ async fn an_unanswered_chain_repages_everyone_then_tells_the_caller(b: Backend) 
         2,
         "paging stops: it is the office's now"
     );
-    let lead = lead_json(&app, CALLER).await;
+    let lead = app.lead_json(CALLER).await;
     assert!(lead["events"]
         .as_array()
         .unwrap()
@@ -371,7 +356,7 @@ async fn after_hours_press_1_reaches_the_on_call_tech(b: Backend) {
     assert!(r.text().await.unwrap().contains("<Record"));
     app.settle().await;
     assert_eq!(pages_to(&app, MIKE), 1);
-    assert_eq!(lead_json(&app, CALLER).await["lead"]["hazard"], "other");
+    assert_eq!(app.lead_json(CALLER).await["lead"]["hazard"], "other");
 
     // Another caller: Mike's phone "answers" but it is his voicemail (no
     // one pressed 1 at the screen): that is not taking the emergency.
@@ -441,7 +426,7 @@ async fn after_hours_press_1_reaches_the_on_call_tech(b: Backend) {
     .await;
     app.advance(Duration::hours(3)).await;
     assert_eq!(pages_to(app, MIKE), 2, "he has it: nobody is paged");
-    let lead = lead_json(app, third).await;
+    let lead = app.lead_json(third).await;
     assert_eq!(lead["lead"]["status"], "engaged");
     assert!(lead["events"]
         .as_array()

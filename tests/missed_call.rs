@@ -7,23 +7,6 @@ use chrono::Duration;
 use support::mock_twilio::{Script, ACCOUNT_SID};
 use support::*;
 
-async fn lead_json(app: &TestApp, caller: &str) -> serde_json::Value {
-    let v: serde_json::Value = app
-        .admin_get(&format!("/api/v1/leads?caller=%2B{}", &caller[1..]))
-        .await
-        .json()
-        .await
-        .unwrap();
-    let id = v["leads"][0]["id"]
-        .as_i64()
-        .unwrap_or_else(|| panic!("no lead for {caller}: {v}"));
-    app.admin_get(&format!("/api/v1/leads/{id}"))
-        .await
-        .json()
-        .await
-        .unwrap()
-}
-
 async fn unanswered_call_texts_the_caller_once(b: Backend) {
     let app = TestApp::spawn(b).await;
     let resp = app.missed_call("CA0001", CALLER).await;
@@ -47,7 +30,7 @@ async fn unanswered_call_texts_the_caller_once(b: Backend) {
         sent[0].body
     );
     assert!(sent[0].body.contains("Reply STOP to opt out"));
-    let lead = lead_json(&app, CALLER).await;
+    let lead = app.lead_json(CALLER).await;
     assert_eq!(lead["lead"]["status"], "texted");
     assert_eq!(lead["lead"]["call_count"], 1);
     assert_eq!(lead["messages"][0]["status"], "sent");
@@ -174,7 +157,7 @@ async fn all_reports_of_one_call_make_one_lead_and_one_text(b: Backend) {
     app.wait_for_texts(1).await;
     app.settle().await;
     assert_eq!(app.mock.sent().len(), 1);
-    let lead = lead_json(&app, CALLER).await;
+    let lead = app.lead_json(CALLER).await;
     assert_eq!(
         lead["lead"]["call_count"], 1,
         "one call, however many reports"
@@ -200,7 +183,7 @@ async fn repeat_calls_inside_the_window_attach_to_one_lead(b: Backend) {
     app.missed_call("CA3", CALLER).await;
     app.settle().await;
     assert_eq!(app.mock.sent().len(), 1, "one text per caller per 24 h");
-    let lead = lead_json(&app, CALLER).await;
+    let lead = app.lead_json(CALLER).await;
     assert_eq!(lead["lead"]["call_count"], 3);
     // After the window a new call is a new lead with its own text.
     app.advance(Duration::hours(2)).await;
@@ -308,7 +291,7 @@ async fn accepted_but_unrecorded_send_is_reconciled_not_repeated(b: Backend) {
         1,
         "timeout: no second text"
     );
-    let lead = lead_json(&app, CALLER).await;
+    let lead = app.lead_json(CALLER).await;
     assert_eq!(lead["messages"][0]["status"], "sent");
     assert_eq!(
         lead["messages"][0]["provider_sid"],
@@ -341,7 +324,7 @@ async fn permanent_errors_are_recorded_and_never_retried(b: Backend) {
     app.advance(Duration::hours(3)).await;
     assert_eq!(app.mock.requests(), 3, "no retries of permanent errors");
     assert!(app.mock.sent().is_empty());
-    let l = lead_json(&app, "+15125550501").await;
+    let l = app.lead_json("+15125550501").await;
     assert_eq!(l["messages"][0]["status"], "failed");
     assert_eq!(l["messages"][0]["error_code"], "21211");
     assert_eq!(
@@ -374,7 +357,7 @@ async fn permanent_errors_are_recorded_and_never_retried(b: Backend) {
     app.missed_call("CAunsub2", "+15125550502").await;
     app.settle().await;
     assert_eq!(app.mock.requests(), 3);
-    let l = lead_json(&app, "+15125550502").await;
+    let l = app.lead_json("+15125550502").await;
     assert_eq!(l["messages"][0]["status"], "suppressed");
     assert_eq!(l["messages"][0]["suppress_reason"], "opted_out");
 }
@@ -761,7 +744,7 @@ async fn delivery_callbacks_never_move_a_message_backwards(b: Backend) {
     assert_eq!(status("delivered").await, 200);
     assert_eq!(status("sent").await, 200);
     assert_eq!(status("delivered").await, 200);
-    let lead = lead_json(&app, CALLER).await;
+    let lead = app.lead_json(CALLER).await;
     assert_eq!(lead["messages"][0]["status"], "delivered");
     assert_eq!(status("bogus").await, 400);
 }
@@ -792,7 +775,7 @@ async fn landline_failure_marks_the_number_unreachable(b: Backend) {
         1,
         "a known landline is not texted again"
     );
-    let lead = lead_json(&app, CALLER).await;
+    let lead = app.lead_json(CALLER).await;
     assert_eq!(lead["messages"][0]["suppress_reason"], "unreachable");
 }
 

@@ -31,21 +31,6 @@ async fn spawn(b: Backend) -> TestApp {
     TestApp::spawn_with(b, BUSINESS, "").await
 }
 
-async fn lead_of(app: &TestApp, caller: &str) -> serde_json::Value {
-    let list: serde_json::Value = app
-        .admin_get(&format!("/api/v1/leads?caller=%2B{}", &caller[1..]))
-        .await
-        .json()
-        .await
-        .unwrap();
-    let id = list["leads"][0]["id"].as_i64().expect("a lead");
-    app.admin_get(&format!("/api/v1/leads/{id}"))
-        .await
-        .json()
-        .await
-        .unwrap()
-}
-
 async fn booking_reply_books_asks_once_and_tells_the_office(b: Backend) {
     let app = spawn(b).await;
     app.missed_call("CA1", CALLER).await;
@@ -107,7 +92,7 @@ async fn booking_reply_books_asks_once_and_tells_the_office(b: Backend) {
         office[1].body
     );
     assert!(!office[1].body.contains("Missing:"), "{}", office[1].body);
-    let lead = lead_of(&app, CALLER).await;
+    let lead = app.lead_json(CALLER).await;
     assert_eq!(lead["lead"]["status"], "booking_requested");
     assert!(
         lead["packet"]["job_type"]
@@ -173,7 +158,7 @@ async fn not_interested_closes_the_lead_and_stops_follow_ups(b: Backend) {
     app.advance(Duration::hours(30)).await;
     assert_eq!(app.mock.sent_to(CALLER).len(), 1, "nothing more is sent");
     assert!(app.mock.sent_to(OFFICE).is_empty());
-    let lead = lead_of(&app, CALLER).await;
+    let lead = app.lead_json(CALLER).await;
     assert_eq!(lead["lead"]["status"], "dismissed");
     assert_eq!(lead["lead"]["closed_reason"], "not_interested");
 }
@@ -271,7 +256,7 @@ async fn every_step_is_sent_once_across_a_restart_within_quiet_hours_and_cap(b: 
     }
     let msgs = app
         .store()
-        .messages_for_lead(lead_of(&app, CALLER).await["lead"]["id"].as_i64().unwrap())
+        .messages_for_lead(app.lead_json(CALLER).await["lead"]["id"].as_i64().unwrap())
         .await
         .unwrap();
     let follow_ups: Vec<_> = msgs
@@ -329,7 +314,7 @@ async fn a_reply_cancels_a_follow_up_held_overnight(b: Backend) {
     );
     // The +2 h step waited for the morning as a timer (not as a queued
     // text), and the reply canceled it: only the +30 min one ever existed.
-    let lead = lead_of(&app, CALLER).await;
+    let lead = app.lead_json(CALLER).await;
     let follow_ups = lead["messages"]
         .as_array()
         .unwrap()
@@ -350,7 +335,7 @@ async fn a_reply_cancels_a_follow_up_already_queued_and_held(b: Backend) {
     // 3-per-24 h cap until 10:00. The customer answers first.
     app.advance(Duration::hours(21) + Duration::minutes(30))
         .await;
-    let lead = lead_of(&app, CALLER).await;
+    let lead = app.lead_json(CALLER).await;
     let held: Vec<_> = lead["messages"]
         .as_array()
         .unwrap()
@@ -371,7 +356,7 @@ async fn a_reply_cancels_a_follow_up_already_queued_and_held(b: Backend) {
         !texts.iter().any(|t| t.contains("Good morning")),
         "{texts:?}"
     );
-    let lead = lead_of(&app, CALLER).await;
+    let lead = app.lead_json(CALLER).await;
     let canceled = lead["messages"]
         .as_array()
         .unwrap()
@@ -386,9 +371,9 @@ async fn quiet_leads_go_cold_after_a_day(b: Backend) {
     app.missed_call("CA1", CALLER).await;
     app.wait_for_texts(1).await;
     app.advance(Duration::hours(23)).await;
-    assert_eq!(lead_of(&app, CALLER).await["lead"]["status"], "texted");
+    assert_eq!(app.lead_json(CALLER).await["lead"]["status"], "texted");
     app.advance(Duration::hours(2)).await;
-    assert_eq!(lead_of(&app, CALLER).await["lead"]["status"], "cold");
+    assert_eq!(app.lead_json(CALLER).await["lead"]["status"], "cold");
     let cold: serde_json::Value = app
         .admin_get("/api/v1/leads?status=cold")
         .await
@@ -439,7 +424,7 @@ async fn the_queue_api_filters_and_the_office_closes_leads(b: Backend) {
             "{bad}"
         );
     }
-    let lead = lead_of(&app, CALLER).await;
+    let lead = app.lead_json(CALLER).await;
     let id = lead["lead"]["id"].as_i64().unwrap();
     let path = format!("/api/v1/leads/{id}");
     let patch = |body: serde_json::Value| {
@@ -503,7 +488,7 @@ async fn the_queue_api_filters_and_the_office_closes_leads(b: Backend) {
     );
     let r = patch(json!({"disposition": "no_answer_2_attempts", "reason": "no response"})).await;
     assert_eq!(r.status(), 200);
-    let lead = lead_of(&app, CALLER).await;
+    let lead = app.lead_json(CALLER).await;
     assert_eq!(lead["lead"]["status"], "dismissed");
     assert_eq!(lead["lead"]["owner"], "Maria");
     assert_eq!(lead["lead"]["call_attempts"], 2);
@@ -536,7 +521,7 @@ async fn do_not_contact_is_an_opt_out_and_stops_everything(b: Backend) {
     let app = spawn(b).await;
     app.missed_call("CA1", CALLER).await;
     app.wait_for_texts(1).await;
-    let id = lead_of(&app, CALLER).await["lead"]["id"].as_i64().unwrap();
+    let id = app.lead_json(CALLER).await["lead"]["id"].as_i64().unwrap();
     let r = app
         .admin_send(
             reqwest::Method::PATCH,
@@ -578,7 +563,7 @@ async fn someone_who_texts_first_gets_a_lead_and_a_reply(b: Backend) {
         "{}",
         sent[0].body
     );
-    let lead = lead_of(&app, CALLER).await;
+    let lead = app.lead_json(CALLER).await;
     assert_eq!(lead["lead"]["status"], "booking_requested");
     assert_eq!(lead["lead"]["intent"], "booking");
 }

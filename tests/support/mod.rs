@@ -334,6 +334,24 @@ impl TestApp {
         self.settle().await;
     }
 
+    /// The admin API's detail of `caller`'s newest lead (panics if none).
+    pub async fn lead_json(&self, caller: &str) -> serde_json::Value {
+        let v: serde_json::Value = self
+            .admin_get(&format!("/api/v1/leads?caller=%2B{}", &caller[1..]))
+            .await
+            .json()
+            .await
+            .unwrap();
+        let id = v["leads"][0]["id"]
+            .as_i64()
+            .unwrap_or_else(|| panic!("no lead for {caller}: {v}"));
+        self.admin_get(&format!("/api/v1/leads/{id}"))
+            .await
+            .json()
+            .await
+            .unwrap()
+    }
+
     pub async fn admin_get(&self, path: &str) -> reqwest::Response {
         self.http
             .get(format!("{}{path}", self.url))
