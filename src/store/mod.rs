@@ -18,6 +18,7 @@ mod db;
 mod escalations;
 mod jobs;
 mod lite;
+mod lite_config;
 mod rows;
 // Sender health (migration 0002): carrier errors per number, owner alerts.
 mod health;
@@ -513,20 +514,7 @@ fn sqlite_path(url: &str) -> Result<String> {
 /// WAL with `synchronous = NORMAL`: a commit is durable against a crash of
 /// the process, and against power loss up to the last checkpoint.
 fn open_sqlite(path: &str, reader: bool, busy: Duration) -> Result<rusqlite::Connection> {
-    static CONFIGURE: Once = Once::new();
-    CONFIGURE.call_once(|| {
-        // SQLite counts every allocation under a global mutex unless told
-        // not to; we never read those counts. Only possible before SQLite
-        // initialises (else SQLITE_MISUSE, harmless: the counts stay on).
-        // SAFETY: SQLITE_CONFIG_MEMSTATUS takes one int; no connection
-        // exists yet in this process when it can take effect.
-        unsafe {
-            rusqlite::ffi::sqlite3_config(
-                rusqlite::ffi::SQLITE_CONFIG_MEMSTATUS,
-                0 as std::os::raw::c_int,
-            );
-        }
-    });
+    lite_config::configure();
     let c = rusqlite::Connection::open(path)?;
     c.busy_timeout(busy)?;
     c.set_prepared_statement_cache_capacity(256);
