@@ -26,7 +26,10 @@ pub(super) fn configure() {
             ffi::sqlite3_config(ffi::SQLITE_CONFIG_MEMSTATUS, 0 as c_int);
             let rc = ffi::sqlite3_config(ffi::SQLITE_CONFIG_MALLOC, &rust_heap());
             if rc != ffi::SQLITE_OK {
-                tracing::debug!(rc, "SQLite was initialised already; it keeps the C allocator");
+                tracing::debug!(
+                    rc,
+                    "SQLite was initialised already; it keeps the C allocator"
+                );
             }
         }
     });
@@ -93,7 +96,10 @@ unsafe extern "C" fn heap_free(p: *mut c_void) {
     unsafe {
         let base = (p as *mut u8).sub(HEADER);
         let size = (base as *const usize).read();
-        alloc::dealloc(base, Layout::from_size_align_unchecked(size + HEADER, ALIGN));
+        alloc::dealloc(
+            base,
+            Layout::from_size_align_unchecked(size + HEADER, ALIGN),
+        );
     }
 }
 
@@ -168,7 +174,10 @@ mod tests {
             let q = heap_realloc(p, 5000);
             assert!(!q.is_null());
             assert_eq!(heap_size(q), 5000);
-            assert_eq!(std::slice::from_raw_parts(q as *const u8, 13), b"missed call!!");
+            assert_eq!(
+                std::slice::from_raw_parts(q as *const u8, 13),
+                b"missed call!!"
+            );
             heap_free(q);
             heap_free(std::ptr::null_mut());
             assert_eq!(heap_size(std::ptr::null_mut()), 0);

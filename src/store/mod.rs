@@ -8,10 +8,10 @@
 //!
 //! Rules every caller keeps:
 //! - a transaction never spans an HTTP call to a carrier;
-//! - every change to one person's conversation first locks their `contacts`
-//!   row ([`Tx::lock_contact`]), so two webhooks, two workers or two
-//!   instances touching the same caller are serialised by the database, not
-//!   by in-process locks.
+//! - every change to one person's conversation first takes their lock
+//!   ([`Tx::lock_contact`]: their `contacts` row on PostgreSQL; on SQLite the
+//!   one writer), so two webhooks, two workers or two instances touching the
+//!   same caller are serialised by the database, not by in-process locks.
 
 mod caps;
 mod db;
@@ -601,24 +601,41 @@ impl Tx {
         Ok(row.is_some())
     }
 
-    /// Takes the per-person lock (creating the contact on first sight).
+    /// Takes the per-person lock and returns why the person cannot be
+    /// texted, if a carrier said so.
+    ///
+    /// PostgreSQL: locks the contact's row, creating it on first sight, so
+    /// that transactions touching one person from several connections or
+    /// instances run one after another. SQLite: a plain read, because its
+    /// one writer already runs every transaction alone; writing the row
+    /// would only add a write at a random place in the contacts index to
+    /// every missed call.
     pub async fn lock_contact(
         &mut self,
         business_id: &str,
         phone: &str,
         now: DateTime<Utc>,
     ) -> Result<Option<String>> {
-        let row = query(
-            "INSERT INTO contacts (business_id, phone, last_seen_at) VALUES ($1, $2, $3)
-             ON CONFLICT (business_id, phone) DO UPDATE SET last_seen_at = excluded.last_seen_at
-             RETURNING unreachable",
-        )
-        .bind(business_id)
-        .bind(phone)
-        .bind(to_ms(now))
-        .fetch_one(self.conn())
-        .await?;
-        row.try_get::<Option<String>>("unreachable")
+        let q = match self.dialect {
+            Dialect::Postgres => query(
+                "INSERT INTO contacts (business_id, phone, last_seen_at) VALUES ($1, $2, $3)
+                 ON CONFLICT (business_id, phone) DO UPDATE SET last_seen_at = excluded.last_seen_at
+                 RETURNING unreachable",
+            )
+            .bind(business_id)
+            .bind(phone)
+            .bind(to_ms(now)),
+            Dialect::Sqlite => {
+                query("SELECT unreachable FROM contacts WHERE business_id = $1 AND phone = $2")
+                    .bind(business_id)
+                    .bind(phone)
+            }
+        };
+        let row = q.fetch_optional(self.conn()).await?;
+        Ok(match row {
+            Some(r) => r.try_get::<Option<String>>("unreachable")?,
+            None => None,
+        })
     }
 
     pub async fn mark_unreachable(
@@ -628,13 +645,17 @@ impl Tx {
         reason: &str,
         now: DateTime<Utc>,
     ) -> Result<()> {
-        self.lock_contact(business_id, phone, now).await?;
-        query("UPDATE contacts SET unreachable = $3 WHERE business_id = $1 AND phone = $2")
-            .bind(business_id)
-            .bind(phone)
-            .bind(reason)
-            .execute(self.conn())
-            .await?;
+        query(
+            "INSERT INTO contacts (business_id, phone, last_seen_at, unreachable) VALUES ($1, $2, $3, $4)
+             ON CONFLICT (business_id, phone) DO UPDATE SET last_seen_at = excluded.last_seen_at,
+                 unreachable = excluded.unreachable",
+        )
+        .bind(business_id)
+        .bind(phone)
+        .bind(to_ms(now))
+        .bind(reason)
+        .execute(self.conn())
+        .await?;
         Ok(())
     }
 
