@@ -24,7 +24,6 @@ pub(super) fn configure() {
             // SQLite counts every allocation under a global mutex unless
             // told not to; we never read those counts.
             ffi::sqlite3_config(ffi::SQLITE_CONFIG_MEMSTATUS, 0 as c_int);
-            ffi::sqlite3_config(ffi::SQLITE_CONFIG_STMTJRNL_SPILL, STATEMENT_JOURNAL_SPILL);
             let rc = ffi::sqlite3_config(ffi::SQLITE_CONFIG_MALLOC, &rust_heap());
             if rc != ffi::SQLITE_OK {
                 tracing::debug!(
@@ -35,13 +34,6 @@ pub(super) fn configure() {
         }
     });
 }
-
-/// A savepoint keeps a copy of every page it changes (its journal, to roll
-/// back to), in memory up to this size and in a temporary file beyond it.
-/// The memory comes in chunks of this size too, so one chunk holds a whole
-/// webhook's transaction (~20 pages); SQLite's default for in-memory temp
-/// storage is 1 KiB chunks, i.e. some 80 allocations per transaction.
-const STATEMENT_JOURNAL_SPILL: c_int = 512 * 1024;
 
 /// SQLite's memory from the process's Rust allocator (mimalloc in the
 /// binary) rather than the C library's `malloc`. Under load SQLite makes

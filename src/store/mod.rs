@@ -528,7 +528,7 @@ fn open_sqlite(path: &str, reader: bool, busy: Duration) -> Result<rusqlite::Con
         }
         c.execute_batch(&format!(
             "PRAGMA synchronous = NORMAL; PRAGMA foreign_keys = ON;
-             PRAGMA cache_size = -32000;
+             PRAGMA temp_store = MEMORY; PRAGMA cache_size = -32000;
              PRAGMA wal_autocheckpoint = {};",
             lite::WRITER_AUTOCHECKPOINT_PAGES
         ))?;
