@@ -152,14 +152,7 @@ impl Core {
             return Ok(MissedOutcome::Duplicate);
         };
         let mut call = tx
-            .upsert_call(
-                r.call_sid,
-                &b.id,
-                r.caller,
-                r.tracking_number,
-                "missed",
-                now,
-            )
+            .call_for_missed(r.call_sid, &b.id, r.caller, r.tracking_number, now)
             .await?;
         if let Some(url) = r.recording_url {
             call.recording_url = Some(url.to_string());
@@ -187,7 +180,7 @@ impl Core {
         let outcome = match decision {
             MissedCallDecision::AlreadyCounted => {
                 call.status = "missed".into();
-                tx.update_call(&call, now).await?;
+                tx.save_missed_call(&call, now).await?;
                 if let (Some(lead_id), Some(t)) = (call.lead_id, r.transcript) {
                     tx.lead_event(lead_id, "voicemail_transcript", t, now)
                         .await?;
@@ -204,7 +197,7 @@ impl Core {
                 call.lead_id = Some(lead_id);
                 call.status = "missed".into();
                 call.missed_trigger = Some(r.trigger.as_str().into());
-                tx.update_call(&call, now).await?;
+                tx.save_missed_call(&call, now).await?;
                 tx.lead_event(
                     lead_id,
                     "repeat_call",
@@ -237,7 +230,7 @@ impl Core {
                 call.lead_id = Some(lead_id);
                 call.status = "missed".into();
                 call.missed_trigger = Some(r.trigger.as_str().into());
-                tx.update_call(&call, now).await?;
+                tx.save_missed_call(&call, now).await?;
                 tx.lead_event(
                     lead_id,
                     "missed_call",

@@ -755,6 +755,86 @@ impl Tx {
         CallRow::from_row(&row)
     }
 
+    /// The call row a missed call works on, held against the call's other
+    /// callbacks (dial result, status, voicemail) until the transaction
+    /// ends; write the outcome with [`Tx::save_missed_call`].
+    ///
+    /// PostgreSQL: [`Tx::upsert_call`], whose row lock serialises them (and
+    /// is taken before the contact lock, as every call callback does).
+    /// SQLite: a plain read, or a new row not yet written, because the one
+    /// writer already runs each transaction alone: the row is then written
+    /// once instead of inserted and updated.
+    pub async fn call_for_missed(
+        &mut self,
+        call_sid: &str,
+        business_id: &str,
+        caller: &str,
+        tracking_number: &str,
+        now: DateTime<Utc>,
+    ) -> Result<CallRow> {
+        if self.dialect == Dialect::Postgres {
+            return self
+                .upsert_call(
+                    call_sid,
+                    business_id,
+                    caller,
+                    tracking_number,
+                    "missed",
+                    now,
+                )
+                .await;
+        }
+        if let Some(call) = self.call(call_sid).await? {
+            return Ok(call);
+        }
+        Ok(CallRow {
+            id: 0,
+            call_sid: call_sid.to_string(),
+            business_id: business_id.to_string(),
+            lead_id: None,
+            caller: caller.to_string(),
+            tracking_number: tracking_number.to_string(),
+            status: "missed".into(),
+            missed_trigger: None,
+            screen_accepted: false,
+            answered_seconds: None,
+            recording_url: None,
+            transcript: None,
+            created_at: now,
+            updated_at: now,
+        })
+    }
+
+    /// Writes what a missed call decided about its call row (from
+    /// [`Tx::call_for_missed`]), creating the row if it is new. Over an
+    /// existing row only the fields a missed call owns are written.
+    pub async fn save_missed_call(&mut self, call: &CallRow, now: DateTime<Utc>) -> Result<()> {
+        query(
+            "INSERT INTO calls (call_sid, business_id, caller, tracking_number, status, lead_id,
+                 missed_trigger, screen_accepted, answered_seconds, recording_url, transcript,
+                 created_at, updated_at)
+             VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $12)
+             ON CONFLICT (call_sid) DO UPDATE SET status = excluded.status, lead_id = excluded.lead_id,
+                 missed_trigger = excluded.missed_trigger, recording_url = excluded.recording_url,
+                 transcript = excluded.transcript, updated_at = excluded.updated_at",
+        )
+        .bind(&call.call_sid)
+        .bind(&call.business_id)
+        .bind(&call.caller)
+        .bind(&call.tracking_number)
+        .bind(&call.status)
+        .bind(call.lead_id)
+        .bind(call.missed_trigger.clone())
+        .bind(call.screen_accepted as i64)
+        .bind(call.answered_seconds)
+        .bind(call.recording_url.clone())
+        .bind(call.transcript.clone())
+        .bind(to_ms(now))
+        .execute(self.conn())
+        .await?;
+        Ok(())
+    }
+
     pub async fn update_call(&mut self, call: &CallRow, now: DateTime<Utc>) -> Result<()> {
         query(
             "UPDATE calls SET lead_id = $2, status = $3, missed_trigger = $4, screen_accepted = $5,
