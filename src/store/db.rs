@@ -168,6 +168,42 @@ impl<'q> Query<'q> {
             .ok_or(StoreError::Db(sqlx::Error::RowNotFound))
     }
 
+    /// Runs an `INSERT … RETURNING id` (plain, or `ON CONFLICT … DO
+    /// NOTHING`) and returns the new row's id, or `None` if nothing was
+    /// inserted. On SQLite the statement runs without its `RETURNING`
+    /// clause and the id comes from `last_insert_rowid()`: SQLite buffers
+    /// `RETURNING` rows in a temporary table, which cost more than the
+    /// insert on the writer's path. Not for `DO UPDATE` upserts, whose
+    /// update leaves `last_insert_rowid()` alone.
+    pub(crate) async fn insert_id(self, target: Target<'_>) -> Result<Option<i64>> {
+        debug_assert!(
+            !self.sql.contains("DO UPDATE"),
+            "insert_id on an upsert: {}",
+            self.sql
+        );
+        match target {
+            Target::Lite(c) => {
+                let bare = self
+                    .sql
+                    .trim_end()
+                    .strip_suffix("RETURNING id")
+                    .ok_or_else(|| {
+                        StoreError::Corrupt(format!("insert_id needs RETURNING id: {}", self.sql))
+                    })?;
+                let q = Query {
+                    sql: bare,
+                    args: self.args,
+                };
+                let (_, changed) = lite_run(c, &q)?;
+                Ok((changed > 0).then(|| c.last_insert_rowid()))
+            }
+            other => match self.fetch_optional(other).await? {
+                Some(r) => Ok(Some(r.try_get::<i64>("id")?)),
+                None => Ok(None),
+            },
+        }
+    }
+
     /// The same statement as a `sqlx` query (PostgreSQL).
     fn any(&self) -> sqlx::query::Query<'q, sqlx::Any, sqlx::any::AnyArguments<'q>> {
         let mut q = sqlx::query(self.sql);
@@ -366,6 +402,35 @@ mod tests {
         );
         let e = r.try_get::<i64>("nope").unwrap_err().to_string();
         assert!(e.contains("nope"), "{e}");
+    }
+
+    #[tokio::test]
+    async fn insert_id_gives_the_new_rows_id_or_none_when_nothing_was_inserted() {
+        let mut c = conn();
+        c.execute_batch("CREATE UNIQUE INDEX t_a ON t (a)").unwrap();
+        let insert = "INSERT INTO t (a) VALUES ($1) ON CONFLICT (a) DO NOTHING RETURNING id";
+        let first = query(insert)
+            .bind("x")
+            .insert_id(Target::Lite(&mut c))
+            .await
+            .unwrap();
+        let second = query(insert)
+            .bind("y")
+            .insert_id(Target::Lite(&mut c))
+            .await
+            .unwrap();
+        assert_eq!((first, second), (Some(1), Some(2)));
+        let again = query(insert)
+            .bind("x")
+            .insert_id(Target::Lite(&mut c))
+            .await
+            .unwrap();
+        assert_eq!(again, None, "a conflict inserts nothing");
+        let plain = query("INSERT INTO t (a) VALUES ($1)")
+            .bind("z")
+            .insert_id(Target::Lite(&mut c))
+            .await;
+        assert!(plain.is_err(), "the statement must end in RETURNING id");
     }
 
     #[tokio::test]

@@ -61,26 +61,20 @@ pub struct NewJob {
     pub max_attempts: i64,
 }
 
-/// Enqueues one job (see [`enqueue_many`]); its id, or `None` if a job
-/// with its unique key exists.
-pub(super) async fn enqueue(tx: &mut Tx, job: &NewJob, now: DateTime<Utc>) -> Result<Option<i64>> {
-    Ok(enqueue_many(tx, std::slice::from_ref(job), now)
-        .await?
-        .pop())
+/// Enqueues one job (see [`enqueue_many`]); false if a job with its
+/// unique key exists.
+pub(super) async fn enqueue(tx: &mut Tx, job: &NewJob, now: DateTime<Utc>) -> Result<bool> {
+    Ok(enqueue_many(tx, std::slice::from_ref(job), now).await? == 1)
 }
 
 /// Enqueues jobs in one statement (a missed call's send, follow-up and cold
-/// check); a job whose unique key exists is skipped. Returns the new jobs'
-/// ids. On PostgreSQL, if any was enqueued, the workers of every instance
+/// check); a job whose unique key exists is skipped. Returns how many were
+/// new. On PostgreSQL, if any was enqueued, the workers of every instance
 /// are woken: `NOTIFY` is delivered at commit, only if the transaction
 /// commits, and repeats within one transaction fold into one.
-pub(super) async fn enqueue_many(
-    tx: &mut Tx,
-    jobs: &[NewJob],
-    now: DateTime<Utc>,
-) -> Result<Vec<i64>> {
+pub(super) async fn enqueue_many(tx: &mut Tx, jobs: &[NewJob], now: DateTime<Utc>) -> Result<u64> {
     if jobs.is_empty() {
-        return Ok(Vec::new());
+        return Ok(0);
     }
     let sql = enqueue_sql(jobs.len());
     let mut q = query(&sql);
@@ -94,19 +88,14 @@ pub(super) async fn enqueue_many(
             .bind(job.max_attempts)
             .bind(to_ms(now));
     }
-    let ids = q
-        .fetch_all(tx.conn())
-        .await?
-        .iter()
-        .map(|r| get::<i64>(r, "id"))
-        .collect::<Result<Vec<_>>>()?;
-    if !ids.is_empty() && tx.dialect() == Dialect::Postgres {
+    let inserted = q.execute(tx.conn()).await?;
+    if inserted > 0 && tx.dialect() == Dialect::Postgres {
         query("SELECT pg_notify($1, '')")
             .bind(JOBS_CHANNEL)
             .execute(tx.conn())
             .await?;
     }
-    Ok(ids)
+    Ok(inserted)
 }
 
 /// The INSERT for `n` jobs. Built once for the common sizes (a missed call
@@ -136,7 +125,7 @@ fn enqueue_sql(n: usize) -> std::borrow::Cow<'static, str> {
             .collect();
         format!(
             "INSERT INTO jobs (kind, lead_id, unique_key, payload, status, run_at, due_at, attempts, max_attempts, created_at, updated_at)
-             VALUES {} ON CONFLICT (unique_key) DO NOTHING RETURNING id",
+             VALUES {} ON CONFLICT (unique_key) DO NOTHING",
             rows.join(", ")
         )
     };
@@ -711,13 +700,13 @@ mod tests {
             max_attempts: 3,
         };
         let mut tx = store.begin().await.unwrap();
-        assert!(tx.enqueue(&job("a"), now).await.unwrap().is_some());
-        let ids = tx
+        assert!(tx.enqueue(&job("a"), now).await.unwrap());
+        let new = tx
             .enqueue_many(&[job("a"), job("b"), job("c")], now)
             .await
             .unwrap();
-        assert_eq!(ids.len(), 2, "a was already queued");
-        assert!(tx.enqueue(&job("b"), now).await.unwrap().is_none());
+        assert_eq!(new, 2, "a was already queued");
+        assert!(!tx.enqueue(&job("b"), now).await.unwrap());
         tx.commit().await.unwrap();
         assert_eq!(store.count("jobs").await.unwrap(), 3);
         for k in ["a", "b", "c"] {
@@ -749,7 +738,7 @@ mod tests {
             max_attempts: 3,
         };
         let mut tx = a.begin().await.unwrap();
-        assert!(tx.enqueue(&job, now).await.unwrap().is_some());
+        assert!(tx.enqueue(&job, now).await.unwrap());
         tx.commit().await.unwrap();
         let n = tokio::time::timeout(std::time::Duration::from_secs(5), listener.recv())
             .await
@@ -758,7 +747,7 @@ mod tests {
         assert_eq!(n.channel(), JOBS_CHANNEL);
         // A duplicate key enqueues nothing and announces nothing.
         let mut tx = a.begin().await.unwrap();
-        assert!(tx.enqueue(&job, now).await.unwrap().is_none());
+        assert!(!tx.enqueue(&job, now).await.unwrap());
         tx.commit().await.unwrap();
         assert!(listener.next_buffered().is_none());
     }

@@ -596,7 +596,7 @@ impl Tx {
         .bind(business_id.map(str::to_string))
         .bind(payload)
         .bind(to_ms(now))
-        .fetch_optional(self.conn())
+        .insert_id(self.conn())
         .await?;
         Ok(row.is_some())
     }
@@ -891,9 +891,9 @@ impl Tx {
         .bind(to_ms(l.at))
         .bind(to_ms(l.window_ends_at))
         .bind(l.suppressed_reason.map(|r| r.as_str().to_string()))
-        .fetch_one(self.conn())
+        .insert_id(self.conn())
         .await?;
-        row.try_get::<i64>("id")
+        row.ok_or_else(|| StoreError::Corrupt("a lead insert inserted nothing".into()))
     }
 
     /// Writes back the mutable parts of a lead.
@@ -969,9 +969,9 @@ impl Tx {
         .bind(m.provider_sid.clone())
         .bind(to_ms(m.trigger_at))
         .bind(to_ms(m.created_at))
-        .fetch_one(self.conn())
+        .insert_id(self.conn())
         .await?;
-        row.try_get::<i64>("id")
+        row.ok_or_else(|| StoreError::Corrupt("a message insert inserted nothing".into()))
     }
 
     /// Applies a delivery status callback, never moving a message backwards.
@@ -1008,14 +1008,14 @@ impl Tx {
     }
 
     /// Enqueues a job; a job with the same unique key is not enqueued twice.
-    /// Returns the new job's id, or None if the key already existed.
-    pub async fn enqueue(&mut self, job: &NewJob, now: DateTime<Utc>) -> Result<Option<i64>> {
+    /// Returns false if the key already existed.
+    pub async fn enqueue(&mut self, job: &NewJob, now: DateTime<Utc>) -> Result<bool> {
         jobs::enqueue(self, job, now).await
     }
 
     /// Enqueues several jobs in one statement, skipping any whose unique
-    /// key exists. Returns the new jobs' ids.
-    pub async fn enqueue_many(&mut self, jobs: &[NewJob], now: DateTime<Utc>) -> Result<Vec<i64>> {
+    /// key exists. Returns how many were new.
+    pub async fn enqueue_many(&mut self, jobs: &[NewJob], now: DateTime<Utc>) -> Result<u64> {
         jobs::enqueue_many(self, jobs, now).await
     }
 
