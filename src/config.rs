@@ -95,6 +95,13 @@ impl Settings {
                 ));
             }
         }
+        if let Some(b) = get("TWILIO_API_BASE") {
+            if !(b.starts_with("https://") || b.starts_with("http://")) {
+                return Err(format!(
+                    "TWILIO_API_BASE={b:?} must start with https:// (or http:// for a local mock); unset it to use https://api.twilio.com"
+                ));
+            }
+        }
         let twilio = match (get("TWILIO_ACCOUNT_SID"), get("TWILIO_AUTH_TOKEN")) {
             (Some(sid), Some(token)) => Some(TwilioSettings {
                 account_sid: sid,
@@ -1500,6 +1507,11 @@ mod tests {
             .contains("PORT"));
         assert!(
             Settings::from_lookup(env(&[("RINGBACK_PUBLIC_URL", "ringback.example.com")])).is_err()
+        );
+        let e = Settings::from_lookup(env(&[("TWILIO_API_BASE", "api.twilio.com")])).unwrap_err();
+        assert!(
+            e.contains("TWILIO_API_BASE") && e.contains("https://"),
+            "{e}"
         );
     }
 

@@ -87,12 +87,15 @@ impl Running {
         }
         let (provider, webhook_key): (Arc<dyn Provider>, SecretString) = match &settings.twilio {
             Some(t) => (
-                Arc::new(Twilio::new(
-                    &t.api_base,
-                    &t.account_sid,
-                    t.auth_token.clone(),
-                    config.service.send_timeout,
-                )),
+                Arc::new(
+                    Twilio::new(
+                        &t.api_base,
+                        &t.account_sid,
+                        t.auth_token.clone(),
+                        config.service.send_timeout,
+                    )
+                    .map_err(|e| anyhow::anyhow!(e))?,
+                ),
                 t.auth_token.clone(),
             ),
             None => (Arc::new(Console), SecretString::from(DEV_WEBHOOK_SECRET)),
