@@ -98,6 +98,97 @@ pub(super) async fn enqueue_many(tx: &mut Tx, jobs: &[NewJob], now: DateTime<Utc
     Ok(inserted)
 }
 
+/// Largest chunk [`Store::record_sent_batch`] records with one statement.
+const RECORD_CHUNK: usize = 64;
+
+/// Records one chunk of accepted sends (its length a power of two up to
+/// [`RECORD_CHUNK`]); returns the ids of the jobs we still held.
+async fn record_chunk(tx: &mut Tx, chunk: &[SentRecord]) -> Result<Vec<i64>> {
+    let shape = chunk.len().ilog2() as usize;
+    let mut q = query(record_sql(RecordStatement::Jobs, shape));
+    for it in chunk {
+        q = q
+            .bind(it.job.id)
+            .bind(it.job.lease_token)
+            .bind(to_ms(it.at));
+    }
+    let done = q
+        .fetch_all(tx.conn())
+        .await?
+        .iter()
+        .map(|r| get::<i64>(r, "id"))
+        .collect::<Result<Vec<_>>>()?;
+    let mut q = query(record_sql(RecordStatement::Messages, shape));
+    for it in chunk {
+        q = q
+            .bind(it.message_id)
+            .bind(&it.provider)
+            .bind(&it.sid)
+            .bind(to_ms(it.at));
+    }
+    q.execute(tx.conn()).await?;
+    // A lead's first text moves it to `texted`; a chunk with none (replies,
+    // follow-ups) skips the statement.
+    if chunk.iter().any(|it| it.texted_lead.is_some()) {
+        let mut q = query(record_sql(RecordStatement::Leads, shape));
+        for it in chunk {
+            // A send with no lead to move binds a lead id that matches none.
+            q = q.bind(it.texted_lead.unwrap_or(0)).bind(to_ms(it.at));
+        }
+        q.execute(tx.conn()).await?;
+    }
+    Ok(done)
+}
+
+#[derive(Clone, Copy)]
+enum RecordStatement {
+    Jobs,
+    Messages,
+    Leads,
+}
+
+/// The statement of [`record_chunk`] for a chunk of `1 << shape` sends,
+/// built once per shape. `VALUES` columns are `column1…` on both engines.
+fn record_sql(which: RecordStatement, shape: usize) -> &'static str {
+    use std::sync::OnceLock;
+    const SHAPES: usize = RECORD_CHUNK.ilog2() as usize + 1;
+    static SQL: [[OnceLock<String>; SHAPES]; 3] =
+        [const { [const { OnceLock::new() }; SHAPES] }; 3];
+    let (slot, width, head, tail) = match which {
+        RecordStatement::Jobs => (
+            0,
+            3,
+            "UPDATE jobs SET status = 'done', updated_at = v.column3 FROM (VALUES ",
+            ") AS v WHERE jobs.id = v.column1 AND jobs.lease_token = v.column2
+               AND jobs.status = 'running' RETURNING jobs.id AS id",
+        ),
+        RecordStatement::Messages => (
+            1,
+            4,
+            "UPDATE messages SET status = 'sent', provider = v.column2, provider_sid = v.column3,
+                 sent_at = v.column4, updated_at = v.column4, error_code = NULL, error_message = NULL
+             FROM (VALUES ",
+            ") AS v WHERE messages.id = v.column1 AND messages.status IN ('queued', 'sending')",
+        ),
+        RecordStatement::Leads => (
+            2,
+            2,
+            "UPDATE leads SET status = 'texted', updated_at = v.column2 FROM (VALUES ",
+            ") AS v WHERE leads.id = v.column1 AND leads.status = 'new'",
+        ),
+    };
+    SQL[slot][shape].get_or_init(|| {
+        let rows: Vec<String> = (0..1usize << shape)
+            .map(|i| {
+                let params: Vec<String> =
+                    (1..=width).map(|k| format!("${}", width * i + k)).collect();
+                format!("({})", params.join(", "))
+            })
+            .collect();
+        format!("{head}{}{tail}", rows.join(", "))
+    })
+}
+
 /// The INSERT for `n` jobs. Built once for the common sizes (a missed call
 /// enqueues up to three): formatting it anew for every call showed up in
 /// profiles on the writer's path.
@@ -513,40 +604,28 @@ impl Store {
     /// we still held its job (a stale holder's
     /// job is left alone; its message is recorded as sent either way,
     /// because the carrier accepted it).
+    ///
+    /// Each of the three changes is one statement per chunk of the batch
+    /// (a `VALUES` list joined to the table), not one per send: on SQLite's
+    /// single writer the per-statement cost of three statements a send was
+    /// a good part of the worker's share. Chunks are powers of two (at most
+    /// [`RECORD_CHUNK`]), so a handful of statement shapes stay prepared.
     pub async fn record_sent_batch(&self, items: &[SentRecord]) -> Result<Vec<bool>> {
-        let mut out = Vec::with_capacity(items.len());
+        let mut held = vec![false; items.len()];
         let mut tx = self.begin().await?;
-        for it in items {
-            let at = to_ms(it.at);
-            let done = query("UPDATE jobs SET status = 'done', updated_at = $3 WHERE id = $1 AND lease_token = $2 AND status = 'running'")
-                .bind(it.job.id)
-                .bind(it.job.lease_token)
-                .bind(at)
-                .execute(tx.conn())
-                .await?
-                == 1;
-            query(
-                "UPDATE messages SET status = 'sent', provider = $2, provider_sid = $3, sent_at = $4, updated_at = $4,
-                     error_code = NULL, error_message = NULL
-                 WHERE id = $1 AND status IN ('queued', 'sending')",
-            )
-            .bind(it.message_id)
-            .bind(&it.provider)
-            .bind(&it.sid)
-            .bind(at)
-            .execute(tx.conn())
-            .await?;
-            if let Some(lead_id) = it.texted_lead {
-                query("UPDATE leads SET status = 'texted', updated_at = $2 WHERE id = $1 AND status = 'new'")
-                    .bind(lead_id)
-                    .bind(at)
-                    .execute(tx.conn())
-                    .await?;
+        let mut start = 0;
+        while start < items.len() {
+            let left = items.len() - start;
+            let n = RECORD_CHUNK.min(1 << left.ilog2());
+            let chunk = &items[start..start + n];
+            let done = record_chunk(&mut tx, chunk).await?;
+            for (i, it) in chunk.iter().enumerate() {
+                held[start + i] = done.contains(&it.job.id);
             }
-            out.push(done);
+            start += n;
         }
         tx.commit().await?;
-        Ok(out)
+        Ok(held)
     }
 
     /// Starts one send: [`Store::begin_send_batch`] with a batch of one, so
@@ -712,6 +791,129 @@ mod tests {
         for k in ["a", "b", "c"] {
             let (status, attempts, _) = store.job_status(k).await.unwrap().unwrap();
             assert_eq!((status, attempts), (JobStatus::Pending, 0), "{k}");
+        }
+    }
+
+    /// Recording a batch whose size is not a power of two (chunks of 4, 2
+    /// and 1): every message is recorded with its own sid, each lead's
+    /// first text moves it to `texted`, and a job whose lease was taken
+    /// over is reported as not held and left running. On PostgreSQL too
+    /// when RINGBACK_TEST_POSTGRES_URL is set.
+    #[tokio::test]
+    async fn record_sent_batch_records_every_send_and_reports_lost_leases() {
+        let dir = tempfile::tempdir().unwrap();
+        let url = format!("sqlite://{}", dir.path().join("r.db").display());
+        record_sent_batch_case(&url).await;
+        if let Some(pg) =
+            crate::store::fresh_postgres_database("record_sent_batch_records_every_send").await
+        {
+            record_sent_batch_case(&pg).await;
+        }
+    }
+
+    async fn record_sent_batch_case(url: &str) {
+        use crate::domain::{LeadStatus, MessageKind, MessageStatus};
+        use crate::store::{NewLead, NewMessage};
+        let store = Store::connect(url, &Default::default()).await.unwrap();
+        store.migrate().await.unwrap();
+        let now = Utc::now();
+        let mut tx = store.begin().await.unwrap();
+        let mut sends = Vec::new();
+        for i in 0..7 {
+            let caller = format!("+1512555{i:04}");
+            let lead = tx
+                .insert_lead(&NewLead {
+                    business_id: "b".into(),
+                    caller: caller.clone(),
+                    tracking_number: "+15125550100".into(),
+                    status: LeadStatus::New,
+                    call_count: 1,
+                    at: now,
+                    window_ends_at: now + chrono::Duration::hours(24),
+                    suppressed_reason: None,
+                })
+                .await
+                .unwrap();
+            let message = tx
+                .insert_message(&NewMessage {
+                    business_id: "b".into(),
+                    lead_id: Some(lead),
+                    direction: "outbound",
+                    kind: MessageKind::Instant,
+                    to: caller,
+                    from: "+15125550100".into(),
+                    body: "hi".into(),
+                    status: MessageStatus::Queued,
+                    suppress_reason: None,
+                    provider: None,
+                    provider_sid: None,
+                    trigger_at: now,
+                    created_at: now,
+                })
+                .await
+                .unwrap();
+            let job = NewJob {
+                kind: "send_message",
+                lead_id: Some(lead),
+                unique_key: format!("send:{message}"),
+                payload: "{}".into(),
+                run_at: now,
+                max_attempts: 3,
+            };
+            assert!(tx.enqueue(&job, now).await.unwrap());
+            sends.push((lead, message));
+        }
+        tx.commit().await.unwrap();
+        let later = now + chrono::Duration::seconds(1);
+        let mut jobs = store
+            .claim_jobs(later, later + chrono::Duration::minutes(5), 10)
+            .await
+            .unwrap();
+        assert_eq!(jobs.len(), 7);
+        jobs.sort_by_key(|j| j.id);
+        // The fifth send's lease was taken over (its token moved on).
+        jobs[4].lease_token -= 1;
+        let records: Vec<SentRecord> = jobs
+            .iter()
+            .zip(&sends)
+            .enumerate()
+            .map(|(i, (job, (lead, message)))| SentRecord {
+                job: job.clone(),
+                message_id: *message,
+                // The last send is not a lead's first text.
+                texted_lead: (i < 6).then_some(*lead),
+                provider: "twilio".into(),
+                sid: format!("SM{i:032}"),
+                at: later,
+            })
+            .collect();
+        let held = store.record_sent_batch(&records).await.unwrap();
+        assert_eq!(held, [true, true, true, true, false, true, true]);
+        for (i, (lead, message)) in sends.iter().enumerate() {
+            let m = store.message(*message).await.unwrap().unwrap();
+            assert_eq!(m.status, MessageStatus::Sent, "message {i}");
+            assert_eq!(
+                m.provider_sid.as_deref(),
+                Some(format!("SM{i:032}").as_str())
+            );
+            let l = store.lead(*lead).await.unwrap().unwrap();
+            let want = if i < 6 {
+                LeadStatus::Texted
+            } else {
+                LeadStatus::New
+            };
+            assert_eq!(l.status, want, "lead {i}");
+            let (status, _, _) = store
+                .job_status(&format!("send:{message}"))
+                .await
+                .unwrap()
+                .unwrap();
+            let want = if i == 4 {
+                JobStatus::Running
+            } else {
+                JobStatus::Done
+            };
+            assert_eq!(status, want, "job {i}");
         }
     }
 
