@@ -231,19 +231,24 @@ impl Core {
                 call.status = "missed".into();
                 call.missed_trigger = Some(r.trigger.as_str().into());
                 tx.save_missed_call(&call, now).await?;
-                tx.lead_event(
-                    lead_id,
-                    "missed_call",
-                    &format!("missed call ({})", r.trigger),
+                // The two events in one statement, and the send, the first
+                // follow-up and the cold check in another.
+                let (send, (kind, detail)) = self
+                    .queue_instant(&mut tx, b, lead_id, r, &text, now)
+                    .await?;
+                tx.lead_events(
+                    &[
+                        (
+                            lead_id,
+                            "missed_call",
+                            &format!("missed call ({})", r.trigger),
+                        ),
+                        (lead_id, kind, detail),
+                    ],
                     now,
                 )
                 .await?;
-                // The send, the first follow-up and the cold check: one
-                // statement.
                 let mut jobs = Vec::with_capacity(3);
-                let send = self
-                    .queue_instant(&mut tx, b, lead_id, r, &text, now)
-                    .await?;
                 let queued = send.is_some();
                 jobs.extend(send);
                 if queued {
@@ -310,7 +315,7 @@ impl Core {
         r: &MissedReport<'_>,
         text: &InstantText,
         now: DateTime<Utc>,
-    ) -> Result<Option<NewJob>, StoreError> {
+    ) -> Result<(Option<NewJob>, (&'static str, &'static str)), StoreError> {
         let (body, status, reason) = match text {
             InstantText::Send { body, .. } => (body.clone(), MessageStatus::Queued, None),
             InstantText::Suppress(reason) => {
@@ -334,23 +339,19 @@ impl Core {
                 created_at: now,
             })
             .await?;
-        match reason {
-            None => {
-                tx.lead_event(lead_id, "instant_text_queued", "instant text queued", now)
-                    .await?;
-                Ok(Some(send_job(
+        // The lead event to record with the missed call's own.
+        Ok(match reason {
+            None => (
+                Some(send_job(
                     message_id,
                     Some(lead_id),
                     now,
                     self.config.service.max_attempts,
-                )))
-            }
-            Some(reason) => {
-                tx.lead_event(lead_id, "instant_text_suppressed", reason.as_str(), now)
-                    .await?;
-                Ok(None)
-            }
-        }
+                )),
+                ("instant_text_queued", "instant text queued"),
+            ),
+            Some(reason) => (None, ("instant_text_suppressed", reason.as_str())),
+        })
     }
 
     /// A call to the business was answered and lasted `seconds`. More than

@@ -940,13 +940,51 @@ impl Tx {
         detail: &str,
         now: DateTime<Utc>,
     ) -> Result<()> {
-        query("INSERT INTO lead_events (lead_id, kind, detail, at) VALUES ($1, $2, $3, $4)")
-            .bind(lead_id)
-            .bind(kind)
-            .bind(detail)
-            .bind(to_ms(now))
-            .execute(self.conn())
-            .await?;
+        self.lead_events(&[(lead_id, kind, detail)], now).await
+    }
+
+    /// Appends several events (lead, kind, detail) in one statement, in
+    /// order.
+    pub async fn lead_events(
+        &mut self,
+        events: &[(i64, &str, &str)],
+        now: DateTime<Utc>,
+    ) -> Result<()> {
+        // Built once per count: a missed call appends two at once.
+        const CACHED: usize = 4;
+        static SQL: [std::sync::OnceLock<String>; CACHED] =
+            [const { std::sync::OnceLock::new() }; CACHED];
+        let build = |n: usize| {
+            let rows: Vec<String> = (0..n)
+                .map(|i| {
+                    format!(
+                        "(${}, ${}, ${}, ${})",
+                        4 * i + 1,
+                        4 * i + 2,
+                        4 * i + 3,
+                        4 * i + 4
+                    )
+                })
+                .collect();
+            format!(
+                "INSERT INTO lead_events (lead_id, kind, detail, at) VALUES {}",
+                rows.join(", ")
+            )
+        };
+        let owned;
+        let sql: &str = match events.len() {
+            0 => return Ok(()),
+            n if n <= CACHED => SQL[n - 1].get_or_init(|| build(n)),
+            n => {
+                owned = build(n);
+                &owned
+            }
+        };
+        let mut q = query(sql);
+        for (lead_id, kind, detail) in events {
+            q = q.bind(*lead_id).bind(*kind).bind(*detail).bind(to_ms(now));
+        }
+        q.execute(self.conn()).await?;
         Ok(())
     }
 
