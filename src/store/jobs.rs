@@ -104,6 +104,17 @@ const RECORD_CHUNK: usize = 64;
 /// Records one chunk of accepted sends (its length a power of two up to
 /// [`RECORD_CHUNK`]); returns the ids of the jobs we still held.
 async fn record_chunk(tx: &mut Tx, chunk: &[SentRecord]) -> Result<Vec<i64>> {
+    // Held leases are matched back by job id; a job is claimed once, so it
+    // is in a batch at most once.
+    debug_assert!(
+        chunk
+            .iter()
+            .map(|it| it.job.id)
+            .collect::<std::collections::HashSet<_>>()
+            .len()
+            == chunk.len(),
+        "a job twice in one record chunk"
+    );
     let shape = chunk.len().ilog2() as usize;
     let mut q = query(record_sql(RecordStatement::Jobs, shape));
     for it in chunk {
@@ -794,8 +805,8 @@ mod tests {
         }
     }
 
-    /// Recording a batch whose size is not a power of two (chunks of 4, 2
-    /// and 1): every message is recorded with its own sid, each lead's
+    /// Recording a batch whose size is not a power of two (71 sends: chunks
+    /// of 64, 4, 2 and 1): every message is recorded with its own sid, each lead's
     /// first text moves it to `texted`, and a job whose lease was taken
     /// over is reported as not held and left running. On PostgreSQL too
     /// when RINGBACK_TEST_POSTGRES_URL is set.
@@ -819,7 +830,7 @@ mod tests {
         let now = Utc::now();
         let mut tx = store.begin().await.unwrap();
         let mut sends = Vec::new();
-        for i in 0..7 {
+        for i in 0..71 {
             let caller = format!("+1512555{i:04}");
             let lead = tx
                 .insert_lead(&NewLead {
@@ -866,13 +877,17 @@ mod tests {
         tx.commit().await.unwrap();
         let later = now + chrono::Duration::seconds(1);
         let mut jobs = store
-            .claim_jobs(later, later + chrono::Duration::minutes(5), 10)
+            .claim_jobs(later, later + chrono::Duration::minutes(5), 100)
             .await
             .unwrap();
-        assert_eq!(jobs.len(), 7);
+        assert_eq!(jobs.len(), 71);
         jobs.sort_by_key(|j| j.id);
-        // The fifth send's lease was taken over (its token moved on).
-        jobs[4].lease_token -= 1;
+        // Two leases were taken over (their tokens moved on): one in the
+        // first chunk, one in the chunk of four.
+        let lost = [4, 66];
+        for i in lost {
+            jobs[i].lease_token -= 1;
+        }
         let records: Vec<SentRecord> = jobs
             .iter()
             .zip(&sends)
@@ -881,14 +896,15 @@ mod tests {
                 job: job.clone(),
                 message_id: *message,
                 // The last send is not a lead's first text.
-                texted_lead: (i < 6).then_some(*lead),
+                texted_lead: (i < 70).then_some(*lead),
                 provider: "twilio".into(),
                 sid: format!("SM{i:032}"),
                 at: later,
             })
             .collect();
         let held = store.record_sent_batch(&records).await.unwrap();
-        assert_eq!(held, [true, true, true, true, false, true, true]);
+        let want: Vec<bool> = (0..71).map(|i| !lost.contains(&i)).collect();
+        assert_eq!(held, want);
         for (i, (lead, message)) in sends.iter().enumerate() {
             let m = store.message(*message).await.unwrap().unwrap();
             assert_eq!(m.status, MessageStatus::Sent, "message {i}");
@@ -897,7 +913,7 @@ mod tests {
                 Some(format!("SM{i:032}").as_str())
             );
             let l = store.lead(*lead).await.unwrap().unwrap();
-            let want = if i < 6 {
+            let want = if i < 70 {
                 LeadStatus::Texted
             } else {
                 LeadStatus::New
@@ -908,7 +924,7 @@ mod tests {
                 .await
                 .unwrap()
                 .unwrap();
-            let want = if i == 4 {
+            let want = if lost.contains(&i) {
                 JobStatus::Running
             } else {
                 JobStatus::Done

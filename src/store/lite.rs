@@ -367,6 +367,7 @@ mod tests {
 
     fn lite(dir: &tempfile::TempDir) -> Arc<Lite> {
         let path = dir.path().join("t.db");
+        crate::store::lite_config::configure();
         let c = rusqlite::Connection::open(&path).unwrap();
         c.query_row("PRAGMA journal_mode = WAL", [], |_| Ok(()))
             .unwrap();
@@ -486,6 +487,7 @@ mod tests {
         let dir = tempfile::tempdir().unwrap();
         let path = dir.path().join("c.db");
         let open = || {
+            crate::store::lite_config::configure();
             let c = rusqlite::Connection::open(&path).unwrap();
             c.query_row("PRAGMA journal_mode = WAL", [], |_| Ok(()))
                 .unwrap();
@@ -621,6 +623,7 @@ mod tests {
     async fn a_writer_busy_past_the_acquire_timeout_is_an_error() {
         let dir = tempfile::tempdir().unwrap();
         let path = dir.path().join("b.db");
+        crate::store::lite_config::configure();
         let c = rusqlite::Connection::open(&path).unwrap();
         let l = Arc::new(Lite::new(c, vec![], None, Duration::from_millis(100)));
         let held = LiteTx::begin(&l).await.unwrap();

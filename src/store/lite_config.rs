@@ -1,10 +1,11 @@
 //! Process-wide SQLite settings, applied once before the first connection.
 //!
 //! SQLite reads these only before it initialises, so [`configure`] runs
-//! before the store opens its first connection. If something else in the
-//! process initialised SQLite first (a test that opened a database through
-//! sqlx, say), SQLite answers `SQLITE_MISUSE` and keeps its defaults: the
-//! store works the same, only slower.
+//! before the store opens its first connection, and every other opening in
+//! this crate (tests included) calls it first: changing them while another
+//! thread initialises SQLite would be a race. If something else in the
+//! process initialised SQLite first, SQLite answers `SQLITE_MISUSE` and
+//! keeps its defaults: the store works the same, only slower.
 
 use std::alloc::{self, Layout};
 use std::os::raw::{c_int, c_void};
@@ -26,11 +27,14 @@ pub(super) fn configure() {
             ffi::sqlite3_config(ffi::SQLITE_CONFIG_MEMSTATUS, 0 as c_int);
             let rc = ffi::sqlite3_config(ffi::SQLITE_CONFIG_MALLOC, &rust_heap());
             if rc != ffi::SQLITE_OK {
-                tracing::debug!(
+                tracing::warn!(
                     rc,
-                    "SQLite was initialised already; it keeps the C allocator"
+                    "SQLite was initialised before the store configured it; it keeps the C allocator"
                 );
             }
+            // Initialise now, inside the Once: SQLite's settings may not
+            // change while another thread initialises it.
+            ffi::sqlite3_initialize();
         }
     });
 }

@@ -806,9 +806,26 @@ impl Tx {
     }
 
     /// Writes what a missed call decided about its call row (from
-    /// [`Tx::call_for_missed`]), creating the row if it is new. Over an
+    /// [`Tx::call_for_missed`]), creating the row if it is new (id 0). Of an
     /// existing row only the fields a missed call owns are written.
     pub async fn save_missed_call(&mut self, call: &CallRow, now: DateTime<Utc>) -> Result<()> {
+        if call.id != 0 {
+            query(
+                "UPDATE calls SET status = $2, lead_id = $3, missed_trigger = $4, recording_url = $5,
+                     transcript = $6, updated_at = $7
+                 WHERE id = $1",
+            )
+            .bind(call.id)
+            .bind(&call.status)
+            .bind(call.lead_id)
+            .bind(call.missed_trigger.clone())
+            .bind(call.recording_url.clone())
+            .bind(call.transcript.clone())
+            .bind(to_ms(now))
+            .execute(self.conn())
+            .await?;
+            return Ok(());
+        }
         query(
             "INSERT INTO calls (call_sid, business_id, caller, tracking_number, status, lead_id,
                  missed_trigger, screen_accepted, answered_seconds, recording_url, transcript,

@@ -45,8 +45,8 @@ impl Twilio {
             .connect_timeout(Duration::from_secs(5).min(timeout))
             .timeout(timeout)
             .pool_max_idle_per_host(64)
-            // Twilio's API answers where it is asked; a redirect would only
-            // carry our credentials somewhere else.
+            // Twilio's API answers where it is asked: a redirect means a
+            // wrong TWILIO_API_BASE, reported as such (see classify_error).
             .redirect(reqwest::redirect::Policy::none())
             .build()
             .map_err(|e| format!("cannot build the HTTP client for Twilio: {e}"))?;
@@ -116,6 +116,12 @@ fn retry_after(resp: &reqwest::Response) -> Option<Duration> {
 async fn classify_error(resp: reqwest::Response) -> SendError {
     let status = resp.status();
     let after = retry_after(&resp);
+    let location = resp
+        .headers()
+        .get(reqwest::header::LOCATION)
+        .and_then(|v| v.to_str().ok())
+        .unwrap_or("")
+        .to_string();
     let text = resp.text().await.unwrap_or_default();
     let parsed: Option<TwilioErrorBody> = serde_json::from_str(&text).ok();
     let code = parsed
@@ -145,6 +151,14 @@ async fn classify_error(resp: reqwest::Response) -> SendError {
             message: format!(
                 "{status} ({code}): {message} - check TWILIO_ACCOUNT_SID/TWILIO_AUTH_TOKEN"
             ),
+            retry_after: Some(Duration::from_secs(60)),
+            in_doubt: false,
+        }
+    } else if status.is_redirection() {
+        // Twilio's API does not redirect: the base URL is wrong (e.g. http://
+        // for https://). Nothing was sent; retry once the operator fixes it.
+        SendError::Retryable {
+            message: format!("{status}: redirected to {location:?} - check TWILIO_API_BASE"),
             retry_after: Some(Duration::from_secs(60)),
             in_doubt: false,
         }
@@ -272,5 +286,67 @@ impl Provider for Twilio {
             .map(|m| SendReceipt {
                 provider_sid: m.sid,
             }))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use wiremock::matchers::{method, path};
+    use wiremock::{Mock, MockServer, ResponseTemplate};
+
+    fn sms() -> OutboundSms {
+        OutboundSms {
+            to: "+15125550123".into(),
+            from: "+15125550100".into(),
+            body: "Sorry we missed you".into(),
+            status_callback: None,
+        }
+    }
+
+    /// A redirect is not followed (it would mean a wrong TWILIO_API_BASE):
+    /// the send is reported retryable, not in doubt, and names the setting
+    /// to fix, instead of failing the text for good.
+    #[tokio::test]
+    async fn a_redirect_is_a_retryable_configuration_error() {
+        let server = MockServer::start().await;
+        Mock::given(method("POST"))
+            .and(path("/2010-04-01/Accounts/AC1/Messages.json"))
+            .respond_with(
+                ResponseTemplate::new(301).insert_header("Location", "https://api.twilio.com/"),
+            )
+            .expect(1)
+            .mount(&server)
+            .await;
+        let t = Twilio::new(
+            &server.uri(),
+            "AC1",
+            SecretString::from("token".to_string()),
+            Duration::from_secs(5),
+        )
+        .unwrap();
+        match t.send_sms(&sms()).await {
+            Err(SendError::Retryable {
+                message, in_doubt, ..
+            }) => {
+                assert!(!in_doubt, "a redirected request was not processed");
+                assert!(message.contains("TWILIO_API_BASE"), "{message}");
+                assert!(message.contains("https://api.twilio.com/"), "{message}");
+            }
+            other => panic!("expected a retryable error, got {other:?}"),
+        }
+    }
+
+    #[test]
+    fn a_base_that_makes_no_url_is_refused_with_the_setting_named() {
+        let e = Twilio::new(
+            "not a url",
+            "AC1",
+            SecretString::from("token".to_string()),
+            Duration::from_secs(5),
+        )
+        .err()
+        .expect("refused");
+        assert!(e.contains("TWILIO_API_BASE"), "{e}");
     }
 }
