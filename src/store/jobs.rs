@@ -190,38 +190,22 @@ fn record_sql(which: RecordStatement, shape: usize) -> &'static str {
     };
     SQL[slot][shape].get_or_init(|| {
         let rows: Vec<String> = (0..1usize << shape)
-            .map(|i| {
-                let params: Vec<String> =
-                    (1..=width).map(|k| format!("${}", width * i + k)).collect();
-                format!("({})", params.join(", "))
-            })
+            .map(|i| format!("({})", super::db::placeholders(i, width).join(", ")))
             .collect();
         format!("{head}{}{tail}", rows.join(", "))
     })
 }
 
-/// The INSERT for `n` jobs. Built once for the common sizes (a missed call
-/// enqueues up to three): formatting it anew for every call showed up in
-/// profiles on the writer's path.
+/// The INSERT for `n` jobs (a missed call enqueues up to three).
 fn enqueue_sql(n: usize) -> std::borrow::Cow<'static, str> {
-    const CACHED: usize = 4;
-    static SQL: [std::sync::OnceLock<String>; CACHED] =
-        [const { std::sync::OnceLock::new() }; CACHED];
-    let build = |n: usize| {
+    static SQL: [std::sync::OnceLock<String>; 4] = [const { std::sync::OnceLock::new() }; 4];
+    super::db::sql_for_rows(&SQL, n, |n| {
         let rows: Vec<String> = (0..n)
             .map(|i| {
-                let p = |k: usize| format!("${}", 7 * i + k);
+                let p = super::db::placeholders(i, 7);
                 format!(
                     "({}, {}, {}, {}, 'pending', {}, {}, 0, {}, {}, {})",
-                    p(1),
-                    p(2),
-                    p(3),
-                    p(4),
-                    p(5),
-                    p(5),
-                    p(6),
-                    p(7),
-                    p(7)
+                    p[0], p[1], p[2], p[3], p[4], p[4], p[5], p[6], p[6]
                 )
             })
             .collect();
@@ -230,11 +214,7 @@ fn enqueue_sql(n: usize) -> std::borrow::Cow<'static, str> {
              VALUES {} ON CONFLICT (unique_key) DO NOTHING",
             rows.join(", ")
         )
-    };
-    match SQL.get(n - 1) {
-        Some(cell) => std::borrow::Cow::Borrowed(cell.get_or_init(|| build(n))),
-        None => std::borrow::Cow::Owned(build(n)),
-    }
+    })
 }
 
 /// The PostgreSQL `NOTIFY` channel on which enqueues announce themselves.

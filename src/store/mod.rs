@@ -536,6 +536,20 @@ fn open_sqlite(path: &str, reader: bool, busy: Duration) -> Result<rusqlite::Con
     Ok(c)
 }
 
+/// Binds what a call's callbacks change, in this order: lead, status,
+/// missed trigger, screened, answered seconds, recording, transcript, and
+/// `now` as the update time.
+fn bind_call_state<'q>(q: db::Query<'q>, call: &CallRow, now: DateTime<Utc>) -> db::Query<'q> {
+    q.bind(call.lead_id)
+        .bind(&call.status)
+        .bind(call.missed_trigger.clone())
+        .bind(call.screen_accepted as i64)
+        .bind(call.answered_seconds)
+        .bind(call.recording_url.clone())
+        .bind(call.transcript.clone())
+        .bind(to_ms(now))
+}
+
 /// Filters for [`Store::leads`].
 #[derive(Debug, Default, Clone)]
 pub struct LeadFilter {
@@ -810,26 +824,15 @@ impl Tx {
     /// existing row only the fields a missed call owns are written.
     pub async fn save_missed_call(&mut self, call: &CallRow, now: DateTime<Utc>) -> Result<()> {
         if call.id != 0 {
-            query(
-                "UPDATE calls SET status = $2, lead_id = $3, missed_trigger = $4, recording_url = $5,
-                     transcript = $6, updated_at = $7
-                 WHERE id = $1",
-            )
-            .bind(call.id)
-            .bind(&call.status)
-            .bind(call.lead_id)
-            .bind(call.missed_trigger.clone())
-            .bind(call.recording_url.clone())
-            .bind(call.transcript.clone())
-            .bind(to_ms(now))
-            .execute(self.conn())
-            .await?;
-            return Ok(());
+            // The row exists and this transaction holds it (see
+            // call_for_missed): writing it back whole changes only what the
+            // missed call changed.
+            return self.update_call(call, now).await;
         }
-        query(
-            "INSERT INTO calls (call_sid, business_id, caller, tracking_number, status, lead_id,
+        let q = query(
+            "INSERT INTO calls (call_sid, business_id, caller, tracking_number, lead_id, status,
                  missed_trigger, screen_accepted, answered_seconds, recording_url, transcript,
-                 created_at, updated_at)
+                 updated_at, created_at)
              VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $12)
              ON CONFLICT (call_sid) DO UPDATE SET status = excluded.status, lead_id = excluded.lead_id,
                  missed_trigger = excluded.missed_trigger, recording_url = excluded.recording_url,
@@ -838,37 +841,19 @@ impl Tx {
         .bind(&call.call_sid)
         .bind(&call.business_id)
         .bind(&call.caller)
-        .bind(&call.tracking_number)
-        .bind(&call.status)
-        .bind(call.lead_id)
-        .bind(call.missed_trigger.clone())
-        .bind(call.screen_accepted as i64)
-        .bind(call.answered_seconds)
-        .bind(call.recording_url.clone())
-        .bind(call.transcript.clone())
-        .bind(to_ms(now))
-        .execute(self.conn())
-        .await?;
+        .bind(&call.tracking_number);
+        bind_call_state(q, call, now).execute(self.conn()).await?;
         Ok(())
     }
 
     pub async fn update_call(&mut self, call: &CallRow, now: DateTime<Utc>) -> Result<()> {
-        query(
+        let q = query(
             "UPDATE calls SET lead_id = $2, status = $3, missed_trigger = $4, screen_accepted = $5,
                  answered_seconds = $6, recording_url = $7, transcript = $8, updated_at = $9
              WHERE id = $1",
         )
-        .bind(call.id)
-        .bind(call.lead_id)
-        .bind(&call.status)
-        .bind(call.missed_trigger.clone())
-        .bind(call.screen_accepted as i64)
-        .bind(call.answered_seconds)
-        .bind(call.recording_url.clone())
-        .bind(call.transcript.clone())
-        .bind(to_ms(now))
-        .execute(self.conn())
-        .await?;
+        .bind(call.id);
+        bind_call_state(q, call, now).execute(self.conn()).await?;
         Ok(())
     }
 
@@ -967,37 +952,21 @@ impl Tx {
         events: &[(i64, &str, &str)],
         now: DateTime<Utc>,
     ) -> Result<()> {
-        // Built once per count: a missed call appends two at once.
-        const CACHED: usize = 4;
-        static SQL: [std::sync::OnceLock<String>; CACHED] =
-            [const { std::sync::OnceLock::new() }; CACHED];
-        let build = |n: usize| {
+        if events.is_empty() {
+            return Ok(());
+        }
+        // A missed call appends two at once.
+        static SQL: [std::sync::OnceLock<String>; 4] = [const { std::sync::OnceLock::new() }; 4];
+        let sql = db::sql_for_rows(&SQL, events.len(), |n| {
             let rows: Vec<String> = (0..n)
-                .map(|i| {
-                    format!(
-                        "(${}, ${}, ${}, ${})",
-                        4 * i + 1,
-                        4 * i + 2,
-                        4 * i + 3,
-                        4 * i + 4
-                    )
-                })
+                .map(|i| format!("({})", db::placeholders(i, 4).join(", ")))
                 .collect();
             format!(
                 "INSERT INTO lead_events (lead_id, kind, detail, at) VALUES {}",
                 rows.join(", ")
             )
-        };
-        let owned;
-        let sql: &str = match events.len() {
-            0 => return Ok(()),
-            n if n <= CACHED => SQL[n - 1].get_or_init(|| build(n)),
-            n => {
-                owned = build(n);
-                &owned
-            }
-        };
-        let mut q = query(sql);
+        });
+        let mut q = query(&sql);
         for (lead_id, kind, detail) in events {
             q = q.bind(*lead_id).bind(*kind).bind(*detail).bind(to_ms(now));
         }
