@@ -820,23 +820,18 @@ impl Tx {
     }
 
     /// Writes what a missed call decided about its call row (from
-    /// [`Tx::call_for_missed`]), creating the row if it is new (id 0). Of an
-    /// existing row only the fields a missed call owns are written.
+    /// [`Tx::call_for_missed`]): the whole row back if it exists (this
+    /// transaction holds it), else a new row (id 0, SQLite only: on
+    /// PostgreSQL `call_for_missed` has already upserted it).
     pub async fn save_missed_call(&mut self, call: &CallRow, now: DateTime<Utc>) -> Result<()> {
         if call.id != 0 {
-            // The row exists and this transaction holds it (see
-            // call_for_missed): writing it back whole changes only what the
-            // missed call changed.
             return self.update_call(call, now).await;
         }
         let q = query(
             "INSERT INTO calls (call_sid, business_id, caller, tracking_number, lead_id, status,
                  missed_trigger, screen_accepted, answered_seconds, recording_url, transcript,
                  updated_at, created_at)
-             VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $12)
-             ON CONFLICT (call_sid) DO UPDATE SET status = excluded.status, lead_id = excluded.lead_id,
-                 missed_trigger = excluded.missed_trigger, recording_url = excluded.recording_url,
-                 transcript = excluded.transcript, updated_at = excluded.updated_at",
+             VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $12)",
         )
         .bind(&call.call_sid)
         .bind(&call.business_id)
@@ -1212,8 +1207,8 @@ mod tests {
     use super::*;
     use sqlx::Row as _;
 
-    /// Every pooled PostgreSQL connection carries the configured statement
-    /// timeout — including the one migrations ran on without it.
+    /// SQLite URLs name a file; an in-memory database (which the writer
+    /// and readers could not share) is refused with the fix.
     #[test]
     fn sqlite_urls_name_a_file_and_memory_is_refused_with_the_fix() {
         assert_eq!(sqlite_path("sqlite://ringback.db").unwrap(), "ringback.db");
@@ -1237,6 +1232,8 @@ mod tests {
         assert!(e.contains("neither") && !e.contains("secret"), "{e}");
     }
 
+    /// Every pooled PostgreSQL connection carries the configured statement
+    /// timeout — including the one migrations ran on without it.
     #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
     async fn postgres_pool_connections_carry_the_statement_timeout() {
         let Some(url) =
