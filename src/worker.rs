@@ -192,7 +192,7 @@ impl Worker {
             .collect();
         let caps = match self
             .store
-            .capped_texts_since_many(&recipients, now - chrono::Duration::hours(24))
+            .capped_texts_since_many(&recipients, now - compliance::CAP_WINDOW)
             .await
         {
             Ok(caps) => Some(caps),
@@ -717,10 +717,9 @@ impl Worker {
 
     /// The compliance gate for `msg` at `now`, with the facts it needs.
     async fn gate(&self, msg: &MessageRow, now: DateTime<Utc>) -> crate::store::Result<Verdict> {
-        let day = chrono::Duration::hours(24);
         let counted = if compliance::counts_toward_cap(msg.kind) {
             self.store
-                .capped_texts_since(&msg.business_id, &msg.to, now - day)
+                .capped_texts_since(&msg.business_id, &msg.to, now - compliance::CAP_WINDOW)
                 .await?
         } else {
             (0, None)
@@ -736,7 +735,6 @@ impl Worker {
         now: DateTime<Utc>,
         (sent_last_24h, oldest): (i64, Option<DateTime<Utc>>),
     ) -> Verdict {
-        let day = chrono::Duration::hours(24);
         let verdict = compliance::check(&Outgoing {
             kind: msg.kind,
             to: &msg.to,
@@ -744,7 +742,7 @@ impl Worker {
             business: self.config.business(&msg.business_id),
             now,
             sent_last_24h,
-            cap_frees_at: oldest.map(|t| t + day),
+            cap_frees_at: oldest.map(|t| t + compliance::CAP_WINDOW),
             rules: &self.rules,
         });
         // Last, so that only a text that would go now uses up a send slot.

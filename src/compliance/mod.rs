@@ -66,6 +66,10 @@ fn respects_quiet_hours(kind: MessageKind, rules: &Rules) -> bool {
     }
 }
 
+/// The per-recipient cap counts texts over this rolling window; a capped
+/// text may go once the oldest of them is this old.
+pub const CAP_WINDOW: chrono::Duration = chrono::Duration::hours(24);
+
 /// Does this kind of text count toward (and obey) the per-recipient cap?
 pub fn counts_toward_cap(kind: MessageKind) -> bool {
     matches!(

@@ -540,7 +540,7 @@ impl Store {
                 .bind(&msg.business_id)
                 .bind(&msg.to)
                 .bind(msg.id)
-                .bind(now_ms - 24 * 3600 * 1000)
+                .bind(to_ms(now - crate::compliance::CAP_WINDOW))
                 .fetch_one(tx.conn())
                 .await?;
                 if get::<i64>(&row, "n")? >= daily_cap {
@@ -548,7 +548,7 @@ impl Store {
                     out[i] = BeginSend::Capped {
                         frees_at: oldest
                             .and_then(DateTime::from_timestamp_millis)
-                            .map(|t| t + chrono::Duration::hours(24)),
+                            .map(|t| t + crate::compliance::CAP_WINDOW),
                     };
                     continue;
                 }
@@ -752,10 +752,10 @@ pub(super) async fn finish(
 mod tests {
     use super::*;
 
-    /// Several jobs in one statement: the new ones get ids, a key already
-    /// queued is skipped (not an error), and all land as pending.
+    /// Several jobs in one statement: the new ones are counted, a key
+    /// already queued is skipped (not an error), and all land as pending.
     #[tokio::test]
-    async fn enqueue_many_skips_existing_keys_and_returns_the_new_ids() {
+    async fn enqueue_many_skips_existing_keys_and_counts_the_new_ones() {
         let dir = tempfile::tempdir().unwrap();
         let url = format!("sqlite://{}", dir.path().join("j.db").display());
         let store = Store::connect(&url, &Default::default()).await.unwrap();
