@@ -74,6 +74,17 @@ pub fn redact_url(url: &str) -> String {
     }
 }
 
+/// An optional URL setting must be http(s); the error names the variable
+/// and, after "must start with https://", the `fix`.
+fn require_http(name: &str, value: Option<&str>, fix: &str) -> Result<(), String> {
+    match value {
+        Some(v) if !(v.starts_with("https://") || v.starts_with("http://")) => {
+            Err(format!("{name}={v:?} must start with https:// {fix}"))
+        }
+        _ => Ok(()),
+    }
+}
+
 impl Settings {
     /// Reads the environment. Errors say which variable and what to do.
     pub fn from_env() -> Result<Settings, String> {
@@ -88,20 +99,16 @@ impl Settings {
             None => 8080,
         };
         let public_url = get("RINGBACK_PUBLIC_URL").map(|u| u.trim_end_matches('/').to_string());
-        if let Some(u) = &public_url {
-            if !(u.starts_with("https://") || u.starts_with("http://")) {
-                return Err(format!(
-                    "RINGBACK_PUBLIC_URL={u:?} must start with https:// (the URL your carrier calls, e.g. https://ringback.example.com)"
-                ));
-            }
-        }
-        if let Some(b) = get("TWILIO_API_BASE") {
-            if !(b.starts_with("https://") || b.starts_with("http://")) {
-                return Err(format!(
-                    "TWILIO_API_BASE={b:?} must start with https:// (or http:// for a local mock); unset it to use https://api.twilio.com"
-                ));
-            }
-        }
+        require_http(
+            "RINGBACK_PUBLIC_URL",
+            public_url.as_deref(),
+            "(the URL your carrier calls, e.g. https://ringback.example.com)",
+        )?;
+        require_http(
+            "TWILIO_API_BASE",
+            get("TWILIO_API_BASE").as_deref(),
+            "(or http:// for a local mock); unset it to use https://api.twilio.com",
+        )?;
         let twilio = match (get("TWILIO_ACCOUNT_SID"), get("TWILIO_AUTH_TOKEN")) {
             (Some(sid), Some(token)) => Some(TwilioSettings {
                 account_sid: sid,
