@@ -409,7 +409,10 @@ impl Core {
         Ok(resolved)
     }
 
-    /// A voicemail transcript for a call we already know.
+    /// A carrier's delivery receipt for one of our texts: the status moves
+    /// forward only, a carrier error teaches us about the number (see
+    /// [`learn_from_carrier_error`]), and a delivered text clears its
+    /// sender's at-risk flag if it was sent after the error.
     pub async fn delivery_status(
         &self,
         business_id: &str,
@@ -426,7 +429,19 @@ impl Core {
         if let (Some(m), Some(code)) = (&msg, error_code) {
             learn_from_carrier_error(&mut tx, &self.metrics, m, code, now).await?;
         }
+        let mut healthy_again = false;
+        if let Some(m) = msg.as_ref().filter(|_| status == MessageStatus::Delivered) {
+            let sent_at = m.sent_at.or(m.send_started_at).unwrap_or(m.created_at);
+            healthy_again = tx.clear_sender_at_risk(&m.from, sent_at).await?;
+        }
         tx.commit().await?;
+        if let Some(m) = msg.as_ref().filter(|_| healthy_again) {
+            tracing::info!(
+                business = %m.business_id,
+                sender = %m.from,
+                "sending number delivers again: no longer at risk"
+            );
+        }
         Ok(msg.is_some())
     }
 }

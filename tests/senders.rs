@@ -114,6 +114,69 @@ async fn carrier_errors_put_the_sender_at_risk(b: Backend) {
     assert_eq!(r.status(), 401);
 }
 
+async fn status(app: &TestApp, sid: &str, status: &str, code: Option<&str>, to: &str) {
+    let mut form = vec![
+        ("MessageSid", sid),
+        ("MessageStatus", status),
+        ("From", TRACKING),
+        ("To", to),
+    ];
+    if let Some(code) = code {
+        form.push(("ErrorCode", code));
+    }
+    let r = app.post_twilio("/webhooks/twilio/sms/status", &form).await;
+    assert_eq!(r.status(), 200);
+}
+
+/// Once the owner fixes the registration, texts deliver again and the flag
+/// comes down by itself; a late receipt for a text sent before the error
+/// proves nothing.
+async fn a_delivery_after_the_error_clears_the_flag(b: Backend) {
+    let app = TestApp::spawn(b).await;
+    let (other, later) = ("+15125550148", "+15125550149");
+    app.missed_call("CA1", CALLER).await;
+    app.missed_call("CA2", other).await;
+    let before = app.wait_for_texts(2).await;
+    app.advance(Duration::minutes(1)).await;
+    let first = before.iter().find(|s| s.to == CALLER).unwrap();
+    status(&app, &first.sid, "undelivered", Some("30034"), CALLER).await;
+    assert_eq!(sender(&senders_json(&app).await, TRACKING)["at_risk"], true);
+
+    // The other text, sent before the error, is reported delivered late.
+    let second = before.iter().find(|s| s.to == other).unwrap();
+    status(&app, &second.sid, "delivered", None, other).await;
+    assert_eq!(
+        sender(&senders_json(&app).await, TRACKING)["at_risk"],
+        true,
+        "a text sent before the error does not clear it"
+    );
+
+    // A text sent after the error is delivered: the number is fine again.
+    app.advance(Duration::minutes(1)).await;
+    app.missed_call("CA3", later).await;
+    let after = app.wait_for_texts(3).await;
+    let third = after.iter().find(|s| s.to == later).unwrap();
+    status(&app, &third.sid, "sent", None, later).await;
+    assert_eq!(
+        sender(&senders_json(&app).await, TRACKING)["at_risk"],
+        true,
+        "accepted by the carrier is not delivered"
+    );
+    status(&app, &third.sid, "delivered", None, later).await;
+    let list = senders_json(&app).await;
+    let s = sender(&list, TRACKING);
+    assert_eq!(s["at_risk"], false, "{s}");
+    assert_eq!(s["last_error_code"], "30034", "history stays: {s}");
+    assert_eq!(s["error_count"], 1, "{s}");
+    let metrics = app.get("/metrics").await.text().await.unwrap();
+    assert!(
+        metrics.contains(&format!(
+            "ringback_sender_at_risk{{business=\"spartan\",sender=\"{TRACKING}\"}} 0"
+        )),
+        "{metrics}"
+    );
+}
+
 async fn a_refused_sender_alerts_the_owner_once_a_day(b: Backend) {
     let app = TestApp::spawn_with(b, &two_numbers("pending", "registered", true), "").await;
     app.missed_call("CA1", CALLER).await;
@@ -183,6 +246,7 @@ async fn no_registered_path_means_no_alert_and_a_log(b: Backend) {
 
 on_both_stores!(
     carrier_errors_put_the_sender_at_risk,
+    a_delivery_after_the_error_clears_the_flag,
     a_refused_sender_alerts_the_owner_once_a_day,
     no_registered_path_means_no_alert_and_a_log,
 );

@@ -66,6 +66,28 @@ impl Tx {
         Ok(())
     }
 
+    /// A text from `sender`, sent at `sent_at`, reached its recipient: if
+    /// the number was flagged at risk by an error from before that send,
+    /// the flag comes down (the owner fixed the registration, or the
+    /// carrier's block was lifted). The error's code, time and count stay
+    /// as history. A delivery of a text sent before the error proves
+    /// nothing and clears nothing. Returns whether the flag came down.
+    pub async fn clear_sender_at_risk(
+        &mut self,
+        sender: &str,
+        sent_at: DateTime<Utc>,
+    ) -> Result<bool> {
+        let n = query(
+            "UPDATE sender_health SET at_risk = 0
+             WHERE sender = $1 AND at_risk = 1 AND (last_error_at IS NULL OR last_error_at < $2)",
+        )
+        .bind(sender)
+        .bind(to_ms(sent_at))
+        .execute(self.conn())
+        .await?;
+        Ok(n > 0)
+    }
+
     /// Takes the right to alert the owner about `sender` now, if nobody did
     /// within `every`. Atomic across workers and instances: of two callers
     /// at once, one gets true.
