@@ -74,6 +74,27 @@ pub fn redact_url(url: &str) -> String {
     }
 }
 
+/// `TWILIO_ACCOUNT_SID` as Twilio issues it: `AC` and 32 hex digits. It
+/// goes into every API path (`/2010-04-01/Accounts/{sid}/Messages.json`),
+/// so anything else would only fail later, on the first text, as a 404.
+fn account_sid(sid: String) -> Result<String, String> {
+    let hex = sid.strip_prefix("AC").unwrap_or_default();
+    if hex.len() == 32 && hex.bytes().all(|b| b.is_ascii_hexdigit()) {
+        return Ok(sid);
+    }
+    let hint = if sid.starts_with("SK") {
+        "that is an API key SID; ringback signs in with the Account SID and its auth token"
+    } else if sid.trim() != sid {
+        "it has spaces or a line break around it"
+    } else {
+        "copy the Account SID from the Twilio Console's Account Info"
+    };
+    Err(format!(
+        "TWILIO_ACCOUNT_SID must be \"AC\" followed by 32 hex digits ({} characters given): {hint}",
+        sid.chars().count()
+    ))
+}
+
 /// An optional URL setting must be http(s); the error names the variable
 /// and, after "must start with https://", the `fix`.
 fn require_http(name: &str, value: Option<&str>, fix: &str) -> Result<(), String> {
@@ -111,7 +132,7 @@ impl Settings {
         )?;
         let twilio = match (get("TWILIO_ACCOUNT_SID"), get("TWILIO_AUTH_TOKEN")) {
             (Some(sid), Some(token)) => Some(TwilioSettings {
-                account_sid: sid,
+                account_sid: account_sid(sid)?,
                 auth_token: SecretString::from(token),
                 api_base: get("TWILIO_API_BASE")
                     .unwrap_or_else(|| "https://api.twilio.com".into())
@@ -1506,6 +1527,31 @@ mod tests {
             }
         };
         assert!(Settings::from_lookup(env(&[("TWILIO_ACCOUNT_SID", "AC1")])).is_err());
+        let sid = |v: &'static str| {
+            let pairs: &'static [(&'static str, &'static str)] = Box::leak(Box::new([
+                ("TWILIO_ACCOUNT_SID", v),
+                ("TWILIO_AUTH_TOKEN", "token"),
+            ]));
+            Settings::from_lookup(env(pairs))
+        };
+        let good = sid("AC0123456789abcdef0123456789ABCDEF").unwrap();
+        assert_eq!(
+            good.twilio.unwrap().account_sid,
+            "AC0123456789abcdef0123456789ABCDEF"
+        );
+        for (bad, says) in [
+            ("AC123", "5 characters given"),
+            ("SK0123456789abcdef0123456789abcdef", "API key SID"),
+            ("AC0123456789abcdef0123456789abcdef\n", "line break"),
+            ("AC0123456789abcdef0123456789abcdeg", "Account Info"),
+            ("AC0123456789abcdef/../Keys/abcdefg", "Account Info"),
+        ] {
+            let e = sid(bad).unwrap_err();
+            assert!(
+                e.contains("TWILIO_ACCOUNT_SID") && e.contains(says),
+                "{bad:?}: {e}"
+            );
+        }
         let s = Settings::from_lookup(env(&[])).unwrap();
         assert!(s.twilio.is_none());
         assert_eq!(s.port, 8080);
