@@ -54,6 +54,17 @@ pub enum MissedOutcome {
     },
 }
 
+/// Who reported a call answered.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum AnswerSource {
+    /// The `<Dial action>` result of a call ringback fronts: the seconds
+    /// are the talk with whoever picked up.
+    Dial,
+    /// A call status callback (numbers ringback does not front): the
+    /// seconds are the whole call's.
+    StatusCallback,
+}
+
 /// A call was reported missed (dial result, status callback, voicemail...).
 pub struct MissedReport<'a> {
     pub business: &'a Business,
@@ -363,6 +374,7 @@ impl Core {
         caller: &str,
         to: &str,
         seconds: i64,
+        source: AnswerSource,
         rx: &Received<'_>,
     ) -> Result<Option<i64>, StoreError> {
         let now = self.now();
@@ -372,6 +384,20 @@ impl Core {
         let mut call = tx
             .upsert_call(call_sid, &business.id, caller, to, "answered", now)
             .await?;
+        // Did ringback know this call already: it fronted it (the row is
+        // "ringing" from /voice, or has the dial result), or counted it
+        // missed? Only a row this callback just created has none of that.
+        let known = call.status != "answered"
+            || call.answered_seconds.is_some()
+            || call.missed_trigger.is_some();
+        if source == AnswerSource::StatusCallback && known {
+            // For a call ringback fronts, only the dial result says whether
+            // a person picked up; the call's own status callback (set as
+            // well by mistake) counts the voicemail and the ringing too.
+            tx.commit().await?;
+            tracing::info!(business = %business.id, call_sid, "status callback for a call ringback fronts: the dial result decides, not this");
+            return Ok(None);
+        }
         call.answered_seconds = Some(seconds);
         if call.missed_trigger.is_none() {
             call.status = "answered".into();

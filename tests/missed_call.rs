@@ -499,6 +499,103 @@ async fn business_hours_call_rings_the_business_phone(b: Backend) {
     assert!(app.mock.sent().is_empty(), "ringing is not missing");
 }
 
+async fn call_status(app: &TestApp, sid: &str, from: &str, status: &str, seconds: &str) {
+    let r = app
+        .post_twilio(
+            "/webhooks/twilio/voice/status",
+            &[
+                ("CallSid", sid),
+                ("From", from),
+                ("To", TRACKING),
+                ("CallStatus", status),
+                ("CallDuration", seconds),
+            ],
+        )
+        .await;
+    assert_eq!(r.status(), 200);
+}
+
+/// The call comes in (business hours: ringback rings the business).
+async fn voice(app: &TestApp, sid: &str, from: &str) {
+    let r = app
+        .post_twilio(
+            "/webhooks/twilio/voice",
+            &[
+                ("CallSid", sid),
+                ("From", from),
+                ("To", TRACKING),
+                ("CallStatus", "ringing"),
+            ],
+        )
+        .await;
+    assert_eq!(r.status(), 200);
+    assert!(r.text().await.unwrap().contains("<Dial"));
+}
+
+async fn answered_dial(app: &TestApp, sid: &str, from: &str, seconds: &str) {
+    let r = app
+        .post_twilio(
+            "/webhooks/twilio/voice/dial",
+            &[
+                ("CallSid", sid),
+                ("From", from),
+                ("To", TRACKING),
+                ("DialCallStatus", "completed"),
+                ("DialCallDuration", seconds),
+            ],
+        )
+        .await;
+    assert_eq!(r.status(), 200);
+}
+
+/// Talking to a person for more than 30 s resolves the caller's open lead
+/// (no more follow-ups); a voicemail never does, whatever order the
+/// carrier's callbacks arrive in.
+async fn a_person_on_the_phone_resolves_the_lead_a_voicemail_does_not(b: Backend) {
+    let app = TestApp::spawn(b).await;
+    // A number ringback does not front: status callbacks only. Missed,
+    // texted; the caller calls again and talks for 95 s: resolved.
+    let (x, y, z) = ("+15125550381", "+15125550382", "+15125550383");
+    call_status(&app, "CAx1", x, "no-answer", "0").await;
+    app.wait_for_texts(1).await;
+    app.settle().await;
+    call_status(&app, "CAx2", x, "completed", "95").await;
+    let lead = app.lead_json(x).await;
+    assert_eq!(lead["lead"]["status"], "resolved", "{lead}");
+    assert_eq!(lead["lead"]["closed_reason"], "talked_on_phone");
+
+    // A call ringback fronts, with the status callback set as well by
+    // mistake, arriving before the dial result: the 95 s are the voicemail.
+    app.missed_call("CAy0", y).await;
+    app.wait_for_texts(2).await;
+    app.settle().await;
+    voice(&app, "CAy1", y).await;
+    call_status(&app, "CAy1", y, "completed", "95").await;
+    assert_eq!(app.lead_json(y).await["lead"]["status"], "texted");
+    app.missed_call("CAy1", y).await;
+    app.settle().await;
+    let lead = app.lead_json(y).await;
+    assert_eq!(lead["lead"]["status"], "texted", "{lead}");
+    assert_eq!(lead["lead"]["call_count"], 2);
+
+    // Missed once, then a fronted call a person answers for 20 s (not
+    // enough to resolve), whose status callback counts 50 s with the
+    // ringing: the dial result's 20 s decide.
+    app.missed_call("CAz1", z).await;
+    app.wait_for_texts(3).await;
+    app.settle().await;
+    voice(&app, "CAz2", z).await;
+    answered_dial(&app, "CAz2", z, "20").await;
+    call_status(&app, "CAz2", z, "completed", "50").await;
+    assert_eq!(app.lead_json(z).await["lead"]["status"], "texted");
+    // 40 s with a person on a fronted call resolves it.
+    voice(&app, "CAz3", z).await;
+    answered_dial(&app, "CAz3", z, "40").await;
+    assert_eq!(app.lead_json(z).await["lead"]["status"], "resolved");
+    app.settle().await;
+    assert_eq!(app.mock.sent().len(), 3, "one text per caller, no more");
+}
+
 async fn call_screening_counts_only_a_human_pickup_as_answered(b: Backend) {
     let app = TestApp::spawn(b).await;
     let acme = "+12125550100";
@@ -835,6 +932,7 @@ on_both_stores!(
     after_hours_calls_go_to_voicemail_and_get_the_after_hours_text,
     business_hours_call_rings_the_business_phone,
     call_screening_counts_only_a_human_pickup_as_answered,
+    a_person_on_the_phone_resolves_the_lead_a_voicemail_does_not,
     forged_and_unsigned_webhooks_record_nothing,
     bad_input_gets_a_clear_4xx_and_changes_nothing,
     delivery_callbacks_never_move_a_message_backwards,
