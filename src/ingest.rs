@@ -65,6 +65,18 @@ pub enum AnswerSource {
     StatusCallback,
 }
 
+/// A call was reported answered.
+#[derive(Clone, Copy)]
+pub struct AnsweredCall<'a> {
+    pub business: &'a Business,
+    pub call_sid: &'a str,
+    pub caller: &'a str,
+    pub to: &'a str,
+    /// How long it lasted, as `source` counts it.
+    pub seconds: i64,
+    pub source: AnswerSource,
+}
+
 /// A call was reported missed (dial result, status callback, voicemail...).
 pub struct MissedReport<'a> {
     pub business: &'a Business,
@@ -369,14 +381,17 @@ impl Core {
     /// 30 seconds of talk resolves the caller's open lead.
     pub async fn call_answered(
         &self,
-        business: &Business,
-        call_sid: &str,
-        caller: &str,
-        to: &str,
-        seconds: i64,
-        source: AnswerSource,
+        a: &AnsweredCall<'_>,
         rx: &Received<'_>,
     ) -> Result<Option<i64>, StoreError> {
+        let AnsweredCall {
+            business,
+            call_sid,
+            caller,
+            to,
+            seconds,
+            source,
+        } = *a;
         let now = self.now();
         let Some(mut tx) = self.begin_webhook(rx, Some(&business.id), now).await? else {
             return Ok(None);

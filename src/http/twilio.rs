@@ -8,7 +8,7 @@ use super::error::ApiError;
 use super::AppState;
 use crate::config::Business;
 use crate::domain::{mask, MessageStatus, MissedTrigger};
-use crate::ingest::{AnswerSource, InboundSms, MissedReport, Received};
+use crate::ingest::{AnswerSource, AnsweredCall, InboundSms, MissedReport, Received};
 use crate::provider::twilio::{signature, twiml};
 use axum::body::Bytes;
 use axum::extract::{OriginalUri, State};
@@ -305,7 +305,7 @@ pub async fn voice_dial(
             }
             None => {
                 let secs = f.get("DialCallDuration").and_then(|d| d.trim().parse().ok()).unwrap_or(0);
-                s.core.call_answered(b, sid, from, to, secs, AnswerSource::Dial, &rx).await?;
+                s.core.call_answered(&AnsweredCall { business: b, call_sid: sid, caller: from, to, seconds: secs, source: AnswerSource::Dial }, &rx).await?;
                 Ok(xml(twiml::hangup()))
             }
         }
@@ -387,7 +387,7 @@ pub async fn voice_status(
             }
             "completed" => {
                 let secs = f.get("CallDuration").and_then(|d| d.trim().parse().ok()).unwrap_or(0);
-                s.core.call_answered(b, sid, from, to, secs, AnswerSource::StatusCallback, &rx).await?;
+                s.core.call_answered(&AnsweredCall { business: b, call_sid: sid, caller: from, to, seconds: secs, source: AnswerSource::StatusCallback }, &rx).await?;
             }
             "queued" | "ringing" | "in-progress" | "initiated" | "answered" => {}
             other => return Err(ApiError::BadRequest(format!("unknown CallStatus {other:?}"))),
