@@ -4,7 +4,7 @@
 mod support;
 
 use chrono::Duration;
-use support::mock_twilio::{Script, ACCOUNT_SID};
+use support::mock_twilio::{Script, ACCOUNT_SID, AUTH_TOKEN};
 use support::*;
 
 async fn unanswered_call_texts_the_caller_once(b: Backend) {
@@ -759,16 +759,43 @@ async fn bad_input_gets_a_clear_4xx_and_changes_nothing(b: Backend) {
     // Unknown dial status.
     let r = app.dial_result("CAx", CALLER, TRACKING, "exploded").await;
     assert_eq!(r.status(), 400);
-    // Non-UTF-8.
+    // Non-UTF-8: forged, it is refused as forged (403, which the limiter
+    // counts); signed, as undecodable.
+    let non_utf8 = b"CallSid=CA%FF%FE&From=x&To=%2B15125550100".to_vec();
     let r = app
         .post_raw(
             "/webhooks/twilio/voice/dial",
             "application/x-www-form-urlencoded",
-            b"CallSid=CA%FF%FE&From=x".to_vec(),
+            non_utf8.clone(),
             Some("c2ln"),
         )
         .await;
+    assert_eq!(r.status(), 403);
+    let url = format!("{}/webhooks/twilio/voice/dial", app.url);
+    let lossy: Vec<(String, String)> = [
+        ("CallSid", "CA\u{FFFD}\u{FFFD}"),
+        ("From", "x"),
+        ("To", TRACKING),
+    ]
+    .iter()
+    .map(|(k, v)| (k.to_string(), v.to_string()))
+    .collect();
+    let sig = ringback::provider::twilio::signature::sign(
+        AUTH_TOKEN.as_bytes(),
+        &url,
+        &lossy,
+        ringback::provider::twilio::signature::Algorithm::HmacSha1,
+    );
+    let r = app
+        .post_raw(
+            "/webhooks/twilio/voice/dial",
+            "application/x-www-form-urlencoded",
+            non_utf8,
+            Some(&sig),
+        )
+        .await;
     assert_eq!(r.status(), 400);
+    assert!(r.text().await.unwrap().contains("UTF-8"));
     // Wrong content type.
     let r = app
         .post_raw(

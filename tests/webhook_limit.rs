@@ -105,7 +105,36 @@ async fn a_fresh_address_budget_is_not_spent_by_verified_requests(b: Backend) {
     assert_eq!(r.status(), 403);
 }
 
+/// A forged request whose body is not even UTF-8 is still a forged
+/// request: 403, then 429 like any other.
+async fn forged_undecodable_bodies_are_limited_too(b: Backend) {
+    let app = TestApp::spawn(b).await;
+    let mut statuses = Vec::new();
+    for _ in 0..UNVERIFIED_BURST + 10 {
+        let r = app
+            .post_raw(
+                "/webhooks/twilio/voice",
+                "application/x-www-form-urlencoded",
+                b"CallSid=CAx&X=\xff".to_vec(),
+                Some("forged"),
+            )
+            .await;
+        statuses.push(r.status().as_u16());
+    }
+    assert!(
+        statuses[..UNVERIFIED_BURST as usize - 5]
+            .iter()
+            .all(|s| *s == 403),
+        "{statuses:?}"
+    );
+    assert!(
+        statuses.iter().rev().take(3).all(|s| *s == 429),
+        "{statuses:?}"
+    );
+}
+
 on_both_stores!(
+    forged_undecodable_bodies_are_limited_too,
     unverified_floods_get_429_but_signed_requests_always_pass,
     a_fresh_address_budget_is_not_spent_by_verified_requests,
 );

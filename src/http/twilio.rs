@@ -61,6 +61,14 @@ pub fn parse_form(body: &[u8]) -> Result<Vec<(String, String)>, ApiError> {
     Ok(out)
 }
 
+/// [`parse_form`] for a body it refuses: bytes that are not UTF-8 become
+/// U+FFFD, so the signature can still be checked before the body is.
+fn parse_form_lossy(body: &[u8]) -> Vec<(String, String)> {
+    form_urlencoded::parse(body)
+        .map(|(k, v)| (k.into_owned(), v.into_owned()))
+        .collect()
+}
+
 /// `path` (with its query) under the URL Twilio calls us at: our public base
 /// URL, so it matches what Twilio signed even behind Fly's proxy, or in
 /// local development the request's own Host. Used both to check signatures
@@ -147,7 +155,18 @@ fn verify(
             .collect();
         return Ok(TwilioForm { pairs, raw });
     }
-    let pairs = parse_form(body)?;
+    let pairs = match parse_form(body) {
+        Ok(pairs) => pairs,
+        Err(undecodable) => {
+            // The signature still comes first: a forged request is a 403
+            // (which the limiter counts) whatever its body holds, not a
+            // 400 that would let it knock forever.
+            if !signature::validate(key, sig, &url, &parse_form_lossy(body), algorithm) {
+                return Err(ApiError::BadSignature);
+            }
+            return Err(undecodable);
+        }
+    };
     if !signature::validate(key, sig, &url, &pairs, algorithm) {
         return Err(ApiError::BadSignature);
     }
