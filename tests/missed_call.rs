@@ -817,6 +817,41 @@ async fn bad_input_gets_a_clear_4xx_and_changes_nothing(b: Backend) {
         )
         .await;
     assert_eq!(r.status(), 413);
+    let said: serde_json::Value = r.json().await.unwrap();
+    assert!(
+        said["error"].as_str().unwrap().contains("max_body_bytes"),
+        "{said}"
+    );
+    // A wrong method: the JSON error says which one to use.
+    let r = app.get("/webhooks/twilio/voice").await;
+    assert_eq!(r.status(), 405);
+    assert_eq!(r.headers()["allow"], "POST");
+    let said: serde_json::Value = r.json().await.unwrap();
+    assert!(
+        said["error"]
+            .as_str()
+            .unwrap()
+            .contains("GET is not allowed on /webhooks/twilio/voice; carriers POST webhooks"),
+        "{said}"
+    );
+    // A body cut short: the connection ends before Content-Length bytes.
+    {
+        use tokio::io::{AsyncReadExt, AsyncWriteExt};
+        let addr = app.url.trim_start_matches("http://");
+        let mut conn = tokio::net::TcpStream::connect(addr).await.unwrap();
+        let head = format!(
+            "POST /webhooks/twilio/voice/dial HTTP/1.1\r\nHost: {addr}\r\nContent-Type: application/x-www-form-urlencoded\r\nX-Twilio-Signature: c2ln\r\nContent-Length: 500\r\n\r\nCallSid=CAcut&From="
+        );
+        conn.write_all(head.as_bytes()).await.unwrap();
+        conn.shutdown().await.unwrap();
+        let mut answer = String::new();
+        conn.read_to_string(&mut answer).await.unwrap();
+        assert!(answer.starts_with("HTTP/1.1 400"), "{answer}");
+        assert!(
+            answer.contains(r#"{"error":"the request could not be read"#),
+            "{answer}"
+        );
+    }
     // Malformed JSON with a valid-looking signature header.
     let r = app
         .post_raw(

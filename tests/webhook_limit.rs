@@ -106,16 +106,22 @@ async fn a_fresh_address_budget_is_not_spent_by_verified_requests(b: Backend) {
 }
 
 /// A forged request whose body is not even UTF-8 is still a forged
-/// request: 403, then 429 like any other.
-async fn forged_undecodable_bodies_are_limited_too(b: Backend) {
+/// request (403), and one whose body is over the limit was never verified
+/// (413): both spend the address's budget, then get 429 like any other.
+async fn forged_undecodable_and_oversized_bodies_are_limited_too(b: Backend) {
     let app = TestApp::spawn(b).await;
     let mut statuses = Vec::new();
-    for _ in 0..UNVERIFIED_BURST + 10 {
+    for i in 0..UNVERIFIED_BURST + 10 {
+        let body = if i % 2 == 0 {
+            b"CallSid=CAx&X=\xff".to_vec()
+        } else {
+            format!("CallSid=CAx&Body={}", "x".repeat(70_000)).into_bytes()
+        };
         let r = app
             .post_raw(
                 "/webhooks/twilio/voice",
                 "application/x-www-form-urlencoded",
-                b"CallSid=CAx&X=\xff".to_vec(),
+                body,
                 Some("forged"),
             )
             .await;
@@ -124,7 +130,8 @@ async fn forged_undecodable_bodies_are_limited_too(b: Backend) {
     assert!(
         statuses[..UNVERIFIED_BURST as usize - 5]
             .iter()
-            .all(|s| *s == 403),
+            .enumerate()
+            .all(|(i, s)| *s == if i % 2 == 0 { 403 } else { 413 }),
         "{statuses:?}"
     );
     assert!(
@@ -134,7 +141,7 @@ async fn forged_undecodable_bodies_are_limited_too(b: Backend) {
 }
 
 on_both_stores!(
-    forged_undecodable_bodies_are_limited_too,
+    forged_undecodable_and_oversized_bodies_are_limited_too,
     unverified_floods_get_429_but_signed_requests_always_pass,
     a_fresh_address_budget_is_not_spent_by_verified_requests,
 );

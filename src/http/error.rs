@@ -3,7 +3,9 @@
 //! rather than us answering 200 and dropping it), and the detail goes to
 //! the log, not to the caller.
 
+use axum::extract::{Request, State};
 use axum::http::{header, StatusCode};
+use axum::middleware::Next;
 use axum::response::{IntoResponse, Response};
 
 #[derive(Debug, thiserror::Error)]
@@ -71,10 +73,78 @@ impl IntoResponse for ApiError {
         };
         let body = serde_json::json!({ "error": message }).to_string();
         let mut resp = (status, [(header::CONTENT_TYPE, "application/json")], body).into_response();
+        resp.extensions_mut().insert(Explained);
         if status == StatusCode::SERVICE_UNAVAILABLE {
             resp.headers_mut()
                 .insert(header::RETRY_AFTER, header::HeaderValue::from_static("5"));
         }
         resp
     }
+}
+
+/// Marks a response whose error was already explained in our own words
+/// (an [`ApiError`], the limiter's 429), so [`explain_rejections`] leaves
+/// it alone.
+#[derive(Debug, Clone, Copy)]
+pub struct Explained;
+
+/// Middleware for the whole router: a 4xx that axum produced before any
+/// handler ran (405 for a wrong method, 413 for a body over the limit, 400
+/// for a body cut short, 404 for a path we do not serve, a rejected JSON
+/// body on the admin API) gets a log line and the same `{"error": ...}`
+/// JSON body as every other error, saying what to change, instead of an
+/// empty or plain-text answer nobody sees in the logs.
+pub async fn explain_rejections(
+    State(max_body_bytes): State<usize>,
+    req: Request,
+    next: Next,
+) -> Response {
+    let method = req.method().clone();
+    let path = req.uri().path().to_string();
+    let resp = next.run(req).await;
+    let status = resp.status();
+    if !status.is_client_error() || resp.extensions().get::<Explained>().is_some() {
+        return resp;
+    }
+    let (parts, body) = resp.into_parts();
+    let message = match status {
+        // (axum adds the `Allow` header itself, outside this layer.)
+        StatusCode::METHOD_NOT_ALLOWED if path.starts_with("/webhooks/") => {
+            format!("{method} is not allowed on {path}; carriers POST webhooks")
+        }
+        StatusCode::METHOD_NOT_ALLOWED => {
+            format!("{method} is not allowed on {path}; see the Allow header")
+        }
+        StatusCode::PAYLOAD_TOO_LARGE => format!(
+            "the request body is over the {max_body_bytes}-byte limit (max_body_bytes in ringback.toml)"
+        ),
+        StatusCode::NOT_FOUND => format!("nothing is served at {path}"),
+        _ => {
+            let said = axum::body::to_bytes(body, 1024).await.unwrap_or_default();
+            let said = String::from_utf8_lossy(&said);
+            let said = said.trim();
+            if said.is_empty() {
+                format!("{method} {path} was refused")
+            } else {
+                format!("the request could not be read: {said}")
+            }
+        }
+    };
+    if status == StatusCode::NOT_FOUND && !path.starts_with("/webhooks/") {
+        // Scanners probe paths all day; not worth a warning each.
+        tracing::info!(%method, %path, status = status.as_u16(), error = %message, "request rejected");
+    } else {
+        tracing::warn!(%method, %path, status = status.as_u16(), error = %message, "request rejected");
+    }
+    let mut out = (
+        status,
+        [(header::CONTENT_TYPE, "application/json")],
+        serde_json::json!({ "error": message }).to_string(),
+    )
+        .into_response();
+    if let Some(v) = parts.headers.get(header::RETRY_AFTER) {
+        out.headers_mut().insert(header::RETRY_AFTER, v.clone());
+    }
+    out.extensions_mut().insert(Explained);
+    out
 }

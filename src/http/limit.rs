@@ -90,12 +90,20 @@ fn too_many(wait: Duration) -> Response {
         header::RETRY_AFTER,
         HeaderValue::from_str(&secs.max(1).to_string()).expect("digits"),
     );
+    r.extensions_mut().insert(super::error::Explained);
     r
 }
 
-/// Did this answer come from a request that was never verified?
-fn unverified(status: StatusCode) -> bool {
-    status == StatusCode::FORBIDDEN || status == StatusCode::UNSUPPORTED_MEDIA_TYPE
+/// Did this answer come from a request that was never verified? A wrong
+/// signature or content type, or a 4xx axum gave before any handler ran
+/// (a body over the limit or cut short, a wrong method): those carry no
+/// [`Explained`](super::error::Explained) mark.
+fn unverified(resp: &Response) -> bool {
+    let status = resp.status();
+    status == StatusCode::FORBIDDEN
+        || status == StatusCode::UNSUPPORTED_MEDIA_TYPE
+        || (status.is_client_error()
+            && resp.extensions().get::<super::error::Explained>().is_none())
 }
 
 /// The middleware (applies to `/webhooks/…` only).
@@ -124,7 +132,7 @@ pub async fn webhooks(
     }
     let path = req.uri().path().to_string();
     let resp = next.run(req).await;
-    if unverified(resp.status()) {
+    if unverified(&resp) {
         if let Err(wait) = limit.spend(ip) {
             tracing::warn!(%ip, %path, "unverified webhook request over this address's limit: 429");
             return too_many(wait);

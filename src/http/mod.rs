@@ -78,6 +78,10 @@ pub fn router(state: AppState) -> Router {
         )
         .route("/api/v1/leads/{id}/attempts", post(admin::log_attempt))
         .layer(DefaultBodyLimit::max(limit))
+        .layer(axum::middleware::from_fn_with_state(
+            limit,
+            error::explain_rejections,
+        ))
         .layer(TraceLayer::new_for_http())
         .with_state(state)
 }

@@ -539,9 +539,9 @@ pub async fn sms_status(
             .delivery_status(&b.id, sid, status, code, &rx)
             .await?;
         if !known {
-            tracing::debug!(
+            tracing::info!(
                 sid,
-                "status callback for a message we did not send (or a retry)"
+                "status callback for a message ringback has no record of, or a repeat of one already handled: answered 200 so the carrier stops"
             );
         }
         Ok(xml(twiml::empty()))
