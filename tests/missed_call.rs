@@ -756,6 +756,41 @@ async fn bad_input_gets_a_clear_4xx_and_changes_nothing(b: Backend) {
         .await;
     assert_eq!(r.status(), 200);
     assert!(r.text().await.unwrap().contains("not in service"));
+    // Two different callers in one request, or a CallSid that is not one.
+    for params in [
+        vec![
+            ("CallSid", "CAtwo"),
+            ("From", CALLER),
+            ("From", "+15125550407"),
+            ("To", TRACKING),
+            ("DialCallStatus", "no-answer"),
+        ],
+        vec![
+            ("CallSid", "CA%00x"),
+            ("From", CALLER),
+            ("To", TRACKING),
+            ("DialCallStatus", "no-answer"),
+        ],
+    ] {
+        let r = app
+            .post_twilio("/webhooks/twilio/voice/dial", &params)
+            .await;
+        assert_eq!(r.status(), 400);
+    }
+    let long = format!("CA{}", "0".repeat(10_000));
+    let r = app
+        .post_twilio(
+            "/webhooks/twilio/voice/dial",
+            &[
+                ("CallSid", &long),
+                ("From", CALLER),
+                ("To", TRACKING),
+                ("DialCallStatus", "no-answer"),
+            ],
+        )
+        .await;
+    assert_eq!(r.status(), 400);
+    assert!(r.text().await.unwrap().contains("must be a Twilio SID"));
     // Unknown dial status.
     let r = app.dial_result("CAx", CALLER, TRACKING, "exploded").await;
     assert_eq!(r.status(), 400);

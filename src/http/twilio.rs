@@ -30,14 +30,40 @@ impl TwilioForm {
             .map(|(_, v)| v.as_str())
     }
 
-    /// A parameter that must be present and non-empty.
+    /// A parameter that must be present and non-empty, and given once
+    /// (two different `From`s would leave it to us which caller to text).
+    /// A `…Sid` must look like one: at most 64 letters and digits (`-` and
+    /// `_` let through), never control characters or a 10 KB blob.
     pub fn require(&self, name: &'static str) -> Result<&str, ApiError> {
-        match self.get(name).map(str::trim) {
-            Some(v) if !v.is_empty() => Ok(v),
-            _ => Err(ApiError::BadRequest(format!(
-                "missing required parameter `{name}`"
-            ))),
+        let mut values = self
+            .pairs
+            .iter()
+            .filter(|(k, _)| k == name)
+            .map(|(_, v)| v.trim());
+        let v = match values.next() {
+            Some(v) if !v.is_empty() => v,
+            _ => {
+                return Err(ApiError::BadRequest(format!(
+                    "missing required parameter `{name}`"
+                )))
+            }
+        };
+        if values.any(|other| other != v) {
+            return Err(ApiError::BadRequest(format!(
+                "parameter `{name}` is given more than once, with different values"
+            )));
         }
+        if name.ends_with("Sid")
+            && !(v.len() <= 64
+                && v.bytes()
+                    .all(|b| b.is_ascii_alphanumeric() || b == b'-' || b == b'_'))
+        {
+            return Err(ApiError::BadRequest(format!(
+                "`{name}` must be a Twilio SID (at most 64 letters and digits); got {} characters",
+                v.chars().count()
+            )));
+        }
+        Ok(v)
     }
 }
 
