@@ -254,6 +254,18 @@ impl Core {
                 call.status = "missed".into();
                 call.missed_trigger = Some(r.trigger.as_str().into());
                 tx.save_missed_call(&call, now).await?;
+                if let Some(old) = latest.as_ref() {
+                    // The caller's earlier lead (its window has passed) must
+                    // not keep texting them beside this one: a reply or an
+                    // answered call will only reach the newest lead.
+                    tx.stop_follow_ups(
+                        old.id,
+                        "the caller called again: the new lead's follow-ups take over",
+                        "superseded",
+                        now,
+                    )
+                    .await?;
+                }
                 // The two events in one statement, and the send, the first
                 // follow-up and the cold check in another.
                 let (send, (kind, detail)) = self

@@ -366,6 +366,92 @@ async fn a_reply_cancels_a_follow_up_already_queued_and_held(b: Backend) {
     assert_eq!(canceled, 1, "{}", lead["messages"]);
 }
 
+/// Spartan with a follow-up two days out, so a lead's sequence outlives
+/// its 24 h window.
+const TWO_DAY_FOLLOW_UP: &str = r#"
+[[business]]
+id = "spartan"
+name = "Spartan Plumbing"
+time_zone = "America/Chicago"
+numbers = ["+15125550100"]
+ring_phone = "+15125550199"
+hours = { mon = "07:00-18:00", tue = "07:00-18:00", wed = "07:00-18:00", thu = "07:00-18:00", fri = "07:00-18:00" }
+senders = { "+15125550100" = { registration = "10dlc", campaign_id = "CSPARTAN1", status = "registered", mps = 1000 } }
+follow_ups = [
+  { after = "30m", template = "follow_up_1.txt" },
+  { after = "2d", template = "follow_up_2.txt" },
+]
+"#;
+
+/// The caller's first lead (texted, then its first follow-up) and, a day
+/// later, a second missed call: a new lead with its own instant text.
+async fn two_leads(b: Backend) -> TestApp {
+    let app = TestApp::spawn_with(b, TWO_DAY_FOLLOW_UP, "").await;
+    app.missed_call("CA1", CALLER).await;
+    app.wait_for_texts(1).await;
+    app.advance(Duration::minutes(30)).await;
+    assert_eq!(app.mock.sent_to(CALLER).len(), 2);
+    app.advance(Duration::hours(24)).await;
+    app.missed_call("CA2", CALLER).await;
+    app.settle().await;
+    assert_eq!(app.mock.sent_to(CALLER).len(), 3);
+    app
+}
+
+/// Found in review: the older lead kept its own sequence after a newer
+/// lead took over, so a customer who replied to (or talked about) the new
+/// one still got the old one's "we can still get someone out" text.
+async fn a_newer_lead_takes_over_the_older_ones_follow_ups(b: Backend) {
+    // They reply to the new lead.
+    let app = two_leads(b.clone()).await;
+    app.sms("SM1", CALLER, "I'll think about it").await;
+    app.settle().await;
+    let after_reply = app.mock.sent_to(CALLER).len();
+    app.advance(Duration::days(3)).await;
+    let texts: Vec<_> = app
+        .mock
+        .sent_to(CALLER)
+        .into_iter()
+        .map(|s| s.body)
+        .collect();
+    assert_eq!(
+        texts.len(),
+        after_reply,
+        "after the reply: {:#?}",
+        &texts[after_reply..]
+    );
+    let v: serde_json::Value = app
+        .admin_get(&format!("/api/v1/leads?caller=%2B{}", &CALLER[1..]))
+        .await
+        .json()
+        .await
+        .unwrap();
+    assert_eq!(v["leads"].as_array().unwrap().len(), 2, "{v}");
+
+    // Or nobody answers at all: only the newest lead's sequence runs.
+    let app = two_leads(b).await;
+    app.advance(Duration::minutes(30)).await;
+    assert_eq!(
+        app.mock.sent_to(CALLER).len(),
+        4,
+        "the new lead's first step"
+    );
+    for _ in 0..6 {
+        app.advance(Duration::hours(12)).await;
+    }
+    let bodies: Vec<_> = app
+        .mock
+        .sent_to(CALLER)
+        .into_iter()
+        .map(|s| s.body)
+        .collect();
+    assert_eq!(
+        bodies.len(),
+        5,
+        "old lead: instant + step 1; new lead: instant + steps 1 and 2: {bodies:#?}"
+    );
+}
+
 async fn quiet_leads_go_cold_after_a_day(b: Backend) {
     let app = spawn(b).await;
     app.missed_call("CA1", CALLER).await;
@@ -579,6 +665,7 @@ on_both_stores!(
     every_step_is_sent_once_across_a_restart_within_quiet_hours_and_cap,
     a_reply_cancels_a_follow_up_held_overnight,
     a_reply_cancels_a_follow_up_already_queued_and_held,
+    a_newer_lead_takes_over_the_older_ones_follow_ups,
     quiet_leads_go_cold_after_a_day,
     the_queue_api_filters_and_the_office_closes_leads,
     do_not_contact_is_an_opt_out_and_stops_everything,

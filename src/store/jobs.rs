@@ -556,17 +556,35 @@ impl Store {
             // A follow-up is for someone who has not answered. If they
             // replied, called or were closed out since it was queued (say
             // it was held overnight by quiet hours), it must not go.
+            // Nor if a newer lead of the same caller took over: replies and
+            // answered calls reach only the newest one.
             if let (MessageKind::FollowUp, Some(lead_id)) = (msg.kind, msg.lead_id) {
-                let status: Option<String> = query("SELECT status FROM leads WHERE id = $1")
-                    .bind(lead_id)
-                    .fetch_optional(tx.conn())
-                    .await?
-                    .map(|r| get(&r, "status"))
-                    .transpose()?;
-                if let Some(status) = status.filter(|s| s != "texted" && s != "cold") {
+                let row = query(
+                    "SELECT l.status,
+                            (SELECT COUNT(*) FROM leads n WHERE n.business_id = l.business_id
+                             AND n.caller = l.caller AND n.id > l.id) AS newer
+                     FROM leads l WHERE l.id = $1",
+                )
+                .bind(lead_id)
+                .fetch_optional(tx.conn())
+                .await?;
+                let stop = match row {
+                    Some(r) => {
+                        let status: String = get(&r, "status")?;
+                        if get::<i64>(&r, "newer")? > 0 {
+                            Some("lead_superseded".to_string())
+                        } else if status != "texted" && status != "cold" {
+                            Some(format!("lead_{status}"))
+                        } else {
+                            None
+                        }
+                    }
+                    None => None,
+                };
+                if let Some(reason) = stop {
                     query("UPDATE messages SET status = 'canceled', suppress_reason = $2, updated_at = $3 WHERE id = $1")
                         .bind(msg.id)
-                        .bind(format!("lead_{status}"))
+                        .bind(reason)
                         .bind(now_ms)
                         .execute(tx.conn())
                         .await?;
