@@ -80,7 +80,14 @@ struct MessageResource {
 struct MessageList {
     #[serde(default)]
     messages: Vec<MessageResource>,
+    /// Relative URI of the next page, if any.
+    #[serde(default)]
+    next_page_uri: Option<String>,
 }
+
+/// Most pages of the message list [`Twilio::find_sent`] reads (50 each,
+/// newest first) for one business number and one person.
+const FIND_SENT_PAGES: usize = 5;
 
 #[derive(Deserialize)]
 struct TwilioErrorBody {
@@ -239,60 +246,78 @@ impl Provider for Twilio {
         sms: &OutboundSms,
         since: DateTime<Utc>,
     ) -> Result<Option<SendReceipt>, SendError> {
-        // DateSent filters by day (UTC); a minute of slack covers clock skew.
-        let day = (since - ChronoDuration::minutes(1))
-            .format("%Y-%m-%d")
-            .to_string();
-        let resp = self
-            .http
-            .get(self.messages_url.clone())
-            .basic_auth(&self.account_sid, Some(self.auth_token.expose_secret()))
-            .query(&[
-                ("To", sms.to.as_str()),
-                ("From", sms.from.as_str()),
-                ("DateSent>", day.as_str()),
-                ("PageSize", "50"),
-            ])
-            .send()
-            .await
-            .map_err(network_error)?;
-        if !resp.status().is_success() {
-            return Err(match classify_error(resp).await {
-                // A failed lookup is never a reason to give up on the text.
-                SendError::Permanent { code, message } => SendError::Retryable {
-                    message: format!("message list lookup failed ({code}): {message}"),
-                    retry_after: None,
-                    in_doubt: true,
-                },
-                e => e,
-            });
-        }
-        let list: MessageList = resp.json().await.map_err(|e| SendError::Retryable {
-            message: format!("unreadable message list: {e}"),
-            retry_after: None,
-            in_doubt: true,
-        })?;
+        // No `DateSent` filter: a message Twilio accepted but has not sent
+        // yet (still `queued` or `accepted`, just what a timed-out send under
+        // load leaves) has no `date_sent`, and such a filter would hide the
+        // very message we are looking for. To and From narrow the list to
+        // this business and this person; the creation time is checked here,
+        // with a minute of slack for clock skew.
         let earliest = since - ChronoDuration::minutes(1);
-        Ok(list
-            .messages
-            .into_iter()
-            .find(|m| {
+        let mut url = self.messages_url.clone();
+        url.query_pairs_mut()
+            .append_pair("To", &sms.to)
+            .append_pair("From", &sms.from)
+            .append_pair("PageSize", "50");
+        for _ in 0..FIND_SENT_PAGES {
+            let resp = self
+                .http
+                .get(url.clone())
+                .basic_auth(&self.account_sid, Some(self.auth_token.expose_secret()))
+                .send()
+                .await
+                .map_err(network_error)?;
+            if !resp.status().is_success() {
+                return Err(match classify_error(resp).await {
+                    // A failed lookup is never a reason to give up on the text.
+                    SendError::Permanent { code, message } => SendError::Retryable {
+                        message: format!("message list lookup failed ({code}): {message}"),
+                        retry_after: None,
+                        in_doubt: true,
+                    },
+                    e => e,
+                });
+            }
+            let list: MessageList = resp.json().await.map_err(|e| SendError::Retryable {
+                message: format!("unreadable message list: {e}"),
+                retry_after: None,
+                in_doubt: true,
+            })?;
+            let found = list.messages.into_iter().find(|m| {
                 m.body.as_deref() == Some(sms.body.as_str())
                     && m.date_created
                         .as_deref()
                         .and_then(|d| DateTime::parse_from_rfc2822(d).ok())
                         .is_none_or(|d| d.with_timezone(&Utc) >= earliest)
-            })
-            .map(|m| SendReceipt {
-                provider_sid: m.sid,
-            }))
+            });
+            if let Some(m) = found {
+                return Ok(Some(SendReceipt {
+                    provider_sid: m.sid,
+                }));
+            }
+            match list.next_page_uri.as_deref().filter(|u| !u.is_empty()) {
+                Some(next) => {
+                    url = self
+                        .messages_url
+                        .join(next)
+                        .map_err(|e| SendError::Retryable {
+                            message: format!("unusable next_page_uri {next:?}: {e}"),
+                            retry_after: None,
+                            in_doubt: true,
+                        })?
+                }
+                None => return Ok(None),
+            }
+        }
+        // More pages of texts between these two numbers than anyone
+        // exchanges: the in-doubt text is not among the newest ones.
+        Ok(None)
     }
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
-    use wiremock::matchers::{method, path};
+    use wiremock::matchers::{method, path, query_param, query_param_is_missing};
     use wiremock::{Mock, MockServer, ResponseTemplate};
 
     fn sms() -> OutboundSms {
@@ -348,5 +373,60 @@ mod tests {
         .err()
         .expect("refused");
         assert!(e.contains("TWILIO_API_BASE"), "{e}");
+    }
+
+    /// An in-doubt text Twilio accepted but has not sent yet has no
+    /// `date_sent`: the lookup must not filter on it, and must read on to
+    /// the next page when the first does not hold it.
+    #[tokio::test]
+    async fn find_sent_sees_a_queued_message_on_a_later_page() {
+        let server = MockServer::start().await;
+        let list = "/2010-04-01/Accounts/AC1/Messages.json";
+        let now = Utc::now();
+        Mock::given(method("GET"))
+            .and(path(list))
+            .and(query_param("To", "+15125550123"))
+            .and(query_param("From", "+15125550100"))
+            .and(query_param_is_missing("DateSent>"))
+            .and(query_param_is_missing("Page"))
+            .respond_with(ResponseTemplate::new(200).set_body_json(serde_json::json!({
+                "messages": [{"sid": "SMother", "body": "Another text", "status": "delivered",
+                              "date_created": now.to_rfc2822(), "date_sent": now.to_rfc2822()}],
+                "next_page_uri": format!("{list}?To=%2B15125550123&From=%2B15125550100&PageSize=50&Page=1&PageToken=PA1"),
+            })))
+            .expect(2)
+            .mount(&server)
+            .await;
+        Mock::given(method("GET"))
+            .and(path(list))
+            .and(query_param("Page", "1"))
+            .and(query_param("PageToken", "PA1"))
+            .respond_with(ResponseTemplate::new(200).set_body_json(serde_json::json!({
+                "messages": [{"sid": "SMqueued", "body": "Sorry we missed you", "status": "queued",
+                              "date_created": now.to_rfc2822(), "date_sent": null}],
+                "next_page_uri": null,
+            })))
+            .expect(2)
+            .mount(&server)
+            .await;
+        let t = Twilio::new(
+            &server.uri(),
+            "AC1",
+            SecretString::from("token".to_string()),
+            Duration::from_secs(5),
+        )
+        .unwrap();
+        let found = t
+            .find_sent(&sms(), now - ChronoDuration::seconds(5))
+            .await
+            .unwrap();
+        assert_eq!(found.map(|r| r.provider_sid).as_deref(), Some("SMqueued"));
+        // Created long before this send: not ours.
+        let found = t.find_sent(&sms(), now + ChronoDuration::minutes(10)).await;
+        assert!(
+            matches!(found, Ok(None)),
+            "{:?}",
+            found.map(|f| f.map(|r| r.provider_sid))
+        );
     }
 }
