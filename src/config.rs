@@ -526,7 +526,7 @@ impl Config {
             worker_concurrency: s.worker_concurrency.unwrap_or(64).max(1) as usize,
             max_body_bytes: s.max_body_bytes.unwrap_or(64 * 1024) as usize,
             send_timeout: std::time::Duration::from_millis(
-                (s.send_timeout_seconds.unwrap_or(15.0) * 1000.0) as u64,
+                (s.send_timeout_seconds.unwrap_or(10.0) * 1000.0) as u64,
             ),
             quiet_hours: match crate::compliance::quiet::QuietHours::from_config(&s.quiet_hours) {
                 Ok(q) => q,
@@ -545,6 +545,21 @@ impl Config {
                 "service.instant_text_window_hours",
                 "must be at least 1",
                 "use 24 (the default)",
+            ));
+        }
+        // An in-doubt retry looks the text up (bounded by one send timeout)
+        // and then sends it: both must end inside the lease, or another
+        // worker takes the job over mid-send and may text the person again.
+        if service.lease.num_milliseconds() <= 2 * service.send_timeout.as_millis() as i64 {
+            errs.push(ConfigError::new(
+                file,
+                "service.lease_seconds",
+                format!(
+                    "{} s is not more than twice send_timeout_seconds ({} s): a retry that looks up an in-doubt text and then sends it could outlive its lease and be sent twice",
+                    service.lease.num_seconds(),
+                    service.send_timeout.as_secs_f64()
+                ),
+                "raise lease_seconds or lower send_timeout_seconds (defaults: 30 and 10)",
             ));
         }
         if s.max_attempts == Some(0) {
@@ -1635,6 +1650,30 @@ mod tests {
         assert!(
             order.to_string().contains("not later than the step before"),
             "{order}"
+        );
+    }
+
+    #[test]
+    fn the_lease_outlasts_a_look_up_and_a_send() {
+        let c = parse_prefixed("").unwrap();
+        assert_eq!(c.service.lease, Duration::seconds(30));
+        assert_eq!(c.service.send_timeout, std::time::Duration::from_secs(10));
+        let errs = Config::parse(
+            &format!(
+                "[service]\nprompts_dir = {:?}\nlease_seconds = 20\nsend_timeout_seconds = 10\n[[business]]\nid = \"b\"\nname = \"B\"\ntime_zone = \"America/Chicago\"\nnumbers = [\"+15125550100\"]\nring_phone = \"+15125550199\"\n",
+                concat!(env!("CARGO_MANIFEST_DIR"), "/prompts")
+            ),
+            "ringback.toml",
+            Path::new("."),
+        )
+        .unwrap_err()
+        .0;
+        assert_eq!(errs.len(), 1, "{errs:?}");
+        assert_eq!(errs[0].key, "service.lease_seconds");
+        assert!(
+            errs[0].message.contains("twice send_timeout_seconds"),
+            "{}",
+            errs[0].message
         );
     }
 

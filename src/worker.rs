@@ -656,7 +656,19 @@ impl Worker {
             // An earlier attempt may have reached the carrier. Look before
             // sending again.
             let since = msg.send_started_at.unwrap_or(msg.created_at);
-            match self.provider.find_sent(&sms, since).await {
+            // One send timeout for the whole look-up, however many pages:
+            // the look-up and the send must both fit in the job's lease.
+            let timeout = self.config.service.send_timeout;
+            let found = tokio::time::timeout(timeout, self.provider.find_sent(&sms, since))
+                .await
+                .unwrap_or_else(|_| {
+                    Err(SendError::Retryable {
+                        message: format!("message list look-up took over {timeout:?}"),
+                        retry_after: None,
+                        in_doubt: true,
+                    })
+                });
+            match found {
                 Ok(Some(receipt)) => {
                     tracing::info!(message_id = msg.id, sid = %receipt.provider_sid, "in-doubt send found at the carrier; not sending again");
                     let now = self.clock.now();

@@ -64,7 +64,7 @@ senders = { "+15125550100" = { registration = "10dlc", campaign_id = "CACME0001"
 fn write_config(dir: &Path, business_extra: &str) -> PathBuf {
     let prompts = Path::new(env!("CARGO_MANIFEST_DIR")).join("prompts");
     let text = format!(
-        "[service]\nprompts_dir = {:?}\nlease_seconds = 3\nsend_timeout_seconds = 2.0\n\
+        "[service]\nprompts_dir = {:?}\nlease_seconds = 5\nsend_timeout_seconds = 2.0\n\
          # real time here: texts must not wait for the recipient's daytime\n\
          instant_any_hour = true\n\
          quiet_hours = {{ default = \"00:00-23:59\", TX = \"00:00-23:59\" }}\n{BUSINESS}{business_extra}\n",
@@ -622,7 +622,7 @@ async fn three_instances_one_killed_every_caller_texted_exactly_once() {
         );
     }
 
-    // The killed instance's claimed jobs come back after their 3 s lease.
+    // The killed instance's claimed jobs come back after their 5 s lease.
     let settled = wait_until(
         &mut env,
         Duration::from_secs(60),
