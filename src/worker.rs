@@ -799,9 +799,14 @@ impl Worker {
                 in_doubt,
             } => {
                 let still_in_doubt = in_doubt || was_in_doubt;
-                self.store
-                    .record_send_error(message_id, !still_in_doubt, None, &message, now)
+                let ours = self
+                    .store
+                    .record_send_error(job, message_id, !still_in_doubt, None, &message, now)
                     .await?;
+                if !ours {
+                    tracing::warn!(job = job.id, message_id, error = %message, "send failed after this worker's lease ran out; the job's new owner decides");
+                    return Ok(());
+                }
                 if job.attempts >= job.max_attempts {
                     tracing::error!(message_id = message_id, attempts = job.attempts, error = %message, "giving up on a text after its last attempt");
                     self.store

@@ -690,27 +690,38 @@ impl Store {
     /// Records a send that did not happen this time. `definitely_not_sent`
     /// puts the message back to queued; otherwise it stays `sending` (in
     /// doubt) so the next attempt reconciles first.
+    ///
+    /// Fenced like every other outcome: a worker whose lease ran out must
+    /// not touch the message, or its "definitely not sent" could wipe the
+    /// in-doubt mark of the attempt the job's new owner has in flight, and
+    /// the next attempt would send without looking first.
     pub async fn record_send_error(
         &self,
+        job: &Job,
         message_id: i64,
         definitely_not_sent: bool,
         code: Option<&str>,
         error: &str,
         now: DateTime<Utc>,
-    ) -> Result<()> {
+    ) -> Result<bool> {
         let mut one = self.one().await?;
-        query(
+        let n = query(
             "UPDATE messages SET status = CASE WHEN $2 = 1 AND status = 'sending' THEN 'queued' ELSE status END,
-                 error_code = $3, error_message = $4, updated_at = $5 WHERE id = $1",
+                 error_code = $3, error_message = $4, updated_at = $5
+             WHERE id = $1
+               AND EXISTS (SELECT 1 FROM jobs WHERE id = $6 AND lease_token = $7 AND status = 'running')",
         )
         .bind(message_id)
         .bind(definitely_not_sent as i64)
         .bind(code.map(str::to_string))
         .bind(error)
         .bind(to_ms(now))
+        .bind(job.id)
+        .bind(job.lease_token)
         .execute(one.target())
         .await?;
-        one.done().await
+        one.done().await?;
+        Ok(n == 1)
     }
 
     /// A permanent failure: the message failed, the job failed (kept).
@@ -801,6 +812,76 @@ mod tests {
             let (status, attempts, _) = store.job_status(k).await.unwrap().unwrap();
             assert_eq!((status, attempts), (JobStatus::Pending, 0), "{k}");
         }
+    }
+
+    /// A worker whose lease was taken over cannot put the message back to
+    /// `queued`: that would erase the in-doubt mark of the new owner's
+    /// attempt. On PostgreSQL too when RINGBACK_TEST_POSTGRES_URL is set.
+    #[tokio::test]
+    async fn a_send_error_after_a_lost_lease_leaves_the_message_alone() {
+        let dir = tempfile::tempdir().unwrap();
+        let url = format!("sqlite://{}", dir.path().join("e.db").display());
+        send_error_case(&url).await;
+        if let Some(pg) =
+            crate::store::fresh_postgres_database("a_send_error_after_a_lost_lease").await
+        {
+            send_error_case(&pg).await;
+        }
+    }
+
+    async fn send_error_case(url: &str) {
+        use crate::domain::{MessageKind, MessageStatus};
+        use crate::store::NewMessage;
+        let store = Store::connect(url, &Default::default()).await.unwrap();
+        store.migrate().await.unwrap();
+        let now = Utc::now();
+        let mut tx = store.begin().await.unwrap();
+        let message = tx
+            .insert_message(&NewMessage {
+                business_id: "b".into(),
+                lead_id: None,
+                direction: "outbound",
+                kind: MessageKind::Instant,
+                to: "+15125550123".into(),
+                from: "+15125550100".into(),
+                body: "hi".into(),
+                status: MessageStatus::Sending,
+                suppress_reason: None,
+                provider: None,
+                provider_sid: None,
+                trigger_at: now,
+                created_at: now,
+            })
+            .await
+            .unwrap();
+        let job = NewJob {
+            kind: "send_message",
+            lead_id: None,
+            unique_key: format!("send:{message}"),
+            payload: "{}".into(),
+            run_at: now,
+            max_attempts: 3,
+        };
+        assert!(tx.enqueue(&job, now).await.unwrap());
+        tx.commit().await.unwrap();
+        let held = store
+            .claim_jobs(now, now + chrono::Duration::minutes(5), 1)
+            .await
+            .unwrap()
+            .remove(0);
+        let mut stale = held.clone();
+        stale.lease_token -= 1;
+        let status = || async { store.message(message).await.unwrap().unwrap().status };
+        assert!(!store
+            .record_send_error(&stale, message, true, None, "429", now)
+            .await
+            .unwrap());
+        assert_eq!(status().await, MessageStatus::Sending, "still in doubt");
+        assert!(store
+            .record_send_error(&held, message, true, None, "429", now)
+            .await
+            .unwrap());
+        assert_eq!(status().await, MessageStatus::Queued);
     }
 
     /// Recording a batch whose size is not a power of two (71 sends: chunks
