@@ -130,6 +130,17 @@ impl Settings {
             get("TWILIO_API_BASE").as_deref(),
             "(or http:// for a local mock); unset it to use https://api.twilio.com",
         )?;
+        // Telnyx is in the design but not in this build. Starting anyway
+        // would mean console mode: every text logged as sent and none
+        // delivered, webhooks checked against the public development secret.
+        if let Some(name) = ["TELNYX_API_KEY", "TELNYX_PUBLIC_KEY", "TELNYX_API_BASE"]
+            .into_iter()
+            .find(|k| get(k).is_some())
+        {
+            return Err(format!(
+                "{name} is set, but this build of ringback has no Telnyx provider yet; unset the TELNYX_* variables and set TWILIO_ACCOUNT_SID and TWILIO_AUTH_TOKEN (or neither, for console mode)"
+            ));
+        }
         let twilio = match (get("TWILIO_ACCOUNT_SID"), get("TWILIO_AUTH_TOKEN")) {
             (Some(sid), Some(token)) => Some(TwilioSettings {
                 account_sid: account_sid(sid)?,
@@ -1542,6 +1553,11 @@ mod tests {
             }
         };
         assert!(Settings::from_lookup(env(&[("TWILIO_ACCOUNT_SID", "AC1")])).is_err());
+        let e = Settings::from_lookup(env(&[("TELNYX_API_KEY", "KEY0123")])).unwrap_err();
+        assert!(
+            e.contains("TELNYX_API_KEY") && e.contains("no Telnyx provider"),
+            "{e}"
+        );
         let sid = |v: &'static str| {
             let pairs: &'static [(&'static str, &'static str)] = Box::leak(Box::new([
                 ("TWILIO_ACCOUNT_SID", v),
