@@ -685,7 +685,18 @@ impl Worker {
                         .inc("ringback_texts_total", &[("outcome", "reconciled")]);
                     return Ok(());
                 }
-                Ok(None) => {}
+                Ok(None) => {
+                    // The look-up took a round trip to the carrier (up to a
+                    // send timeout) after the gate: a STOP committed in the
+                    // meantime must still win.
+                    if msg.kind != MessageKind::OptOutConfirmation
+                        && self.store.consent_state(&msg.business_id, &msg.to).await?
+                            == Some(crate::domain::ConsentAction::OptOut)
+                    {
+                        tracing::info!(message_id = msg.id, to = %mask(&msg.to), "recipient opted out while an in-doubt text was looked up; not sending");
+                        return self.suppress(job, msg.id, "opted_out").await;
+                    }
+                }
                 Err(e) => return self.after_error(job, msg.id, e, true).await,
             }
         }

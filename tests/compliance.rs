@@ -163,6 +163,44 @@ async fn opt_out_cancels_a_text_waiting_for_retry(b: Backend) {
     assert_eq!(instant.status, ringback::domain::MessageStatus::Canceled);
 }
 
+/// An in-doubt retry looks the text up at the carrier before sending: a
+/// STOP that lands while that look-up is on the wire still wins.
+async fn opt_out_during_an_in_doubt_look_up_wins(b: Backend) {
+    let app = TestApp::spawn(b).await;
+    // The first attempt gets a 500: it may have gone out, so it is in doubt.
+    app.mock.push(Script::Fail {
+        status: 500,
+        code: 20500,
+        retry_after: None,
+    });
+    app.missed_call("CA1", CALLER).await;
+    app.settle().await;
+    assert!(app.mock.sent().is_empty());
+    // The retry's look-up is slow; the STOP arrives while it is out.
+    app.mock.delay_lists(std::time::Duration::from_millis(800));
+    app.clock.advance(Duration::minutes(1));
+    for _ in 0..200 {
+        if app.mock.list_requests() > 0 {
+            break;
+        }
+        tokio::time::sleep(std::time::Duration::from_millis(10)).await;
+    }
+    assert_eq!(app.mock.list_requests(), 1, "the retry looks up first");
+    assert_eq!(app.sms("SM1", CALLER, "STOP").await.status(), 200);
+    app.settle().await;
+    app.advance(Duration::hours(1)).await;
+    let sent = app.mock.sent_to(CALLER);
+    assert_eq!(sent.len(), 1, "only the confirmation: {sent:?}");
+    assert!(sent[0].body.contains("unsubscribed"), "{}", sent[0].body);
+    let msgs = app.store().messages(10).await.unwrap();
+    let instant = msgs
+        .iter()
+        .find(|m| m.kind == ringback::domain::MessageKind::Instant)
+        .unwrap();
+    assert_eq!(instant.status, ringback::domain::MessageStatus::Suppressed);
+    assert_eq!(instant.suppress_reason.as_deref(), Some("opted_out"));
+}
+
 async fn unregistered_sender_is_refused_at_send_time(b: Backend) {
     let businesses = DEFAULT_BUSINESS.replace(
         r#"status = "registered", mps = 1000 } }
@@ -198,5 +236,6 @@ on_both_stores!(
     help_replies_with_business_and_opt_out,
     plain_language_revocation_is_an_opt_out,
     opt_out_cancels_a_text_waiting_for_retry,
+    opt_out_during_an_in_doubt_look_up_wins,
     unregistered_sender_is_refused_at_send_time,
 );

@@ -59,6 +59,8 @@ struct Inner {
     script: VecDeque<Script>,
     requests: usize,
     list_requests: usize,
+    /// How long each message-list request takes to answer.
+    list_delay: Duration,
 }
 
 #[derive(Clone)]
@@ -103,6 +105,11 @@ impl MockTwilio {
     /// Send attempts seen, including failed ones.
     pub fn requests(&self) -> usize {
         self.inner.lock().unwrap().requests
+    }
+
+    /// Makes every message-list request take `d` (a slow carrier API).
+    pub fn delay_lists(&self, d: Duration) {
+        self.inner.lock().unwrap().list_delay = d;
     }
 
     pub fn list_requests(&self) -> usize {
@@ -193,8 +200,15 @@ async fn list(
     if !authorized(&headers) {
         return error(401, 20003, "Authenticate");
     }
-    let mut i = inner.lock().unwrap();
-    i.list_requests += 1;
+    let delay = {
+        let mut i = inner.lock().unwrap();
+        i.list_requests += 1;
+        i.list_delay
+    };
+    if !delay.is_zero() {
+        tokio::time::sleep(delay).await;
+    }
+    let i = inner.lock().unwrap();
     let msgs: Vec<serde_json::Value> = i
         .sent
         .iter()
