@@ -478,24 +478,89 @@ impl Core {
         let Some(mut tx) = self.begin_webhook(rx, Some(business_id), now).await? else {
             return Ok(false);
         };
-        let msg = tx.update_delivery(sid, status, error_code, now).await?;
-        if let (Some(m), Some(code)) = (&msg, error_code) {
-            learn_from_carrier_error(&mut tx, &self.metrics, m, code, now).await?;
-        }
-        let mut healthy_again = false;
-        if let Some(m) = msg.as_ref().filter(|_| status == MessageStatus::Delivered) {
-            let sent_at = m.sent_at.or(m.send_started_at).unwrap_or(m.created_at);
-            healthy_again = tx.clear_sender_at_risk(&m.from, sent_at).await?;
+        let applied = apply_receipt(&mut tx, &self.metrics, sid, status, error_code, now).await?;
+        if applied.is_none() {
+            // Not recorded yet, perhaps: the send's outcome is committed a
+            // moment after the carrier accepts it (a batch, or an in-doubt
+            // send reconciled on its retry), and the receipt can win that
+            // race. It gets a second look, so an early "failed" with its
+            // error code is not lost.
+            let payload = serde_json::to_string(&LateReceipt {
+                sid: sid.to_string(),
+                status: status.as_str().to_string(),
+                error_code: error_code.map(str::to_string),
+            })
+            .expect("serializable");
+            tx.enqueue(
+                &NewJob {
+                    kind: LATE_RECEIPT,
+                    lead_id: None,
+                    unique_key: format!("late_receipt:{sid}:{}", status.as_str()),
+                    payload,
+                    run_at: now + LATE_RECEIPT_EVERY,
+                    max_attempts: LATE_RECEIPT_TRIES,
+                },
+                now,
+            )
+            .await?;
         }
         tx.commit().await?;
-        if let Some(m) = msg.as_ref().filter(|_| healthy_again) {
-            tracing::info!(
-                business = %m.business_id,
-                sender = %m.from,
-                "sending number delivers again: no longer at risk"
-            );
+        if applied.is_none() {
+            self.wake.notify_one();
         }
-        Ok(msg.is_some())
+        log_healthy_again(applied.as_ref());
+        Ok(applied.is_some())
+    }
+}
+
+/// A job: a delivery receipt that came before its message was recorded.
+pub const LATE_RECEIPT: &str = "late_receipt";
+/// How long a late receipt waits between looks, and how many it gets.
+pub const LATE_RECEIPT_EVERY: chrono::Duration = chrono::Duration::seconds(15);
+pub const LATE_RECEIPT_TRIES: i64 = 4;
+
+#[derive(serde::Serialize, serde::Deserialize)]
+pub struct LateReceipt {
+    pub sid: String,
+    pub status: String,
+    pub error_code: Option<String>,
+}
+
+/// A delivery receipt applied in `tx`: the message's status moves forward
+/// only; a carrier error teaches us about the number; a delivered text
+/// clears its sender's at-risk flag if it was sent after the error.
+/// `None` if no message has this provider id. `Some((message, healthy
+/// again))` otherwise.
+pub(crate) async fn apply_receipt(
+    tx: &mut Tx,
+    metrics: &Metrics,
+    sid: &str,
+    status: MessageStatus,
+    error_code: Option<&str>,
+    now: DateTime<Utc>,
+) -> Result<Option<(crate::store::MessageRow, bool)>, StoreError> {
+    let Some(m) = tx.update_delivery(sid, status, error_code, now).await? else {
+        return Ok(None);
+    };
+    if let Some(code) = error_code {
+        learn_from_carrier_error(tx, metrics, &m, code, now).await?;
+    }
+    let mut healthy_again = false;
+    if status == MessageStatus::Delivered {
+        let sent_at = m.sent_at.or(m.send_started_at).unwrap_or(m.created_at);
+        healthy_again = tx.clear_sender_at_risk(&m.from, sent_at).await?;
+    }
+    Ok(Some((m, healthy_again)))
+}
+
+/// After the commit that cleared it.
+pub(crate) fn log_healthy_again(applied: Option<&(crate::store::MessageRow, bool)>) {
+    if let Some((m, true)) = applied {
+        tracing::info!(
+            business = %m.business_id,
+            sender = %m.from,
+            "sending number delivers again: no longer at risk"
+        );
     }
 }
 

@@ -399,6 +399,7 @@ impl Worker {
             crate::timers::FOLLOW_UP | crate::timers::COLD_CHECK => self.run_timer(&job).await,
             crate::emergency::ACK_TIMEOUT => self.ack_timeout(&job).await,
             crate::emergency::PAGE_CALL => self.page_call(&job).await,
+            crate::ingest::LATE_RECEIPT => self.late_receipt(&job).await,
             other => {
                 let now = self.clock.now();
                 let _ = self
@@ -413,6 +414,56 @@ impl Worker {
             // be claimed again and every step is idempotent.
             tracing::error!(job = job.id, kind = %job.kind, error = %e, "job interrupted by a store error; it will be retried");
         }
+    }
+
+    /// A delivery receipt that arrived before its message was recorded:
+    /// applied once the message is known, or dropped (logged) after
+    /// [`crate::ingest::LATE_RECEIPT_TRIES`] looks, when it was most likely
+    /// for a message some other system sent from the same number.
+    async fn late_receipt(&self, job: &Job) -> crate::store::Result<()> {
+        use crate::ingest::{apply_receipt, log_healthy_again, LateReceipt, LATE_RECEIPT_EVERY};
+        let now = self.clock.now();
+        let parsed = serde_json::from_str::<LateReceipt>(&job.payload)
+            .ok()
+            .and_then(|p| Some((p.status.parse::<MessageStatus>().ok()?, p)));
+        let Some((status, p)) = parsed else {
+            self.store.fail_job(job, "unreadable payload", now).await?;
+            return Ok(());
+        };
+        let mut tx = self.store.begin().await?;
+        let applied = apply_receipt(
+            &mut tx,
+            &self.metrics,
+            &p.sid,
+            status,
+            p.error_code.as_deref(),
+            now,
+        )
+        .await?;
+        if applied.is_some() {
+            if tx.finish_job(job, None, now).await? {
+                tx.commit().await?;
+                log_healthy_again(applied.as_ref());
+                tracing::info!(sid = %p.sid, status = %status, "early delivery receipt applied");
+            }
+            return Ok(());
+        }
+        drop(tx);
+        if job.attempts >= job.max_attempts {
+            tracing::info!(sid = %p.sid, status = %status, "delivery receipt for a message ringback never recorded (another system's?); dropped");
+            self.store.complete_job(job, now).await?;
+        } else {
+            self.store
+                .retry_job(
+                    job,
+                    now + LATE_RECEIPT_EVERY,
+                    Some("message not recorded yet"),
+                    true,
+                    now,
+                )
+                .await?;
+        }
+        Ok(())
     }
 
     /// How late a timer fired (claimed − due), for the timer-accuracy figure.

@@ -943,6 +943,46 @@ async fn delivery_callbacks_never_move_a_message_backwards(b: Backend) {
     assert_eq!(status("bogus").await, 400);
 }
 
+/// A receipt can beat the record of its send: here the send's answer is
+/// lost (in doubt, no SID stored) and the carrier reports the text
+/// undelivered, unreachable handset, before the retry finds it in the
+/// message list. The receipt is applied once the message is known.
+async fn an_early_delivery_receipt_is_applied_once_the_send_is_recorded(b: Backend) {
+    let app = TestApp::spawn(b).await;
+    app.mock.push(Script::AcceptButGarble);
+    app.missed_call("CAearly", CALLER).await;
+    let sent = app.wait_for_texts(1).await;
+    app.settle().await;
+    let lead = app.lead_json(CALLER).await;
+    assert_eq!(lead["messages"][0]["status"], "sending", "in doubt: {lead}");
+    let r = app
+        .post_twilio(
+            "/webhooks/twilio/sms/status",
+            &[
+                ("MessageSid", &sent[0].sid),
+                ("MessageStatus", "undelivered"),
+                ("ErrorCode", "30006"),
+                ("From", TRACKING),
+                ("To", CALLER),
+            ],
+        )
+        .await;
+    assert_eq!(r.status(), 200);
+    // The retry reconciles (no second text); the receipt's second look
+    // applies it.
+    for _ in 0..4 {
+        app.advance(Duration::seconds(20)).await;
+    }
+    assert_eq!(app.mock.sent_to(CALLER).len(), 1, "never texted twice");
+    let lead = app.lead_json(CALLER).await;
+    let m = &lead["messages"][0];
+    assert_eq!(m["provider_sid"], sent[0].sid.as_str(), "{lead}");
+    assert_eq!(m["status"], "undelivered", "{lead}");
+    assert_eq!(m["error_code"], "30006", "{lead}");
+    let timeline = lead["events"].to_string();
+    assert!(timeline.contains("unreachable"), "{timeline}");
+}
+
 async fn landline_failure_marks_the_number_unreachable(b: Backend) {
     let app = TestApp::spawn(b).await;
     app.missed_call("CAland", CALLER).await;
@@ -1033,6 +1073,7 @@ on_both_stores!(
     forged_and_unsigned_webhooks_record_nothing,
     bad_input_gets_a_clear_4xx_and_changes_nothing,
     delivery_callbacks_never_move_a_message_backwards,
+    an_early_delivery_receipt_is_applied_once_the_send_is_recorded,
     landline_failure_marks_the_number_unreachable,
     ops_endpoints_report_health_and_metrics,
     graceful_shutdown_finishes_in_flight_sends,

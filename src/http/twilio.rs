@@ -567,7 +567,7 @@ pub async fn sms_status(
         if !known {
             tracing::info!(
                 sid,
-                "status callback for a message ringback has no record of, or a repeat of one already handled: answered 200 so the carrier stops"
+                "status callback repeated, or for a message not recorded (yet): kept for a second look; answered 200 so the carrier stops"
             );
         }
         Ok(xml(twiml::empty()))
