@@ -956,16 +956,7 @@ async fn an_early_delivery_receipt_is_applied_once_the_send_is_recorded(b: Backe
     let lead = app.lead_json(CALLER).await;
     assert_eq!(lead["messages"][0]["status"], "sending", "in doubt: {lead}");
     let r = app
-        .post_twilio(
-            "/webhooks/twilio/sms/status",
-            &[
-                ("MessageSid", &sent[0].sid),
-                ("MessageStatus", "undelivered"),
-                ("ErrorCode", "30006"),
-                ("From", TRACKING),
-                ("To", CALLER),
-            ],
-        )
+        .message_status(&sent[0].sid, "undelivered", Some("30006"), CALLER)
         .await;
     assert_eq!(r.status(), 200);
     // The retry reconciles (no second text); the receipt's second look
@@ -989,16 +980,7 @@ async fn landline_failure_marks_the_number_unreachable(b: Backend) {
     let sent = app.wait_for_texts(1).await;
     app.settle().await;
     let r = app
-        .post_twilio(
-            "/webhooks/twilio/sms/status",
-            &[
-                ("MessageSid", &sent[0].sid),
-                ("MessageStatus", "undelivered"),
-                ("ErrorCode", "30006"),
-                ("From", TRACKING),
-                ("To", CALLER),
-            ],
-        )
+        .message_status(&sent[0].sid, "undelivered", Some("30006"), CALLER)
         .await;
     assert_eq!(r.status(), 200);
     app.advance(Duration::hours(25)).await;

@@ -199,12 +199,7 @@ async fn follow_ups_fire_on_schedule_and_stop_on_a_reply(b: Backend) {
     // They answer: the +2 h and next-morning steps never go.
     app.sms("SM1", CALLER, "I'll think about it").await;
     app.advance(Duration::hours(24)).await;
-    let texts: Vec<_> = app
-        .mock
-        .sent_to(CALLER)
-        .into_iter()
-        .map(|s| s.body)
-        .collect();
+    let texts = app.mock.bodies_to(CALLER);
     assert_eq!(
         texts.len(),
         3,
@@ -300,12 +295,7 @@ async fn a_reply_cancels_a_follow_up_held_overnight(b: Backend) {
     app.sms("SM1", CALLER, "yes please, the water heater is leaking")
         .await;
     app.advance(Duration::hours(2)).await;
-    let texts: Vec<String> = app
-        .mock
-        .sent_to(CALLER)
-        .into_iter()
-        .map(|s| s.body)
-        .collect();
+    let texts = app.mock.bodies_to(CALLER);
     assert!(
         !texts
             .iter()
@@ -346,12 +336,7 @@ async fn a_reply_cancels_a_follow_up_already_queued_and_held(b: Backend) {
     assert_eq!(held.len(), 1, "{}", lead["messages"]);
     app.sms("SM1", CALLER, "I'll think about it").await;
     app.advance(Duration::hours(2)).await;
-    let texts: Vec<String> = app
-        .mock
-        .sent_to(CALLER)
-        .into_iter()
-        .map(|s| s.body)
-        .collect();
+    let texts = app.mock.bodies_to(CALLER);
     assert!(
         !texts.iter().any(|t| t.contains("Good morning")),
         "{texts:?}"
@@ -408,12 +393,7 @@ async fn a_newer_lead_takes_over_the_older_ones_follow_ups(b: Backend) {
     app.settle().await;
     let after_reply = app.mock.sent_to(CALLER).len();
     app.advance(Duration::days(3)).await;
-    let texts: Vec<_> = app
-        .mock
-        .sent_to(CALLER)
-        .into_iter()
-        .map(|s| s.body)
-        .collect();
+    let texts = app.mock.bodies_to(CALLER);
     assert_eq!(
         texts.len(),
         after_reply,
@@ -439,12 +419,7 @@ async fn a_newer_lead_takes_over_the_older_ones_follow_ups(b: Backend) {
     for _ in 0..6 {
         app.advance(Duration::hours(12)).await;
     }
-    let bodies: Vec<_> = app
-        .mock
-        .sent_to(CALLER)
-        .into_iter()
-        .map(|s| s.body)
-        .collect();
+    let bodies = app.mock.bodies_to(CALLER);
     assert_eq!(
         bodies.len(),
         5,

@@ -115,16 +115,7 @@ async fn carrier_errors_put_the_sender_at_risk(b: Backend) {
 }
 
 async fn status(app: &TestApp, sid: &str, status: &str, code: Option<&str>, to: &str) {
-    let mut form = vec![
-        ("MessageSid", sid),
-        ("MessageStatus", status),
-        ("From", TRACKING),
-        ("To", to),
-    ];
-    if let Some(code) = code {
-        form.push(("ErrorCode", code));
-    }
-    let r = app.post_twilio("/webhooks/twilio/sms/status", &form).await;
+    let r = app.message_status(sid, status, code, to).await;
     assert_eq!(r.status(), 200);
 }
 

@@ -780,6 +780,46 @@ pub(super) async fn finish(
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::domain::{MessageKind, MessageStatus};
+    use crate::store::NewMessage;
+
+    /// Runs `case` on a fresh SQLite file, then on a fresh PostgreSQL
+    /// database when RINGBACK_TEST_POSTGRES_URL is set.
+    async fn on_both_stores<F, Fut>(name: &str, case: F)
+    where
+        F: Fn(String) -> Fut,
+        Fut: std::future::Future<Output = ()>,
+    {
+        let dir = tempfile::tempdir().unwrap();
+        case(format!("sqlite://{}", dir.path().join("t.db").display())).await;
+        if let Some(pg) = crate::store::fresh_postgres_database(name).await {
+            case(pg).await;
+        }
+    }
+
+    /// An instant text from business "b" to `to`.
+    fn instant(
+        lead_id: Option<i64>,
+        to: String,
+        status: MessageStatus,
+        now: DateTime<Utc>,
+    ) -> NewMessage {
+        NewMessage {
+            business_id: "b".into(),
+            lead_id,
+            direction: "outbound",
+            kind: MessageKind::Instant,
+            to,
+            from: "+15125550100".into(),
+            body: "hi".into(),
+            status,
+            suppress_reason: None,
+            provider: None,
+            provider_sid: None,
+            trigger_at: now,
+            created_at: now,
+        }
+    }
 
     /// Several jobs in one statement: the new ones are counted, a key
     /// already queued is skipped (not an error), and all land as pending.
@@ -819,39 +859,22 @@ mod tests {
     /// attempt. On PostgreSQL too when RINGBACK_TEST_POSTGRES_URL is set.
     #[tokio::test]
     async fn a_send_error_after_a_lost_lease_leaves_the_message_alone() {
-        let dir = tempfile::tempdir().unwrap();
-        let url = format!("sqlite://{}", dir.path().join("e.db").display());
-        send_error_case(&url).await;
-        if let Some(pg) =
-            crate::store::fresh_postgres_database("a_send_error_after_a_lost_lease").await
-        {
-            send_error_case(&pg).await;
-        }
+        on_both_stores("a_send_error_after_a_lost_lease", send_error_case).await;
     }
 
-    async fn send_error_case(url: &str) {
-        use crate::domain::{MessageKind, MessageStatus};
-        use crate::store::NewMessage;
+    async fn send_error_case(url: String) {
+        let url = url.as_str();
         let store = Store::connect(url, &Default::default()).await.unwrap();
         store.migrate().await.unwrap();
         let now = Utc::now();
         let mut tx = store.begin().await.unwrap();
         let message = tx
-            .insert_message(&NewMessage {
-                business_id: "b".into(),
-                lead_id: None,
-                direction: "outbound",
-                kind: MessageKind::Instant,
-                to: "+15125550123".into(),
-                from: "+15125550100".into(),
-                body: "hi".into(),
-                status: MessageStatus::Sending,
-                suppress_reason: None,
-                provider: None,
-                provider_sid: None,
-                trigger_at: now,
-                created_at: now,
-            })
+            .insert_message(&instant(
+                None,
+                "+15125550123".into(),
+                MessageStatus::Sending,
+                now,
+            ))
             .await
             .unwrap();
         let job = NewJob {
@@ -891,19 +914,17 @@ mod tests {
     /// when RINGBACK_TEST_POSTGRES_URL is set.
     #[tokio::test]
     async fn record_sent_batch_records_every_send_and_reports_lost_leases() {
-        let dir = tempfile::tempdir().unwrap();
-        let url = format!("sqlite://{}", dir.path().join("r.db").display());
-        record_sent_batch_case(&url).await;
-        if let Some(pg) =
-            crate::store::fresh_postgres_database("record_sent_batch_records_every_send").await
-        {
-            record_sent_batch_case(&pg).await;
-        }
+        on_both_stores(
+            "record_sent_batch_records_every_send",
+            record_sent_batch_case,
+        )
+        .await;
     }
 
-    async fn record_sent_batch_case(url: &str) {
-        use crate::domain::{LeadStatus, MessageKind, MessageStatus};
-        use crate::store::{NewLead, NewMessage};
+    async fn record_sent_batch_case(url: String) {
+        let url = url.as_str();
+        use crate::domain::LeadStatus;
+        use crate::store::NewLead;
         let store = Store::connect(url, &Default::default()).await.unwrap();
         store.migrate().await.unwrap();
         let now = Utc::now();
@@ -925,21 +946,7 @@ mod tests {
                 .await
                 .unwrap();
             let message = tx
-                .insert_message(&NewMessage {
-                    business_id: "b".into(),
-                    lead_id: Some(lead),
-                    direction: "outbound",
-                    kind: MessageKind::Instant,
-                    to: caller,
-                    from: "+15125550100".into(),
-                    body: "hi".into(),
-                    status: MessageStatus::Queued,
-                    suppress_reason: None,
-                    provider: None,
-                    provider_sid: None,
-                    trigger_at: now,
-                    created_at: now,
-                })
+                .insert_message(&instant(Some(lead), caller, MessageStatus::Queued, now))
                 .await
                 .unwrap();
             let job = NewJob {

@@ -102,6 +102,11 @@ impl MockTwilio {
         self.sent().into_iter().filter(|s| s.to == to).collect()
     }
 
+    /// The texts `to` got, oldest first.
+    pub fn bodies_to(&self, to: &str) -> Vec<String> {
+        self.sent_to(to).into_iter().map(|s| s.body).collect()
+    }
+
     /// Send attempts seen, including failed ones.
     pub fn requests(&self) -> usize {
         self.inner.lock().unwrap().requests

@@ -287,6 +287,26 @@ impl TestApp {
         .await
     }
 
+    /// A signed delivery receipt for the text `sid` to `to`.
+    pub async fn message_status(
+        &self,
+        sid: &str,
+        status: &str,
+        error_code: Option<&str>,
+        to: &str,
+    ) -> reqwest::Response {
+        let mut form = vec![
+            ("MessageSid", sid),
+            ("MessageStatus", status),
+            ("From", TRACKING),
+            ("To", to),
+        ];
+        if let Some(code) = error_code {
+            form.push(("ErrorCode", code));
+        }
+        self.post_twilio("/webhooks/twilio/sms/status", &form).await
+    }
+
     /// Waits (real time, bounded) until the mock has received `n` texts.
     pub async fn wait_for_texts(&self, n: usize) -> Vec<mock_twilio::Sent> {
         for _ in 0..200 {

@@ -320,6 +320,17 @@ mod tests {
     use wiremock::matchers::{method, path, query_param, query_param_is_missing};
     use wiremock::{Mock, MockServer, ResponseTemplate};
 
+    /// A client of the mock `server`, account AC1.
+    fn client(server: &MockServer) -> Twilio {
+        Twilio::new(
+            &server.uri(),
+            "AC1",
+            SecretString::from("token".to_string()),
+            Duration::from_secs(5),
+        )
+        .unwrap()
+    }
+
     fn sms() -> OutboundSms {
         OutboundSms {
             to: "+15125550123".into(),
@@ -343,13 +354,7 @@ mod tests {
             .expect(1)
             .mount(&server)
             .await;
-        let t = Twilio::new(
-            &server.uri(),
-            "AC1",
-            SecretString::from("token".to_string()),
-            Duration::from_secs(5),
-        )
-        .unwrap();
+        let t = client(&server);
         match t.send_sms(&sms()).await {
             Err(SendError::Retryable {
                 message, in_doubt, ..
@@ -409,13 +414,7 @@ mod tests {
             .expect(2)
             .mount(&server)
             .await;
-        let t = Twilio::new(
-            &server.uri(),
-            "AC1",
-            SecretString::from("token".to_string()),
-            Duration::from_secs(5),
-        )
-        .unwrap();
+        let t = client(&server);
         let found = t
             .find_sent(&sms(), now - ChronoDuration::seconds(5))
             .await
