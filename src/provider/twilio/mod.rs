@@ -22,6 +22,10 @@ pub mod codes {
     /// A2P 10DLC: the sender is not registered.
     pub const UNREGISTERED_SENDER: &str = "30034";
     pub const TOLL_FREE_UNVERIFIED: &str = "30032";
+    /// SMS-pumping protection: a temporary block, lifted after 15-30 min.
+    pub const PUMPING_BLOCK: &str = "30450";
+    /// The sending number's queue at Twilio is full: nothing was queued.
+    pub const QUEUE_FULL: &str = "21611";
 }
 
 pub struct Twilio {
@@ -159,6 +163,19 @@ async fn classify_error(resp: reqwest::Response) -> SendError {
                 "{status} ({code}): {message} - check TWILIO_ACCOUNT_SID/TWILIO_AUTH_TOKEN"
             ),
             retry_after: Some(Duration::from_secs(60)),
+            in_doubt: false,
+        }
+    } else if code == codes::PUMPING_BLOCK || code == codes::QUEUE_FULL {
+        // Refused for now, not for good: back off (at least 15 minutes for
+        // a pumping block, as Twilio lifts it after 15-30), then try again.
+        let floor = Duration::from_secs(if code == codes::PUMPING_BLOCK {
+            15 * 60
+        } else {
+            60
+        });
+        SendError::Retryable {
+            message: format!("{status} ({code}): {message}"),
+            retry_after: Some(after.map_or(floor, |a| a.max(floor))),
             in_doubt: false,
         }
     } else if status.is_redirection() {
@@ -427,5 +444,29 @@ mod tests {
             "{:?}",
             found.map(|f| f.map(|r| r.provider_sid))
         );
+    }
+
+    /// A temporary refusal (SMS-pumping block, a full sender queue) is
+    /// retried later, not failed for good: the caller still gets the text.
+    #[tokio::test]
+    async fn temporary_refusals_are_retried_after_a_wait() {
+        for (code, at_least) in [(30450u32, 15 * 60u64), (21611, 60)] {
+            let server = MockServer::start().await;
+            Mock::given(method("POST"))
+                .and(path("/2010-04-01/Accounts/AC1/Messages.json"))
+                .respond_with(ResponseTemplate::new(400).set_body_json(serde_json::json!({
+                    "code": code, "message": "try later", "status": 400
+                })))
+                .mount(&server)
+                .await;
+            match client(&server).send_sms(&sms()).await {
+                Err(SendError::Retryable {
+                    retry_after: Some(wait),
+                    in_doubt: false,
+                    ..
+                }) => assert!(wait >= Duration::from_secs(at_least), "{code}: {wait:?}"),
+                other => panic!("{code}: {:?}", other.map(|r| r.provider_sid)),
+            }
+        }
     }
 }
