@@ -145,6 +145,40 @@ async fn gas_text_pages_the_chain_until_someone_acks(b: Backend) {
     );
 }
 
+/// Found in review: what a caller says after the emergency began must not
+/// get a booking link, nor close the lead and stop the paging.
+async fn replies_during_an_emergency_go_to_the_office_and_paging_goes_on(b: Backend) {
+    let app = spawn(b).await;
+    app.missed_call("CA1", CALLER).await;
+    app.wait_for_texts(1).await;
+    app.sms("SM1", CALLER, "I smell gas in the kitchen, 12 Elm St")
+        .await;
+    app.settle().await;
+    let before = app.mock.sent_to(CALLER).len();
+    let office_before = app.mock.sent_to(OFFICE).len();
+    app.sms("SM2", CALLER, "yes please send someone asap").await;
+    app.sms("SM3", CALLER, "ok we're all outside now, we're fine")
+        .await;
+    app.settle().await;
+    let to_caller = app.mock.bodies_to(CALLER);
+    assert_eq!(
+        to_caller.len(),
+        before,
+        "nothing more to the caller: {to_caller:#?}"
+    );
+    assert!(to_caller
+        .iter()
+        .all(|b| !b.contains("spartan.example/book")));
+    assert!(
+        app.mock.sent_to(OFFICE).len() > office_before,
+        "the office hears what they said"
+    );
+    assert_ne!(app.lead_json(CALLER).await["lead"]["status"], "dismissed");
+    // Nobody acked Mike's page: the backup is still paged on time.
+    app.advance(Duration::minutes(5)).await;
+    assert_eq!(pages_to(&app, LUIS), 1);
+}
+
 async fn pressing_1_on_the_page_call_takes_it(b: Backend) {
     let app = spawn(b).await;
     app.sms("SM1", CALLER, "water pouring through the ceiling!!")
@@ -454,6 +488,7 @@ async fn opting_out_mid_emergency_stops_texts_to_the_caller_not_the_pages(b: Bac
 }
 
 on_both_stores!(
+    replies_during_an_emergency_go_to_the_office_and_paging_goes_on,
     gas_text_pages_the_chain_until_someone_acks,
     pressing_1_on_the_page_call_takes_it,
     a_restart_mid_chain_carries_on_where_it_was,

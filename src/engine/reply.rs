@@ -93,6 +93,23 @@ pub fn on_reply(r: &Reply<'_>) -> ReplyPlan {
         notify,
         event: event.to_string(),
     };
+    let emergency_open = r.lead.hazard.is_some()
+        && !matches!(r.lead.status, LeadStatus::Resolved | LeadStatus::Dismissed);
+    if emergency_open && r.intent != Intent::Emergency {
+        // An emergency in progress: the on-call path owns this caller. No
+        // booking link or price text ("yes please send someone asap" reads
+        // as booking), no cheerful acknowledgement, and no "not
+        // interested" closing the lead and with it the paging ("ok we're
+        // all outside now, we're fine" reads as that). Whatever they say
+        // goes to the office; the lead stays an emergency.
+        lead.intent = r.lead.intent.clone();
+        return plan(
+            lead,
+            None,
+            Some(OfficeNotice::NewMessage),
+            "message_during_emergency",
+        );
+    }
     match r.intent {
         Intent::Emergency => {
             lead.status = open_status(lead.status);
@@ -235,6 +252,40 @@ mod tests {
         assert!(!text.contains('?'), "no question needed: {text}");
         assert_eq!(p.lead.questions_asked, 0);
         assert!(!p.lead.awaiting_answer);
+    }
+
+    /// Found in review: a caller in an emergency who wrote "yes please
+    /// send someone asap" got the booking link, and "we're all outside,
+    /// we're fine" closed the lead and stopped the paging.
+    #[test]
+    fn during_an_emergency_every_reply_goes_to_the_office_and_nothing_closes() {
+        let mut l = texted();
+        l.status = LeadStatus::Engaged;
+        l.hazard = Some("gas".into());
+        l.intent = Some("emergency".into());
+        for (intent, said) in [
+            (Intent::Booking, "yes please send someone asap"),
+            (Intent::Pricing, "how much will this cost"),
+            (
+                Intent::NotInterested,
+                "ok we're all outside now, we're fine",
+            ),
+            (Intent::Other, "the gas company is here"),
+        ] {
+            let p = route(intent, &l, said);
+            assert_eq!(p.reply, None, "{said}");
+            assert_eq!(p.notify, Some(OfficeNotice::NewMessage), "{said}");
+            assert_eq!(p.lead.status, LeadStatus::Engaged, "{said}");
+            assert_eq!(p.lead.intent.as_deref(), Some("emergency"), "{said}");
+        }
+        // Once the office has closed it, the caller is a customer again.
+        l.status = LeadStatus::Resolved;
+        let p = route(
+            Intent::Booking,
+            &l,
+            "can you come back to fix the stove line",
+        );
+        assert!(p.reply.unwrap().contains("Glad to help"));
     }
 
     #[test]
