@@ -242,13 +242,65 @@ impl QuietHours {
             None => (None, fallback_tz),
         };
         let window = self.window_for(region);
-        let local = at.with_timezone(&tz);
-        if window.allows(local.weekday(), local.time()) {
-            return Ok(());
+        // An area code that spans two zones: the text may go only when the
+        // window is open in both (the strictest reading, as the rules ask
+        // when the recipient's own zone is not known).
+        let also = region.map_or(&[][..], |_| other_zones(recipient));
+        let zones = std::iter::once(tz).chain(also.iter().copied());
+        let mut t = at;
+        for _ in 0..8 {
+            let closed_until = zones
+                .clone()
+                .filter_map(|tz| {
+                    let local = t.with_timezone(&tz);
+                    (!window.allows(local.weekday(), local.time()))
+                        .then(|| next_opening(window, tz, t).unwrap_or(DateTime::<Utc>::MAX_UTC))
+                })
+                .max();
+            match closed_until {
+                None if t == at => return Ok(()),
+                None => return Err(t),
+                // Never opens (a window closed every day).
+                Some(next) if next == DateTime::<Utc>::MAX_UTC => return Err(next),
+                Some(next) => t = next,
+            }
         }
-        Err(next_opening(window, tz, at).unwrap_or(DateTime::<Utc>::MAX_UTC))
+        Err(t)
     }
 }
+
+/// The other time zone of an area code that spans two (the table gives
+/// the one most of its numbers are in).
+fn other_zones(e164: &str) -> &'static [Tz] {
+    let Some(npa) = e164.get(2..5).and_then(|d| d.parse::<u16>().ok()) else {
+        return &[];
+    };
+    SPLIT_ZONES
+        .iter()
+        .find(|(code, _)| *code == npa)
+        .map_or(&[][..], |(_, zones)| zones)
+}
+
+/// Area codes whose numbers sit in two time zones, and the zone the
+/// [`AREA_CODES`] table does not name.
+static SPLIT_ZONES: &[(u16, &[Tz])] = &[
+    (208, &[Tz::America__Los_Angeles]), // north Idaho
+    (270, &[Tz::America__New_York]),    // Kentucky east of the line
+    (308, &[Tz::America__Denver]),      // western Nebraska
+    (364, &[Tz::America__New_York]),    // overlay of 270
+    (448, &[Tz::America__New_York]),    // overlay of 850
+    (458, &[Tz::America__Boise]),       // Malheur County, Oregon
+    (541, &[Tz::America__Boise]),       // Malheur County, Oregon
+    (605, &[Tz::America__Denver]),      // western South Dakota
+    (701, &[Tz::America__Denver]),      // south-west North Dakota
+    (709, &[Tz::America__Goose_Bay]),   // Labrador
+    (807, &[Tz::America__Winnipeg]),    // Kenora and the west
+    (812, &[Tz::America__Chicago]),     // Evansville and the south-west
+    (850, &[Tz::America__New_York]),    // Tallahassee and the east
+    (906, &[Tz::America__Chicago]),     // the Upper Peninsula's west end
+    (930, &[Tz::America__Chicago]),     // overlay of 812
+    (986, &[Tz::America__Los_Angeles]), // overlay of 208
+];
 
 /// The first instant at or after `at` when `window` is open in `tz`, looking
 /// at most a week ahead. Assumes `at` itself is outside the window.
@@ -491,6 +543,7 @@ static AREA_CODES: &[(u16, &str, Tz)] = &[
     (307, "WY", Tz::America__Denver),
     (308, "NE", Tz::America__Chicago),
     (309, "IL", Tz::America__Chicago),
+    (310, "CA", Tz::America__Los_Angeles),
     (312, "IL", Tz::America__Chicago),
     (313, "MI", Tz::America__New_York),
     (314, "MO", Tz::America__Chicago),
@@ -872,7 +925,7 @@ mod tests {
     const NY: &str = "+12125550100"; // New York City
     const LA: &str = "+12135550100"; // Los Angeles
     const MIAMI: &str = "+13055550100"; // Florida, Eastern
-    const PENSACOLA: &str = "+18505550100"; // Florida, Central
+    const PENSACOLA: &str = "+18505550100"; // Florida, Central (850 is also Eastern)
     const BIRMINGHAM: &str = "+12055550100"; // Alabama: closed Sunday
     const DALLAS: &str = "+12145550100"; // Texas: Sunday from noon
     const PROVIDENCE: &str = "+14015550100"; // Rhode Island
@@ -1040,11 +1093,19 @@ mod tests {
     }
 
     #[test]
-    fn florida_panhandle_uses_central_time() {
+    fn florida_panhandle_is_central_and_eastern() {
         let q = rules();
-        // 19:30 Central = 20:30 Eastern: allowed in Pensacola, not in Miami.
-        let at = local(Chicago, "2026-06-10 19:30");
+        // 850 covers Pensacola (Central) and Tallahassee (Eastern): 18:30
+        // Central = 19:30 Eastern is inside Florida's 08:00-20:00 in both.
+        let at = local(Chicago, "2026-06-10 18:30");
         assert_eq!(q.check(PENSACOLA, New_York, at), Ok(()));
+        // 19:30 Central = 20:30 Eastern: closed in Tallahassee, so it waits
+        // (and Miami, all Eastern, too).
+        let at = local(Chicago, "2026-06-10 19:30");
+        assert_eq!(
+            q.check(PENSACOLA, New_York, at),
+            Err(local(Chicago, "2026-06-11 08:00"))
+        );
         assert_eq!(
             q.check(MIAMI, New_York, at),
             Err(local(New_York, "2026-06-11 08:00"))
@@ -1273,6 +1334,38 @@ mod tests {
             .all(|&(code, region, _)| (200..1000).contains(&code) && region.len() == 2));
     }
 
+    /// Found in review: 850 (Tallahassee is Eastern, the table says
+    /// Central) let a text out at 20:15 Eastern, past Florida's 20:00; 812
+    /// (Evansville is Central) at 07:00 Central. Both zones must be open.
+    #[test]
+    fn an_area_code_in_two_zones_must_be_inside_the_window_in_both() {
+        let q = QuietHours::us_defaults();
+        let chicago: Tz = "America/Chicago".parse().unwrap();
+        // 2026-06-10 20:15 EDT = 00:15 UTC on the 11th.
+        let at = Utc.with_ymd_and_hms(2026, 6, 11, 0, 15, 0).unwrap();
+        let next = q.check("+18502245555", chicago, at).unwrap_err();
+        // FL opens 08:00: Eastern first reaches it at 12:00 UTC, Central at
+        // 13:00 UTC; both are open from 13:00.
+        assert_eq!(next, Utc.with_ymd_and_hms(2026, 6, 11, 13, 0, 0).unwrap());
+        assert_eq!(q.check("+18502245555", chicago, next), Ok(()));
+        // 812 at 07:00 CDT (12:00 UTC) is 08:00 EDT: not yet in Evansville.
+        let at = Utc.with_ymd_and_hms(2026, 6, 10, 12, 0, 0).unwrap();
+        assert!(q.check("+18124245555", chicago, at).is_err());
+        assert_eq!(
+            q.check("+18124245555", chicago, at + Duration::hours(1)),
+            Ok(())
+        );
+        // A one-zone area code is unchanged: 08:00 EDT in New York is fine.
+        assert_eq!(q.check("+12125550100", chicago, at), Ok(()));
+        // Every split code is in the main table.
+        for (code, _) in SPLIT_ZONES {
+            assert!(
+                area_code_info(&format!("+1{code}5550100")).is_some(),
+                "{code}"
+            );
+        }
+    }
+
     #[test]
     fn area_code_spot_checks() {
         use chrono_tz::America;
@@ -1280,6 +1373,7 @@ mod tests {
         for (number, region, tz) in [
             ("+12125550100", "NY", America::New_York),
             ("+12135550100", "CA", America::Los_Angeles),
+            ("+13105550100", "CA", America::Los_Angeles),
             ("+19155550100", "TX", America::Denver),
             ("+18505550100", "FL", America::Chicago),
             ("+12085550100", "ID", America::Boise),
