@@ -384,28 +384,23 @@ pub fn route_ack<'a>(
         .into_iter()
         .filter(|e| e.is_open() && e.link(from).is_some())
         .collect();
-    // One still paging wins over one that ran out of people: the live
-    // emergency must not keep paging because an old one took the ACK.
-    let paging: Vec<&Escalation> = open
+    // First the emergencies that paged this person: an ACK answers a page
+    // they got, never one they have not seen (found in review: a tech's
+    // ACK to an old "STILL OPEN" page went to a newer emergency that had
+    // only paged someone else).
+    let paged: Vec<&Escalation> = open.iter().copied().filter(|e| e.was_paged(from)).collect();
+    let pool = if paged.is_empty() { open } else { paged };
+    // Then one still paging wins over one that ran out of people: the
+    // live emergency must not keep paging because an old one took the ACK.
+    let paging: Vec<&Escalation> = pool
         .iter()
         .copied()
         .filter(|e| e.status == Status::Paging)
         .collect();
-    let candidates = if paging.is_empty() { open } else { paging };
-    let oldest = |v: Vec<&'a Escalation>| {
-        v.into_iter()
-            .min_by_key(|e| (e.started_at.unwrap_or(DateTime::<Utc>::MAX_UTC), e.lead_id))
-    };
-    let paged: Vec<&Escalation> = candidates
-        .iter()
-        .copied()
-        .filter(|e| e.was_paged(from))
-        .collect();
-    if paged.is_empty() {
-        oldest(candidates)
-    } else {
-        oldest(paged)
-    }
+    let candidates = if paging.is_empty() { pool } else { paging };
+    candidates
+        .into_iter()
+        .min_by_key(|e| (e.started_at.unwrap_or(DateTime::<Utc>::MAX_UTC), e.lead_id))
 }
 
 // ---------------------------------------------------------------------------
@@ -1170,6 +1165,35 @@ mod tests {
         assert_eq!(route_ack([&c, &b], &phone(LUIS)).unwrap().lead_id, 2);
         assert!(route_ack([&a, &b], &phone("+15125550147")).is_none());
         assert!(route_ack(std::iter::empty(), &mike).is_none());
+    }
+
+    /// An ACK answers a page its sender got: Dana, paged (and re-paged)
+    /// for an emergency that ran out of people, takes that one, not a newer
+    /// one still paging that has only paged Mike so far.
+    #[test]
+    fn an_ack_goes_to_an_emergency_that_paged_them_before_one_still_paging() {
+        let p = Policy {
+            ack_timeout: Duration::minutes(5),
+            repages: 1,
+        };
+        let mut old = fresh(1);
+        for (m, e) in [
+            (0, Event::Start),
+            (5, Event::AckTimeout { step: 0 }),
+            (10, Event::AckTimeout { step: 1 }),
+            (15, Event::AckTimeout { step: 2 }),
+            (20, Event::AckTimeout { step: 3 }),
+        ] {
+            old = on_event(old, e, min(m), &p).0;
+        }
+        assert_eq!(old.status, Status::Exhausted);
+        let new = on_event(fresh(2), Event::Start, min(19), &p).0;
+        assert_eq!(new.status, Status::Paging);
+        let dana = phone(DANA);
+        assert!(old.was_paged(&dana) && !new.was_paged(&dana));
+        assert_eq!(route_ack([&new, &old], &dana).unwrap().lead_id, 1);
+        // Mike was paged for both: the live one wins.
+        assert_eq!(route_ack([&old, &new], &phone(MIKE)).unwrap().lead_id, 2);
     }
 
     #[test]
