@@ -393,6 +393,34 @@ async fn apply(
                     lead = lead.id,
                     "emergency unanswered by the whole on-call chain"
                 );
+                // Make it loud where a person will see it: the office.
+                if let Some(office) = b.office_phone() {
+                    let hazard = lead
+                        .hazard
+                        .as_deref()
+                        .unwrap_or("emergency")
+                        .replace('_', " ");
+                    crate::outbox::queue(
+                        tx,
+                        crate::outbox::Text {
+                            business_id: &b.id,
+                            lead_id: Some(lead.id),
+                            kind: MessageKind::OfficeNotice,
+                            to: office.as_str(),
+                            from: &lead.tracking_number,
+                            body: format!(
+                                "{}: UNANSWERED EMERGENCY - call now. {} ({hazard}): nobody on the on-call chain acknowledged, paging has stopped.",
+                                b.name, lead.caller
+                            ),
+                            // The caller opting out must not silence this.
+                            cancel_with_lead: false,
+                            trigger_at: None,
+                        },
+                        config.service.max_attempts,
+                        now,
+                    )
+                    .await?;
+                }
             }
             Action::StrangerAck { from } => {
                 tracing::warn!(from = %mask(from.as_str()), escalation = id, "ACK from someone not on this emergency's chain; ignored");

@@ -274,6 +274,14 @@ async fn an_unanswered_chain_repages_everyone_then_tells_the_caller(b: Backend) 
         .unwrap()
         .iter()
         .any(|e| e["kind"] == "emergency_unanswered"));
+    // And the office is told in so many words (found in review: only the
+    // timeline and a log line said so).
+    let office = app.mock.bodies_to(OFFICE);
+    let loud = office
+        .iter()
+        .find(|b| b.contains("UNANSWERED EMERGENCY"))
+        .unwrap_or_else(|| panic!("{office:#?}"));
+    assert!(loud.contains(CALLER) && loud.contains("call now"), "{loud}");
 }
 
 async fn two_emergencies_for_one_tech_are_taken_one_ack_each(b: Backend) {
