@@ -222,6 +222,34 @@ pub async fn staff_text(
     if !escalation::is_ack(body) {
         keep_staff_text(tx, b, from, body, now).await?;
         tracing::info!(from = %mask(from.as_str()), "text from on-call staff that is not an ACK; kept for the office");
+        // Paged and not taken yet: "Got it, on my way" is not an ACK word,
+        // and silence would leave them thinking it was (found in review:
+        // the chain moved on and two techs drove out). Tell them how.
+        let open = tx
+            .open_escalations_locked(&b.id, now - chrono::Duration::hours(2))
+            .await?;
+        let paged = open.iter().map(|(_, e)| e).filter(|e| e.was_paged(from));
+        if let Some(e) = escalation::route_ack(paged, from) {
+            if let Some(lead) = tx.lead(e.lead_id).await? {
+                let body = format!(
+                    "{}: not taken yet. Reply ACK (or 1) to take the {} emergency for {}; other texts go to the office.",
+                    b.name,
+                    escalation::hazard_label(e.hazard),
+                    lead.caller
+                );
+                queue_text(
+                    tx,
+                    config,
+                    b,
+                    &lead,
+                    from.as_str(),
+                    MessageKind::Page,
+                    body,
+                    now,
+                )
+                .await?;
+            }
+        }
         return Ok(false);
     }
     let open = tx

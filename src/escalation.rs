@@ -177,7 +177,8 @@ impl Escalation {
         self.chain.iter().find(|c| &c.phone == phone)
     }
 
-    fn was_paged(&self, phone: &PhoneNumber) -> bool {
+    /// Has `phone` been paged for this emergency yet?
+    pub fn was_paged(&self, phone: &PhoneNumber) -> bool {
         self.paged().iter().any(|c| &c.phone == phone)
     }
 }

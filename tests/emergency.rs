@@ -179,6 +179,33 @@ async fn replies_during_an_emergency_go_to_the_office_and_paging_goes_on(b: Back
     assert_eq!(pages_to(&app, LUIS), 1);
 }
 
+/// "Got it, on my way" is not an ACK word: the tech is told how to take
+/// it, instead of silence while the chain moves on.
+async fn a_paged_tech_who_texts_something_else_is_told_how_to_take_it(b: Backend) {
+    let app = spawn(b).await;
+    app.sms("SM1", CALLER, "I smell gas in the kitchen, 12 Elm St")
+        .await;
+    app.settle().await;
+    assert_eq!(pages_to(&app, MIKE), 1);
+    app.sms("SM2", MIKE, "Got it, on my way").await;
+    app.settle().await;
+    let to_mike = app.mock.bodies_to(MIKE);
+    let hint = to_mike.last().unwrap();
+    assert!(
+        hint.contains("not taken yet") && hint.contains("Reply ACK") && hint.contains(CALLER),
+        "{hint}"
+    );
+    // Luis, never paged, texting the shop gets no such hint.
+    app.sms("SM3", LUIS, "anyone need me tonight?").await;
+    app.settle().await;
+    assert!(app.mock.bodies_to(LUIS).is_empty());
+    // Mike then takes it properly; nobody else is paged.
+    app.sms("SM4", MIKE, "ACK").await;
+    app.advance(Duration::minutes(10)).await;
+    assert_eq!(pages_to(&app, LUIS), 0);
+    assert_eq!(app.lead_json(CALLER).await["escalation"]["status"], "acked");
+}
+
 async fn pressing_1_on_the_page_call_takes_it(b: Backend) {
     let app = spawn(b).await;
     app.sms("SM1", CALLER, "water pouring through the ceiling!!")
@@ -496,6 +523,7 @@ async fn opting_out_mid_emergency_stops_texts_to_the_caller_not_the_pages(b: Bac
 }
 
 on_both_stores!(
+    a_paged_tech_who_texts_something_else_is_told_how_to_take_it,
     replies_during_an_emergency_go_to_the_office_and_paging_goes_on,
     gas_text_pages_the_chain_until_someone_acks,
     pressing_1_on_the_page_call_takes_it,
