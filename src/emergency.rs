@@ -35,12 +35,17 @@ pub struct PageCallPayload {
     pub to: String,
 }
 
+/// How long after an emergency starts a new report for the same lead is
+/// taken as more about it rather than a new emergency.
+const SAME_EMERGENCY: chrono::Duration = chrono::Duration::hours(12);
+
 /// What [`start`] did.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Started {
     /// The chain is being paged.
     Paging,
-    /// The lead's chain is already being paged: nobody is paged twice.
+    /// The lead's emergency is already being paged, or was taken in the
+    /// last 12 hours: nobody is paged twice; the update went to them.
     AlreadyPaging,
     /// The business has no roster: the caller got the safety text, and
     /// the office notice is all there is.
@@ -110,6 +115,74 @@ pub async fn start(
         .await?;
         return Ok(Started::NoRoster);
     };
+    // A later report of the same emergency (the voicemail transcript after
+    // the "press 1" menu, a second text) while it is being paged or after
+    // someone took it: no second chain, nobody paged again (found in
+    // review). The caller gets the advice for what they now say it is, and
+    // whoever holds it, or has been paged, gets the update.
+    if let Some((id, mut prior)) = tx.latest_escalation(lead.id).await? {
+        let recent = prior.started_at.is_some_and(|t| now - t < SAME_EMERGENCY);
+        if recent
+            && matches!(
+                prior.status,
+                escalation::Status::Paging | escalation::Status::Acked
+            )
+        {
+            if hazard != prior.hazard && hazard != Hazard::Other {
+                let mut advice = b.escalation.safety(hazard, &b.name);
+                if prior.status == escalation::Status::Acked {
+                    // Someone has it: the shipped advice's "we're paging"
+                    // line would take back what the caller was just told.
+                    for paging in [
+                        " We're paging our on-call tech now.",
+                        " We're paging our on-call tech and will call you shortly.",
+                    ] {
+                        advice = advice.replace(paging, "");
+                    }
+                }
+                queue_text(
+                    tx,
+                    config,
+                    b,
+                    lead,
+                    &lead.caller,
+                    MessageKind::Emergency,
+                    advice,
+                    now,
+                )
+                .await?;
+                prior.hazard = hazard;
+                tx.save_escalation(id, &prior, now).await?;
+            }
+            let update = format!(
+                "{}: update on the {} emergency for {}: {}",
+                b.name,
+                escalation::hazard_label(hazard),
+                lead.caller,
+                escalation::clip(what_they_said, 300)
+            );
+            let to: Vec<&crate::roster::OnCall> = match prior.status {
+                escalation::Status::Acked => prior.acked_by.iter().collect(),
+                _ => prior.paged().iter().collect(),
+            };
+            for who in to {
+                queue_text(
+                    tx,
+                    config,
+                    b,
+                    lead,
+                    who.phone.as_str(),
+                    MessageKind::Page,
+                    update.clone(),
+                    now,
+                )
+                .await?;
+            }
+            tx.lead_event(lead.id, "emergency_update", what_they_said, now)
+                .await?;
+            return Ok(Started::AlreadyPaging);
+        }
+    }
     let page = b.escalation.page(&escalation::Packet {
         business: &b.name,
         caller: &lead.caller,

@@ -692,7 +692,7 @@ impl EscalationTemplates {
 
 /// At most `max` characters, cut at a word and marked with "…". Voicemail
 /// transcripts run on; the tech needs the gist, not the whole ramble.
-fn clip(s: &str, max: usize) -> String {
+pub fn clip(s: &str, max: usize) -> String {
     let s = s.split_whitespace().collect::<Vec<_>>().join(" ");
     if s.chars().count() <= max {
         return s;

@@ -504,6 +504,89 @@ async fn after_hours_press_1_reaches_the_on_call_tech(b: Backend) {
         .any(|e| e["kind"] == "ivr:connected"));
 }
 
+/// Found in review: after "press 1" (hazard unknown) the voicemail
+/// transcript says what it is. The caller must get the advice for that,
+/// the tech the update, and nobody a second chain, whether or not the
+/// tech has taken it yet.
+async fn a_transcript_after_press_1_updates_the_emergency_it_does_not_restart_it(b: Backend) {
+    let app = spawn(b).await;
+    app.advance(Duration::hours(10)).await; // 20:00, closed
+    for (path, extra) in [
+        ("/webhooks/twilio/voice", None),
+        ("/webhooks/twilio/voice/emergency", Some(("Digits", "1"))),
+        (
+            "/webhooks/twilio/voice/emergency/dial",
+            Some(("DialCallStatus", "no-answer")),
+        ),
+    ] {
+        let mut form = vec![
+            ("CallSid", "CAivr"),
+            ("From", CALLER),
+            ("To", "+15125550100"),
+        ];
+        form.extend(extra);
+        assert_eq!(app.post_twilio(path, &form).await.status(), 200);
+    }
+    app.settle().await;
+    assert_eq!(pages_to(&app, MIKE), 1);
+    let transcript = |sid: &'static str, text: &'static str| {
+        let app = &app;
+        async move {
+            app.post_twilio(
+                "/webhooks/twilio/voice/recording",
+                &[
+                    ("CallSid", "CAivr"),
+                    ("From", CALLER),
+                    ("To", "+15125550100"),
+                    ("RecordingSid", "RE1"),
+                    ("TranscriptionSid", sid),
+                    ("TranscriptionText", text),
+                ],
+            )
+            .await
+            .status()
+        }
+    };
+    assert_eq!(
+        transcript(
+            "TR1",
+            "I smell gas really strong in the basement, 12 Elm St"
+        )
+        .await,
+        200
+    );
+    app.settle().await;
+    let to_caller = app.mock.bodies_to(CALLER);
+    assert!(
+        to_caller.iter().any(|b| b.contains("leave the building")),
+        "the gas advice: {to_caller:#?}"
+    );
+    assert_eq!(pages_to(&app, MIKE), 1, "not paged again");
+    assert!(app
+        .mock
+        .bodies_to(MIKE)
+        .last()
+        .unwrap()
+        .contains("update on the gas smell emergency"));
+    // Mike takes it; a later transcript does not page anyone again.
+    app.sms("SM1", MIKE, "ACK").await;
+    app.settle().await;
+    let told_caller = app.mock.bodies_to(CALLER).len();
+    assert_eq!(
+        transcript("TR2", "the gas smell is getting stronger, please hurry").await,
+        200
+    );
+    app.advance(Duration::minutes(30)).await;
+    assert_eq!((pages_to(&app, MIKE), pages_to(&app, LUIS)), (1, 0));
+    let last = app.mock.bodies_to(MIKE).pop().unwrap();
+    assert!(last.contains("getting stronger"), "{last}");
+    assert_eq!(
+        app.mock.bodies_to(CALLER).len(),
+        told_caller,
+        "same hazard: no new advice, and no 'we are paging' again"
+    );
+}
+
 async fn opting_out_mid_emergency_stops_texts_to_the_caller_not_the_pages(b: Backend) {
     let app = spawn(b).await;
     app.sms("SM1", CALLER, "I smell gas").await;
@@ -523,6 +606,7 @@ async fn opting_out_mid_emergency_stops_texts_to_the_caller_not_the_pages(b: Bac
 }
 
 on_both_stores!(
+    a_transcript_after_press_1_updates_the_emergency_it_does_not_restart_it,
     a_paged_tech_who_texts_something_else_is_told_how_to_take_it,
     replies_during_an_emergency_go_to_the_office_and_paging_goes_on,
     gas_text_pages_the_chain_until_someone_acks,

@@ -115,6 +115,18 @@ impl Tx {
 impl Tx {
     /// The escalation of a lead that is still open (paging or exhausted),
     /// locked for this transaction.
+    /// The lead's newest escalation, whatever its state, in this
+    /// transaction.
+    pub async fn latest_escalation(&mut self, lead_id: i64) -> Result<Option<(i64, Escalation)>> {
+        let row =
+            query("SELECT id, state FROM escalations WHERE lead_id = $1 ORDER BY id DESC LIMIT 1")
+                .bind(lead_id)
+                .fetch_optional(self.conn())
+                .await?;
+        row.map(|r| Ok((get(&r, "id")?, decode(&get::<String>(&r, "state")?)?)))
+            .transpose()
+    }
+
     pub async fn open_escalation_for_lead(&mut self, lead_id: i64) -> Result<Option<i64>> {
         let sql = format!(
             "SELECT id FROM escalations WHERE lead_id = $1 AND status IN ('paging', 'exhausted') ORDER BY id DESC{}",
