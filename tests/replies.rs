@@ -243,11 +243,14 @@ async fn every_step_is_sent_once_across_a_restart_within_quiet_hours_and_cap(b: 
     );
     app.settle().await;
     app.advance(Duration::minutes(15)).await;
-    // Step 3 waits for the 10-minute gap, then for 08:00 (quiet hours end)
-    // and then for the 3-per-24 h cap: the instant text left at 10:00
-    // Tuesday, so a slot frees at 10:00 Wednesday.
+    // Step 2 goes once quiet hours end. Step 3 ("next morning") is the
+    // next opening after step 2 went: Thursday, not a "good morning"
+    // squeezed in behind it on Wednesday.
     for _ in 0..12 {
         app.advance(Duration::minutes(15)).await;
+    }
+    for _ in 0..6 {
+        app.advance(Duration::hours(4)).await;
     }
     let msgs = app
         .store()
@@ -274,8 +277,9 @@ async fn every_step_is_sent_once_across_a_restart_within_quiet_hours_and_cap(b: 
     );
     let third = follow_ups[2].sent_at.unwrap();
     assert!(
-        third >= Utc.with_ymd_and_hms(2026, 11, 25, 16, 0, 0).unwrap(),
-        "held for the cap until 10:00 CST: {third}"
+        third >= Utc.with_ymd_and_hms(2026, 11, 26, 13, 0, 0).unwrap()
+            && third < Utc.with_ymd_and_hms(2026, 11, 27, 0, 0, 0).unwrap(),
+        "Thursday morning, at or after the 07:00 CST opening: {third}"
     );
     assert!(follow_ups[2].body.contains("Good morning"));
 }

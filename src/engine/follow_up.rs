@@ -32,6 +32,32 @@ pub fn due_at(b: &Business, step: usize, anchor: DateTime<Utc>) -> Option<DateTi
     (step < b.follow_ups.len()).then_some(due).flatten()
 }
 
+/// When the step after `step` is due, `step` having fired at `now`. On
+/// schedule that is [`due_at`]. A step that fired late (held overnight by
+/// quiet hours, a process that was down) does not drag the rest into a
+/// burst behind it (found in review: after an evening call three texts went
+/// out ten minutes apart next morning, and the "good morning" one, pushed
+/// on by the cap, at 8:30 PM): a timed step keeps its planned distance
+/// from this one, and a next-opening step waits for the next opening after
+/// this one.
+pub fn next_step_at(
+    b: &Business,
+    step: usize,
+    anchor: DateTime<Utc>,
+    now: DateTime<Utc>,
+) -> Option<DateTime<Utc>> {
+    let planned = due_at(b, step + 1, anchor)?;
+    let this = due_at(b, step, anchor).unwrap_or(anchor);
+    let earliest = now + MIN_GAP;
+    let at = match b.follow_ups[step + 1].when {
+        StepTime::After(_) => planned.max(now + (planned - this).max(MIN_GAP)),
+        StepTime::NextOpening => {
+            planned.max(b.hours.next_open(b.time_zone, earliest).unwrap_or(earliest))
+        }
+    };
+    Some(at.max(earliest))
+}
+
 /// The business's first opening on a later local day than `at`: "next
 /// morning at opening time", skipping closed days. A business with no
 /// hours at all gets 9:00 the next day.
@@ -118,7 +144,7 @@ pub fn on_follow_up_due(f: &FollowUpDue<'_>) -> FollowUpDecision {
         return FollowUpDecision::Stop("no_such_step");
     };
     let vars = b.vars(&lead.tracking_number);
-    let next = due_at(b, f.step + 1, lead.first_call_at).map(|t| t.max(f.now + MIN_GAP));
+    let next = next_step_at(b, f.step, lead.first_call_at, f.now);
     FollowUpDecision::Send {
         body: step.template.render(&vars),
         next,
@@ -233,11 +259,38 @@ mod tests {
         let t = tue_10am();
         let l = lead(1, t);
         // The process was down until 13:00: step 1 (due 10:30) fires late;
-        // step 2 (due 12:00, also past) comes MIN_GAP later, not at once.
+        // step 2 (due 12:00, also past) keeps its planned 90 minutes from
+        // it, not a burst right behind.
         let late = t + Duration::hours(3);
         match due(&l, 0, late) {
-            FollowUpDecision::Send { next, .. } => assert_eq!(next, Some(late + MIN_GAP)),
+            FollowUpDecision::Send { next, .. } => {
+                assert_eq!(next, Some(late + Duration::minutes(90)))
+            }
             other => panic!("{other:?}"),
+        }
+    }
+
+    /// Found in review: a Tuesday 20:30 call; step 1 is held by quiet
+    /// hours until Wednesday 09:00. Step 2 follows 90 minutes after it, and
+    /// the next-morning step is Thursday's opening, not a "good morning"
+    /// squeezed in behind them on Wednesday.
+    #[test]
+    fn after_an_evening_call_the_held_steps_do_not_pile_up() {
+        let c = config();
+        let b = c.business("spartan").unwrap();
+        // Tuesday 2026-06-09 20:30 CDT = Wednesday 01:30 UTC.
+        let call = Utc.with_ymd_and_hms(2026, 6, 10, 1, 30, 0).unwrap();
+        let wed_9am = Utc.with_ymd_and_hms(2026, 6, 10, 14, 0, 0).unwrap();
+        let second = next_step_at(b, 0, call, wed_9am).unwrap();
+        assert_eq!(second, wed_9am + Duration::minutes(90));
+        let third = next_step_at(b, 1, call, second).unwrap();
+        // Thursday 07:00 CDT = 12:00 UTC.
+        assert_eq!(third, Utc.with_ymd_and_hms(2026, 6, 11, 12, 0, 0).unwrap());
+        // On schedule nothing moves.
+        let t = tue_10am();
+        for step in 0..2 {
+            let on_time = due_at(b, step, t).unwrap();
+            assert_eq!(next_step_at(b, step, t, on_time), due_at(b, step + 1, t));
         }
     }
 
