@@ -36,17 +36,22 @@ pub struct PageCallPayload {
 }
 
 /// How long after an emergency starts a new report for the same lead is
-/// taken as more about it rather than a new emergency.
+/// taken as more about it while it is still being paged, and once someone
+/// has taken it (see [`start`]).
 const SAME_EMERGENCY: chrono::Duration = chrono::Duration::hours(12);
+const SAME_EMERGENCY_AFTER_ACK: chrono::Duration = chrono::Duration::hours(2);
 
 /// What [`start`] did.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Started {
     /// The chain is being paged.
     Paging,
-    /// The lead's emergency is already being paged, or was taken in the
-    /// last 12 hours: nobody is paged twice; the update went to them.
+    /// The lead's chain is already being paged: nobody is paged twice.
     AlreadyPaging,
+    /// A later report of an emergency being paged or just taken: the
+    /// caller got the advice for it, the paged or the tech who has it the
+    /// update; nobody is paged again.
+    Updated,
     /// The business has no roster: the caller got the safety text, and
     /// the office notice is all there is.
     NoRoster,
@@ -120,14 +125,21 @@ pub async fn start(
     // someone took it: no second chain, nobody paged again (found in
     // review). The caller gets the advice for what they now say it is, and
     // whoever holds it, or has been paged, gets the update.
+    //
+    // While it is being paged, any report merges. Once someone took it,
+    // only a report within a couple of hours that names no other hazard
+    // does (the transcript after "press 1" does; a CO alarm after the gas
+    // job is a new emergency and gets its own chain).
     if let Some((id, mut prior)) = tx.latest_escalation(lead.id).await? {
-        let recent = prior.started_at.is_some_and(|t| now - t < SAME_EMERGENCY);
-        if recent
-            && matches!(
-                prior.status,
-                escalation::Status::Paging | escalation::Status::Acked
-            )
-        {
+        let since = |d: chrono::Duration| prior.started_at.is_some_and(|t| now - t < d);
+        let same_hazard =
+            hazard == prior.hazard || hazard == Hazard::Other || prior.hazard == Hazard::Other;
+        let merge = match prior.status {
+            escalation::Status::Paging => since(SAME_EMERGENCY),
+            escalation::Status::Acked => since(SAME_EMERGENCY_AFTER_ACK) && same_hazard,
+            _ => false,
+        };
+        if merge {
             if hazard != prior.hazard && hazard != Hazard::Other {
                 let mut advice = b.escalation.safety(hazard, &b.name);
                 if prior.status == escalation::Status::Acked {
@@ -157,7 +169,7 @@ pub async fn start(
             let update = format!(
                 "{}: update on the {} emergency for {}: {}",
                 b.name,
-                escalation::hazard_label(hazard),
+                escalation::hazard_label(prior.hazard),
                 lead.caller,
                 escalation::clip(what_they_said, 300)
             );
@@ -180,7 +192,7 @@ pub async fn start(
             }
             tx.lead_event(lead.id, "emergency_update", what_they_said, now)
                 .await?;
-            return Ok(Started::AlreadyPaging);
+            return Ok(Started::Updated);
         }
     }
     let page = b.escalation.page(&escalation::Packet {
