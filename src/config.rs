@@ -130,17 +130,6 @@ impl Settings {
             get("TWILIO_API_BASE").as_deref(),
             "(or http:// for a local mock); unset it to use https://api.twilio.com",
         )?;
-        // Telnyx is in the design but not in this build. Starting anyway
-        // would mean console mode: every text logged as sent and none
-        // delivered, webhooks checked against the public development secret.
-        if let Some(name) = ["TELNYX_API_KEY", "TELNYX_PUBLIC_KEY", "TELNYX_API_BASE"]
-            .into_iter()
-            .find(|k| get(k).is_some())
-        {
-            return Err(format!(
-                "{name} is set, but this build of ringback has no Telnyx provider yet; unset the TELNYX_* variables and set TWILIO_ACCOUNT_SID and TWILIO_AUTH_TOKEN (or neither, for console mode)"
-            ));
-        }
         let twilio = match (get("TWILIO_ACCOUNT_SID"), get("TWILIO_AUTH_TOKEN")) {
             (Some(sid), Some(token)) => Some(TwilioSettings {
                 account_sid: account_sid(sid)?,
@@ -158,6 +147,20 @@ impl Settings {
                 return Err("TWILIO_AUTH_TOKEN is set but TWILIO_ACCOUNT_SID is not; set both (or neither, for console mode)".into())
             }
         };
+        // Telnyx is in the design but not in this build. Without Twilio
+        // credentials, starting anyway would mean console mode: every text
+        // logged as sent and none delivered, webhooks checked against the
+        // public development secret.
+        if twilio.is_none() {
+            if let Some(name) = ["TELNYX_API_KEY", "TELNYX_PUBLIC_KEY", "TELNYX_API_BASE"]
+                .into_iter()
+                .find(|k| get(k).is_some())
+            {
+                return Err(format!(
+                    "{name} is set, but this build of ringback has no Telnyx provider yet; unset the TELNYX_* variables and set TWILIO_ACCOUNT_SID and TWILIO_AUTH_TOKEN (or neither, for console mode)"
+                ));
+            }
+        }
         Ok(Settings {
             config_path: get("RINGBACK_CONFIG")
                 .unwrap_or_else(|| "ringback.toml".into())
@@ -561,7 +564,9 @@ impl Config {
         // An in-doubt retry looks the text up (bounded by one send timeout)
         // and then sends it: both must end inside the lease, or another
         // worker takes the job over mid-send and may text the person again.
-        if service.lease.num_milliseconds() <= 2 * service.send_timeout.as_millis() as i64 {
+        if (service.lease.num_milliseconds().max(0) as u128)
+            <= service.send_timeout.as_millis().saturating_mul(2)
+        {
             errs.push(ConfigError::new(
                 file,
                 "service.lease_seconds",
@@ -1565,6 +1570,14 @@ mod tests {
             ]));
             Settings::from_lookup(env(pairs))
         };
+        // With Twilio configured, a leftover TELNYX_* is harmless: Twilio sends.
+        let both = Settings::from_lookup(env(&[
+            ("TWILIO_ACCOUNT_SID", "AC0123456789abcdef0123456789abcdef"),
+            ("TWILIO_AUTH_TOKEN", "token"),
+            ("TELNYX_API_KEY", "KEY0123"),
+        ]))
+        .unwrap();
+        assert!(both.twilio.is_some());
         let good = sid("AC0123456789abcdef0123456789ABCDEF").unwrap();
         assert_eq!(
             good.twilio.unwrap().account_sid,
