@@ -35,6 +35,9 @@ pub struct PageCallPayload {
     pub to: String,
 }
 
+/// Marks the hint to a paged tech whose text was not an ACK.
+const NOT_TAKEN_YET: &str = "not taken yet";
+
 /// How long after an emergency starts a new report for the same lead is
 /// taken as more about it while it is still being paged, and once someone
 /// has taken it (see [`start`]).
@@ -314,10 +317,20 @@ pub async fn staff_text(
             .open_escalations_locked(&b.id, now - chrono::Duration::hours(2))
             .await?;
         let paged = open.iter().map(|(_, e)| e).filter(|e| e.was_paged(from));
-        if let Some(e) = escalation::route_ack(paged, from) {
+        // Once in a while, not to every text: an auto-responder on the
+        // tech's phone must not ping-pong with it.
+        let hinted = tx
+            .paged_with_since(
+                &b.id,
+                from.as_str(),
+                NOT_TAKEN_YET,
+                now - chrono::Duration::minutes(15),
+            )
+            .await?;
+        if let Some(e) = escalation::route_ack(paged, from).filter(|_| !hinted) {
             if let Some(lead) = tx.lead(e.lead_id).await? {
                 let body = format!(
-                    "{}: not taken yet. Reply ACK (or 1) to take the {} emergency for {}; other texts go to the office.",
+                    "{}: {NOT_TAKEN_YET}. Reply ACK (or 1) to take the {} emergency for {}; other texts go to the office.",
                     b.name,
                     escalation::hazard_label(e.hazard),
                     lead.caller

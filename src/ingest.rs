@@ -859,6 +859,11 @@ impl Core {
     }
 }
 
+/// How long after an emergency was taken (or, with no on-call chain, after
+/// the last word in the conversation) a caller's texts still go to the
+/// office instead of getting template replies.
+const EMERGENCY_LIVE: chrono::Duration = chrono::Duration::hours(12);
+
 impl Core {
     /// A reply that is not a carrier keyword: route it by intent (see
     /// [`engine::on_reply`]) and apply the plan in `tx` — the lead, the end
@@ -875,6 +880,22 @@ impl Core {
     ) -> Result<engine::ReplyPlan, StoreError> {
         let (transcripts, texts) = tx.what_they_said(lead.id).await?;
         let details = crate::packet::details(&transcripts, &texts);
+        let emergency_live = match &lead.hazard {
+            None => false,
+            Some(_) => {
+                use crate::escalation::Status;
+                match tx.latest_escalation(lead.id).await? {
+                    Some((_, e)) => {
+                        matches!(e.status, Status::Paging | Status::Exhausted)
+                            || (e.status == Status::Acked
+                                && e.acked_at.is_some_and(|t| now - t < EMERGENCY_LIVE))
+                    }
+                    // No roster, so no chain: the office has it while the
+                    // conversation is going.
+                    None => now - lead.last_activity_at < EMERGENCY_LIVE,
+                }
+            }
+        };
         let mut plan = engine::on_reply(&engine::Reply {
             business: b,
             lead,
@@ -882,6 +903,7 @@ impl Core {
             hazard: classification.hazard,
             details: &details,
             tracking_number: m.to,
+            emergency_live,
         });
         plan.lead.last_activity_at = now;
         tx.update_lead(&plan.lead, now).await?;

@@ -177,6 +177,19 @@ async fn replies_during_an_emergency_go_to_the_office_and_paging_goes_on(b: Back
     // Nobody acked Mike's page: the backup is still paged on time.
     app.advance(Duration::minutes(5)).await;
     assert_eq!(pages_to(&app, LUIS), 1);
+    // Luis takes it. A day later the emergency is over: a booking text
+    // gets the booking reply again.
+    app.sms("SM4", LUIS, "ACK").await;
+    app.advance(Duration::hours(24)).await;
+    app.sms(
+        "SM5",
+        CALLER,
+        "can you come back next week to check the water heater?",
+    )
+    .await;
+    app.settle().await;
+    let last = app.mock.bodies_to(CALLER).pop().unwrap();
+    assert!(last.contains("Glad to help"), "{last}");
 }
 
 /// "Got it, on my way" is not an ACK word: the tech is told how to take
@@ -195,6 +208,16 @@ async fn a_paged_tech_who_texts_something_else_is_told_how_to_take_it(b: Backend
         hint.contains("not taken yet") && hint.contains("Reply ACK") && hint.contains(CALLER),
         "{hint}"
     );
+    // Once, not for every text (an auto-responder must not ping-pong).
+    app.sms("SM2b", MIKE, "Auto-reply: I'm driving").await;
+    app.settle().await;
+    let hints = app
+        .mock
+        .bodies_to(MIKE)
+        .iter()
+        .filter(|b| b.contains("not taken yet"))
+        .count();
+    assert_eq!(hints, 1);
     // Luis, never paged, texting the shop gets no such hint.
     app.sms("SM3", LUIS, "anyone need me tonight?").await;
     app.settle().await;

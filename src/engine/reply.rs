@@ -25,6 +25,9 @@ pub struct Reply<'a> {
     pub details: &'a Extracted,
     /// The tracking number the conversation is on.
     pub tracking_number: &'a str,
+    /// An emergency on this lead is live: being paged, unanswered, or taken
+    /// in the last hours (the shell knows the escalation).
+    pub emergency_live: bool,
 }
 
 /// Why the office is told, as the headline of the packet it receives.
@@ -93,8 +96,8 @@ pub fn on_reply(r: &Reply<'_>) -> ReplyPlan {
         notify,
         event: event.to_string(),
     };
-    let emergency_open = r.lead.hazard.is_some()
-        && !matches!(r.lead.status, LeadStatus::Resolved | LeadStatus::Dismissed);
+    let emergency_open =
+        r.emergency_live && !matches!(r.lead.status, LeadStatus::Resolved | LeadStatus::Dismissed);
     if emergency_open && r.intent != Intent::Emergency {
         // An emergency in progress: the on-call path owns this caller. No
         // booking link or price text ("yes please send someone asap" reads
@@ -218,6 +221,8 @@ mod tests {
             hazard,
             details: &details,
             tracking_number: "+15125550100",
+            // In these tests a lead with a hazard has a live emergency.
+            emergency_live: lead.hazard.is_some(),
         })
     }
 
@@ -278,7 +283,21 @@ mod tests {
             assert_eq!(p.lead.status, LeadStatus::Engaged, "{said}");
             assert_eq!(p.lead.intent.as_deref(), Some("emergency"), "{said}");
         }
-        // Once the office has closed it, the caller is a customer again.
+        // Once the emergency is over (taken long ago, or the office closed
+        // the lead), the caller is a customer again.
+        let c = config();
+        let b = c.business("spartan").unwrap();
+        let details = extract("can you come back to fix the stove line");
+        let over = on_reply(&Reply {
+            business: b,
+            lead: &l,
+            intent: Intent::Booking,
+            hazard: None,
+            details: &details,
+            tracking_number: "+15125550100",
+            emergency_live: false,
+        });
+        assert!(over.reply.unwrap().contains("Glad to help"));
         l.status = LeadStatus::Resolved;
         let p = route(
             Intent::Booking,

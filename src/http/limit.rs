@@ -17,11 +17,14 @@
 //!   plays no part whatever the IP has done; if it fails (403 bad
 //!   signature, 415 wrong content type, which is checked before the
 //!   signature), it spends budget, and once the budget is gone it is
-//!   answered 429 instead.
+//!   answered 429 instead. So does a 4xx axum gives before any handler
+//!   runs (a body over `max_body_bytes` or cut short, a wrong method):
+//!   such a request was never verified either.
 //!
-//! 429s carry `Retry-After`. A 400 for a signed request is not counted
-//! (it may come after verification, e.g. a missing field), so this never
-//! turns a verified answer into a 429.
+//! 429s carry `Retry-After`. A 400 a handler gives (a missing field, after
+//! verification) is not counted: it carries the
+//! [`Explained`](super::error::Explained) mark, so this never turns a
+//! verified answer into a 429.
 //!
 //! The key is the TCP peer address. Behind a proxy (Fly.io) that is the
 //! proxy, so the budget is shared by all unverified traffic — still

@@ -127,6 +127,28 @@ impl Tx {
             .transpose()
     }
 
+    /// Was `to` sent a page whose text contains `marker` since `since`?
+    pub async fn paged_with_since(
+        &mut self,
+        business_id: &str,
+        to: &str,
+        marker: &str,
+        since: DateTime<Utc>,
+    ) -> Result<bool> {
+        let row = query(
+            "SELECT COUNT(*) AS n FROM messages
+             WHERE business_id = $1 AND to_number = $2 AND kind = 'page'
+               AND created_at > $3 AND body LIKE $4",
+        )
+        .bind(business_id)
+        .bind(to)
+        .bind(to_ms(since))
+        .bind(format!("%{marker}%"))
+        .fetch_one(self.conn())
+        .await?;
+        Ok(get::<i64>(&row, "n")? > 0)
+    }
+
     pub async fn open_escalation_for_lead(&mut self, lead_id: i64) -> Result<Option<i64>> {
         let sql = format!(
             "SELECT id FROM escalations WHERE lead_id = $1 AND status IN ('paging', 'exhausted') ORDER BY id DESC{}",
