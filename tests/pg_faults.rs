@@ -26,6 +26,15 @@ use support::*;
 use tokio::task::JoinHandle;
 
 /// The server's base URL, or None after saying the test skipped.
+/// These tests time PostgreSQL locks, pools and outages to the
+/// millisecond; run side by side on a loaded 2-core machine they starved
+/// each other (CI once saw one webhook, not two, reach the lock in time).
+/// One at a time, then.
+async fn one_at_a_time() -> tokio::sync::MutexGuard<'static, ()> {
+    static LOCK: tokio::sync::Mutex<()> = tokio::sync::Mutex::const_new(());
+    LOCK.lock().await
+}
+
 fn postgres(test: &str) -> Option<String> {
     match Backend::postgres() {
         Some(Backend::Postgres(url)) => Some(url),
@@ -225,6 +234,7 @@ fn callers(range: std::ops::Range<u32>) -> Vec<String> {
 /// carrier's retry texts the caller once.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn backend_killed_mid_webhook() {
+    let _serial = one_at_a_time().await;
     let Some(base) = postgres("backend_killed_mid_webhook") else {
         return;
     };
@@ -264,6 +274,7 @@ async fn backend_killed_mid_webhook() {
 /// answers 503; the database itself still answers, so `/readyz` stays ready.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn statement_timeout_answers_503() {
+    let _serial = one_at_a_time().await;
     let Some(base) = postgres("statement_timeout_answers_503") else {
         return;
     };
@@ -302,6 +313,7 @@ async fn statement_timeout_answers_503() {
 /// up the retries text every caller once.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn pool_exhausted_answers_503() {
+    let _serial = one_at_a_time().await;
     let Some(base) = postgres("pool_exhausted_answers_503") else {
         return;
     };
@@ -432,6 +444,7 @@ impl Drop for Proxy {
 /// retry is taken, and every caller has exactly one text.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn database_outage_then_recovery() {
+    let _serial = one_at_a_time().await;
     let Some(base) = postgres("database_outage_then_recovery") else {
         return;
     };
