@@ -11,7 +11,6 @@
 use crate::domain::{ConsentAction, LeadStatus};
 use crate::ingest::Core;
 use crate::store::{LeadRow, StoreError};
-use crate::timers::FOLLOW_UP;
 use serde::Deserialize;
 
 /// How a lead ended, in the SOP's words.
@@ -106,6 +105,16 @@ pub enum OfficeError {
 /// A note is one line that fits on a phone screen.
 const NOTE_MAX: usize = 200;
 
+/// A person's name as the timeline shows it: one line, 1 to 80 characters.
+fn check_name(field: &str, name: &str) -> Result<(), OfficeError> {
+    if name.trim().is_empty() || name.chars().count() > 80 || name.contains(['\n', '\r']) {
+        return Err(OfficeError::Invalid(format!(
+            "{field} must be a name of 1 to 80 characters on one line"
+        )));
+    }
+    Ok(())
+}
+
 fn check_note(note: &str) -> Result<(), OfficeError> {
     if note.contains(['\n', '\r']) || note.chars().count() > NOTE_MAX {
         return Err(OfficeError::Invalid(format!(
@@ -160,11 +169,7 @@ impl Core {
             check_note(n)?;
         }
         if let Some(o) = &u.owner {
-            if o.trim().is_empty() || o.chars().count() > 80 {
-                return Err(OfficeError::Invalid(
-                    "owner must be a name of 1 to 80 characters".into(),
-                ));
-            }
+            check_name("owner", o)?;
         }
         let now = self.clock.now();
         let mut tx = self.store.begin().await?;
@@ -224,7 +229,9 @@ impl Core {
         if let Some(s) = status {
             lead.status = s;
             if !s.is_open() {
-                tx.cancel_lead_jobs(lead.id, &[FOLLOW_UP], "closed by the office", now)
+                // The timers and any follow-up text already queued but held
+                // (quiet hours, the cap): closed means nothing more goes.
+                tx.stop_follow_ups(lead.id, "closed by the office", "closed", now)
                     .await?;
             }
             timeline.push(("status", s.as_str().to_string()));
@@ -266,6 +273,9 @@ impl Core {
         }
         if let Some(n) = &a.note {
             check_note(n)?;
+        }
+        if let Some(by) = &a.by {
+            check_name("by", by)?;
         }
         let now = self.clock.now();
         let mut tx = self.store.begin().await?;

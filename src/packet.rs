@@ -154,6 +154,10 @@ fn recommended_next_action(lead: &LeadRow, unreachable: bool, missing: &[String]
     } else {
         format!("; ask for {}", missing.join(", ").replace('_', " "))
     };
+    if matches!(lead.status, LeadStatus::Resolved | LeadStatus::Dismissed) {
+        // Closed (done, or do-not-contact): nothing, whatever came before.
+        return "Nothing: the lead is closed.".into();
+    }
     if lead.hazard.is_some() {
         return "CALL NOW: possible emergency. Get them safe first.".into();
     }
@@ -161,7 +165,6 @@ fn recommended_next_action(lead: &LeadRow, unreachable: bool, missing: &[String]
         return format!("Call them: this number cannot receive texts{ask}.");
     }
     match (lead.status, lead.intent.as_deref()) {
-        (LeadStatus::Resolved | LeadStatus::Dismissed, _) => "Nothing: the lead is closed.".into(),
         (LeadStatus::BookingRequested, _) | (_, Some("booking")) => {
             format!("Call to book the visit{ask}.")
         }

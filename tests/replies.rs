@@ -431,6 +431,72 @@ async fn a_newer_lead_takes_over_the_older_ones_follow_ups(b: Backend) {
     );
 }
 
+/// Found in review of the queue API: a "+" typed into a query string, bad
+/// limits and age ranges, a name with a line break, and closing a lead whose
+/// follow-up is queued but held.
+async fn the_queue_api_reads_numbers_as_meant_and_closing_cancels_held_texts(b: Backend) {
+    let app = spawn(b).await;
+    app.missed_call("CA1", CALLER).await;
+    app.wait_for_texts(1).await;
+    app.advance(Duration::minutes(30)).await;
+    app.advance(Duration::minutes(90)).await;
+    // Wednesday 09:30: the next-morning text is queued, held by the cap.
+    app.advance(Duration::hours(21) + Duration::minutes(30))
+        .await;
+    // An unescaped "+" (a space once decoded) still finds the caller.
+    let v: serde_json::Value = app
+        .admin_get(&format!("/api/v1/leads?caller=+{}", &CALLER[1..]))
+        .await
+        .json()
+        .await
+        .unwrap();
+    assert_eq!(v["leads"].as_array().unwrap().len(), 1, "{v}");
+    let id = v["leads"][0]["id"].as_i64().unwrap();
+    for bad in [
+        format!("/api/v1/leads?caller={}", &CALLER[2..]),
+        "/api/v1/leads?limit=0".to_string(),
+        "/api/v1/leads?limit=50000".to_string(),
+        "/api/v1/leads?min_age_minutes=60&max_age_minutes=10".to_string(),
+    ] {
+        assert_eq!(app.admin_get(&bad).await.status(), 400, "{bad}");
+    }
+    let r = app
+        .admin_send(
+            reqwest::Method::POST,
+            &format!("/api/v1/leads/{id}/attempts"),
+            json!({"by": "Ana\nDROP", "outcome": "no_answer"}),
+        )
+        .await;
+    assert_eq!(r.status(), 400);
+    // Closing by status cancels the held follow-up at once.
+    let queued_follow_ups = |lead: &serde_json::Value| {
+        lead["messages"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .filter(|m| m["kind"] == "follow_up" && m["status"] == "queued")
+            .count()
+    };
+    assert_eq!(queued_follow_ups(&app.lead_json(CALLER).await), 1);
+    let r = app
+        .admin_send(
+            reqwest::Method::PATCH,
+            &format!("/api/v1/leads/{id}"),
+            json!({"status": "dismissed"}),
+        )
+        .await;
+    assert_eq!(r.status(), 200);
+    let lead = app.lead_json(CALLER).await;
+    assert_eq!(queued_follow_ups(&lead), 0, "{}", lead["messages"]);
+    assert_eq!(
+        lead["packet"]["recommended_next_action"],
+        "Nothing: the lead is closed."
+    );
+    let before = app.mock.sent_to(CALLER).len();
+    app.advance(Duration::hours(3)).await;
+    assert_eq!(app.mock.sent_to(CALLER).len(), before);
+}
+
 async fn quiet_leads_go_cold_after_a_day(b: Backend) {
     let app = spawn(b).await;
     app.missed_call("CA1", CALLER).await;
@@ -645,6 +711,7 @@ on_both_stores!(
     a_reply_cancels_a_follow_up_held_overnight,
     a_reply_cancels_a_follow_up_already_queued_and_held,
     a_newer_lead_takes_over_the_older_ones_follow_ups,
+    the_queue_api_reads_numbers_as_meant_and_closing_cancels_held_texts,
     quiet_leads_go_cold_after_a_day,
     the_queue_api_filters_and_the_office_closes_leads,
     do_not_contact_is_an_opt_out_and_stops_everything,

@@ -69,8 +69,41 @@ pub async fn list_leads(
             )));
         }
     }
+    // A number in a query string: an unescaped "+" arrives as a space
+    // ("?caller=+1512..." is "?caller= 1512..."). Read it as meant, then
+    // insist on E.164, so a filter never silently matches nothing.
+    let number = |raw: &Option<String>, name: &str| -> Result<Option<String>, ApiError> {
+        let Some(raw) = raw else { return Ok(None) };
+        let fixed = match raw.strip_prefix(' ') {
+            Some(rest) if !rest.starts_with(' ') => format!("+{rest}"),
+            _ => raw.clone(),
+        };
+        crate::domain::PhoneNumber::parse(&fixed)
+            .map(|p| Some(p.to_string()))
+            .map_err(|e| {
+                ApiError::BadRequest(format!(
+                    "{name} {raw:?} is not an E.164 number ({e}); write it like %2B15125550147"
+                ))
+            })
+    };
+    let caller = number(&q.caller, "caller")?;
+    let tracking_number = number(&q.tracking_number, "tracking_number")?;
+    if let Some(l) = q.limit {
+        if !(1..=1000).contains(&l) {
+            return Err(ApiError::BadRequest(format!(
+                "limit {l} must be between 1 and 1000 (newest first)"
+            )));
+        }
+    }
+    if let (Some(min), Some(max)) = (q.min_age_minutes, q.max_age_minutes) {
+        if min > max {
+            return Err(ApiError::BadRequest(format!(
+                "min_age_minutes ({min}) is more than max_age_minutes ({max}): nothing can match"
+            )));
+        }
+    }
     let config = &s.core.config;
-    let tracking_numbers = match (&q.tracking_number, &q.campaign) {
+    let tracking_numbers = match (&tracking_number, &q.campaign) {
         (Some(n), None) => Some(vec![n.clone()]),
         (None, Some(c)) => {
             let numbers: Vec<String> = config
@@ -114,7 +147,7 @@ pub async fn list_leads(
         .leads(&LeadFilter {
             business_id: q.business,
             status,
-            caller: q.caller,
+            caller,
             tracking_numbers,
             intent: q.intent,
             owner: q.owner,
