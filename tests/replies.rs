@@ -452,6 +452,24 @@ async fn the_queue_api_reads_numbers_as_meant_and_closing_cancels_held_texts(b: 
         .unwrap();
     assert_eq!(v["leads"].as_array().unwrap().len(), 1, "{v}");
     let id = v["leads"][0]["id"].as_i64().unwrap();
+    // The bearer scheme is case-insensitive; a wrong token of any length
+    // is just unauthorized.
+    let http = reqwest::Client::new();
+    for (auth, want) in [
+        ("bearer admin-secret", 200),
+        ("BEARER admin-secret", 200),
+        ("Bearer admin-secreT", 401),
+        ("Bearer a", 401),
+        ("Basic admin-secret", 401),
+    ] {
+        let r = http
+            .get(format!("{}/api/v1/leads", app.url))
+            .header("authorization", auth)
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(r.status(), want, "{auth}");
+    }
     for bad in [
         format!("/api/v1/leads?caller={}", &CALLER[2..]),
         "/api/v1/leads?limit=0".to_string(),

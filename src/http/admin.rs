@@ -17,13 +17,22 @@ pub(crate) fn authorize(s: &AppState, headers: &HeaderMap) -> Result<(), ApiErro
     let Some(expected) = &s.admin_token else {
         return Err(ApiError::Unauthorized);
     };
+    // The scheme is case-insensitive (RFC 9110), "bearer x" included.
     let given = headers
         .get(axum::http::header::AUTHORIZATION)
         .and_then(|v| v.to_str().ok())
-        .and_then(|v| v.strip_prefix("Bearer "))
+        .and_then(|v| v.split_once(' '))
+        .filter(|(scheme, _)| scheme.eq_ignore_ascii_case("bearer"))
+        .map(|(_, token)| token.trim())
         .unwrap_or("");
-    let want = expected.expose_secret().as_bytes();
-    if given.len() == want.len() && bool::from(given.as_bytes().ct_eq(want)) {
+    // Compared as SHA-256 digests, in constant time: equal lengths always,
+    // so neither the token's content nor its length leaks through timing.
+    use sha2::{Digest, Sha256};
+    let (want, got) = (
+        Sha256::digest(expected.expose_secret().as_bytes()),
+        Sha256::digest(given.as_bytes()),
+    );
+    if bool::from(want.as_slice().ct_eq(got.as_slice())) {
         Ok(())
     } else {
         Err(ApiError::Unauthorized)
