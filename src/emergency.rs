@@ -521,28 +521,20 @@ async fn apply(
                 );
                 // Make it loud where a person will see it: the office.
                 if let Some(office) = b.office_phone() {
-                    let hazard = lead
-                        .hazard
-                        .as_deref()
-                        .unwrap_or("emergency")
-                        .replace('_', " ");
-                    crate::outbox::queue(
+                    let body = format!(
+                        "{}: UNANSWERED EMERGENCY - call now. {} ({}): nobody on the on-call chain acknowledged, paging has stopped.",
+                        b.name,
+                        lead.caller,
+                        escalation::hazard_label(state.hazard)
+                    );
+                    queue_text(
                         tx,
-                        crate::outbox::Text {
-                            business_id: &b.id,
-                            lead_id: Some(lead.id),
-                            kind: MessageKind::OfficeNotice,
-                            to: office.as_str(),
-                            from: &lead.tracking_number,
-                            body: format!(
-                                "{}: UNANSWERED EMERGENCY - call now. {} ({hazard}): nobody on the on-call chain acknowledged, paging has stopped.",
-                                b.name, lead.caller
-                            ),
-                            // The caller opting out must not silence this.
-                            cancel_with_lead: false,
-                            trigger_at: None,
-                        },
-                        config.service.max_attempts,
+                        config,
+                        b,
+                        lead,
+                        office.as_str(),
+                        MessageKind::OfficeNotice,
+                        body,
                         now,
                     )
                     .await?;
@@ -556,7 +548,7 @@ async fn apply(
     Ok(())
 }
 
-/// Queues an emergency text (page or caller message) from the lead's
+/// Queues an emergency text (page, caller message or office notice) from the lead's
 /// tracking number. Goes through the worker and the gate like any text:
 /// these kinds skip quiet hours and the cap, never the opt-out ledger.
 #[allow(clippy::too_many_arguments)]
@@ -579,9 +571,10 @@ async fn queue_text(
             to,
             from: &lead.tracking_number,
             body,
-            // A page is not one of the lead's jobs: the caller opting out
-            // (which cancels their lead's jobs) must not stop a tech's page.
-            cancel_with_lead: kind != MessageKind::Page,
+            // Pages and office notices are not texts to the caller: the
+            // caller opting out (which cancels their lead's jobs) must not
+            // stop a tech's page nor silence the office.
+            cancel_with_lead: !matches!(kind, MessageKind::Page | MessageKind::OfficeNotice),
             trigger_at: None,
         },
         config.service.max_attempts,
