@@ -740,10 +740,10 @@ impl Worker {
                     // The look-up took a round trip to the carrier (up to a
                     // send timeout) after the gate: a STOP committed in the
                     // meantime must still win.
-                    if msg.kind != MessageKind::OptOutConfirmation
-                        && self.store.consent_state(&msg.business_id, &msg.to).await?
-                            == Some(crate::domain::ConsentAction::OptOut)
-                    {
+                    if compliance::stopped_by_opt_out(
+                        msg.kind,
+                        self.store.consent_state(&msg.business_id, &msg.to).await?,
+                    ) {
                         tracing::info!(message_id = msg.id, to = %mask(&msg.to), "recipient opted out while an in-doubt text was looked up; not sending");
                         return self.suppress(job, msg.id, "opted_out").await;
                     }

@@ -70,6 +70,16 @@ fn respects_quiet_hours(kind: MessageKind, rules: &Rules) -> bool {
 /// text may go once the oldest of them is this old.
 pub const CAP_WINDOW: chrono::Duration = chrono::Duration::hours(24);
 
+/// Does the recipient's opt-out stop this text? Every kind but the one
+/// confirmation of the opt-out itself. Checked under the contact lock when
+/// a send begins, and again after an in-doubt look-up.
+pub fn stopped_by_opt_out(
+    kind: MessageKind,
+    consent: Option<crate::domain::ConsentAction>,
+) -> bool {
+    kind != MessageKind::OptOutConfirmation && consent == Some(crate::domain::ConsentAction::OptOut)
+}
+
 /// Does this kind of text count toward (and obey) the per-recipient cap?
 pub fn counts_toward_cap(kind: MessageKind) -> bool {
     matches!(

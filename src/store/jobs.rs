@@ -514,10 +514,10 @@ impl Store {
                 out[i] = BeginSend::NotSendable(status);
                 continue;
             }
-            if msg.kind != MessageKind::OptOutConfirmation
-                && tx.consent_state(&msg.business_id, &msg.to).await?
-                    == Some(crate::domain::ConsentAction::OptOut)
-            {
+            if crate::compliance::stopped_by_opt_out(
+                msg.kind,
+                tx.consent_state(&msg.business_id, &msg.to).await?,
+            ) {
                 query("UPDATE messages SET status = 'suppressed', suppress_reason = 'opted_out', updated_at = $2 WHERE id = $1")
                     .bind(msg.id)
                     .bind(now_ms)
