@@ -17,10 +17,10 @@ use rusqlite::ffi;
 pub(super) fn configure() {
     static CONFIGURE: Once = Once::new();
     CONFIGURE.call_once(|| {
-        // SAFETY: both options are documented to be set before SQLite
+        // SAFETY: these options are documented to be set before SQLite
         // initialises; afterwards SQLite refuses them with SQLITE_MISUSE
-        // and changes nothing. MEMSTATUS takes one int; MALLOC takes a
-        // pointer to methods that SQLite copies before returning.
+        // and changes nothing. MEMSTATUS takes one int; MALLOC and PCACHE2
+        // take pointers to methods that SQLite copies before returning.
         unsafe {
             // SQLite counts every allocation under a global mutex unless
             // told not to; we never read those counts.
@@ -31,6 +31,12 @@ pub(super) fn configure() {
                     rc,
                     "SQLite was initialised before the store configured it; it keeps the C allocator"
                 );
+            }
+            // SQLite's page cache without its full scan at every commit
+            // (see lite_pcache).
+            let rc = super::lite_pcache::install();
+            if rc != ffi::SQLITE_OK {
+                tracing::warn!(rc, "SQLite keeps its page cache as it is");
             }
             // Initialise now, inside the Once: SQLite's settings may not
             // change while another thread initialises it.

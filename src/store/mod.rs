@@ -19,6 +19,7 @@ mod escalations;
 mod jobs;
 mod lite;
 mod lite_config;
+mod lite_pcache;
 mod rows;
 // Sender health (migration 0002): carrier errors per number, owner alerts.
 mod health;
