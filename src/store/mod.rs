@@ -511,6 +511,9 @@ fn sqlite_path(url: &str) -> Result<String> {
     Ok(path.to_string())
 }
 
+/// Page size of a new SQLite database (see `open_sqlite`).
+const SQLITE_PAGE_SIZE: u32 = 2048;
+
 /// Opens one SQLite connection with the settings every connection shares.
 /// WAL with `synchronous = NORMAL`: a commit is durable against a crash of
 /// the process, and against power loss up to the last checkpoint.
@@ -522,6 +525,16 @@ fn open_sqlite(path: &str, reader: bool, busy: Duration) -> Result<rusqlite::Con
     if reader {
         c.execute_batch("PRAGMA query_only = ON; PRAGMA cache_size = -16000;")?;
     } else {
+        // A new database gets 2 KiB pages instead of SQLite's 4 KiB. Most
+        // of what a missed call writes lands at random places in indexes
+        // keyed by call SID, caller and message SID, one page per insert,
+        // and every page written goes to the WAL and then to the database
+        // file: at 5,000 calls/s for 60 s, 2 KiB pages wrote 44 KB per call
+        // against 58 KB, with the same CPU, and kept up better (4,826–4,999
+        // texts/s against 4,684–4,855, alternating runs); 1 KiB pages cost
+        // more CPU than they saved. Ignored for an existing database, which
+        // keeps the page size it was created with.
+        c.execute_batch(&format!("PRAGMA page_size = {SQLITE_PAGE_SIZE};"))?;
         // journal_mode answers with a row, so it is read, not executed.
         let mode: String = c.query_row("PRAGMA journal_mode = WAL", [], |r| r.get(0))?;
         if !mode.eq_ignore_ascii_case("wal") {
@@ -1231,6 +1244,46 @@ mod tests {
             .unwrap_err()
             .to_string();
         assert!(e.contains("neither") && !e.contains("secret"), "{e}");
+    }
+
+    /// A database made by an earlier version (4 KiB pages) opens, migrates
+    /// and keeps its data and page size; a new one gets the smaller pages.
+    #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+    async fn an_existing_database_keeps_its_page_size_and_data() {
+        let dir = tempfile::tempdir().unwrap();
+        let old = dir.path().join("old.db");
+        {
+            lite_config::configure();
+            let c = rusqlite::Connection::open(&old).unwrap();
+            c.execute_batch(
+                "PRAGMA page_size = 4096; PRAGMA journal_mode = WAL;
+                 CREATE TABLE kept (v TEXT); INSERT INTO kept VALUES ('before the upgrade');",
+            )
+            .unwrap();
+        }
+        let page_size = |path: &std::path::Path| -> i64 {
+            let c = rusqlite::Connection::open(path).unwrap();
+            c.query_row("PRAGMA page_size", [], |r| r.get(0)).unwrap()
+        };
+        let opts = PoolOptions::default();
+        let url = format!("sqlite://{}", old.display());
+        let store = Store::connect(&url, &opts).await.unwrap();
+        store.migrate().await.unwrap();
+        assert_eq!(store.count("leads").await.unwrap(), 0);
+        store.close().await;
+        drop(store);
+        assert_eq!(page_size(&old), 4096);
+        let c = rusqlite::Connection::open(&old).unwrap();
+        let v: String = c.query_row("SELECT v FROM kept", [], |r| r.get(0)).unwrap();
+        assert_eq!(v, "before the upgrade");
+
+        let new = dir.path().join("new.db");
+        let store = Store::connect(&format!("sqlite://{}", new.display()), &opts)
+            .await
+            .unwrap();
+        store.migrate().await.unwrap();
+        drop(store);
+        assert_eq!(page_size(&new), i64::from(SQLITE_PAGE_SIZE));
     }
 
     /// Every pooled PostgreSQL connection carries the configured statement
