@@ -307,6 +307,7 @@ impl Core {
         };
         // A voicemail that reports an emergency ("water's coming through the
         // ceiling") is escalated like an emergency text.
+        let mut escalated = false;
         if let Some(t) = r.transcript {
             let lead_id = match &outcome {
                 MissedOutcome::NewLead { lead_id, .. } | MissedOutcome::RepeatCall { lead_id } => {
@@ -316,11 +317,17 @@ impl Core {
                 MissedOutcome::Duplicate => None,
             };
             if let Some(lead_id) = lead_id {
-                self.escalate_if_emergency(&mut tx, b, lead_id, t, now)
+                escalated = self
+                    .escalate_if_emergency(&mut tx, b, lead_id, t, now)
                     .await?;
             }
         }
         tx.commit().await?;
+        if escalated {
+            // Pages, safety advice, the office's text: the worker must not
+            // sleep until its next timer (up to 30 s) before sending them.
+            self.wake.notify_one();
+        }
         match &outcome {
             MissedOutcome::NewLead {
                 queued_text: true, ..
@@ -1009,10 +1016,10 @@ impl Core {
         lead_id: i64,
         transcript: &str,
         now: DateTime<Utc>,
-    ) -> Result<(), StoreError> {
+    ) -> Result<bool, StoreError> {
         let c = self.config.classifier.classify(transcript);
         if c.intent != crate::classify::Intent::Emergency {
-            return Ok(());
+            return Ok(false);
         }
         let hazard = c.hazard.unwrap_or(crate::classify::Hazard::Other);
         self.escalate_lead(
@@ -1024,7 +1031,8 @@ impl Core {
             "voicemail:emergency",
             now,
         )
-        .await
+        .await?;
+        Ok(true)
     }
 
     /// Marks a lead as an emergency, tells the office and pages the chain.
