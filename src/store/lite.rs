@@ -427,19 +427,15 @@ mod tests {
         tx.commit().await
     }
 
-    /// Many transactions queued at once: every commit that returns Ok is
-    /// visible to another connection at that moment, and they share fewer
-    /// outer commits than there were transactions.
-    #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-    async fn queued_transactions_commit_together_and_are_durable_when_commit_returns() {
-        let dir = tempfile::tempdir().unwrap();
-        let l = lite(&dir);
+    /// Spawns `n` tasks, each inserting one value and checking, the moment
+    /// its commit returns, that another connection sees it; returns how
+    /// many outer transactions (COMMITs) the `n` took.
+    async fn insert_each_durable_on_return(l: &Arc<Lite>, n: i64) -> u64 {
         let mut tasks = Vec::new();
-        for v in 0..200 {
+        for v in 0..n {
             let l = l.clone();
             tasks.push(tokio::spawn(async move {
                 insert(&l, v).await.unwrap();
-                // Durable for everyone the moment commit() returns.
                 let r = l.readers[0].lock().await;
                 let seen: i64 = r
                     .query_row("SELECT COUNT(*) FROM t WHERE v = ?1", [v], |r| r.get(0))
@@ -450,13 +446,22 @@ mod tests {
         for t in tasks {
             t.await.unwrap();
         }
-        assert_eq!(count(&l), 200);
-        let groups = l.groups_begun.load(Ordering::Relaxed);
-        assert!(groups < 200, "{groups} outer commits for 200 transactions");
+        assert_eq!(count(l), n);
         let w = tokio::time::timeout(Duration::from_secs(5), l.writer.lock())
             .await
             .expect("the writer is let go");
         assert!(w.group.is_none(), "nothing left open");
+        l.groups_begun.load(Ordering::Relaxed)
+    }
+
+    /// Many transactions queued at once: every commit that returns Ok is
+    /// visible to another connection at that moment, and they share fewer
+    /// outer commits than there were transactions.
+    #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+    async fn queued_transactions_commit_together_and_are_durable_when_commit_returns() {
+        let dir = tempfile::tempdir().unwrap();
+        let groups = insert_each_durable_on_return(&lite(&dir), 200).await;
+        assert!(groups < 200, "{groups} outer commits for 200 transactions");
     }
 
     /// Transactions of tasks that become ready one after another, none of
@@ -467,26 +472,8 @@ mod tests {
     #[tokio::test(flavor = "current_thread")]
     async fn transactions_of_tasks_ready_together_share_a_commit() {
         let dir = tempfile::tempdir().unwrap();
-        let l = lite(&dir);
-        let mut tasks = Vec::new();
-        for v in 0..100 {
-            let l = l.clone();
-            tasks.push(tokio::spawn(async move {
-                insert(&l, v).await.unwrap();
-                let r = l.readers[0].lock().await;
-                let seen: i64 = r
-                    .query_row("SELECT COUNT(*) FROM t WHERE v = ?1", [v], |r| r.get(0))
-                    .unwrap();
-                assert_eq!(seen, 1, "value {v} committed");
-            }));
-        }
-        for t in tasks {
-            t.await.unwrap();
-        }
-        assert_eq!(count(&l), 100);
-        let groups = l.groups_begun.load(Ordering::Relaxed);
+        let groups = insert_each_durable_on_return(&lite(&dir), 100).await;
         assert!(groups <= 10, "{groups} outer commits for 100 transactions");
-        assert!(l.writer.lock().await.group.is_none(), "nothing left open");
     }
 
     /// A member that fails rolls back alone; the group's others commit.
