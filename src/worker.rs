@@ -107,6 +107,9 @@ impl Worker {
                     tracing::error!(error = %e, retry_in_ms = backoff.as_millis() as u64, "worker cannot claim jobs; backing off");
                     tokio::select! {
                         _ = tokio::time::sleep(backoff) => {}
+                        // Something was just queued, so the database
+                        // answers again: no need to sit out the backoff.
+                        _ = self.wake.notified() => {}
                         _ = shutdown.changed() => {}
                     }
                 }
