@@ -288,12 +288,8 @@ impl LiteTx {
             tokio::task::yield_now().await;
             // (Should the writer stay busy past the acquire timeout, whoever
             // holds it commits the group, or the watchdog does.)
-            if let Ok(mut guard) = self.lite.lock_writer().await {
-                if done.borrow().is_none() {
-                    // The open group is ours: groups close only by committing
-                    // or failing, and either tells their members.
-                    let _ = flush(&mut guard);
-                }
+            if let Ok(guard) = self.lite.lock_writer().await {
+                commit_if_open(&self.lite, &done, guard);
             }
             return committed(&self.lite, done).await;
         }
@@ -317,8 +313,36 @@ async fn committed(
             Ok(Ok(result)) => return result.map_err(StoreError::Commit),
             Ok(Err(_)) => return Err(StoreError::Commit("the writer closed".into())),
             // Belt and braces should the watchdog not have run.
-            Err(_stalled) => flush(&mut *lite.lock_writer().await?)?,
+            Err(_stalled) => match lite.lock_writer().await {
+                Ok(guard) => commit_if_open(lite, &done, guard),
+                // Still busy: whoever holds the writer commits the group.
+                // Not an error if that has happened meanwhile.
+                Err(busy) => {
+                    let outcome = done.borrow().clone();
+                    return match outcome {
+                        Some(result) => result.map_err(StoreError::Commit),
+                        None => Err(busy),
+                    };
+                }
+            },
         }
+    }
+}
+
+/// Holding the writer: commits the member's group if it is still open
+/// (then the open group is necessarily that one: groups close only by
+/// committing or failing, and either tells their members), else lets the
+/// writer go as anyone else would, committing a later group nobody is
+/// queued to commit. The outcome is read from `done`.
+fn commit_if_open(
+    lite: &Lite,
+    done: &watch::Receiver<Option<std::result::Result<(), String>>>,
+    mut guard: OwnedMutexGuard<Writer>,
+) {
+    if done.borrow().is_none() {
+        let _ = flush(&mut guard);
+    } else {
+        leave(lite, guard);
     }
 }
 
