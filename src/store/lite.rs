@@ -257,49 +257,45 @@ impl LiteTx {
         let group = guard.group.as_mut().expect("a savepoint lives in a group");
         group.members += 1;
         let (members, done) = (group.members, group.done.subscribe());
-        if members < MAX_GROUP && self.lite.waiting.load(Ordering::SeqCst) > 0 {
-            // Someone is queued: they join this group, and the last one in
-            // commits it. Should they all be canceled while queued, the
-            // group's watchdog commits it.
-            if !group.watched {
-                group.watched = true;
-                watchdog(self.lite.clone(), done.clone());
-            }
-            drop(guard);
-            return committed(&self.lite, done).await;
-        }
         if members < MAX_GROUP {
-            // Nobody is queued yet, but tasks that are ready to run (webhooks
-            // just read off the wire) may be about to. Let them run once with
-            // the writer free, so that they join this group instead of each
-            // paying for a COMMIT of its own, then commit whatever is open
-            // unless one of them already has. Each COMMIT rewrites the pages
-            // every transaction touches (the tails of the tables): at 5,000
-            // calls/s groups grew from ~3.3 to ~9 transactions, 9 % fewer
-            // bytes written per call, and texts kept up better in 3 of 4
-            // alternating 60 s runs. At low load nobody is ready and this
-            // costs one trip through the scheduler. The watchdog covers this
-            // task being canceled meanwhile.
+            // The group stays open for more members; should they all be
+            // canceled, or this task while it waits, its watchdog commits it.
             if !group.watched {
                 group.watched = true;
                 watchdog(self.lite.clone(), done.clone());
             }
+            let queued = self.lite.waiting.load(Ordering::SeqCst) > 0;
             drop(guard);
-            tokio::task::yield_now().await;
-            // (Should the writer stay busy past the acquire timeout, whoever
-            // holds it commits the group, or the watchdog does.)
-            if let Ok(mut guard) = self.lite.lock_writer().await {
-                if done.borrow().is_none() {
-                    // The open group is ours: groups close only by
-                    // committing or failing, and either tells their members.
-                    let _ = flush(&mut guard);
+            if !queued {
+                // Nobody is queued yet, but tasks that are ready to run
+                // (webhooks just read off the wire) may be about to. Let them
+                // run once with the writer free, so that they join this group
+                // instead of each paying for a COMMIT of its own, then commit
+                // whatever is open unless one of them already has. Each COMMIT
+                // rewrites the pages every transaction touches (the tails of
+                // the tables): at 5,000 calls/s groups grew from ~3.3 to ~9
+                // transactions, 9 % fewer bytes written per call, and texts
+                // kept up better in 3 of 4 alternating 60 s runs. At low load
+                // nobody is ready and this costs one trip through the
+                // scheduler. (When someone is queued, they join, and the last
+                // one in commits.)
+                tokio::task::yield_now().await;
+                // (Should the writer stay busy past the acquire timeout,
+                // whoever holds it commits the group, or the watchdog does.)
+                if let Ok(mut guard) = self.lite.lock_writer().await {
+                    if done.borrow().is_none() {
+                        // The open group is ours: groups close only by
+                        // committing or failing, and either tells their
+                        // members.
+                        let _ = flush(&mut guard);
+                    }
+                    // Else a later group may be open, with a member waiting
+                    // for it: left open on purpose, for the next transactions
+                    // to join (its watchdog commits it should none come).
+                    // Letting go through `leave` instead, which commits it
+                    // when nobody is queued, measured worse at 5,000 calls/s
+                    // (30 s runs: 4,409-4,995 texts/s against 4,786-4,998).
                 }
-                // Else a later group may be open, with a member waiting for
-                // it: left open on purpose, for the next transactions to
-                // join (its watchdog commits it should none come). Letting
-                // go through `leave` instead, which commits it when nobody
-                // is queued, measured worse at 5,000 calls/s (30 s runs:
-                // 4,409-4,995 texts/s against 4,786-4,998).
             }
             return committed(&self.lite, done).await;
         }

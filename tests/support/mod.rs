@@ -380,14 +380,7 @@ impl TestApp {
     }
 
     async fn idle(&self) -> bool {
-        use sqlx::Row;
-        let now = self.clock.now_utc().timestamp_millis();
-        let row = sqlx::query("SELECT COUNT(*) AS n FROM jobs WHERE (status = 'pending' AND run_at <= $1) OR status = 'running'")
-            .bind(now)
-            .fetch_one(self.store().pool())
-            .await
-            .unwrap();
-        row.get::<i64, _>("n") == 0
+        self.unsettled().await.is_empty()
     }
 
     /// Moves time forward (timers and retries fall due) and lets them run.
