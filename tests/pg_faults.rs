@@ -89,6 +89,30 @@ impl ContactsLock {
         .collect()
     }
 
+    /// What every other backend of this database is doing (for failures).
+    async fn backends(&mut self) -> String {
+        sqlx::query(
+            "SELECT pid, state, wait_event_type, wait_event, query FROM pg_stat_activity
+             WHERE datname = current_database() AND pid <> pg_backend_pid()",
+        )
+        .fetch_all(&mut self.0)
+        .await
+        .unwrap()
+        .iter()
+        .map(|r| {
+            format!(
+                "{} {:?} {:?} {:?}: {}",
+                r.get::<i32, _>("pid"),
+                r.get::<Option<String>, _>("state"),
+                r.get::<Option<String>, _>("wait_event_type"),
+                r.get::<Option<String>, _>("wait_event"),
+                r.get::<Option<String>, _>("query").unwrap_or_default()
+            )
+        })
+        .collect::<Vec<_>>()
+        .join("\n")
+    }
+
     async fn wait_for_waiters(&mut self, n: usize) {
         let start = Instant::now();
         while self.waiters().await.len() < n {
@@ -321,7 +345,7 @@ async fn pool_exhausted_answers_503() {
         TestApp::spawn_with(
             Backend::Postgres(base),
             DEFAULT_BUSINESS,
-            "[database]\nmax_connections = 2\nacquire_timeout_seconds = 0.5",
+            "[database]\nmax_connections = 2\nacquire_timeout_seconds = 2\nstatement_timeout_seconds = 10",
         )
         .await,
     );
@@ -337,26 +361,46 @@ async fn pool_exhausted_answers_503() {
         });
     }
     drop(tx);
-    // Two webhooks hold the two connections, waiting on the lock; the
-    // other six cannot get a connection at all.
-    lock.wait_for_waiters(2).await;
+    // The webhooks that got one of the two connections wait on the lock;
+    // the others cannot get a connection at all and answer 503. Usually two
+    // hold connections, but the worker may have had one for a moment as the
+    // webhooks arrived (seen once on a loaded machine), so one is enough.
     let mut refused = Vec::new();
-    while refused.len() < who.len() - 2 {
-        let (sid, caller, resp) = tokio::time::timeout(Duration::from_secs(10), rx.recv())
-            .await
-            .expect("webhooks without a connection answer within the acquire timeout")
-            .unwrap();
-        assert_retry_later(&resp, "webhook that found the pool exhausted");
-        refused.push((sid, caller));
-    }
-    assert_eq!(lock.waiters().await.len(), 2, "the two holders still wait");
+    let start = Instant::now();
+    let holders = loop {
+        let waiting = lock.waiters().await.len();
+        if waiting >= 1 && refused.len() + waiting == who.len() {
+            break waiting;
+        }
+        if start.elapsed() > Duration::from_secs(10) {
+            panic!(
+                "expected every webhook to wait on the lock or be refused: {waiting} waiting, {} refused; backends:\n{}",
+                refused.len(),
+                lock.backends().await
+            );
+        }
+        match tokio::time::timeout(Duration::from_millis(20), rx.recv()).await {
+            Ok(Some((sid, caller, resp))) => {
+                assert_retry_later(&resp, "webhook that found the pool exhausted");
+                refused.push((sid, caller));
+            }
+            Ok(None) => panic!("every webhook answered while the lock was held"),
+            Err(_) => {}
+        }
+    };
+    assert!(holders <= 2, "{holders} webhooks on a pool of 2");
+    assert_eq!(
+        lock.waiters().await.len(),
+        holders,
+        "the holders still wait"
+    );
     lock.release().await;
     let mut taken = 0;
     while let Some((_, _, resp)) = rx.recv().await {
         assert_eq!(resp.status(), 200, "a webhook that had a connection");
         taken += 1;
     }
-    assert_eq!(taken, 2);
+    assert_eq!(taken, holders);
     for (sid, caller) in &refused {
         assert_nothing_recorded(&app.database_url, sid, caller).await;
     }
