@@ -263,11 +263,12 @@ impl Core {
                         "the caller called again: the new lead's follow-ups take over",
                         "superseded",
                         now,
+                        self.config.service.cold_after,
                     )
                     .await?;
                 }
-                // The two events in one statement, and the send, the first
-                // follow-up and the cold check in another.
+                // The two events in one statement, and the send and the
+                // first follow-up (or the cold check) in another.
                 let (send, (kind, detail)) = self
                     .queue_instant(&mut tx, b, lead_id, r, &text, now)
                     .await?;
@@ -283,19 +284,21 @@ impl Core {
                     now,
                 )
                 .await?;
-                let mut jobs = Vec::with_capacity(3);
+                let mut jobs = Vec::with_capacity(2);
                 let queued = send.is_some();
                 jobs.extend(send);
-                if queued {
-                    if let Some(at) = engine::follow_up_due_at(b, 0, now) {
-                        jobs.push(timers::follow_up_job(lead_id, 0, at));
-                    }
+                let follow_up = queued
+                    .then(|| engine::follow_up_due_at(b, 0, now))
+                    .flatten();
+                if let Some(at) = follow_up {
+                    jobs.push(timers::follow_up_job(lead_id, 0, at));
                 }
-                if status == LeadStatus::New {
-                    jobs.push(timers::cold_job(
-                        lead_id,
-                        now + self.config.service.cold_after,
-                    ));
+                // A first follow-up inside the cold window carries the cold
+                // check on (see `timers`): one job row fewer per call on
+                // the busiest path.
+                let cold_at = now + self.config.service.cold_after;
+                if status == LeadStatus::New && follow_up.is_none_or(|at| at > cold_at) {
+                    jobs.push(timers::cold_job(lead_id, cold_at));
                 }
                 tx.enqueue_many(&jobs, now).await?;
                 MissedOutcome::NewLead {
@@ -451,8 +454,14 @@ impl Core {
             lead.closed_reason = Some("talked_on_phone".into());
             lead.last_activity_at = now;
             tx.update_lead(&lead, now).await?;
-            tx.stop_follow_ups(lead_id, "caller reached a person", "talked_on_phone", now)
-                .await?;
+            tx.stop_follow_ups(
+                lead_id,
+                "caller reached a person",
+                "talked_on_phone",
+                now,
+                self.config.service.cold_after,
+            )
+            .await?;
             crate::emergency::cancel_for_lead(&mut tx, &self.config, &self.metrics, lead_id, now)
                 .await?;
             tx.lead_event(
@@ -485,7 +494,16 @@ impl Core {
         let Some(mut tx) = self.begin_webhook(rx, Some(business_id), now).await? else {
             return Ok(false);
         };
-        let applied = apply_receipt(&mut tx, &self.metrics, sid, status, error_code, now).await?;
+        let applied = apply_receipt(
+            &mut tx,
+            &self.metrics,
+            sid,
+            status,
+            error_code,
+            now,
+            self.config.service.cold_after,
+        )
+        .await?;
         if applied.is_none() {
             // Not recorded yet, perhaps: the send's outcome is committed a
             // moment after the carrier accepts it (a batch, or an in-doubt
@@ -545,12 +563,13 @@ pub(crate) async fn apply_receipt(
     status: MessageStatus,
     error_code: Option<&str>,
     now: DateTime<Utc>,
+    cold_after: chrono::Duration,
 ) -> Result<Option<(crate::store::MessageRow, bool)>, StoreError> {
     let Some(m) = tx.update_delivery(sid, status, error_code, now).await? else {
         return Ok(None);
     };
     if let Some(code) = error_code {
-        learn_from_carrier_error(tx, metrics, &m, code, now).await?;
+        learn_from_carrier_error(tx, metrics, &m, code, now, cold_after).await?;
     }
     let mut healthy_again = false;
     if status == MessageStatus::Delivered {
@@ -581,6 +600,7 @@ pub(crate) async fn learn_from_carrier_error(
     m: &crate::store::MessageRow,
     code: &str,
     now: DateTime<Utc>,
+    cold_after: chrono::Duration,
 ) -> Result<(), StoreError> {
     use crate::provider::twilio::codes;
     match code {
@@ -588,8 +608,14 @@ pub(crate) async fn learn_from_carrier_error(
             tx.mark_unreachable(&m.business_id, &m.to, code, now)
                 .await?;
             if let Some(lead_id) = m.lead_id {
-                tx.stop_follow_ups(lead_id, "number cannot receive texts", "unreachable", now)
-                    .await?;
+                tx.stop_follow_ups(
+                    lead_id,
+                    "number cannot receive texts",
+                    "unreachable",
+                    now,
+                    cold_after,
+                )
+                .await?;
                 tx.lead_event(
                     lead_id,
                     "unreachable",
@@ -836,8 +862,14 @@ impl Core {
             }
             l.last_activity_at = now;
             tx.update_lead(&l, now).await?;
-            tx.stop_follow_ups(l.id, "the customer replied", "customer_replied", now)
-                .await?;
+            tx.stop_follow_ups(
+                l.id,
+                "the customer replied",
+                "customer_replied",
+                now,
+                self.config.service.cold_after,
+            )
+            .await?;
         }
         if let Some((kind, body)) = queued {
             crate::outbox::queue(
@@ -916,8 +948,14 @@ impl Core {
         tx.update_lead(&plan.lead, now).await?;
         // Any reply ends the follow-up sequence, and restarts the clock
         // after which a quiet lead goes cold.
-        tx.stop_follow_ups(lead.id, "the customer replied", "customer_replied", now)
-            .await?;
+        tx.stop_follow_ups(
+            lead.id,
+            "the customer replied",
+            "customer_replied",
+            now,
+            self.config.service.cold_after,
+        )
+        .await?;
         tx.enqueue(
             &timers::cold_job(lead.id, now + self.config.service.cold_after),
             now,
@@ -1060,8 +1098,14 @@ impl Core {
         }
         tx.update_lead(&lead, now).await?;
         // "Still need a hand?" must never follow an emergency.
-        tx.stop_follow_ups(lead.id, "emergency", "emergency", now)
-            .await?;
+        tx.stop_follow_ups(
+            lead.id,
+            "emergency",
+            "emergency",
+            now,
+            self.config.service.cold_after,
+        )
+        .await?;
         tx.lead_event(lead.id, event, said, now).await?;
         let (transcripts, texts) = tx.what_they_said(lead.id).await?;
         let packet = crate::packet::Packet::build(&crate::packet::PacketInput {
@@ -1163,6 +1207,7 @@ impl Core {
                 "the on-call tech took the call",
                 "on_call_connected",
                 now,
+                self.config.service.cold_after,
             )
             .await?;
             tx.lead_event(

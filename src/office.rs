@@ -205,8 +205,14 @@ impl Core {
             if !lead.status.is_open() {
                 lead.closed_reason = Some(d.as_str().to_string());
             }
-            tx.stop_follow_ups(lead.id, "disposition set", "disposition", now)
-                .await?;
+            tx.stop_follow_ups(
+                lead.id,
+                "disposition set",
+                "disposition",
+                now,
+                self.config.service.cold_after,
+            )
+            .await?;
             if d == Disposition::DoNotContact {
                 tx.record_consent(
                     &lead.business_id,
@@ -231,8 +237,14 @@ impl Core {
             if !s.is_open() {
                 // The timers and any follow-up text already queued but held
                 // (quiet hours, the cap): closed means nothing more goes.
-                tx.stop_follow_ups(lead.id, "closed by the office", "closed", now)
-                    .await?;
+                tx.stop_follow_ups(
+                    lead.id,
+                    "closed by the office",
+                    "closed",
+                    now,
+                    self.config.service.cold_after,
+                )
+                .await?;
             }
             timeline.push(("status", s.as_str().to_string()));
         }
@@ -287,8 +299,14 @@ impl Core {
         lead.last_activity_at = now;
         if a.outcome == "reached" {
             // They talked to a person: texts would only get in the way.
-            tx.stop_follow_ups(lead.id, "the office reached them", "office_reached", now)
-                .await?;
+            tx.stop_follow_ups(
+                lead.id,
+                "the office reached them",
+                "office_reached",
+                now,
+                self.config.service.cold_after,
+            )
+            .await?;
             if matches!(
                 lead.status,
                 LeadStatus::New | LeadStatus::Texted | LeadStatus::Cold

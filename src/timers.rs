@@ -4,6 +4,14 @@
 //! twice: a timer's effects and its completion commit in one transaction,
 //! fenced by the job's lease.
 //!
+//! While a lead waits on the customer, its next follow-up step carries its
+//! cold check: the check is queued (for `cold_after` past the lead's last
+//! activity) only when the sequence ends — the last step went, a step found
+//! nothing to do, or something stopped it (`Tx::stop_follow_ups`) — or
+//! when the next step would come after the lead goes cold. A business
+//! without follow-ups gets the check at the missed call. So a missed call
+//! usually writes two job rows (the text and one timer), not three.
+//!
 //! Firing a follow-up never sends anything itself. It queues an outbound
 //! message, which the worker's send path takes through the compliance gate
 //! like any other text (quiet hours, caps, the consent ledger — and the
@@ -118,6 +126,9 @@ pub async fn run_follow_up(
             }
             tx.lead_event(lead.id, "follow_ups_stopped", why, now)
                 .await?;
+            // The sequence ends here: the lead's cold check takes over.
+            tx.queue_cold_check(lead.id, config.service.cold_after, now)
+                .await?;
         }
         FollowUpDecision::Send { .. } if quiet_until.is_some() => {
             // Inside the recipient's quiet hours: the step itself waits for
@@ -151,12 +162,19 @@ pub async fn run_follow_up(
                 now,
             )
             .await?;
+            lead.follow_ups_sent += 1;
+            tx.update_lead(&lead, now).await?;
             if let Some(at) = next {
                 tx.enqueue(&follow_up_job(lead.id, p.step + 1, at), now)
                     .await?;
             }
-            lead.follow_ups_sent += 1;
-            tx.update_lead(&lead, now).await?;
+            // The last step, or the next one comes after the lead would go
+            // cold: the cold check is queued now (the sequence goes on).
+            let cold_at = lead.last_activity_at + config.service.cold_after;
+            if next.is_none_or(|at| at > cold_at) {
+                tx.queue_cold_check(lead.id, config.service.cold_after, now)
+                    .await?;
+            }
             tx.lead_event(
                 lead.id,
                 "follow_up_queued",

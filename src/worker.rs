@@ -441,6 +441,7 @@ impl Worker {
             status,
             p.error_code.as_deref(),
             now,
+            self.config.service.cold_after,
         )
         .await?;
         if applied.is_some() {
@@ -914,6 +915,7 @@ impl Worker {
             &msg,
             code,
             self.clock.now(),
+            self.config.service.cold_after,
         )
         .await?;
         tx.commit().await

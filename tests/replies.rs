@@ -532,6 +532,60 @@ async fn quiet_leads_go_cold_after_a_day(b: Backend) {
     assert_eq!(cold["leads"].as_array().unwrap().len(), 1);
 }
 
+/// The kinds of the lead's jobs that are still to run.
+async fn timers_of(app: &TestApp, caller: &str) -> Vec<String> {
+    use sqlx::Row;
+    let lead = app.lead_json(caller).await["lead"]["id"].as_i64().unwrap();
+    sqlx::query(
+        "SELECT kind FROM jobs WHERE lead_id = $1 AND status IN ('pending', 'running') ORDER BY kind",
+    )
+    .bind(lead)
+    .fetch_all(app.store().pool())
+    .await
+    .unwrap()
+    .iter()
+    .map(|r| r.get::<String, _>("kind"))
+    .collect()
+}
+
+/// A lead's pending follow-up step carries its cold check (a missed call
+/// writes one timer row, not two), yet the lead goes cold a day after its
+/// last activity whichever way the sequence goes: a step that falls due
+/// after that, or a sequence stopped early.
+async fn a_lead_goes_cold_on_time_whatever_its_follow_ups_do(b: Backend) {
+    // Steps at +30 min and +2 days: the second comes after the lead goes cold.
+    let app = TestApp::spawn_with(b.clone(), TWO_DAY_FOLLOW_UP, "").await;
+    app.missed_call("CA1", CALLER).await;
+    app.wait_for_texts(1).await;
+    app.settle().await;
+    assert_eq!(timers_of(&app, CALLER).await, ["follow_up"]);
+    app.advance(Duration::minutes(30)).await;
+    assert_eq!(app.mock.sent_to(CALLER).len(), 2);
+    assert_eq!(timers_of(&app, CALLER).await, ["cold_check", "follow_up"]);
+    app.advance(Duration::hours(23)).await;
+    assert_eq!(app.lead_json(CALLER).await["lead"]["status"], "texted");
+    app.advance(Duration::hours(1)).await;
+    assert_eq!(app.lead_json(CALLER).await["lead"]["status"], "cold");
+
+    // The default sequence, stopped at once: the carrier says the number
+    // cannot take texts.
+    let app = spawn(b).await;
+    app.missed_call("CA1", CALLER).await;
+    let sent = app.wait_for_texts(1).await;
+    app.settle().await;
+    assert_eq!(timers_of(&app, CALLER).await, ["follow_up"]);
+    let r = app
+        .message_status(&sent[0].sid, "undelivered", Some("30006"), CALLER)
+        .await;
+    assert_eq!(r.status(), 200);
+    assert_eq!(timers_of(&app, CALLER).await, ["cold_check"]);
+    app.advance(Duration::hours(23)).await;
+    assert_eq!(app.mock.sent_to(CALLER).len(), 1, "no follow-up to a landline");
+    assert_eq!(app.lead_json(CALLER).await["lead"]["status"], "texted");
+    app.advance(Duration::hours(2)).await;
+    assert_eq!(app.lead_json(CALLER).await["lead"]["status"], "cold");
+}
+
 async fn the_queue_api_filters_and_the_office_closes_leads(b: Backend) {
     let app = spawn(b).await;
     app.missed_call("CA1", CALLER).await;
@@ -731,6 +785,7 @@ on_both_stores!(
     a_newer_lead_takes_over_the_older_ones_follow_ups,
     the_queue_api_reads_numbers_as_meant_and_closing_cancels_held_texts,
     quiet_leads_go_cold_after_a_day,
+    a_lead_goes_cold_on_time_whatever_its_follow_ups_do,
     the_queue_api_filters_and_the_office_closes_leads,
     do_not_contact_is_an_opt_out_and_stops_everything,
     someone_who_texts_first_gets_a_lead_and_a_reply,

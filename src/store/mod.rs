@@ -1103,16 +1103,62 @@ impl Tx {
     /// Ends a lead's follow-up sequence: its pending follow-up timers
     /// (`reason` is kept on the jobs) and any follow-up text already queued
     /// but held (quiet hours, the cap; `code` is kept on the messages).
+    ///
+    /// A lead with follow-ups has its cold check queued when the sequence
+    /// ends (see [`crate::timers`]): if this ended it and the lead is still
+    /// open, the check is queued here, `cold_after` past the lead's last
+    /// activity (at least a minute from now).
     pub async fn stop_follow_ups(
         &mut self,
         lead_id: i64,
         reason: &str,
         code: &str,
         now: DateTime<Utc>,
+        cold_after: chrono::Duration,
     ) -> Result<()> {
-        self.cancel_lead_jobs(lead_id, &[crate::timers::FOLLOW_UP], reason, now)
+        let stopped = self
+            .cancel_lead_jobs(lead_id, &[crate::timers::FOLLOW_UP], reason, now)
             .await?;
         self.cancel_queued_follow_ups(lead_id, code, now).await?;
+        if stopped > 0 {
+            self.queue_cold_check(lead_id, cold_after, now).await?;
+        }
+        Ok(())
+    }
+
+    /// Queues a lead's cold check `cold_after` past its last activity (at
+    /// least a minute from now, so nobody need wake the worker for it) if
+    /// the lead is open, with the unique key and payload of
+    /// [`crate::timers::cold_job`], computed from the lead's row.
+    pub async fn queue_cold_check(
+        &mut self,
+        lead_id: i64,
+        cold_after: chrono::Duration,
+        now: DateTime<Utc>,
+    ) -> Result<()> {
+        let at = match self.dialect {
+            Dialect::Sqlite => {
+                "MAX(last_activity_at + CAST($2 AS BIGINT), CAST($3 AS BIGINT) + 60000)"
+            }
+            Dialect::Postgres => {
+                "GREATEST(last_activity_at + CAST($2 AS BIGINT), CAST($3 AS BIGINT) + 60000)"
+            }
+        };
+        let sql = format!(
+            "INSERT INTO jobs (kind, lead_id, unique_key, payload, status, run_at, due_at, attempts,
+                 max_attempts, created_at, updated_at)
+             SELECT $4, id, 'cold:' || id || ':' || ({at}), '{{\"lead_id\":' || id || '}}',
+                 'pending', {at}, {at}, 0, 5, CAST($3 AS BIGINT), CAST($3 AS BIGINT)
+             FROM leads WHERE id = $1 AND status IN ('new', 'texted', 'engaged')
+             ON CONFLICT (unique_key) DO NOTHING"
+        );
+        query(&sql)
+            .bind(lead_id)
+            .bind(cold_after.num_milliseconds())
+            .bind(to_ms(now))
+            .bind(crate::timers::COLD_CHECK)
+            .execute(self.conn())
+            .await?;
         Ok(())
     }
 
