@@ -179,6 +179,8 @@ impl Core {
             .ok_or(OfficeError::NotFound(lead_id))?;
         let business = self.config.business(&lead.business_id);
         let mut timeline = Vec::new();
+        // The follow-up sequence to end, and why (reason, code).
+        let mut stop: Option<(&str, &str)> = None;
         if let Some(o) = &u.owner {
             lead.owner = Some(o.trim().to_string());
             timeline.push(("owner", o.trim().to_string()));
@@ -205,14 +207,7 @@ impl Core {
             if !lead.status.is_open() {
                 lead.closed_reason = Some(d.as_str().to_string());
             }
-            tx.stop_follow_ups(
-                lead.id,
-                "disposition set",
-                "disposition",
-                now,
-                self.config.service.cold_after,
-            )
-            .await?;
+            stop = Some(("disposition set", "disposition"));
             if d == Disposition::DoNotContact {
                 tx.record_consent(
                     &lead.business_id,
@@ -237,14 +232,7 @@ impl Core {
             if !s.is_open() {
                 // The timers and any follow-up text already queued but held
                 // (quiet hours, the cap): closed means nothing more goes.
-                tx.stop_follow_ups(
-                    lead.id,
-                    "closed by the office",
-                    "closed",
-                    now,
-                    self.config.service.cold_after,
-                )
-                .await?;
+                stop = Some(("closed by the office", "closed"));
             }
             timeline.push(("status", s.as_str().to_string()));
         }
@@ -263,6 +251,13 @@ impl Core {
             ));
         }
         tx.update_lead(&lead, now).await?;
+        // After the update: a lead still open gets its cold check from
+        // what it is now (see `Tx::stop_follow_ups`).
+        if let Some((reason, code)) = stop {
+            let cold_after = self.config.service.cold_after;
+            tx.stop_follow_ups(lead.id, reason, code, now, cold_after)
+                .await?;
+        }
         for (kind, detail) in timeline {
             tx.lead_event(lead.id, &format!("office:{kind}"), &detail, now)
                 .await?;
@@ -297,7 +292,17 @@ impl Core {
             .ok_or(OfficeError::NotFound(lead_id))?;
         lead.call_attempts += 1;
         lead.last_activity_at = now;
-        if a.outcome == "reached" {
+        let reached = a.outcome == "reached";
+        if reached
+            && matches!(
+                lead.status,
+                LeadStatus::New | LeadStatus::Texted | LeadStatus::Cold
+            )
+        {
+            lead.status = LeadStatus::Engaged;
+        }
+        tx.update_lead(&lead, now).await?;
+        if reached {
             // They talked to a person: texts would only get in the way.
             tx.stop_follow_ups(
                 lead.id,
@@ -307,14 +312,7 @@ impl Core {
                 self.config.service.cold_after,
             )
             .await?;
-            if matches!(
-                lead.status,
-                LeadStatus::New | LeadStatus::Texted | LeadStatus::Cold
-            ) {
-                lead.status = LeadStatus::Engaged;
-            }
         }
-        tx.update_lead(&lead, now).await?;
         let detail = format!(
             "attempt {} by {}: {}{}",
             lead.call_attempts,

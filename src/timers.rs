@@ -20,7 +20,7 @@
 use crate::config::Config;
 use crate::domain::MessageKind;
 use crate::engine::{self, ColdCheck, FollowUpDecision, FollowUpDue};
-use crate::store::{Job, NewJob, Store, StoreError};
+use crate::store::{Job, LeadRow, NewJob, Store, StoreError, Tx};
 use chrono::{DateTime, Utc};
 use serde::{Deserialize, Serialize};
 
@@ -94,6 +94,8 @@ pub async fn run_follow_up(
     let Some(b) = config.business(&lead.business_id) else {
         tx.finish_job(job, Some("business no longer configured"), now)
             .await?;
+        tx.queue_cold_check(lead.id, config.service.cold_after, now)
+            .await?;
         tx.commit().await?;
         return Ok(Fired::Nothing);
     };
@@ -114,11 +116,8 @@ pub async fn run_follow_up(
     let mut fired = Fired::Nothing;
     match decision {
         FollowUpDecision::Wait(until) => {
-            drop(tx);
-            store
-                .retry_job(job, until, Some("instant text not sent yet"), false, now)
-                .await?;
-            return Ok(Fired::Nothing);
+            let reason = "instant text not sent yet";
+            return put_off(store, tx, job, &lead, config, until, reason, now).await;
         }
         FollowUpDecision::Stop(why) => {
             if !tx.finish_job(job, None, now).await? {
@@ -136,11 +135,7 @@ pub async fn run_follow_up(
             // so the next step is spaced from when this one really goes and
             // two follow-ups never leave together at 08:00.
             let until = quiet_until.unwrap_or(now);
-            drop(tx);
-            store
-                .retry_job(job, until, Some("quiet_hours"), false, now)
-                .await?;
-            return Ok(Fired::Nothing);
+            return put_off(store, tx, job, &lead, config, until, "quiet_hours", now).await;
         }
         FollowUpDecision::Send { body, next } => {
             if !tx.finish_job(job, None, now).await? {
@@ -170,8 +165,7 @@ pub async fn run_follow_up(
             }
             // The last step, or the next one comes after the lead would go
             // cold: the cold check is queued now (the sequence goes on).
-            let cold_at = lead.last_activity_at + config.service.cold_after;
-            if next.is_none_or(|at| at > cold_at) {
+            if carries_no_cold_check(next, &lead, config) {
                 tx.queue_cold_check(lead.id, config.service.cold_after, now)
                     .await?;
             }
@@ -187,6 +181,42 @@ pub async fn run_follow_up(
     }
     tx.commit().await?;
     Ok(fired)
+}
+
+/// Whether a lead's follow-up step running next at `next` (`None`: no
+/// more steps) can no longer carry its cold check: none is left, or it runs
+/// after the lead goes cold (or too close before to queue the check then
+/// with [`crate::store::COLD_CHECK_NOTICE`]).
+fn carries_no_cold_check(next: Option<DateTime<Utc>>, lead: &LeadRow, config: &Config) -> bool {
+    let cold_at = lead.last_activity_at + config.service.cold_after;
+    next.is_none_or(|at| at + crate::store::COLD_CHECK_NOTICE > cold_at)
+}
+
+/// Puts a follow-up step off until `until` (quiet hours, or the instant
+/// text not sent yet). If that is past the time the lead goes cold, the
+/// step can no longer carry the lead's cold check: it is queued now.
+#[allow(clippy::too_many_arguments)]
+async fn put_off(
+    store: &Store,
+    mut tx: Tx,
+    job: &Job,
+    lead: &LeadRow,
+    config: &Config,
+    until: DateTime<Utc>,
+    reason: &str,
+    now: DateTime<Utc>,
+) -> Result<Fired, StoreError> {
+    if carries_no_cold_check(Some(until), lead, config) {
+        tx.queue_cold_check(lead.id, config.service.cold_after, now)
+            .await?;
+        tx.commit().await?;
+    } else {
+        drop(tx);
+    }
+    store
+        .retry_job(job, until, Some(reason), false, now)
+        .await?;
+    Ok(Fired::Nothing)
 }
 
 /// Runs a lead's cold check.

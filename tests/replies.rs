@@ -562,6 +562,9 @@ async fn a_lead_goes_cold_on_time_whatever_its_follow_ups_do(b: Backend) {
     app.advance(Duration::minutes(30)).await;
     assert_eq!(app.mock.sent_to(CALLER).len(), 2);
     assert_eq!(timers_of(&app, CALLER).await, ["cold_check", "follow_up"]);
+    // A day after the call, to the millisecond.
+    let called = tuesday_10am().timestamp_millis();
+    assert_eq!(cold_check_due(&app, CALLER).await, [called + 86_400_000]);
     app.advance(Duration::hours(23)).await;
     assert_eq!(app.lead_json(CALLER).await["lead"]["status"], "texted");
     app.advance(Duration::hours(1)).await;
@@ -579,11 +582,88 @@ async fn a_lead_goes_cold_on_time_whatever_its_follow_ups_do(b: Backend) {
         .await;
     assert_eq!(r.status(), 200);
     assert_eq!(timers_of(&app, CALLER).await, ["cold_check"]);
+    let called = tuesday_10am().timestamp_millis();
+    assert_eq!(cold_check_due(&app, CALLER).await, [called + 86_400_000]);
     app.advance(Duration::hours(23)).await;
-    assert_eq!(app.mock.sent_to(CALLER).len(), 1, "no follow-up to a landline");
+    assert_eq!(
+        app.mock.sent_to(CALLER).len(),
+        1,
+        "no follow-up to a landline"
+    );
     assert_eq!(app.lead_json(CALLER).await["lead"]["status"], "texted");
     app.advance(Duration::hours(2)).await;
     assert_eq!(app.lead_json(CALLER).await["lead"]["status"], "cold");
+}
+
+/// When the lead's cold check is due (run_at, ms).
+async fn cold_check_due(app: &TestApp, caller: &str) -> Vec<i64> {
+    use sqlx::Row;
+    let lead = app.lead_json(caller).await["lead"]["id"].as_i64().unwrap();
+    sqlx::query(
+        "SELECT run_at FROM jobs WHERE lead_id = $1 AND kind = 'cold_check' AND status = 'pending'",
+    )
+    .bind(lead)
+    .fetch_all(app.store().pool())
+    .await
+    .unwrap()
+    .iter()
+    .map(|r| r.get::<i64, _>("run_at"))
+    .collect()
+}
+
+/// Moves the clock `step` at a time until `caller`'s lead is cold; returns
+/// how long that took (panics after `limit`).
+async fn until_cold(app: &TestApp, caller: &str, step: Duration, limit: Duration) -> Duration {
+    let mut waited = Duration::zero();
+    while app.lead_json(caller).await["lead"]["status"] != "cold" {
+        assert!(waited < limit, "not cold after {waited}");
+        app.advance(step).await;
+        waited += step;
+    }
+    waited
+}
+
+/// Found in review: a step put off past the time the lead goes cold (by
+/// the caller's quiet hours, or waiting for an instant text held until
+/// morning) held up the cold check it carries.
+async fn a_step_put_off_does_not_hold_up_the_cold_check(b: Backend) {
+    // Called Wednesday 07:30: the next-opening step falls due Thursday
+    // 07:00, inside the caller's quiet hours, and waits for 08:00; the lead
+    // goes cold at 07:30 all the same.
+    let app = spawn(b.clone()).await;
+    app.advance(Duration::minutes(21 * 60 + 30)).await;
+    app.missed_call("CA1", CALLER).await;
+    app.wait_for_texts(1).await;
+    app.advance(Duration::hours(23)).await;
+    assert_eq!(app.lead_json(CALLER).await["lead"]["status"], "texted");
+    let waited = until_cold(&app, CALLER, Duration::minutes(15), Duration::hours(3)).await;
+    assert_eq!(waited, Duration::hours(1), "cold 24 h after the call");
+    assert!(cold_check_due(&app, CALLER).await.is_empty());
+
+    // Called at 22:00 with instant texts held until morning and leads going
+    // cold after 4 h: the first step waits for the instant text (looking
+    // again every minute), the lead goes cold at 02:00, and nothing but the
+    // instant text is sent.
+    let app = TestApp::spawn_with(
+        b,
+        BUSINESS,
+        "instant_any_hour = false\ncold_after_hours = 4",
+    )
+    .await;
+    app.advance(Duration::hours(12)).await;
+    app.missed_call("CA1", CALLER).await;
+    app.settle().await;
+    app.advance(Duration::minutes(3 * 60 + 50)).await;
+    assert_eq!(app.lead_json(CALLER).await["lead"]["status"], "new");
+    let waited = until_cold(&app, CALLER, Duration::minutes(1), Duration::hours(1)).await;
+    assert_eq!(waited, Duration::minutes(10), "cold 4 h after the call");
+    app.advance(Duration::hours(12)).await;
+    assert_eq!(
+        app.mock.sent_to(CALLER).len(),
+        1,
+        "{:#?}",
+        app.mock.bodies_to(CALLER)
+    );
 }
 
 async fn the_queue_api_filters_and_the_office_closes_leads(b: Backend) {
@@ -786,6 +866,7 @@ on_both_stores!(
     the_queue_api_reads_numbers_as_meant_and_closing_cancels_held_texts,
     quiet_leads_go_cold_after_a_day,
     a_lead_goes_cold_on_time_whatever_its_follow_ups_do,
+    a_step_put_off_does_not_hold_up_the_cold_check,
     the_queue_api_filters_and_the_office_closes_leads,
     do_not_contact_is_an_opt_out_and_stops_everything,
     someone_who_texts_first_gets_a_lead_and_a_reply,

@@ -153,6 +153,13 @@ impl Default for PoolOptions {
 /// How many SQLite reader connections a store opens.
 const SQLITE_READERS: usize = 2;
 
+/// The least notice a cold check queued from a lead's row gets: anything
+/// sooner would need the worker woken. A follow-up step that would run
+/// within this of the time its lead goes cold queues the check instead
+/// of carrying it (see `crate::timers`), so the notice never makes a lead
+/// go cold late.
+pub const COLD_CHECK_NOTICE: chrono::Duration = chrono::Duration::minutes(1);
+
 impl Store {
     /// Connects to `url` (`sqlite://path` or `postgres://…`). A SQLite file is
     /// created if missing.
@@ -1127,8 +1134,8 @@ impl Tx {
     }
 
     /// Queues a lead's cold check `cold_after` past its last activity (at
-    /// least a minute from now, so nobody need wake the worker for it) if
-    /// the lead is open, with the unique key and payload of
+    /// least [`COLD_CHECK_NOTICE`] from now, so nobody need wake the worker
+    /// for it) if the lead is open, with the unique key and payload of
     /// [`crate::timers::cold_job`], computed from the lead's row.
     pub async fn queue_cold_check(
         &mut self,
@@ -1138,10 +1145,10 @@ impl Tx {
     ) -> Result<()> {
         let at = match self.dialect {
             Dialect::Sqlite => {
-                "MAX(last_activity_at + CAST($2 AS BIGINT), CAST($3 AS BIGINT) + 60000)"
+                "MAX(last_activity_at + CAST($2 AS BIGINT), CAST($3 AS BIGINT) + CAST($5 AS BIGINT))"
             }
             Dialect::Postgres => {
-                "GREATEST(last_activity_at + CAST($2 AS BIGINT), CAST($3 AS BIGINT) + 60000)"
+                "GREATEST(last_activity_at + CAST($2 AS BIGINT), CAST($3 AS BIGINT) + CAST($5 AS BIGINT))"
             }
         };
         let sql = format!(
@@ -1157,6 +1164,7 @@ impl Tx {
             .bind(cold_after.num_milliseconds())
             .bind(to_ms(now))
             .bind(crate::timers::COLD_CHECK)
+            .bind(COLD_CHECK_NOTICE.num_milliseconds())
             .execute(self.conn())
             .await?;
         Ok(())
