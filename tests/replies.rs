@@ -532,20 +532,38 @@ async fn quiet_leads_go_cold_after_a_day(b: Backend) {
     assert_eq!(cold["leads"].as_array().unwrap().len(), 1);
 }
 
-/// The kinds of the lead's jobs that are still to run.
-async fn timers_of(app: &TestApp, caller: &str) -> Vec<String> {
+/// The lead's jobs still to run: (kind, run_at in ms), by kind.
+async fn timers(app: &TestApp, caller: &str) -> Vec<(String, i64)> {
     use sqlx::Row;
     let lead = app.lead_json(caller).await["lead"]["id"].as_i64().unwrap();
     sqlx::query(
-        "SELECT kind FROM jobs WHERE lead_id = $1 AND status IN ('pending', 'running') ORDER BY kind",
+        "SELECT kind, run_at FROM jobs WHERE lead_id = $1 AND status IN ('pending', 'running') ORDER BY kind",
     )
     .bind(lead)
     .fetch_all(app.store().pool())
     .await
     .unwrap()
     .iter()
-    .map(|r| r.get::<String, _>("kind"))
+    .map(|r| (r.get::<String, _>("kind"), r.get::<i64, _>("run_at")))
     .collect()
+}
+
+/// The kinds of the lead's jobs still to run.
+async fn timers_of(app: &TestApp, caller: &str) -> Vec<String> {
+    timers(app, caller)
+        .await
+        .into_iter()
+        .map(|(k, _)| k)
+        .collect()
+}
+
+/// When the lead's cold check is due (run_at, ms).
+async fn cold_check_due(app: &TestApp, caller: &str) -> Vec<i64> {
+    let timers = timers(app, caller).await.into_iter();
+    timers
+        .filter(|(k, _)| k == "cold_check")
+        .map(|(_, at)| at)
+        .collect()
 }
 
 /// A lead's pending follow-up step carries its cold check (a missed call
@@ -593,22 +611,6 @@ async fn a_lead_goes_cold_on_time_whatever_its_follow_ups_do(b: Backend) {
     assert_eq!(app.lead_json(CALLER).await["lead"]["status"], "texted");
     app.advance(Duration::hours(2)).await;
     assert_eq!(app.lead_json(CALLER).await["lead"]["status"], "cold");
-}
-
-/// When the lead's cold check is due (run_at, ms).
-async fn cold_check_due(app: &TestApp, caller: &str) -> Vec<i64> {
-    use sqlx::Row;
-    let lead = app.lead_json(caller).await["lead"]["id"].as_i64().unwrap();
-    sqlx::query(
-        "SELECT run_at FROM jobs WHERE lead_id = $1 AND kind = 'cold_check' AND status = 'pending'",
-    )
-    .bind(lead)
-    .fetch_all(app.store().pool())
-    .await
-    .unwrap()
-    .iter()
-    .map(|r| r.get::<i64, _>("run_at"))
-    .collect()
 }
 
 /// Moves the clock `step` at a time until `caller`'s lead is cold; returns
