@@ -70,10 +70,16 @@ impl Disposition {
 #[derive(Debug, Default, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct LeadUpdate {
+    /// Who works the lead; `""` clears it.
     pub owner: Option<String>,
+    /// A claim's precondition: the update applies only if the lead's owner
+    /// is this one (`""`: nobody), else 409 naming who has it. Two
+    /// dispatchers taking the same lead at once: one gets it.
+    pub owner_was: Option<String>,
     pub status: Option<String>,
     pub disposition: Option<String>,
     pub reason: Option<String>,
+    /// One line from the office; `""` clears it.
     pub note: Option<String>,
 }
 
@@ -168,7 +174,7 @@ impl Core {
         if let Some(n) = &u.note {
             check_note(n)?;
         }
-        if let Some(o) = &u.owner {
+        if let Some(o) = u.owner.as_deref().filter(|o| !o.is_empty()) {
             check_name("owner", o)?;
         }
         let now = self.clock.now();
@@ -181,9 +187,24 @@ impl Core {
         let mut timeline = Vec::new();
         // The follow-up sequence to end, and why (reason, code).
         let mut stop: Option<(&str, &str)> = None;
+        if let Some(was) = &u.owner_was {
+            // Read under the lead's lock: of two claims at once, the second
+            // sees the first's owner.
+            let now_owned_by = lead.owner.as_deref().unwrap_or("");
+            if now_owned_by != was.trim() {
+                return Err(OfficeError::Conflict(match now_owned_by {
+                    "" => format!("lead {lead_id} has no owner now, not {:?}", was.trim()),
+                    who => format!("lead {lead_id} is {who}'s now"),
+                }));
+            }
+        }
         if let Some(o) = &u.owner {
-            lead.owner = Some(o.trim().to_string());
-            timeline.push(("owner", o.trim().to_string()));
+            let o = o.trim();
+            lead.owner = (!o.is_empty()).then(|| o.to_string());
+            timeline.push((
+                "owner",
+                if o.is_empty() { "(nobody)" } else { o }.to_string(),
+            ));
         }
         if let Some(d) = disposition {
             if let Some(r) = &u.reason {
@@ -237,8 +258,11 @@ impl Core {
             timeline.push(("status", s.as_str().to_string()));
         }
         if let Some(n) = &u.note {
-            lead.note = Some(n.clone());
-            timeline.push(("note", n.clone()));
+            lead.note = (!n.is_empty()).then(|| n.clone());
+            timeline.push((
+                "note",
+                if n.is_empty() { "(cleared)" } else { n }.to_string(),
+            ));
         }
         if !lead.status.is_open() {
             // Closed by the office: an emergency still paging is called off.

@@ -668,6 +668,65 @@ async fn a_step_put_off_does_not_hold_up_the_cold_check(b: Backend) {
     );
 }
 
+/// Found in review of the queue API: two dispatchers taking the same lead
+/// at once both got 200 and the last one silently had it; and an owner or
+/// a note, once set, could not be taken off.
+async fn one_dispatcher_gets_a_contested_lead_and_owners_and_notes_can_be_cleared(b: Backend) {
+    let app = spawn(b).await;
+    app.missed_call("CA1", CALLER).await;
+    app.settle().await;
+    let id = app.lead_json(CALLER).await["lead"]["id"].as_i64().unwrap();
+    let path = format!("/api/v1/leads/{id}");
+    let claim = |who: &'static str| {
+        let (app, path) = (&app, path.clone());
+        async move {
+            let body = json!({"owner": who, "owner_was": ""});
+            let r = app.admin_send(reqwest::Method::PATCH, &path, body).await;
+            let status = r.status().as_u16();
+            (who, status, r.json::<serde_json::Value>().await.unwrap())
+        }
+    };
+    let (a, b) = tokio::join!(claim("Maria"), claim("Luis"));
+    let (winner, loser) = if a.1 == 200 { (a, b) } else { (b, a) };
+    assert_eq!((winner.1, loser.1), (200, 409), "{winner:?} {loser:?}");
+    let taken = format!("is {}'s now", winner.0);
+    assert!(
+        loser.2["error"]
+            .as_str()
+            .is_some_and(|e| e.contains(&taken)),
+        "{loser:?}"
+    );
+    assert_eq!(app.lead_json(CALLER).await["lead"]["owner"], winner.0);
+
+    // A hand-over names who had it; a stale one is refused.
+    let patch = |body: serde_json::Value| {
+        let (app, path) = (&app, path.clone());
+        async move {
+            app.admin_send(reqwest::Method::PATCH, &path, body)
+                .await
+                .status()
+        }
+    };
+    let stale = json!({"owner": "Ana", "owner_was": loser.0});
+    assert_eq!(patch(stale).await, 409);
+    assert_eq!(
+        patch(json!({"owner": "Ana", "owner_was": winner.0})).await,
+        200
+    );
+    // Cleared, owner and note alike.
+    assert_eq!(patch(json!({"note": "called twice"})).await, 200);
+    assert_eq!(patch(json!({"owner": "", "note": ""})).await, 200);
+    let lead = app.lead_json(CALLER).await;
+    assert_eq!(lead["lead"]["owner"], serde_json::Value::Null);
+    assert_eq!(lead["lead"]["note"], serde_json::Value::Null);
+    assert_eq!(patch(json!({"owner": "Luis", "owner_was": ""})).await, 200);
+    assert_eq!(
+        patch(json!({"owner": " "})).await,
+        400,
+        "a blank owner is not a name"
+    );
+}
+
 async fn the_queue_api_filters_and_the_office_closes_leads(b: Backend) {
     let app = spawn(b).await;
     app.missed_call("CA1", CALLER).await;
@@ -869,6 +928,7 @@ on_both_stores!(
     quiet_leads_go_cold_after_a_day,
     a_lead_goes_cold_on_time_whatever_its_follow_ups_do,
     a_step_put_off_does_not_hold_up_the_cold_check,
+    one_dispatcher_gets_a_contested_lead_and_owners_and_notes_can_be_cleared,
     the_queue_api_filters_and_the_office_closes_leads,
     do_not_contact_is_an_opt_out_and_stops_everything,
     someone_who_texts_first_gets_a_lead_and_a_reply,
