@@ -727,6 +727,49 @@ async fn one_dispatcher_gets_a_contested_lead_and_owners_and_notes_can_be_cleare
     );
 }
 
+/// The queue pages past its 1,000-lead limit: each full page says where
+/// the next starts, and the pages together are every lead once, newest
+/// first.
+async fn the_queue_api_pages_through_every_lead(b: Backend) {
+    let app = spawn(b).await;
+    for i in 0..5 {
+        app.missed_call(&format!("CA{i}"), &format!("+1512555061{i}"))
+            .await;
+    }
+    app.settle().await;
+    let page = |query: String| {
+        let app = &app;
+        async move {
+            let r = app.admin_get(&format!("/api/v1/leads?{query}")).await;
+            assert_eq!(r.status(), 200, "{query}");
+            let v: serde_json::Value = r.json().await.unwrap();
+            let ids: Vec<i64> = v["leads"]
+                .as_array()
+                .unwrap()
+                .iter()
+                .map(|l| l["id"].as_i64().unwrap())
+                .collect();
+            (ids, v["next_before"].as_i64())
+        }
+    };
+    let (all, none) = page("limit=10".into()).await;
+    assert_eq!((all.len(), none), (5, None));
+    assert!(all.windows(2).all(|w| w[0] > w[1]), "newest first: {all:?}");
+    let mut seen = Vec::new();
+    let mut query = "limit=2".to_string();
+    loop {
+        let (ids, next) = page(query).await;
+        seen.extend(ids);
+        match next {
+            Some(before) => query = format!("limit=2&before={before}"),
+            None => break,
+        }
+    }
+    assert_eq!(seen, all);
+    let r = app.admin_get("/api/v1/leads?before=0").await;
+    assert_eq!(r.status(), 400);
+}
+
 async fn the_queue_api_filters_and_the_office_closes_leads(b: Backend) {
     let app = spawn(b).await;
     app.missed_call("CA1", CALLER).await;
@@ -929,6 +972,7 @@ on_both_stores!(
     a_lead_goes_cold_on_time_whatever_its_follow_ups_do,
     a_step_put_off_does_not_hold_up_the_cold_check,
     one_dispatcher_gets_a_contested_lead_and_owners_and_notes_can_be_cleared,
+    the_queue_api_pages_through_every_lead,
     the_queue_api_filters_and_the_office_closes_leads,
     do_not_contact_is_an_opt_out_and_stops_everything,
     someone_who_texts_first_gets_a_lead_and_a_reply,

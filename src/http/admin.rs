@@ -54,6 +54,9 @@ pub struct LeadQuery {
     min_age_minutes: Option<i64>,
     /// Only leads at most this old.
     max_age_minutes: Option<i64>,
+    /// The next page: leads older than this id (the last one of a page;
+    /// the answer's `next_before` says it).
+    before: Option<i64>,
     limit: Option<i64>,
 }
 
@@ -103,6 +106,11 @@ pub async fn list_leads(
                 "limit {l} must be between 1 and 1000 (newest first)"
             )));
         }
+    }
+    if q.before.is_some_and(|b| b < 1) {
+        return Err(ApiError::BadRequest(
+            "before must be a lead id (1 or more): the last id of the previous page".into(),
+        ));
     }
     if let (Some(min), Some(max)) = (q.min_age_minutes, q.max_age_minutes) {
         if min > max {
@@ -162,9 +170,15 @@ pub async fn list_leads(
             owner: q.owner,
             since,
             until,
+            before_id: q.before,
             limit: q.limit,
         })
         .await?;
+    // A full page may have more behind it: where the next one starts.
+    let limit = q.limit.unwrap_or(100);
+    let next_before = (leads.len() as i64 == limit)
+        .then(|| leads.last().map(|l| l.id))
+        .flatten();
     let leads: Vec<serde_json::Value> = leads
         .iter()
         .map(|l| {
@@ -177,7 +191,9 @@ pub async fn list_leads(
             v
         })
         .collect();
-    Ok(Json(serde_json::json!({ "leads": leads })))
+    Ok(Json(
+        serde_json::json!({ "leads": leads, "next_before": next_before }),
+    ))
 }
 
 /// One lead: the whole conversation, its timeline and the job packet.

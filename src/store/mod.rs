@@ -357,10 +357,11 @@ impl Store {
         }
         let n = texts.len();
         sql.push_str(&format!(
-            " AND first_call_at >= ${} AND first_call_at <= ${} ORDER BY id DESC LIMIT ${}",
+            " AND first_call_at >= ${} AND first_call_at <= ${} AND id < ${} ORDER BY id DESC LIMIT ${}",
             n + 1,
             n + 2,
-            n + 3
+            n + 3,
+            n + 4
         ));
         let mut q = query(&sql);
         for t in &texts {
@@ -369,6 +370,7 @@ impl Store {
         let rows = q
             .bind(filter.since.map(to_ms).unwrap_or(0))
             .bind(filter.until.map(to_ms).unwrap_or(i64::MAX))
+            .bind(filter.before_id.unwrap_or(i64::MAX))
             .bind(filter.limit.unwrap_or(100).clamp(1, 1000))
             .fetch_all(self.r().await.target())
             .await?;
@@ -585,6 +587,8 @@ pub struct LeadFilter {
     pub since: Option<DateTime<Utc>>,
     /// First call at or before (the lead is at least this old).
     pub until: Option<DateTime<Utc>>,
+    /// Only leads older than this one (ids below it): the next page.
+    pub before_id: Option<i64>,
     pub limit: Option<i64>,
 }
 
