@@ -11,7 +11,7 @@
 use crate::classify::Hazard;
 use crate::config::{Business, Config};
 use crate::domain::{mask, MessageKind, MessageStatus, PhoneNumber};
-use crate::escalation::{self, Action, Escalation, Event};
+use crate::escalation::{self, Action, Escalation, Event, Paging};
 use crate::metrics::Metrics;
 use crate::store::{Job, LeadRow, NewJob, NewMessage, Store, StoreError, Tx};
 use chrono::{DateTime, Utc};
@@ -117,7 +117,7 @@ pub async fn start(
             lead,
             &lead.caller,
             MessageKind::Emergency,
-            b.escalation.safety(hazard, &b.name),
+            b.escalation.safety(hazard, &b.name, Paging::NoRoster),
             now,
         )
         .await?;
@@ -144,17 +144,13 @@ pub async fn start(
         };
         if merge {
             if hazard != prior.hazard && hazard != Hazard::Other {
-                let mut advice = b.escalation.safety(hazard, &b.name);
-                if prior.status == escalation::Status::Acked {
-                    // Someone has it: the shipped advice's "we're paging"
-                    // line would take back what the caller was just told.
-                    for paging in [
-                        " We're paging our on-call tech now.",
-                        " We're paging our on-call tech and will call you shortly.",
-                    ] {
-                        advice = advice.replace(paging, "");
-                    }
-                }
+                // Someone has it: "we're paging" would take back what the
+                // caller was just told.
+                let paging = match prior.status {
+                    escalation::Status::Acked => Paging::Taken,
+                    _ => Paging::Now,
+                };
+                let advice = b.escalation.safety(hazard, &b.name, paging);
                 queue_text(
                     tx,
                     config,
@@ -452,7 +448,7 @@ async fn apply(
                 .await?;
             }
             Action::CallerSafety { hazard } => {
-                let body = t.safety(hazard, &b.name);
+                let body = t.safety(hazard, &b.name, Paging::Now);
                 queue_text(
                     tx,
                     config,

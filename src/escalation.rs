@@ -442,6 +442,29 @@ pub fn hazard_label(h: Hazard) -> &'static str {
 /// The template key (and `prompts/<key>.txt` file) of the safety message
 /// for a hazard. Every hazard has its own file so an owner can tune, say,
 /// the flooding advice without touching gas.
+/// What the caller's safety text says is being done (`{paging}`): never a
+/// promise nobody is keeping.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Paging {
+    /// The on-call chain is being paged.
+    Now,
+    /// The business has no on-call roster: nobody is paged, the office is
+    /// told.
+    NoRoster,
+    /// A tech has already taken the emergency (a later report of it).
+    Taken,
+}
+
+impl Paging {
+    pub fn sentence(self) -> &'static str {
+        match self {
+            Paging::Now => "We're paging our on-call tech now.",
+            Paging::NoRoster => "We've alerted our team.",
+            Paging::Taken => "",
+        }
+    }
+}
+
 pub fn safety_template_key(h: Hazard) -> &'static str {
     match h {
         Hazard::Gas => "safety_gas",
@@ -635,10 +658,23 @@ impl EscalationTemplates {
         Page { sms, script }
     }
 
-    /// The safety text the caller gets at once.
-    pub fn safety(&self, hazard: Hazard, business: &str) -> String {
-        self.get(safety_template_key(hazard))
-            .render(&Vars::new().set("business", business))
+    /// The safety text the caller gets at once; `{paging}` says what is
+    /// being done about it (see [`Paging`]). Spaces left doubled by an
+    /// empty `{paging}` are folded.
+    pub fn safety(&self, hazard: Hazard, business: &str, paging: Paging) -> String {
+        let text = self.get(safety_template_key(hazard)).render(
+            &Vars::new()
+                .set("business", business)
+                .set("paging", paging.sentence()),
+        );
+        let mut out = String::with_capacity(text.len());
+        for word in text.split(' ').filter(|w| !w.is_empty()) {
+            if !out.is_empty() {
+                out.push(' ');
+            }
+            out.push_str(word);
+        }
+        out
     }
 
     /// "Mike from Spartan has your emergency and is calling you now."
@@ -1446,19 +1482,21 @@ mod tests {
     #[test]
     fn safety_message_by_hazard() {
         let t = EscalationTemplates::defaults();
-        let gas = t.safety(Hazard::Gas, "Spartan");
+        let gas = t.safety(Hazard::Gas, "Spartan", Paging::Now);
         assert!(gas.starts_with("Spartan:"));
         assert!(gas.contains("leave the building now"));
         assert!(gas.contains("911 or your gas utility"));
         assert!(gas.contains("outside"));
-        let co = t.safety(Hazard::CarbonMonoxide, "Spartan");
+        let co = t.safety(Hazard::CarbonMonoxide, "Spartan", Paging::Now);
         assert!(co.contains("fresh air") && co.contains("911"));
         assert!(t
-            .safety(Hazard::Flooding, "Spartan")
+            .safety(Hazard::Flooding, "Spartan", Paging::Now)
             .contains("shut off the main water valve"));
-        let el = t.safety(Hazard::Electrical, "Spartan");
+        let el = t.safety(Hazard::Electrical, "Spartan", Paging::Now);
         assert!(el.contains("Stay away") && el.contains("smoke or fire") && el.contains("911"));
-        assert!(t.safety(Hazard::Fire, "Spartan").contains("call 911"));
+        assert!(t
+            .safety(Hazard::Fire, "Spartan", Paging::Now)
+            .contains("call 911"));
         for h in [
             Hazard::Gas,
             Hazard::CarbonMonoxide,
@@ -1470,8 +1508,21 @@ mod tests {
             Hazard::NoCooling,
             Hazard::Other,
         ] {
-            let text = t.safety(h, "Spartan");
+            let text = t.safety(h, "Spartan", Paging::Now);
             assert!(text.contains("Spartan"), "{h}");
+            assert!(text.contains("We're paging our on-call tech now."), "{h}");
+            // Never a promise nobody keeps, and no gap where it was.
+            let taken = t.safety(h, "Spartan", Paging::Taken);
+            assert!(
+                !taken.contains("paging") && !taken.contains("  "),
+                "{h}: {taken}"
+            );
+            assert!(taken.ends_with("Reply STOP to opt out."), "{h}: {taken}");
+            let alone = t.safety(h, "Spartan", Paging::NoRoster);
+            assert!(
+                !alone.contains("paging") && alone.contains("alerted our team"),
+                "{h}"
+            );
             assert!(
                 text.contains("STOP"),
                 "{h}: may be the first text to this number"
@@ -1521,7 +1572,7 @@ mod tests {
                 .then(|| ("/etc/p/safety_gas.txt".into(), "Get out! {business}".into()))
         })
         .unwrap();
-        assert_eq!(t.safety(Hazard::Gas, "S"), "Get out! S");
+        assert_eq!(t.safety(Hazard::Gas, "S", Paging::Now), "Get out! S");
         let e = EscalationTemplates::load(|f| {
             (f == "page_sms.txt").then(|| ("/etc/p/page_sms.txt".into(), "Hi {tek}".into()))
         })

@@ -46,6 +46,10 @@ pub const PLACEHOLDERS: &[(&str, &str)] = &[
         "time",
         "when the caller reached us, in the business's time zone, e.g. \"Wed 9:14 PM CST\"",
     ),
+    (
+        "paging",
+        "safety texts: what we are doing about it, e.g. \"We're paging our on-call tech now.\" (empty once a tech has it)",
+    ),
 ];
 
 #[derive(Debug, Clone)]

@@ -147,6 +147,22 @@ async fn gas_text_pages_the_chain_until_someone_acks(b: Backend) {
 
 /// Found in review: what a caller says after the emergency began must not
 /// get a booking link, nor close the lead and stop the paging.
+/// Found in review: a business with no on-call roster told a caller with
+/// a gas leak "We're paging our on-call tech now." Nobody was paged.
+async fn without_a_roster_the_safety_text_promises_no_paging(b: Backend) {
+    let app = TestApp::spawn(b).await;
+    app.missed_call("CA1", CALLER).await;
+    app.wait_for_texts(1).await;
+    app.sms("SM1", CALLER, "I smell gas in the kitchen").await;
+    app.settle().await;
+    let to_caller = app.mock.bodies_to(CALLER);
+    assert_eq!(to_caller.len(), 2, "{to_caller:#?}");
+    let safety = &to_caller[1];
+    assert!(safety.contains("leave the building"), "{safety}");
+    assert!(safety.contains("We've alerted our team."), "{safety}");
+    assert!(!safety.contains("paging"), "{safety}");
+}
+
 async fn replies_during_an_emergency_go_to_the_office_and_paging_goes_on(b: Backend) {
     let app = spawn(b).await;
     app.missed_call("CA1", CALLER).await;
@@ -629,6 +645,7 @@ async fn opting_out_mid_emergency_stops_texts_to_the_caller_not_the_pages(b: Bac
 }
 
 on_both_stores!(
+    without_a_roster_the_safety_text_promises_no_paging,
     a_transcript_after_press_1_updates_the_emergency_it_does_not_restart_it,
     a_paged_tech_who_texts_something_else_is_told_how_to_take_it,
     replies_during_an_emergency_go_to_the_office_and_paging_goes_on,
