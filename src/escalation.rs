@@ -439,9 +439,6 @@ pub fn hazard_label(h: Hazard) -> &'static str {
     }
 }
 
-/// The template key (and `prompts/<key>.txt` file) of the safety message
-/// for a hazard. Every hazard has its own file so an owner can tune, say,
-/// the flooding advice without touching gas.
 /// What the caller's safety text says is being done (`{paging}`): never a
 /// promise nobody is keeping.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -465,6 +462,16 @@ impl Paging {
     }
 }
 
+/// What safety templates said before `{paging}` existed; an owner's own
+/// template may still say it, and it is put right the same way.
+const LEGACY_PAGING: [&str; 2] = [
+    "We're paging our on-call tech now.",
+    "We're paging our on-call tech and will call you shortly.",
+];
+
+/// The template key (and `prompts/<key>.txt` file) of the safety message
+/// for a hazard. Every hazard has its own file so an owner can tune, say,
+/// the flooding advice without touching gas.
 pub fn safety_template_key(h: Hazard) -> &'static str {
     match h {
         Hazard::Gas => "safety_gas",
@@ -659,22 +666,35 @@ impl EscalationTemplates {
     }
 
     /// The safety text the caller gets at once; `{paging}` says what is
-    /// being done about it (see [`Paging`]). Spaces left doubled by an
-    /// empty `{paging}` are folded.
+    /// being done about it (see [`Paging`]). An empty `{paging}` takes one
+    /// space (or the line break) beside it along, so no gap is left; the
+    /// rest of the owner's spacing is theirs. An owner's template from
+    /// before `{paging}` that still says the old "We're paging" sentence
+    /// gets it replaced the same way when nobody is being paged.
     pub fn safety(&self, hazard: Hazard, business: &str, paging: Paging) -> String {
-        let text = self.get(safety_template_key(hazard)).render(
-            &Vars::new()
-                .set("business", business)
-                .set("paging", paging.sentence()),
-        );
-        let mut out = String::with_capacity(text.len());
-        for word in text.split(' ').filter(|w| !w.is_empty()) {
-            if !out.is_empty() {
-                out.push(' ');
+        // A stand-in no template contains, put right after rendering.
+        const MARK: &str = "\u{1}";
+        let mut text = self
+            .get(safety_template_key(hazard))
+            .render(&Vars::new().set("business", business).set("paging", MARK));
+        if paging != Paging::Now {
+            for old in LEGACY_PAGING {
+                text = text.replace(old, MARK);
             }
-            out.push_str(word);
         }
-        out
+        let sentence = paging.sentence();
+        if sentence.is_empty() {
+            let gaps = [
+                format!(" {MARK}"),
+                format!("{MARK} "),
+                format!("\n{MARK}"),
+                MARK.to_string(),
+            ];
+            for gap in gaps {
+                text = text.replace(&gap, "");
+            }
+        }
+        text.replace(MARK, sentence)
     }
 
     /// "Mike from Spartan has your emergency and is calling you now."
@@ -1573,6 +1593,33 @@ mod tests {
         })
         .unwrap();
         assert_eq!(t.safety(Hazard::Gas, "S", Paging::Now), "Get out! S");
+        // An owner's template: its own spacing and lines are kept; one from
+        // before {paging} has the old sentence put right.
+        let own = |text: &'static str| {
+            EscalationTemplates::load(move |f| {
+                (f == "safety_gas.txt").then(|| ("safety_gas.txt".into(), text.into()))
+            })
+            .unwrap()
+        };
+        let spaced = "{business}:  Get out.\n{paging}\nCall 911.";
+        let legacy = "{business}: Get out. We're paging our on-call tech now. Call 911.";
+        for (template, paging, want) in [
+            (spaced, Paging::Taken, "S:  Get out.\nCall 911."),
+            (
+                spaced,
+                Paging::Now,
+                "S:  Get out.\nWe're paging our on-call tech now.\nCall 911.",
+            ),
+            (legacy, Paging::Taken, "S: Get out. Call 911."),
+            (
+                legacy,
+                Paging::NoRoster,
+                "S: Get out. We've alerted our team. Call 911.",
+            ),
+        ] {
+            let got = own(template).safety(Hazard::Gas, "S", paging);
+            assert_eq!(got, want, "{template:?} {paging:?}");
+        }
         let e = EscalationTemplates::load(|f| {
             (f == "page_sms.txt").then(|| ("/etc/p/page_sms.txt".into(), "Hi {tek}".into()))
         })
