@@ -297,8 +297,7 @@ impl Core {
                 // check on (see `timers`): one job row fewer per call on
                 // the busiest path.
                 let cold_at = now + self.config.service.cold_after;
-                let notice = crate::store::COLD_CHECK_NOTICE;
-                if status == LeadStatus::New && follow_up.is_none_or(|at| at + notice > cold_at) {
+                if status == LeadStatus::New && timers::carries_no_cold_check(follow_up, cold_at) {
                     jobs.push(timers::cold_job(lead_id, cold_at));
                 }
                 tx.enqueue_many(&jobs, now).await?;

@@ -94,8 +94,7 @@ pub async fn run_follow_up(
     let Some(b) = config.business(&lead.business_id) else {
         tx.finish_job(job, Some("business no longer configured"), now)
             .await?;
-        tx.queue_cold_check(lead.id, config.service.cold_after, now)
-            .await?;
+        queue_cold_check(&mut tx, &lead, config.service.cold_after, now).await?;
         tx.commit().await?;
         return Ok(Fired::Nothing);
     };
@@ -126,8 +125,7 @@ pub async fn run_follow_up(
             tx.lead_event(lead.id, "follow_ups_stopped", why, now)
                 .await?;
             // The sequence ends here: the lead's cold check takes over.
-            tx.queue_cold_check(lead.id, config.service.cold_after, now)
-                .await?;
+            queue_cold_check(&mut tx, &lead, config.service.cold_after, now).await?;
         }
         FollowUpDecision::Send { .. } if quiet_until.is_some() => {
             // Inside the recipient's quiet hours: the step itself waits for
@@ -165,9 +163,8 @@ pub async fn run_follow_up(
             }
             // The last step, or the next one comes after the lead would go
             // cold: the cold check is queued now (the sequence goes on).
-            if carries_no_cold_check(next, &lead, config) {
-                tx.queue_cold_check(lead.id, config.service.cold_after, now)
-                    .await?;
+            if lead_carries_no_cold_check(next, &lead, config) {
+                queue_cold_check(&mut tx, &lead, config.service.cold_after, now).await?;
             }
             tx.lead_event(
                 lead.id,
@@ -184,12 +181,41 @@ pub async fn run_follow_up(
 }
 
 /// Whether a lead's follow-up step running next at `next` (`None`: no
-/// more steps) can no longer carry its cold check: none is left, or it runs
-/// after the lead goes cold (or too close before to queue the check then
-/// with [`crate::store::COLD_CHECK_NOTICE`]).
-fn carries_no_cold_check(next: Option<DateTime<Utc>>, lead: &LeadRow, config: &Config) -> bool {
-    let cold_at = lead.last_activity_at + config.service.cold_after;
+/// more steps) can no longer carry its cold check, due at `cold_at`: none
+/// is left, or it runs after the lead goes cold (or too close before to
+/// queue the check then with [`crate::store::COLD_CHECK_NOTICE`]).
+pub fn carries_no_cold_check(next: Option<DateTime<Utc>>, cold_at: DateTime<Utc>) -> bool {
     next.is_none_or(|at| at + crate::store::COLD_CHECK_NOTICE > cold_at)
+}
+
+/// Queues `lead`'s cold check if it is open: `cold_after` past its last
+/// activity, at least [`crate::store::COLD_CHECK_NOTICE`] from now (so
+/// nobody need wake the worker for it). Used where a follow-up sequence
+/// stops carrying the check (see the module doc).
+pub async fn queue_cold_check(
+    tx: &mut Tx,
+    lead: &LeadRow,
+    cold_after: chrono::Duration,
+    now: DateTime<Utc>,
+) -> Result<(), StoreError> {
+    let at = match engine::cold_check(lead, now, cold_after) {
+        ColdCheck::Done => return Ok(()),
+        ColdCheck::GoCold => now,
+        ColdCheck::CheckAt(at) => at,
+    };
+    let at = at.max(now + crate::store::COLD_CHECK_NOTICE);
+    tx.enqueue(&cold_job(lead.id, at), now).await?;
+    Ok(())
+}
+
+/// [`carries_no_cold_check`] for `lead`, going cold `cold_after` past its
+/// last activity.
+fn lead_carries_no_cold_check(
+    next: Option<DateTime<Utc>>,
+    lead: &LeadRow,
+    config: &Config,
+) -> bool {
+    carries_no_cold_check(next, lead.last_activity_at + config.service.cold_after)
 }
 
 /// Puts a follow-up step off until `until` (quiet hours, or the instant
@@ -206,9 +232,8 @@ async fn put_off(
     reason: &str,
     now: DateTime<Utc>,
 ) -> Result<Fired, StoreError> {
-    if carries_no_cold_check(Some(until), lead, config) {
-        tx.queue_cold_check(lead.id, config.service.cold_after, now)
-            .await?;
+    if lead_carries_no_cold_check(Some(until), lead, config) {
+        queue_cold_check(&mut tx, lead, config.service.cold_after, now).await?;
         tx.commit().await?;
     } else {
         drop(tx);

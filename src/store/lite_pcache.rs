@@ -8,11 +8,11 @@
 //! when a b-tree split leaves sibling pages out of order, SQLite swaps their
 //! numbers through a temporary number, the page holding the 1 GB "pending
 //! byte" (page 262,145 at 4 KiB, which SQLite never stores data in), and the
-//! cache then remembers that as its largest. Random-keyed indexes (call SIDs, callers, message SIDs) split
-//! that way all the time, and profiles at 5,000 calls/s showed the scan
-//! as the hottest SQLite function on the writer's path (4 % of the
-//! service's CPU, all of it inside `COMMIT` while every other transaction
-//! waits).
+//! cache then remembers that as its largest. Random-keyed indexes (call
+//! SIDs, callers, message SIDs) split that way all the time, and profiles
+//! at 5,000 calls/s showed the scan as the hottest SQLite function on the
+//! writer's path (4 % of the service's CPU, all of it inside `COMMIT` while
+//! every other transaction waits).
 //!
 //! This wraps SQLite's default cache and changes one thing: the swap's
 //! temporary number becomes the first number above any page the cache has

@@ -153,8 +153,8 @@ impl Default for PoolOptions {
 /// How many SQLite reader connections a store opens.
 const SQLITE_READERS: usize = 2;
 
-/// The least notice a cold check queued from a lead's row gets: anything
-/// sooner would need the worker woken. A follow-up step that would run
+/// The least notice a cold check queued by [`crate::timers::queue_cold_check`]
+/// gets: anything sooner would need the worker woken. A follow-up step that would run
 /// within this of the time its lead goes cold queues the check instead
 /// of carrying it (see `crate::timers`), so the notice never makes a lead
 /// go cold late.
@@ -1132,45 +1132,10 @@ impl Tx {
             .await?;
         self.cancel_queued_follow_ups(lead_id, code, now).await?;
         if stopped > 0 {
-            self.queue_cold_check(lead_id, cold_after, now).await?;
+            if let Some(lead) = self.lead(lead_id).await? {
+                crate::timers::queue_cold_check(self, &lead, cold_after, now).await?;
+            }
         }
-        Ok(())
-    }
-
-    /// Queues a lead's cold check `cold_after` past its last activity (at
-    /// least [`COLD_CHECK_NOTICE`] from now, so nobody need wake the worker
-    /// for it) if the lead is open, with the unique key and payload of
-    /// [`crate::timers::cold_job`], computed from the lead's row.
-    pub async fn queue_cold_check(
-        &mut self,
-        lead_id: i64,
-        cold_after: chrono::Duration,
-        now: DateTime<Utc>,
-    ) -> Result<()> {
-        let at = match self.dialect {
-            Dialect::Sqlite => {
-                "MAX(last_activity_at + CAST($2 AS BIGINT), CAST($3 AS BIGINT) + CAST($5 AS BIGINT))"
-            }
-            Dialect::Postgres => {
-                "GREATEST(last_activity_at + CAST($2 AS BIGINT), CAST($3 AS BIGINT) + CAST($5 AS BIGINT))"
-            }
-        };
-        let sql = format!(
-            "INSERT INTO jobs (kind, lead_id, unique_key, payload, status, run_at, due_at, attempts,
-                 max_attempts, created_at, updated_at)
-             SELECT $4, id, 'cold:' || id || ':' || ({at}), '{{\"lead_id\":' || id || '}}',
-                 'pending', {at}, {at}, 0, 5, CAST($3 AS BIGINT), CAST($3 AS BIGINT)
-             FROM leads WHERE id = $1 AND status IN ('new', 'texted', 'engaged')
-             ON CONFLICT (unique_key) DO NOTHING"
-        );
-        query(&sql)
-            .bind(lead_id)
-            .bind(cold_after.num_milliseconds())
-            .bind(to_ms(now))
-            .bind(crate::timers::COLD_CHECK)
-            .bind(COLD_CHECK_NOTICE.num_milliseconds())
-            .execute(self.conn())
-            .await?;
         Ok(())
     }
 
