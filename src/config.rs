@@ -46,6 +46,9 @@ pub struct TwilioSettings {
     pub account_sid: String,
     pub auth_token: SecretString,
     pub api_base: String,
+    /// `TWILIO_WEBHOOK_SHARED_KEY`: the secret of a webhook shared key, for
+    /// webhooks Twilio signs with HMAC-SHA256 instead of the Auth Token.
+    pub webhook_shared_key: Option<SecretString>,
 }
 
 impl fmt::Debug for Settings {
@@ -130,6 +133,7 @@ impl Settings {
             get("TWILIO_API_BASE").as_deref(),
             "(or http:// for a local mock); unset it to use https://api.twilio.com",
         )?;
+        let shared_key = get("TWILIO_WEBHOOK_SHARED_KEY");
         let twilio = match (get("TWILIO_ACCOUNT_SID"), get("TWILIO_AUTH_TOKEN")) {
             (Some(sid), Some(token)) => Some(TwilioSettings {
                 account_sid: account_sid(sid)?,
@@ -138,7 +142,11 @@ impl Settings {
                     .unwrap_or_else(|| "https://api.twilio.com".into())
                     .trim_end_matches('/')
                     .to_string(),
+                webhook_shared_key: shared_key.map(SecretString::from),
             }),
+            (None, None) if shared_key.is_some() => {
+                return Err("TWILIO_WEBHOOK_SHARED_KEY is set but TWILIO_ACCOUNT_SID and TWILIO_AUTH_TOKEN are not; set them too (a shared key only signs webhooks of a Twilio account), or unset it for console mode".into())
+            }
             (None, None) => None,
             (Some(_), None) => {
                 return Err("TWILIO_ACCOUNT_SID is set but TWILIO_AUTH_TOKEN is not; set both (or neither, for console mode)".into())
@@ -1578,6 +1586,25 @@ mod tests {
         ]))
         .unwrap();
         assert!(both.twilio.is_some());
+        // A webhook shared key belongs to a Twilio account.
+        let e = Settings::from_lookup(env(&[("TWILIO_WEBHOOK_SHARED_KEY", "k")])).unwrap_err();
+        assert!(
+            e.contains("TWILIO_WEBHOOK_SHARED_KEY") && e.contains("TWILIO_AUTH_TOKEN"),
+            "{e}"
+        );
+        let shared = Settings::from_lookup(env(&[
+            ("TWILIO_ACCOUNT_SID", "AC0123456789abcdef0123456789abcdef"),
+            ("TWILIO_AUTH_TOKEN", "token"),
+            ("TWILIO_WEBHOOK_SHARED_KEY", "k"),
+        ]))
+        .unwrap();
+        assert_eq!(
+            shared
+                .twilio
+                .and_then(|t| t.webhook_shared_key)
+                .map(|k| secrecy::ExposeSecret::expose_secret(&k).to_string()),
+            Some("k".to_string())
+        );
         let good = sid("AC0123456789abcdef0123456789ABCDEF").unwrap();
         assert_eq!(
             good.twilio.unwrap().account_sid,

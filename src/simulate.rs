@@ -37,7 +37,10 @@ pub async fn run(settings: Settings, args: SimulateArgs) -> anyhow::Result<()> {
             config.businesses[0].numbers[0].to_string()
         }
     };
-    let key = crate::startup::webhook_key(&settings);
+    let key = crate::startup::webhook_keys(&settings)
+        .auth_token
+        .expose_secret()
+        .to_string();
     // Sign over the URL the server will rebuild: its public URL if set.
     let signed_base = settings
         .public_url

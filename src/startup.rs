@@ -6,11 +6,12 @@ use crate::config::{Config, Settings, DEV_ADMIN_TOKEN, DEV_WEBHOOK_SECRET};
 use crate::http::{router, AppState};
 use crate::ingest::Core;
 use crate::metrics::Metrics;
+use crate::provider::twilio::signature::WebhookKeys;
 use crate::provider::{console::Console, twilio::Twilio, Provider};
 use crate::store::{PoolOptions, Store};
 use crate::worker::{status_callback_url, Worker};
 use anyhow::Context;
-use secrecy::{ExposeSecret, SecretString};
+use secrecy::SecretString;
 use std::net::SocketAddr;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::Arc;
@@ -85,20 +86,17 @@ impl Running {
                 "database: SQLite, one writer connection and two readers ([database] max_connections and statement_timeout_seconds do not apply)"
             ),
         }
-        let (provider, webhook_key): (Arc<dyn Provider>, SecretString) = match &settings.twilio {
-            Some(t) => (
-                Arc::new(
-                    Twilio::new(
-                        &t.api_base,
-                        &t.account_sid,
-                        t.auth_token.clone(),
-                        config.service.send_timeout,
-                    )
-                    .map_err(|e| anyhow::anyhow!(e))?,
-                ),
-                t.auth_token.clone(),
+        let provider: Arc<dyn Provider> = match &settings.twilio {
+            Some(t) => Arc::new(
+                Twilio::new(
+                    &t.api_base,
+                    &t.account_sid,
+                    t.auth_token.clone(),
+                    config.service.send_timeout,
+                )
+                .map_err(|e| anyhow::anyhow!(e))?,
             ),
-            None => (Arc::new(Console), SecretString::from(DEV_WEBHOOK_SECRET)),
+            None => Arc::new(Console),
         };
         let admin_token = match (&settings.admin_token, &settings.twilio) {
             (Some(t), _) => Some(Arc::new(t.clone())),
@@ -119,7 +117,7 @@ impl Running {
         let state = AppState {
             core: core.clone(),
             public_url: settings.public_url.clone(),
-            webhook_key: Arc::new(webhook_key),
+            webhook_keys: Arc::new(webhook_keys(&settings)),
             admin_token,
             accepting: accepting.clone(),
         };
@@ -253,10 +251,16 @@ pub fn init_tracing() {
         .try_init();
 }
 
-/// The key `simulate` signs with (the same rule the server uses).
-pub fn webhook_key(settings: &Settings) -> String {
+/// The keys webhooks are checked against (and `simulate` signs with).
+pub fn webhook_keys(settings: &Settings) -> WebhookKeys {
     match &settings.twilio {
-        Some(t) => t.auth_token.expose_secret().to_string(),
-        None => DEV_WEBHOOK_SECRET.to_string(),
+        Some(t) => WebhookKeys {
+            auth_token: t.auth_token.clone(),
+            shared_key: t.webhook_shared_key.clone(),
+        },
+        None => WebhookKeys {
+            auth_token: SecretString::from(DEV_WEBHOOK_SECRET),
+            shared_key: None,
+        },
     }
 }

@@ -709,6 +709,60 @@ async fn forged_and_unsigned_webhooks_record_nothing(b: Backend) {
     );
 }
 
+/// A Twilio account can sign webhooks with a webhook shared key and
+/// HMAC-SHA256 instead of its Auth Token: such webhooks work when
+/// `TWILIO_WEBHOOK_SHARED_KEY` holds that key, and are refused, recording
+/// nothing, when signed with anything else or when no shared key is set.
+async fn webhooks_signed_with_the_shared_key_work(b: Backend) {
+    use ringback::provider::twilio::signature::Algorithm;
+    let mut app = TestApp::spawn(b).await;
+    let dial = |sid: &'static str| {
+        [
+            ("AccountSid", ACCOUNT_SID),
+            ("CallSid", sid),
+            ("From", CALLER),
+            ("To", TRACKING),
+            ("CallStatus", "in-progress"),
+            ("DialCallStatus", "no-answer"),
+        ]
+    };
+    let path = "/webhooks/twilio/voice/dial";
+    let auth_token = AUTH_TOKEN.as_bytes();
+    let shared = WEBHOOK_SHARED_KEY.as_bytes();
+    // The auth token does not make an HMAC-SHA256 signature, nor the shared
+    // key an HMAC-SHA1 one.
+    let r = app
+        .post_twilio_signed(path, &dial("CAwrongkey"), Algorithm::HmacSha256, auth_token)
+        .await;
+    assert_eq!(r.status(), 403);
+    let r = app
+        .post_twilio_signed(path, &dial("CAwrongalg"), Algorithm::HmacSha1, shared)
+        .await;
+    assert_eq!(r.status(), 403);
+    app.settle().await;
+    assert_eq!(app.store().count("webhook_events").await.unwrap(), 0);
+    assert!(app.mock.sent().is_empty());
+
+    let r = app
+        .post_twilio_signed(path, &dial("CAshared"), Algorithm::HmacSha256, shared)
+        .await;
+    assert_eq!(r.status(), 200);
+    let sent = app.wait_for_texts(1).await;
+    assert_eq!(sent[0].to, CALLER);
+
+    // No shared key configured: an HMAC-SHA256 webhook cannot be checked.
+    app.webhook_shared_key = None;
+    app.crash_and_restart().await;
+    let r = app
+        .post_twilio_signed(path, &dial("CAnokey"), Algorithm::HmacSha256, shared)
+        .await;
+    assert_eq!(r.status(), 403);
+    app.settle().await;
+    assert_eq!(app.store().count("webhook_events").await.unwrap(), 1);
+    assert_eq!(app.store().count("calls").await.unwrap(), 1);
+    assert_eq!(app.mock.sent().len(), 1);
+}
+
 async fn bad_input_gets_a_clear_4xx_and_changes_nothing(b: Backend) {
     let app = TestApp::spawn(b).await;
     app.missed_call("CAgood", CALLER).await;
@@ -1053,6 +1107,7 @@ on_both_stores!(
     call_screening_counts_only_a_human_pickup_as_answered,
     a_person_on_the_phone_resolves_the_lead_a_voicemail_does_not,
     forged_and_unsigned_webhooks_record_nothing,
+    webhooks_signed_with_the_shared_key_work,
     bad_input_gets_a_clear_4xx_and_changes_nothing,
     delivery_callbacks_never_move_a_message_backwards,
     an_early_delivery_receipt_is_applied_once_the_send_is_recorded,

@@ -8,6 +8,7 @@ pub mod senders;
 pub mod twilio;
 
 use crate::ingest::Core;
+use crate::provider::twilio::signature::WebhookKeys;
 use axum::extract::DefaultBodyLimit;
 use axum::routing::{get, post};
 use axum::Router;
@@ -22,9 +23,10 @@ pub struct AppState {
     pub core: Core,
     /// The base URL carriers call (signatures are computed over it).
     pub public_url: Option<String>,
-    /// The key Twilio signs with: the Auth Token, or the development secret
-    /// in console mode. There is no "don't verify" setting.
-    pub webhook_key: Arc<SecretString>,
+    /// The keys Twilio signs with: the Auth Token (or the development
+    /// secret in console mode) and any webhook shared key. There is no
+    /// "don't verify" setting.
+    pub webhook_keys: Arc<WebhookKeys>,
     pub admin_token: Option<Arc<SecretString>>,
     /// False once shutdown starts: new webhooks get 503 so the carrier
     /// retries them (against another instance, or this one after restart).

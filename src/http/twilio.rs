@@ -14,7 +14,6 @@ use axum::body::Bytes;
 use axum::extract::{OriginalUri, State};
 use axum::http::{header, HeaderMap};
 use axum::response::{IntoResponse, Response};
-use secrecy::ExposeSecret;
 
 /// A verified Twilio request: its parameters, in order, repeats kept.
 pub struct TwilioForm {
@@ -157,7 +156,14 @@ fn verify(
         headers,
         uri.path_and_query().map(|p| p.as_str()).unwrap_or("/"),
     );
-    let key = s.webhook_key.expose_secret().as_bytes();
+    let Some(key) = s.webhook_keys.for_algorithm(algorithm) else {
+        // Without the key we cannot tell a real request from a forgery.
+        tracing::warn!(
+            kind,
+            "webhook signed with HMAC-SHA256 (a Twilio webhook shared key) but TWILIO_WEBHOOK_SHARED_KEY is not set; set it to that key's secret"
+        );
+        return Err(ApiError::BadSignature);
+    };
     let raw = String::from_utf8_lossy(body).into_owned();
     if is_json {
         if !signature::validate_json(key, sig, &url, body, algorithm) {

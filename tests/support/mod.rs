@@ -96,8 +96,13 @@ pub struct TestApp {
     pub dir: tempfile::TempDir,
     pub database_url: String,
     pub config_text: String,
+    /// `TWILIO_WEBHOOK_SHARED_KEY` at the next (re)start.
+    pub webhook_shared_key: Option<&'static str>,
     http: reqwest::Client,
 }
+
+/// The webhook shared key the test app is configured with (HMAC-SHA256).
+pub const WEBHOOK_SHARED_KEY: &str = "test-webhook-shared-key-5678";
 
 impl TestApp {
     pub async fn spawn(backend: Backend) -> TestApp {
@@ -143,6 +148,7 @@ impl TestApp {
             dir,
             database_url,
             config_text,
+            webhook_shared_key: Some(WEBHOOK_SHARED_KEY),
             http: reqwest::Client::new(),
         };
         app.start().await;
@@ -150,7 +156,7 @@ impl TestApp {
     }
 
     pub fn settings(&self) -> Settings {
-        let vars = [
+        let mut vars = vec![
             ("DATABASE_URL", self.database_url.clone()),
             ("RINGBACK_ADDR", "127.0.0.1".to_string()),
             ("PORT", "0".to_string()),
@@ -159,6 +165,9 @@ impl TestApp {
             ("TWILIO_API_BASE", self.mock.url.clone()),
             ("RINGBACK_ADMIN_TOKEN", "admin-secret".to_string()),
         ];
+        if let Some(k) = self.webhook_shared_key {
+            vars.push(("TWILIO_WEBHOOK_SHARED_KEY", k.to_string()));
+        }
         Settings::from_lookup(|k| vars.iter().find(|(n, _)| *n == k).map(|(_, v)| v.clone()))
             .unwrap()
     }
@@ -200,24 +209,38 @@ impl TestApp {
 
     /// Posts a form signed as Twilio would sign it.
     pub async fn post_twilio(&self, path: &str, params: &[(&str, &str)]) -> reqwest::Response {
+        self.post_twilio_signed(
+            path,
+            params,
+            signature::Algorithm::HmacSha1,
+            AUTH_TOKEN.as_bytes(),
+        )
+        .await
+    }
+
+    /// Posts a form signed with `algorithm` and `key`; for HMAC-SHA256 with
+    /// the header Twilio adds when a webhook shared key signs.
+    pub async fn post_twilio_signed(
+        &self,
+        path: &str,
+        params: &[(&str, &str)],
+        algorithm: signature::Algorithm,
+        key: &[u8],
+    ) -> reqwest::Response {
         let url = format!("{}{path}", self.url);
         let pairs: Vec<(String, String)> = params
             .iter()
             .map(|(k, v)| (k.to_string(), v.to_string()))
             .collect();
-        let sig = signature::sign(
-            AUTH_TOKEN.as_bytes(),
-            &url,
-            &pairs,
-            signature::Algorithm::HmacSha1,
-        );
-        self.http
-            .post(&url)
-            .header("X-Twilio-Signature", sig)
-            .form(params)
-            .send()
-            .await
-            .unwrap()
+        let sig = signature::sign(key, &url, &pairs, algorithm);
+        let mut req = self.http.post(&url).header("X-Twilio-Signature", sig);
+        if algorithm == signature::Algorithm::HmacSha256 {
+            req = req.header(
+                "X-Twilio-Webhooks-Signature-Settings",
+                "key=KS0123,algorithm=HMAC_SHA256",
+            );
+        }
+        req.form(params).send().await.unwrap()
     }
 
     /// Posts raw bytes with the given headers (for bad-input tests).

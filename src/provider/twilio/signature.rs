@@ -4,7 +4,8 @@
 //! names sorted byte-wise, each name immediately followed by its value. The
 //! key is the account's Auth Token and the hash HMAC-SHA1 — or, when the
 //! `X-Twilio-Webhooks-Signature-Settings` header says `algorithm=HMAC_SHA256`,
-//! HMAC-SHA256 with a shared key. JSON bodies are instead covered by a
+//! HMAC-SHA256 with a webhook shared key the account created (Twilio's
+//! Webhooks configuration API), not the Auth Token. JSON bodies are instead covered by a
 //! `bodySHA256` query parameter and the URL alone is signed.
 //!
 //! Twilio is "inconsistent" about ports, so like the official SDKs we accept
@@ -35,6 +36,32 @@ impl Algorithm {
                 Algorithm::HmacSha256
             }
             _ => Algorithm::HmacSha1,
+        }
+    }
+}
+
+/// The secrets Twilio may sign a webhook with.
+pub struct WebhookKeys {
+    /// HMAC-SHA1: the account's Auth Token (in console mode, the
+    /// development secret `simulate` signs with).
+    pub auth_token: secrecy::SecretString,
+    /// HMAC-SHA256: the webhook shared key (`TWILIO_WEBHOOK_SHARED_KEY`),
+    /// if the owner set one up.
+    pub shared_key: Option<secrecy::SecretString>,
+}
+
+impl WebhookKeys {
+    /// The key for a request signed with `algorithm`. `None`: the request
+    /// says it is signed with a shared key and none is configured, so it
+    /// cannot be verified (and must not be accepted).
+    pub fn for_algorithm(&self, algorithm: Algorithm) -> Option<&[u8]> {
+        use secrecy::ExposeSecret;
+        match algorithm {
+            Algorithm::HmacSha1 => Some(self.auth_token.expose_secret().as_bytes()),
+            Algorithm::HmacSha256 => self
+                .shared_key
+                .as_ref()
+                .map(|k| k.expose_secret().as_bytes()),
         }
     }
 }
@@ -427,6 +454,24 @@ mod tests {
             &params(),
             Algorithm::HmacSha1
         ));
+    }
+
+    #[test]
+    fn each_algorithm_has_its_own_key_and_sha256_needs_one_configured() {
+        let keys = WebhookKeys {
+            auth_token: "token".to_string().into(),
+            shared_key: Some("shared".to_string().into()),
+        };
+        assert_eq!(keys.for_algorithm(Algorithm::HmacSha1), Some(&b"token"[..]));
+        assert_eq!(
+            keys.for_algorithm(Algorithm::HmacSha256),
+            Some(&b"shared"[..])
+        );
+        let no_shared = WebhookKeys {
+            shared_key: None,
+            ..keys
+        };
+        assert_eq!(no_shared.for_algorithm(Algorithm::HmacSha256), None);
     }
 
     #[test]
