@@ -81,7 +81,19 @@ pub async fn run_follow_up(
     now: DateTime<Utc>,
 ) -> Result<Fired, StoreError> {
     let Ok(p) = serde_json::from_str::<FollowUpPayload>(&job.payload) else {
-        store.fail_job(job, "unreadable payload", now).await?;
+        // The sequence cannot go on, but the lead (also kept on the job row)
+        // must still go cold in time: this step may have carried its check.
+        let mut tx = store.begin().await?;
+        if !tx.finish_job(job, Some("unreadable payload"), now).await? {
+            return Ok(Fired::LostLease);
+        }
+        if let Some(lead_id) = job.lead_id {
+            if let Some((lead, _)) = tx.lead_locked(lead_id, now).await? {
+                queue_cold_check(&mut tx, &lead, config.service.cold_after, now).await?;
+            }
+        }
+        tx.commit().await?;
+        tracing::error!(job = job.id, "follow-up step with an unreadable payload: failed; the lead's later steps are lost, its cold check kept");
         return Ok(Fired::Nothing);
     };
     let mut tx = store.begin().await?;

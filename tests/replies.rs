@@ -613,6 +613,34 @@ async fn a_lead_goes_cold_on_time_whatever_its_follow_ups_do(b: Backend) {
     assert_eq!(app.lead_json(CALLER).await["lead"]["status"], "cold");
 }
 
+/// A follow-up step that cannot be read (a damaged row) fails, and the
+/// lead still goes cold on time: the step may have been carrying the cold
+/// check.
+async fn a_broken_follow_up_step_still_lets_the_lead_go_cold(b: Backend) {
+    let app = TestApp::spawn_with(b, TWO_DAY_FOLLOW_UP, "").await;
+    app.missed_call("CA1", CALLER).await;
+    app.wait_for_texts(1).await;
+    app.settle().await;
+    assert_eq!(timers_of(&app, CALLER).await, ["follow_up"]);
+    sqlx::query("UPDATE jobs SET payload = 'not json' WHERE kind = 'follow_up'")
+        .execute(app.store().pool())
+        .await
+        .unwrap();
+    app.advance(Duration::minutes(30)).await;
+    assert_eq!(
+        app.mock.sent_to(CALLER).len(),
+        1,
+        "the broken step sent nothing"
+    );
+    assert_eq!(timers_of(&app, CALLER).await, ["cold_check"]);
+    let called = tuesday_10am().timestamp_millis();
+    assert_eq!(cold_check_due(&app, CALLER).await, [called + 86_400_000]);
+    app.advance(Duration::hours(23)).await;
+    assert_eq!(app.lead_json(CALLER).await["lead"]["status"], "texted");
+    app.advance(Duration::hours(1)).await;
+    assert_eq!(app.lead_json(CALLER).await["lead"]["status"], "cold");
+}
+
 /// Moves the clock `step` at a time until `caller`'s lead is cold; returns
 /// how long that took (panics after `limit`).
 async fn until_cold(app: &TestApp, caller: &str, step: Duration, limit: Duration) -> Duration {
@@ -970,6 +998,7 @@ on_both_stores!(
     the_queue_api_reads_numbers_as_meant_and_closing_cancels_held_texts,
     quiet_leads_go_cold_after_a_day,
     a_lead_goes_cold_on_time_whatever_its_follow_ups_do,
+    a_broken_follow_up_step_still_lets_the_lead_go_cold,
     a_step_put_off_does_not_hold_up_the_cold_check,
     one_dispatcher_gets_a_contested_lead_and_owners_and_notes_can_be_cleared,
     the_queue_api_pages_through_every_lead,
