@@ -242,7 +242,8 @@ pub async fn run(
     });
 
     // The schedule runs on its own OS thread: `std::thread::sleep` wakes within
-    // tens of microseconds, where tokio's timer works in whole milliseconds.
+    // tens of microseconds, where tokio's timer works in whole milliseconds
+    // (it sleeps at least SCHEDULER_TICK, though: see below).
     let scheduler = {
         let runtime = tokio::runtime::Handle::current();
         let (target, numbers) = (target.clone(), numbers.clone());
