@@ -127,6 +127,12 @@ fn check_note(note: &str) -> Result<(), OfficeError> {
             "note must be one line of at most {NOTE_MAX} characters"
         )));
     }
+    if !note.is_empty() && note.trim().is_empty() {
+        // Kept as is, it would show as a note with nothing in it.
+        return Err(OfficeError::Invalid(
+            "note is only spaces; send \"\" to clear the note".into(),
+        ));
+    }
     Ok(())
 }
 
@@ -344,6 +350,7 @@ impl Core {
             a.outcome,
             a.note
                 .as_deref()
+                .filter(|n| !n.is_empty())
                 .map(|n| format!(" ({n})"))
                 .unwrap_or_default()
         );

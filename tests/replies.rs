@@ -753,6 +753,11 @@ async fn one_dispatcher_gets_a_contested_lead_and_owners_and_notes_can_be_cleare
         400,
         "a blank owner is not a name"
     );
+    assert_eq!(patch(json!({"note": "  "})).await, 400, "a blank note");
+    assert_eq!(
+        app.lead_json(CALLER).await["lead"]["note"],
+        serde_json::Value::Null
+    );
 }
 
 /// The queue pages past its 1,000-lead limit: each full page says where
@@ -886,11 +891,26 @@ async fn the_queue_api_filters_and_the_office_closes_leads(b: Backend) {
             .admin_send(
                 reqwest::Method::POST,
                 &format!("{path}/attempts"),
-                json!({"by": "Maria", "outcome": "no_answer"}),
+                json!({"by": "Maria", "outcome": "no_answer", "note": ""}),
             )
             .await;
         assert_eq!(r.status(), 201);
     }
+    let attempts: Vec<String> = app.lead_json(CALLER).await["events"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter(|e| e["kind"] == "call_attempt")
+        .map(|e| e["detail"].as_str().unwrap().to_string())
+        .collect();
+    assert_eq!(
+        attempts,
+        [
+            "attempt 1 by Maria: no_answer",
+            "attempt 2 by Maria: no_answer"
+        ],
+        "an empty note adds nothing"
+    );
     assert_eq!(
         app.admin_send(
             reqwest::Method::POST,
