@@ -263,12 +263,26 @@ pub async fn run_cold_check(
     job: &Job,
     now: DateTime<Utc>,
 ) -> Result<Fired, StoreError> {
-    let Ok(p) = serde_json::from_str::<ColdPayload>(&job.payload) else {
-        store.fail_job(job, "unreadable payload", now).await?;
-        return Ok(Fired::Nothing);
+    // The payload only repeats the job row's lead id: a damaged one does
+    // not stop the lead going cold.
+    let lead_id = match serde_json::from_str::<ColdPayload>(&job.payload) {
+        Ok(p) => p.lead_id,
+        Err(_) => match job.lead_id {
+            Some(id) => {
+                tracing::warn!(
+                    job = job.id,
+                    "cold check with an unreadable payload; using the job row's lead"
+                );
+                id
+            }
+            None => {
+                store.fail_job(job, "unreadable payload", now).await?;
+                return Ok(Fired::Nothing);
+            }
+        },
     };
     let mut tx = store.begin().await?;
-    let Some((mut lead, _)) = tx.lead_locked(p.lead_id, now).await? else {
+    let Some((mut lead, _)) = tx.lead_locked(lead_id, now).await? else {
         tx.finish_job(job, Some("lead not found"), now).await?;
         tx.commit().await?;
         return Ok(Fired::Nothing);

@@ -757,6 +757,14 @@ async fn webhooks_signed_with_the_shared_key_work(b: Backend) {
         .post_twilio_signed(path, &dial("CAnokey"), Algorithm::HmacSha256, shared)
         .await;
     assert_eq!(r.status(), 403);
+    assert_eq!(
+        app.metrics().get(
+            "ringback_webhooks_total",
+            "kind=\"voice_dial\",outcome=\"shared_key_missing\""
+        ),
+        1,
+        "counted apart from forgeries"
+    );
     app.settle().await;
     assert_eq!(app.store().count("webhook_events").await.unwrap(), 1);
     assert_eq!(app.store().count("calls").await.unwrap(), 1);

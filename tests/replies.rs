@@ -635,6 +635,11 @@ async fn a_broken_follow_up_step_still_lets_the_lead_go_cold(b: Backend) {
     assert_eq!(timers_of(&app, CALLER).await, ["cold_check"]);
     let called = tuesday_10am().timestamp_millis();
     assert_eq!(cold_check_due(&app, CALLER).await, [called + 86_400_000]);
+    // The cold check itself damaged too: it still has the lead on its row.
+    sqlx::query("UPDATE jobs SET payload = '{' WHERE kind = 'cold_check'")
+        .execute(app.store().pool())
+        .await
+        .unwrap();
     app.advance(Duration::hours(23)).await;
     assert_eq!(app.lead_json(CALLER).await["lead"]["status"], "texted");
     app.advance(Duration::hours(1)).await;

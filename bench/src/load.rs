@@ -270,7 +270,10 @@ pub async fn run(
                     // service needs.
                     let wake = scheduled.max(last_wake + SCHEDULER_TICK);
                     std::thread::sleep(wake - now);
-                    last_wake = Instant::now();
+                    // The wake meant, not the (always a little later) wake
+                    // had: else the overshoot would pile up, and calls at
+                    // exactly one per tick would drift a tick behind.
+                    last_wake = wake;
                 }
                 let caller = numbers.get(i);
                 let webhook = Arc::new(missed_call_webhook(&target, &caller));

@@ -708,8 +708,35 @@ mod tests {
 
         let response = send(&client, &mock, &cfg, "+12025550123").await;
         assert_eq!(response.status(), 201);
+        assert_eq!(response.headers()[header::CONTENT_TYPE], "application/json");
         let body: Value = serde_json::from_str(&response.text().await.unwrap()).unwrap();
         let sid = body["sid"].as_str().unwrap();
+        // Twilio's Message resource, every field, as a created message.
+        let created = body["date_created"].as_str().unwrap();
+        let uri = format!("/2010-04-01/Accounts/{}/Messages/{sid}", cfg.account_sid);
+        let whole = json!({
+            "account_sid": cfg.account_sid,
+            "api_version": "2010-04-01",
+            "body": "Sorry we missed your call!",
+            "date_created": created,
+            "date_sent": null,
+            "date_updated": created,
+            "direction": "outbound-api",
+            "error_code": null,
+            "error_message": null,
+            "from": "+15125550100",
+            "messaging_service_sid": null,
+            "num_media": "0",
+            "num_segments": "1",
+            "price": null,
+            "price_unit": "USD",
+            "sid": sid,
+            "status": "queued",
+            "subresource_uris": { "media": format!("{uri}/Media.json") },
+            "to": "+12025550123",
+            "uri": format!("{uri}.json"),
+        });
+        assert_eq!(body, whole);
         assert_eq!(sid.len(), 34);
         assert!(sid.starts_with("SM"));
         assert!(sid[2..]
@@ -757,7 +784,11 @@ mod tests {
             .unwrap()
             .json_value()
             .await;
-        assert_eq!(fetched["sid"], sid);
+        // Fetched later, the carrier has it: sent, with a send date.
+        let mut listed = whole.clone();
+        listed["status"] = json!("sent");
+        listed["date_sent"] = json!(created);
+        assert_eq!(fetched, listed);
     }
 
     #[tokio::test]

@@ -17,6 +17,11 @@ pub enum ApiError {
     MissingSignature(&'static str),
     #[error("signature does not match")]
     BadSignature,
+    /// Signed with a Twilio webhook shared key (HMAC-SHA256) while none is
+    /// configured: it cannot be verified. Answered like a bad signature,
+    /// counted apart so an operator sees the cause in `/metrics`.
+    #[error("signature does not match")]
+    SharedKeyMissing,
     #[error("unauthorized")]
     Unauthorized,
     #[error("{0}")]
@@ -37,7 +42,7 @@ impl ApiError {
     pub fn status(&self) -> StatusCode {
         match self {
             ApiError::BadRequest(_) | ApiError::MissingSignature(_) => StatusCode::BAD_REQUEST,
-            ApiError::BadSignature => StatusCode::FORBIDDEN,
+            ApiError::BadSignature | ApiError::SharedKeyMissing => StatusCode::FORBIDDEN,
             ApiError::Unauthorized => StatusCode::UNAUTHORIZED,
             ApiError::NotFound(_) => StatusCode::NOT_FOUND,
             ApiError::Conflict(_) => StatusCode::CONFLICT,
@@ -52,6 +57,7 @@ impl ApiError {
             ApiError::BadRequest(_) => "bad_request",
             ApiError::MissingSignature(_) => "missing_signature",
             ApiError::BadSignature => "bad_signature",
+            ApiError::SharedKeyMissing => "shared_key_missing",
             ApiError::Unauthorized => "unauthorized",
             ApiError::NotFound(_) => "not_found",
             ApiError::Conflict(_) => "conflict",

@@ -158,11 +158,15 @@ fn verify(
     );
     let Some(key) = s.webhook_keys.for_algorithm(algorithm) else {
         // Without the key we cannot tell a real request from a forgery.
-        tracing::warn!(
-            kind,
-            "webhook signed with HMAC-SHA256 (a Twilio webhook shared key) but TWILIO_WEBHOOK_SHARED_KEY is not set; set it to that key's secret"
-        );
-        return Err(ApiError::BadSignature);
+        // (Anyone can send that header: the log line is kept to one a
+        // minute.)
+        if shared_key_warning_due(std::time::Instant::now()) {
+            tracing::warn!(
+                kind,
+                "webhook signed with HMAC-SHA256 (a Twilio webhook shared key) but TWILIO_WEBHOOK_SHARED_KEY is not set; set it to that key's secret"
+            );
+        }
+        return Err(ApiError::SharedKeyMissing);
     };
     let raw = String::from_utf8_lossy(body).into_owned();
     if is_json {
@@ -233,6 +237,17 @@ fn finish(s: &AppState, kind: &'static str, result: Result<Response, ApiError>) 
             e.into_response()
         }
     }
+}
+
+/// At most once a minute: is it time to log the missing shared key again?
+fn shared_key_warning_due(now: std::time::Instant) -> bool {
+    static LAST: std::sync::Mutex<Option<std::time::Instant>> = std::sync::Mutex::new(None);
+    let mut last = LAST.lock().unwrap_or_else(|e| e.into_inner());
+    let due = last.is_none_or(|t| now.duration_since(t) >= std::time::Duration::from_secs(60));
+    if due {
+        *last = Some(now);
+    }
+    due
 }
 
 fn business<'a>(s: &'a AppState, number: &str) -> Result<&'a Business, ApiError> {
