@@ -6,7 +6,7 @@
 //! once, so an owner fixes the file in one pass.
 
 use crate::domain::PhoneNumber;
-use crate::templates::{Template, TemplateError};
+use crate::templates::{Template, TemplateError, BUSINESS_VARS, INSTANT_VARS};
 use chrono::{DateTime, Datelike, Duration, NaiveTime, TimeZone, Utc, Weekday};
 use chrono_tz::Tz;
 use secrecy::SecretString;
@@ -804,12 +804,17 @@ impl Config {
                             k: &str,
                             configured: &Option<String>,
                             default_file: &str| {
+                let allowed = match k {
+                    "instant_business_hours" | "instant_after_hours" => INSTANT_VARS,
+                    _ => BUSINESS_VARS,
+                };
                 load_template(
                     errs,
                     file,
                     &key(&format!("templates.{k}")),
                     &prompts_dir,
                     configured.as_deref().unwrap_or(default_file),
+                    allowed,
                 )
             };
             let t = rb.templates.unwrap_or_default();
@@ -831,6 +836,7 @@ impl Config {
                         &key(&format!("follow_ups[{n}].template")),
                         &prompts_dir,
                         f,
+                        BUSINESS_VARS,
                     )
                     .map(|template| FollowUpStep { when, template })
                 })
@@ -873,6 +879,7 @@ impl Config {
                             &format!("{k}.template"),
                             &prompts_dir,
                             &raw.template,
+                            BUSINESS_VARS,
                         );
                         if let (Some(when), Some(template)) = (when, template) {
                             out.push(FollowUpStep { when, template });
@@ -1266,11 +1273,15 @@ fn load_template(
     key: &str,
     prompts_dir: &Path,
     rel: &str,
+    allowed: &[&str],
 ) -> Option<Template> {
     let path = prompts_dir.join(rel);
     let shown = path.display().to_string();
     match std::fs::read_to_string(&path) {
-        Ok(t) => match Template::parse(&t, &shown) {
+        Ok(t) => match Template::parse(&t, &shown).and_then(|t| {
+            t.check_placeholders(allowed)?;
+            Ok(t)
+        }) {
             Ok(t) => Some(t),
             Err(TemplateError {
                 file: f,
@@ -1656,6 +1667,56 @@ mod tests {
             concat!(env!("CARGO_MANIFEST_DIR"), "/prompts")
         );
         Config::parse(&text, "ringback.toml", Path::new("."))
+    }
+
+    /// A placeholder a template is never rendered with is a config error
+    /// (it would go out empty); the instant texts alone know `{caller}`
+    /// and `{opens_at}`.
+    #[test]
+    fn a_template_may_use_only_the_placeholders_it_is_rendered_with() {
+        let dir = tempfile::tempdir().unwrap();
+        let write = |name: &str, text: &str| {
+            let path = dir.path().join(name);
+            std::fs::write(&path, text).unwrap();
+            path.display().to_string()
+        };
+        let instant = write(
+            "instant.txt",
+            "{business}: sorry we missed you, we open {opens_at}. Reply STOP to opt out.",
+        );
+        let follow = write(
+            "follow.txt",
+            "{business}: still need help?\nWe open {opens_at}.",
+        );
+        let tech = write("ack.txt", "{tech} will call you.");
+        parse_with(&format!(
+            "templates = {{ instant_after_hours = {instant:?} }}"
+        ))
+        .unwrap();
+        let errs = parse_with(&format!(
+            "templates = {{ acknowledgement = {tech:?} }}\nfollow_ups = [{{ after = \"30m\", template = {follow:?} }}]"
+        ))
+        .unwrap_err()
+        .0;
+        let said: Vec<(String, String)> = errs
+            .iter()
+            .map(|e| (e.file.clone(), e.key.clone()))
+            .collect();
+        assert_eq!(
+            said,
+            [
+                (
+                    format!("{tech}:1"),
+                    "business[0].templates.acknowledgement".to_string()
+                ),
+                (
+                    format!("{follow}:2"),
+                    "business[0].follow_ups[0].template".to_string()
+                ),
+            ],
+            "{errs:?}"
+        );
+        assert!(errs.iter().all(|e| e.message.contains("has no value")));
     }
 
     #[test]

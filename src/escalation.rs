@@ -586,6 +586,27 @@ const SMS_QUOTE_CHARS: usize = 300;
 /// Longest quote read out on a page call (about 30 s of speech).
 const SPOKEN_QUOTE_CHARS: usize = 400;
 
+/// What each escalation template is rendered with (see the methods of
+/// [`EscalationTemplates`]).
+fn placeholders_of(key: &str) -> &'static [&'static str] {
+    match key {
+        "page_sms" | "page_call" => &[
+            "business",
+            "hazard",
+            "caller",
+            "address",
+            "what_they_said",
+            "time",
+        ],
+        "page_taken" => &["business", "tech", "hazard"],
+        "tech_accepted" => &["business", "tech"],
+        "page_accepted" => &["caller"],
+        k if k.starts_with("safety_") => &["business", "paging"],
+        // The spoken prompts and the text when nobody answered.
+        _ => &["business"],
+    }
+}
+
 /// The parsed escalation templates of one business.
 #[derive(Debug, Clone)]
 pub struct EscalationTemplates {
@@ -610,7 +631,10 @@ impl EscalationTemplates {
         for (key, file, default) in TEMPLATE_FILES {
             let (shown, text) =
                 read(file).unwrap_or_else(|| (format!("prompts/{file}"), default.to_string()));
-            match Template::parse(&text, &shown) {
+            match Template::parse(&text, &shown).and_then(|t| {
+                t.check_placeholders(placeholders_of(key))?;
+                Ok(t)
+            }) {
                 Ok(t) => templates.push((key, t)),
                 Err(e) => errs.push(e),
             }
@@ -1627,6 +1651,24 @@ mod tests {
         assert_eq!(e.len(), 1);
         assert_eq!(e[0].file, "/etc/p/page_sms.txt");
         assert!(e[0].message.contains("{tek}"));
+        // A placeholder that exists but has no value in that template: the
+        // safety text knows no tech, the page confirmation no caller's words.
+        let e = EscalationTemplates::load(|f| match f {
+            "safety_gas.txt" => Some(("safety_gas.txt".into(), "{tech} is coming".into())),
+            "page_accepted.txt" => Some(("page_accepted.txt".into(), "{what_they_said}".into())),
+            "page_sms.txt" => Some((
+                "page_sms.txt".into(),
+                "{hazard} at {address}, {time}".into(),
+            )),
+            _ => None,
+        })
+        .unwrap_err();
+        let files: Vec<&str> = e.iter().map(|e| e.file.as_str()).collect();
+        assert_eq!(files, ["page_accepted.txt", "safety_gas.txt"], "{e:?}");
+        assert!(
+            e.iter().all(|e| e.message.contains("has no value")),
+            "{e:?}"
+        );
     }
 
     #[test]

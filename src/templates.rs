@@ -7,7 +7,23 @@
 use std::collections::BTreeMap;
 use std::fmt;
 
+/// What every text and prompt of a business is rendered with
+/// (`Business::vars`).
+pub const BUSINESS_VARS: &[&str] = &["business", "business_phone", "booking_link", "service_fee"];
+
+/// The instant texts also know the caller and when the business opens.
+pub const INSTANT_VARS: &[&str] = &[
+    "business",
+    "business_phone",
+    "booking_link",
+    "service_fee",
+    "caller",
+    "opens_at",
+];
+
 /// Placeholders a template may use, with what they mean (shown in errors).
+/// Each template is rendered with only some of them: see
+/// [`Template::check_placeholders`].
 pub const PLACEHOLDERS: &[(&str, &str)] = &[
     ("business", "the business's name"),
     ("business_phone", "the tracking number the caller dialled"),
@@ -24,8 +40,6 @@ pub const PLACEHOLDERS: &[(&str, &str)] = &[
         "the service-call / estimate text from config",
     ),
     ("caller", "the caller's number"),
-    ("message", "what the customer wrote"),
-    ("packet", "the job packet summary"),
     (
         "tech",
         "the on-call person's name, e.g. \"Mike\" (emergency pages and confirmations)",
@@ -171,6 +185,28 @@ impl Template {
 
     /// Fills the template. A placeholder without a value renders as empty
     /// text; config validation makes sure the values a template needs exist.
+    /// Refuses a placeholder this template is never rendered with: it
+    /// would go out empty ("Hi , we got your message").
+    pub fn check_placeholders(&self, allowed: &[&str]) -> Result<(), TemplateError> {
+        for part in &self.parts {
+            let Part::Var(name) = part else { continue };
+            if allowed.contains(&name.as_str()) {
+                continue;
+            }
+            let at = self.source.find(&format!("{{{name}")).unwrap_or(0);
+            let usable: Vec<String> = allowed.iter().map(|p| format!("{{{p}}}")).collect();
+            return Err(TemplateError {
+                file: self.file.clone(),
+                line: self.source[..at].matches('\n').count() + 1,
+                message: format!(
+                    "`{{{name}}}` has no value in this template (it would be sent empty); here you can use {}",
+                    usable.join(" ")
+                ),
+            });
+        }
+        Ok(())
+    }
+
     pub fn render(&self, vars: &Vars) -> String {
         let mut out = String::with_capacity(self.source.len() + 32);
         for p in &self.parts {
@@ -202,6 +238,25 @@ impl Vars {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn a_placeholder_the_template_is_not_rendered_with_is_refused() {
+        let t = Template::parse("Hi from {business}\nTech: {tech}", "prompts/x.txt").unwrap();
+        t.check_placeholders(&["business", "tech"]).unwrap();
+        let err = t.check_placeholders(BUSINESS_VARS).unwrap_err();
+        assert_eq!(err.line, 2);
+        assert!(
+            err.to_string()
+                .starts_with("prompts/x.txt:2: `{tech}` has no value")
+                && err.message.contains("{business_phone}"),
+            "{err}"
+        );
+        // Literal braces are not placeholders.
+        Template::parse("{{tech}} {business}", "t")
+            .unwrap()
+            .check_placeholders(&["business"])
+            .unwrap();
+    }
 
     #[test]
     fn renders_placeholders_and_literal_braces() {
