@@ -1717,6 +1717,15 @@ mod tests {
             "{errs:?}"
         );
         assert!(errs.iter().all(|e| e.message.contains("has no value")));
+        // The lists agree with what the texts are rendered with.
+        let c = parse_with("").unwrap();
+        let mut rendered: Vec<&str> = c.businesses[0].vars("+15125550100").names().collect();
+        let mut declared = BUSINESS_VARS.to_vec();
+        rendered.sort_unstable();
+        declared.sort_unstable();
+        assert_eq!(rendered, declared);
+        assert_eq!(INSTANT_VARS[..BUSINESS_VARS.len()], *BUSINESS_VARS);
+        assert_eq!(INSTANT_VARS[BUSINESS_VARS.len()..], ["caller", "opens_at"]);
     }
 
     #[test]

@@ -11,7 +11,8 @@ use std::fmt;
 /// (`Business::vars`).
 pub const BUSINESS_VARS: &[&str] = &["business", "business_phone", "booking_link", "service_fee"];
 
-/// The instant texts also know the caller and when the business opens.
+/// The instant texts also know the caller and when the business opens
+/// (`engine::on_missed_call` adds them to `Business::vars`).
 pub const INSTANT_VARS: &[&str] = &[
     "business",
     "business_phone",
@@ -69,7 +70,8 @@ pub const PLACEHOLDERS: &[(&str, &str)] = &[
 #[derive(Debug, Clone)]
 enum Part {
     Text(String),
-    Var(String),
+    /// A placeholder, and the line it is on (for errors).
+    Var(String, usize),
 }
 
 /// A parsed template.
@@ -146,7 +148,7 @@ impl Template {
                     if !lit.is_empty() {
                         parts.push(Part::Text(std::mem::take(&mut lit)));
                     }
-                    parts.push(Part::Var(name));
+                    parts.push(Part::Var(name, line_of(i)));
                 }
                 '}' => {
                     return Err(TemplateError {
@@ -178,41 +180,40 @@ impl Template {
     /// Placeholders this template uses.
     pub fn placeholders(&self) -> impl Iterator<Item = &str> {
         self.parts.iter().filter_map(|p| match p {
-            Part::Var(v) => Some(v.as_str()),
+            Part::Var(v, _) => Some(v.as_str()),
             Part::Text(_) => None,
+        })
+    }
+
+    /// Refuses a placeholder this template is never rendered with: it
+    /// would go out empty ("Hi , we got your message").
+    pub fn check_placeholders(&self, allowed: &[&str]) -> Result<(), TemplateError> {
+        let unfilled = self.parts.iter().find_map(|p| match p {
+            Part::Var(name, line) if !allowed.contains(&name.as_str()) => Some((name, *line)),
+            _ => None,
+        });
+        let Some((name, line)) = unfilled else {
+            return Ok(());
+        };
+        let usable: Vec<String> = allowed.iter().map(|p| format!("{{{p}}}")).collect();
+        Err(TemplateError {
+            file: self.file.clone(),
+            line,
+            message: format!(
+                "`{{{name}}}` has no value in this template (it would be sent empty); here you can use {}",
+                usable.join(" ")
+            ),
         })
     }
 
     /// Fills the template. A placeholder without a value renders as empty
     /// text; config validation makes sure the values a template needs exist.
-    /// Refuses a placeholder this template is never rendered with: it
-    /// would go out empty ("Hi , we got your message").
-    pub fn check_placeholders(&self, allowed: &[&str]) -> Result<(), TemplateError> {
-        for part in &self.parts {
-            let Part::Var(name) = part else { continue };
-            if allowed.contains(&name.as_str()) {
-                continue;
-            }
-            let at = self.source.find(&format!("{{{name}")).unwrap_or(0);
-            let usable: Vec<String> = allowed.iter().map(|p| format!("{{{p}}}")).collect();
-            return Err(TemplateError {
-                file: self.file.clone(),
-                line: self.source[..at].matches('\n').count() + 1,
-                message: format!(
-                    "`{{{name}}}` has no value in this template (it would be sent empty); here you can use {}",
-                    usable.join(" ")
-                ),
-            });
-        }
-        Ok(())
-    }
-
     pub fn render(&self, vars: &Vars) -> String {
         let mut out = String::with_capacity(self.source.len() + 32);
         for p in &self.parts {
             match p {
                 Part::Text(t) => out.push_str(t),
-                Part::Var(v) => {
+                Part::Var(v, _) => {
                     out.push_str(vars.0.get(v.as_str()).map(String::as_str).unwrap_or(""))
                 }
             }
@@ -228,6 +229,10 @@ pub struct Vars(BTreeMap<&'static str, String>);
 impl Vars {
     pub fn new() -> Self {
         Vars::default()
+    }
+    /// The placeholders these values fill.
+    pub fn names(&self) -> impl Iterator<Item = &'static str> + '_ {
+        self.0.keys().copied()
     }
     pub fn set(mut self, key: &'static str, value: impl Into<String>) -> Self {
         self.0.insert(key, value.into());
@@ -251,11 +256,16 @@ mod tests {
                 && err.message.contains("{business_phone}"),
             "{err}"
         );
-        // Literal braces are not placeholders.
+        // Literal braces are not placeholders, nor where one is found.
         Template::parse("{{tech}} {business}", "t")
             .unwrap()
             .check_placeholders(&["business"])
             .unwrap();
+        let err = Template::parse("{{tech}}\n{tech}", "t")
+            .unwrap()
+            .check_placeholders(BUSINESS_VARS)
+            .unwrap_err();
+        assert_eq!(err.line, 2);
     }
 
     #[test]
