@@ -64,24 +64,48 @@ where
 /// MODE`: reads go on, but every write to a person's conversation (a
 /// webhook's, a send's) waits for it. Dropping it without `release` also
 /// releases the lock (the server rolls back when the connection closes).
-struct ContactsLock(PgConnection);
+///
+/// What the other backends are doing is read on a second connection, one
+/// statement per transaction: PostgreSQL keeps a transaction's first view
+/// of `pg_stat_activity` (its list of backends) until the transaction
+/// ends, so read on the locking connection, inside its transaction, it
+/// would never show a backend that connected after the first look (a pool
+/// connection opened by a webhook), and the test would wait for a waiter
+/// it cannot see.
+struct ContactsLock {
+    lock: PgConnection,
+    lock_pid: i32,
+    watch: PgConnection,
+}
 
 impl ContactsLock {
     async fn take(database_url: &str) -> ContactsLock {
-        let mut c = PgConnection::connect(database_url).await.unwrap();
-        c.execute("BEGIN; LOCK TABLE contacts IN SHARE MODE")
+        let mut lock = PgConnection::connect(database_url).await.unwrap();
+        lock.execute("BEGIN; LOCK TABLE contacts IN SHARE MODE")
             .await
             .unwrap();
-        ContactsLock(c)
+        let lock_pid = sqlx::query("SELECT pg_backend_pid() AS pid")
+            .fetch_one(&mut lock)
+            .await
+            .unwrap()
+            .get::<i32, _>("pid");
+        let watch = PgConnection::connect(database_url).await.unwrap();
+        ContactsLock {
+            lock,
+            lock_pid,
+            watch,
+        }
     }
 
     /// Backends of this database waiting for a lock (our blocked writers).
     async fn waiters(&mut self) -> Vec<i32> {
         sqlx::query(
             "SELECT pid FROM pg_stat_activity
-             WHERE datname = current_database() AND wait_event_type = 'Lock' AND pid <> pg_backend_pid()",
+             WHERE datname = current_database() AND wait_event_type = 'Lock'
+               AND pid NOT IN (pg_backend_pid(), $1)",
         )
-        .fetch_all(&mut self.0)
+        .bind(self.lock_pid)
+        .fetch_all(&mut self.watch)
         .await
         .unwrap()
         .iter()
@@ -93,9 +117,10 @@ impl ContactsLock {
     async fn backends(&mut self) -> String {
         sqlx::query(
             "SELECT pid, state, wait_event_type, wait_event, query FROM pg_stat_activity
-             WHERE datname = current_database() AND pid <> pg_backend_pid()",
+             WHERE datname = current_database() AND pid NOT IN (pg_backend_pid(), $1)",
         )
-        .fetch_all(&mut self.0)
+        .bind(self.lock_pid)
+        .fetch_all(&mut self.watch)
         .await
         .unwrap()
         .iter()
@@ -129,17 +154,19 @@ impl ContactsLock {
     async fn kill_other_backends(&mut self) -> i64 {
         sqlx::query(
             "SELECT COUNT(*) AS n FROM (SELECT pg_terminate_backend(pid) FROM pg_stat_activity
-             WHERE datname = current_database() AND pid <> pg_backend_pid()) AS t",
+             WHERE datname = current_database() AND pid NOT IN (pg_backend_pid(), $1)) AS t",
         )
-        .fetch_one(&mut self.0)
+        .bind(self.lock_pid)
+        .fetch_one(&mut self.watch)
         .await
         .unwrap()
         .get::<i64, _>("n")
     }
 
     async fn release(mut self) {
-        self.0.execute("ROLLBACK").await.unwrap();
-        self.0.close().await.unwrap();
+        self.lock.execute("ROLLBACK").await.unwrap();
+        self.lock.close().await.unwrap();
+        self.watch.close().await.unwrap();
     }
 }
 

@@ -133,6 +133,12 @@ impl TestApp {
         businesses: &str,
         service: &str,
     ) -> TestApp {
+        if let Ok(filter) = std::env::var("RINGBACK_TEST_LOG") {
+            let _ = tracing_subscriber::fmt()
+                .with_env_filter(filter)
+                .with_test_writer()
+                .try_init();
+        }
         let prompts = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("prompts");
         let config_text = format!(
             "[service]\nprompts_dir = {:?}\nlease_seconds = 5\nsend_timeout_seconds = 1.0\n{service}\n{businesses}",
