@@ -111,6 +111,12 @@ pub enum OfficeError {
 /// A note is one line that fits on a phone screen.
 const NOTE_MAX: usize = 200;
 
+/// A note as it is kept: without the spaces around it (pasted from a phone
+/// they would show as odd gaps in the queue and timeline). `""` clears.
+fn tidy_note(note: &str) -> &str {
+    note.trim()
+}
+
 /// A person's name as the timeline shows it: one line, 1 to 80 characters.
 fn check_name(field: &str, name: &str) -> Result<(), OfficeError> {
     if name.trim().is_empty() || name.chars().count() > 80 || name.contains(['\n', '\r']) {
@@ -263,8 +269,8 @@ impl Core {
             }
             timeline.push(("status", s.as_str().to_string()));
         }
-        if let Some(n) = &u.note {
-            lead.note = (!n.is_empty()).then(|| n.clone());
+        if let Some(n) = u.note.as_deref().map(tidy_note) {
+            lead.note = (!n.is_empty()).then(|| n.to_string());
             timeline.push((
                 "note",
                 if n.is_empty() { "(cleared)" } else { n }.to_string(),
@@ -350,6 +356,7 @@ impl Core {
             a.outcome,
             a.note
                 .as_deref()
+                .map(tidy_note)
                 .filter(|n| !n.is_empty())
                 .map(|n| format!(" ({n})"))
                 .unwrap_or_default()

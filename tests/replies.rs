@@ -763,6 +763,17 @@ async fn one_dispatcher_gets_a_contested_lead_and_owners_and_notes_can_be_cleare
         app.lead_json(CALLER).await["lead"]["note"],
         serde_json::Value::Null
     );
+    // A note pasted with spaces around it is kept without them.
+    assert_eq!(patch(json!({"note": "  gate code 4411 "})).await, 200);
+    let lead = app.lead_json(CALLER).await;
+    assert_eq!(lead["lead"]["note"], "gate code 4411");
+    let last_note = lead["events"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .rfind(|e| e["kind"] == "office:note")
+        .map(|e| e["detail"].clone());
+    assert_eq!(last_note, Some(json!("gate code 4411")), "the timeline too");
 }
 
 /// The queue pages past its 1,000-lead limit: each full page says where
@@ -891,12 +902,12 @@ async fn the_queue_api_filters_and_the_office_closes_leads(b: Backend) {
         404
     );
     // Two call attempts make "no answer - 2 attempts" possible.
-    for _ in 0..2 {
+    for note in ["", " left a message "] {
         let r = app
             .admin_send(
                 reqwest::Method::POST,
                 &format!("{path}/attempts"),
-                json!({"by": "Maria", "outcome": "no_answer", "note": ""}),
+                json!({"by": "Maria", "outcome": "no_answer", "note": note}),
             )
             .await;
         assert_eq!(r.status(), 201);
@@ -912,9 +923,9 @@ async fn the_queue_api_filters_and_the_office_closes_leads(b: Backend) {
         attempts,
         [
             "attempt 1 by Maria: no_answer",
-            "attempt 2 by Maria: no_answer"
+            "attempt 2 by Maria: no_answer (left a message)"
         ],
-        "an empty note adds nothing"
+        "an empty note adds nothing; a note loses the spaces around it"
     );
     assert_eq!(
         app.admin_send(
