@@ -128,7 +128,7 @@ fn check_name(field: &str, name: &str) -> Result<(), OfficeError> {
 }
 
 fn check_note(note: &str) -> Result<(), OfficeError> {
-    if note.contains(['\n', '\r']) || note.chars().count() > NOTE_MAX {
+    if note.contains(['\n', '\r']) || tidy_note(note).chars().count() > NOTE_MAX {
         return Err(OfficeError::Invalid(format!(
             "note must be one line of at most {NOTE_MAX} characters"
         )));

@@ -877,6 +877,7 @@ async fn the_queue_api_filters_and_the_office_closes_leads(b: Backend) {
         (json!({"disposition": "booked_job", "reason": "vibes"}), 400),
         (json!({"reason": "price"}), 400),
         (json!({"note": "line one\nline two"}), 400),
+        (json!({"note": "x".repeat(201)}), 400),
         (json!({"status": "lost"}), 400),
         (json!({"status": "new"}), 400),
         (json!({}), 400),
@@ -926,6 +927,18 @@ async fn the_queue_api_filters_and_the_office_closes_leads(b: Backend) {
             "attempt 2 by Maria: no_answer (left a message)"
         ],
         "an empty note adds nothing; a note loses the spaces around it"
+    );
+    // The longest note, pasted with spaces around it (which do not count).
+    let longest = "x".repeat(200);
+    assert_eq!(
+        patch(json!({"note": format!(" {longest}  ")}))
+            .await
+            .status(),
+        200
+    );
+    assert_eq!(
+        app.lead_json(CALLER).await["lead"]["note"],
+        longest.as_str()
     );
     assert_eq!(
         app.admin_send(
