@@ -1075,6 +1075,27 @@ async fn ops_endpoints_report_health_and_metrics(b: Backend) {
     );
     assert!(m.contains("ringback_send_duration_seconds_count 1"), "{m}");
     assert!(m.contains("ringback_job_queue_depth 0"), "{m}");
+    // SQLite's one writer: how often and how long transactions waited for it.
+    let counter = |name: &str| -> Option<f64> {
+        m.lines()
+            .find_map(|l| l.strip_prefix(&format!("{name} ")))
+            .map(|v| v.parse().unwrap())
+    };
+    let waits = counter("ringback_sqlite_writer_waits_total");
+    let waited = counter("ringback_sqlite_writer_wait_seconds_total");
+    if app.database_url.starts_with("sqlite") {
+        assert!(
+            waits.is_some_and(|n| n >= 2.0),
+            "the webhook's and the send's transactions waited: {m}"
+        );
+        assert!(waited.is_some_and(|s| s >= 0.0), "{m}");
+    } else {
+        assert_eq!(
+            (waits, waited),
+            (None, None),
+            "PostgreSQL has no one writer"
+        );
+    }
     // The admin API needs its token.
     assert_eq!(app.get("/api/v1/leads").await.status(), 401);
 }

@@ -36,7 +36,7 @@ pub async fn metrics(State(s): State<AppState>) -> impl IntoResponse {
         .await
         .map(|(d, l)| (d as f64, l as f64))
         .unwrap_or((-1.0, -1.0));
-    let body = s.core.metrics.render(&[
+    let mut body = s.core.metrics.render(&[
         (
             "ringback_job_queue_depth",
             "Jobs due or running: the backlog (-1: database unreachable).",
@@ -48,5 +48,22 @@ pub async fn metrics(State(s): State<AppState>) -> impl IntoResponse {
             later,
         ),
     ]);
+    if let Some((waits, waited)) = s.core.store.writer_waited() {
+        body.push_str(&writer_wait_counters(waits, waited));
+    }
     ([(header::CONTENT_TYPE, "text/plain; version=0.0.4")], body)
+}
+
+/// SQLite's one writer: waits for it and their total time, as counters, so
+/// `rate(…wait_seconds_total) / rate(…waits_total)` is the mean wait.
+fn writer_wait_counters(waits: u64, waited: std::time::Duration) -> String {
+    format!(
+        "# HELP ringback_sqlite_writer_waits_total Times a transaction waited for SQLite's one writer.\n\
+         # TYPE ringback_sqlite_writer_waits_total counter\n\
+         ringback_sqlite_writer_waits_total {waits}\n\
+         # HELP ringback_sqlite_writer_wait_seconds_total Time transactions spent waiting for SQLite's one writer; a rising mean wait means it is saturated.\n\
+         # TYPE ringback_sqlite_writer_wait_seconds_total counter\n\
+         ringback_sqlite_writer_wait_seconds_total {}\n",
+        waited.as_secs_f64()
+    )
 }

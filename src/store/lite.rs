@@ -66,6 +66,12 @@ pub(super) struct Lite {
     waiting: AtomicUsize,
     /// Outer transactions begun (tests count them).
     groups_begun: AtomicU64,
+    /// Waits for the writer and the time they took, in nanoseconds
+    /// (`/metrics`): every write waits its turn for the one writer, so a
+    /// rising mean wait is the first sign that it is saturated — before
+    /// webhooks start answering 503 at the acquire timeout.
+    writer_waits: AtomicU64,
+    writer_wait_nanos: AtomicU64,
     acquire_timeout: Duration,
     pub(super) readers: Vec<Arc<Mutex<rusqlite::Connection>>>,
     pub(super) next_reader: AtomicUsize,
@@ -102,6 +108,8 @@ impl Lite {
             _checkpointer: checkpoint.map(Checkpointer::start),
             waiting: AtomicUsize::new(0),
             groups_begun: AtomicU64::new(0),
+            writer_waits: AtomicU64::new(0),
+            writer_wait_nanos: AtomicU64::new(0),
             acquire_timeout,
             readers: readers
                 .into_iter()
@@ -124,9 +132,24 @@ impl Lite {
         }
         self.waiting.fetch_add(1, Ordering::SeqCst);
         let _queued = Queued(&self.waiting);
-        tokio::time::timeout(self.acquire_timeout, self.writer.clone().lock_owned())
-            .await
-            .map_err(|_| StoreError::WriterBusy(self.acquire_timeout))
+        let start = std::time::Instant::now();
+        let got =
+            tokio::time::timeout(self.acquire_timeout, self.writer.clone().lock_owned()).await;
+        // Counted whether it got the writer or gave up (a wait abandoned
+        // because its caller went away is not).
+        self.writer_waits.fetch_add(1, Ordering::Relaxed);
+        let waited = u64::try_from(start.elapsed().as_nanos()).unwrap_or(u64::MAX);
+        self.writer_wait_nanos.fetch_add(waited, Ordering::Relaxed);
+        got.map_err(|_| StoreError::WriterBusy(self.acquire_timeout))
+    }
+
+    /// How many times a transaction waited for the writer, and for how
+    /// long in all (see `writer_waits`).
+    pub(super) fn writer_waited(&self) -> (u64, Duration) {
+        (
+            self.writer_waits.load(Ordering::Relaxed),
+            Duration::from_nanos(self.writer_wait_nanos.load(Ordering::Relaxed)),
+        )
     }
 
     /// Is the writer free within the acquire timeout? (`/readyz`.)
@@ -722,8 +745,14 @@ mod tests {
         let c = rusqlite::Connection::open(&path).unwrap();
         let l = Arc::new(Lite::new(c, vec![], None, Duration::from_millis(100)));
         let held = LiteTx::begin(&l).await.unwrap();
+        let (waits, waited) = l.writer_waited();
+        assert_eq!(waits, 1, "the first begin took the free writer");
+        assert!(waited < Duration::from_millis(100), "{waited:?}");
         let e = LiteTx::begin(&l).await.err().expect("busy");
         assert!(matches!(e, StoreError::WriterBusy(_)), "{e}");
+        let (waits, waited) = l.writer_waited();
+        assert_eq!(waits, 2, "a wait that gave up counts too");
+        assert!(waited >= Duration::from_millis(100), "{waited:?}");
         assert!(l.writer_answers().await.is_err());
         drop(held);
         l.writer_answers().await.unwrap();

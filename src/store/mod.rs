@@ -281,6 +281,13 @@ impl Store {
         Ok(())
     }
 
+    /// SQLite only: how many times a transaction waited for the one writer,
+    /// and for how long in all, since start (`/metrics`). `None` on
+    /// PostgreSQL, whose pool has no single writer.
+    pub fn writer_waited(&self) -> Option<(u64, Duration)> {
+        self.lite.as_ref().map(|l| l.writer_waited())
+    }
+
     /// Is the database answering?
     /// (SQLite: also that the one writer can be had within the acquire
     /// timeout, since every webhook needs it.)
