@@ -94,6 +94,49 @@ pub struct CallAttempt {
     pub note: Option<String>,
 }
 
+/// Why the office's change does not fit the lead as it is now. The API
+/// answers 409 with the message and, so that a dispatcher's screen can act
+/// on it without reading the words, the kind and the fact that decided it.
+#[derive(Debug, Clone, PartialEq, thiserror::Error)]
+pub enum Conflict {
+    /// `owner_was` no longer holds: someone else claimed (or released) the
+    /// lead first. `owner` is who has it now (`None`: nobody).
+    #[error("{}", match owner {
+        None => format!("lead {lead_id} has no owner now, not {expected:?}"),
+        Some(who) => format!("lead {lead_id} is {who}'s now"),
+    })]
+    OwnerChanged {
+        lead_id: i64,
+        owner: Option<String>,
+        expected: String,
+    },
+    /// `no_answer_2_attempts` before two call attempts were logged.
+    #[error("no_answer_2_attempts needs two logged call attempts; this lead has {call_attempts} (POST /api/v1/leads/{lead_id}/attempts)")]
+    AttemptsNeeded { lead_id: i64, call_attempts: i64 },
+}
+
+impl Conflict {
+    /// A stable name for the kind (the API's `conflict` field).
+    pub fn code(&self) -> &'static str {
+        match self {
+            Conflict::OwnerChanged { .. } => "owner_changed",
+            Conflict::AttemptsNeeded { .. } => "call_attempts_needed",
+        }
+    }
+
+    /// The fact that decided it, as `(field, value)` for the API's body:
+    /// who owns the lead now (`null`: nobody), or how many call attempts
+    /// it has.
+    pub fn fact(&self) -> (&'static str, serde_json::Value) {
+        match self {
+            Conflict::OwnerChanged { owner, .. } => ("owner", serde_json::json!(owner)),
+            Conflict::AttemptsNeeded { call_attempts, .. } => {
+                ("call_attempts", serde_json::json!(call_attempts))
+            }
+        }
+    }
+}
+
 #[derive(Debug, thiserror::Error)]
 pub enum OfficeError {
     #[error("no lead {0}")]
@@ -103,7 +146,7 @@ pub enum OfficeError {
     Invalid(String),
     /// The request is fine but the lead is not in a state that allows it.
     #[error("{0}")]
-    Conflict(String),
+    Conflict(Conflict),
     #[error(transparent)]
     Store(#[from] StoreError),
 }
@@ -204,9 +247,10 @@ impl Core {
             // sees the first's owner.
             let now_owned_by = lead.owner.as_deref().unwrap_or("");
             if now_owned_by != was.trim() {
-                return Err(OfficeError::Conflict(match now_owned_by {
-                    "" => format!("lead {lead_id} has no owner now, not {:?}", was.trim()),
-                    who => format!("lead {lead_id} is {who}'s now"),
+                return Err(OfficeError::Conflict(Conflict::OwnerChanged {
+                    lead_id,
+                    owner: lead.owner.clone().filter(|o| !o.is_empty()),
+                    expected: was.trim().to_string(),
                 }));
             }
         }
@@ -229,10 +273,10 @@ impl Core {
                 }
             }
             if d == Disposition::NoAnswerTwoAttempts && lead.call_attempts < 2 {
-                return Err(OfficeError::Conflict(format!(
-                    "no_answer_2_attempts needs two logged call attempts; this lead has {} (POST /api/v1/leads/{lead_id}/attempts)",
-                    lead.call_attempts
-                )));
+                return Err(OfficeError::Conflict(Conflict::AttemptsNeeded {
+                    lead_id,
+                    call_attempts: lead.call_attempts,
+                }));
             }
             lead.disposition = Some(d.as_str().to_string());
             lead.disposition_reason = u.reason.clone();

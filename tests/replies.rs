@@ -729,6 +729,9 @@ async fn one_dispatcher_gets_a_contested_lead_and_owners_and_notes_can_be_cleare
             .is_some_and(|e| e.contains(&taken)),
         "{loser:?}"
     );
+    // The same, for a screen to act on without reading the sentence.
+    assert_eq!(loser.2["conflict"], "owner_changed", "{loser:?}");
+    assert_eq!(loser.2["owner"], winner.0, "{loser:?}");
     assert_eq!(app.lead_json(CALLER).await["lead"]["owner"], winner.0);
 
     // A hand-over names who had it; a stale one is refused.
@@ -752,6 +755,22 @@ async fn one_dispatcher_gets_a_contested_lead_and_owners_and_notes_can_be_cleare
     let lead = app.lead_json(CALLER).await;
     assert_eq!(lead["lead"]["owner"], serde_json::Value::Null);
     assert_eq!(lead["lead"]["note"], serde_json::Value::Null);
+    // Claimed from someone who no longer has it: nobody does (owner null).
+    let r = app
+        .admin_send(
+            reqwest::Method::PATCH,
+            &path,
+            json!({"owner": "Luis", "owner_was": "Ana"}),
+        )
+        .await;
+    assert_eq!(r.status(), 409);
+    let err: serde_json::Value = r.json().await.unwrap();
+    assert_eq!(err["conflict"], "owner_changed", "{err}");
+    assert_eq!(err["owner"], serde_json::Value::Null, "{err}");
+    assert!(
+        err["error"].as_str().unwrap().contains("has no owner now"),
+        "{err}"
+    );
     assert_eq!(patch(json!({"owner": "Luis", "owner_was": ""})).await, 200);
     assert_eq!(
         patch(json!({"owner": " "})).await,
@@ -891,6 +910,12 @@ async fn the_queue_api_filters_and_the_office_closes_leads(b: Backend) {
             err["error"].as_str().is_some_and(|e| !e.is_empty()),
             "{body}"
         );
+        if status == 409 {
+            assert_eq!(err["conflict"], "call_attempts_needed", "{err}");
+            assert_eq!(err["call_attempts"], 0, "{err}");
+        } else {
+            assert!(err.get("conflict").is_none(), "{err}");
+        }
     }
     assert_eq!(
         app.admin_send(

@@ -280,7 +280,7 @@ impl From<OfficeError> for ApiError {
         match e {
             OfficeError::NotFound(id) => ApiError::NotFound(format!("no lead {id}")),
             OfficeError::Invalid(m) => ApiError::BadRequest(m),
-            OfficeError::Conflict(m) => ApiError::Conflict(m),
+            OfficeError::Conflict(c) => ApiError::Conflict(c),
             OfficeError::Store(e) => ApiError::Store(e),
         }
     }

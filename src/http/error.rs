@@ -26,9 +26,9 @@ pub enum ApiError {
     Unauthorized,
     #[error("{0}")]
     NotFound(String),
-    /// Valid, but the resource is not in a state that allows it.
+    /// Valid, but the lead is not in a state that allows it.
     #[error("{0}")]
-    Conflict(String),
+    Conflict(crate::office::Conflict),
     #[error("{0}")]
     UnsupportedMediaType(String),
     /// We are shutting down or the database is unreachable: retry later.
@@ -77,7 +77,15 @@ impl IntoResponse for ApiError {
             }
             other => other.to_string(),
         };
-        let body = serde_json::json!({ "error": message }).to_string();
+        let mut body = serde_json::json!({ "error": message });
+        if let ApiError::Conflict(c) = &self {
+            // Machine-readable too: a dispatcher's screen can say who took
+            // the lead without parsing the sentence.
+            let (field, value) = c.fact();
+            body["conflict"] = c.code().into();
+            body[field] = value;
+        }
+        let body = body.to_string();
         let mut resp = (status, [(header::CONTENT_TYPE, "application/json")], body).into_response();
         resp.extensions_mut().insert(Explained);
         if status == StatusCode::SERVICE_UNAVAILABLE {
