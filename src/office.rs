@@ -176,7 +176,7 @@ fn check_note(note: &str) -> Result<(), OfficeError> {
             "note must be one line of at most {NOTE_MAX} characters"
         )));
     }
-    if !note.is_empty() && note.trim().is_empty() {
+    if !note.is_empty() && tidy_note(note).is_empty() {
         // Kept as is, it would show as a note with nothing in it.
         return Err(OfficeError::Invalid(
             "note is only spaces; send \"\" to clear the note".into(),
@@ -249,7 +249,7 @@ impl Core {
             if now_owned_by != was.trim() {
                 return Err(OfficeError::Conflict(Conflict::OwnerChanged {
                     lead_id,
-                    owner: lead.owner.clone().filter(|o| !o.is_empty()),
+                    owner: (!now_owned_by.is_empty()).then(|| now_owned_by.to_string()),
                     expected: was.trim().to_string(),
                 }));
             }
