@@ -123,7 +123,7 @@ impl Running {
         };
         let (shutdown, shutdown_rx) = watch::channel(false);
         let worker = Worker {
-            store: store.clone(),
+            store: store.for_worker(),
             provider: provider.clone(),
             clock: clock.clone(),
             config: config.clone(),

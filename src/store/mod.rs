@@ -33,7 +33,7 @@ use crate::clock::to_ms;
 use crate::domain::{ConsentAction, LeadStatus, MessageStatus};
 use chrono::{DateTime, Utc};
 use db::{query, FromDb, Row, Target};
-use lite::{Lite, LiteTx};
+use lite::{Lane, Lite, LiteTx};
 use sqlx::any::AnyPoolOptions;
 use sqlx::{Any, AnyPool, Executor, Transaction};
 use std::str::FromStr;
@@ -86,6 +86,9 @@ pub struct Store {
     url: Arc<str>,
     /// PostgreSQL `statement_timeout` of pooled connections, in ms.
     statement_timeout_ms: u128,
+    /// SQLite: the lane this handle's transactions wait in for the writer
+    /// ([`Store::for_worker`]).
+    lane: Lane,
 }
 
 /// A writer for one statement outside a caller's transaction.
@@ -223,7 +226,21 @@ impl Store {
             dialect,
             url: url.into(),
             statement_timeout_ms: opts.statement_timeout.as_millis(),
+            lane: Lane::Standard,
         })
+    }
+
+    /// The same store, for the worker: on SQLite its transactions wait for
+    /// the one writer ahead of the webhooks' (see `store/lite.rs`, "Two
+    /// lanes"), so texts keep pace with the calls taken when the writer is
+    /// saturated. Only the worker should use it: the lane cannot starve
+    /// webhooks because the worker bounds its own work in flight. Nothing
+    /// changes on PostgreSQL.
+    pub fn for_worker(&self) -> Store {
+        Store {
+            lane: Lane::Worker,
+            ..self.clone()
+        }
     }
 
     pub fn dialect(&self) -> Dialect {
@@ -305,7 +322,7 @@ impl Store {
     /// committed or dropped, and is group-committed (see `store/lite.rs`).
     pub async fn begin(&self) -> Result<Tx> {
         let conn = match &self.lite {
-            Some(l) => TxConn::Lite(LiteTx::begin(l).await?),
+            Some(l) => TxConn::Lite(LiteTx::begin(l, self.lane).await?),
             None => TxConn::Pg(self.pool.begin().await?),
         };
         Ok(Tx {
