@@ -26,11 +26,11 @@ pub struct Running {
     accepting: Arc<AtomicBool>,
     shutdown: watch::Sender<bool>,
     server: JoinHandle<()>,
-    worker: WorkerThread,
+    worker: WorkerRun,
 }
 
-/// The worker, on an OS thread of its own with its own single-threaded
-/// runtime, apart from the runtime that serves HTTP.
+/// The running worker. On SQLite it has an OS thread and runtime of its
+/// own, apart from the runtime that serves HTTP.
 ///
 /// Why: when webhooks arrive faster than this machine can take them,
 /// thousands of request tasks are ready to run at once, and on a shared
@@ -39,18 +39,29 @@ pub struct Running {
 /// of the calls taken (2026-11-26, 5,000 calls/s offered on a slow host:
 /// webhooks 4,140/s, texts 1,199/s). On a thread of its own the worker gets
 /// the operating system's fair share of the cores instead, whatever the
-/// HTTP side's backlog. (Its transactions also go first at SQLite's writer:
-/// [`Store::for_worker`].)
-struct WorkerThread {
-    /// Dropped or fired: the worker's runtime stops at once, dropping every
-    /// job in flight, as a crash would ([`Running::kill`]).
-    kill: Option<tokio::sync::oneshot::Sender<()>>,
-    /// Resolves (or errs, should the thread panic) once the thread is done.
-    done: tokio::sync::oneshot::Receiver<()>,
+/// HTTP side's backlog. (Its transactions also have their own lane at
+/// SQLite's writer: [`Store::for_worker`].)
+///
+/// On PostgreSQL it stays a task on the HTTP runtime: a pooled connection
+/// belongs to the runtime that opened it, and one pool shared by two
+/// runtimes would leave connections waiting on whichever is busier, or
+/// broken once the worker's stops.
+enum WorkerRun {
+    Thread {
+        /// Fired or dropped: the worker's runtime stops at once, dropping
+        /// every job in flight, as a crash would ([`Running::kill`]).
+        kill: Option<tokio::sync::oneshot::Sender<()>>,
+        /// Resolves (or errs, should the thread panic) once it is done.
+        done: tokio::sync::oneshot::Receiver<()>,
+    },
+    Task(JoinHandle<()>),
 }
 
-impl WorkerThread {
-    fn start(worker: Worker, shutdown: watch::Receiver<bool>) -> std::io::Result<WorkerThread> {
+impl WorkerRun {
+    fn start(worker: Worker, shutdown: watch::Receiver<bool>) -> std::io::Result<WorkerRun> {
+        if worker.store.dialect() == crate::store::Dialect::Postgres {
+            return Ok(WorkerRun::Task(tokio::spawn(worker.run(shutdown))));
+        }
         let runtime = tokio::runtime::Builder::new_current_thread()
             .enable_all()
             .build()?;
@@ -66,26 +77,39 @@ impl WorkerThread {
                     }
                 });
                 // Cancels whatever the worker still had in flight (only
-                // after a kill: a graceful stop has drained it).
-                drop(runtime);
+                // after a kill: a graceful stop has drained it), without
+                // waiting for blocking work such as a DNS look-up.
+                runtime.shutdown_background();
                 let _ = finished.send(());
             })?;
-        Ok(WorkerThread {
+        Ok(WorkerRun::Thread {
             kill: Some(kill),
             done,
         })
     }
 
-    /// Waits for the worker to stop by itself (after the shutdown signal).
-    async fn stopped(mut self) {
-        let _ = (&mut self.done).await;
+    /// Tells the worker to stop now, abandoning its jobs in flight; then
+    /// wait for [`WorkerRun::stopped`].
+    fn kill(&mut self) {
+        match self {
+            WorkerRun::Thread { kill, .. } => {
+                if let Some(kill) = kill.take() {
+                    let _ = kill.send(());
+                }
+            }
+            WorkerRun::Task(task) => task.abort(),
+        }
     }
 
-    /// Tells the worker to stop now, abandoning its jobs in flight; then
-    /// wait for [`WorkerThread::stopped`].
-    fn kill(&mut self) {
-        if let Some(kill) = self.kill.take() {
-            let _ = kill.send(());
+    /// Waits for the worker to stop (after the shutdown signal, or a kill).
+    async fn stopped(self) {
+        let panicked = match self {
+            // (`kill` is held until then: dropping it stops the worker.)
+            WorkerRun::Thread { kill: _kill, done } => done.await.is_err(),
+            WorkerRun::Task(task) => task.await.is_err_and(|e| e.is_panic()),
+        };
+        if panicked {
+            tracing::error!("the worker panicked; queued jobs wait for the next start");
         }
     }
 }
@@ -198,7 +222,7 @@ impl Running {
                 clock.clone(),
             )),
         };
-        let worker = WorkerThread::start(worker, shutdown_rx.clone())
+        let worker = WorkerRun::start(worker, shutdown_rx.clone())
             .context("cannot start the worker's thread")?;
 
         let bind = format!("{}:{}", settings.addr, settings.port);

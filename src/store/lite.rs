@@ -25,16 +25,18 @@
 //! group is kept. A member whose transaction fails rolls back to its own
 //! savepoint without touching the others.
 //!
-//! **Two lanes.** Transactions wait for the writer in one of two [`Lane`]s.
-//! The worker's (claiming jobs, starting and recording sends) go ahead of
-//! everyone else's (webhooks, the queue API): without that, a flood of
-//! webhooks queues hundreds of transactions ahead of each of the worker's
-//! three per batch, and the texts, the point of the service, fall ever
-//! further behind the calls taken (measured 2026-11-26 on a slow host:
-//! webhooks taken at 4,140/s, texts at 1,199/s, missed call -> text p50 72 s).
-//! The worker's lane cannot starve the other: it is bounded by the worker's
-//! own concurrency, and a webhook at the head of its lane keeps its place
-//! in the writer's queue.
+//! **Two lanes.** Transactions wait for the writer in one of two [`Lane`]s,
+//! each a queue of its own, and only the head of each lane waits on the
+//! writer itself: when both lanes are busy, the writer alternates between
+//! them. The worker's transactions (claiming jobs, starting and recording
+//! sends) have one lane, everyone else's (webhooks, the queue API) the
+//! other. With one queue for all, a flood of webhooks put hundreds of
+//! transactions ahead of each of the worker's three per batch, and the
+//! texts, the point of the service, fell ever further behind the calls
+//! taken (measured 2026-11-26 on a slow host: webhooks taken at 4,140/s,
+//! texts at 1,199/s, missed call -> text p50 72 s). Alternating, neither
+//! lane can starve the other: a burst of the worker's retries still leaves
+//! webhooks every other turn.
 
 use super::{Result, StoreError};
 use std::sync::atomic::{AtomicU64, AtomicUsize, Ordering};
@@ -73,17 +75,18 @@ pub(super) const WRITER_AUTOCHECKPOINT_PAGES: u32 = 20_000;
 pub enum Lane {
     /// Webhooks, the queue API, the command line: first come, first served.
     Standard,
-    /// The worker's transactions: ahead of the standard lane, so texts keep
-    /// pace with the calls taken when the writer is saturated.
+    /// The worker's transactions, in a queue of their own: they wait for at
+    /// most one webhook, however many are queued, so texts keep pace with
+    /// the calls taken when the writer is saturated.
     Worker,
 }
 
 pub(super) struct Lite {
     writer: Arc<Mutex<Writer>>,
-    /// The standard lane's queue: its tasks wait here first, so that at
-    /// most one of them at a time is queued on `writer` itself, where the
-    /// worker's lane queues directly.
+    /// The lanes' queues: a task waits in its lane first, so that at most
+    /// one task of each lane at a time is queued on `writer` itself.
     standard_lane: Mutex<()>,
+    worker_lane: Mutex<()>,
     /// Folds the WAL back into the database off the writer's path.
     _checkpointer: Option<Checkpointer>,
     /// Tasks queued for the writer: a committing transaction leaves the
@@ -131,6 +134,7 @@ impl Lite {
                 group: None,
             })),
             standard_lane: Mutex::new(()),
+            worker_lane: Mutex::new(()),
             _checkpointer: checkpoint.map(Checkpointer::start),
             waiting: AtomicUsize::new(0),
             groups_begun: AtomicU64::new(0),
@@ -159,16 +163,15 @@ impl Lite {
         self.waiting.fetch_add(1, Ordering::SeqCst);
         let _queued = Queued(&self.waiting);
         let start = std::time::Instant::now();
+        let lane = match lane {
+            Lane::Standard => &self.standard_lane,
+            Lane::Worker => &self.worker_lane,
+        };
         let acquire = async {
-            match lane {
-                Lane::Worker => self.writer.clone().lock_owned().await,
-                Lane::Standard => {
-                    // Let go of the lane once holding the writer, so the
-                    // next in the lane queues on the writer meanwhile.
-                    let _turn = self.standard_lane.lock().await;
-                    self.writer.clone().lock_owned().await
-                }
-            }
+            // Let go of the lane once holding the writer, so the next in the
+            // lane queues on the writer meanwhile.
+            let _turn = lane.lock().await;
+            self.writer.clone().lock_owned().await
         };
         let got = tokio::time::timeout(self.acquire_timeout, acquire).await;
         // Counted whether it got the writer or gave up (a wait abandoned
@@ -825,6 +828,58 @@ mod tests {
         );
         let webhooks: Vec<i64> = order.iter().copied().filter(|&v| v != 100).collect();
         assert_eq!(webhooks, vec![1, 2, 3, 4, 5], "webhooks keep their order");
+        assert_eq!(count(&l), 6);
+    }
+
+    /// A burst of the worker's transactions queued ahead of a webhook does
+    /// not make it wait for all of them: the writer alternates between the
+    /// lanes, and each lane keeps its order.
+    #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+    async fn a_burst_in_the_workers_lane_leaves_webhooks_every_other_turn() {
+        let dir = tempfile::tempdir().unwrap();
+        let l = lite(&dir);
+        let order = Arc::new(std::sync::Mutex::new(Vec::new()));
+        let held = LiteTx::begin(&l, Lane::Standard).await.unwrap();
+        let mut tasks = Vec::new();
+        let lanes = [Lane::Worker; 4].into_iter().chain([Lane::Standard; 2]);
+        for (i, lane) in lanes.enumerate() {
+            let v = if lane == Lane::Worker {
+                100 + i as i64
+            } else {
+                i as i64
+            };
+            let (l2, order) = (l.clone(), order.clone());
+            tasks.push(tokio::spawn(async move {
+                let mut tx = LiteTx::begin(&l2, lane).await.unwrap();
+                order.lock().unwrap().push(v);
+                tx.conn().execute("INSERT INTO t (v) VALUES (?1)", [v])?;
+                tx.commit().await
+            }));
+            // One at a time, so their order in each lane is known.
+            let deadline = std::time::Instant::now() + Duration::from_secs(5);
+            while l.waiting.load(Ordering::SeqCst) < i + 1 {
+                assert!(std::time::Instant::now() < deadline, "never queued");
+                tokio::time::sleep(Duration::from_millis(1)).await;
+            }
+        }
+        drop(held);
+        for t in tasks {
+            t.await.unwrap().unwrap();
+        }
+        let order = order.lock().unwrap().clone();
+        let webhook_at = order.iter().position(|&v| v < 100).unwrap();
+        assert!(
+            webhook_at <= 1,
+            "the first webhook waited for {webhook_at} of the worker's: {order:?}"
+        );
+        let worker: Vec<i64> = order.iter().copied().filter(|&v| v >= 100).collect();
+        assert_eq!(
+            worker,
+            vec![100, 101, 102, 103],
+            "the worker's keep their order"
+        );
+        let webhooks: Vec<i64> = order.iter().copied().filter(|&v| v < 100).collect();
+        assert_eq!(webhooks, vec![4, 5], "webhooks keep their order");
         assert_eq!(count(&l), 6);
     }
 

@@ -130,6 +130,22 @@ impl Held<'_> {
 
 static DRIVERS: Once = Once::new();
 
+/// PostgreSQL pool settings: size, acquire timeout, and the statement
+/// timeout set on every connection it opens.
+fn postgres_pool(opts: &PoolOptions) -> AnyPoolOptions {
+    let ms = opts.statement_timeout.as_millis();
+    AnyPoolOptions::new()
+        .max_connections(opts.max_connections)
+        .acquire_timeout(opts.acquire_timeout)
+        .after_connect(move |conn, _| {
+            Box::pin(async move {
+                conn.execute(format!("SET statement_timeout = {ms}").as_str())
+                    .await?;
+                Ok(())
+            })
+        })
+}
+
 /// Pool settings, from `[database]` in ringback.toml
 /// ([`crate::config::DatabaseConfig`]).
 #[derive(Debug, Clone)]
@@ -203,22 +219,7 @@ impl Store {
                     ))),
                 )
             }
-            Dialect::Postgres => {
-                let ms = opts.statement_timeout.as_millis();
-                let pool = AnyPoolOptions::new()
-                    .max_connections(opts.max_connections)
-                    .acquire_timeout(opts.acquire_timeout)
-                    .after_connect(move |conn, _| {
-                        Box::pin(async move {
-                            conn.execute(format!("SET statement_timeout = {ms}").as_str())
-                                .await?;
-                            Ok(())
-                        })
-                    })
-                    .connect(url)
-                    .await?;
-                (pool, None)
-            }
+            Dialect::Postgres => (postgres_pool(opts).connect(url).await?, None),
         };
         Ok(Store {
             pool,
@@ -231,11 +232,9 @@ impl Store {
     }
 
     /// The same store, for the worker: on SQLite its transactions wait for
-    /// the one writer ahead of the webhooks' (see `store/lite.rs`, "Two
+    /// the one writer in a lane of their own (see `store/lite.rs`, "Two
     /// lanes"), so texts keep pace with the calls taken when the writer is
-    /// saturated. Only the worker should use it: the lane cannot starve
-    /// webhooks because the worker bounds its own work in flight. Nothing
-    /// changes on PostgreSQL.
+    /// saturated. Nothing changes on PostgreSQL.
     pub fn for_worker(&self) -> Store {
         Store {
             lane: Lane::Worker,
