@@ -75,9 +75,9 @@ pub(super) const WRITER_AUTOCHECKPOINT_PAGES: u32 = 20_000;
 pub enum Lane {
     /// Webhooks, the queue API, the command line: first come, first served.
     Standard,
-    /// The worker's transactions, in a queue of their own: they wait for at
-    /// most one webhook, however many are queued, so texts keep pace with
-    /// the calls taken when the writer is saturated.
+    /// The worker's transactions, in a queue of their own: the one at its
+    /// head waits for at most one webhook, however many are queued, so texts
+    /// keep pace with the calls taken when the writer is saturated.
     Worker,
 }
 
