@@ -130,22 +130,6 @@ impl Held<'_> {
 
 static DRIVERS: Once = Once::new();
 
-/// PostgreSQL pool settings: size, acquire timeout, and the statement
-/// timeout set on every connection it opens.
-fn postgres_pool(opts: &PoolOptions) -> AnyPoolOptions {
-    let ms = opts.statement_timeout.as_millis();
-    AnyPoolOptions::new()
-        .max_connections(opts.max_connections)
-        .acquire_timeout(opts.acquire_timeout)
-        .after_connect(move |conn, _| {
-            Box::pin(async move {
-                conn.execute(format!("SET statement_timeout = {ms}").as_str())
-                    .await?;
-                Ok(())
-            })
-        })
-}
-
 /// Pool settings, from `[database]` in ringback.toml
 /// ([`crate::config::DatabaseConfig`]).
 #[derive(Debug, Clone)]
@@ -219,7 +203,22 @@ impl Store {
                     ))),
                 )
             }
-            Dialect::Postgres => (postgres_pool(opts).connect(url).await?, None),
+            Dialect::Postgres => {
+                let ms = opts.statement_timeout.as_millis();
+                let pool = AnyPoolOptions::new()
+                    .max_connections(opts.max_connections)
+                    .acquire_timeout(opts.acquire_timeout)
+                    .after_connect(move |conn, _| {
+                        Box::pin(async move {
+                            conn.execute(format!("SET statement_timeout = {ms}").as_str())
+                                .await?;
+                            Ok(())
+                        })
+                    })
+                    .connect(url)
+                    .await?;
+                (pool, None)
+            }
         };
         Ok(Store {
             pool,
