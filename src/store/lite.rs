@@ -530,6 +530,31 @@ mod tests {
         tx.commit().await
     }
 
+    /// Spawns a transaction in `lane` that notes `v` in `order` once it has
+    /// the writer, then inserts it; returns once `queued` tasks are waiting
+    /// for the writer, so the order of queuing is known.
+    async fn queue_in_lane(
+        l: &Arc<Lite>,
+        order: &Arc<std::sync::Mutex<Vec<i64>>>,
+        lane: Lane,
+        v: i64,
+        queued: usize,
+    ) -> tokio::task::JoinHandle<Result<()>> {
+        let (l2, order) = (l.clone(), order.clone());
+        let task = tokio::spawn(async move {
+            let mut tx = LiteTx::begin(&l2, lane).await.unwrap();
+            order.lock().unwrap().push(v);
+            tx.conn().execute("INSERT INTO t (v) VALUES (?1)", [v])?;
+            tx.commit().await
+        });
+        let deadline = std::time::Instant::now() + Duration::from_secs(5);
+        while l.waiting.load(Ordering::SeqCst) < queued {
+            assert!(std::time::Instant::now() < deadline, "never queued");
+            tokio::time::sleep(Duration::from_millis(1)).await;
+        }
+        task
+    }
+
     /// Spawns `n` tasks, each inserting one value and checking, the moment
     /// its commit returns, that another connection sees it; returns how
     /// many outer transactions (COMMITs) the `n` took.
@@ -789,33 +814,12 @@ mod tests {
         let l = lite(&dir);
         let order = Arc::new(std::sync::Mutex::new(Vec::new()));
         let held = LiteTx::begin(&l, Lane::Standard).await.unwrap();
-        let queue = |v: i64, lane: Lane| {
-            let (l, order) = (l.clone(), order.clone());
-            tokio::spawn(async move {
-                let mut tx = LiteTx::begin(&l, lane).await.unwrap();
-                order.lock().unwrap().push(v);
-                tx.conn().execute("INSERT INTO t (v) VALUES (?1)", [v])?;
-                tx.commit().await
-            })
-        };
-        let queued = |n: usize| {
-            let l = l.clone();
-            async move {
-                let deadline = std::time::Instant::now() + Duration::from_secs(5);
-                while l.waiting.load(Ordering::SeqCst) < n {
-                    assert!(std::time::Instant::now() < deadline, "never queued");
-                    tokio::time::sleep(Duration::from_millis(1)).await;
-                }
-            }
-        };
         let mut tasks = Vec::new();
         for v in 1..=5 {
             // One at a time, so their order in the lane is known.
-            tasks.push(queue(v, Lane::Standard));
-            queued(v as usize).await;
+            tasks.push(queue_in_lane(&l, &order, Lane::Standard, v, v as usize).await);
         }
-        tasks.push(queue(100, Lane::Worker));
-        queued(6).await;
+        tasks.push(queue_in_lane(&l, &order, Lane::Worker, 100, 6).await);
         drop(held);
         for t in tasks {
             t.await.unwrap().unwrap();
@@ -848,19 +852,8 @@ mod tests {
             } else {
                 i as i64
             };
-            let (l2, order) = (l.clone(), order.clone());
-            tasks.push(tokio::spawn(async move {
-                let mut tx = LiteTx::begin(&l2, lane).await.unwrap();
-                order.lock().unwrap().push(v);
-                tx.conn().execute("INSERT INTO t (v) VALUES (?1)", [v])?;
-                tx.commit().await
-            }));
             // One at a time, so their order in each lane is known.
-            let deadline = std::time::Instant::now() + Duration::from_secs(5);
-            while l.waiting.load(Ordering::SeqCst) < i + 1 {
-                assert!(std::time::Instant::now() < deadline, "never queued");
-                tokio::time::sleep(Duration::from_millis(1)).await;
-            }
+            tasks.push(queue_in_lane(&l, &order, lane, v, i + 1).await);
         }
         drop(held);
         for t in tasks {
