@@ -40,7 +40,10 @@ pub struct Running {
 /// webhooks 4,140/s, texts 1,199/s). On a thread of its own the worker gets
 /// the operating system's fair share of the cores instead, whatever the
 /// HTTP side's backlog. (Its transactions also have their own lane at
-/// SQLite's writer: [`Store::for_worker`].)
+/// SQLite's writer: [`Store::for_worker`]. The three of each batch (claim,
+/// start, record) run as tasks on the HTTP runtime all the same, so that
+/// SQLite's writer never waits for a thread to be woken between holders:
+/// `Worker::in_writer_runtime`.)
 ///
 /// On PostgreSQL it stays a task on the HTTP runtime: a pooled connection
 /// belongs to the runtime that opened it, and one pool shared by two
@@ -62,6 +65,12 @@ impl WorkerRun {
         if worker.store.dialect() == crate::store::Dialect::Postgres {
             return Ok(WorkerRun::Task(tokio::spawn(worker.run(shutdown))));
         }
+        // Its batch transactions still run here, beside the webhooks'
+        // (`Worker::in_writer_runtime`).
+        let worker = Worker {
+            writer_runtime: Some(tokio::runtime::Handle::current()),
+            ..worker
+        };
         let runtime = tokio::runtime::Builder::new_current_thread()
             .enable_all()
             .build()?;
@@ -221,6 +230,8 @@ impl Running {
                 &config,
                 clock.clone(),
             )),
+            // (Set below, once it is known whether the worker gets a thread.)
+            writer_runtime: None,
         };
         let worker = WorkerRun::start(worker, shutdown_rx.clone())
             .context("cannot start the worker's thread")?;
