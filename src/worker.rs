@@ -67,13 +67,13 @@ impl Worker {
     /// when both cores are busy: the woken thread waits for the operating
     /// system to schedule it, and a task woken from outside a runtime waits
     /// for one of its threads to look at its queue from outside. Measured
-    /// (2026-11-26, 5,000 calls/s offered, 30 s runs): the writer stood
-    /// idle between holders for 9.9–11.6 s of each 150,000-call run when
-    /// the worker's transactions ran on its own thread (handovers to and
-    /// from it took 200–370 µs, against ~13 µs between webhooks), and
-    /// 4.9–6.7 s when they ran here; calls taken and texted rose from
-    /// 4,063/4,644/4,222 to 4,719/4,963/4,600 per second in alternating
-    /// runs. The sends themselves stay on the worker's thread.
+    /// (2026-11-26, 5,000 calls/s offered, a build timing the writer's
+    /// lock): the writer stood idle between holders for 9.9–11.8 s of each
+    /// 150,000-call run when the worker's transactions ran on its own thread
+    /// (handovers to and from it took 190–370 µs on average, against ~13 µs
+    /// between webhooks), and 4.9–7.0 s when they ran here. Calls taken and
+    /// texted rose 7–11 % in alternating 30 s runs of clean builds (README,
+    /// "Measured"). The sends themselves stay on the worker's thread.
     ///
     /// Dropping the returned future (the worker killed) aborts the
     /// transaction too, so nothing of a stopped worker runs on.
