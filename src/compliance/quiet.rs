@@ -141,7 +141,15 @@ impl QuietHours {
     /// | KY | 10:00–21:00 |
     /// | MI, MN, NM | 09:00–21:00 |
     /// | NV | 09:00–20:00 |
+    /// | PA | 08:00–21:00 Mon–Sat, 13:30–21:00 Sun |
+    /// | Canada (AB BC MB NB NL NS NT ON QC SK) | 09:00–21:30 Mon–Fri, 10:00–18:00 Sat–Sun |
     /// | everyone else | 08:00–21:00 (federal) |
+    ///
+    /// Pennsylvania: `providers.md` says only "Sun limited"; the vendor
+    /// tables it cites put Sunday calls after 13:30. Canada: the CRTC's
+    /// Telemarketing Rules (Unsolicited Telecommunications Rules, Part III),
+    /// the recipient's local time. Both are telemarketing rules, applied
+    /// here to every automated text as the federal hours are.
     pub fn us_defaults() -> QuietHours {
         let mut overrides = BTreeMap::new();
         let mut set = |states: &[&str], window: Window| {
@@ -168,6 +176,16 @@ impl QuietHours {
         set(&["KY"], Window::hours(10, 21));
         set(&["MI", "MN", "NM"], Window::hours(9, 21));
         set(&["NV"], Window::hours(9, 20));
+        set(
+            &["PA"],
+            Window::hours(8, 21).with_day_hours(Weekday::Sun, hm(13, 30), hm(21, 0)),
+        );
+        set(
+            &["AB", "BC", "MB", "NB", "NL", "NS", "NT", "ON", "QC", "SK"],
+            Window::from_times(hm(9, 0), hm(21, 30))
+                .with_day_hours(Weekday::Sat, hm(10, 0), hm(18, 0))
+                .with_day_hours(Weekday::Sun, hm(10, 0), hm(18, 0)),
+        );
         QuietHours {
             default: Window::hours(8, 21),
             overrides,
@@ -905,7 +923,7 @@ static AREA_CODES: &[(u16, &str, Tz)] = &[
 #[cfg(test)]
 mod tests {
     use super::*;
-    use chrono_tz::America::{Chicago, Los_Angeles, New_York};
+    use chrono_tz::America::{Chicago, Los_Angeles, New_York, Toronto};
 
     /// A UTC instant from "YYYY-MM-DD HH:MM".
     fn utc(s: &str) -> DateTime<Utc> {
@@ -930,6 +948,8 @@ mod tests {
     const DALLAS: &str = "+12145550100"; // Texas: Sunday from noon
     const PROVIDENCE: &str = "+14015550100"; // Rhode Island
     const TOLL_FREE: &str = "+18005550100";
+    const PHILADELPHIA: &str = "+12155550100"; // Pennsylvania: Sunday from 13:30
+    const TORONTO: &str = "+14165550100"; // Ontario: the CRTC's hours
     const LONDON: &str = "+442071234567";
 
     fn rules() -> QuietHours {
@@ -1159,6 +1179,61 @@ mod tests {
     }
 
     #[test]
+    fn pennsylvania_sunday_starts_at_half_past_one() {
+        let q = rules();
+        // 2026-06-14 is a Sunday.
+        assert_eq!(
+            q.check(PHILADELPHIA, Chicago, local(New_York, "2026-06-14 10:00")),
+            Err(local(New_York, "2026-06-14 13:30"))
+        );
+        assert_eq!(
+            q.check(PHILADELPHIA, Chicago, local(New_York, "2026-06-14 13:30")),
+            Ok(())
+        );
+        // Saturday night -> Sunday 13:30, not 08:00.
+        assert_eq!(
+            q.check(PHILADELPHIA, Chicago, local(New_York, "2026-06-13 21:15")),
+            Err(local(New_York, "2026-06-14 13:30"))
+        );
+        // Weekdays keep the federal hours.
+        assert_eq!(
+            q.check(PHILADELPHIA, Chicago, local(New_York, "2026-06-15 08:00")),
+            Ok(())
+        );
+    }
+
+    #[test]
+    fn canada_follows_the_crtc_hours() {
+        let q = rules();
+        // Weekdays 09:00-21:30: 08:30 waits, 21:15 goes, 21:30 waits.
+        assert_eq!(
+            q.check(TORONTO, Chicago, local(Toronto, "2026-06-15 08:30")),
+            Err(local(Toronto, "2026-06-15 09:00"))
+        );
+        assert_eq!(
+            q.check(TORONTO, Chicago, local(Toronto, "2026-06-15 21:15")),
+            Ok(())
+        );
+        assert_eq!(
+            q.check(TORONTO, Chicago, local(Toronto, "2026-06-15 21:30")),
+            Err(local(Toronto, "2026-06-16 09:00"))
+        );
+        // Weekends 10:00-18:00: Friday night waits for Saturday 10:00.
+        assert_eq!(
+            q.check(TORONTO, Chicago, local(Toronto, "2026-06-12 22:00")),
+            Err(local(Toronto, "2026-06-13 10:00"))
+        );
+        assert_eq!(
+            q.check(TORONTO, Chicago, local(Toronto, "2026-06-14 18:00")),
+            Err(local(Toronto, "2026-06-15 09:00"))
+        );
+        assert_eq!(
+            q.check(TORONTO, Chicago, local(Toronto, "2026-06-13 12:00")),
+            Ok(())
+        );
+    }
+
+    #[test]
     fn rhode_island_saturday_and_sunday() {
         let q = rules();
         assert_eq!(
@@ -1235,11 +1310,19 @@ mod tests {
             ("MN", 9, 21),
             ("NM", 9, 21),
             ("NV", 9, 20),
+            ("PA", 8, 21),
         ] {
             let w = &q.overrides[state];
             assert_eq!((w.start, w.end), (hm(start, 0), hm(end, 0)), "{state}");
         }
-        assert_eq!(q.overrides.len(), 17);
+        for province in ["AB", "BC", "MB", "NB", "NL", "NS", "NT", "ON", "QC", "SK"] {
+            let w = &q.overrides[province];
+            assert_eq!((w.start, w.end), (hm(9, 0), hm(21, 30)), "{province}");
+            for day in [Weekday::Sat, Weekday::Sun] {
+                assert_eq!(w.hours_on(day), Some((hm(10, 0), hm(18, 0))), "{province}");
+            }
+        }
+        assert_eq!(q.overrides.len(), 28);
         for state in ["AL", "LA", "MS", "RI"] {
             assert_eq!(q.overrides[state].hours_on(Weekday::Sun), None, "{state}");
         }
