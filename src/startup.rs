@@ -27,6 +27,8 @@ pub struct Running {
     shutdown: watch::Sender<bool>,
     server: JoinHandle<()>,
     worker: WorkerRun,
+    /// True while the worker runs (see [`Running::worker_gone`]).
+    worker_up: watch::Receiver<bool>,
 }
 
 /// The running worker. On SQLite it has an OS thread and runtime of its
@@ -61,9 +63,19 @@ enum WorkerRun {
 }
 
 impl WorkerRun {
-    fn start(worker: Worker, shutdown: watch::Receiver<bool>) -> std::io::Result<WorkerRun> {
+    /// `up` turns false when the worker ends, for whatever reason (a
+    /// shutdown, a kill, a panic).
+    fn start(
+        worker: Worker,
+        shutdown: watch::Receiver<bool>,
+        up: watch::Sender<bool>,
+    ) -> std::io::Result<WorkerRun> {
+        let down = WorkerDown(up);
         if worker.store.dialect() == crate::store::Dialect::Postgres {
-            return Ok(WorkerRun::Task(tokio::spawn(worker.run(shutdown))));
+            return Ok(WorkerRun::Task(tokio::spawn(async move {
+                let _down = down;
+                worker.run(shutdown).await
+            })));
         }
         // Its batch transactions still run here, beside the webhooks'
         // (`Worker::in_writer_runtime`).
@@ -79,6 +91,7 @@ impl WorkerRun {
         std::thread::Builder::new()
             .name("ringback-worker".into())
             .spawn(move || {
+                let _down = down;
                 runtime.block_on(async move {
                     tokio::select! {
                         _ = worker.run(shutdown) => {}
@@ -120,6 +133,16 @@ impl WorkerRun {
         if panicked {
             tracing::error!("the worker panicked; queued jobs wait for the next start");
         }
+    }
+}
+
+/// Says the worker is down when dropped: when it returns, and also when
+/// it unwinds from a panic or is dropped by a kill.
+struct WorkerDown(watch::Sender<bool>);
+
+impl Drop for WorkerDown {
+    fn drop(&mut self) {
+        self.0.send_replace(false);
     }
 }
 
@@ -208,12 +231,14 @@ impl Running {
             wake: wake.clone(),
         };
         let accepting = Arc::new(AtomicBool::new(true));
+        let (worker_up, worker_up_rx) = watch::channel(true);
         let state = AppState {
             core: core.clone(),
             public_url: settings.public_url.clone(),
             webhook_keys: Arc::new(webhook_keys(&settings)),
             admin_token,
             accepting: accepting.clone(),
+            worker_up: worker_up_rx.clone(),
         };
         let (shutdown, shutdown_rx) = watch::channel(false);
         let worker = Worker {
@@ -233,7 +258,7 @@ impl Running {
             // (Set below, once it is known whether the worker gets a thread.)
             writer_runtime: None,
         };
-        let worker = WorkerRun::start(worker, shutdown_rx.clone())
+        let worker = WorkerRun::start(worker, shutdown_rx.clone(), worker_up)
             .context("cannot start the worker's thread")?;
 
         let bind = format!("{}:{}", settings.addr, settings.port);
@@ -279,11 +304,29 @@ impl Running {
             shutdown,
             server,
             worker,
+            worker_up: worker_up_rx,
         })
     }
 
     pub fn url(&self) -> String {
         format!("http://{}", self.addr)
+    }
+
+    /// Resolves once the worker has stopped: after a shutdown or a kill,
+    /// or on its own (a panic), when nothing would text the callers whose
+    /// calls the webhooks still take. `serve` then stops the process, so
+    /// that its supervisor starts it again (queued jobs wait in the
+    /// database), and `/readyz` fails meanwhile.
+    pub async fn worker_gone(&self) {
+        let mut up = self.worker_up.clone();
+        let _ = up.wait_for(|up| !*up).await;
+    }
+
+    /// Stops the worker alone, as a crash of it would, leaving the HTTP
+    /// server up: what [`Running::worker_gone`] is there for. (Tests.)
+    #[doc(hidden)]
+    pub fn kill_worker(&mut self) {
+        self.worker.kill();
     }
 
     /// Graceful stop: refuse new webhooks (503, the carrier retries), finish
@@ -312,7 +355,15 @@ impl Running {
 pub async fn serve(settings: Settings) -> anyhow::Result<()> {
     let config = Config::load(&settings.config_path).map_err(|e| anyhow::anyhow!("{e}"))?;
     let running = Running::start(Options::new(settings, config)).await?;
-    shutdown_signal().await;
+    let worker_died = tokio::select! {
+        _ = shutdown_signal() => false,
+        _ = running.worker_gone() => true,
+    };
+    if worker_died {
+        tracing::error!("the worker stopped on its own: stopping ringback so that it is restarted (queued texts wait in the database)");
+        running.shutdown().await;
+        anyhow::bail!("the worker stopped unexpectedly");
+    }
     tracing::info!("shutdown requested: finishing in-flight work");
     running.shutdown().await;
     Ok(())

@@ -1119,7 +1119,36 @@ async fn graceful_shutdown_finishes_in_flight_sends(b: Backend) {
     );
 }
 
+/// If the worker stops on its own, nothing texts the callers whose calls
+/// the webhooks still take: `/readyz` says so (the load balancer and the
+/// supervisor act on it; `ringback serve` exits), and the calls taken
+/// meanwhile are texted once a worker runs again.
+async fn a_stopped_worker_fails_readiness_and_loses_no_call(b: Backend) {
+    let mut app = TestApp::spawn(b).await;
+    assert_eq!(app.get("/readyz").await.status(), 200);
+    let running = app.running.as_mut().unwrap();
+    running.kill_worker();
+    tokio::time::timeout(std::time::Duration::from_secs(5), running.worker_gone())
+        .await
+        .expect("the worker stops");
+    let ready = app.get("/readyz").await;
+    assert_eq!(ready.status(), 503);
+    assert!(ready.text().await.unwrap().contains("worker"));
+
+    // A call taken meanwhile is recorded, not texted...
+    assert_eq!(app.missed_call("CAworkerless", CALLER).await.status(), 200);
+    assert!(app.mock.sent().is_empty());
+    // ...until a worker runs again: then exactly once.
+    app.crash_and_restart().await;
+    assert_eq!(app.get("/readyz").await.status(), 200);
+    let sent = app.wait_for_texts(1).await;
+    assert_eq!(sent[0].to, CALLER);
+    app.settle().await;
+    assert_eq!(app.mock.sent().len(), 1);
+}
+
 on_both_stores!(
+    a_stopped_worker_fails_readiness_and_loses_no_call,
     unanswered_call_texts_the_caller_once,
     every_unanswered_dial_status_is_a_missed_call,
     status_callback_and_voicemail_are_triggers_too,

@@ -31,6 +31,8 @@ pub struct AppState {
     /// False once shutdown starts: new webhooks get 503 so the carrier
     /// retries them (against another instance, or this one after restart).
     pub accepting: Arc<AtomicBool>,
+    /// False once the worker has stopped (`/readyz` fails).
+    pub worker_up: tokio::sync::watch::Receiver<bool>,
 }
 
 impl AppState {

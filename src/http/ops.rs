@@ -10,11 +10,18 @@ pub async fn healthz() -> &'static str {
     "ok"
 }
 
-/// The process can do its job: the database answers and we are not
-/// shutting down. Load balancers stop sending webhooks when this fails.
+/// The process can do its job: the database answers, the worker that
+/// sends the texts runs, and we are not shutting down. Load balancers stop
+/// sending webhooks when this fails.
 pub async fn readyz(State(s): State<AppState>) -> impl IntoResponse {
     if !s.is_accepting() {
         return (StatusCode::SERVICE_UNAVAILABLE, "shutting down".to_string());
+    }
+    if !*s.worker_up.borrow() {
+        return (
+            StatusCode::SERVICE_UNAVAILABLE,
+            "the worker has stopped: nothing is sending texts".to_string(),
+        );
     }
     match s.core.store.ping().await {
         Ok(()) => (StatusCode::OK, "ready".to_string()),
