@@ -354,17 +354,19 @@ impl Worker {
     async fn record_loop(self, mut rx: mpsc::UnboundedReceiver<ToRecord>) {
         let mut buf: Vec<ToRecord> = Vec::new();
         while rx.recv_many(&mut buf, self.store.send_batch()).await > 0 {
+            // One copy, moved to the transaction's task; the one-by-one
+            // fallback reads the records from `buf`.
             let records: Vec<SentRecord> = buf.iter().map(|t| t.record.clone()).collect();
-            let (store, batch) = (self.store.clone(), records.clone());
+            let store = self.store.clone();
             let recorded = self
-                .in_writer_runtime(async move { store.record_sent_batch(&batch).await })
+                .in_writer_runtime(async move { store.record_sent_batch(&records).await })
                 .await;
             let held = match recorded {
                 Ok(held) => held.into_iter().map(Some).collect(),
                 Err(e) => {
-                    tracing::warn!(error = %e, n = records.len(), "batched send record failed; recording one by one");
-                    let mut held = Vec::with_capacity(records.len());
-                    for r in &records {
+                    tracing::warn!(error = %e, n = buf.len(), "batched send record failed; recording one by one");
+                    let mut held = Vec::with_capacity(buf.len());
+                    for r in buf.iter().map(|t| &t.record) {
                         match self.store.record_sent(r).await {
                             Ok(h) => held.push(Some(h)),
                             Err(e) => {
