@@ -257,6 +257,7 @@ impl Running {
             )),
             // (Set below, once it is known whether the worker gets a thread.)
             writer_runtime: None,
+            send_slots: Worker::send_slots(&config),
         };
         let worker = WorkerRun::start(worker, shutdown_rx.clone(), worker_up)
             .context("cannot start the worker's thread")?;

@@ -1119,6 +1119,30 @@ async fn graceful_shutdown_finishes_in_flight_sends(b: Backend) {
     );
 }
 
+/// `worker_concurrency` is how many sends are in flight to the carrier at
+/// once (Twilio limits concurrent API requests per account), however many
+/// more jobs the worker has claimed meanwhile; every caller is still
+/// texted, once.
+async fn worker_concurrency_bounds_the_sends_in_flight(b: Backend) {
+    let app = TestApp::spawn_with(b, DEFAULT_BUSINESS, "worker_concurrency = 2").await;
+    app.mock.delay_sends(std::time::Duration::from_millis(200));
+    let callers: Vec<String> = (0..8).map(|i| format!("+1512555031{i}")).collect();
+    for (i, caller) in callers.iter().enumerate() {
+        let resp = app.missed_call(&format!("CAslots{i}"), caller).await;
+        assert_eq!(resp.status(), 200);
+    }
+    app.wait_for_texts(8).await;
+    app.settle().await;
+    for caller in &callers {
+        assert_eq!(app.mock.sent_to(caller).len(), 1, "{caller} texted once");
+    }
+    assert_eq!(
+        app.mock.max_sends_in_flight(),
+        2,
+        "two sends at a time: no more, and not one by one"
+    );
+}
+
 /// If the worker stops on its own, nothing texts the callers whose calls
 /// the webhooks still take: `/readyz` says so (the load balancer and the
 /// supervisor act on it; `ringback serve` exits), and the calls taken
@@ -1148,6 +1172,7 @@ async fn a_stopped_worker_fails_readiness_and_loses_no_call(b: Backend) {
 }
 
 on_both_stores!(
+    worker_concurrency_bounds_the_sends_in_flight,
     a_stopped_worker_fails_readiness_and_loses_no_call,
     unanswered_call_texts_the_caller_once,
     every_unanswered_dial_status_is_a_missed_call,

@@ -61,6 +61,11 @@ struct Inner {
     list_requests: usize,
     /// How long each message-list request takes to answer.
     list_delay: Duration,
+    /// How long each send takes to answer, and the sends being answered
+    /// now and at most so far.
+    send_delay: Duration,
+    sends_in_flight: usize,
+    max_sends_in_flight: usize,
 }
 
 #[derive(Clone)]
@@ -117,6 +122,16 @@ impl MockTwilio {
         self.inner.lock().unwrap().list_delay = d;
     }
 
+    /// Makes every send take `d` to answer (a slow carrier API).
+    pub fn delay_sends(&self, d: Duration) {
+        self.inner.lock().unwrap().send_delay = d;
+    }
+
+    /// The most send requests that were ever being answered at once.
+    pub fn max_sends_in_flight(&self) -> usize {
+        self.inner.lock().unwrap().max_sends_in_flight
+    }
+
     pub fn list_requests(&self) -> usize {
         self.inner.lock().unwrap().list_requests
     }
@@ -155,8 +170,18 @@ async fn send(
     else {
         return error(400, 21604, "A 'To' phone number is required.");
     };
+    let delay = {
+        let mut i = inner.lock().unwrap();
+        i.sends_in_flight += 1;
+        i.max_sends_in_flight = i.max_sends_in_flight.max(i.sends_in_flight);
+        i.send_delay
+    };
+    if !delay.is_zero() {
+        tokio::time::sleep(delay).await;
+    }
     let (script, record) = {
         let mut i = inner.lock().unwrap();
+        i.sends_in_flight -= 1;
         i.requests += 1;
         let script = i.script.pop_front();
         let record = Sent {
