@@ -351,6 +351,9 @@ impl Worker {
             // Rare: reconcile on the one-job path (it holds the permit).
             return self.send_after_begin(job, msg, true).await;
         }
+        let Some(_slot) = self.send_slot(job).await else {
+            return self.no_send_slot(job, msg.id, false).await;
+        };
         let result = self.send_timed(&self.outbound(msg)).await;
         let now = self.clock.now();
         match result {
@@ -777,6 +780,10 @@ impl Worker {
         msg: &MessageRow,
         in_doubt: bool,
     ) -> crate::store::Result<()> {
+        // One slot for the look-up and the send.
+        let Some(_slot) = self.send_slot(job).await else {
+            return self.no_send_slot(job, msg.id, in_doubt).await;
+        };
         let sms = self.outbound(msg);
         if in_doubt {
             // An earlier attempt may have reached the carrier. Look before
@@ -901,13 +908,56 @@ impl Worker {
         }
     }
 
+    /// A send slot for `job`'s calls to the carrier, or `None` if none
+    /// frees up while a look-up and a send (a send timeout each) could
+    /// still finish inside the job's lease. A send must never start so late
+    /// that the lease ends first: the job's next owner would look for the
+    /// text at the carrier, not find it (not sent yet), and send it too.
+    async fn send_slot(&self, job: &Job) -> Option<tokio::sync::SemaphorePermit<'_>> {
+        let calls = chrono::Duration::from_std(self.config.service.send_timeout * 2)
+            .unwrap_or(chrono::Duration::MAX);
+        let wait = (job.lease_until - self.clock.now() - calls)
+            .to_std()
+            .unwrap_or_default();
+        // (A slot free now is taken even with no time to wait.)
+        match tokio::time::timeout(wait, self.send_slots.acquire()).await {
+            Ok(Ok(slot)) => Some(slot),
+            _ => None,
+        }
+    }
+
+    /// No send slot in time (a slow carrier, every slot busy): nothing went
+    /// out, so the text goes back to the queue as it was (in doubt only if
+    /// it already was) and its job is due again now, not counted as an
+    /// attempt.
+    async fn no_send_slot(
+        &self,
+        job: &Job,
+        message_id: i64,
+        in_doubt: bool,
+    ) -> crate::store::Result<()> {
+        let now = self.clock.now();
+        const WHY: &str = "no send slot in time (every send in flight; the carrier is slow?)";
+        tracing::warn!(job = job.id, message_id, "{WHY}; back to the queue");
+        self.metrics
+            .inc("ringback_texts_total", &[("outcome", "no_send_slot")]);
+        if self
+            .store
+            .record_send_error(job, message_id, !in_doubt, None, WHY, now)
+            .await?
+        {
+            self.store
+                .retry_job(job, now, Some(WHY), false, now)
+                .await?;
+        }
+        Ok(())
+    }
+
     /// Calls the carrier's send API, timing the call.
     async fn send_timed(
         &self,
         sms: &OutboundSms,
     ) -> Result<crate::provider::SendReceipt, SendError> {
-        // Never closed; were it, sending without a slot beats not sending.
-        let _slot = self.send_slots.acquire().await.ok();
         let started = std::time::Instant::now();
         let result = self.provider.send_sms(sms).await;
         self.metrics.observe(

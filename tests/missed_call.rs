@@ -1143,6 +1143,47 @@ async fn worker_concurrency_bounds_the_sends_in_flight(b: Backend) {
     );
 }
 
+/// A send that cannot get a slot while it could still finish inside its
+/// job's lease (here 3 s, with a 1 s send timeout: 1 s of waiting) is not
+/// started late: it goes back to the queue and is sent later, once. With
+/// one slot and sends taking 0.8 s, the third job the worker carries on
+/// SQLite (four per slot) would wait 1.6 s. (On PostgreSQL the worker
+/// carries one job per slot, so none waits.)
+async fn a_text_that_cannot_get_a_send_slot_in_time_waits_its_turn_again(b: Backend) {
+    let sqlite = matches!(b, Backend::Sqlite);
+    let mut app = TestApp::spawn_with(b, DEFAULT_BUSINESS, "worker_concurrency = 1").await;
+    app.config_text = app
+        .config_text
+        .replace("lease_seconds = 5\n", "lease_seconds = 3\n");
+    assert!(app.config_text.contains("lease_seconds = 3\n"));
+    app.crash_and_restart().await;
+    app.mock.delay_sends(std::time::Duration::from_millis(800));
+    let callers: Vec<String> = (0..6).map(|i| format!("+1512555032{i}")).collect();
+    for (i, caller) in callers.iter().enumerate() {
+        let resp = app.missed_call(&format!("CAlate{i}"), caller).await;
+        assert_eq!(resp.status(), 200);
+    }
+    for _ in 0..60 {
+        if app.mock.sent().len() >= 6 {
+            break;
+        }
+        tokio::time::sleep(std::time::Duration::from_millis(250)).await;
+    }
+    app.settle().await;
+    for caller in &callers {
+        assert_eq!(app.mock.sent_to(caller).len(), 1, "{caller} texted once");
+    }
+    assert_eq!(app.mock.max_sends_in_flight(), 1);
+    let gave_up = app
+        .metrics()
+        .get("ringback_texts_total", "outcome=\"no_send_slot\"");
+    if sqlite {
+        assert!(gave_up >= 1, "some text gave up its wait for a slot");
+    } else {
+        assert_eq!(gave_up, 0);
+    }
+}
+
 /// If the worker stops on its own, nothing texts the callers whose calls
 /// the webhooks still take: `/readyz` says so (the load balancer and the
 /// supervisor act on it; `ringback serve` exits), and the calls taken
@@ -1173,6 +1214,7 @@ async fn a_stopped_worker_fails_readiness_and_loses_no_call(b: Backend) {
 
 on_both_stores!(
     worker_concurrency_bounds_the_sends_in_flight,
+    a_text_that_cannot_get_a_send_slot_in_time_waits_its_turn_again,
     a_stopped_worker_fails_readiness_and_loses_no_call,
     unanswered_call_texts_the_caller_once,
     every_unanswered_dial_status_is_a_missed_call,

@@ -49,6 +49,8 @@ pub struct Job {
     pub lease_token: i64,
     /// When the job was due (before the claim moved run_at to the lease end).
     pub due_at: DateTime<Utc>,
+    /// When this claim's lease ends: another worker may claim the job then.
+    pub lease_until: DateTime<Utc>,
 }
 
 #[derive(Debug, Clone)]
@@ -332,6 +334,7 @@ impl Store {
                     max_attempts: get(r, "max_attempts")?,
                     lease_token: get(r, "lease_token")?,
                     due_at: from_ms(get(r, "due_at")?),
+                    lease_until,
                 })
             })
             .collect()

@@ -170,18 +170,26 @@ async fn send(
     else {
         return error(400, 21604, "A 'To' phone number is required.");
     };
+    // Counted out again however the answer ends (a client that gives up
+    // drops this handler mid-sleep).
+    struct InFlight(Arc<Mutex<Inner>>);
+    impl Drop for InFlight {
+        fn drop(&mut self) {
+            self.0.lock().unwrap().sends_in_flight -= 1;
+        }
+    }
     let delay = {
         let mut i = inner.lock().unwrap();
         i.sends_in_flight += 1;
         i.max_sends_in_flight = i.max_sends_in_flight.max(i.sends_in_flight);
         i.send_delay
     };
+    let _in_flight = InFlight(inner.clone());
     if !delay.is_zero() {
         tokio::time::sleep(delay).await;
     }
     let (script, record) = {
         let mut i = inner.lock().unwrap();
-        i.sends_in_flight -= 1;
         i.requests += 1;
         let script = i.script.pop_front();
         let record = Sent {
