@@ -135,6 +135,9 @@ struct Group {
     watched: bool,
     /// When its first member began, for [`GROUP_HOLD`].
     started: tokio::time::Instant,
+    /// A member is holding it open (sleeping until the hold ends, then
+    /// committing it); the others just wait for the `COMMIT`.
+    held: bool,
 }
 
 impl Lite {
@@ -317,6 +320,7 @@ impl LiteTx {
                 done,
                 watched: false,
                 started: tokio::time::Instant::now(),
+                held: false,
             });
         }
         if let Err(e) = guard.conn.execute_batch("SAVEPOINT tx") {
@@ -388,9 +392,18 @@ impl LiteTx {
                     match self.hold_until(&guard) {
                         Some(at) => {
                             // Calls are coming together: let more of them
-                            // join (each waits here too; the first to wake
-                            // commits the lot). A worker's transaction
-                            // joining meanwhile commits it at once.
+                            // join. One member holds the group and commits
+                            // it when the hold ends; the rest wait for that
+                            // `COMMIT` (all of them waking at once to queue
+                            // for the writer would leave a transaction
+                            // arriving among them waiting for the
+                            // watchdog). A worker's transaction joining
+                            // meanwhile commits it at once.
+                            let group = guard.group.as_mut().expect("open");
+                            if group.held {
+                                break;
+                            }
+                            group.held = true;
                             drop(guard);
                             tokio::time::sleep_until(at).await;
                         }
