@@ -62,15 +62,16 @@ pub struct Worker {
 
 /// On SQLite, how many jobs the worker carries at once, claimed but not yet
 /// recorded, per send slot (`worker_concurrency`). A job spends most of
-/// that time waiting for SQLite's one writer (its claim, its start, its record, each
-/// committed with other transactions), not in the carrier's API; when one
-/// permit covered both, the permits ran out while the sends themselves were
-/// far below `worker_concurrency`, and the texts fell behind the calls
-/// (measured 2026-11-26, 5,000 calls/s for 60 s, the webhooks' group
-/// commits held open 2 ms: 4,658–4,882 texts/s with four jobs per send slot
-/// against 4,023–4,522 with one, drains of 5–13 s). On PostgreSQL, one: its transactions run side
-/// by side on pooled connections, and the jobs that are not sends (timers)
-/// each take a connection, which more jobs at once would only queue for.
+/// that time waiting for SQLite's one writer (its claim, its start, its
+/// record, each committed with other transactions), not in the carrier's
+/// API; when one permit covered both, the permits ran out while the sends
+/// themselves were far below `worker_concurrency`, and the texts fell
+/// behind the calls (measured 2026-11-26, 5,000 calls/s for 60 s, the
+/// webhooks' group commits held open 2 ms: 4,658–4,882 texts/s with four
+/// jobs per send slot against 4,023–4,522 with one, drains of 5–13 s). On
+/// PostgreSQL, one: its transactions run side by side on pooled
+/// connections, and the jobs that are not sends (timers) each take a
+/// connection, which more jobs at once would only queue for.
 pub const JOBS_PER_SEND_SLOT_SQLITE: usize = 4;
 
 impl Worker {

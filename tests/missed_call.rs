@@ -1163,12 +1163,8 @@ async fn a_text_that_cannot_get_a_send_slot_in_time_waits_its_turn_again(b: Back
         let resp = app.missed_call(&format!("CAlate{i}"), caller).await;
         assert_eq!(resp.status(), 200);
     }
-    for _ in 0..60 {
-        if app.mock.sent().len() >= 6 {
-            break;
-        }
-        tokio::time::sleep(std::time::Duration::from_millis(250)).await;
-    }
+    app.wait_for_texts_within(6, std::time::Duration::from_secs(15))
+        .await;
     app.settle().await;
     for caller in &callers {
         assert_eq!(app.mock.sent_to(caller).len(), 1, "{caller} texted once");

@@ -16,7 +16,8 @@
 //! nobody waiting (or the group full) commits the lot and tells the others.
 //! Before it does, it lets the tasks that are ready to run have one turn
 //! with the writer free, so that those about to write join the group
-//! rather than start one of their own.
+//! rather than start one of their own; and once a group of webhooks is
+//! busy, one of them holds it open a moment longer ([`GROUP_HOLD`]).
 //! `commit()` returns only once the outer `COMMIT` has happened, so a caller
 //! never acts on (or answers a webhook for) work that is not yet committed
 //! (durable against a crash of the process; against power loss as far as
@@ -349,8 +350,7 @@ impl LiteTx {
         }
         let group = guard.group.as_mut().expect("a savepoint lives in a group");
         group.members += 1;
-        let members = group.members;
-        let done = group.done.subscribe();
+        let (members, done) = (group.members, group.done.subscribe());
         if members < MAX_GROUP {
             // The group stays open for more members; should they all be
             // canceled, or this task while it waits, its watchdog commits it.
@@ -418,9 +418,7 @@ impl LiteTx {
         }
         flush(&mut guard)
     }
-}
 
-impl LiteTx {
     /// Holding the writer, with this member's group open: until when the
     /// group should stay open for more webhooks ([`GROUP_HOLD`]), if at all.
     /// Only webhooks (and the queue API) hold a group open: the worker's

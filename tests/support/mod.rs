@@ -338,10 +338,18 @@ impl TestApp {
 
     /// Waits (real time, bounded) until the mock has received `n` texts.
     pub async fn wait_for_texts(&self, n: usize) -> Vec<mock_twilio::Sent> {
-        for _ in 0..200 {
-            if self.mock.sent().len() >= n {
-                break;
-            }
+        self.wait_for_texts_within(n, std::time::Duration::from_secs(5))
+            .await
+    }
+
+    /// Like [`TestApp::wait_for_texts`], for up to `limit` (a slow mock).
+    pub async fn wait_for_texts_within(
+        &self,
+        n: usize,
+        limit: std::time::Duration,
+    ) -> Vec<mock_twilio::Sent> {
+        let deadline = std::time::Instant::now() + limit;
+        while self.mock.sent().len() < n && std::time::Instant::now() < deadline {
             tokio::time::sleep(std::time::Duration::from_millis(25)).await;
         }
         self.mock.sent()
