@@ -8,7 +8,7 @@
 //! sample in `tests/data/heldout.tsv`. `ringback-bench --classifier` prints
 //! the same figure as part of the benchmark.
 
-use ringback::classify::Classifier;
+use ringback::core::classify::Classifier;
 use std::time::{Duration, Instant};
 
 fn main() {

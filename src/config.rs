@@ -194,7 +194,7 @@ pub struct Config {
     /// Connection pool and timeouts (`[database]`).
     pub database: DatabaseConfig,
     /// The intent rules from `prompts/intents.rules` (owner-editable).
-    pub classifier: std::sync::Arc<crate::classify::Classifier>,
+    pub classifier: std::sync::Arc<crate::core::classify::Classifier>,
     pub businesses: Vec<Business>,
     /// Tracking number -> index into `businesses`.
     by_number: HashMap<String, usize>,
@@ -600,7 +600,7 @@ impl Config {
 
         let rules_path = prompts_dir.join(s.intent_rules.as_deref().unwrap_or("intents.rules"));
         let classifier = match std::fs::read_to_string(&rules_path) {
-            Ok(text) => match crate::classify::Classifier::from_rules(
+            Ok(text) => match crate::core::classify::Classifier::from_rules(
                 &text,
                 &rules_path.display().to_string(),
             ) {

@@ -8,8 +8,8 @@
 //! half-way; and every page is a row, so a restart mid-chain continues with
 //! the next timer.
 
-use crate::classify::Hazard;
 use crate::config::{Business, Config};
+use crate::core::classify::Hazard;
 use crate::domain::{mask, MessageKind, MessageStatus, PhoneNumber};
 use crate::escalation::{self, Action, Escalation, Event, Paging};
 use crate::metrics::Metrics;

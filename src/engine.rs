@@ -219,7 +219,7 @@ pub(crate) mod tests_support {
         std::fs::create_dir_all(&p).unwrap();
         std::fs::write(
             p.join("intents.rules"),
-            crate::classify::Classifier::default_rules(),
+            crate::core::classify::Classifier::default_rules(),
         )
         .unwrap();
         for (f, t) in [

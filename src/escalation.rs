@@ -35,7 +35,7 @@
 //! escalation is still paging at that step. So a timer that fires after an
 //! ACK, or a duplicate delivery of an old one, does nothing.
 
-use crate::classify::Hazard;
+use crate::core::classify::Hazard;
 use crate::domain::PhoneNumber;
 use crate::roster::OnCall;
 use crate::templates::{Template, TemplateError, Vars};
@@ -48,7 +48,7 @@ use serde::{Deserialize, Serialize};
 // ---------------------------------------------------------------------------
 
 /// Whole-message replies that mean "I've got it", after
-/// [`crate::classify::normalize_keyword`] (letters and digits only, upper
+/// [`crate::core::classify::normalize_keyword`] (letters and digits only, upper
 /// case; so `"On it!"` is `ONIT` and `"ok 👍"` is `OK`).
 const ACK_WORDS: [&str; 6] = ["ACK", "ACKNOWLEDGED", "1", "OK", "OKAY", "ONIT"];
 
@@ -61,7 +61,7 @@ pub fn is_ack(text: &str) -> bool {
     if text.len() > 64 {
         return false;
     }
-    let n = crate::classify::normalize_keyword(text);
+    let n = crate::core::classify::normalize_keyword(text);
     ACK_WORDS.contains(&n.as_str())
 }
 
@@ -1372,7 +1372,7 @@ mod tests {
             fn extra_words_are_not_an_ack(word in prop_oneof![Just("ack"), Just("ok"), Just("on it")],
                                           extra in "[a-z]{1,6}", before in any::<bool>()) {
                 let m = if before { format!("{extra} {word}") } else { format!("{word} {extra}") };
-                let n = crate::classify::normalize_keyword(&m);
+                let n = crate::core::classify::normalize_keyword(&m);
                 prop_assume!(!ACK_WORDS.contains(&n.as_str()));
                 prop_assert!(!is_ack(&m));
             }

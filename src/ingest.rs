@@ -662,7 +662,7 @@ pub enum InboundOutcome {
     },
     Message {
         lead_id: i64,
-        intent: crate::classify::Intent,
+        intent: crate::core::classify::Intent,
     },
 }
 
@@ -683,7 +683,7 @@ impl Core {
         m: &InboundSms<'_>,
         rx: &Received<'_>,
     ) -> Result<InboundOutcome, StoreError> {
-        use crate::classify::{keyword, Intent, Keyword};
+        use crate::core::classify::{keyword, Intent, Keyword};
         use crate::domain::ConsentAction;
         let now = self.now();
         let b = m.business;
@@ -914,7 +914,7 @@ impl Core {
         b: &Business,
         lead: &crate::store::LeadRow,
         m: &InboundSms<'_>,
-        classification: &crate::classify::Classification,
+        classification: &crate::core::classify::Classification,
         now: DateTime<Utc>,
     ) -> Result<engine::ReplyPlan, StoreError> {
         let (transcripts, texts) = tx.what_they_said(lead.id).await?;
@@ -994,7 +994,7 @@ impl Core {
                     &plan.lead,
                     classification
                         .hazard
-                        .unwrap_or(crate::classify::Hazard::Other),
+                        .unwrap_or(crate::core::classify::Hazard::Other),
                     m.body,
                     packet.location.as_deref(),
                     now,
@@ -1056,10 +1056,10 @@ impl Core {
         now: DateTime<Utc>,
     ) -> Result<bool, StoreError> {
         let c = self.config.classifier.classify(transcript);
-        if c.intent != crate::classify::Intent::Emergency {
+        if c.intent != crate::core::classify::Intent::Emergency {
             return Ok(false);
         }
-        let hazard = c.hazard.unwrap_or(crate::classify::Hazard::Other);
+        let hazard = c.hazard.unwrap_or(crate::core::classify::Hazard::Other);
         self.escalate_lead(
             tx,
             b,
@@ -1080,7 +1080,7 @@ impl Core {
         tx: &mut Tx,
         b: &Business,
         lead_id: i64,
-        hazard: crate::classify::Hazard,
+        hazard: crate::core::classify::Hazard,
         said: &str,
         event: &str,
         now: DateTime<Utc>,
@@ -1162,7 +1162,7 @@ impl Core {
             &mut tx,
             b,
             lead_id,
-            crate::classify::Hazard::Other,
+            crate::core::classify::Hazard::Other,
             "pressed 1 for an emergency after hours; the on-call tech did not pick up",
             "ivr:emergency",
             now,
@@ -1192,7 +1192,7 @@ impl Core {
             None => None,
         };
         if let Some((mut lead, _)) = locked {
-            lead.hazard = Some(crate::classify::Hazard::Other.as_str().to_string());
+            lead.hazard = Some(crate::core::classify::Hazard::Other.as_str().to_string());
             lead.intent = Some("emergency".into());
             if matches!(
                 lead.status,

@@ -15,11 +15,12 @@
 //! - [`http`]: webhooks, ops endpoints and the admin API.
 
 pub mod alerts;
-pub mod classify;
+
 pub mod cli;
 pub mod clock;
 pub mod compliance;
 pub mod config;
+pub mod core;
 pub mod domain;
 pub mod emergency;
 pub mod engine;

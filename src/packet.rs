@@ -6,8 +6,8 @@
 //! The packet reports; it never decides. Price and schedule are left to the
 //! owner, and it says so, so nobody reads a promise into it.
 
-use crate::classify::extract::{extract, Extracted};
 use crate::config::Business;
+use crate::core::classify::extract::{extract, Extracted};
 use crate::domain::mask;
 use crate::store::LeadRow;
 use serde::Serialize;

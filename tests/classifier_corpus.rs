@@ -6,7 +6,7 @@
 //! reads `tests/data/heldout.tsv`, written independently of the rules. Both print a
 //! confusion matrix and per-intent precision/recall (`cargo test -- --nocapture`).
 
-use ringback::classify::{Classifier, Intent};
+use ringback::core::classify::{Classifier, Intent};
 use std::path::{Path, PathBuf};
 
 /// Counts for one labelled file.

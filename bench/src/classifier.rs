@@ -12,7 +12,7 @@ use std::path::{Path, PathBuf};
 use std::time::{Duration, Instant};
 
 use anyhow::Context as _;
-use ringback::classify::Classifier;
+use ringback::core::classify::Classifier;
 use serde::Serialize;
 
 use crate::service::workspace_dir;

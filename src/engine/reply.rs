@@ -4,9 +4,9 @@
 //! Opt-out, opt-in and HELP never get here: they are carrier keywords
 //! handled with the consent ledger before any routing.
 
-use crate::classify::extract::Extracted;
-use crate::classify::{Hazard, Intent};
 use crate::config::Business;
+use crate::core::classify::extract::Extracted;
+use crate::core::classify::{Hazard, Intent};
 use crate::domain::LeadStatus;
 use crate::store::LeadRow;
 
@@ -205,7 +205,7 @@ pub fn standalone_question(b: &Business, question: &str) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::classify::extract::extract;
+    use crate::core::classify::extract::extract;
     use crate::engine::tests_support::{config, lead};
     use chrono::{TimeZone, Utc};
 

@@ -75,7 +75,10 @@ pub async fn list_leads(
         .transpose()
         .map_err(ApiError::BadRequest)?;
     if let Some(i) = &q.intent {
-        if !crate::classify::Intent::ALL.iter().any(|x| x.as_str() == i) {
+        if !crate::core::classify::Intent::ALL
+            .iter()
+            .any(|x| x.as_str() == i)
+        {
             return Err(ApiError::BadRequest(format!(
                 "intent {i:?} is not one of opt_out, opt_in, help, emergency, booking, pricing, not_interested, other"
             )));

@@ -483,7 +483,7 @@ fn compile(source: &str) -> Result<Regex, String> {
 impl Classifier {
     /// The rules shipped with ringback (`prompts/intents.rules`).
     pub fn default_rules() -> &'static str {
-        include_str!("../../prompts/intents.rules")
+        include_str!("../../../prompts/intents.rules")
     }
 
     /// The classifier built from [`Classifier::default_rules`].

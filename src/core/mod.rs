@@ -1,0 +1,4 @@
+//! The functional core: decisions as pure functions of data. No store, no
+//! tokio, no I/O, no clock — the shell loads the facts, asks, and applies.
+
+pub mod classify;
