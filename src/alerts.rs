@@ -10,9 +10,10 @@
 //! instances cannot multiply it.
 
 use crate::config::Config;
+use crate::domain::Message;
 use crate::domain::{mask, MessageKind};
 use crate::metrics::Metrics;
-use crate::store::{MessageRow, Store, StoreError, Tx};
+use crate::store::{Store, StoreError, Tx};
 use chrono::{DateTime, Utc};
 use tokio::sync::Notify;
 
@@ -62,7 +63,7 @@ impl AlertOutcome {
 pub(crate) async fn sender_at_risk(
     tx: &mut Tx,
     metrics: &Metrics,
-    m: &MessageRow,
+    m: &Message,
     code: &str,
     now: DateTime<Utc>,
 ) -> Result<(), StoreError> {
@@ -89,7 +90,7 @@ pub async fn sender_refused(
     config: &Config,
     metrics: &Metrics,
     wake: &Notify,
-    msg: &MessageRow,
+    msg: &Message,
     now: DateTime<Utc>,
 ) -> Result<AlertOutcome, StoreError> {
     let outcome = alert_owner(store, config, msg, now).await?;
@@ -124,7 +125,7 @@ pub async fn sender_refused(
 async fn alert_owner(
     store: &Store,
     config: &Config,
-    msg: &MessageRow,
+    msg: &Message,
     now: DateTime<Utc>,
 ) -> Result<AlertOutcome, StoreError> {
     let Some(b) = config.business(&msg.business_id) else {

@@ -10,10 +10,11 @@
 
 use crate::config::{Business, Config};
 use crate::core::classify::Hazard;
+use crate::domain::Lead;
 use crate::domain::{mask, MessageKind, MessageStatus, PhoneNumber};
 use crate::escalation::{self, Action, Escalation, Event, Paging};
 use crate::metrics::Metrics;
-use crate::store::{Job, LeadRow, NewJob, NewMessage, Store, StoreError, Tx};
+use crate::store::{Job, NewJob, NewMessage, Store, StoreError, Tx};
 use chrono::{DateTime, Utc};
 use serde::{Deserialize, Serialize};
 
@@ -102,7 +103,7 @@ pub async fn start(
     config: &Config,
     metrics: &Metrics,
     b: &Business,
-    lead: &LeadRow,
+    lead: &Lead,
     hazard: Hazard,
     what_they_said: &str,
     address: Option<&str>,
@@ -405,7 +406,7 @@ async fn apply(
     config: &Config,
     metrics: &Metrics,
     b: &Business,
-    lead: &LeadRow,
+    lead: &Lead,
     id: i64,
     state: &Escalation,
     actions: Vec<Action>,
@@ -552,7 +553,7 @@ async fn queue_text(
     tx: &mut Tx,
     config: &Config,
     b: &Business,
-    lead: &LeadRow,
+    lead: &Lead,
     to: &str,
     kind: MessageKind,
     body: String,

@@ -15,10 +15,10 @@ pub use reply::{
 };
 
 use crate::config::Business;
+use crate::domain::Lead;
 use crate::domain::{
     ConsentAction, LeadStatus, MissedTrigger, PhoneError, PhoneNumber, SuppressReason,
 };
-use crate::store::LeadRow;
 use chrono::{DateTime, Duration, Utc};
 
 /// What the shell knows when a call is reported missed.
@@ -34,7 +34,7 @@ pub struct MissedCall<'a> {
     /// trigger: the dial result, a status callback or the voicemail.
     pub call_already_counted: bool,
     /// The caller's latest lead at this business, if any.
-    pub latest_lead: Option<&'a LeadRow>,
+    pub latest_lead: Option<&'a Lead>,
     pub consent: Option<ConsentAction>,
     /// The number is known not to take texts (landline, invalid).
     pub unreachable: Option<&'a str>,
@@ -145,7 +145,7 @@ fn suppress_reason(f: &MissedCall<'_>) -> Option<SuppressReason> {
 
 /// A call to the business was answered. A conversation of more than 30
 /// seconds resolves the caller's open lead: they reached a person.
-pub fn answered_call_resolves(lead: Option<&LeadRow>, talked_seconds: i64) -> Option<i64> {
+pub fn answered_call_resolves(lead: Option<&Lead>, talked_seconds: i64) -> Option<i64> {
     match lead {
         Some(l) if talked_seconds > 30 && l.status.is_open() => Some(l.id),
         _ => None,
@@ -178,13 +178,13 @@ pub fn retry_delay(
 pub(crate) mod tests_support {
     use crate::config::Config;
 
+    use crate::domain::Lead;
     use crate::domain::LeadStatus;
-    use crate::store::LeadRow;
     use chrono::{DateTime, Duration, Utc};
 
     /// A texted lead of the fixture business, first call at `first`.
-    pub(crate) fn lead(id: i64, first: DateTime<Utc>) -> LeadRow {
-        LeadRow {
+    pub(crate) fn lead(id: i64, first: DateTime<Utc>) -> Lead {
+        Lead {
             id,
             business_id: "spartan".into(),
             caller: "+15125550147".into(),
@@ -296,7 +296,7 @@ mod tests {
     fn facts<'a>(
         c: &'a Config,
         caller: &'a str,
-        lead: Option<&'a LeadRow>,
+        lead: Option<&'a Lead>,
         now: DateTime<Utc>,
     ) -> MissedCall<'a> {
         MissedCall {

@@ -36,9 +36,9 @@
 //! ACK, or a duplicate delivery of an old one, does nothing.
 
 use crate::core::classify::Hazard;
+use crate::domain::template::{Template, TemplateError, Vars};
 use crate::domain::PhoneNumber;
 use crate::roster::OnCall;
-use crate::templates::{Template, TemplateError, Vars};
 use chrono::{DateTime, Duration, Utc};
 use chrono_tz::Tz;
 use serde::{Deserialize, Serialize};

@@ -564,7 +564,7 @@ pub(crate) async fn apply_receipt(
     error_code: Option<&str>,
     now: DateTime<Utc>,
     cold_after: chrono::Duration,
-) -> Result<Option<(crate::store::MessageRow, bool)>, StoreError> {
+) -> Result<Option<(crate::domain::Message, bool)>, StoreError> {
     let Some(m) = tx.update_delivery(sid, status, error_code, now).await? else {
         return Ok(None);
     };
@@ -580,7 +580,7 @@ pub(crate) async fn apply_receipt(
 }
 
 /// After the commit that cleared it.
-pub(crate) fn log_healthy_again(applied: Option<&(crate::store::MessageRow, bool)>) {
+pub(crate) fn log_healthy_again(applied: Option<&(crate::domain::Message, bool)>) {
     if let Some((m, true)) = applied {
         tracing::info!(
             business = %m.business_id,
@@ -597,7 +597,7 @@ pub(crate) fn log_healthy_again(applied: Option<&(crate::store::MessageRow, bool
 pub(crate) async fn learn_from_carrier_error(
     tx: &mut Tx,
     metrics: &Metrics,
-    m: &crate::store::MessageRow,
+    m: &crate::domain::Message,
     code: &str,
     now: DateTime<Utc>,
     cold_after: chrono::Duration,
@@ -912,7 +912,7 @@ impl Core {
         &self,
         tx: &mut Tx,
         b: &Business,
-        lead: &crate::store::LeadRow,
+        lead: &crate::domain::Lead,
         m: &InboundSms<'_>,
         classification: &crate::core::classify::Classification,
         now: DateTime<Utc>,
@@ -1011,7 +1011,7 @@ impl Core {
         &self,
         tx: &mut Tx,
         b: &Business,
-        lead: &crate::store::LeadRow,
+        lead: &crate::domain::Lead,
         notice: engine::OfficeNotice,
         packet: &crate::packet::Packet,
         now: DateTime<Utc>,

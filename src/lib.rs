@@ -36,6 +36,6 @@ pub mod roster;
 pub mod simulate;
 pub mod startup;
 pub mod store;
-pub mod templates;
+
 pub mod timers;
 pub mod worker;

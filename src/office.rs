@@ -8,9 +8,10 @@
 //! opt-out in the consent ledger (source `admin`), which cancels anything
 //! queued for the number.
 
+use crate::domain::Lead;
 use crate::domain::{ConsentAction, LeadStatus};
 use crate::ingest::Core;
-use crate::store::{LeadRow, StoreError};
+use crate::store::StoreError;
 use serde::Deserialize;
 
 /// How a lead ended, in the SOP's words.
@@ -191,7 +192,7 @@ impl Core {
         &self,
         lead_id: i64,
         u: &LeadUpdate,
-    ) -> Result<LeadRow, OfficeError> {
+    ) -> Result<Lead, OfficeError> {
         let status = u
             .status
             .as_deref()
@@ -351,7 +352,7 @@ impl Core {
         &self,
         lead_id: i64,
         a: &CallAttempt,
-    ) -> Result<LeadRow, OfficeError> {
+    ) -> Result<Lead, OfficeError> {
         if !["no_answer", "voicemail", "reached"].contains(&a.outcome.as_str()) {
             return Err(OfficeError::Invalid(format!(
                 "outcome {:?} is not one of no_answer, voicemail, reached",

@@ -9,7 +9,7 @@
 use crate::config::Business;
 use crate::core::classify::extract::{extract, Extracted};
 use crate::domain::mask;
-use crate::store::LeadRow;
+use crate::domain::Lead;
 use serde::Serialize;
 
 /// How much of what the customer said goes into the texted packet.
@@ -40,7 +40,7 @@ pub struct Packet {
 /// What the packet is built from.
 pub struct PacketInput<'a> {
     pub business: &'a Business,
-    pub lead: &'a LeadRow,
+    pub lead: &'a Lead,
     /// Voicemail transcripts, oldest first.
     pub transcripts: &'a [String],
     /// The customer's texts, oldest first.
@@ -147,7 +147,7 @@ impl Packet {
     }
 }
 
-fn recommended_next_action(lead: &LeadRow, unreachable: bool, missing: &[String]) -> String {
+fn recommended_next_action(lead: &Lead, unreachable: bool, missing: &[String]) -> String {
     use crate::domain::LeadStatus;
     let ask = if missing.is_empty() {
         String::new()

@@ -18,9 +18,10 @@
 //! lead's status again, in case the customer replied in between).
 
 use crate::config::Config;
+use crate::domain::Lead;
 use crate::domain::MessageKind;
 use crate::engine::{self, ColdCheck, FollowUpDecision, FollowUpDue};
-use crate::store::{Job, LeadRow, NewJob, Store, StoreError, Tx};
+use crate::store::{Job, NewJob, Store, StoreError, Tx};
 use chrono::{DateTime, Utc};
 use serde::{Deserialize, Serialize};
 
@@ -206,7 +207,7 @@ pub fn carries_no_cold_check(next: Option<DateTime<Utc>>, cold_at: DateTime<Utc>
 /// stops carrying the check (see the module doc).
 pub async fn queue_cold_check(
     tx: &mut Tx,
-    lead: &LeadRow,
+    lead: &Lead,
     cold_after: chrono::Duration,
     now: DateTime<Utc>,
 ) -> Result<(), StoreError> {
@@ -222,11 +223,7 @@ pub async fn queue_cold_check(
 
 /// [`carries_no_cold_check`] for `lead`, going cold `cold_after` past its
 /// last activity.
-fn lead_carries_no_cold_check(
-    next: Option<DateTime<Utc>>,
-    lead: &LeadRow,
-    config: &Config,
-) -> bool {
+fn lead_carries_no_cold_check(next: Option<DateTime<Utc>>, lead: &Lead, config: &Config) -> bool {
     carries_no_cold_check(next, lead.last_activity_at + config.service.cold_after)
 }
 
@@ -238,7 +235,7 @@ async fn put_off(
     store: &Store,
     mut tx: Tx,
     job: &Job,
-    lead: &LeadRow,
+    lead: &Lead,
     config: &Config,
     until: DateTime<Utc>,
     reason: &str,

@@ -14,11 +14,12 @@
 use crate::clock::Clock;
 use crate::compliance::{self, Outgoing, Verdict};
 use crate::config::Config;
+use crate::domain::Message;
 use crate::domain::{mask, MessageKind, MessageStatus};
 use crate::engine::retry_delay;
 use crate::metrics::Metrics;
 use crate::provider::{OutboundSms, Provider, SendError};
-use crate::store::{BeginSend, Dialect, Job, MessageRow, SentRecord, Store};
+use crate::store::{BeginSend, Dialect, Job, SentRecord, Store};
 use chrono::{DateTime, Utc};
 use serde::{Deserialize, Serialize};
 use std::collections::HashMap;
@@ -234,7 +235,7 @@ impl Worker {
             return;
         }
         let ids: Vec<i64> = sends.iter().map(|(_, id, _)| *id).collect();
-        let mut msgs: HashMap<i64, MessageRow> = match self.store.messages_by_ids(&ids).await {
+        let mut msgs: HashMap<i64, Message> = match self.store.messages_by_ids(&ids).await {
             Ok(rows) => rows.into_iter().map(|m| (m.id, m)).collect(),
             Err(e) => {
                 tracing::warn!(error = %e, "cannot load a batch of messages; sending one by one");
@@ -263,8 +264,7 @@ impl Worker {
                 None
             }
         };
-        let mut ready: Vec<(Job, MessageRow, OwnedSemaphorePermit)> =
-            Vec::with_capacity(sends.len());
+        let mut ready: Vec<(Job, Message, OwnedSemaphorePermit)> = Vec::with_capacity(sends.len());
         for (job, message_id, permit) in sends {
             let Some(msg) = msgs.remove(&message_id) else {
                 self.spawn_single(job, permit);
@@ -286,15 +286,14 @@ impl Worker {
             let rest = ready.split_off(ready.len().min(self.store.send_batch()));
             let chunk = std::mem::replace(&mut ready, rest);
             let begun = {
-                let owned: Vec<(Job, MessageRow)> = chunk
+                let owned: Vec<(Job, Message)> = chunk
                     .iter()
                     .map(|(j, m, _)| (j.clone(), m.clone()))
                     .collect();
                 let (store, cap, now) =
                     (self.store.clone(), self.rules.daily_cap, self.clock.now());
                 self.in_writer_runtime(async move {
-                    let items: Vec<(&Job, &MessageRow)> =
-                        owned.iter().map(|(j, m)| (j, m)).collect();
+                    let items: Vec<(&Job, &Message)> = owned.iter().map(|(j, m)| (j, m)).collect();
                     store.begin_send_batch(&items, cap, now).await
                 })
                 .await
@@ -339,7 +338,7 @@ impl Worker {
     async fn after_begin(
         &self,
         job: &Job,
-        msg: &MessageRow,
+        msg: &Message,
         begin: BeginSend,
         permit: OwnedSemaphorePermit,
         record_tx: &mpsc::UnboundedSender<ToRecord>,
@@ -722,7 +721,7 @@ impl Worker {
     async fn handle_begin(
         &self,
         job: &Job,
-        msg: &MessageRow,
+        msg: &Message,
         begin: BeginSend,
     ) -> crate::store::Result<Option<bool>> {
         let now = self.clock.now();
@@ -765,7 +764,7 @@ impl Worker {
         }
     }
 
-    fn outbound(&self, msg: &MessageRow) -> OutboundSms {
+    fn outbound(&self, msg: &Message) -> OutboundSms {
         OutboundSms {
             to: msg.to.clone(),
             from: msg.from.clone(),
@@ -778,7 +777,7 @@ impl Worker {
     async fn send_after_begin(
         &self,
         job: &Job,
-        msg: &MessageRow,
+        msg: &Message,
         in_doubt: bool,
     ) -> crate::store::Result<()> {
         // One slot for the look-up and the send.
@@ -873,7 +872,7 @@ impl Worker {
     }
 
     /// The compliance gate for `msg` at `now`, with the facts it needs.
-    async fn gate(&self, msg: &MessageRow, now: DateTime<Utc>) -> crate::store::Result<Verdict> {
+    async fn gate(&self, msg: &Message, now: DateTime<Utc>) -> crate::store::Result<Verdict> {
         let counted = if compliance::counts_toward_cap(msg.kind) {
             self.store
                 .capped_texts_since(&msg.business_id, &msg.to, now - compliance::CAP_WINDOW)
@@ -888,7 +887,7 @@ impl Worker {
     /// and when the oldest of them left.
     fn gate_counted(
         &self,
-        msg: &MessageRow,
+        msg: &Message,
         now: DateTime<Utc>,
         (sent_last_24h, oldest): (i64, Option<DateTime<Utc>>),
     ) -> Verdict {
@@ -969,7 +968,7 @@ impl Worker {
     }
 
     /// From the event that caused `msg` to the carrier accepting it.
-    fn observe_delay(&self, msg: &MessageRow, now: DateTime<Utc>) {
+    fn observe_delay(&self, msg: &Message, now: DateTime<Utc>) {
         let delay = (now - msg.trigger_at).num_milliseconds().max(0) as f64 / 1000.0;
         self.metrics.observe("ringback_text_delay_seconds", delay);
     }

@@ -2,9 +2,19 @@
 //! (not) sent. Everything here is plain data with string forms that are
 //! stored in the database and shown in the admin API.
 
+mod call;
+pub mod hours;
+mod lead;
+mod message;
 mod phone;
+pub mod template;
 
+pub use call::Call;
+pub use hours::BusinessHours;
+pub use lead::{Lead, LeadEvent};
+pub use message::Message;
 pub use phone::{mask, Masked, PhoneError, PhoneNumber};
+pub use template::{Template, TemplateError, Vars};
 
 /// Declares a string-backed enum whose string forms are what the database
 /// stores and the API shows. Parsing an unknown string is an error, never a
@@ -156,6 +166,14 @@ string_enum! {
         OptIn => "opt_in",
         Help => "help",
     }
+}
+
+/// Serializes an enum by its string form (as stored and shown in the API).
+pub(crate) fn ser_display<T: std::fmt::Display, S: serde::Serializer>(
+    v: &T,
+    s: S,
+) -> std::result::Result<S::Ok, S::Error> {
+    s.collect_str(v)
 }
 
 #[cfg(test)]

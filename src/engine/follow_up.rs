@@ -3,8 +3,8 @@
 //! decisions in one transaction with the job's completion.
 
 use crate::config::{Business, StepTime};
+use crate::domain::Lead;
 use crate::domain::{ConsentAction, LeadStatus};
-use crate::store::LeadRow;
 use chrono::{DateTime, Duration, NaiveTime, TimeZone, Utc};
 
 /// Two follow-ups never go out closer together than this, even when a
@@ -96,7 +96,7 @@ pub enum FollowUpDecision {
 /// The facts a firing follow-up needs.
 pub struct FollowUpDue<'a> {
     pub business: &'a Business,
-    pub lead: &'a LeadRow,
+    pub lead: &'a Lead,
     pub step: usize,
     pub consent: Option<ConsentAction>,
     pub unreachable: bool,
@@ -164,7 +164,7 @@ pub enum ColdCheck {
 /// A lead waiting on the customer with no progress for `cold_after` turns
 /// cold. Leads waiting on the office (booking requested) are the office's
 /// to close, so they stay in its queue.
-pub fn cold_check(lead: &LeadRow, now: DateTime<Utc>, cold_after: Duration) -> ColdCheck {
+pub fn cold_check(lead: &Lead, now: DateTime<Utc>, cold_after: Duration) -> ColdCheck {
     match lead.status {
         LeadStatus::New | LeadStatus::Texted | LeadStatus::Engaged => {
             let at = lead.last_activity_at + cold_after;
@@ -189,7 +189,7 @@ mod tests {
         Utc.with_ymd_and_hms(2026, 11, 24, 16, 0, 0).unwrap()
     }
 
-    fn due(l: &LeadRow, step: usize, now: DateTime<Utc>) -> FollowUpDecision {
+    fn due(l: &Lead, step: usize, now: DateTime<Utc>) -> FollowUpDecision {
         let c = config();
         on_follow_up_due(&FollowUpDue {
             business: c.business("spartan").unwrap(),
@@ -300,7 +300,7 @@ mod tests {
         let now = t + Duration::minutes(30);
         let c = config();
         let b = c.business("spartan").unwrap();
-        let check = |l: &LeadRow, consent, unreachable| {
+        let check = |l: &Lead, consent, unreachable| {
             on_follow_up_due(&FollowUpDue {
                 business: b,
                 lead: l,

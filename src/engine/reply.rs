@@ -7,18 +7,18 @@
 use crate::config::Business;
 use crate::core::classify::extract::Extracted;
 use crate::core::classify::{Hazard, Intent};
+use crate::domain::Lead;
 use crate::domain::LeadStatus;
-use crate::store::LeadRow;
 
-/// Bit in `LeadRow::questions_asked`: "what is the problem, and where?"
+/// Bit in `Lead::questions_asked`: "what is the problem, and where?"
 pub const ASKED_DETAILS: i64 = 1;
-/// Bit in `LeadRow::questions_asked`: "how urgent, and when to call?"
+/// Bit in `Lead::questions_asked`: "how urgent, and when to call?"
 pub const ASKED_TIMING: i64 = 2;
 
 /// What the shell knows when a reply arrives.
 pub struct Reply<'a> {
     pub business: &'a Business,
-    pub lead: &'a LeadRow,
+    pub lead: &'a Lead,
     pub intent: Intent,
     pub hazard: Option<Hazard>,
     /// Details from everything the customer said so far, this text included.
@@ -57,7 +57,7 @@ impl OfficeNotice {
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct ReplyPlan {
     /// The lead after this reply.
-    pub lead: LeadRow,
+    pub lead: Lead,
     /// A text back to the customer, if any (at most one per reply).
     pub reply: Option<String>,
     pub notify: Option<OfficeNotice>,
@@ -90,7 +90,7 @@ pub fn on_reply(r: &Reply<'_>) -> ReplyPlan {
         LeadStatus::Resolved | LeadStatus::Dismissed => LeadStatus::Engaged,
         other => other,
     };
-    let plan = |lead: LeadRow, reply: Option<String>, notify, event: &str| ReplyPlan {
+    let plan = |lead: Lead, reply: Option<String>, notify, event: &str| ReplyPlan {
         lead,
         reply,
         notify,
@@ -180,7 +180,7 @@ pub fn on_reply(r: &Reply<'_>) -> ReplyPlan {
 /// The next context question worth asking, if any, marking it asked.
 /// Details (what and where) come before timing (how urgent and when);
 /// each is asked at most once, so a lead gets at most two questions.
-fn next_question(b: &Business, lead: &mut LeadRow, d: &Extracted) -> Option<String> {
+fn next_question(b: &Business, lead: &mut Lead, d: &Extracted) -> Option<String> {
     let missing = d.missing();
     let lacks = |k: &str| missing.contains(&k);
     let vars = b.vars(&lead.tracking_number);
@@ -209,7 +209,7 @@ mod tests {
     use crate::engine::tests_support::{config, lead};
     use chrono::{TimeZone, Utc};
 
-    fn route(intent: Intent, lead: &LeadRow, said: &str) -> ReplyPlan {
+    fn route(intent: Intent, lead: &Lead, said: &str) -> ReplyPlan {
         let c = config();
         let b = c.business("spartan").unwrap();
         let details = extract(said);
@@ -226,7 +226,7 @@ mod tests {
         })
     }
 
-    fn texted() -> LeadRow {
+    fn texted() -> Lead {
         lead(7, Utc.with_ymd_and_hms(2026, 11, 24, 16, 0, 0).unwrap())
     }
 

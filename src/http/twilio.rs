@@ -602,7 +602,7 @@ pub async fn sms_status(
 async fn screened_call<'a>(
     s: &'a AppState,
     uri: &axum::http::Uri,
-) -> Result<(String, crate::store::CallRow, &'a Business), ApiError> {
+) -> Result<(String, crate::domain::Call, &'a Business), ApiError> {
     let parent = query_param(uri, "parent")
         .ok_or_else(|| ApiError::BadRequest("missing `parent` query parameter".into()))?;
     let call = s

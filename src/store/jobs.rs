@@ -247,7 +247,7 @@ impl SentRecord {
     /// The record of `msg`, sent for `job`, accepted by `provider` as `sid`.
     pub fn new(
         job: &Job,
-        msg: &super::MessageRow,
+        msg: &crate::domain::Message,
         provider: &str,
         sid: &str,
         at: DateTime<Utc>,
@@ -441,7 +441,7 @@ impl Store {
     /// Messages by id, in no particular order (missing ids are left out).
     /// A plain read, outside any transaction: callers re-check whatever can
     /// change (status, consent) under the contact lock in `begin_send*`.
-    pub async fn messages_by_ids(&self, ids: &[i64]) -> Result<Vec<super::MessageRow>> {
+    pub async fn messages_by_ids(&self, ids: &[i64]) -> Result<Vec<crate::domain::Message>> {
         let mut out = Vec::with_capacity(ids.len());
         for chunk in ids.chunks(500) {
             let params: Vec<String> = (1..=chunk.len()).map(|i| format!("${i}")).collect();
@@ -451,7 +451,7 @@ impl Store {
                 q = q.bind(*id);
             }
             for r in q.fetch_all(self.r().await.target()).await? {
-                out.push(super::MessageRow::from_row(&r)?);
+                out.push(<crate::domain::Message as super::rows::FromDbRow>::from_row(&r)?);
             }
         }
         Ok(out)
@@ -469,7 +469,7 @@ impl Store {
     /// Results are in the order of `items`.
     pub async fn begin_send_batch(
         &self,
-        items: &[(&Job, &super::MessageRow)],
+        items: &[(&Job, &crate::domain::Message)],
         daily_cap: i64,
         now: DateTime<Utc>,
     ) -> Result<Vec<BeginSend>> {
@@ -645,7 +645,7 @@ impl Store {
     pub async fn begin_send(
         &self,
         job: &Job,
-        msg: &super::MessageRow,
+        msg: &crate::domain::Message,
         daily_cap: i64,
         now: DateTime<Utc>,
     ) -> Result<BeginSend> {

@@ -20,17 +20,18 @@ mod jobs;
 mod lite;
 mod lite_config;
 mod lite_pcache;
-mod rows;
+pub(crate) mod rows;
 // Sender health (migration 0002): carrier errors per number, owner alerts.
 mod health;
 
 pub use caps::CapCounts;
 pub use health::SenderHealthRow;
 pub use jobs::{BeginSend, Job, JobStatus, NewJob, SentRecord, JOBS_CHANNEL, SEND_BATCH};
-pub use rows::{CallRow, LeadEventRow, LeadRow, MessageRow, NewLead, NewMessage};
+use rows::FromDbRow;
+pub use rows::{NewLead, NewMessage};
 
 use crate::clock::to_ms;
-use crate::domain::{ConsentAction, LeadStatus, MessageStatus};
+use crate::domain::{Call, ConsentAction, Lead, LeadEvent, LeadStatus, Message, MessageStatus};
 use chrono::{DateTime, Utc};
 use db::{query, FromDb, Row, Target};
 use lite::{Lane, Lite, LiteTx};
@@ -338,17 +339,17 @@ impl Store {
 
     // -- reads for the API, metrics and tests -------------------------------
 
-    pub async fn lead(&self, id: i64) -> Result<Option<LeadRow>> {
+    pub async fn lead(&self, id: i64) -> Result<Option<Lead>> {
         let row = query("SELECT * FROM leads WHERE id = $1")
             .bind(id)
             .fetch_optional(self.r().await.target())
             .await?;
-        row.map(|r| LeadRow::from_row(&r)).transpose()
+        row.map(|r| Lead::from_row(&r)).transpose()
     }
 
     /// Leads, newest first, filtered. Every filter is optional; values are
     /// bound, never spliced into the SQL.
-    pub async fn leads(&self, filter: &LeadFilter) -> Result<Vec<LeadRow>> {
+    pub async fn leads(&self, filter: &LeadFilter) -> Result<Vec<Lead>> {
         let mut sql = String::from("SELECT * FROM leads WHERE 1 = 1");
         let mut texts: Vec<String> = Vec::new();
         let mut cond = |sql: &mut String, col: &str, v: &Option<String>| {
@@ -396,7 +397,7 @@ impl Store {
             .bind(filter.limit.unwrap_or(100).clamp(1, 1000))
             .fetch_all(self.r().await.target())
             .await?;
-        rows.iter().map(LeadRow::from_row).collect()
+        rows.iter().map(Lead::from_row).collect()
     }
 
     /// What the caller said to this lead (see [`Tx::what_they_said`]).
@@ -404,53 +405,53 @@ impl Store {
         what_they_said(self.r().await.target(), lead_id).await
     }
 
-    pub async fn calls_for_lead(&self, lead_id: i64) -> Result<Vec<CallRow>> {
+    pub async fn calls_for_lead(&self, lead_id: i64) -> Result<Vec<Call>> {
         let rows = query("SELECT * FROM calls WHERE lead_id = $1 ORDER BY id")
             .bind(lead_id)
             .fetch_all(self.r().await.target())
             .await?;
-        rows.iter().map(CallRow::from_row).collect()
+        rows.iter().map(Call::from_row).collect()
     }
 
-    pub async fn call(&self, call_sid: &str) -> Result<Option<CallRow>> {
+    pub async fn call(&self, call_sid: &str) -> Result<Option<Call>> {
         let row = query("SELECT * FROM calls WHERE call_sid = $1")
             .bind(call_sid)
             .fetch_optional(self.r().await.target())
             .await?;
-        row.map(|r| CallRow::from_row(&r)).transpose()
+        row.map(|r| Call::from_row(&r)).transpose()
     }
 
-    pub async fn messages_for_lead(&self, lead_id: i64) -> Result<Vec<MessageRow>> {
+    pub async fn messages_for_lead(&self, lead_id: i64) -> Result<Vec<Message>> {
         let rows = query("SELECT * FROM messages WHERE lead_id = $1 ORDER BY id")
             .bind(lead_id)
             .fetch_all(self.r().await.target())
             .await?;
-        rows.iter().map(MessageRow::from_row).collect()
+        rows.iter().map(Message::from_row).collect()
     }
 
-    pub async fn lead_events(&self, lead_id: i64) -> Result<Vec<LeadEventRow>> {
+    pub async fn lead_events(&self, lead_id: i64) -> Result<Vec<LeadEvent>> {
         let rows = query("SELECT * FROM lead_events WHERE lead_id = $1 ORDER BY id")
             .bind(lead_id)
             .fetch_all(self.r().await.target())
             .await?;
-        rows.iter().map(LeadEventRow::from_row).collect()
+        rows.iter().map(LeadEvent::from_row).collect()
     }
 
     /// Every message, oldest first (tests and `simulate`).
-    pub async fn messages(&self, limit: i64) -> Result<Vec<MessageRow>> {
+    pub async fn messages(&self, limit: i64) -> Result<Vec<Message>> {
         let rows = query("SELECT * FROM messages ORDER BY id LIMIT $1")
             .bind(limit)
             .fetch_all(self.r().await.target())
             .await?;
-        rows.iter().map(MessageRow::from_row).collect()
+        rows.iter().map(Message::from_row).collect()
     }
 
-    pub async fn message(&self, id: i64) -> Result<Option<MessageRow>> {
+    pub async fn message(&self, id: i64) -> Result<Option<Message>> {
         let row = query("SELECT * FROM messages WHERE id = $1")
             .bind(id)
             .fetch_optional(self.r().await.target())
             .await?;
-        row.map(|r| MessageRow::from_row(&r)).transpose()
+        row.map(|r| Message::from_row(&r)).transpose()
     }
 
     /// Counts rows of a table (tests and metrics). `table` must be a literal
@@ -584,7 +585,7 @@ fn open_sqlite(path: &str, reader: bool, busy: Duration) -> Result<rusqlite::Con
 /// Binds what a call's callbacks change, in this order: lead, status,
 /// missed trigger, screened, answered seconds, recording, transcript, and
 /// `now` as the update time.
-fn bind_call_state<'q>(q: db::Query<'q>, call: &CallRow, now: DateTime<Utc>) -> db::Query<'q> {
+fn bind_call_state<'q>(q: db::Query<'q>, call: &Call, now: DateTime<Utc>) -> db::Query<'q> {
     q.bind(call.lead_id)
         .bind(&call.status)
         .bind(call.missed_trigger.clone())
@@ -798,7 +799,7 @@ impl Tx {
         tracking_number: &str,
         status: &str,
         now: DateTime<Utc>,
-    ) -> Result<CallRow> {
+    ) -> Result<Call> {
         let row = query(
             "INSERT INTO calls (call_sid, business_id, caller, tracking_number, status, created_at, updated_at)
              VALUES ($1, $2, $3, $4, $5, $6, $6)
@@ -813,7 +814,7 @@ impl Tx {
         .bind(to_ms(now))
         .fetch_one(self.conn())
         .await?;
-        CallRow::from_row(&row)
+        Call::from_row(&row)
     }
 
     /// The call row a missed call works on, held against the call's other
@@ -832,7 +833,7 @@ impl Tx {
         caller: &str,
         tracking_number: &str,
         now: DateTime<Utc>,
-    ) -> Result<CallRow> {
+    ) -> Result<Call> {
         if self.dialect == Dialect::Postgres {
             return self
                 .upsert_call(
@@ -848,7 +849,7 @@ impl Tx {
         if let Some(call) = self.call(call_sid).await? {
             return Ok(call);
         }
-        Ok(CallRow {
+        Ok(Call {
             id: 0,
             call_sid: call_sid.to_string(),
             business_id: business_id.to_string(),
@@ -870,7 +871,7 @@ impl Tx {
     /// [`Tx::call_for_missed`]): the whole row back if it exists (this
     /// transaction holds it), else a new row (id 0, SQLite only: on
     /// PostgreSQL `call_for_missed` has already upserted it).
-    pub async fn save_missed_call(&mut self, call: &CallRow, now: DateTime<Utc>) -> Result<()> {
+    pub async fn save_missed_call(&mut self, call: &Call, now: DateTime<Utc>) -> Result<()> {
         if call.id != 0 {
             return self.update_call(call, now).await;
         }
@@ -888,7 +889,7 @@ impl Tx {
         Ok(())
     }
 
-    pub async fn update_call(&mut self, call: &CallRow, now: DateTime<Utc>) -> Result<()> {
+    pub async fn update_call(&mut self, call: &Call, now: DateTime<Utc>) -> Result<()> {
         let q = query(
             "UPDATE calls SET lead_id = $2, status = $3, missed_trigger = $4, screen_accepted = $5,
                  answered_seconds = $6, recording_url = $7, transcript = $8, updated_at = $9
@@ -900,25 +901,21 @@ impl Tx {
     }
 
     /// The caller's most recent lead at this business.
-    pub async fn latest_lead(
-        &mut self,
-        business_id: &str,
-        caller: &str,
-    ) -> Result<Option<LeadRow>> {
+    pub async fn latest_lead(&mut self, business_id: &str, caller: &str) -> Result<Option<Lead>> {
         let row = query("SELECT * FROM leads WHERE business_id = $1 AND caller = $2 ORDER BY first_call_at DESC, id DESC LIMIT 1")
             .bind(business_id)
             .bind(caller)
             .fetch_optional(self.conn())
             .await?;
-        row.map(|r| LeadRow::from_row(&r)).transpose()
+        row.map(|r| Lead::from_row(&r)).transpose()
     }
 
-    pub async fn lead(&mut self, id: i64) -> Result<Option<LeadRow>> {
+    pub async fn lead(&mut self, id: i64) -> Result<Option<Lead>> {
         let row = query("SELECT * FROM leads WHERE id = $1")
             .bind(id)
             .fetch_optional(self.conn())
             .await?;
-        row.map(|r| LeadRow::from_row(&r)).transpose()
+        row.map(|r| Lead::from_row(&r)).transpose()
     }
 
     pub async fn insert_lead(&mut self, l: &NewLead) -> Result<i64> {
@@ -941,7 +938,7 @@ impl Tx {
     }
 
     /// Writes back the mutable parts of a lead.
-    pub async fn update_lead(&mut self, l: &LeadRow, now: DateTime<Utc>) -> Result<()> {
+    pub async fn update_lead(&mut self, l: &Lead, now: DateTime<Utc>) -> Result<()> {
         query(
             // `new` is only ever a lead's first status. The recorder moves a
             // lead to `texted` without the contact lock (it only touches the
@@ -1047,13 +1044,13 @@ impl Tx {
         status: MessageStatus,
         error_code: Option<&str>,
         now: DateTime<Utc>,
-    ) -> Result<Option<MessageRow>> {
+    ) -> Result<Option<Message>> {
         let row = query("SELECT * FROM messages WHERE provider_sid = $1")
             .bind(provider_sid)
             .fetch_optional(self.conn())
             .await?;
         let Some(row) = row else { return Ok(None) };
-        let m = MessageRow::from_row(&row)?;
+        let m = Message::from_row(&row)?;
         if status.rank() < m.status.rank()
             || (status.rank() == m.status.rank() && status.rank() == 3)
         {
@@ -1066,7 +1063,7 @@ impl Tx {
             .bind(to_ms(now))
             .execute(self.conn())
             .await?;
-        Ok(Some(MessageRow {
+        Ok(Some(Message {
             status,
             error_code: error_code.map(str::to_string).or(m.error_code.clone()),
             ..m
@@ -1115,7 +1112,7 @@ impl Tx {
         &mut self,
         lead_id: i64,
         now: DateTime<Utc>,
-    ) -> Result<Option<(LeadRow, Option<String>)>> {
+    ) -> Result<Option<(Lead, Option<String>)>> {
         let Some(lead) = self.lead(lead_id).await? else {
             return Ok(None);
         };
@@ -1125,12 +1122,12 @@ impl Tx {
         Ok(self.lead(lead_id).await?.map(|l| (l, unreachable)))
     }
 
-    pub async fn call(&mut self, call_sid: &str) -> Result<Option<CallRow>> {
+    pub async fn call(&mut self, call_sid: &str) -> Result<Option<Call>> {
         let row = query("SELECT * FROM calls WHERE call_sid = $1")
             .bind(call_sid)
             .fetch_optional(self.conn())
             .await?;
-        row.map(|r| CallRow::from_row(&r)).transpose()
+        row.map(|r| Call::from_row(&r)).transpose()
     }
 
     /// Ends a lead's follow-up sequence: its pending follow-up timers

@@ -4,9 +4,10 @@
 use super::db::Row;
 use super::{get, Result, StoreError};
 use crate::clock::from_ms;
-use crate::domain::{LeadStatus, MessageKind, MessageStatus, SuppressReason};
+use crate::domain::{
+    Call, Lead, LeadEvent, LeadStatus, Message, MessageKind, MessageStatus, SuppressReason,
+};
 use chrono::{DateTime, Utc};
-use serde::Serialize;
 use std::str::FromStr;
 
 fn parse<T: FromStr<Err = String>>(r: &Row, col: &str) -> Result<T> {
@@ -22,52 +23,9 @@ fn opt_time(r: &Row, col: &str) -> Result<Option<DateTime<Utc>>> {
     Ok(get::<Option<i64>>(r, col)?.map(from_ms))
 }
 
-#[derive(Debug, Clone, Serialize, PartialEq, Eq)]
-pub struct LeadRow {
-    pub id: i64,
-    pub business_id: String,
-    pub caller: String,
-    pub tracking_number: String,
-    #[serde(serialize_with = "ser_display")]
-    pub status: LeadStatus,
-    pub call_count: i64,
-    pub first_call_at: DateTime<Utc>,
-    pub window_ends_at: DateTime<Utc>,
-    pub last_activity_at: DateTime<Utc>,
-    pub suppressed_reason: Option<String>,
-    pub closed_reason: Option<String>,
-    /// The latest reply's intent (`booking`, `pricing`, ...).
-    pub intent: Option<String>,
-    /// The hazard of a reported emergency (`gas`, `flooding`, ...).
-    pub hazard: Option<String>,
-    /// Context questions asked so far (at most two per lead).
-    pub questions_asked: i64,
-    /// Our last text to them was a question: their next reply answers it.
-    pub awaiting_answer: bool,
-    /// The one "a person will get back to you" was sent.
-    pub acknowledged: bool,
-    pub follow_ups_sent: i64,
-    /// Who in the office works this lead.
-    pub owner: Option<String>,
-    pub disposition: Option<String>,
-    pub disposition_reason: Option<String>,
-    pub note: Option<String>,
-    /// Human call-backs the office logged.
-    pub call_attempts: i64,
-    pub created_at: DateTime<Utc>,
-    pub updated_at: DateTime<Utc>,
-}
-
-fn ser_display<T: std::fmt::Display, S: serde::Serializer>(
-    v: &T,
-    s: S,
-) -> std::result::Result<S::Ok, S::Error> {
-    s.collect_str(v)
-}
-
-impl LeadRow {
-    pub(crate) fn from_row(r: &Row) -> Result<Self> {
-        Ok(LeadRow {
+impl FromDbRow for Lead {
+    fn from_row(r: &Row) -> Result<Self> {
+        Ok(Lead {
             id: get(r, "id")?,
             business_id: get(r, "business_id")?,
             caller: get(r, "caller")?,
@@ -108,27 +66,9 @@ pub struct NewLead {
     pub suppressed_reason: Option<SuppressReason>,
 }
 
-#[derive(Debug, Clone, Serialize)]
-pub struct CallRow {
-    pub id: i64,
-    pub call_sid: String,
-    pub business_id: String,
-    pub lead_id: Option<i64>,
-    pub caller: String,
-    pub tracking_number: String,
-    pub status: String,
-    pub missed_trigger: Option<String>,
-    pub screen_accepted: bool,
-    pub answered_seconds: Option<i64>,
-    pub recording_url: Option<String>,
-    pub transcript: Option<String>,
-    pub created_at: DateTime<Utc>,
-    pub updated_at: DateTime<Utc>,
-}
-
-impl CallRow {
-    pub(crate) fn from_row(r: &Row) -> Result<Self> {
-        Ok(CallRow {
+impl FromDbRow for Call {
+    fn from_row(r: &Row) -> Result<Self> {
+        Ok(Call {
             id: get(r, "id")?,
             call_sid: get(r, "call_sid")?,
             business_id: get(r, "business_id")?,
@@ -147,34 +87,9 @@ impl CallRow {
     }
 }
 
-#[derive(Debug, Clone, Serialize)]
-pub struct MessageRow {
-    pub id: i64,
-    pub business_id: String,
-    pub lead_id: Option<i64>,
-    pub direction: String,
-    #[serde(serialize_with = "ser_display")]
-    pub kind: MessageKind,
-    pub to: String,
-    pub from: String,
-    pub body: String,
-    #[serde(serialize_with = "ser_display")]
-    pub status: MessageStatus,
-    pub suppress_reason: Option<String>,
-    pub provider: Option<String>,
-    pub provider_sid: Option<String>,
-    pub error_code: Option<String>,
-    pub error_message: Option<String>,
-    pub attempts: i64,
-    pub trigger_at: DateTime<Utc>,
-    pub created_at: DateTime<Utc>,
-    pub send_started_at: Option<DateTime<Utc>>,
-    pub sent_at: Option<DateTime<Utc>>,
-}
-
-impl MessageRow {
-    pub(crate) fn from_row(r: &Row) -> Result<Self> {
-        Ok(MessageRow {
+impl FromDbRow for Message {
+    fn from_row(r: &Row) -> Result<Self> {
+        Ok(Message {
             id: get(r, "id")?,
             business_id: get(r, "business_id")?,
             lead_id: get(r, "lead_id")?,
@@ -215,18 +130,9 @@ pub struct NewMessage {
     pub created_at: DateTime<Utc>,
 }
 
-#[derive(Debug, Clone, Serialize)]
-pub struct LeadEventRow {
-    pub id: i64,
-    pub lead_id: i64,
-    pub kind: String,
-    pub detail: String,
-    pub at: DateTime<Utc>,
-}
-
-impl LeadEventRow {
-    pub(crate) fn from_row(r: &Row) -> Result<Self> {
-        Ok(LeadEventRow {
+impl FromDbRow for LeadEvent {
+    fn from_row(r: &Row) -> Result<Self> {
+        Ok(LeadEvent {
             id: get(r, "id")?,
             lead_id: get(r, "lead_id")?,
             kind: get(r, "kind")?,
@@ -234,4 +140,9 @@ impl LeadEventRow {
             at: time(r, "at")?,
         })
     }
+}
+
+/// A domain value read from one row.
+pub(crate) trait FromDbRow: Sized {
+    fn from_row(r: &Row) -> Result<Self>;
 }
