@@ -1,5 +1,5 @@
 //! The imperative shell of emergency escalation: stores each escalation
-//! (see [`crate::escalation`] for the decisions), turns the engine's actions
+//! (see [`crate::core::escalation`] for the decisions), turns the engine's actions
 //! into outbox rows and durable timers, and feeds events back in — an ACK
 //! by text, a keypress on a page call, an ack timeout firing.
 //!
@@ -10,9 +10,9 @@
 
 use crate::config::{Business, Config};
 use crate::core::classify::Hazard;
+use crate::core::escalation::{self, Action, Escalation, Event, Paging};
 use crate::domain::Lead;
 use crate::domain::{mask, MessageKind, MessageStatus, PhoneNumber};
-use crate::escalation::{self, Action, Escalation, Event, Paging};
 use crate::metrics::Metrics;
 use crate::store::{Job, NewJob, NewMessage, Store, StoreError, Tx};
 use chrono::{DateTime, Utc};
@@ -173,7 +173,7 @@ pub async fn start(
                 lead.caller,
                 escalation::clip(what_they_said, 300)
             );
-            let to: Vec<&crate::roster::OnCall> = match prior.status {
+            let to: Vec<&crate::config::roster::OnCall> = match prior.status {
                 escalation::Status::Acked => prior.acked_by.iter().collect(),
                 _ => prior.paged().iter().collect(),
             };
@@ -195,7 +195,7 @@ pub async fn start(
             return Ok(Started::Updated);
         }
     }
-    let page = b.escalation.page(&escalation::Packet {
+    let page = b.escalation.page(&escalation::PageFacts {
         business: &b.name,
         caller: &lead.caller,
         address,
@@ -208,7 +208,8 @@ pub async fn start(
     let Some(id) = tx.insert_escalation(&b.id, &fresh, now).await? else {
         return Ok(Started::AlreadyPaging);
     };
-    let (state, actions) = escalation::on_event(fresh, Event::Start, now, &roster.policy());
+    let (state, actions) =
+        escalation::on_event(fresh, Event::Start, now, &escalation::Policy::of(roster));
     tx.save_escalation(id, &state, now).await?;
     tx.lead_event(
         lead.id,
@@ -285,7 +286,11 @@ pub async fn handle_in(
     let Some(lead) = tx.lead(state.lead_id).await? else {
         return Ok(None);
     };
-    let policy = b.roster.as_ref().map(|r| r.policy()).unwrap_or_default();
+    let policy = b
+        .roster
+        .as_ref()
+        .map(escalation::Policy::of)
+        .unwrap_or_default();
     let (state, actions) = escalation::on_event(state, event, now, &policy);
     tx.save_escalation(id, &state, now).await?;
     apply(tx, config, metrics, b, &lead, id, &state, actions, now).await?;

@@ -922,7 +922,7 @@ impl Core {
         let emergency_live = match &lead.hazard {
             None => false,
             Some(_) => {
-                use crate::escalation::Status;
+                use crate::core::escalation::Status;
                 match tx.latest_escalation(lead.id).await? {
                     Some((_, e)) => {
                         matches!(e.status, Status::Paging | Status::Exhausted)
@@ -1243,7 +1243,7 @@ impl Core {
             &self.config,
             &self.metrics,
             escalation_id,
-            crate::escalation::Event::KeyPressed {
+            crate::core::escalation::Event::KeyPressed {
                 from: phone.clone(),
                 digits: digits.to_string(),
             },

@@ -24,7 +24,7 @@ pub mod core;
 pub mod domain;
 pub mod emergency;
 pub mod engine;
-pub mod escalation;
+
 pub mod http;
 pub mod ingest;
 pub mod metrics;
@@ -32,7 +32,7 @@ pub mod office;
 pub mod outbox;
 pub mod packet;
 pub mod provider;
-pub mod roster;
+
 pub mod simulate;
 pub mod startup;
 pub mod store;

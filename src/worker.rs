@@ -589,7 +589,7 @@ impl Worker {
             &self.config,
             &self.metrics,
             p.escalation_id,
-            crate::escalation::Event::AckTimeout { step: p.step },
+            crate::core::escalation::Event::AckTimeout { step: p.step },
             now,
         )
         .await?;
@@ -618,7 +618,7 @@ impl Worker {
         };
         // Only for the page in flight: a retried call must not ring someone
         // after the chain has moved on, or after somebody took it.
-        if esc.status != crate::escalation::Status::Paging || esc.step != p.step {
+        if esc.status != crate::core::escalation::Status::Paging || esc.step != p.step {
             self.store.complete_job(job, now).await?;
             return Ok(());
         }

@@ -2,3 +2,5 @@
 //! tokio, no I/O, no clock — the shell loads the facts, asks, and applies.
 
 pub mod classify;
+pub mod escalation;
+pub mod roster;

@@ -5,7 +5,7 @@
 use super::db::{query, Row};
 use super::{get, Dialect, Result, Store, StoreError, Tx};
 use crate::clock::to_ms;
-use crate::escalation::{Escalation, Status};
+use crate::core::escalation::{Escalation, Status};
 use chrono::{DateTime, Utc};
 
 fn status_str(s: Status) -> &'static str {

@@ -5,6 +5,9 @@
 //! with the file, the key and how to fix it, and all mistakes are reported at
 //! once, so an owner fixes the file in one pass.
 
+pub mod escalation_templates;
+pub mod roster;
+
 use crate::domain::template::{Template, TemplateError, BUSINESS_VARS, INSTANT_VARS};
 use crate::domain::{BusinessHours, PhoneNumber};
 use chrono::Duration;
@@ -354,12 +357,12 @@ pub struct Business {
     pub disposition_reasons: Vec<String>,
     /// Who is paged for an emergency, and how hard (`[business.on_call]`).
     /// Without it an emergency still reaches the office, but nobody is paged.
-    pub roster: Option<crate::roster::Roster>,
+    pub roster: Option<crate::config::roster::Roster>,
     /// After hours, offer "press 1 if this is an emergency" before voicemail
     /// (needs a roster).
     pub emergency_menu: bool,
     /// Page texts, safety messages and call-flow words (`prompts/`).
-    pub escalation: std::sync::Arc<crate::escalation::EscalationTemplates>,
+    pub escalation: std::sync::Arc<crate::config::escalation_templates::EscalationTemplates>,
 }
 
 /// One step of the follow-up sequence.
@@ -927,7 +930,7 @@ impl Config {
             }
             let roster = match (&rb.on_call, tz) {
                 (Some(raw), Some(tz)) => {
-                    match crate::roster::Roster::parse(raw, file, &key("on_call"), tz) {
+                    match crate::config::roster::Roster::parse(raw, file, &key("on_call"), tz) {
                         Ok(r) => Some(r),
                         Err(e) => {
                             errs.extend(e);
@@ -937,25 +940,26 @@ impl Config {
                 }
                 _ => None,
             };
-            let escalation = match crate::escalation::EscalationTemplates::load(|f| {
-                let path = prompts_dir.join(f);
-                std::fs::read_to_string(&path)
-                    .ok()
-                    .map(|t| (path.display().to_string(), t))
-            }) {
-                Ok(t) => Some(std::sync::Arc::new(t)),
-                Err(es) => {
-                    for e in es {
-                        errs.push(ConfigError::new(
-                            &format!("{}:{}", e.file, e.line),
-                            &key("templates"),
-                            e.message,
-                            "edit the template",
-                        ));
+            let escalation =
+                match crate::config::escalation_templates::EscalationTemplates::load(|f| {
+                    let path = prompts_dir.join(f);
+                    std::fs::read_to_string(&path)
+                        .ok()
+                        .map(|t| (path.display().to_string(), t))
+                }) {
+                    Ok(t) => Some(std::sync::Arc::new(t)),
+                    Err(es) => {
+                        for e in es {
+                            errs.push(ConfigError::new(
+                                &format!("{}:{}", e.file, e.line),
+                                &key("templates"),
+                                e.message,
+                                "edit the template",
+                            ));
+                        }
+                        None
                     }
-                    None
-                }
-            };
+                };
             if rb.emergency_menu == Some(true) && rb.on_call.is_none() {
                 errs.push(ConfigError::new(
                     file,
@@ -1152,7 +1156,7 @@ struct RawBusiness {
     sources: BTreeMap<String, String>,
     follow_ups: Option<Vec<RawFollowUp>>,
     disposition_reasons: Option<Vec<String>>,
-    on_call: Option<crate::roster::RawRoster>,
+    on_call: Option<crate::config::roster::RawRoster>,
     emergency_menu: Option<bool>,
 }
 
