@@ -9,10 +9,10 @@
 
 use chrono::{Duration, TimeZone, Utc};
 use ringback::clock::SystemClock;
-use ringback::compliance::rate::SenderRates;
-use ringback::compliance::{check, Outgoing, Rules, Verdict};
 use ringback::config::Config;
+use ringback::core::compliance::{check, Outgoing, Rules, Verdict};
 use ringback::domain::MessageKind;
+use ringback::pacing::SenderRates;
 use std::hint::black_box;
 use std::sync::Arc;
 use std::time::Instant;

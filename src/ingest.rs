@@ -1,12 +1,12 @@
 //! The imperative shell around the engine for inbound events: each function
-//! records one webhook, loads the facts, asks [`crate::engine`] what to do
+//! records one webhook, loads the facts, asks [`crate::core::conversation`] what to do
 //! and applies the answer — all in one transaction, committed before the
 //! carrier gets its 200. Texts are only ever queued here; the worker sends.
 
 use crate::clock::Clock;
 use crate::config::{Business, Config};
+use crate::core::conversation::{self, InstantText, MissedCall, MissedCallDecision};
 use crate::domain::{mask, LeadStatus, MessageKind, MessageStatus, MissedTrigger, SuppressReason};
-use crate::engine::{self, InstantText, MissedCall, MissedCallDecision};
 use crate::metrics::Metrics;
 use crate::store::{NewJob, NewLead, NewMessage, Store, StoreError, Tx};
 use crate::timers;
@@ -199,7 +199,7 @@ impl Core {
             now,
             window: self.config.service.instant_text_window,
         };
-        let decision = engine::on_missed_call(&facts);
+        let decision = conversation::on_missed_call(&facts);
         let outcome = match decision {
             MissedCallDecision::AlreadyCounted => {
                 call.status = "missed".into();
@@ -288,7 +288,7 @@ impl Core {
                 let queued = send.is_some();
                 jobs.extend(send);
                 let follow_up = queued
-                    .then(|| engine::follow_up_due_at(b, 0, now))
+                    .then(|| conversation::follow_up_due_at(b, 0, now))
                     .flatten();
                 if let Some(at) = follow_up {
                     jobs.push(timers::follow_up_job(lead_id, 0, at));
@@ -447,7 +447,7 @@ impl Core {
         let resolved = if call.missed_trigger.is_some() {
             None
         } else {
-            engine::answered_call_resolves(latest.as_ref(), seconds)
+            conversation::answered_call_resolves(latest.as_ref(), seconds)
         };
         if let (Some(lead_id), Some(mut lead)) = (resolved, latest) {
             lead.status = LeadStatus::Resolved;
@@ -905,7 +905,7 @@ const EMERGENCY_LIVE: chrono::Duration = chrono::Duration::hours(12);
 
 impl Core {
     /// A reply that is not a carrier keyword: route it by intent (see
-    /// [`engine::on_reply`]) and apply the plan in `tx` — the lead, the end
+    /// [`conversation::on_reply`]) and apply the plan in `tx` — the lead, the end
     /// of its follow-ups, the office notice. The text back to the customer,
     /// if any, is returned in the plan for the caller to queue.
     async fn route_reply(
@@ -916,9 +916,9 @@ impl Core {
         m: &InboundSms<'_>,
         classification: &crate::core::classify::Classification,
         now: DateTime<Utc>,
-    ) -> Result<engine::ReplyPlan, StoreError> {
+    ) -> Result<conversation::ReplyPlan, StoreError> {
         let (transcripts, texts) = tx.what_they_said(lead.id).await?;
-        let details = crate::packet::details(&transcripts, &texts);
+        let details = crate::core::packet::details(&transcripts, &texts);
         let emergency_live = match &lead.hazard {
             None => false,
             Some(_) => {
@@ -935,7 +935,7 @@ impl Core {
                 }
             }
         };
-        let mut plan = engine::on_reply(&engine::Reply {
+        let mut plan = conversation::on_reply(&conversation::Reply {
             business: b,
             lead,
             intent: classification.intent,
@@ -976,7 +976,7 @@ impl Core {
             tx.lead_event(lead.id, &plan.event, "", now).await?;
         }
         if let Some(notice) = plan.notify {
-            let packet = crate::packet::Packet::build(&crate::packet::PacketInput {
+            let packet = crate::core::packet::Packet::build(&crate::core::packet::PacketInput {
                 business: b,
                 lead: &plan.lead,
                 transcripts: &transcripts,
@@ -985,7 +985,7 @@ impl Core {
             });
             self.notify_office(tx, b, &plan.lead, notice, &packet, now)
                 .await?;
-            if notice == engine::OfficeNotice::Emergency {
+            if notice == conversation::OfficeNotice::Emergency {
                 crate::emergency::start(
                     tx,
                     &self.config,
@@ -1012,8 +1012,8 @@ impl Core {
         tx: &mut Tx,
         b: &Business,
         lead: &crate::domain::Lead,
-        notice: engine::OfficeNotice,
-        packet: &crate::packet::Packet,
+        notice: conversation::OfficeNotice,
+        packet: &crate::core::packet::Packet,
         now: DateTime<Utc>,
     ) -> Result<(), StoreError> {
         let body = packet.summary(notice.headline());
@@ -1108,7 +1108,7 @@ impl Core {
         .await?;
         tx.lead_event(lead.id, event, said, now).await?;
         let (transcripts, texts) = tx.what_they_said(lead.id).await?;
-        let packet = crate::packet::Packet::build(&crate::packet::PacketInput {
+        let packet = crate::core::packet::Packet::build(&crate::core::packet::PacketInput {
             business: b,
             lead: &lead,
             transcripts: &transcripts,
@@ -1129,8 +1129,15 @@ impl Core {
         .await?;
         // Already being paged (the menu, then the voicemail): one notice.
         if started != crate::emergency::Started::AlreadyPaging {
-            self.notify_office(tx, b, &lead, engine::OfficeNotice::Emergency, &packet, now)
-                .await?;
+            self.notify_office(
+                tx,
+                b,
+                &lead,
+                conversation::OfficeNotice::Emergency,
+                &packet,
+                now,
+            )
+            .await?;
         }
         Ok(())
     }

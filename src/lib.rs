@@ -18,19 +18,18 @@ pub mod alerts;
 
 pub mod cli;
 pub mod clock;
-pub mod compliance;
 pub mod config;
 pub mod core;
 pub mod domain;
 pub mod emergency;
-pub mod engine;
+pub mod pacing;
 
 pub mod http;
 pub mod ingest;
 pub mod metrics;
 pub mod office;
 pub mod outbox;
-pub mod packet;
+
 pub mod provider;
 
 pub mod simulate;

@@ -250,8 +250,8 @@ impl Running {
             wake,
             status_callback: status_callback_url(settings.public_url.as_deref()),
             public_url: settings.public_url.clone(),
-            rules: Arc::new(crate::compliance::Rules::from_config(&config.service)),
-            rates: Arc::new(crate::compliance::rate::SenderRates::from_config(
+            rules: Arc::new(crate::core::compliance::Rules::from_config(&config.service)),
+            rates: Arc::new(crate::pacing::SenderRates::from_config(
                 &config,
                 clock.clone(),
             )),

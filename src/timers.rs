@@ -18,9 +18,9 @@
 //! lead's status again, in case the customer replied in between).
 
 use crate::config::Config;
+use crate::core::conversation::{self, ColdCheck, FollowUpDecision, FollowUpDue};
 use crate::domain::Lead;
 use crate::domain::MessageKind;
-use crate::engine::{self, ColdCheck, FollowUpDecision, FollowUpDue};
 use crate::store::{Job, NewJob, Store, StoreError, Tx};
 use chrono::{DateTime, Utc};
 use serde::{Deserialize, Serialize};
@@ -111,7 +111,7 @@ pub async fn run_follow_up(
         tx.commit().await?;
         return Ok(Fired::Nothing);
     };
-    let decision = engine::on_follow_up_due(&FollowUpDue {
+    let decision = conversation::on_follow_up_due(&FollowUpDue {
         business: b,
         lead: &lead,
         step: p.step,
@@ -211,7 +211,7 @@ pub async fn queue_cold_check(
     cold_after: chrono::Duration,
     now: DateTime<Utc>,
 ) -> Result<(), StoreError> {
-    let at = match engine::cold_check(lead, now, cold_after) {
+    let at = match conversation::cold_check(lead, now, cold_after) {
         ColdCheck::Done => return Ok(()),
         ColdCheck::GoCold => now,
         ColdCheck::CheckAt(at) => at,
@@ -287,7 +287,7 @@ pub async fn run_cold_check(
     if !tx.finish_job(job, None, now).await? {
         return Ok(Fired::LostLease);
     }
-    match engine::cold_check(&lead, now, config.service.cold_after) {
+    match conversation::cold_check(&lead, now, config.service.cold_after) {
         ColdCheck::GoCold => {
             lead.status = crate::domain::LeadStatus::Cold;
             // Follow-ups already scheduled still go: "cold" is the

@@ -12,11 +12,11 @@
 //! `sending`; the next attempt first looks for it in the carrier's list.
 
 use crate::clock::Clock;
-use crate::compliance::{self, Outgoing, Verdict};
 use crate::config::Config;
+use crate::core::compliance::{self, Outgoing, Verdict};
+use crate::core::conversation::retry_delay;
 use crate::domain::Message;
 use crate::domain::{mask, MessageKind, MessageStatus};
-use crate::engine::retry_delay;
 use crate::metrics::Metrics;
 use crate::provider::{OutboundSms, Provider, SendError};
 use crate::store::{BeginSend, Dialect, Job, SentRecord, Store};
@@ -52,7 +52,7 @@ pub struct Worker {
     /// The compliance gate's rules (quiet hours, caps).
     pub rules: Arc<compliance::Rules>,
     /// Per-sender throughput (messages per second, per instance).
-    pub rates: Arc<compliance::rate::SenderRates>,
+    pub rates: Arc<crate::pacing::SenderRates>,
     /// Where the batch transactions run (claim, start, record), if not on
     /// the worker's own runtime: see [`Worker::in_writer_runtime`].
     pub writer_runtime: Option<tokio::runtime::Handle>,

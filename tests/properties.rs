@@ -3,8 +3,8 @@
 
 use chrono::{DateTime, Duration, TimeZone, Timelike, Utc};
 use proptest::prelude::*;
-use ringback::compliance::quiet::{area_code_info, QuietHours};
 use ringback::core::classify::{keyword, normalize_keyword, Keyword};
+use ringback::core::compliance::quiet::{area_code_info, QuietHours};
 
 // ---- keywords ---------------------------------------------------------------
 

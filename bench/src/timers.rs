@@ -981,7 +981,7 @@ mod tests {
         assert_eq!(caller(0), "+12122000000");
         assert_eq!(caller(99_999), "+12122099999");
         assert_eq!(
-            ringback::compliance::quiet::area_code_info(&caller(0)).map(|(r, _)| r),
+            ringback::core::compliance::quiet::area_code_info(&caller(0)).map(|(r, _)| r),
             Some("NY")
         );
     }

@@ -218,7 +218,7 @@ pub struct ServiceConfig {
     /// How long one call to the carrier's send API may take.
     pub send_timeout: std::time::Duration,
     /// When non-urgent texts may reach a recipient, by their local time.
-    pub quiet_hours: crate::compliance::quiet::QuietHours,
+    pub quiet_hours: crate::core::compliance::quiet::QuietHours,
     /// At most this many texts per recipient per business per 24 h
     /// (opt-out confirmations, HELP replies and emergencies excepted).
     pub daily_cap: i64,
@@ -556,11 +556,13 @@ impl Config {
             send_timeout: std::time::Duration::from_millis(
                 (s.send_timeout_seconds.unwrap_or(10.0) * 1000.0) as u64,
             ),
-            quiet_hours: match crate::compliance::quiet::QuietHours::from_config(&s.quiet_hours) {
+            quiet_hours: match crate::core::compliance::quiet::QuietHours::from_config(
+                &s.quiet_hours,
+            ) {
                 Ok(q) => q,
                 Err(e) => {
                     errs.push(ConfigError::new(file, "service.quiet_hours", e, "write e.g. quiet_hours = { default = \"08:00-21:00\", FL = \"08:00-20:00\" }"));
-                    crate::compliance::quiet::QuietHours::us_defaults()
+                    crate::core::compliance::quiet::QuietHours::us_defaults()
                 }
             },
             daily_cap: s.daily_cap.unwrap_or(3) as i64,
@@ -1015,13 +1017,15 @@ impl Config {
                 }
                 for f in lint_business(b) {
                     match f.severity {
-                        crate::compliance::lint::Severity::Error => errs.push(ConfigError::new(
-                            &f.file,
-                            &format!("business \"{}\"", b.id),
-                            f.message,
-                            f.fix,
-                        )),
-                        crate::compliance::lint::Severity::Warning => {
+                        crate::core::compliance::lint::Severity::Error => {
+                            errs.push(ConfigError::new(
+                                &f.file,
+                                &format!("business \"{}\"", b.id),
+                                f.message,
+                                f.fix,
+                            ))
+                        }
+                        crate::core::compliance::lint::Severity::Warning => {
                             warnings.push(format!("{}: {} (fix: {})", f.file, f.message, f.fix))
                         }
                     }
@@ -1335,7 +1339,7 @@ fn phone_again(errs: &mut Vec<ConfigError>, file: &str, key: &str, v: &str) -> O
 /// A lint finding about one template file.
 struct TemplateFinding {
     file: String,
-    severity: crate::compliance::lint::Severity,
+    severity: crate::core::compliance::lint::Severity,
     message: String,
     fix: String,
 }
@@ -1369,11 +1373,11 @@ fn lint_business(b: &Business) -> Vec<TemplateFinding> {
         let sample = if std::ptr::eq(template, &t.question_details)
             || std::ptr::eq(template, &t.question_timing)
         {
-            crate::engine::standalone_question(b, &template.render(&vars))
+            crate::core::conversation::standalone_question(b, &template.render(&vars))
         } else {
             template.render(&vars)
         };
-        for f in crate::compliance::lint::lint_template(
+        for f in crate::core::compliance::lint::lint_template(
             &template.file,
             &template.source,
             &sample,

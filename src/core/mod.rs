@@ -2,5 +2,8 @@
 //! tokio, no I/O, no clock — the shell loads the facts, asks, and applies.
 
 pub mod classify;
+pub mod compliance;
+pub mod conversation;
 pub mod escalation;
+pub mod packet;
 pub mod roster;

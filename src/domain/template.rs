@@ -12,7 +12,7 @@ use std::fmt;
 pub const BUSINESS_VARS: &[&str] = &["business", "business_phone", "booking_link", "service_fee"];
 
 /// The instant texts also know the caller and when the business opens
-/// (`engine::on_missed_call` adds them to `Business::vars`).
+/// (`conversation::on_missed_call` adds them to `Business::vars`).
 pub const INSTANT_VARS: &[&str] = &[
     "business",
     "business_phone",

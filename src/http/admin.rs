@@ -216,7 +216,7 @@ pub async fn lead_detail(
     let events = store.lead_events(id).await?;
     let (transcripts, texts) = store.what_they_said(id).await?;
     let packet = s.core.config.business(&lead.business_id).map(|b| {
-        crate::packet::Packet::build(&crate::packet::PacketInput {
+        crate::core::packet::Packet::build(&crate::core::packet::PacketInput {
             business: b,
             lead: &lead,
             transcripts: &transcripts,

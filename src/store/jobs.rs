@@ -517,7 +517,7 @@ impl Store {
                 out[i] = BeginSend::NotSendable(status);
                 continue;
             }
-            if crate::compliance::stopped_by_opt_out(
+            if crate::core::compliance::stopped_by_opt_out(
                 msg.kind,
                 tx.consent_state(&msg.business_id, &msg.to).await?,
             ) {
@@ -532,7 +532,7 @@ impl Store {
             // The per-recipient cap, counted under the lock and including
             // sends already begun, so two texts to one person claimed in
             // the same instant cannot both take the last slot.
-            if crate::compliance::counts_toward_cap(msg.kind) {
+            if crate::core::compliance::counts_toward_cap(msg.kind) {
                 let row = query(
                     "SELECT COUNT(*) AS n, MIN(COALESCE(sent_at, send_started_at)) AS oldest FROM messages
                      WHERE business_id = $1 AND to_number = $2 AND direction = 'outbound' AND id <> $3
@@ -543,7 +543,7 @@ impl Store {
                 .bind(&msg.business_id)
                 .bind(&msg.to)
                 .bind(msg.id)
-                .bind(to_ms(now - crate::compliance::CAP_WINDOW))
+                .bind(to_ms(now - crate::core::compliance::CAP_WINDOW))
                 .fetch_one(tx.conn())
                 .await?;
                 if get::<i64>(&row, "n")? >= daily_cap {
@@ -551,7 +551,7 @@ impl Store {
                     out[i] = BeginSend::Capped {
                         frees_at: oldest
                             .and_then(DateTime::from_timestamp_millis)
-                            .map(|t| t + crate::compliance::CAP_WINDOW),
+                            .map(|t| t + crate::core::compliance::CAP_WINDOW),
                     };
                     continue;
                 }

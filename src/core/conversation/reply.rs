@@ -206,7 +206,7 @@ pub fn standalone_question(b: &Business, question: &str) -> String {
 mod tests {
     use super::*;
     use crate::core::classify::extract::extract;
-    use crate::engine::tests_support::{config, lead};
+    use crate::core::conversation::tests_support::{config, lead};
     use chrono::{TimeZone, Utc};
 
     fn route(intent: Intent, lead: &Lead, said: &str) -> ReplyPlan {

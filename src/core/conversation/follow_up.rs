@@ -181,7 +181,7 @@ pub fn cold_check(lead: &Lead, now: DateTime<Utc>, cold_after: Duration) -> Cold
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::engine::tests_support::{config, lead};
+    use crate::core::conversation::tests_support::{config, lead};
     use chrono::TimeZone;
 
     // Tuesday 2026-11-24 10:00 America/Chicago.

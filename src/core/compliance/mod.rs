@@ -7,7 +7,6 @@
 
 pub mod lint;
 pub mod quiet;
-pub mod rate;
 
 use crate::config::Business;
 use crate::domain::{MessageKind, PhoneNumber};
@@ -147,7 +146,7 @@ mod tests {
 
     #[test]
     fn refuses_unknown_sender_and_bad_numbers() {
-        let c = crate::engine::tests_support::config();
+        let c = crate::core::conversation::tests_support::config();
         let b = &c.businesses[0];
         let rules = Rules::from_config(&c.service);
         let o = |to: &'static str, from: &'static str| Outgoing {
@@ -179,7 +178,7 @@ mod tests {
     #[test]
     fn only_registered_or_verified_senders_send() {
         use crate::config::{Registration, RegistrationStatus, Sender};
-        let mut c = crate::engine::tests_support::config();
+        let mut c = crate::core::conversation::tests_support::config();
         let rules = Rules::from_config(&c.service);
         let b = &mut c.businesses[0];
         let o = |b: &crate::config::Business| {
@@ -229,7 +228,7 @@ mod tests {
     #[test]
     fn follow_ups_wait_for_daytime_but_instant_replies_do_not() {
         use chrono::TimeZone;
-        let c = crate::engine::tests_support::config();
+        let c = crate::core::conversation::tests_support::config();
         let rules = Rules::from_config(&c.service);
         let b = &c.businesses[0];
         // 22:30 in Austin (area code 512), 2026-11-24.
@@ -295,7 +294,7 @@ mod tests {
 
     #[test]
     fn daily_cap_excludes_confirmations_and_help() {
-        let c = crate::engine::tests_support::config();
+        let c = crate::core::conversation::tests_support::config();
         let rules = Rules::from_config(&c.service);
         let b = &c.businesses[0];
         let noon = chrono::TimeZone::with_ymd_and_hms(&Utc, 2026, 11, 24, 18, 0, 0).unwrap();
@@ -320,7 +319,7 @@ mod tests {
 
     #[test]
     fn emergency_pages_and_safety_texts_go_at_night_and_past_the_cap() {
-        let c = crate::engine::tests_support::config();
+        let c = crate::core::conversation::tests_support::config();
         let rules = Rules::from_config(&c.service);
         let b = &c.businesses[0];
         // 02:00 in Chicago: quiet hours everywhere in the US.
@@ -363,7 +362,7 @@ mod tests {
 
     #[test]
     fn a_capped_follow_up_waits_for_a_free_slot_a_reply_does_not() {
-        let c = crate::engine::tests_support::config();
+        let c = crate::core::conversation::tests_support::config();
         let rules = Rules::from_config(&c.service);
         let b = &c.businesses[0];
         let noon = chrono::TimeZone::with_ymd_and_hms(&Utc, 2026, 11, 24, 18, 0, 0).unwrap();

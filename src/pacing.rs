@@ -163,10 +163,10 @@ impl SenderRates {
     }
 
     /// [`SenderRates::admit`] as the gate's verdict: over the rate is a hold.
-    pub fn gate(&self, number: &str, message_id: i64) -> super::Verdict {
+    pub fn gate(&self, number: &str, message_id: i64) -> crate::core::compliance::Verdict {
         match self.admit(number, message_id) {
-            Admit::Now => super::Verdict::Allow,
-            Admit::NotBefore(until) => super::Verdict::Hold {
+            Admit::Now => crate::core::compliance::Verdict::Allow,
+            Admit::NotBefore(until) => crate::core::compliance::Verdict::Hold {
                 until,
                 reason: "sender_rate",
             },
@@ -209,7 +209,7 @@ mod tests {
 
     fn rates(mps: f64, clock: &ManualClock) -> SenderRates {
         let mut r = SenderRates::from_config(
-            &crate::engine::tests_support::config(),
+            &crate::core::conversation::tests_support::config(),
             Arc::new(clock.clone()),
         );
         r.mps.insert("+15125550100".into(), mps);
