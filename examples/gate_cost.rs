@@ -10,7 +10,7 @@
 use chrono::{Duration, TimeZone, Utc};
 use ringback::clock::SystemClock;
 use ringback::config::Config;
-use ringback::core::compliance::{check, Outgoing, Rules, Verdict};
+use ringback::core::compliance::{check, Outgoing, Verdict};
 use ringback::domain::MessageKind;
 use ringback::pacing::SenderRates;
 use std::hint::black_box;
@@ -22,7 +22,7 @@ fn main() {
         .nth(1)
         .unwrap_or_else(|| concat!(env!("CARGO_MANIFEST_DIR"), "/ringback.toml").to_string());
     let config = Config::load(std::path::Path::new(&path)).unwrap_or_else(|e| panic!("{e}"));
-    let rules = Rules::from_config(&config.service);
+    let rules = ringback::core::Policy::new(&config).unwrap().rules;
     let b = &config.businesses[0];
     let from = b.numbers[0].as_str().to_string();
     // Recipients across zones and state rules; instants across a day.

@@ -1,7 +1,7 @@
 //! Subcommands (design.md "External contract"): `serve` (default),
 //! `migrate`, `check-config [PATH]`, `classify`, `simulate`.
 
-use crate::config::{Config, Settings};
+use crate::config::Settings;
 use clap::{Parser, Subcommand};
 use std::io::{BufRead, Write};
 use std::path::PathBuf;
@@ -58,7 +58,7 @@ pub fn main() -> ExitCode {
                         // a statement timeout), so the config is not read.
                         crate::startup::open_store(
                             &settings,
-                            &crate::store::PoolOptions::default(),
+                            &crate::config::DatabaseConfig::default(),
                         )
                         .await?;
                         println!(
@@ -83,9 +83,9 @@ pub fn main() -> ExitCode {
 }
 
 fn check_config(path: &std::path::Path) -> ExitCode {
-    match Config::load(path) {
-        Ok(c) => {
-            for w in &c.warnings {
+    match crate::core::policy::load(path) {
+        Ok((c, p)) => {
+            for w in &p.warnings {
                 println!("warning: {w}");
             }
             println!(
@@ -111,8 +111,8 @@ fn check_config(path: &std::path::Path) -> ExitCode {
 /// Classifies stdin with the owner's rules file (from the config's
 /// prompts dir), so a rule change can be tried before it goes live.
 fn classify(config_path: &std::path::Path) -> ExitCode {
-    let classifier = match Config::load(config_path) {
-        Ok(c) => c.classifier,
+    let classifier = match crate::core::policy::load(config_path) {
+        Ok((_, p)) => p.classifier,
         Err(e) => {
             eprint!("{e}");
             return ExitCode::FAILURE;

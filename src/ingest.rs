@@ -19,6 +19,8 @@ use tokio::sync::Notify;
 #[derive(Clone)]
 pub struct Core {
     pub config: Arc<Config>,
+    /// The compiled rules: the classifier, the compliance gate's.
+    pub policy: Arc<crate::core::Policy>,
     pub store: Store,
     pub clock: Arc<dyn Clock>,
     pub metrics: Arc<Metrics>,
@@ -767,7 +769,7 @@ impl Core {
         // Carrier keywords first; then plain language ("please stop texting
         // me", "ALTO") read by the owner's rules. When in doubt the rules
         // lean to opt-out: any reasonable means of revoking consent counts.
-        let classification = self.config.classifier.classify(m.body);
+        let classification = self.policy.classifier.classify(m.body);
         let (intent, source) = match keyword(m.body) {
             Some(k) => (Some(k), "keyword"),
             None => (
@@ -1055,7 +1057,7 @@ impl Core {
         transcript: &str,
         now: DateTime<Utc>,
     ) -> Result<bool, StoreError> {
-        let c = self.config.classifier.classify(transcript);
+        let c = self.policy.classifier.classify(transcript);
         if c.intent != crate::core::classify::Intent::Emergency {
             return Ok(false);
         }

@@ -8,7 +8,7 @@ use crate::ingest::Core;
 use crate::metrics::Metrics;
 use crate::provider::twilio::signature::WebhookKeys;
 use crate::provider::{console::Console, twilio::Twilio, Provider};
-use crate::store::{PoolOptions, Store};
+use crate::store::Store;
 use crate::worker::{status_callback_url, Worker};
 use anyhow::Context;
 use secrecy::SecretString;
@@ -165,7 +165,10 @@ impl Options {
 
 /// Connects to the database (pool sized by `[database]` in the config) and
 /// applies migrations.
-pub async fn open_store(settings: &Settings, pool: &PoolOptions) -> anyhow::Result<Store> {
+pub async fn open_store(
+    settings: &Settings,
+    pool: &crate::config::DatabaseConfig,
+) -> anyhow::Result<Store> {
     let store = Store::connect(&settings.database_url, pool)
         .await
         .with_context(|| {
@@ -189,7 +192,12 @@ impl Running {
             config,
             clock,
         } = opts;
-        let pool = config.database.pool_options();
+        let policy =
+            Arc::new(crate::core::Policy::new(&config).map_err(|e| anyhow::anyhow!("{e}"))?);
+        for w in &policy.warnings {
+            tracing::warn!("config: {w}");
+        }
+        let pool = config.database.clone();
         let store = open_store(&settings, &pool).await?;
         match store.dialect() {
             crate::store::Dialect::Postgres => tracing::info!(
@@ -225,6 +233,7 @@ impl Running {
         let wake = Arc::new(Notify::new());
         let core = Core {
             config: config.clone(),
+            policy: policy.clone(),
             store: store.clone(),
             clock: clock.clone(),
             metrics: metrics.clone(),
@@ -250,7 +259,7 @@ impl Running {
             wake,
             status_callback: status_callback_url(settings.public_url.as_deref()),
             public_url: settings.public_url.clone(),
-            rules: Arc::new(crate::core::compliance::Rules::from_config(&config.service)),
+            policy: policy.clone(),
             rates: Arc::new(crate::pacing::SenderRates::from_config(
                 &config,
                 clock.clone(),

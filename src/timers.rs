@@ -78,6 +78,7 @@ pub enum Fired {
 pub async fn run_follow_up(
     store: &Store,
     config: &Config,
+    rules: &crate::core::compliance::Rules,
     job: &Job,
     now: DateTime<Utc>,
 ) -> Result<Fired, StoreError> {
@@ -120,8 +121,7 @@ pub async fn run_follow_up(
         now,
     });
     // When the recipient's quiet hours end, if they are on now.
-    let quiet_until = config
-        .service
+    let quiet_until = rules
         .quiet_hours
         .check(&lead.caller, b.time_zone, now)
         .err();

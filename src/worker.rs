@@ -49,8 +49,8 @@ pub struct Worker {
     pub status_callback: Option<String>,
     /// Our public base URL (page calls report keypresses to it).
     pub public_url: Option<String>,
-    /// The compliance gate's rules (quiet hours, caps).
-    pub rules: Arc<compliance::Rules>,
+    /// The compiled rules: the compliance gate's (quiet hours, caps).
+    pub policy: Arc<crate::core::Policy>,
     /// Per-sender throughput (messages per second, per instance).
     pub rates: Arc<crate::pacing::SenderRates>,
     /// Where the batch transactions run (claim, start, record), if not on
@@ -290,8 +290,11 @@ impl Worker {
                     .iter()
                     .map(|(j, m, _)| (j.clone(), m.clone()))
                     .collect();
-                let (store, cap, now) =
-                    (self.store.clone(), self.rules.daily_cap, self.clock.now());
+                let (store, cap, now) = (
+                    self.store.clone(),
+                    self.policy.rules.daily_cap,
+                    self.clock.now(),
+                );
                 self.in_writer_runtime(async move {
                     let items: Vec<(&Job, &Message)> = owned.iter().map(|(j, m)| (j, m)).collect();
                     store.begin_send_batch(&items, cap, now).await
@@ -558,7 +561,7 @@ impl Worker {
         let now = self.clock.now();
         self.observe_lateness(job, now);
         let fired = if job.kind == timers::FOLLOW_UP {
-            timers::run_follow_up(&self.store, &self.config, job, now).await?
+            timers::run_follow_up(&self.store, &self.config, &self.policy.rules, job, now).await?
         } else {
             timers::run_cold_check(&self.store, &self.config, job, now).await?
         };
@@ -709,7 +712,7 @@ impl Worker {
         }
         let begin = self
             .store
-            .begin_send(job, &msg, self.rules.daily_cap, now)
+            .begin_send(job, &msg, self.policy.rules.daily_cap, now)
             .await?;
         let Some(in_doubt) = self.handle_begin(job, &msg, begin).await? else {
             return Ok(());
@@ -899,7 +902,7 @@ impl Worker {
             now,
             sent_last_24h,
             cap_frees_at: oldest.map(|t| t + compliance::CAP_WINDOW),
-            rules: &self.rules,
+            rules: &self.policy.rules,
         });
         // Last, so that only a text that would go now uses up a send slot.
         match verdict {

@@ -193,16 +193,22 @@ impl Settings {
 /// The validated configuration.
 #[derive(Debug, Clone)]
 pub struct Config {
+    /// The file it was read from, as errors name it.
+    pub file: String,
     pub service: ServiceConfig,
     /// Connection pool and timeouts (`[database]`).
     pub database: DatabaseConfig,
-    /// The intent rules from `prompts/intents.rules` (owner-editable).
-    pub classifier: std::sync::Arc<crate::core::classify::Classifier>,
     pub businesses: Vec<Business>,
     /// Tracking number -> index into `businesses`.
     by_number: HashMap<String, usize>,
-    /// Things worth fixing that do not stop the service (template lint).
-    pub warnings: Vec<String>,
+}
+
+/// A rules file as read: compiled by the core ([`crate::core::Policy`]).
+#[derive(Debug, Clone, Default)]
+pub struct RulesFile {
+    /// Where it was read from, for errors.
+    pub path: String,
+    pub text: String,
 }
 
 #[derive(Debug, Clone)]
@@ -217,8 +223,11 @@ pub struct ServiceConfig {
     pub max_body_bytes: usize,
     /// How long one call to the carrier's send API may take.
     pub send_timeout: std::time::Duration,
-    /// When non-urgent texts may reach a recipient, by their local time.
-    pub quiet_hours: crate::core::compliance::quiet::QuietHours,
+    /// The owner's quiet-hours overrides (`default`, or a state's code, to
+    /// `"HH:MM-HH:MM"`), applied over the built-in table by the gate.
+    pub quiet_hours: BTreeMap<String, String>,
+    /// The owner-editable intent rules (`prompts/intents.rules`).
+    pub intent_rules: RulesFile,
     /// At most this many texts per recipient per business per 24 h
     /// (opt-out confirmations, HELP replies and emergencies excepted).
     pub daily_cap: i64,
@@ -246,24 +255,18 @@ pub struct DatabaseConfig {
 
 impl Default for DatabaseConfig {
     fn default() -> Self {
-        let d = crate::store::PoolOptions::default();
+        // PostgreSQL connections per instance; a webhook waits at most 5 s
+        // for one (then answers 503 + Retry-After); a statement runs at
+        // most 5 s.
         DatabaseConfig {
-            max_connections: d.max_connections,
-            acquire_timeout: d.acquire_timeout,
-            statement_timeout: d.statement_timeout,
+            max_connections: 16,
+            acquire_timeout: std::time::Duration::from_secs(5),
+            statement_timeout: std::time::Duration::from_secs(5),
         }
     }
 }
 
 impl DatabaseConfig {
-    pub fn pool_options(&self) -> crate::store::PoolOptions {
-        crate::store::PoolOptions {
-            max_connections: self.max_connections,
-            acquire_timeout: self.acquire_timeout,
-            statement_timeout: self.statement_timeout,
-        }
-    }
-
     /// Twilio gives up on a webhook after 15 s; an answer must come well
     /// before that, so a database wait is bounded by this.
     const MAX_WAIT_SECONDS: f64 = 10.0;
@@ -556,15 +559,8 @@ impl Config {
             send_timeout: std::time::Duration::from_millis(
                 (s.send_timeout_seconds.unwrap_or(10.0) * 1000.0) as u64,
             ),
-            quiet_hours: match crate::core::compliance::quiet::QuietHours::from_config(
-                &s.quiet_hours,
-            ) {
-                Ok(q) => q,
-                Err(e) => {
-                    errs.push(ConfigError::new(file, "service.quiet_hours", e, "write e.g. quiet_hours = { default = \"08:00-21:00\", FL = \"08:00-20:00\" }"));
-                    crate::core::compliance::quiet::QuietHours::us_defaults()
-                }
-            },
+            quiet_hours: s.quiet_hours.clone(),
+            intent_rules: RulesFile::default(),
             daily_cap: s.daily_cap.unwrap_or(3) as i64,
             instant_any_hour: s.instant_any_hour.unwrap_or(true),
             cold_after: Duration::hours(s.cold_after_hours.unwrap_or(24).max(1) as i64),
@@ -604,27 +600,21 @@ impl Config {
         }
 
         let rules_path = prompts_dir.join(s.intent_rules.as_deref().unwrap_or("intents.rules"));
-        let classifier = match std::fs::read_to_string(&rules_path) {
-            Ok(text) => match crate::core::classify::Classifier::from_rules(
-                &text,
-                &rules_path.display().to_string(),
-            ) {
-                Ok(c) => Some(c),
-                Err(e) => {
-                    errs.push(ConfigError::new(&format!("{}:{}", e.file, e.line), "service.intent_rules", e.message.clone(), "fix that line of the rules file (its header explains the format), then run `ringback check-config`"));
-                    None
+        let mut service = service;
+        match std::fs::read_to_string(&rules_path) {
+            Ok(text) => {
+                service.intent_rules = RulesFile {
+                    path: rules_path.display().to_string(),
+                    text,
                 }
-            },
-            Err(e) => {
-                errs.push(ConfigError::new(
-                    file,
-                    "service.intent_rules",
-                    format!("cannot read {}: {e}", rules_path.display()),
-                    "restore prompts/intents.rules from the repository or fix the path",
-                ));
-                None
             }
-        };
+            Err(e) => errs.push(ConfigError::new(
+                file,
+                "service.intent_rules",
+                format!("cannot read {}: {e}", rules_path.display()),
+                "restore prompts/intents.rules from the repository or fix the path",
+            )),
+        }
         let mut businesses = Vec::new();
         let mut by_number = HashMap::new();
         if raw.business.is_empty() {
@@ -1004,47 +994,16 @@ impl Config {
                 });
             }
         }
-        if let (true, Some(classifier)) = (errs.is_empty(), classifier) {
-            let mut warnings = Vec::new();
-            for b in &businesses {
-                if let Some(r) = &b.roster {
-                    for gap in r.coverage_gaps() {
-                        warnings.push(format!(
-                            "{file}: business \"{}\" on_call: nobody is on call {gap}; the owner alone is paged then (fix: add a rotation covering it)",
-                            b.id
-                        ));
-                    }
-                }
-                for f in lint_business(b) {
-                    match f.severity {
-                        crate::core::compliance::lint::Severity::Error => {
-                            errs.push(ConfigError::new(
-                                &f.file,
-                                &format!("business \"{}\"", b.id),
-                                f.message,
-                                f.fix,
-                            ))
-                        }
-                        crate::core::compliance::lint::Severity::Warning => {
-                            warnings.push(format!("{}: {} (fix: {})", f.file, f.message, f.fix))
-                        }
-                    }
-                }
-            }
-            if !errs.is_empty() {
-                return Err(ConfigErrors(errs));
-            }
-            Ok(Config {
-                service,
-                database,
-                classifier: std::sync::Arc::new(classifier),
-                businesses,
-                by_number,
-                warnings,
-            })
-        } else {
-            Err(ConfigErrors(errs))
+        if !errs.is_empty() {
+            return Err(ConfigErrors(errs));
         }
+        Ok(Config {
+            file: file.to_string(),
+            service,
+            database,
+            businesses,
+            by_number,
+        })
     }
 }
 
@@ -1336,69 +1295,6 @@ fn phone_again(errs: &mut Vec<ConfigError>, file: &str, key: &str, v: &str) -> O
     }
 }
 
-/// A lint finding about one template file.
-struct TemplateFinding {
-    file: String,
-    severity: crate::core::compliance::lint::Severity,
-    message: String,
-    fix: String,
-}
-
-/// Lints every texted template of a business (spoken greetings are not
-/// texts). The instant texts and the opt-in confirmation can be the first
-/// text a number gets from us, so they must carry opt-out wording.
-fn lint_business(b: &Business) -> Vec<TemplateFinding> {
-    let number = b.numbers.first().map(|n| n.to_string()).unwrap_or_default();
-    let vars = b
-        .vars(&number)
-        .set("opens_at", "7:00 AM tomorrow")
-        .set("caller", "+15125550147");
-    let t = &b.templates;
-    let mut texted = vec![
-        (&t.instant_business_hours, true),
-        (&t.instant_after_hours, true),
-        (&t.opt_in_confirmation, true),
-        (&t.opt_out_confirmation, false),
-        (&t.help_reply, false),
-        (&t.booking_reply, false),
-        (&t.pricing_reply, false),
-        (&t.acknowledgement, false),
-        (&t.question_details, false),
-        (&t.question_timing, false),
-    ];
-    texted.extend(b.follow_ups.iter().map(|s| (&s.template, false)));
-    let mut out = Vec::new();
-    for (template, first) in texted {
-        // A question sent on its own goes out as "{business}: question".
-        let sample = if std::ptr::eq(template, &t.question_details)
-            || std::ptr::eq(template, &t.question_timing)
-        {
-            crate::core::conversation::standalone_question(b, &template.render(&vars))
-        } else {
-            template.render(&vars)
-        };
-        for f in crate::core::compliance::lint::lint_template(
-            &template.file,
-            &template.source,
-            &sample,
-            first,
-            &b.name,
-        ) {
-            out.push(TemplateFinding {
-                file: template.file.clone(),
-                severity: f.severity,
-                message: f.message,
-                fix: f.fix,
-            });
-        }
-    }
-    out
-}
-
-// ---------------------------------------------------------------------------
-// Business hours
-// ---------------------------------------------------------------------------
-
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -1659,7 +1555,7 @@ mod tests {
             "[database]\nmax_connections = 40\nacquire_timeout_seconds = 2.5\nstatement_timeout_seconds = 3",
         )
         .unwrap_or_else(|e| panic!("{e}"));
-        let p = c.database.pool_options();
+        let p = &c.database;
         assert_eq!(p.max_connections, 40);
         assert_eq!(p.acquire_timeout, std::time::Duration::from_millis(2500));
         assert_eq!(p.statement_timeout, std::time::Duration::from_secs(3));

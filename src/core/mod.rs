@@ -6,4 +6,6 @@ pub mod compliance;
 pub mod conversation;
 pub mod escalation;
 pub mod packet;
+pub mod policy;
 pub mod roster;
+pub use policy::Policy;

@@ -31,6 +31,7 @@ use rows::FromDbRow;
 pub use rows::{NewLead, NewMessage};
 
 use crate::clock::to_ms;
+use crate::config::DatabaseConfig;
 use crate::domain::{Call, ConsentAction, Lead, LeadEvent, LeadStatus, Message, MessageStatus};
 use chrono::{DateTime, Utc};
 use db::{query, FromDb, Row, Target};
@@ -131,29 +132,6 @@ impl Held<'_> {
 
 static DRIVERS: Once = Once::new();
 
-/// Pool settings, from `[database]` in ringback.toml
-/// ([`crate::config::DatabaseConfig`]).
-#[derive(Debug, Clone)]
-pub struct PoolOptions {
-    /// PostgreSQL pool size. SQLite ignores it: one writer, two readers.
-    pub max_connections: u32,
-    /// Longest wait for a free connection (both dialects).
-    pub acquire_timeout: Duration,
-    /// PostgreSQL `statement_timeout` on every pooled connection (not on
-    /// migrations). SQLite has none.
-    pub statement_timeout: Duration,
-}
-
-impl Default for PoolOptions {
-    fn default() -> Self {
-        PoolOptions {
-            max_connections: 16,
-            acquire_timeout: Duration::from_secs(5),
-            statement_timeout: Duration::from_secs(5),
-        }
-    }
-}
-
 /// How many SQLite reader connections a store opens.
 const SQLITE_READERS: usize = 2;
 
@@ -167,7 +145,7 @@ pub const COLD_CHECK_NOTICE: chrono::Duration = chrono::Duration::minutes(1);
 impl Store {
     /// Connects to `url` (`sqlite://path` or `postgres://…`). A SQLite file is
     /// created if missing.
-    pub async fn connect(url: &str, opts: &PoolOptions) -> Result<Store> {
+    pub async fn connect(url: &str, opts: &DatabaseConfig) -> Result<Store> {
         DRIVERS.call_once(sqlx::any::install_default_drivers);
         let dialect = if url.starts_with("postgres://") || url.starts_with("postgresql://") {
             Dialect::Postgres
@@ -1307,7 +1285,7 @@ mod tests {
             let c = rusqlite::Connection::open(path).unwrap();
             c.query_row("PRAGMA page_size", [], |r| r.get(0)).unwrap()
         };
-        let opts = PoolOptions::default();
+        let opts = DatabaseConfig::default();
         let url = format!("sqlite://{}", old.display());
         let store = Store::connect(&url, &opts).await.unwrap();
         store.migrate().await.unwrap();
@@ -1337,7 +1315,7 @@ mod tests {
         else {
             return;
         };
-        let opts = PoolOptions {
+        let opts = DatabaseConfig {
             max_connections: 3,
             acquire_timeout: Duration::from_secs(5),
             statement_timeout: Duration::from_millis(1234),

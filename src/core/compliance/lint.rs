@@ -27,6 +27,8 @@
 //!
 //! See [`lint_template`].
 
+use crate::config::Business;
+
 /// The SMS encoding a text needs.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Encoding {
@@ -374,6 +376,59 @@ fn contains_domain(text: &str, domain: &str) -> bool {
         };
         left_ok && right_ok
     })
+}
+
+/// A lint finding about one template file.
+pub struct TemplateFinding {
+    pub file: String,
+    pub severity: Severity,
+    pub message: String,
+    pub fix: String,
+}
+
+/// Lints every texted template of a business (spoken greetings are not
+/// texts). The instant texts and the opt-in confirmation can be the first
+/// text a number gets from us, so they must carry opt-out wording.
+pub fn lint_business(b: &Business) -> Vec<TemplateFinding> {
+    let number = b.numbers.first().map(|n| n.to_string()).unwrap_or_default();
+    let vars = b
+        .vars(&number)
+        .set("opens_at", "7:00 AM tomorrow")
+        .set("caller", "+15125550147");
+    let t = &b.templates;
+    let mut texted = vec![
+        (&t.instant_business_hours, true),
+        (&t.instant_after_hours, true),
+        (&t.opt_in_confirmation, true),
+        (&t.opt_out_confirmation, false),
+        (&t.help_reply, false),
+        (&t.booking_reply, false),
+        (&t.pricing_reply, false),
+        (&t.acknowledgement, false),
+        (&t.question_details, false),
+        (&t.question_timing, false),
+    ];
+    texted.extend(b.follow_ups.iter().map(|s| (&s.template, false)));
+    let mut out = Vec::new();
+    for (template, first) in texted {
+        // A question sent on its own goes out as "{business}: question".
+        let sample = if std::ptr::eq(template, &t.question_details)
+            || std::ptr::eq(template, &t.question_timing)
+        {
+            crate::core::conversation::standalone_question(b, &template.render(&vars))
+        } else {
+            template.render(&vars)
+        };
+        for f in lint_template(&template.file, &template.source, &sample, first, &b.name) {
+            out.push(TemplateFinding {
+                file: template.file.clone(),
+                severity: f.severity,
+                message: f.message,
+                fix: f.fix,
+            });
+        }
+    }
+    out
 }
 
 #[cfg(test)]

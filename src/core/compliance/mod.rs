@@ -37,16 +37,6 @@ pub struct Rules {
     pub instant_any_hour: bool,
 }
 
-impl Rules {
-    pub fn from_config(s: &crate::config::ServiceConfig) -> Rules {
-        Rules {
-            quiet_hours: s.quiet_hours.clone(),
-            daily_cap: s.daily_cap,
-            instant_any_hour: s.instant_any_hour,
-        }
-    }
-}
-
 /// Does this kind of text wait for the recipient's daytime?
 fn respects_quiet_hours(kind: MessageKind, rules: &Rules) -> bool {
     match kind {
@@ -148,7 +138,7 @@ mod tests {
     fn refuses_unknown_sender_and_bad_numbers() {
         let c = crate::core::conversation::tests_support::config();
         let b = &c.businesses[0];
-        let rules = Rules::from_config(&c.service);
+        let rules = crate::core::Policy::new(&c).unwrap().rules;
         let o = |to: &'static str, from: &'static str| Outgoing {
             kind: MessageKind::Instant,
             to,
@@ -179,7 +169,7 @@ mod tests {
     fn only_registered_or_verified_senders_send() {
         use crate::config::{Registration, RegistrationStatus, Sender};
         let mut c = crate::core::conversation::tests_support::config();
-        let rules = Rules::from_config(&c.service);
+        let rules = crate::core::Policy::new(&c).unwrap().rules;
         let b = &mut c.businesses[0];
         let o = |b: &crate::config::Business| {
             check(&Outgoing {
@@ -229,7 +219,7 @@ mod tests {
     fn follow_ups_wait_for_daytime_but_instant_replies_do_not() {
         use chrono::TimeZone;
         let c = crate::core::conversation::tests_support::config();
-        let rules = Rules::from_config(&c.service);
+        let rules = crate::core::Policy::new(&c).unwrap().rules;
         let b = &c.businesses[0];
         // 22:30 in Austin (area code 512), 2026-11-24.
         let night = Utc.with_ymd_and_hms(2026, 11, 25, 4, 30, 0).unwrap();
@@ -295,7 +285,7 @@ mod tests {
     #[test]
     fn daily_cap_excludes_confirmations_and_help() {
         let c = crate::core::conversation::tests_support::config();
-        let rules = Rules::from_config(&c.service);
+        let rules = crate::core::Policy::new(&c).unwrap().rules;
         let b = &c.businesses[0];
         let noon = chrono::TimeZone::with_ymd_and_hms(&Utc, 2026, 11, 24, 18, 0, 0).unwrap();
         let o = |kind, n| {
@@ -320,7 +310,7 @@ mod tests {
     #[test]
     fn emergency_pages_and_safety_texts_go_at_night_and_past_the_cap() {
         let c = crate::core::conversation::tests_support::config();
-        let rules = Rules::from_config(&c.service);
+        let rules = crate::core::Policy::new(&c).unwrap().rules;
         let b = &c.businesses[0];
         // 02:00 in Chicago: quiet hours everywhere in the US.
         let night = chrono::TimeZone::with_ymd_and_hms(&Utc, 2026, 11, 25, 8, 0, 0).unwrap();
@@ -363,7 +353,7 @@ mod tests {
     #[test]
     fn a_capped_follow_up_waits_for_a_free_slot_a_reply_does_not() {
         let c = crate::core::conversation::tests_support::config();
-        let rules = Rules::from_config(&c.service);
+        let rules = crate::core::Policy::new(&c).unwrap().rules;
         let b = &c.businesses[0];
         let noon = chrono::TimeZone::with_ymd_and_hms(&Utc, 2026, 11, 24, 18, 0, 0).unwrap();
         let frees = noon + chrono::Duration::hours(3);
