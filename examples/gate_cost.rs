@@ -48,6 +48,7 @@ fn main() {
             to: &recipients[(i % 10) as usize],
             from: &from,
             business: Some(b),
+            own_number: false,
             now: day + Duration::minutes((i % 1440) as i64),
             sent_last_24h: (i % 4) as i64,
             cap_frees_at: None,

@@ -899,6 +899,7 @@ impl Worker {
             to: &msg.to,
             from: &msg.from,
             business: self.config.business(&msg.business_id),
+            own_number: self.config.is_own_number(&msg.to),
             now,
             sent_last_24h,
             cap_frees_at: oldest.map(|t| t + compliance::CAP_WINDOW),

@@ -469,6 +469,20 @@ impl Business {
     }
 
     /// Where office notices go, if anywhere.
+    /// Is `phone` one the config names as this business's staff: an
+    /// internal number, someone on the on-call roster, the dispatcher, the
+    /// owner or the phone the shop rings?
+    pub fn is_staff(&self, phone: &PhoneNumber) -> bool {
+        self.internal_numbers.contains(phone)
+            || self.dispatcher_phone.as_ref() == Some(phone)
+            || self.owner_phone.as_ref() == Some(phone)
+            || self.ring_phone == *phone
+            || self
+                .roster
+                .as_ref()
+                .is_some_and(|r| r.person_by_phone(phone).is_some())
+    }
+
     pub fn office_phone(&self) -> Option<&PhoneNumber> {
         self.dispatcher_phone.as_ref().or(self.owner_phone.as_ref())
     }
@@ -511,6 +525,13 @@ impl Config {
     /// The business that owns `number` (the `To` of a call or text).
     pub fn business_for(&self, number: &str) -> Option<&Business> {
         self.by_number.get(number).map(|&i| &self.businesses[i])
+    }
+
+    /// Is `phone` a number some business owns: a tracking number or the
+    /// phone it rings? Such numbers are never customers.
+    pub fn is_own_number(&self, phone: &str) -> bool {
+        self.business_for(phone).is_some()
+            || self.businesses.iter().any(|b| b.ring_phone.as_str() == phone)
     }
 
     pub fn business(&self, id: &str) -> Option<&Business> {

@@ -12,7 +12,7 @@ pub mod template;
 pub use call::Call;
 pub use hours::BusinessHours;
 pub use lead::{Lead, LeadEvent};
-pub use message::Message;
+pub use message::{Audience, Message, SendClass};
 pub use phone::{mask, Masked, PhoneError, PhoneNumber};
 pub use template::{Template, TemplateError, Vars};
 
@@ -114,7 +114,15 @@ string_enum! {
         OptOutConfirmation => "opt_out_confirmation",
         OptInConfirmation => "opt_in_confirmation",
         HelpReply => "help_reply",
+        /// The job packet and other news for the office (dispatcher).
         OfficeNotice => "office_notice",
+        /// The office about an emergency: the EMERGENCY packet, or nobody
+        /// on call took it.
+        EmergencyNotice => "emergency_notice",
+        /// The owner about the business's own sending numbers.
+        OwnerAlert => "owner_alert",
+        /// A person in the office texting the customer.
+        OfficeReply => "office_reply",
         /// An emergency page to an on-call tech.
         Page => "page",
         /// To a caller with an emergency: safety advice, who is coming.

@@ -9,7 +9,7 @@ pub mod lint;
 pub mod quiet;
 
 use crate::config::Business;
-use crate::domain::{MessageKind, PhoneNumber};
+use crate::domain::{Audience, MessageKind, PhoneNumber};
 use chrono::{DateTime, Utc};
 
 /// What the gate knows about a message about to leave.
@@ -20,6 +20,9 @@ pub struct Outgoing<'a> {
     pub from: &'a str,
     /// None when the business was removed from the config since queuing.
     pub business: Option<&'a Business>,
+    /// The recipient is a number some business in the config owns (a
+    /// tracking number or a ring phone): never a customer.
+    pub own_number: bool,
     pub now: DateTime<Utc>,
     /// Texts that count toward the cap sent to this recipient by this
     /// business in the last 24 hours.
@@ -46,8 +49,13 @@ fn respects_quiet_hours(kind: MessageKind, rules: &Rules) -> bool {
         | MessageKind::OptOutConfirmation
         | MessageKind::OptInConfirmation
         | MessageKind::HelpReply => false,
-        // Staff notices go to our own people.
-        MessageKind::OfficeNotice | MessageKind::Inbound => false,
+        // Staff notices go to our own people; the office's own reply is a
+        // person answering a person.
+        MessageKind::OfficeNotice
+        | MessageKind::EmergencyNotice
+        | MessageKind::OwnerAlert
+        | MessageKind::OfficeReply
+        | MessageKind::Inbound => false,
         // Someone may be in danger: pages and safety texts go at any hour
         // (never past an opt-out, which begin_send checks for every kind).
         MessageKind::Page | MessageKind::Emergency => false,
@@ -93,8 +101,11 @@ pub fn check(o: &Outgoing<'_>) -> Verdict {
     let Some(business) = o.business else {
         return Verdict::Refuse("unknown_business");
     };
-    if PhoneNumber::parse(o.to).is_err() {
+    let Ok(to) = PhoneNumber::parse(o.to) else {
         return Verdict::Refuse("invalid_number");
+    };
+    if let Some(why) = wrong_audience(o.kind.audience(), business, &to, o.own_number) {
+        return Verdict::Refuse(why);
     }
     // Only numbers the business owns may send on its behalf.
     if !business.numbers.iter().any(|n| n.as_str() == o.from) {
@@ -129,6 +140,25 @@ pub fn check(o: &Outgoing<'_>) -> Verdict {
     Verdict::Allow
 }
 
+/// Why `to` must not get a text meant for `audience`, if so. A
+/// customer-facing text never reaches one of our own numbers, a staff phone
+/// or a blocked number; a staff-facing one (a packet full of a customer's
+/// details, a page) reaches only a number the config names as staff.
+fn wrong_audience(
+    audience: Audience,
+    business: &Business,
+    to: &PhoneNumber,
+    own_number: bool,
+) -> Option<&'static str> {
+    match audience {
+        Audience::Customer if own_number || business.numbers.contains(to) => Some("own_number"),
+        Audience::Customer if business.is_staff(to) => Some("staff_number"),
+        Audience::Customer if business.block_list.contains(to) => Some("block_list"),
+        Audience::Staff if !business.is_staff(to) => Some("not_staff"),
+        _ => None,
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -144,6 +174,7 @@ mod tests {
             to,
             from,
             business: Some(b),
+            own_number: false,
             now: Utc::now(),
             sent_last_24h: 0,
             cap_frees_at: None,
@@ -160,6 +191,7 @@ mod tests {
         );
         let none = Outgoing {
             business: None,
+            own_number: false,
             ..o("+15125550147", "+15125550100")
         };
         assert_eq!(check(&none), Verdict::Refuse("unknown_business"));
@@ -177,6 +209,7 @@ mod tests {
                 to: "+15125550147",
                 from: "+15125550100",
                 business: Some(b),
+                own_number: false,
                 now: Utc::now(),
                 sent_last_24h: 0,
                 cap_frees_at: None,
@@ -229,6 +262,7 @@ mod tests {
                 to: "+15125550147",
                 from: "+15125550100",
                 business: Some(b),
+                own_number: false,
                 now: night,
                 sent_last_24h: 0,
                 cap_frees_at: None,
@@ -252,6 +286,7 @@ mod tests {
             to: "+13055550147",
             from: "+15125550100",
             business: Some(b),
+            own_number: false,
             now: fl,
             sent_last_24h: 0,
             cap_frees_at: None,
@@ -274,6 +309,7 @@ mod tests {
             to: "+15125550147",
             from: "+15125550100",
             business: Some(b),
+            own_number: false,
             now: night,
             sent_last_24h: 0,
             cap_frees_at: None,
@@ -294,6 +330,7 @@ mod tests {
                 to: "+15125550147",
                 from: "+15125550100",
                 business: Some(b),
+                own_number: false,
                 now: noon,
                 sent_last_24h: n,
                 cap_frees_at: None,
@@ -314,12 +351,17 @@ mod tests {
         let b = &c.businesses[0];
         // 02:00 in Chicago: quiet hours everywhere in the US.
         let night = chrono::TimeZone::with_ymd_and_hms(&Utc, 2026, 11, 25, 8, 0, 0).unwrap();
-        for kind in [MessageKind::Page, MessageKind::Emergency] {
+        // A page goes to staff (an internal number), the safety text to the caller.
+        for (kind, to) in [
+            (MessageKind::Page, "+15125550150"),
+            (MessageKind::Emergency, "+15125550147"),
+        ] {
             let v = check(&Outgoing {
                 kind,
-                to: "+15125550147",
+                to,
                 from: "+15125550100",
                 business: Some(b),
+                own_number: false,
                 now: night,
                 sent_last_24h: 99,
                 cap_frees_at: None,
@@ -333,6 +375,7 @@ mod tests {
             to: "+15125550147",
             from: "+15125550100",
             business: Some(b),
+            own_number: false,
             now: night,
             sent_last_24h: 0,
             cap_frees_at: None,
@@ -363,6 +406,7 @@ mod tests {
                 to: "+15125550147",
                 from: "+15125550100",
                 business: Some(b),
+                own_number: false,
                 now: noon,
                 sent_last_24h: 3,
                 cap_frees_at: Some(frees),
