@@ -12,7 +12,7 @@ use ringback::clock::SystemClock;
 use ringback::config::Config;
 use ringback::core::compliance::{check, Outgoing, Verdict};
 use ringback::domain::MessageKind;
-use ringback::pacing::SenderRates;
+use ringback::shell::worker::pacing::SenderRates;
 use std::hint::black_box;
 use std::sync::Arc;
 use std::time::Instant;

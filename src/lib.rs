@@ -14,27 +14,18 @@
 //! - [`worker`]: the only code that sends;
 //! - [`http`]: webhooks, ops endpoints and the admin API.
 
-pub mod alerts;
-
 pub mod cli;
 pub mod clock;
 pub mod config;
 pub mod core;
 pub mod domain;
-pub mod emergency;
-pub mod pacing;
 
 pub mod http;
-pub mod ingest;
 pub mod metrics;
-pub mod office;
-pub mod outbox;
 
 pub mod provider;
+pub mod shell;
 
 pub mod simulate;
 pub mod startup;
 pub mod store;
-
-pub mod timers;
-pub mod worker;

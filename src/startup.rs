@@ -4,12 +4,12 @@
 use crate::clock::{Clock, SystemClock};
 use crate::config::{Config, Settings, DEV_ADMIN_TOKEN, DEV_WEBHOOK_SECRET};
 use crate::http::{router, AppState};
-use crate::ingest::Core;
 use crate::metrics::Metrics;
 use crate::provider::twilio::signature::WebhookKeys;
 use crate::provider::{console::Console, twilio::Twilio, Provider};
+use crate::shell::worker::{status_callback_url, Worker};
+use crate::shell::Shell;
 use crate::store::Store;
-use crate::worker::{status_callback_url, Worker};
 use anyhow::Context;
 use secrecy::SecretString;
 use std::net::SocketAddr;
@@ -21,7 +21,7 @@ use tokio::task::JoinHandle;
 /// A running ringback: HTTP server + worker.
 pub struct Running {
     pub addr: SocketAddr,
-    pub core: Core,
+    pub shell: Shell,
     pub provider_name: &'static str,
     accepting: Arc<AtomicBool>,
     shutdown: watch::Sender<bool>,
@@ -231,7 +231,7 @@ impl Running {
         let config = Arc::new(config);
         let metrics = Arc::new(Metrics::new());
         let wake = Arc::new(Notify::new());
-        let core = Core {
+        let shell = Shell {
             config: config.clone(),
             policy: policy.clone(),
             store: store.clone(),
@@ -242,7 +242,7 @@ impl Running {
         let accepting = Arc::new(AtomicBool::new(true));
         let (worker_up, worker_up_rx) = watch::channel(true);
         let state = AppState {
-            core: core.clone(),
+            shell: shell.clone(),
             public_url: settings.public_url.clone(),
             webhook_keys: Arc::new(webhook_keys(&settings)),
             admin_token,
@@ -260,7 +260,7 @@ impl Running {
             status_callback: status_callback_url(settings.public_url.as_deref()),
             public_url: settings.public_url.clone(),
             policy: policy.clone(),
-            rates: Arc::new(crate::pacing::SenderRates::from_config(
+            rates: Arc::new(crate::shell::worker::pacing::SenderRates::from_config(
                 &config,
                 clock.clone(),
             )),
@@ -308,7 +308,7 @@ impl Running {
         }
         Ok(Running {
             addr,
-            core,
+            shell,
             provider_name: provider.name(),
             accepting,
             shutdown,
@@ -346,7 +346,7 @@ impl Running {
         let _ = self.shutdown.send(true);
         let _ = self.server.await;
         self.worker.stopped().await;
-        self.core.store.close().await;
+        self.shell.store.close().await;
     }
 
     /// Stops abruptly, as a crash would: in-flight work is abandoned and
@@ -357,7 +357,7 @@ impl Running {
         self.server.abort();
         let _ = self.server.await;
         worker.stopped().await;
-        self.core.store.close().await;
+        self.shell.store.close().await;
     }
 }
 

@@ -38,10 +38,10 @@ use rand::Rng;
 use ringback::clock::Clock;
 use ringback::config::{Config, Settings};
 use ringback::domain::{LeadStatus, MessageKind, MessageStatus};
-use ringback::ingest::{InboundSms, Received};
+use ringback::shell::inbound::{InboundSms, Received};
+use ringback::shell::worker::send_job;
 use ringback::startup::{Options, Running};
 use ringback::store::{NewLead, NewMessage};
-use ringback::worker::send_job;
 use std::collections::HashMap;
 use std::sync::atomic::{AtomicI64, Ordering};
 use std::sync::{Arc, Mutex};
@@ -151,7 +151,7 @@ async fn stop_never_loses_the_race(backend: Backend) {
     })
     .await
     .unwrap();
-    let core = running.core.clone();
+    let core = running.shell.clone();
     let store = core.store.clone();
 
     // Opt-out commit readings, by phone.
@@ -237,7 +237,10 @@ async fn stop_never_loses_the_race(backend: Backend) {
                     .unwrap();
                 let committed = core.clock.now();
                 assert!(
-                    matches!(out, ringback::ingest::InboundOutcome::OptedOut { .. }),
+                    matches!(
+                        out,
+                        ringback::shell::inbound::InboundOutcome::OptedOut { .. }
+                    ),
                     "{out:?}"
                 );
                 if reached(&carrier, &phone) {

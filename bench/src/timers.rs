@@ -1035,7 +1035,7 @@ mod tests {
             .fetch_all(&pool)
             .await
             .unwrap();
-        let expected = ringback::timers::follow_up_job(1, 0, chrono::Utc::now());
+        let expected = ringback::shell::worker::timers::follow_up_job(1, 0, chrono::Utc::now());
         let key: String = rows[0].try_get("unique_key").unwrap();
         let payload: String = rows[0].try_get("payload").unwrap();
         assert_eq!(key, expected.unique_key);

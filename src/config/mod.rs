@@ -531,7 +531,10 @@ impl Config {
     /// phone it rings? Such numbers are never customers.
     pub fn is_own_number(&self, phone: &str) -> bool {
         self.business_for(phone).is_some()
-            || self.businesses.iter().any(|b| b.ring_phone.as_str() == phone)
+            || self
+                .businesses
+                .iter()
+                .any(|b| b.ring_phone.as_str() == phone)
     }
 
     pub fn business(&self, id: &str) -> Option<&Business> {

@@ -3,7 +3,7 @@
 use super::error::ApiError;
 use super::AppState;
 use crate::domain::LeadStatus;
-use crate::office::{CallAttempt, LeadUpdate, OfficeError};
+use crate::shell::office::{CallAttempt, LeadUpdate, OfficeError};
 use crate::store::LeadFilter;
 use axum::extract::rejection::{JsonRejection, QueryRejection};
 use axum::extract::{Path, Query, State};
@@ -122,7 +122,7 @@ pub async fn list_leads(
             )));
         }
     }
-    let config = &s.core.config;
+    let config = &s.shell.config;
     let tracking_numbers = match (&tracking_number, &q.campaign) {
         (Some(n), None) => Some(vec![n.clone()]),
         (None, Some(c)) => {
@@ -148,7 +148,7 @@ pub async fn list_leads(
         }
         (None, None) => None,
     };
-    let now = s.core.clock.now();
+    let now = s.shell.clock.now();
     // Ten years of minutes is older than any lead; beyond it the date math
     // would overflow.
     const MAX_MINUTES: i64 = 10 * 366 * 24 * 60;
@@ -162,7 +162,7 @@ pub async fn list_leads(
     let until = minutes(q.min_age_minutes, "min_age_minutes")?;
     let since = minutes(q.max_age_minutes, "max_age_minutes")?;
     let leads = s
-        .core
+        .shell
         .store
         .leads(&LeadFilter {
             business_id: q.business,
@@ -206,7 +206,7 @@ pub async fn lead_detail(
     Path(id): Path<i64>,
 ) -> Result<Json<serde_json::Value>, ApiError> {
     authorize(&s, &headers)?;
-    let store = &s.core.store;
+    let store = &s.shell.store;
     let lead = store
         .lead(id)
         .await?
@@ -215,7 +215,7 @@ pub async fn lead_detail(
     let messages = store.messages_for_lead(id).await?;
     let events = store.lead_events(id).await?;
     let (transcripts, texts) = store.what_they_said(id).await?;
-    let packet = s.core.config.business(&lead.business_id).map(|b| {
+    let packet = s.shell.config.business(&lead.business_id).map(|b| {
         crate::core::packet::Packet::build(&crate::core::packet::PacketInput {
             business: b,
             lead: &lead,
@@ -258,7 +258,7 @@ pub async fn update_lead(
 ) -> Result<Json<serde_json::Value>, ApiError> {
     authorize(&s, &headers)?;
     let Json(u) = body.map_err(|e| ApiError::BadRequest(e.body_text()))?;
-    let lead = s.core.update_lead_by_office(id, &u).await?;
+    let lead = s.shell.update_lead_by_office(id, &u).await?;
     Ok(Json(serde_json::json!({ "lead": lead })))
 }
 
@@ -271,7 +271,7 @@ pub async fn log_attempt(
 ) -> Result<(StatusCode, Json<serde_json::Value>), ApiError> {
     authorize(&s, &headers)?;
     let Json(a) = body.map_err(|e| ApiError::BadRequest(e.body_text()))?;
-    let lead = s.core.log_call_attempt(id, &a).await?;
+    let lead = s.shell.log_call_attempt(id, &a).await?;
     Ok((
         StatusCode::CREATED,
         Json(serde_json::json!({ "lead": lead })),

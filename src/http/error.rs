@@ -28,7 +28,7 @@ pub enum ApiError {
     NotFound(String),
     /// Valid, but the lead is not in a state that allows it.
     #[error("{0}")]
-    Conflict(crate::office::Conflict),
+    Conflict(crate::shell::office::Conflict),
     #[error("{0}")]
     UnsupportedMediaType(String),
     /// We are shutting down or the database is unreachable: retry later.

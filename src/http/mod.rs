@@ -7,8 +7,8 @@ pub mod ops;
 pub mod senders;
 pub mod twilio;
 
-use crate::ingest::Core;
 use crate::provider::twilio::signature::WebhookKeys;
+use crate::shell::Shell;
 use axum::extract::DefaultBodyLimit;
 use axum::routing::{get, post};
 use axum::Router;
@@ -20,7 +20,7 @@ use tower_http::trace::TraceLayer;
 /// Shared by every handler.
 #[derive(Clone)]
 pub struct AppState {
-    pub core: Core,
+    pub shell: Shell,
     /// The base URL carriers call (signatures are computed over it).
     pub public_url: Option<String>,
     /// The keys Twilio signs with: the Auth Token (or the development
@@ -42,7 +42,7 @@ impl AppState {
 }
 
 pub fn router(state: AppState) -> Router {
-    let limit = state.core.config.service.max_body_bytes;
+    let limit = state.shell.config.service.max_body_bytes;
     Router::new()
         .route("/webhooks/twilio/voice", post(twilio::voice))
         .route("/webhooks/twilio/voice/dial", post(twilio::voice_dial))

@@ -23,7 +23,7 @@ pub async fn readyz(State(s): State<AppState>) -> impl IntoResponse {
             "the worker has stopped: nothing is sending texts".to_string(),
         );
     }
-    match s.core.store.ping().await {
+    match s.shell.store.ping().await {
         Ok(()) => (StatusCode::OK, "ready".to_string()),
         Err(e) => {
             tracing::warn!(error = %e, "readiness check: database unreachable");
@@ -37,13 +37,13 @@ pub async fn readyz(State(s): State<AppState>) -> impl IntoResponse {
 
 pub async fn metrics(State(s): State<AppState>) -> impl IntoResponse {
     let (due, later) = s
-        .core
+        .shell
         .store
-        .queue_depth(s.core.clock.now())
+        .queue_depth(s.shell.clock.now())
         .await
         .map(|(d, l)| (d as f64, l as f64))
         .unwrap_or((-1.0, -1.0));
-    let mut body = s.core.metrics.render(&[
+    let mut body = s.shell.metrics.render(&[
         (
             "ringback_job_queue_depth",
             "Jobs due or running: the backlog (-1: database unreachable).",
@@ -55,7 +55,7 @@ pub async fn metrics(State(s): State<AppState>) -> impl IntoResponse {
             later,
         ),
     ]);
-    if let Some((waits, waited)) = s.core.store.writer_waited() {
+    if let Some((waits, waited)) = s.shell.store.writer_waited() {
         body.push_str(&writer_wait_counters(waits, waited));
     }
     ([(header::CONTENT_TYPE, "text/plain; version=0.0.4")], body)

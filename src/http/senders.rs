@@ -21,9 +21,9 @@ pub async fn list_senders(
     headers: HeaderMap,
 ) -> Result<Json<serde_json::Value>, ApiError> {
     authorize(&s, &headers)?;
-    let health = s.core.store.sender_health().await?;
+    let health = s.shell.store.sender_health().await?;
     Ok(Json(
-        serde_json::json!({ "senders": senders_json(&s.core.config, &health) }),
+        serde_json::json!({ "senders": senders_json(&s.shell.config, &health) }),
     ))
 }
 
@@ -91,8 +91,8 @@ pub async fn metrics(State(s): State<AppState>) -> Response {
         .await
         .map(|b| b.to_vec())
         .unwrap_or_default();
-    match s.core.store.sender_health().await {
-        Ok(health) => text.extend_from_slice(at_risk_gauges(&s.core.config, &health).as_bytes()),
+    match s.shell.store.sender_health().await {
+        Ok(health) => text.extend_from_slice(at_risk_gauges(&s.shell.config, &health).as_bytes()),
         Err(e) => tracing::warn!(error = %e, "metrics: cannot read sender health"),
     }
     Response::from_parts(parts, Body::from(text))

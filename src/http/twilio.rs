@@ -8,8 +8,8 @@ use super::error::ApiError;
 use super::AppState;
 use crate::config::Business;
 use crate::domain::{mask, MessageStatus, MissedTrigger};
-use crate::ingest::{AnswerSource, AnsweredCall, InboundSms, MissedReport, Received};
 use crate::provider::twilio::{signature, twiml};
+use crate::shell::inbound::{AnswerSource, AnsweredCall, InboundSms, MissedReport, Received};
 use axum::body::Bytes;
 use axum::extract::{OriginalUri, State};
 use axum::http::{header, HeaderMap};
@@ -217,14 +217,14 @@ fn xml(body: String) -> Response {
 fn finish(s: &AppState, kind: &'static str, result: Result<Response, ApiError>) -> Response {
     match result {
         Ok(r) => {
-            s.core.metrics.inc(
+            s.shell.metrics.inc(
                 "ringback_webhooks_total",
                 &[("kind", kind), ("outcome", "ok")],
             );
             r
         }
         Err(e) => {
-            s.core.metrics.inc(
+            s.shell.metrics.inc(
                 "ringback_webhooks_total",
                 &[("kind", kind), ("outcome", e.outcome())],
             );
@@ -251,7 +251,7 @@ fn shared_key_warning_due(now: std::time::Instant) -> bool {
 }
 
 fn business<'a>(s: &'a AppState, number: &str) -> Result<&'a Business, ApiError> {
-    s.core
+    s.shell
         .config
         .business_for(number)
         .ok_or_else(|| ApiError::NotFound(format!("no business owns the number {number}; add it to a business's `numbers` in ringback.toml")))
@@ -277,14 +277,14 @@ pub async fn voice(
     let r = async {
         let f = verify(&s, KIND, &headers, &uri, &body)?;
         let (sid, from, to) = (f.require("CallSid")?, f.require("From")?, f.require("To")?);
-        let Some(b) = s.core.config.business_for(to) else {
+        let Some(b) = s.shell.config.business_for(to) else {
             tracing::warn!(to, "call to a number no business owns");
             return Ok(xml(twiml::say_and_hangup("Sorry, this number is not in service.")));
         };
         let vars = b.vars(to);
-        let now = s.core.clock.now();
+        let now = s.shell.clock.now();
         if b.hours.is_open(b.time_zone, now) {
-            s.core.call_started(b, sid, from, to, &received(KIND, format!("twilio:voice:{sid}"), &f)).await?;
+            s.shell.call_started(b, sid, from, to, &received(KIND, format!("twilio:voice:{sid}"), &f)).await?;
             let screen = b.call_screening.then(|| url(&s, &headers, &format!("/webhooks/twilio/voice/screen?parent={sid}")));
             tracing::info!(business = %b.id, caller = %mask(from), "ringing the business");
             Ok(xml(twiml::dial(
@@ -304,7 +304,7 @@ pub async fn voice(
                 recording_url: None,
                 transcript: None,
             };
-            let outcome = s.core.missed_call(&report, &received(KIND, format!("twilio:voice:{sid}"), &f)).await?;
+            let outcome = s.shell.missed_call(&report, &received(KIND, format!("twilio:voice:{sid}"), &f)).await?;
             let greeting = b.templates.after_hours_greeting.render(&vars);
             let recording = url(&s, &headers, "/webhooks/twilio/voice/recording");
             if b.emergency_menu && b.roster.is_some() {
@@ -342,7 +342,7 @@ pub async fn voice_dial(
         let trigger = match status {
             "no-answer" | "busy" | "failed" | "canceled" => Some(MissedTrigger::DialResult),
             "completed" | "answered" => {
-                if b.call_screening && !s.core.was_screen_accepted(sid).await? {
+                if b.call_screening && !s.shell.was_screen_accepted(sid).await? {
                     Some(MissedTrigger::ScreenNotAccepted)
                 } else {
                     None
@@ -357,7 +357,7 @@ pub async fn voice_dial(
         match trigger {
             Some(trigger) => {
                 let report = MissedReport { business: b, call_sid: sid, caller: from, tracking_number: to, trigger, recording_url: None, transcript: None };
-                let outcome = s.core.missed_call(&report, &rx).await?;
+                let outcome = s.shell.missed_call(&report, &rx).await?;
                 tracing::info!(business = %b.id, caller = %mask(from), dial_status = status, ?outcome, "missed call");
                 if status == "canceled" {
                     // The caller hung up: nobody is there to hear a prompt.
@@ -371,7 +371,7 @@ pub async fn voice_dial(
             }
             None => {
                 let secs = f.get("DialCallDuration").and_then(|d| d.trim().parse().ok()).unwrap_or(0);
-                s.core.call_answered(&AnsweredCall { business: b, call_sid: sid, caller: from, to, seconds: secs, source: AnswerSource::Dial }, &rx).await?;
+                s.shell.call_answered(&AnsweredCall { business: b, call_sid: sid, caller: from, to, seconds: secs, source: AnswerSource::Dial }, &rx).await?;
                 Ok(xml(twiml::hangup()))
             }
         }
@@ -418,7 +418,7 @@ pub async fn voice_screen_result(
         let (parent, call, b) = screened_call(&s, &uri).await?;
         if f.get("Digits").map(str::trim) == Some("1") {
             let rx = received(KIND, format!("twilio:screen:{parent}"), &f);
-            s.core
+            s.shell
                 .screen_accepted(b, &parent, &call.caller, &call.tracking_number, &rx)
                 .await?;
             Ok(xml(twiml::empty()))
@@ -448,12 +448,12 @@ pub async fn voice_status(
         match status {
             "no-answer" | "busy" | "failed" | "canceled" => {
                 let report = MissedReport { business: b, call_sid: sid, caller: from, tracking_number: to, trigger: MissedTrigger::StatusCallback, recording_url: None, transcript: None };
-                let outcome = s.core.missed_call(&report, &rx).await?;
+                let outcome = s.shell.missed_call(&report, &rx).await?;
                 tracing::info!(business = %b.id, caller = %mask(from), call_status = status, ?outcome, "missed call (status callback)");
             }
             "completed" => {
                 let secs = f.get("CallDuration").and_then(|d| d.trim().parse().ok()).unwrap_or(0);
-                s.core.call_answered(&AnsweredCall { business: b, call_sid: sid, caller: from, to, seconds: secs, source: AnswerSource::StatusCallback }, &rx).await?;
+                s.shell.call_answered(&AnsweredCall { business: b, call_sid: sid, caller: from, to, seconds: secs, source: AnswerSource::StatusCallback }, &rx).await?;
             }
             "queued" | "ringing" | "in-progress" | "initiated" | "answered" => {}
             other => return Err(ApiError::BadRequest(format!("unknown CallStatus {other:?}"))),
@@ -499,7 +499,7 @@ pub async fn voice_recording(
             recording_url: f.get("RecordingUrl"),
             transcript,
         };
-        let outcome = s.core.missed_call(&report, &rx).await?;
+        let outcome = s.shell.missed_call(&report, &rx).await?;
         tracing::info!(business = %b.id, caller = %mask(from), ?outcome, "voicemail");
         Ok(xml(twiml::hangup()))
     }
@@ -526,7 +526,7 @@ pub async fn sms(
         let b = business(&s, to)?;
         let rx = received(KIND, format!("twilio:sms:{sid}"), &f);
         let outcome = s
-            .core
+            .shell
             .inbound_sms(
                 &InboundSms {
                     business: b,
@@ -582,7 +582,7 @@ pub async fn sms_status(
             .filter(|c| !c.trim().is_empty() && *c != "0");
         let rx = received(KIND, format!("twilio:sms-status:{sid}:{status_raw}"), &f);
         let known = s
-            .core
+            .shell
             .delivery_status(&b.id, sid, status, code, &rx)
             .await?;
         if !known {
@@ -606,7 +606,7 @@ async fn screened_call<'a>(
     let parent = query_param(uri, "parent")
         .ok_or_else(|| ApiError::BadRequest("missing `parent` query parameter".into()))?;
     let call = s
-        .core
+        .shell
         .store
         .call(&parent)
         .await?
@@ -643,7 +643,7 @@ pub async fn voice_emergency(
         let on_call = b
             .roster
             .as_ref()
-            .and_then(|r| r.chain_at(s.core.clock.now()).into_iter().next());
+            .and_then(|r| r.chain_at(s.shell.clock.now()).into_iter().next());
         match (f.get("Digits").map(str::trim), on_call) {
             (Some("1"), Some(tech)) => {
                 let sid = f.require("CallSid")?;
@@ -690,16 +690,16 @@ pub async fn voice_emergency_dial(
         let b = business(&s, to)?;
         let rx = received(KIND, format!("twilio:emergency_dial:{sid}"), &f);
         match status {
-            "completed" | "answered" if s.core.was_screen_accepted(sid).await? => {
+            "completed" | "answered" if s.shell.was_screen_accepted(sid).await? => {
                 let secs = f
                     .get("DialCallDuration")
                     .and_then(|d| d.trim().parse().ok())
                     .unwrap_or(0);
-                s.core.ivr_emergency_connected(b, sid, secs, &rx).await?;
+                s.shell.ivr_emergency_connected(b, sid, secs, &rx).await?;
                 Ok(xml(twiml::hangup()))
             }
             _ => {
-                s.core.ivr_emergency_unanswered(b, sid, &rx).await?;
+                s.shell.ivr_emergency_unanswered(b, sid, &rx).await?;
                 Ok(xml(twiml::voicemail(
                     &b.escalation.emergency_no_answer(&b.name),
                     &url(&s, &headers, "/webhooks/twilio/voice/recording"),
@@ -732,8 +732,8 @@ pub async fn voice_page(
             })?;
         let digits = f.get("Digits").unwrap_or("").trim();
         let rx = received(KIND, format!("twilio:page:{sid}:{digits}"), &f);
-        let caller = s.core.page_keypress(escalation, tech, digits, &rx).await?;
-        let b = s.core.config.business_for(f.get("From").unwrap_or(""));
+        let caller = s.shell.page_keypress(escalation, tech, digits, &rx).await?;
+        let b = s.shell.config.business_for(f.get("From").unwrap_or(""));
         match (caller, b) {
             (Some(caller), Some(b)) => Ok(xml(twiml::say_and_hangup(
                 &b.escalation.page_accepted(&caller),

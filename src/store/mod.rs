@@ -135,10 +135,10 @@ static DRIVERS: Once = Once::new();
 /// How many SQLite reader connections a store opens.
 const SQLITE_READERS: usize = 2;
 
-/// The least notice a cold check queued by [`crate::timers::queue_cold_check`]
+/// The least notice a cold check queued by [`crate::shell::worker::timers::queue_cold_check`]
 /// gets: anything sooner would need the worker woken. A follow-up step that would run
 /// within this of the time its lead goes cold queues the check instead
-/// of carrying it (see `crate::timers`), so the notice never makes a lead
+/// of carrying it (see `crate::shell::worker::timers`), so the notice never makes a lead
 /// go cold late.
 pub const COLD_CHECK_NOTICE: chrono::Duration = chrono::Duration::minutes(1);
 
@@ -1113,7 +1113,7 @@ impl Tx {
     /// but held (quiet hours, the cap; `code` is kept on the messages).
     ///
     /// A lead with follow-ups has its cold check queued when the sequence
-    /// ends (see [`crate::timers`]): if this ended it and the lead is still
+    /// ends (see [`crate::shell::worker::timers`]): if this ended it and the lead is still
     /// open, the check is queued here, `cold_after` past the lead's last
     /// activity (at least a minute from now).
     pub async fn stop_follow_ups(
@@ -1125,12 +1125,18 @@ impl Tx {
         cold_after: chrono::Duration,
     ) -> Result<()> {
         let stopped = self
-            .cancel_lead_jobs(lead_id, &[crate::timers::FOLLOW_UP], reason, now)
+            .cancel_lead_jobs(
+                lead_id,
+                &[crate::shell::worker::timers::FOLLOW_UP],
+                reason,
+                now,
+            )
             .await?;
         self.cancel_queued_follow_ups(lead_id, code, now).await?;
         if stopped > 0 {
             if let Some(lead) = self.lead(lead_id).await? {
-                crate::timers::queue_cold_check(self, &lead, cold_after, now).await?;
+                crate::shell::worker::timers::queue_cold_check(self, &lead, cold_after, now)
+                    .await?;
             }
         }
         Ok(())

@@ -193,11 +193,11 @@ impl TestApp {
     }
 
     pub fn store(&self) -> &Store {
-        &self.running.as_ref().unwrap().core.store
+        &self.running.as_ref().unwrap().shell.store
     }
 
     pub fn metrics(&self) -> &ringback::metrics::Metrics {
-        &self.running.as_ref().unwrap().core.metrics
+        &self.running.as_ref().unwrap().shell.metrics
     }
 
     /// Stops like a crash (no graceful shutdown) and starts again on the

@@ -10,7 +10,7 @@
 
 use crate::domain::Lead;
 use crate::domain::{ConsentAction, LeadStatus};
-use crate::ingest::Core;
+use crate::shell::Shell;
 use crate::store::StoreError;
 use serde::Deserialize;
 
@@ -186,7 +186,7 @@ fn check_note(note: &str) -> Result<(), OfficeError> {
     Ok(())
 }
 
-impl Core {
+impl Shell {
     /// Applies an office change to a lead; returns the lead after it.
     pub async fn update_lead_by_office(
         &self,
@@ -323,8 +323,14 @@ impl Core {
         }
         if !lead.status.is_open() {
             // Closed by the office: an emergency still paging is called off.
-            crate::emergency::cancel_for_lead(&mut tx, &self.config, &self.metrics, lead.id, now)
-                .await?;
+            crate::shell::emergency::cancel_for_lead(
+                &mut tx,
+                &self.config,
+                &self.metrics,
+                lead.id,
+                now,
+            )
+            .await?;
         }
         if timeline.is_empty() {
             return Err(OfficeError::Invalid(

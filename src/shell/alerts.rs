@@ -158,9 +158,9 @@ async fn alert_owner(
         "ringback alert for {}: texts from {} are NOT being sent because the number is {} for A2P 10DLC / toll-free. Callers to it get no text until its registration is approved.",
         b.name, msg.from, status
     );
-    crate::outbox::queue(
+    crate::shell::outbox::queue(
         &mut tx,
-        crate::outbox::Text {
+        crate::shell::outbox::Text {
             business_id: &b.id,
             lead_id: None,
             kind: MessageKind::OfficeNotice,

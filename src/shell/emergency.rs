@@ -564,9 +564,9 @@ async fn queue_text(
     body: String,
     now: DateTime<Utc>,
 ) -> Result<(), StoreError> {
-    crate::outbox::queue(
+    crate::shell::outbox::queue(
         tx,
-        crate::outbox::Text {
+        crate::shell::outbox::Text {
             business_id: &b.id,
             lead_id: Some(lead.id),
             kind,

@@ -52,7 +52,7 @@ pub struct Worker {
     /// The compiled rules: the compliance gate's (quiet hours, caps).
     pub policy: Arc<crate::core::Policy>,
     /// Per-sender throughput (messages per second, per instance).
-    pub rates: Arc<crate::pacing::SenderRates>,
+    pub rates: Arc<crate::shell::worker::pacing::SenderRates>,
     /// Where the batch transactions run (claim, start, record), if not on
     /// the worker's own runtime: see [`Worker::in_writer_runtime`].
     pub writer_runtime: Option<tokio::runtime::Handle>,
@@ -476,10 +476,12 @@ impl Worker {
     pub async fn run_job(&self, job: Job) {
         let result = match job.kind.as_str() {
             SEND_MESSAGE => self.send_message(&job).await,
-            crate::timers::FOLLOW_UP | crate::timers::COLD_CHECK => self.run_timer(&job).await,
-            crate::emergency::ACK_TIMEOUT => self.ack_timeout(&job).await,
-            crate::emergency::PAGE_CALL => self.page_call(&job).await,
-            crate::ingest::LATE_RECEIPT => self.late_receipt(&job).await,
+            crate::shell::worker::timers::FOLLOW_UP | crate::shell::worker::timers::COLD_CHECK => {
+                self.run_timer(&job).await
+            }
+            crate::shell::emergency::ACK_TIMEOUT => self.ack_timeout(&job).await,
+            crate::shell::emergency::PAGE_CALL => self.page_call(&job).await,
+            crate::shell::inbound::LATE_RECEIPT => self.late_receipt(&job).await,
             other => {
                 let now = self.clock.now();
                 let _ = self
@@ -498,10 +500,12 @@ impl Worker {
 
     /// A delivery receipt that arrived before its message was recorded:
     /// applied once the message is known, or dropped (logged) after
-    /// [`crate::ingest::LATE_RECEIPT_TRIES`] looks, when it was most likely
+    /// [`crate::shell::inbound::LATE_RECEIPT_TRIES`] looks, when it was most likely
     /// for a message some other system sent from the same number.
     async fn late_receipt(&self, job: &Job) -> crate::store::Result<()> {
-        use crate::ingest::{apply_receipt, log_healthy_again, LateReceipt, LATE_RECEIPT_EVERY};
+        use crate::shell::inbound::{
+            apply_receipt, log_healthy_again, LateReceipt, LATE_RECEIPT_EVERY,
+        };
         let now = self.clock.now();
         let parsed = serde_json::from_str::<LateReceipt>(&job.payload)
             .ok()
@@ -555,9 +559,9 @@ impl Worker {
         );
     }
 
-    /// A conversation timer (follow-up step, cold check); see [`crate::timers`].
+    /// A conversation timer (follow-up step, cold check); see [`crate::shell::worker::timers`].
     async fn run_timer(&self, job: &Job) -> crate::store::Result<()> {
-        use crate::timers::{self, Fired};
+        use crate::shell::worker::timers::{self, Fired};
         let now = self.clock.now();
         self.observe_lateness(job, now);
         let fired = if job.kind == timers::FOLLOW_UP {
@@ -580,7 +584,7 @@ impl Worker {
 
     /// Nobody acknowledged a page in time: the engine pages the next person.
     async fn ack_timeout(&self, job: &Job) -> crate::store::Result<()> {
-        use crate::emergency::{self, TimeoutPayload};
+        use crate::shell::emergency::{self, TimeoutPayload};
         let now = self.clock.now();
         let Ok(p) = serde_json::from_str::<TimeoutPayload>(&job.payload) else {
             self.store.fail_job(job, "unreadable payload", now).await?;
@@ -606,7 +610,7 @@ impl Worker {
     /// emergency someone already took is not placed.
     async fn page_call(&self, job: &Job) -> crate::store::Result<()> {
         let now = self.clock.now();
-        let p = match crate::emergency::page_call_payload(job) {
+        let p = match crate::shell::emergency::page_call_payload(job) {
             Ok(p) => p,
             Err(e) => {
                 self.store.fail_job(job, &e, now).await?;
@@ -705,7 +709,7 @@ impl Worker {
                 self.suppress(job, msg.id, reason).await?;
                 if reason == "sender_not_registered" {
                     let (s, c, m, w) = (&self.store, &self.config, &self.metrics, &self.wake);
-                    crate::alerts::sender_refused(s, c, m, w, &msg, now).await?;
+                    crate::shell::alerts::sender_refused(s, c, m, w, &msg, now).await?;
                 }
                 return Ok(());
             }
@@ -1036,7 +1040,7 @@ impl Worker {
             return Ok(());
         };
         let mut tx = self.store.begin().await?;
-        crate::ingest::learn_from_carrier_error(
+        crate::shell::inbound::learn_from_carrier_error(
             &mut tx,
             &self.metrics,
             &msg,
@@ -1228,3 +1232,5 @@ mod run_on_tests {
         assert_eq!(here, std::thread::current().id());
     }
 }
+pub mod pacing;
+pub mod timers;

@@ -3,30 +3,15 @@
 //! and applies the answer — all in one transaction, committed before the
 //! carrier gets its 200. Texts are only ever queued here; the worker sends.
 
-use crate::clock::Clock;
-use crate::config::{Business, Config};
+use crate::config::Business;
 use crate::core::conversation::{self, InstantText, MissedCall, MissedCallDecision};
 use crate::domain::{mask, LeadStatus, MessageKind, MessageStatus, MissedTrigger, SuppressReason};
 use crate::metrics::Metrics;
-use crate::store::{NewJob, NewLead, NewMessage, Store, StoreError, Tx};
-use crate::timers;
-use crate::worker::send_job;
+use crate::shell::worker::send_job;
+use crate::shell::worker::timers;
+use crate::shell::Shell;
+use crate::store::{NewJob, NewLead, NewMessage, StoreError, Tx};
 use chrono::{DateTime, Utc};
-use std::sync::Arc;
-use tokio::sync::Notify;
-
-/// The parts of the running service that inbound events need.
-#[derive(Clone)]
-pub struct Core {
-    pub config: Arc<Config>,
-    /// The compiled rules: the classifier, the compliance gate's.
-    pub policy: Arc<crate::core::Policy>,
-    pub store: Store,
-    pub clock: Arc<dyn Clock>,
-    pub metrics: Arc<Metrics>,
-    /// Wakes the worker when a job is enqueued.
-    pub wake: Arc<Notify>,
-}
 
 /// The webhook as received, for the audit log and for dedup.
 #[derive(Debug, Clone)]
@@ -90,7 +75,7 @@ pub struct MissedReport<'a> {
     pub transcript: Option<&'a str>,
 }
 
-impl Core {
+impl Shell {
     fn now(&self) -> DateTime<Utc> {
         self.clock.now()
     }
@@ -464,8 +449,14 @@ impl Core {
                 self.config.service.cold_after,
             )
             .await?;
-            crate::emergency::cancel_for_lead(&mut tx, &self.config, &self.metrics, lead_id, now)
-                .await?;
+            crate::shell::emergency::cancel_for_lead(
+                &mut tx,
+                &self.config,
+                &self.metrics,
+                lead_id,
+                now,
+            )
+            .await?;
             tx.lead_event(
                 lead_id,
                 "resolved",
@@ -639,8 +630,8 @@ pub(crate) async fn learn_from_carrier_error(
             .await?;
             tracing::warn!(to = %mask(&m.to), "carrier says the number unsubscribed (21610); recorded as opted out");
         }
-        c if crate::alerts::sender_risk(c).is_some() => {
-            crate::alerts::sender_at_risk(tx, metrics, m, code, now).await?;
+        c if crate::shell::alerts::sender_risk(c).is_some() => {
+            crate::shell::alerts::sender_at_risk(tx, metrics, m, code, now).await?;
         }
         _ => {}
     }
@@ -677,7 +668,7 @@ pub struct InboundSms<'a> {
     pub body: &'a str,
 }
 
-impl Core {
+impl Shell {
     /// A customer texted us. STOP/START/HELP are handled here, atomically
     /// with the consent ledger; anything else engages the lead.
     pub async fn inbound_sms(
@@ -699,7 +690,7 @@ impl Core {
             keyword(m.body),
         ) {
             if roster.person_by_phone(&from).is_some() {
-                let acked = crate::emergency::staff_text(
+                let acked = crate::shell::emergency::staff_text(
                     &mut tx,
                     &self.config,
                     &self.metrics,
@@ -874,9 +865,9 @@ impl Core {
             .await?;
         }
         if let Some((kind, body)) = queued {
-            crate::outbox::queue(
+            crate::shell::outbox::queue(
                 &mut tx,
-                crate::outbox::Text {
+                crate::shell::outbox::Text {
                     business_id: &b.id,
                     lead_id: Some(lead.id),
                     kind,
@@ -905,7 +896,7 @@ impl Core {
 /// office instead of getting template replies.
 const EMERGENCY_LIVE: chrono::Duration = chrono::Duration::hours(12);
 
-impl Core {
+impl Shell {
     /// A reply that is not a carrier keyword: route it by intent (see
     /// [`conversation::on_reply`]) and apply the plan in `tx` — the lead, the end
     /// of its follow-ups, the office notice. The text back to the customer,
@@ -964,7 +955,7 @@ impl Core {
         )
         .await?;
         if !plan.lead.status.is_open() {
-            crate::emergency::cancel_for_lead(tx, &self.config, &self.metrics, lead.id, now)
+            crate::shell::emergency::cancel_for_lead(tx, &self.config, &self.metrics, lead.id, now)
                 .await?;
         }
         tx.lead_event(
@@ -988,7 +979,7 @@ impl Core {
             self.notify_office(tx, b, &plan.lead, notice, &packet, now)
                 .await?;
             if notice == conversation::OfficeNotice::Emergency {
-                crate::emergency::start(
+                crate::shell::emergency::start(
                     tx,
                     &self.config,
                     &self.metrics,
@@ -1023,9 +1014,9 @@ impl Core {
         let Some(office) = b.office_phone() else {
             return Ok(());
         };
-        crate::outbox::queue(
+        crate::shell::outbox::queue(
             tx,
-            crate::outbox::Text {
+            crate::shell::outbox::Text {
                 business_id: &b.id,
                 lead_id: Some(lead.id),
                 kind: MessageKind::OfficeNotice,
@@ -1046,7 +1037,7 @@ impl Core {
     }
 }
 
-impl Core {
+impl Shell {
     /// Reads a voicemail transcript with the owner's rules; an emergency
     /// tells the office at once and pages the on-call chain.
     async fn escalate_if_emergency(
@@ -1117,7 +1108,7 @@ impl Core {
             texts: &texts,
             unreachable: false,
         });
-        let started = crate::emergency::start(
+        let started = crate::shell::emergency::start(
             tx,
             &self.config,
             &self.metrics,
@@ -1130,7 +1121,7 @@ impl Core {
         )
         .await?;
         // Already being paged (the menu, then the voicemail): one notice.
-        if started != crate::emergency::Started::AlreadyPaging {
+        if started != crate::shell::emergency::Started::AlreadyPaging {
             self.notify_office(
                 tx,
                 b,
@@ -1145,7 +1136,7 @@ impl Core {
     }
 }
 
-impl Core {
+impl Shell {
     /// After hours, the caller pressed 1 for an emergency and the on-call
     /// tech did not pick up the connected call: an emergency lead, paged.
     pub async fn ivr_emergency_unanswered(
@@ -1247,7 +1238,7 @@ impl Core {
         let Some(mut tx) = self.begin_webhook(rx, None, now).await? else {
             return Ok(None);
         };
-        let after = crate::emergency::handle_in(
+        let after = crate::shell::emergency::handle_in(
             &mut tx,
             &self.config,
             &self.metrics,

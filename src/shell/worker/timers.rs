@@ -152,9 +152,9 @@ pub async fn run_follow_up(
             if !tx.finish_job(job, None, now).await? {
                 return Ok(Fired::LostLease);
             }
-            crate::outbox::queue(
+            crate::shell::outbox::queue(
                 &mut tx,
-                crate::outbox::Text {
+                crate::shell::outbox::Text {
                     business_id: &lead.business_id,
                     lead_id: Some(lead.id),
                     kind: MessageKind::FollowUp,

@@ -49,7 +49,7 @@ pub async fn queue(
         .await?;
     let job_lead = if t.cancel_with_lead { t.lead_id } else { None };
     tx.enqueue(
-        &crate::worker::send_job(id, job_lead, now, max_attempts),
+        &crate::shell::worker::send_job(id, job_lead, now, max_attempts),
         now,
     )
     .await?;
