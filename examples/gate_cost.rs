@@ -8,13 +8,11 @@
 //! `cargo run --release --example gate_cost [path/to/ringback.toml]`
 
 use chrono::{Duration, TimeZone, Utc};
-use ringback::clock::SystemClock;
 use ringback::config::Config;
+use ringback::core::compliance::pacing::Pace;
 use ringback::core::compliance::{check, Outgoing, Verdict};
 use ringback::domain::MessageKind;
-use ringback::shell::worker::pacing::SenderRates;
 use std::hint::black_box;
-use std::sync::Arc;
 use std::time::Instant;
 
 fn main() {
@@ -58,42 +56,22 @@ fn main() {
     }
     let rules_ns = start.elapsed().as_nanos() as f64 / n as f64;
 
-    // The limiter when the number is within its rate (every text admitted)...
-    let mut fast = config.clone();
-    for s in fast.businesses[0].senders.values_mut() {
-        s.mps = 1e9;
-    }
-    let rates = SenderRates::from_config(&fast, Arc::new(SystemClock));
+    // The pace rule a claim applies per sending number (GCRA arithmetic).
+    let pace = Pace::of(1.0);
     let start = Instant::now();
-    let mut admitted = 0u64;
+    let mut taken = 0i64;
     for i in 0..n {
-        admitted += u64::from(black_box(rates.admit(black_box(&from), i as i64)).is_now());
+        let (k, _) = black_box(pace.take(black_box(0), i as i64, 1));
+        taken += k;
     }
-    let rate_ns = start.elapsed().as_nanos() as f64 / n as f64;
-    // ...and over it (1 mps: all but the first are given a slot in the queue).
-    let slow = SenderRates::from_config(&config, Arc::new(SystemClock));
-    let start = Instant::now();
-    let mut queued = 0u64;
-    for i in 0..n {
-        queued += u64::from(!black_box(slow.admit(black_box(&from), i as i64)).is_now());
-    }
-    let queued_ns = start.elapsed().as_nanos() as f64 / n as f64;
+    let pace_ns = start.elapsed().as_nanos() as f64 / n as f64;
 
     println!(
         "compliance::check: {:.3} µs per message ({allowed} of {n} allowed)",
         rules_ns / 1000.0
     );
     println!(
-        "sender rate limiter (governor), within the rate: {:.3} µs per message ({admitted} of {n} admitted)",
-        rate_ns / 1000.0
-    );
-    println!(
-        "sender rate limiter, over the rate ({} mps): {:.3} µs per message ({queued} queued with a slot)",
-        slow.mps(&from),
-        queued_ns / 1000.0
-    );
-    println!(
-        "gate total: {:.3} µs per message, one thread",
-        (rules_ns + rate_ns) / 1000.0
+        "pacing rule (per sending number, per claim): {:.3} µs ({taken} taken)",
+        pace_ns / 1000.0
     );
 }

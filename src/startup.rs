@@ -31,35 +31,12 @@ pub struct Running {
     worker_up: watch::Receiver<bool>,
 }
 
-/// The running worker. On SQLite it has an OS thread and runtime of its
-/// own, apart from the runtime that serves HTTP.
-///
-/// Why: when webhooks arrive faster than this machine can take them,
-/// thousands of request tasks are ready to run at once, and on a shared
-/// runtime each step of a send (claim, start, the carrier's HTTP call,
-/// record) waits its turn behind all of them: the texts fell to a quarter
-/// of the calls taken (2026-11-26, 5,000 calls/s offered on a slow host:
-/// webhooks 4,140/s, texts 1,199/s). On a thread of its own the worker gets
-/// the operating system's fair share of the cores instead, whatever the
-/// HTTP side's backlog. (Its transactions also have their own lane at
-/// SQLite's writer: [`Store::for_worker`]. The three of each batch (claim,
-/// start, record) run as tasks on the HTTP runtime all the same, so that
-/// SQLite's writer never waits for a thread to be woken between holders:
-/// `Worker::in_writer_runtime`.)
-///
-/// On PostgreSQL it stays a task on the HTTP runtime: a pooled connection
-/// belongs to the runtime that opened it, and one pool shared by two
-/// runtimes would leave connections waiting on whichever is busier, or
-/// broken once the worker's stops.
-enum WorkerRun {
-    Thread {
-        /// Fired or dropped: the worker's runtime stops at once, dropping
-        /// every job in flight, as a crash would ([`Running::kill`]).
-        kill: Option<tokio::sync::oneshot::Sender<()>>,
-        /// Resolves (or errs, should the thread panic) once it is done.
-        done: tokio::sync::oneshot::Receiver<()>,
-    },
-    Task(JoinHandle<()>),
+/// The running worker: a task on the service's runtime, and a kill switch
+/// that stops it and every task it spawned at once, as a crash would
+/// ([`Running::kill`]).
+struct WorkerRun {
+    task: JoinHandle<()>,
+    kill: watch::Sender<bool>,
 }
 
 impl WorkerRun {
@@ -69,68 +46,26 @@ impl WorkerRun {
         worker: Worker,
         shutdown: watch::Receiver<bool>,
         up: watch::Sender<bool>,
-    ) -> std::io::Result<WorkerRun> {
+    ) -> WorkerRun {
         let down = WorkerDown(up);
-        if worker.store.dialect() == crate::store::Dialect::Postgres {
-            return Ok(WorkerRun::Task(tokio::spawn(async move {
-                let _down = down;
-                worker.run(shutdown).await
-            })));
-        }
-        // Its batch transactions still run here, beside the webhooks'
-        // (`Worker::in_writer_runtime`).
-        let worker = Worker {
-            writer_runtime: Some(tokio::runtime::Handle::current()),
-            ..worker
-        };
-        let runtime = tokio::runtime::Builder::new_current_thread()
-            .enable_all()
-            .build()?;
-        let (kill, killed) = tokio::sync::oneshot::channel::<()>();
-        let (finished, done) = tokio::sync::oneshot::channel();
-        std::thread::Builder::new()
-            .name("ringback-worker".into())
-            .spawn(move || {
-                let _down = down;
-                runtime.block_on(async move {
-                    tokio::select! {
-                        _ = worker.run(shutdown) => {}
-                        _ = killed => {}
-                    }
-                });
-                // Cancels whatever the worker still had in flight (only
-                // after a kill: a graceful stop has drained it), without
-                // waiting for blocking work such as a DNS look-up.
-                runtime.shutdown_background();
-                let _ = finished.send(());
-            })?;
-        Ok(WorkerRun::Thread {
-            kill: Some(kill),
-            done,
-        })
+        let kill = worker.kill_switch.clone();
+        let task = tokio::spawn(async move {
+            let _down = down;
+            worker.run(shutdown).await
+        });
+        WorkerRun { task, kill }
     }
 
-    /// Tells the worker to stop now, abandoning its jobs in flight; then
-    /// wait for [`WorkerRun::stopped`].
+    /// Stops the worker now, abandoning its jobs in flight (their leases
+    /// expire); then wait for [`WorkerRun::stopped`].
     fn kill(&mut self) {
-        match self {
-            WorkerRun::Thread { kill, .. } => {
-                if let Some(kill) = kill.take() {
-                    let _ = kill.send(());
-                }
-            }
-            WorkerRun::Task(task) => task.abort(),
-        }
+        self.kill.send_replace(true);
+        self.task.abort();
     }
 
     /// Waits for the worker to stop (after the shutdown signal, or a kill).
     async fn stopped(self) {
-        let panicked = match self {
-            // (`kill` is held until then: dropping it stops the worker.)
-            WorkerRun::Thread { kill: _kill, done } => done.await.is_err(),
-            WorkerRun::Task(task) => task.await.is_err_and(|e| e.is_panic()),
-        };
-        if panicked {
+        if self.task.await.is_err_and(|e| e.is_panic()) {
             tracing::error!("the worker panicked; queued jobs wait for the next start");
         }
     }
@@ -251,7 +186,7 @@ impl Running {
         };
         let (shutdown, shutdown_rx) = watch::channel(false);
         let worker = Worker {
-            store: store.for_worker(),
+            store: store.clone(),
             provider: provider.clone(),
             clock: clock.clone(),
             config: config.clone(),
@@ -260,16 +195,9 @@ impl Running {
             status_callback: status_callback_url(settings.public_url.as_deref()),
             public_url: settings.public_url.clone(),
             policy: policy.clone(),
-            rates: Arc::new(crate::shell::worker::pacing::SenderRates::from_config(
-                &config,
-                clock.clone(),
-            )),
-            // (Set below, once it is known whether the worker gets a thread.)
-            writer_runtime: None,
-            send_slots: Worker::send_slots(&config),
+            kill_switch: watch::channel(false).0,
         };
-        let worker = WorkerRun::start(worker, shutdown_rx.clone(), worker_up)
-            .context("cannot start the worker's thread")?;
+        let worker = WorkerRun::start(worker, shutdown_rx.clone(), worker_up);
 
         let bind = format!("{}:{}", settings.addr, settings.port);
         let listener = tokio::net::TcpListener::bind(&bind)

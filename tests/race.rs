@@ -37,10 +37,11 @@ use chrono::{DateTime, TimeZone, Utc};
 use rand::Rng;
 use ringback::clock::Clock;
 use ringback::config::{Config, Settings};
+use ringback::core::jobs::{Job, Scheduled};
 use ringback::domain::{LeadStatus, MessageKind, MessageStatus};
 use ringback::shell::inbound::{InboundSms, Received};
-use ringback::shell::worker::send_job;
 use ringback::startup::{Options, Running};
+use ringback::store::NewJob;
 use ringback::store::{NewLead, NewMessage};
 use std::collections::HashMap;
 use std::sync::atomic::{AtomicI64, Ordering};
@@ -210,7 +211,14 @@ async fn stop_never_loses_the_race(backend: Backend) {
                     })
                     .await
                     .unwrap();
-                tx.enqueue(&send_job(msg, with_lead.then_some(lead_id), now, 5), now)
+                let send = Scheduled {
+                    job: Job::SendText { message_id: msg },
+                    at: now,
+                    lead_id: with_lead.then_some(lead_id),
+                    line: Some((TRACKING.to_string(), MessageKind::FollowUp.class())),
+                };
+                tx.ensure_line(TRACKING).await.unwrap();
+                tx.enqueue(&NewJob::new(&send, &core.config.service), now)
                     .await
                     .unwrap();
                 tx.commit().await.unwrap();

@@ -566,22 +566,22 @@ async fn cold_check_due(app: &TestApp, caller: &str) -> Vec<i64> {
         .collect()
 }
 
-/// A lead's pending follow-up step carries its cold check (a missed call
-/// writes one timer row, not two), yet the lead goes cold a day after its
-/// last activity whichever way the sequence goes: a step that falls due
-/// after that, or a sequence stopped early.
+/// A lead goes cold a day after its last activity whichever way its
+/// follow-up sequence goes: a step that falls due after that, or a sequence
+/// stopped early. Its cold check is a timer of its own from the call on.
 async fn a_lead_goes_cold_on_time_whatever_its_follow_ups_do(b: Backend) {
     // Steps at +30 min and +2 days: the second comes after the lead goes cold.
     let app = TestApp::spawn_with(b.clone(), TWO_DAY_FOLLOW_UP, "").await;
     app.missed_call("CA1", CALLER).await;
     app.wait_for_texts(1).await;
     app.settle().await;
-    assert_eq!(timers_of(&app, CALLER).await, ["follow_up"]);
-    app.advance(Duration::minutes(30)).await;
-    assert_eq!(app.mock.sent_to(CALLER).len(), 2);
     assert_eq!(timers_of(&app, CALLER).await, ["cold_check", "follow_up"]);
     // A day after the call, to the millisecond.
     let called = tuesday_10am().timestamp_millis();
+    assert_eq!(cold_check_due(&app, CALLER).await, [called + 86_400_000]);
+    app.advance(Duration::minutes(30)).await;
+    assert_eq!(app.mock.sent_to(CALLER).len(), 2);
+    assert_eq!(timers_of(&app, CALLER).await, ["cold_check", "follow_up"]);
     assert_eq!(cold_check_due(&app, CALLER).await, [called + 86_400_000]);
     app.advance(Duration::hours(23)).await;
     assert_eq!(app.lead_json(CALLER).await["lead"]["status"], "texted");
@@ -594,7 +594,7 @@ async fn a_lead_goes_cold_on_time_whatever_its_follow_ups_do(b: Backend) {
     app.missed_call("CA1", CALLER).await;
     let sent = app.wait_for_texts(1).await;
     app.settle().await;
-    assert_eq!(timers_of(&app, CALLER).await, ["follow_up"]);
+    assert_eq!(timers_of(&app, CALLER).await, ["cold_check", "follow_up"]);
     let r = app
         .message_status(&sent[0].sid, "undelivered", Some("30006"), CALLER)
         .await;
@@ -613,15 +613,15 @@ async fn a_lead_goes_cold_on_time_whatever_its_follow_ups_do(b: Backend) {
     assert_eq!(app.lead_json(CALLER).await["lead"]["status"], "cold");
 }
 
-/// A follow-up step that cannot be read (a damaged row) fails, and the
-/// lead still goes cold on time: the step may have been carrying the cold
-/// check.
+/// A follow-up step that cannot be read (a damaged row) fails and is kept,
+/// and the lead still goes cold on time; so does one whose cold check is
+/// damaged too (the check has the lead on its row).
 async fn a_broken_follow_up_step_still_lets_the_lead_go_cold(b: Backend) {
     let app = TestApp::spawn_with(b, TWO_DAY_FOLLOW_UP, "").await;
     app.missed_call("CA1", CALLER).await;
     app.wait_for_texts(1).await;
     app.settle().await;
-    assert_eq!(timers_of(&app, CALLER).await, ["follow_up"]);
+    assert_eq!(timers_of(&app, CALLER).await, ["cold_check", "follow_up"]);
     sqlx::query("UPDATE jobs SET payload = 'not json' WHERE kind = 'follow_up'")
         .execute(app.store().pool())
         .await
@@ -633,6 +633,13 @@ async fn a_broken_follow_up_step_still_lets_the_lead_go_cold(b: Backend) {
         "the broken step sent nothing"
     );
     assert_eq!(timers_of(&app, CALLER).await, ["cold_check"]);
+    let failed: i64 = sqlx::query_scalar(
+        "SELECT COUNT(*) FROM jobs WHERE kind = 'follow_up' AND status = 'failed'",
+    )
+    .fetch_one(app.store().pool())
+    .await
+    .unwrap();
+    assert_eq!(failed, 1, "kept, failed, not deleted");
     let called = tuesday_10am().timestamp_millis();
     assert_eq!(cold_check_due(&app, CALLER).await, [called + 86_400_000]);
     // The cold check itself damaged too: it still has the lead on its row.

@@ -996,7 +996,7 @@ mod tests {
     }
 
     /// Seeding writes rows the service's own code reads: leads, and jobs
-    /// whose payload and key are those of `timers::follow_up_job`.
+    /// whose payload and key are those of `Job::FollowUp`.
     #[tokio::test]
     async fn seeded_rows_are_what_the_service_writes() {
         sqlx::any::install_default_drivers();
@@ -1035,11 +1035,14 @@ mod tests {
             .fetch_all(&pool)
             .await
             .unwrap();
-        let expected = ringback::shell::worker::timers::follow_up_job(1, 0, chrono::Utc::now());
+        let expected = ringback::core::jobs::Job::FollowUp {
+            lead_id: 1,
+            step: 0,
+        };
         let key: String = rows[0].try_get("unique_key").unwrap();
         let payload: String = rows[0].try_get("payload").unwrap();
-        assert_eq!(key, expected.unique_key);
-        assert_eq!(payload, expected.payload);
+        assert_eq!(key, expected.unique_key(chrono::Utc::now()));
+        assert_eq!(payload, expected.payload());
         let due_at: Vec<i64> = rows.iter().map(|r| r.try_get("due_at").unwrap()).collect();
         assert_eq!(
             due_at,

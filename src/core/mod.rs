@@ -9,3 +9,5 @@ pub mod packet;
 pub mod policy;
 pub mod roster;
 pub use policy::Policy;
+pub mod jobs;
+pub mod retry;

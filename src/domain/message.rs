@@ -96,6 +96,14 @@ impl MessageKind {
         }
     }
 
+    /// Is a queued text of this kind canceled with its lead's other jobs
+    /// when the customer opts out (or the lead closes)? Customer-facing
+    /// texts are; staff ones are not (the office must still hear, a tech
+    /// must still be paged), nor the one confirmation of the opt-out itself.
+    pub fn canceled_with_lead(self) -> bool {
+        self.audience() == Audience::Customer && self != MessageKind::OptOutConfirmation
+    }
+
     /// Its place in the sending number's line.
     pub fn class(self) -> SendClass {
         match self {

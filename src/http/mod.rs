@@ -69,7 +69,7 @@ pub fn router(state: AppState) -> Router {
         .route("/webhooks/twilio/sms/status", post(twilio::sms_status))
         .route("/healthz", get(ops::healthz))
         .route("/readyz", get(ops::readyz))
-        .route("/metrics", get(senders::metrics))
+        .route("/metrics", get(ops::metrics))
         .layer(axum::middleware::from_fn_with_state(
             limit::WebhookIpLimit::new(limit::UNVERIFIED_BURST, limit::UNVERIFIED_REFILL),
             limit::webhooks,

@@ -1,6 +1,7 @@
 //! Health, readiness and metrics.
 
 use super::AppState;
+use crate::metrics::{self, Gauge};
 use axum::extract::State;
 use axum::http::{header, StatusCode};
 use axum::response::IntoResponse;
@@ -35,26 +36,60 @@ pub async fn readyz(State(s): State<AppState>) -> impl IntoResponse {
     }
 }
 
+/// `GET /metrics`: the counters and histograms, then gauges read from the
+/// database at scrape time: the job backlog, each sending number's line
+/// (waiting texts by class, and how long the oldest has waited) and whether
+/// carriers put it at risk.
 pub async fn metrics(State(s): State<AppState>) -> impl IntoResponse {
+    let now = s.shell.clock.now();
     let (due, later) = s
         .shell
         .store
-        .queue_depth(s.shell.clock.now())
+        .queue_depth(now)
         .await
         .map(|(d, l)| (d as f64, l as f64))
         .unwrap_or((-1.0, -1.0));
-    let mut body = s.shell.metrics.render(&[
-        (
-            "ringback_job_queue_depth",
-            "Jobs due or running: the backlog (-1: database unreachable).",
-            due,
-        ),
-        (
-            "ringback_jobs_scheduled",
-            "Jobs scheduled for later: follow-ups, cold checks, held texts (-1: database unreachable).",
-            later,
-        ),
-    ]);
+    let mut gauges = vec![
+        Gauge {
+            name: "ringback_job_queue_depth",
+            help: "Jobs due or running: the backlog (-1: database unreachable).",
+            values: vec![(String::new(), due)],
+        },
+        Gauge {
+            name: "ringback_jobs_scheduled",
+            help: "Jobs scheduled for later: follow-ups, cold checks, held texts (-1: database unreachable).",
+            values: vec![(String::new(), later)],
+        },
+    ];
+    match s.shell.store.line_depths(now).await {
+        Ok(lines) => {
+            let labels = |l: &crate::store::LineDepth| {
+                metrics::labels(&[("sender", &l.sender), ("class", l.class.as_str())])
+            };
+            gauges.push(Gauge {
+                name: "ringback_sender_queue_depth",
+                help: "Texts due and waiting in a sending number's line, by class.",
+                values: lines
+                    .iter()
+                    .map(|l| (labels(l), l.waiting as f64))
+                    .collect(),
+            });
+            gauges.push(Gauge {
+                name: "ringback_sender_queue_oldest_seconds",
+                help: "How long the longest-waiting text in a sending number's line has waited, by class.",
+                values: lines
+                    .iter()
+                    .map(|l| (labels(l), (now - l.oldest_due).num_milliseconds().max(0) as f64 / 1000.0))
+                    .collect(),
+            });
+        }
+        Err(e) => tracing::warn!(error = %e, "metrics: cannot read the sending lines"),
+    }
+    match s.shell.store.sender_health().await {
+        Ok(health) => gauges.push(super::senders::at_risk_gauge(&s.shell.config, &health)),
+        Err(e) => tracing::warn!(error = %e, "metrics: cannot read sender health"),
+    }
+    let mut body = s.shell.metrics.render(&gauges);
     if let Some((waits, waited)) = s.shell.store.writer_waited() {
         body.push_str(&writer_wait_counters(waits, waited));
     }

@@ -8,12 +8,13 @@ use super::admin::authorize;
 use super::error::ApiError;
 use super::AppState;
 use crate::config::{Config, Registration};
-use crate::store::SenderHealthRow;
-use axum::body::Body;
+use crate::domain::SendClass;
+use crate::metrics::{self, Gauge};
+use crate::store::{LineDepth, SenderHealthRow};
 use axum::extract::State;
 use axum::http::HeaderMap;
-use axum::response::{IntoResponse, Response};
 use axum::Json;
+use chrono::{DateTime, Utc};
 use std::collections::HashMap;
 
 pub async fn list_senders(
@@ -21,14 +22,26 @@ pub async fn list_senders(
     headers: HeaderMap,
 ) -> Result<Json<serde_json::Value>, ApiError> {
     authorize(&s, &headers)?;
+    let now = s.shell.clock.now();
     let health = s.shell.store.sender_health().await?;
+    let lines = s.shell.store.line_depths(now).await?;
     Ok(Json(
-        serde_json::json!({ "senders": senders_json(&s.shell.config, &health) }),
+        serde_json::json!({ "senders": senders_json(&s.shell.config, &health, &lines, now) }),
     ))
 }
 
-/// The configured senders joined with what carriers said about them.
-pub fn senders_json(config: &Config, health: &[SenderHealthRow]) -> Vec<serde_json::Value> {
+/// A number whose oldest instant text has waited longer than this gets
+/// advice: callers are waiting for a text they expect within seconds.
+const SLOW_LINE_SECONDS: f64 = 10.0;
+
+/// The configured senders joined with what carriers said about them and
+/// the texts waiting in their lines.
+pub fn senders_json(
+    config: &Config,
+    health: &[SenderHealthRow],
+    lines: &[LineDepth],
+    now: DateTime<Utc>,
+) -> Vec<serde_json::Value> {
     let by_number: HashMap<&str, &SenderHealthRow> =
         health.iter().map(|h| (h.sender.as_str(), h)).collect();
     let mut out = Vec::new();
@@ -42,7 +55,35 @@ pub fn senders_json(config: &Config, health: &[SenderHealthRow]) -> Vec<serde_js
                 Registration::TollFree => ("toll_free", None),
                 Registration::None => ("none", None),
             };
+            let mine: Vec<&LineDepth> =
+                lines.iter().filter(|l| l.sender == sender.number).collect();
+            let waiting: i64 = mine.iter().map(|l| l.waiting).sum();
+            let queue: serde_json::Map<String, serde_json::Value> = mine
+                .iter()
+                .map(|l| {
+                    let oldest = (now - l.oldest_due).num_milliseconds().max(0) as f64 / 1000.0;
+                    (
+                        l.class.as_str().to_string(),
+                        serde_json::json!({ "waiting": l.waiting, "oldest_wait_seconds": oldest }),
+                    )
+                })
+                .collect();
+            let instant_wait = mine
+                .iter()
+                .filter(|l| l.class == SendClass::Instant)
+                .map(|l| (now - l.oldest_due).num_milliseconds().max(0) as f64 / 1000.0)
+                .fold(0.0, f64::max);
+            let advice = (instant_wait > SLOW_LINE_SECONDS).then(|| {
+                format!(
+                    "instant texts wait {instant_wait:.0} s on this number: add a number or raise its throughput (mps = {})",
+                    sender.mps
+                )
+            });
             out.push(serde_json::json!({
+                "queue": queue,
+                "waiting": waiting,
+                "drain_seconds": waiting as f64 / sender.mps.max(f64::MIN_POSITIVE),
+                "advice": advice,
                 "business": b.id,
                 "number": sender.number,
                 "registration": registration,
@@ -61,39 +102,21 @@ pub fn senders_json(config: &Config, health: &[SenderHealthRow]) -> Vec<serde_js
     out
 }
 
-/// `/metrics` lines: `ringback_sender_at_risk{business,sender}` 1 or 0 for
-/// every configured sender.
-pub fn at_risk_gauges(config: &Config, health: &[SenderHealthRow]) -> String {
-    use std::fmt::Write;
-    let mut out = String::from(
-        "# HELP ringback_sender_at_risk Sending numbers carriers flagged (30034, 30007, ...): 1 at risk, 0 fine.\n# TYPE ringback_sender_at_risk gauge\n",
-    );
-    for v in senders_json(config, health) {
-        let _ = writeln!(
-            out,
-            "ringback_sender_at_risk{{business=\"{}\",sender=\"{}\"}} {}",
-            v["business"].as_str().unwrap_or(""),
-            v["number"].as_str().unwrap_or(""),
-            if v["at_risk"] == true { 1 } else { 0 }
-        );
+/// `ringback_sender_at_risk{business,sender}`: 1 or 0 for every
+/// configured sender.
+pub fn at_risk_gauge(config: &Config, health: &[SenderHealthRow]) -> Gauge<'static> {
+    Gauge {
+        name: "ringback_sender_at_risk",
+        help: "Sending numbers carriers flagged (30034, 30007, ...): 1 at risk, 0 fine.",
+        values: senders_json(config, health, &[], chrono::Utc::now())
+            .iter()
+            .map(|v| {
+                let l = metrics::labels(&[
+                    ("business", v["business"].as_str().unwrap_or("")),
+                    ("sender", v["number"].as_str().unwrap_or("")),
+                ]);
+                (l, if v["at_risk"] == true { 1.0 } else { 0.0 })
+            })
+            .collect(),
     }
-    out
-}
-
-/// `GET /metrics`: everything [`super::ops::metrics`] renders, followed by
-/// the per-sender at-risk gauges (read from the database at scrape time).
-pub async fn metrics(State(s): State<AppState>) -> Response {
-    let (parts, body) = super::ops::metrics(State(s.clone()))
-        .await
-        .into_response()
-        .into_parts();
-    let mut text = axum::body::to_bytes(body, usize::MAX)
-        .await
-        .map(|b| b.to_vec())
-        .unwrap_or_default();
-    match s.shell.store.sender_health().await {
-        Ok(health) => text.extend_from_slice(at_risk_gauges(&s.shell.config, &health).as_bytes()),
-        Err(e) => tracing::warn!(error = %e, "metrics: cannot read sender health"),
-    }
-    Response::from_parts(parts, Body::from(text))
 }

@@ -13,6 +13,7 @@ use crate::config::Config;
 use crate::domain::Message;
 use crate::domain::{mask, MessageKind};
 use crate::metrics::Metrics;
+use crate::shell::outbox::{self, Outbound};
 use crate::store::{Store, StoreError, Tx};
 use chrono::{DateTime, Utc};
 use tokio::sync::Notify;
@@ -158,19 +159,18 @@ async fn alert_owner(
         "ringback alert for {}: texts from {} are NOT being sent because the number is {} for A2P 10DLC / toll-free. Callers to it get no text until its registration is approved.",
         b.name, msg.from, status
     );
-    crate::shell::outbox::queue(
+    outbox::queue(
         &mut tx,
-        crate::shell::outbox::Text {
+        config,
+        Outbound::Text(outbox::Text {
             business_id: &b.id,
             lead_id: None,
-            kind: MessageKind::OfficeNotice,
+            kind: MessageKind::OwnerAlert,
             to: owner.as_str(),
             from: via,
             body,
-            cancel_with_lead: false,
             trigger_at: None,
-        },
-        config.service.max_attempts,
+        }),
         now,
     )
     .await?;

@@ -11,30 +11,13 @@
 use crate::config::{Business, Config};
 use crate::core::classify::Hazard;
 use crate::core::escalation::{self, Action, Escalation, Event, Paging};
+use crate::core::jobs::{Job, Scheduled};
 use crate::domain::Lead;
 use crate::domain::{mask, MessageKind, MessageStatus, PhoneNumber};
 use crate::metrics::Metrics;
-use crate::store::{Job, NewJob, NewMessage, Store, StoreError, Tx};
+use crate::shell::outbox::{self, Outbound};
+use crate::store::{NewMessage, Store, StoreError, Tx};
 use chrono::{DateTime, Utc};
-use serde::{Deserialize, Serialize};
-
-/// Job: an ack timeout for one step of an escalation.
-pub const ACK_TIMEOUT: &str = "escalation_timeout";
-/// Job: a page call to one person.
-pub const PAGE_CALL: &str = "page_call";
-
-#[derive(Debug, Serialize, Deserialize)]
-pub struct TimeoutPayload {
-    pub escalation_id: i64,
-    pub step: u32,
-}
-
-#[derive(Debug, Serialize, Deserialize)]
-pub struct PageCallPayload {
-    pub escalation_id: i64,
-    pub step: u32,
-    pub to: String,
-}
 
 /// Marks the hint to a paged tech whose text was not an ACK.
 const NOT_TAKEN_YET: &str = "not taken yet";
@@ -59,40 +42,6 @@ pub enum Started {
     /// The business has no roster: the caller got the safety text, and
     /// the office notice is all there is.
     NoRoster,
-}
-
-/// The page call to `to` for step `step` of escalation `id` (one per
-/// person and step: the unique key makes a repeat a no-op).
-fn page_call_job(id: i64, step: u32, to: &PhoneNumber, now: DateTime<Utc>) -> NewJob {
-    NewJob {
-        kind: PAGE_CALL,
-        lead_id: None,
-        unique_key: format!("page_call:{id}:{step}:{to}"),
-        payload: serde_json::to_string(&PageCallPayload {
-            escalation_id: id,
-            step,
-            to: to.to_string(),
-        })
-        .expect("serialises"),
-        run_at: now,
-        max_attempts: 5,
-    }
-}
-
-/// The ack timeout of step `step` of escalation `id`, at `at`.
-fn ack_timeout_job(id: i64, step: u32, at: DateTime<Utc>) -> NewJob {
-    NewJob {
-        kind: ACK_TIMEOUT,
-        lead_id: None,
-        unique_key: format!("escalation_timeout:{id}:{step}"),
-        payload: serde_json::to_string(&TimeoutPayload {
-            escalation_id: id,
-            step,
-        })
-        .expect("serialises"),
-        run_at: at,
-        max_attempts: 10,
-    }
 }
 
 /// Starts paging for an emergency on `lead`, inside the caller's
@@ -434,10 +383,19 @@ async fn apply(
                 .await?;
             }
             Action::PageCall { step, to } => {
-                tx.enqueue(&page_call_job(id, step, &to, now), now).await?;
+                let call = outbox::Call {
+                    escalation_id: id,
+                    step,
+                    to: to.as_str(),
+                };
+                outbox::queue(tx, config, Outbound::Call(call), now).await?;
             }
             Action::ScheduleTimeout { step, at } => {
-                tx.enqueue(&ack_timeout_job(id, step, at), now).await?;
+                let timeout = Job::AckTimeout {
+                    escalation_id: id,
+                    step,
+                };
+                crate::shell::schedule(tx, config, &[Scheduled::at(timeout, at)], now).await?;
             }
             Action::NotifyTaken { to, by } => {
                 let body = t.taken(&b.name, &by, state.hazard);
@@ -535,7 +493,7 @@ async fn apply(
                         b,
                         lead,
                         office.as_str(),
-                        MessageKind::OfficeNotice,
+                        MessageKind::EmergencyNotice,
                         body,
                         now,
                     )
@@ -564,29 +522,20 @@ async fn queue_text(
     body: String,
     now: DateTime<Utc>,
 ) -> Result<(), StoreError> {
-    crate::shell::outbox::queue(
+    outbox::queue(
         tx,
-        crate::shell::outbox::Text {
+        config,
+        Outbound::Text(outbox::Text {
             business_id: &b.id,
             lead_id: Some(lead.id),
             kind,
             to,
             from: &lead.tracking_number,
             body,
-            // Pages and office notices are not texts to the caller: the
-            // caller opting out (which cancels their lead's jobs) must not
-            // stop a tech's page nor silence the office.
-            cancel_with_lead: !matches!(kind, MessageKind::Page | MessageKind::OfficeNotice),
             trigger_at: None,
-        },
-        config.service.max_attempts,
+        }),
         now,
     )
     .await?;
     Ok(())
-}
-
-/// The payload of a page-call job, or why it cannot be read.
-pub fn page_call_payload(job: &Job) -> Result<PageCallPayload, String> {
-    serde_json::from_str(&job.payload).map_err(|e| format!("unreadable payload: {e}"))
 }

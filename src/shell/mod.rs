@@ -4,6 +4,7 @@
 //! sends — live here. Everything that decides lives in [`crate::core`].
 
 pub mod alerts;
+pub mod carrier;
 pub mod emergency;
 pub mod inbound;
 pub mod office;
@@ -12,8 +13,10 @@ pub mod worker;
 
 use crate::clock::Clock;
 use crate::config::Config;
+use crate::core::jobs::Scheduled;
 use crate::metrics::Metrics;
-use crate::store::Store;
+use crate::store::{NewJob, Store, StoreError, Tx};
+use chrono::{DateTime, Utc};
 use std::sync::Arc;
 use tokio::sync::Notify;
 
@@ -29,4 +32,19 @@ pub struct Shell {
     pub metrics: Arc<Metrics>,
     /// Wakes the worker when a job is enqueued.
     pub wake: Arc<Notify>,
+}
+
+/// Schedules timers (follow-ups, cold checks, ack timeouts...) in `tx`.
+/// Texts and calls are queued through [`outbox::queue`] instead.
+pub async fn schedule(
+    tx: &mut Tx,
+    config: &Config,
+    timers: &[Scheduled],
+    now: DateTime<Utc>,
+) -> Result<u64, StoreError> {
+    let rows: Vec<NewJob> = timers
+        .iter()
+        .map(|s| NewJob::new(s, &config.service))
+        .collect();
+    tx.enqueue_many(&rows, now).await
 }

@@ -8,6 +8,7 @@
 //! opt-out in the consent ledger (source `admin`), which cancels anything
 //! queued for the number.
 
+use crate::core::jobs::{Job, Scheduled};
 use crate::domain::Lead;
 use crate::domain::{ConsentAction, LeadStatus};
 use crate::shell::Shell;
@@ -338,12 +339,22 @@ impl Shell {
             ));
         }
         tx.update_lead(&lead, now).await?;
-        // After the update: a lead still open gets its cold check from
-        // what it is now (see `Tx::stop_follow_ups`).
         if let Some((reason, code)) = stop {
-            let cold_after = self.config.service.cold_after;
-            tx.stop_follow_ups(lead.id, reason, code, now, cold_after)
-                .await?;
+            tx.stop_follow_ups(lead.id, reason, code, now).await?;
+        }
+        // A lead the office (re)opens is checked for going cold from what it
+        // is now; a check already queued for that moment is the same job.
+        if let crate::core::conversation::ColdCheck::CheckAt(at) =
+            crate::core::conversation::cold_check(&lead, now, self.config.service.cold_after)
+        {
+            let check = Job::ColdCheck { lead_id: lead.id };
+            crate::shell::schedule(
+                &mut tx,
+                &self.config,
+                &[Scheduled::for_lead(check, lead.id, at)],
+                now,
+            )
+            .await?;
         }
         for (kind, detail) in timeline {
             tx.lead_event(lead.id, &format!("office:{kind}"), &detail, now)
@@ -391,14 +402,8 @@ impl Shell {
         tx.update_lead(&lead, now).await?;
         if reached {
             // They talked to a person: texts would only get in the way.
-            tx.stop_follow_ups(
-                lead.id,
-                "the office reached them",
-                "office_reached",
-                now,
-                self.config.service.cold_after,
-            )
-            .await?;
+            tx.stop_follow_ups(lead.id, "the office reached them", "office_reached", now)
+                .await?;
         }
         let detail = format!(
             "attempt {} by {}: {}{}",

@@ -1,9 +1,15 @@
-//! The one way a text is queued: an outbound message row and its send job,
-//! written in the caller's transaction. The worker sends it later, through
-//! the compliance gate ("one door out").
+//! The one door out: every outbound text and call is queued here, in the
+//! caller's transaction, and nowhere else. The worker sends it later, through
+//! the compliance gate, at the time the sending number's line reaches it.
+//!
+//! A text is a `messages` row plus a send job in its sending number's line
+//! (class and first-in-first-out order: see [`crate::domain::SendClass`]).
+//! A page call is a job of its own (calls are not paced like texts).
 
-use crate::domain::{MessageKind, MessageStatus};
-use crate::store::{NewMessage, StoreError, Tx};
+use crate::config::Config;
+use crate::core::jobs::{Job, Scheduled};
+use crate::domain::{MessageKind, MessageStatus, SuppressReason};
+use crate::store::{NewJob, NewMessage, StoreError, Tx};
 use chrono::{DateTime, Utc};
 
 /// A text to queue.
@@ -15,43 +21,103 @@ pub struct Text<'a> {
     pub to: &'a str,
     pub from: &'a str,
     pub body: String,
-    /// Whether the send job is one of the lead's jobs, canceled with them
-    /// when the recipient opts out. Texts to staff (office notices, pages)
-    /// and the opt-out confirmation must not be.
-    pub cancel_with_lead: bool,
     /// When what it answers happened (for the text-delay figure), if not now.
     pub trigger_at: Option<DateTime<Utc>>,
 }
 
-/// Queues `t`; returns the message id.
+/// A call to place: an on-call person paged for step `step` of an
+/// escalation. The worker renders what the call says when it dials.
+pub struct Call<'a> {
+    pub escalation_id: i64,
+    pub step: u32,
+    pub to: &'a str,
+}
+
+/// Something to send.
+pub enum Outbound<'a> {
+    Text(Text<'a>),
+    Call(Call<'a>),
+}
+
+/// What was queued.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Queued {
+    /// The text's message id.
+    Text(i64),
+    Call,
+}
+
+/// Queues `out` in `tx`. Jobs are idempotent: the same call queued twice
+/// (a carrier's retry replayed) is one job.
 pub async fn queue(
     tx: &mut Tx,
+    config: &Config,
+    out: Outbound<'_>,
+    now: DateTime<Utc>,
+) -> Result<Queued, StoreError> {
+    match out {
+        Outbound::Text(t) => {
+            let id = insert(tx, &t, MessageStatus::Queued, None, now).await?;
+            tx.ensure_line(t.from).await?;
+            let send = Scheduled {
+                job: Job::SendText { message_id: id },
+                at: now,
+                lead_id: t.lead_id.filter(|_| t.kind.canceled_with_lead()),
+                line: Some((t.from.to_string(), t.kind.class())),
+            };
+            tx.enqueue(&NewJob::new(&send, &config.service), now)
+                .await?;
+            Ok(Queued::Text(id))
+        }
+        Outbound::Call(c) => {
+            let call = Scheduled::at(
+                Job::PageCall {
+                    escalation_id: c.escalation_id,
+                    step: c.step,
+                    to: c.to.to_string(),
+                },
+                now,
+            );
+            tx.enqueue(&NewJob::new(&call, &config.service), now)
+                .await?;
+            Ok(Queued::Call)
+        }
+    }
+}
+
+/// Records a text that was decided against before it was queued (the
+/// instant text to a withheld or opted-out number), so the timeline shows
+/// why nobody was texted. Nothing is sent.
+pub async fn record_withheld(
+    tx: &mut Tx,
     t: Text<'_>,
-    max_attempts: i64,
+    reason: SuppressReason,
     now: DateTime<Utc>,
 ) -> Result<i64, StoreError> {
-    let id = tx
-        .insert_message(&NewMessage {
-            business_id: t.business_id.to_string(),
-            lead_id: t.lead_id,
-            direction: "outbound",
-            kind: t.kind,
-            to: t.to.to_string(),
-            from: t.from.to_string(),
-            body: t.body,
-            status: MessageStatus::Queued,
-            suppress_reason: None,
-            provider: None,
-            provider_sid: None,
-            trigger_at: t.trigger_at.unwrap_or(now),
-            created_at: now,
-        })
-        .await?;
-    let job_lead = if t.cancel_with_lead { t.lead_id } else { None };
-    tx.enqueue(
-        &crate::shell::worker::send_job(id, job_lead, now, max_attempts),
-        now,
-    )
-    .await?;
-    Ok(id)
+    insert(tx, &t, MessageStatus::Suppressed, Some(reason), now).await
+}
+
+async fn insert(
+    tx: &mut Tx,
+    t: &Text<'_>,
+    status: MessageStatus,
+    reason: Option<SuppressReason>,
+    now: DateTime<Utc>,
+) -> Result<i64, StoreError> {
+    tx.insert_message(&NewMessage {
+        business_id: t.business_id.to_string(),
+        lead_id: t.lead_id,
+        direction: "outbound",
+        kind: t.kind,
+        to: t.to.to_string(),
+        from: t.from.to_string(),
+        body: t.body.clone(),
+        status,
+        suppress_reason: reason,
+        provider: None,
+        provider_sid: None,
+        trigger_at: t.trigger_at.unwrap_or(now),
+        created_at: now,
+    })
+    .await
 }

@@ -51,10 +51,11 @@ impl Store {
                 let sql = format!(
                     "SELECT to_number, COUNT(*) AS n, MIN(sent_at) AS oldest FROM messages
                      WHERE business_id = $1 AND sent_at > $2 AND to_number IN ({})
-                       AND direction = 'outbound' AND kind IN ('instant', 'follow_up', 'reply')
+                       AND direction = 'outbound' AND kind IN ({})
                        AND status IN ('sent', 'delivered', 'undelivered')
                      GROUP BY to_number",
-                    params.join(", ")
+                    params.join(", "),
+                    crate::core::compliance::capped_kinds_sql()
                 );
                 let mut q = query(&sql).bind(business).bind(to_ms(since));
                 for n in chunk {

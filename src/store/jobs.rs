@@ -8,8 +8,15 @@
 
 use super::db::{query, Target};
 use super::{get, Dialect, Result, Store, StoreError, Tx};
-use crate::clock::{from_ms, to_ms};
-use crate::domain::{MessageKind, MessageStatus};
+use crate::clock::to_ms;
+use crate::config::ServiceConfig;
+use crate::core::compliance::{
+    self,
+    at_send::{AtSend, Start},
+};
+use crate::core::jobs::Scheduled;
+use crate::domain::SendClass;
+use crate::domain::{LeadStatus, MessageKind, MessageStatus};
 use chrono::{DateTime, Utc};
 use std::str::FromStr;
 
@@ -38,7 +45,7 @@ impl FromStr for JobStatus {
 
 /// A claimed job.
 #[derive(Debug, Clone)]
-pub struct Job {
+pub struct Claimed {
     pub id: i64,
     pub kind: String,
     pub lead_id: Option<i64>,
@@ -53,6 +60,15 @@ pub struct Job {
     pub lease_until: DateTime<Utc>,
 }
 
+impl Claimed {
+    /// The job this row holds; an error says why it cannot be read (an
+    /// unknown kind, a damaged payload): such a job is failed and kept.
+    pub fn job(&self) -> std::result::Result<crate::core::jobs::Job, String> {
+        crate::core::jobs::Job::decode(&self.kind, &self.payload, self.lead_id)
+    }
+}
+
+/// A job row to insert.
 #[derive(Debug, Clone)]
 pub struct NewJob {
     pub kind: &'static str,
@@ -61,6 +77,28 @@ pub struct NewJob {
     pub payload: String,
     pub run_at: DateTime<Utc>,
     pub max_attempts: i64,
+    /// A send's sending number (its line), and its class's rank there.
+    pub sender: Option<String>,
+    pub priority: i64,
+}
+
+impl NewJob {
+    /// The row of a scheduled job.
+    pub fn new(s: &Scheduled, service: &ServiceConfig) -> NewJob {
+        NewJob {
+            kind: s.job.kind(),
+            lead_id: s.lead_id,
+            unique_key: s.job.unique_key(s.at),
+            payload: s.job.payload(),
+            run_at: s.at,
+            max_attempts: s.job.max_attempts(service),
+            sender: s.line.as_ref().map(|(n, _)| n.clone()),
+            priority: s
+                .line
+                .as_ref()
+                .map_or(SendClass::Background.rank(), |(_, c)| c.rank()),
+        }
+    }
 }
 
 /// Enqueues one job (see [`enqueue_many`]); false if a job with its
@@ -88,7 +126,9 @@ pub(super) async fn enqueue_many(tx: &mut Tx, jobs: &[NewJob], now: DateTime<Utc
             .bind(&job.payload)
             .bind(to_ms(job.run_at))
             .bind(job.max_attempts)
-            .bind(to_ms(now));
+            .bind(to_ms(now))
+            .bind(job.sender.as_deref())
+            .bind(job.priority);
     }
     let inserted = q.execute(tx.conn()).await?;
     if inserted > 0 && tx.dialect() == Dialect::Postgres {
@@ -204,15 +244,15 @@ fn enqueue_sql(n: usize) -> std::borrow::Cow<'static, str> {
     super::db::sql_for_rows(&SQL, n, |n| {
         let rows: Vec<String> = (0..n)
             .map(|i| {
-                let p = super::db::placeholders(i, 7);
+                let p = super::db::placeholders(i, 9);
                 format!(
-                    "({}, {}, {}, {}, 'pending', {}, {}, 0, {}, {}, {})",
-                    p[0], p[1], p[2], p[3], p[4], p[4], p[5], p[6], p[6]
+                    "({}, {}, {}, {}, 'pending', {}, {}, 0, {}, {}, {}, {}, {})",
+                    p[0], p[1], p[2], p[3], p[4], p[4], p[5], p[6], p[6], p[7], p[8]
                 )
             })
             .collect();
         format!(
-            "INSERT INTO jobs (kind, lead_id, unique_key, payload, status, run_at, due_at, attempts, max_attempts, created_at, updated_at)
+            "INSERT INTO jobs (kind, lead_id, unique_key, payload, status, run_at, due_at, attempts, max_attempts, created_at, updated_at, sender, priority)
              VALUES {} ON CONFLICT (unique_key) DO NOTHING",
             rows.join(", ")
         )
@@ -234,7 +274,7 @@ pub const SEND_BATCH_SQLITE: usize = 256;
 /// A send the carrier accepted, to record with [`Store::record_sent_batch`].
 #[derive(Debug, Clone)]
 pub struct SentRecord {
-    pub job: Job,
+    pub job: Claimed,
     pub message_id: i64,
     /// The message's lead, if its first text should move the lead to `texted`.
     pub texted_lead: Option<i64>,
@@ -246,7 +286,7 @@ pub struct SentRecord {
 impl SentRecord {
     /// The record of `msg`, sent for `job`, accepted by `provider` as `sid`.
     pub fn new(
-        job: &Job,
+        job: &Claimed,
         msg: &crate::domain::Message,
         provider: &str,
         sid: &str,
@@ -272,8 +312,9 @@ pub enum BeginSend {
     Go { in_doubt: bool },
     /// The message no longer wants sending (sent, canceled, suppressed...).
     NotSendable(MessageStatus),
-    /// The recipient opted out: the message is now suppressed.
-    OptedOut,
+    /// Not sent, and now suppressed for this reason (the recipient opted
+    /// out, the number does not take texts).
+    Suppressed(&'static str),
     /// The recipient already has `cap` capped texts in the last 24 hours
     /// (counting sends in flight); a slot frees at `frees_at`.
     Capped { frees_at: Option<DateTime<Utc>> },
@@ -290,65 +331,6 @@ impl Store {
         }
     }
 
-    /// Claims up to `limit` due jobs (including ones whose lease expired) in
-    /// one statement.
-    pub async fn claim_jobs(
-        &self,
-        now: DateTime<Utc>,
-        lease_until: DateTime<Utc>,
-        limit: i64,
-    ) -> Result<Vec<Job>> {
-        let sql = match self.dialect {
-            Dialect::Sqlite => {
-                "UPDATE jobs SET status = 'running', run_at = $1, lease_token = lease_token + 1,
-                     attempts = attempts + 1, updated_at = $2
-                 WHERE id IN (SELECT id FROM jobs WHERE status IN ('pending', 'running') AND run_at <= $2
-                              ORDER BY run_at LIMIT $3)
-                 RETURNING id, kind, lead_id, unique_key, payload, attempts, max_attempts, lease_token, due_at"
-            }
-            Dialect::Postgres => {
-                "UPDATE jobs SET status = 'running', run_at = $1, lease_token = lease_token + 1,
-                     attempts = attempts + 1, updated_at = $2
-                 WHERE id IN (SELECT id FROM jobs WHERE status IN ('pending', 'running') AND run_at <= $2
-                              ORDER BY run_at LIMIT $3 FOR UPDATE SKIP LOCKED)
-                 RETURNING id, kind, lead_id, unique_key, payload, attempts, max_attempts, lease_token, due_at"
-            }
-        };
-        let mut one = self.one().await?;
-        let rows = query(sql)
-            .bind(to_ms(lease_until))
-            .bind(to_ms(now))
-            .bind(limit)
-            .fetch_all(one.target())
-            .await?;
-        one.done().await?;
-        rows.iter()
-            .map(|r| {
-                Ok(Job {
-                    id: get(r, "id")?,
-                    kind: get(r, "kind")?,
-                    lead_id: get(r, "lead_id")?,
-                    unique_key: get(r, "unique_key")?,
-                    payload: get(r, "payload")?,
-                    attempts: get(r, "attempts")?,
-                    max_attempts: get(r, "max_attempts")?,
-                    lease_token: get(r, "lease_token")?,
-                    due_at: from_ms(get(r, "due_at")?),
-                    lease_until,
-                })
-            })
-            .collect()
-    }
-
-    /// When the next job falls due (or a lease expires).
-    pub async fn next_due(&self) -> Result<Option<DateTime<Utc>>> {
-        let row = query("SELECT MIN(run_at) AS t FROM jobs WHERE status IN ('pending', 'running')")
-            .fetch_one(self.r().await.target())
-            .await?;
-        Ok(row.try_get::<Option<i64>>("t")?.map(from_ms))
-    }
-
-    /// Jobs waiting or running.
     /// Jobs that are due or running (the backlog), and jobs scheduled for
     /// later (follow-ups, cold checks...), as of `now`.
     pub async fn queue_depth(&self, now: DateTime<Utc>) -> Result<(i64, i64)> {
@@ -383,7 +365,7 @@ impl Store {
     }
 
     /// Marks a job done, if we still hold it.
-    pub async fn complete_job(&self, job: &Job, now: DateTime<Utc>) -> Result<bool> {
+    pub async fn complete_job(&self, job: &Claimed, now: DateTime<Utc>) -> Result<bool> {
         let mut one = self.one().await?;
         let held = finish(one.target(), job, "done", None, now).await?;
         one.done().await?;
@@ -391,7 +373,7 @@ impl Store {
     }
 
     /// Marks a job failed for good (kept, with its error), if we still hold it.
-    pub async fn fail_job(&self, job: &Job, error: &str, now: DateTime<Utc>) -> Result<bool> {
+    pub async fn fail_job(&self, job: &Claimed, error: &str, now: DateTime<Utc>) -> Result<bool> {
         let mut one = self.one().await?;
         let held = finish(one.target(), job, "failed", Some(error), now).await?;
         one.done().await?;
@@ -402,7 +384,7 @@ impl Store {
     /// holds that were not failures (quiet hours, rate limits).
     pub async fn retry_job(
         &self,
-        job: &Job,
+        job: &Claimed,
         run_at: DateTime<Utc>,
         error: Option<&str>,
         count_attempt: bool,
@@ -411,7 +393,8 @@ impl Store {
         let mut one = self.one().await?;
         let r = query(
             "UPDATE jobs SET status = 'pending', run_at = $3, last_error = COALESCE($4, last_error),
-                 attempts = attempts - $5, updated_at = $6
+                 attempts = attempts - $5, updated_at = $6,
+                 due_at = CASE WHEN $5 = 1 THEN $3 ELSE due_at END
              WHERE id = $1 AND lease_token = $2 AND status = 'running'",
         )
         .bind(job.id)
@@ -469,7 +452,7 @@ impl Store {
     /// Results are in the order of `items`.
     pub async fn begin_send_batch(
         &self,
-        items: &[(&Job, &crate::domain::Message)],
+        items: &[(&Claimed, &crate::domain::Message)],
         daily_cap: i64,
         now: DateTime<Utc>,
     ) -> Result<Vec<BeginSend>> {
@@ -513,98 +496,61 @@ impl Store {
             }
             let status = MessageStatus::from_str(&get::<String>(&row, "msg_status")?)
                 .map_err(StoreError::Corrupt)?;
-            if !matches!(status, MessageStatus::Queued | MessageStatus::Sending) {
-                out[i] = BeginSend::NotSendable(status);
-                continue;
-            }
-            if crate::core::compliance::stopped_by_opt_out(
-                msg.kind,
-                tx.consent_state(&msg.business_id, &msg.to).await?,
-            ) {
-                query("UPDATE messages SET status = 'suppressed', suppress_reason = 'opted_out', updated_at = $2 WHERE id = $1")
+            let start = if matches!(status, MessageStatus::Queued | MessageStatus::Sending) {
+                let facts = AtSend {
+                    kind: msg.kind,
+                    status,
+                    consent: tx.consent_state(&msg.business_id, &msg.to).await?,
+                    unreachable: tx.unreachable(&msg.business_id, &msg.to).await?,
+                    capped: if compliance::counts_toward_cap(msg.kind) {
+                        capped_in_flight(&mut tx, msg, now).await?
+                    } else {
+                        (0, None)
+                    },
+                    daily_cap,
+                    lead: match (msg.kind, msg.lead_id) {
+                        (MessageKind::FollowUp, Some(lead_id)) => {
+                            lead_now(&mut tx, lead_id).await?
+                        }
+                        _ => None,
+                    },
+                };
+                compliance::at_send::at_send(&facts)
+            } else {
+                Start::NotSendable(status)
+            };
+            out[i] = match start {
+                Start::Go { in_doubt } => {
+                    query(
+                        "UPDATE messages SET status = 'sending', attempts = attempts + 1,
+                             send_started_at = COALESCE(send_started_at, $2), updated_at = $2 WHERE id = $1",
+                    )
                     .bind(msg.id)
                     .bind(now_ms)
                     .execute(tx.conn())
                     .await?;
-                out[i] = BeginSend::OptedOut;
-                continue;
-            }
-            // The per-recipient cap, counted under the lock and including
-            // sends already begun, so two texts to one person claimed in
-            // the same instant cannot both take the last slot.
-            if crate::core::compliance::counts_toward_cap(msg.kind) {
-                let row = query(
-                    "SELECT COUNT(*) AS n, MIN(COALESCE(sent_at, send_started_at)) AS oldest FROM messages
-                     WHERE business_id = $1 AND to_number = $2 AND direction = 'outbound' AND id <> $3
-                       AND kind IN ('instant', 'follow_up', 'reply')
-                       AND status IN ('sending', 'sent', 'delivered', 'undelivered')
-                       AND COALESCE(sent_at, send_started_at) > $4",
-                )
-                .bind(&msg.business_id)
-                .bind(&msg.to)
-                .bind(msg.id)
-                .bind(to_ms(now - crate::core::compliance::CAP_WINDOW))
-                .fetch_one(tx.conn())
-                .await?;
-                if get::<i64>(&row, "n")? >= daily_cap {
-                    let oldest: Option<i64> = get(&row, "oldest")?;
-                    out[i] = BeginSend::Capped {
-                        frees_at: oldest
-                            .and_then(DateTime::from_timestamp_millis)
-                            .map(|t| t + crate::core::compliance::CAP_WINDOW),
-                    };
-                    continue;
+                    BeginSend::Go { in_doubt }
                 }
-            }
-            // A follow-up is for someone who has not answered. If they
-            // replied, called or were closed out since it was queued (say
-            // it was held overnight by quiet hours), it must not go.
-            // Nor if a newer lead of the same caller took over: replies and
-            // answered calls reach only the newest one.
-            if let (MessageKind::FollowUp, Some(lead_id)) = (msg.kind, msg.lead_id) {
-                let row = query(
-                    "SELECT l.status,
-                            (SELECT COUNT(*) FROM leads n WHERE n.business_id = l.business_id
-                             AND n.caller = l.caller AND n.id > l.id) AS newer
-                     FROM leads l WHERE l.id = $1",
-                )
-                .bind(lead_id)
-                .fetch_optional(tx.conn())
-                .await?;
-                let stop = match row {
-                    Some(r) => {
-                        let status: String = get(&r, "status")?;
-                        if get::<i64>(&r, "newer")? > 0 {
-                            Some("lead_superseded".to_string())
-                        } else if status != "texted" && status != "cold" {
-                            Some(format!("lead_{status}"))
-                        } else {
-                            None
-                        }
-                    }
-                    None => None,
-                };
-                if let Some(reason) = stop {
+                Start::NotSendable(status) => BeginSend::NotSendable(status),
+                Start::Suppress(reason) => {
+                    query("UPDATE messages SET status = 'suppressed', suppress_reason = $2, updated_at = $3 WHERE id = $1")
+                        .bind(msg.id)
+                        .bind(reason)
+                        .bind(now_ms)
+                        .execute(tx.conn())
+                        .await?;
+                    BeginSend::Suppressed(reason)
+                }
+                Start::Cancel(reason) => {
                     query("UPDATE messages SET status = 'canceled', suppress_reason = $2, updated_at = $3 WHERE id = $1")
                         .bind(msg.id)
                         .bind(reason)
                         .bind(now_ms)
                         .execute(tx.conn())
                         .await?;
-                    out[i] = BeginSend::NotSendable(MessageStatus::Canceled);
-                    continue;
+                    BeginSend::NotSendable(MessageStatus::Canceled)
                 }
-            }
-            query(
-                "UPDATE messages SET status = 'sending', attempts = attempts + 1,
-                     send_started_at = COALESCE(send_started_at, $2), updated_at = $2 WHERE id = $1",
-            )
-            .bind(msg.id)
-            .bind(now_ms)
-            .execute(tx.conn())
-            .await?;
-            out[i] = BeginSend::Go {
-                in_doubt: status == MessageStatus::Sending,
+                Start::Capped { frees_at } => BeginSend::Capped { frees_at },
             };
         }
         tx.commit().await?;
@@ -644,7 +590,7 @@ impl Store {
     /// the single and batched paths make exactly the same checks.
     pub async fn begin_send(
         &self,
-        job: &Job,
+        job: &Claimed,
         msg: &crate::domain::Message,
         daily_cap: i64,
         now: DateTime<Utc>,
@@ -665,7 +611,7 @@ impl Store {
     /// left `queued`/`sending` (a reclaimed job getting here twice).
     pub async fn suppress_message(
         &self,
-        job: &Job,
+        job: &Claimed,
         message_id: i64,
         reason: &str,
         now: DateTime<Utc>,
@@ -700,7 +646,7 @@ impl Store {
     /// the next attempt would send without looking first.
     pub async fn record_send_error(
         &self,
-        job: &Job,
+        job: &Claimed,
         message_id: i64,
         definitely_not_sent: bool,
         code: Option<&str>,
@@ -730,7 +676,7 @@ impl Store {
     /// A permanent failure: the message failed, the job failed (kept).
     pub async fn record_send_failed(
         &self,
-        job: &Job,
+        job: &Claimed,
         message_id: i64,
         code: &str,
         error: &str,
@@ -759,9 +705,58 @@ impl Store {
     }
 }
 
+/// A recipient's capped texts in the last day, counting sends already
+/// begun (read under their lock, so two texts claimed at once cannot both
+/// take the last slot), and when the oldest left.
+async fn capped_in_flight(
+    tx: &mut Tx,
+    msg: &crate::domain::Message,
+    now: DateTime<Utc>,
+) -> Result<(i64, Option<DateTime<Utc>>)> {
+    let sql = format!(
+        "SELECT COUNT(*) AS n, MIN(COALESCE(sent_at, send_started_at)) AS oldest FROM messages
+         WHERE business_id = $1 AND to_number = $2 AND direction = 'outbound' AND id <> $3
+           AND kind IN ({})
+           AND status IN ('sending', 'sent', 'delivered', 'undelivered')
+           AND COALESCE(sent_at, send_started_at) > $4",
+        compliance::capped_kinds_sql()
+    );
+    let row = query(&sql)
+        .bind(&msg.business_id)
+        .bind(&msg.to)
+        .bind(msg.id)
+        .bind(to_ms(now - compliance::CAP_WINDOW))
+        .fetch_one(tx.conn())
+        .await?;
+    let oldest: Option<i64> = get(&row, "oldest")?;
+    Ok((
+        get(&row, "n")?,
+        oldest.and_then(DateTime::from_timestamp_millis),
+    ))
+}
+
+/// A lead's status, and whether a newer lead of the same caller took over.
+async fn lead_now(tx: &mut Tx, lead_id: i64) -> Result<Option<(LeadStatus, bool)>> {
+    let row = query(
+        "SELECT l.status,
+                (SELECT COUNT(*) FROM leads n WHERE n.business_id = l.business_id
+                 AND n.caller = l.caller AND n.id > l.id) AS newer
+         FROM leads l WHERE l.id = $1",
+    )
+    .bind(lead_id)
+    .fetch_optional(tx.conn())
+    .await?;
+    row.map(|r| {
+        let status =
+            LeadStatus::from_str(&get::<String>(&r, "status")?).map_err(StoreError::Corrupt)?;
+        Ok((status, get::<i64>(&r, "newer")? > 0))
+    })
+    .transpose()
+}
+
 pub(super) async fn finish(
     pool: Target<'_>,
-    job: &Job,
+    job: &Claimed,
     status: &str,
     error: Option<&str>,
     now: DateTime<Utc>,
@@ -840,6 +835,8 @@ mod tests {
             payload: "{}".into(),
             run_at: now,
             max_attempts: 3,
+            sender: None,
+            priority: 3,
         };
         let mut tx = store.begin().await.unwrap();
         assert!(tx.enqueue(&job("a"), now).await.unwrap());
@@ -887,11 +884,15 @@ mod tests {
             payload: "{}".into(),
             run_at: now,
             max_attempts: 3,
+            sender: None,
+            priority: 3,
         };
         assert!(tx.enqueue(&job, now).await.unwrap());
         tx.commit().await.unwrap();
         let held = store
-            .claim_jobs(now, now + chrono::Duration::minutes(5), 1)
+            .claim_jobs(now, now + chrono::Duration::minutes(5), 1, &|_| {
+                crate::core::compliance::pacing::Pace::of(1.0)
+            })
             .await
             .unwrap()
             .remove(0);
@@ -959,6 +960,8 @@ mod tests {
                 payload: "{}".into(),
                 run_at: now,
                 max_attempts: 3,
+                sender: None,
+                priority: 3,
             };
             assert!(tx.enqueue(&job, now).await.unwrap());
             sends.push((lead, message));
@@ -966,7 +969,9 @@ mod tests {
         tx.commit().await.unwrap();
         let later = now + chrono::Duration::seconds(1);
         let mut jobs = store
-            .claim_jobs(later, later + chrono::Duration::minutes(5), 100)
+            .claim_jobs(later, later + chrono::Duration::minutes(5), 100, &|_| {
+                crate::core::compliance::pacing::Pace::of(1.0)
+            })
             .await
             .unwrap();
         assert_eq!(jobs.len(), 71);
@@ -1043,6 +1048,8 @@ mod tests {
             payload: "{}".into(),
             run_at: now,
             max_attempts: 3,
+            sender: None,
+            priority: 3,
         };
         let mut tx = a.begin().await.unwrap();
         assert!(tx.enqueue(&job, now).await.unwrap());

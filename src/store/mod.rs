@@ -17,6 +17,7 @@ mod caps;
 mod db;
 mod escalations;
 mod jobs;
+mod lines;
 mod lite;
 mod lite_config;
 mod lite_pcache;
@@ -26,7 +27,8 @@ mod health;
 
 pub use caps::CapCounts;
 pub use health::SenderHealthRow;
-pub use jobs::{BeginSend, Job, JobStatus, NewJob, SentRecord, JOBS_CHANNEL, SEND_BATCH};
+pub use jobs::{BeginSend, Claimed, JobStatus, NewJob, SentRecord, JOBS_CHANNEL, SEND_BATCH};
+pub use lines::LineDepth;
 use rows::FromDbRow;
 pub use rows::{NewLead, NewMessage};
 
@@ -134,13 +136,6 @@ static DRIVERS: Once = Once::new();
 
 /// How many SQLite reader connections a store opens.
 const SQLITE_READERS: usize = 2;
-
-/// The least notice a cold check queued by [`crate::shell::worker::timers::queue_cold_check`]
-/// gets: anything sooner would need the worker woken. A follow-up step that would run
-/// within this of the time its lead goes cold queues the check instead
-/// of carrying it (see `crate::shell::worker::timers`), so the notice never makes a lead
-/// go cold late.
-pub const COLD_CHECK_NOTICE: chrono::Duration = chrono::Duration::minutes(1);
 
 impl Store {
     /// Connects to `url` (`sqlite://path` or `postgres://…`). A SQLite file is
@@ -678,6 +673,29 @@ impl Tx {
         })
     }
 
+    /// Do carriers say texts cannot reach `phone`?
+    pub async fn unreachable(&mut self, business_id: &str, phone: &str) -> Result<bool> {
+        let row = query("SELECT unreachable FROM contacts WHERE business_id = $1 AND phone = $2")
+            .bind(business_id)
+            .bind(phone)
+            .fetch_optional(self.conn())
+            .await?;
+        Ok(match row {
+            Some(r) => r.try_get::<Option<String>>("unreachable")?.is_some(),
+            None => false,
+        })
+    }
+
+    /// `phone` just texted us: whatever carriers said, it takes texts.
+    pub async fn clear_unreachable(&mut self, business_id: &str, phone: &str) -> Result<()> {
+        query("UPDATE contacts SET unreachable = NULL WHERE business_id = $1 AND phone = $2 AND unreachable IS NOT NULL")
+            .bind(business_id)
+            .bind(phone)
+            .execute(self.conn())
+            .await?;
+        Ok(())
+    }
+
     pub async fn mark_unreachable(
         &mut self,
         business_id: &str,
@@ -1111,34 +1129,17 @@ impl Tx {
     /// Ends a lead's follow-up sequence: its pending follow-up timers
     /// (`reason` is kept on the jobs) and any follow-up text already queued
     /// but held (quiet hours, the cap; `code` is kept on the messages).
-    ///
-    /// A lead with follow-ups has its cold check queued when the sequence
-    /// ends (see [`crate::shell::worker::timers`]): if this ended it and the lead is still
-    /// open, the check is queued here, `cold_after` past the lead's last
-    /// activity (at least a minute from now).
     pub async fn stop_follow_ups(
         &mut self,
         lead_id: i64,
         reason: &str,
         code: &str,
         now: DateTime<Utc>,
-        cold_after: chrono::Duration,
     ) -> Result<()> {
-        let stopped = self
-            .cancel_lead_jobs(
-                lead_id,
-                &[crate::shell::worker::timers::FOLLOW_UP],
-                reason,
-                now,
-            )
+        let follow_up = crate::core::jobs::Job::FollowUp { lead_id, step: 0 }.kind();
+        self.cancel_lead_jobs(lead_id, &[follow_up], reason, now)
             .await?;
         self.cancel_queued_follow_ups(lead_id, code, now).await?;
-        if stopped > 0 {
-            if let Some(lead) = self.lead(lead_id).await? {
-                crate::shell::worker::timers::queue_cold_check(self, &lead, cold_after, now)
-                    .await?;
-            }
-        }
         Ok(())
     }
 
@@ -1173,7 +1174,7 @@ impl Tx {
     /// Returns false if we no longer hold the job (lease lost).
     pub async fn finish_job(
         &mut self,
-        job: &Job,
+        job: &Claimed,
         failed: Option<&str>,
         now: DateTime<Utc>,
     ) -> Result<bool> {

@@ -393,14 +393,25 @@ impl TestApp {
     }
 
     /// Jobs due now or running: (id, kind, status, attempts).
+    /// Texts due but waiting in a sending number's line for its pace are
+    /// settled: nothing will happen to them until time moves on.
     async fn unsettled(&self) -> Vec<(i64, String, String, i64)> {
         use sqlx::Row;
-        let now = self.clock.now_utc().timestamp_millis();
+        let now = self.clock.now_utc();
+        let config = &self.running.as_ref().unwrap().shell.config;
+        let line_ready = self
+            .store()
+            .next_due(&|n| ringback::core::compliance::pacing::pace_of(config, n))
+            .await
+            .unwrap()
+            .is_some_and(|due| due <= now);
         sqlx::query(
             "SELECT id, kind, status, attempts FROM jobs
-             WHERE (status = 'pending' AND run_at <= $1) OR status = 'running' ORDER BY id",
+             WHERE (status = 'pending' AND run_at <= $1 AND (sender IS NULL OR $2 = 1))
+                OR status = 'running' ORDER BY id",
         )
-        .bind(now)
+        .bind(now.timestamp_millis())
+        .bind(line_ready as i64)
         .fetch_all(self.store().pool())
         .await
         .unwrap()

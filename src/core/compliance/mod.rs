@@ -5,7 +5,9 @@
 //! check itself happens atomically inside [`crate::store::Store::begin_send`]
 //! so that an opt-out committed a microsecond earlier is always seen.
 
+pub mod at_send;
 pub mod lint;
+pub mod pacing;
 pub mod quiet;
 
 use crate::config::Business;
@@ -83,6 +85,23 @@ pub fn counts_toward_cap(kind: MessageKind) -> bool {
         kind,
         MessageKind::Instant | MessageKind::FollowUp | MessageKind::Reply
     )
+}
+
+/// The stored names of the kinds that count toward the cap, for the
+/// store's count of a recipient's texts (one rule, read by SQL too).
+pub fn capped_kinds() -> impl Iterator<Item = &'static str> {
+    MessageKind::ALL
+        .iter()
+        .filter(|k| counts_toward_cap(**k))
+        .map(|k| k.as_str())
+}
+
+/// The same as an SQL list: `'instant', 'follow_up', 'reply'`.
+pub fn capped_kinds_sql() -> String {
+    capped_kinds()
+        .map(|k| format!("'{k}'"))
+        .collect::<Vec<_>>()
+        .join(", ")
 }
 
 #[derive(Debug, Clone, PartialEq, Eq)]

@@ -87,8 +87,12 @@ pub enum FollowUpDecision {
         body: String,
         next: Option<DateTime<Utc>>,
     },
-    /// The instant text has not gone out yet: look again at this time.
-    Wait(DateTime<Utc>),
+    /// Not now: the instant text has not gone out yet, or it is the
+    /// recipient's night. Run the step again at `until`.
+    Wait {
+        until: DateTime<Utc>,
+        reason: &'static str,
+    },
     /// The sequence is over, and why.
     Stop(&'static str),
 }
@@ -101,6 +105,8 @@ pub struct FollowUpDue<'a> {
     pub consent: Option<ConsentAction>,
     pub unreachable: bool,
     pub now: DateTime<Utc>,
+    /// When the recipient's quiet hours end, if they are on now.
+    pub quiet_until: Option<DateTime<Utc>>,
 }
 
 /// Decides a due follow-up. Any sign of life stops the sequence: a reply
@@ -131,7 +137,10 @@ pub fn on_follow_up_due(f: &FollowUpDue<'_>) -> FollowUpDecision {
         // The instant text may be held (quiet hours with instant_any_hour
         // off, a carrier outage): wait for it, within reason.
         LeadStatus::New if f.now < lead.first_call_at + Duration::hours(24) => {
-            return FollowUpDecision::Wait(f.now + WAIT_FOR_INSTANT)
+            return FollowUpDecision::Wait {
+                until: f.now + WAIT_FOR_INSTANT,
+                reason: "instant text not sent yet",
+            }
         }
         LeadStatus::New => return FollowUpDecision::Stop("instant_text_never_sent"),
         LeadStatus::Engaged | LeadStatus::BookingRequested => {
@@ -143,6 +152,16 @@ pub fn on_follow_up_due(f: &FollowUpDue<'_>) -> FollowUpDecision {
     let Some(step) = b.follow_ups.get(f.step) else {
         return FollowUpDecision::Stop("no_such_step");
     };
+    if let Some(until) = f.quiet_until {
+        // The recipient's night: the step itself waits for the morning
+        // (rather than queueing a text the gate would hold), so the next
+        // step is spaced from when this one really goes and two follow-ups
+        // never leave together at 08:00.
+        return FollowUpDecision::Wait {
+            until,
+            reason: "quiet_hours",
+        };
+    }
     let vars = b.vars(&lead.tracking_number);
     let next = next_step_at(b, f.step, lead.first_call_at, f.now);
     FollowUpDecision::Send {
@@ -198,6 +217,7 @@ mod tests {
             consent: None,
             unreachable: false,
             now,
+            quiet_until: None,
         })
     }
 
@@ -308,6 +328,7 @@ mod tests {
                 consent,
                 unreachable,
                 now,
+                quiet_until: None,
             })
         };
         let base = lead(1, t);
@@ -358,7 +379,30 @@ mod tests {
         let now = t + Duration::minutes(30);
         assert_eq!(
             due(&l, 0, now),
-            FollowUpDecision::Wait(now + WAIT_FOR_INSTANT)
+            FollowUpDecision::Wait {
+                until: now + WAIT_FOR_INSTANT,
+                reason: "instant text not sent yet"
+            }
+        );
+        // The recipient's night holds a step that would otherwise go.
+        let texted = lead(1, t);
+        let morning = now + Duration::hours(9);
+        let c = config();
+        let held = on_follow_up_due(&FollowUpDue {
+            business: c.business("spartan").unwrap(),
+            lead: &texted,
+            step: 0,
+            consent: None,
+            unreachable: false,
+            now,
+            quiet_until: Some(morning),
+        });
+        assert_eq!(
+            held,
+            FollowUpDecision::Wait {
+                until: morning,
+                reason: "quiet_hours"
+            }
         );
         assert_eq!(
             due(&l, 0, t + Duration::hours(25)),

@@ -1,0 +1,95 @@
+//! What a carrier tells us about a text after the fact — a delivery
+//! receipt, an error code — applied to the message, the number and the
+//! sender. The same codes arrive two ways (the send API's answer to the
+//! worker, a later delivery receipt to a webhook) and mean the same thing.
+
+use crate::domain::{mask, MessageStatus};
+use crate::metrics::Metrics;
+use crate::store::{StoreError, Tx};
+use chrono::{DateTime, Utc};
+
+/// A delivery receipt applied in `tx`: the message's status moves forward
+/// only; a carrier error teaches us about the number; a delivered text
+/// clears its sender's at-risk flag if it was sent after the error.
+/// `None` if no message has this provider id. `Some((message, healthy
+/// again))` otherwise.
+pub(crate) async fn apply_receipt(
+    tx: &mut Tx,
+    metrics: &Metrics,
+    sid: &str,
+    status: MessageStatus,
+    error_code: Option<&str>,
+    now: DateTime<Utc>,
+) -> Result<Option<(crate::domain::Message, bool)>, StoreError> {
+    let Some(m) = tx.update_delivery(sid, status, error_code, now).await? else {
+        return Ok(None);
+    };
+    if let Some(code) = error_code {
+        learn_from_carrier_error(tx, metrics, &m, code, now).await?;
+    }
+    let mut healthy_again = false;
+    if status == MessageStatus::Delivered {
+        let sent_at = m.sent_at.or(m.send_started_at).unwrap_or(m.created_at);
+        healthy_again = tx.clear_sender_at_risk(&m.from, sent_at).await?;
+    }
+    Ok(Some((m, healthy_again)))
+}
+
+/// After the commit that cleared it.
+pub(crate) fn log_healthy_again(applied: Option<&(crate::domain::Message, bool)>) {
+    if let Some((m, true)) = applied {
+        tracing::info!(
+            business = %m.business_id,
+            sender = %m.from,
+            "sending number delivers again: no longer at risk"
+        );
+    }
+}
+
+/// What a carrier error code teaches us about the recipient or the sender,
+/// applied in `tx`. The same codes arrive two ways — synchronously from the
+/// send API (the worker) and later in a delivery status callback — and
+/// mean the same thing either way.
+pub(crate) async fn learn_from_carrier_error(
+    tx: &mut Tx,
+    metrics: &Metrics,
+    m: &crate::domain::Message,
+    code: &str,
+    now: DateTime<Utc>,
+) -> Result<(), StoreError> {
+    use crate::provider::twilio::codes;
+    match code {
+        codes::INVALID_TO | codes::NOT_MOBILE | codes::LANDLINE | codes::LANDLINE_UNREACHABLE => {
+            tx.mark_unreachable(&m.business_id, &m.to, code, now)
+                .await?;
+            if let Some(lead_id) = m.lead_id {
+                tx.stop_follow_ups(lead_id, "number cannot receive texts", "unreachable", now)
+                    .await?;
+                tx.lead_event(
+                    lead_id,
+                    "unreachable",
+                    &format!("carrier error {code}: call them instead"),
+                    now,
+                )
+                .await?;
+            }
+        }
+        codes::UNSUBSCRIBED => {
+            tx.record_consent(
+                &m.business_id,
+                &m.to,
+                crate::domain::ConsentAction::OptOut,
+                "carrier_21610",
+                None,
+                now,
+            )
+            .await?;
+            tracing::warn!(to = %mask(&m.to), "carrier says the number unsubscribed (21610); recorded as opted out");
+        }
+        c if crate::shell::alerts::sender_risk(c).is_some() => {
+            crate::shell::alerts::sender_at_risk(tx, metrics, m, code, now).await?;
+        }
+        _ => {}
+    }
+    Ok(())
+}
