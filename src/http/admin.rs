@@ -3,7 +3,7 @@
 use super::error::ApiError;
 use super::AppState;
 use crate::domain::LeadStatus;
-use crate::shell::office::{CallAttempt, LeadUpdate, OfficeError};
+use crate::shell::office::{CallAttempt, LeadUpdate, OfficeError, OfficeText};
 use crate::store::LeadFilter;
 use axum::extract::rejection::{JsonRejection, QueryRejection};
 use axum::extract::{Path, Query, State};
@@ -275,6 +275,24 @@ pub async fn log_attempt(
     Ok((
         StatusCode::CREATED,
         Json(serde_json::json!({ "lead": lead })),
+    ))
+}
+
+/// `POST /api/v1/leads/{id}/texts`: the office texts the customer. 202:
+/// queued (it leaves through the gate, in its number's line); 409 with a
+/// reason when the customer cannot be texted.
+pub async fn text_lead(
+    State(s): State<AppState>,
+    headers: HeaderMap,
+    Path(id): Path<i64>,
+    body: Result<Json<OfficeText>, JsonRejection>,
+) -> Result<(StatusCode, Json<serde_json::Value>), ApiError> {
+    authorize(&s, &headers)?;
+    let Json(t) = body.map_err(|e| ApiError::BadRequest(e.body_text()))?;
+    let message_id = s.shell.text_from_office(id, &t).await?;
+    Ok((
+        StatusCode::ACCEPTED,
+        Json(serde_json::json!({ "message_id": message_id, "status": "queued" })),
     ))
 }
 

@@ -81,6 +81,7 @@ pub fn router(state: AppState) -> Router {
             get(admin::lead_detail).patch(admin::update_lead),
         )
         .route("/api/v1/leads/{id}/attempts", post(admin::log_attempt))
+        .route("/api/v1/leads/{id}/texts", post(admin::text_lead))
         .layer(DefaultBodyLimit::max(limit))
         .layer(axum::middleware::from_fn_with_state(
             limit,

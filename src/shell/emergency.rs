@@ -335,12 +335,26 @@ async fn keep_staff_text(
     body: &str,
     now: DateTime<Utc>,
 ) -> Result<(), StoreError> {
+    let to = b.numbers.first().map(|n| n.to_string()).unwrap_or_default();
+    keep_text_without_lead(tx, b, from.as_str(), &to, body, now).await
+}
+
+/// A text kept as an inbound message with no lead: from staff, from one of
+/// our own numbers, from a blocked number. Nothing is dropped.
+pub async fn keep_text_without_lead(
+    tx: &mut Tx,
+    b: &Business,
+    from: &str,
+    to: &str,
+    body: &str,
+    now: DateTime<Utc>,
+) -> Result<(), StoreError> {
     tx.insert_message(&NewMessage {
         business_id: b.id.clone(),
         lead_id: None,
         direction: "inbound",
         kind: MessageKind::Inbound,
-        to: b.numbers.first().map(|n| n.to_string()).unwrap_or_default(),
+        to: to.to_string(),
         from: from.to_string(),
         body: body.to_string(),
         status: MessageStatus::Received,

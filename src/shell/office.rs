@@ -10,7 +10,9 @@
 
 use crate::core::jobs::{Job, Scheduled};
 use crate::domain::Lead;
+use crate::domain::MessageKind;
 use crate::domain::{ConsentAction, LeadStatus};
+use crate::shell::outbox::{self, Outbound};
 use crate::shell::Shell;
 use crate::store::StoreError;
 use serde::Deserialize;
@@ -115,6 +117,10 @@ pub enum Conflict {
     /// `no_answer_2_attempts` before two call attempts were logged.
     #[error("no_answer_2_attempts needs two logged call attempts; this lead has {call_attempts} (POST /api/v1/leads/{lead_id}/attempts)")]
     AttemptsNeeded { lead_id: i64, call_attempts: i64 },
+    /// The customer cannot be texted: they opted out, or the number never
+    /// takes a customer's text (staff, our own, blocked, unreachable).
+    #[error("lead {lead_id}'s number cannot be texted ({reason}); call them instead")]
+    NotTextable { lead_id: i64, reason: String },
 }
 
 impl Conflict {
@@ -123,6 +129,7 @@ impl Conflict {
         match self {
             Conflict::OwnerChanged { .. } => "owner_changed",
             Conflict::AttemptsNeeded { .. } => "call_attempts_needed",
+            Conflict::NotTextable { .. } => "not_textable",
         }
     }
 
@@ -135,6 +142,7 @@ impl Conflict {
             Conflict::AttemptsNeeded { call_attempts, .. } => {
                 ("call_attempts", serde_json::json!(call_attempts))
             }
+            Conflict::NotTextable { reason, .. } => ("reason", serde_json::json!(reason)),
         }
     }
 }
@@ -187,7 +195,91 @@ fn check_note(note: &str) -> Result<(), OfficeError> {
     Ok(())
 }
 
+/// The longest text the office may send (Twilio's limit for one message).
+const OFFICE_TEXT_MAX: usize = 1600;
+
+/// A text the office writes to a customer.
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct OfficeText {
+    pub body: String,
+    /// Who wrote it, for the timeline.
+    pub by: Option<String>,
+}
+
 impl Shell {
+    /// Queues a text from the office to a lead's caller, from the tracking
+    /// number they called. It goes through the door and the gate like every
+    /// text: a customer who opted out, a staff or blocked number is refused
+    /// here with the reason, and again at send time should that change.
+    /// Returns the message id.
+    pub async fn text_from_office(&self, lead_id: i64, t: &OfficeText) -> Result<i64, OfficeError> {
+        let body = t.body.trim();
+        if body.is_empty() || body.chars().count() > OFFICE_TEXT_MAX {
+            return Err(OfficeError::Invalid(format!(
+                "body must be 1 to {OFFICE_TEXT_MAX} characters"
+            )));
+        }
+        if body.chars().any(|c| c.is_control() && c != '\n') {
+            return Err(OfficeError::Invalid(
+                "body may not contain control characters (line breaks are fine)".into(),
+            ));
+        }
+        if let Some(by) = &t.by {
+            check_name("by", by)?;
+        }
+        let now = self.clock.now();
+        let mut tx = self.store.begin().await?;
+        let (lead, unreachable) = tx
+            .lead_locked(lead_id, now)
+            .await?
+            .ok_or(OfficeError::NotFound(lead_id))?;
+        let refused = |reason: &str| {
+            OfficeError::Conflict(Conflict::NotTextable {
+                lead_id,
+                reason: reason.to_string(),
+            })
+        };
+        let b = self
+            .config
+            .business(&lead.business_id)
+            .ok_or_else(|| refused("business no longer configured"))?;
+        let who = crate::core::conversation::party(&self.config, b, &lead.caller);
+        if !who.is_customer() {
+            return Err(refused(&format!("{who:?}").to_lowercase()));
+        }
+        if tx.consent_state(&b.id, &lead.caller).await? == Some(ConsentAction::OptOut) {
+            return Err(refused("opted_out"));
+        }
+        if unreachable.is_some() {
+            return Err(refused("unreachable"));
+        }
+        let text = outbox::Text {
+            business_id: &b.id,
+            lead_id: Some(lead.id),
+            kind: MessageKind::OfficeReply,
+            to: &lead.caller,
+            from: &lead.tracking_number,
+            body: body.to_string(),
+            trigger_at: None,
+        };
+        let outbox::Queued::Text(id) =
+            outbox::queue(&mut tx, &self.config, Outbound::Text(text), now).await?
+        else {
+            unreachable!("a text is queued as a text")
+        };
+        tx.lead_event(
+            lead.id,
+            "office:text",
+            &format!("{}: {body}", t.by.as_deref().unwrap_or("office")),
+            now,
+        )
+        .await?;
+        tx.commit().await?;
+        self.wake.notify_one();
+        Ok(id)
+    }
+
     /// Applies an office change to a lead; returns the lead after it.
     pub async fn update_lead_by_office(
         &self,

@@ -377,7 +377,6 @@ mod tests {
     use super::*;
 
     fn conn() -> rusqlite::Connection {
-        crate::store::lite_config::configure();
         let c = rusqlite::Connection::open_in_memory().unwrap();
         c.execute_batch("CREATE TABLE t (id INTEGER PRIMARY KEY, a TEXT, b INTEGER)")
             .unwrap();

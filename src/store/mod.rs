@@ -19,8 +19,6 @@ mod escalations;
 mod jobs;
 mod lines;
 mod lite;
-mod lite_config;
-mod lite_pcache;
 pub(crate) mod rows;
 // Sender health (migration 0002): carrier errors per number, owner alerts.
 mod health;
@@ -37,7 +35,7 @@ use crate::config::DatabaseConfig;
 use crate::domain::{Call, ConsentAction, Lead, LeadEvent, LeadStatus, Message, MessageStatus};
 use chrono::{DateTime, Utc};
 use db::{query, FromDb, Row, Target};
-use lite::{Lane, Lite, LiteTx};
+use lite::{Lite, LiteTx};
 use sqlx::any::AnyPoolOptions;
 use sqlx::{Any, AnyPool, Executor, Transaction};
 use std::str::FromStr;
@@ -62,7 +60,7 @@ pub enum StoreError {
     Sqlite(#[from] rusqlite::Error),
     #[error("migration failed: {0}")]
     Migrate(#[from] sqlx::migrate::MigrateError),
-    /// A group commit failed: nothing of this transaction was kept.
+    /// A commit failed: nothing of this transaction was kept.
     #[error("commit failed: {0}")]
     Commit(String),
     #[error("corrupt row: {0}")]
@@ -90,9 +88,6 @@ pub struct Store {
     url: Arc<str>,
     /// PostgreSQL `statement_timeout` of pooled connections, in ms.
     statement_timeout_ms: u128,
-    /// SQLite: the lane this handle's transactions wait in for the writer
-    /// ([`Store::for_worker`]).
-    lane: Lane,
 }
 
 /// A writer for one statement outside a caller's transaction.
@@ -200,19 +195,7 @@ impl Store {
             dialect,
             url: url.into(),
             statement_timeout_ms: opts.statement_timeout.as_millis(),
-            lane: Lane::Standard,
         })
-    }
-
-    /// The same store, for the worker: on SQLite its transactions wait for
-    /// the one writer in a lane of their own (see `store/lite.rs`, "Two
-    /// lanes"), so texts keep pace with the calls taken when the writer is
-    /// saturated. Nothing changes on PostgreSQL.
-    pub fn for_worker(&self) -> Store {
-        Store {
-            lane: Lane::Worker,
-            ..self.clone()
-        }
     }
 
     pub fn dialect(&self) -> Dialect {
@@ -228,7 +211,7 @@ impl Store {
 
     /// For one statement that writes, outside a caller's transaction:
     /// PostgreSQL runs it on the pool (autocommit); SQLite in a transaction
-    /// of its own (group-committed like any other). Finish with
+    /// of its own. Finish with
     /// [`One::done`].
     async fn one(&self) -> Result<One<'_>> {
         Ok(match &self.lite {
@@ -291,10 +274,10 @@ impl Store {
     }
 
     /// Starts a transaction. On SQLite it holds the one writer until it is
-    /// committed or dropped, and is group-committed (see `store/lite.rs`).
+    /// committed or dropped (see `store/lite.rs`).
     pub async fn begin(&self) -> Result<Tx> {
         let conn = match &self.lite {
-            Some(l) => TxConn::Lite(LiteTx::begin(l, self.lane).await?),
+            Some(l) => TxConn::Lite(LiteTx::begin(l).await?),
             None => TxConn::Pg(self.pool.begin().await?),
         };
         Ok(Tx {
@@ -523,7 +506,6 @@ const SQLITE_PAGE_SIZE: u32 = 2048;
 /// WAL with `synchronous = NORMAL`: a commit is durable against a crash of
 /// the process, and against power loss up to the last checkpoint.
 fn open_sqlite(path: &str, reader: bool, busy: Duration) -> Result<rusqlite::Connection> {
-    lite_config::configure();
     let c = rusqlite::Connection::open(path)?;
     c.busy_timeout(busy)?;
     c.set_prepared_statement_cache_capacity(256);
@@ -1280,7 +1262,6 @@ mod tests {
         let dir = tempfile::tempdir().unwrap();
         let old = dir.path().join("old.db");
         {
-            lite_config::configure();
             let c = rusqlite::Connection::open(&old).unwrap();
             c.execute_batch(
                 "PRAGMA page_size = 4096; PRAGMA journal_mode = WAL;

@@ -5,6 +5,9 @@
 
 mod follow_up;
 mod reply;
+mod who;
+
+pub use who::{party, Party};
 
 pub use follow_up::{
     cold_check, due_at as follow_up_due_at, next_morning, on_follow_up_due, ColdCheck,
@@ -123,12 +126,9 @@ fn suppress_reason(f: &MissedCall<'_>) -> Option<SuppressReason> {
     if f.is_own_number || b.numbers.contains(&phone) || b.ring_phone == phone {
         return Some(SuppressReason::OwnNumber);
     }
-    // Staff phones, including everyone on the on-call roster, are not leads.
-    if b.internal_numbers.contains(&phone)
-        || b.roster
-            .as_ref()
-            .is_some_and(|r| r.person_by_phone(&phone).is_some())
-    {
+    // Staff phones (internal numbers, everyone on the on-call roster, the
+    // dispatcher and the owner) are not leads.
+    if b.is_staff(&phone) {
         return Some(SuppressReason::InternalNumber);
     }
     if b.block_list.contains(&phone) {
@@ -246,6 +246,7 @@ pub(crate) mod tests_support {
             ring_phone = "+15125550199"
             internal_numbers = ["+15125550150"]
             block_list = ["+15125550666"]
+            dispatcher_phone = "+15125550177"
             hours = { mon = "07:00-18:00", tue = "07:00-18:00", wed = "07:00-18:00", thu = "07:00-18:00", fri = "07:00-18:00" }
             senders = { "+15125550100" = { registration = "10dlc", campaign_id = "CSPARTAN1", status = "registered" } }
         "#;
@@ -408,6 +409,11 @@ mod tests {
         assert_eq!(
             reason("+15125550666", none),
             (SuppressReason::BlockList, LeadStatus::Dismissed)
+        );
+        assert_eq!(
+            reason("+15125550177", none),
+            (SuppressReason::InternalNumber, LeadStatus::Dismissed),
+            "the dispatcher's phone is staff"
         );
         assert_eq!(
             reason("+15125550147", &|f| f.consent = Some(ConsentAction::OptOut)),

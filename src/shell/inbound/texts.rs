@@ -3,7 +3,7 @@
 
 use super::Received;
 use crate::config::Business;
-use crate::core::conversation;
+use crate::core::conversation::{self, Party};
 use crate::core::jobs::{Job, Scheduled};
 use crate::domain::{LeadStatus, MessageKind, MessageStatus};
 use crate::shell::outbox::{self, Outbound};
@@ -25,6 +25,11 @@ pub enum InboundOutcome {
     /// From on-call staff: an ACK to a page (or a note left for a person).
     Staff {
         acked: bool,
+    },
+    /// From a number that is never a customer (other staff, one of our own
+    /// numbers, a blocked number): kept, no lead, nothing sent back.
+    NotACustomer {
+        who: Party,
     },
     Message {
         lead_id: i64,
@@ -56,13 +61,12 @@ impl Shell {
         let Some(mut tx) = self.begin_webhook(rx, Some(&b.id), now).await? else {
             return Ok(InboundOutcome::Duplicate);
         };
-        // An on-call tech answering a page is staff, not a lead.
-        if let (Some(roster), Ok(from), None) = (
-            &b.roster,
-            crate::domain::PhoneNumber::parse(m.from),
-            keyword(m.body),
-        ) {
-            if roster.person_by_phone(&from).is_some() {
+        match conversation::party(&self.config, b, m.from) {
+            Party::Customer => {}
+            // An on-call tech answering a page is staff, not a lead.
+            Party::OnCall if keyword(m.body).is_none() => {
+                let from =
+                    crate::domain::PhoneNumber::parse(m.from).expect("a roster phone parses");
                 let acked = crate::shell::emergency::staff_text(
                     &mut tx,
                     &self.config,
@@ -77,7 +81,31 @@ impl Shell {
                 self.wake.notify_one();
                 return Ok(InboundOutcome::Staff { acked });
             }
+            who => {
+                // Never a customer lead, never an automatic reply. A staff
+                // member's own STOP/START still counts for texts to them.
+                if matches!(who, Party::OnCall | Party::Staff) {
+                    if let Some(action) = match keyword(m.body) {
+                        Some(Keyword::Stop) => Some(ConsentAction::OptOut),
+                        Some(Keyword::Start) => Some(ConsentAction::OptIn),
+                        _ => None,
+                    } {
+                        tx.lock_contact(&b.id, m.from, now).await?;
+                        tx.record_consent(&b.id, m.from, action, "keyword", Some(m.body), now)
+                            .await?;
+                    }
+                }
+                crate::shell::emergency::keep_text_without_lead(
+                    &mut tx, b, m.from, m.to, m.body, now,
+                )
+                .await?;
+                tx.commit().await?;
+                tracing::info!(from = %crate::domain::mask(m.from), ?who, "text from a number that is never a customer: kept, no lead, no reply");
+                return Ok(InboundOutcome::NotACustomer { who });
+            }
         }
+        // Whatever carriers said before, a number that texts us takes texts.
+        tx.clear_unreachable(&b.id, m.from).await?;
         tx.lock_contact(&b.id, m.from, now).await?;
         let consent = tx.consent_state(&b.id, m.from).await?;
         let lead = match tx.latest_lead(&b.id, m.from).await? {
