@@ -83,7 +83,7 @@ pub fn main() -> ExitCode {
 }
 
 fn check_config(path: &std::path::Path) -> ExitCode {
-    match crate::core::policy::load(path) {
+    match crate::startup::load_config(path) {
         Ok((c, p)) => {
             for w in &p.warnings {
                 println!("warning: {w}");
@@ -111,7 +111,7 @@ fn check_config(path: &std::path::Path) -> ExitCode {
 /// Classifies stdin with the owner's rules file (from the config's
 /// prompts dir), so a rule change can be tried before it goes live.
 fn classify(config_path: &std::path::Path) -> ExitCode {
-    let classifier = match crate::core::policy::load(config_path) {
+    let classifier = match crate::startup::load_config(config_path) {
         Ok((_, p)) => p.classifier,
         Err(e) => {
             eprint!("{e}");

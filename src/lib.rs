@@ -14,6 +14,7 @@
 //! - [`worker`]: the only code that sends;
 //! - [`http`]: webhooks, ops endpoints and the admin API.
 
+pub mod architecture;
 pub mod cli;
 pub mod clock;
 pub mod config;

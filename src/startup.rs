@@ -289,6 +289,16 @@ impl Running {
     }
 }
 
+/// Reads the config at `path` and compiles its policy: what `serve`,
+/// `check-config` and `classify` start from.
+pub fn load_config(
+    path: &std::path::Path,
+) -> Result<(Config, crate::core::Policy), crate::config::ConfigErrors> {
+    let config = Config::load(path)?;
+    let policy = crate::core::Policy::new(&config)?;
+    Ok((config, policy))
+}
+
 /// `ringback serve`: run until SIGTERM / Ctrl-C.
 pub async fn serve(settings: Settings) -> anyhow::Result<()> {
     let config = Config::load(&settings.config_path).map_err(|e| anyhow::anyhow!("{e}"))?;

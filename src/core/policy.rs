@@ -81,14 +81,6 @@ impl Policy {
     }
 }
 
-/// Reads the config at `path` and compiles its policy: what `serve`,
-/// `check-config` and `classify` start from.
-pub fn load(path: &std::path::Path) -> Result<(Config, Policy), ConfigErrors> {
-    let config = Config::load(path)?;
-    let policy = Policy::new(&config)?;
-    Ok((config, policy))
-}
-
 /// Stretches of the week nobody is on call: the owner alone is paged then.
 fn on_call_gaps(b: &Business) -> Vec<String> {
     let Some(r) = &b.roster else {
