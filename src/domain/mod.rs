@@ -3,6 +3,7 @@
 //! stored in the database and shown in the admin API.
 
 mod call;
+mod carrier;
 pub mod hours;
 mod lead;
 mod message;
@@ -10,6 +11,7 @@ mod phone;
 pub mod template;
 
 pub use call::Call;
+pub use carrier::CarrierError;
 pub use hours::BusinessHours;
 pub use lead::{Lead, LeadEvent};
 pub use message::{Audience, Message, SendClass};

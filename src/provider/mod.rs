@@ -4,9 +4,32 @@
 pub mod console;
 pub mod twilio;
 
+use crate::domain::CarrierError;
 use async_trait::async_trait;
 use chrono::{DateTime, Utc};
 use std::time::Duration;
+
+/// What a carrier's error code means. Twilio's codes (2xxxx, 3xxxx) and
+/// Telnyx's (1xxxx, 4xxxx) do not overlap, so one look-up serves both.
+pub fn meaning(code: &str) -> CarrierError {
+    twilio::meaning(code)
+        .or_else(|| telnyx_meaning(code))
+        .unwrap_or(CarrierError::Other)
+}
+
+/// Telnyx's message error codes (specs/providers.md §4.8-4.9).
+fn telnyx_meaning(code: &str) -> Option<CarrierError> {
+    Some(match code {
+        // Not routable (a landline), rejected or undeliverable for good.
+        "40001" | "40004" | "40008" => CarrierError::RecipientUnreachable,
+        // Blocked after the recipient's STOP.
+        "40300" => CarrierError::RecipientOptedOut,
+        "40002" => CarrierError::SenderAtRisk("blocked as spam (temporary)"),
+        "40003" => CarrierError::SenderAtRisk("blocked as spam (permanent)"),
+        "40011" | "10011" => CarrierError::Transient,
+        _ => return None,
+    })
+}
 
 /// A text ready to leave.
 #[derive(Debug, Clone)]
@@ -79,4 +102,27 @@ pub trait Provider: Send + Sync + 'static {
     /// calls it. Not reconciled like texts: a duplicate page call in a
     /// crash window is acceptable for an emergency, a missing one is not.
     async fn place_call(&self, call: &OutboundCall) -> Result<SendReceipt, SendError>;
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn carrier_codes_mean_the_same_from_either_carrier() {
+        for c in ["30034", "30007", "30032", "40002", "40003"] {
+            assert!(
+                matches!(meaning(c), CarrierError::SenderAtRisk(_)),
+                "{c} puts the sender at risk"
+            );
+        }
+        for c in ["21211", "21614", "21635", "30006", "40001"] {
+            assert_eq!(meaning(c), CarrierError::RecipientUnreachable, "{c}");
+        }
+        for c in ["21610", "40300"] {
+            assert_eq!(meaning(c), CarrierError::RecipientOptedOut, "{c}");
+        }
+        assert_eq!(meaning(""), CarrierError::Other);
+        assert_eq!(meaning("30450"), CarrierError::Transient);
+    }
 }

@@ -21,21 +21,6 @@ use tokio::sync::Notify;
 /// At most one owner alert per sender per this long.
 pub const ALERT_EVERY: chrono::Duration = chrono::Duration::hours(24);
 
-/// Carrier error codes that put the sending number (not the recipient) at
-/// risk, with what they mean (specs/providers.md §3.4, §4.9).
-pub fn sender_risk(code: &str) -> Option<&'static str> {
-    Some(match code {
-        // Twilio
-        "30034" => "unregistered 10DLC number (blocked)",
-        "30032" => "toll-free number not verified (blocked)",
-        "30007" => "message filtered as spam or policy",
-        // Telnyx (message.finalized): carrier spam blocks on the sender.
-        "40002" => "blocked as spam (temporary)",
-        "40003" => "blocked as spam (permanent)",
-        _ => return None,
-    })
-}
-
 /// What became of an owner alert.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum AlertOutcome {
@@ -66,6 +51,7 @@ pub(crate) async fn sender_at_risk(
     metrics: &Metrics,
     m: &Message,
     code: &str,
+    why: &str,
     now: DateTime<Utc>,
 ) -> Result<(), StoreError> {
     tx.mark_sender_at_risk(&m.business_id, &m.from, code, now)
@@ -78,7 +64,7 @@ pub(crate) async fn sender_at_risk(
         business = %m.business_id,
         sender = %m.from,
         code,
-        meaning = sender_risk(code).unwrap_or("carrier error"),
+        meaning = why,
         "sending number is at risk: check its A2P 10DLC / toll-free registration"
     );
     Ok(())
@@ -177,20 +163,4 @@ async fn alert_owner(
     tx.commit().await?;
     tracing::info!(owner = %mask(owner.as_str()), via, "owner alert queued");
     Ok(AlertOutcome::Queued)
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn sender_risk_codes() {
-        for c in ["30034", "30007", "30032", "40002", "40003"] {
-            assert!(sender_risk(c).is_some(), "{c}");
-        }
-        // Recipient problems are not the sender's.
-        for c in ["21610", "30006", "21614", "40001", ""] {
-            assert!(sender_risk(c).is_none(), "{c}");
-        }
-    }
 }

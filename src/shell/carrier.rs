@@ -3,6 +3,7 @@
 //! sender. The same codes arrive two ways (the send API's answer to the
 //! worker, a later delivery receipt to a webhook) and mean the same thing.
 
+use crate::core::conversation::{on_carrier_error, CarrierEffect};
 use crate::domain::{mask, MessageStatus};
 use crate::metrics::Metrics;
 use crate::store::{StoreError, Tx};
@@ -57,9 +58,8 @@ pub(crate) async fn learn_from_carrier_error(
     code: &str,
     now: DateTime<Utc>,
 ) -> Result<(), StoreError> {
-    use crate::provider::twilio::codes;
-    match code {
-        codes::INVALID_TO | codes::NOT_MOBILE | codes::LANDLINE | codes::LANDLINE_UNREACHABLE => {
+    match on_carrier_error(crate::provider::meaning(code)) {
+        CarrierEffect::Unreachable => {
             tx.mark_unreachable(&m.business_id, &m.to, code, now)
                 .await?;
             if let Some(lead_id) = m.lead_id {
@@ -74,22 +74,22 @@ pub(crate) async fn learn_from_carrier_error(
                 .await?;
             }
         }
-        codes::UNSUBSCRIBED => {
+        CarrierEffect::OptedOut => {
             tx.record_consent(
                 &m.business_id,
                 &m.to,
                 crate::domain::ConsentAction::OptOut,
-                "carrier_21610",
+                &format!("carrier_{code}"),
                 None,
                 now,
             )
             .await?;
-            tracing::warn!(to = %mask(&m.to), "carrier says the number unsubscribed (21610); recorded as opted out");
+            tracing::warn!(to = %mask(&m.to), code, "carrier says the number unsubscribed; recorded as opted out");
         }
-        c if crate::shell::alerts::sender_risk(c).is_some() => {
-            crate::shell::alerts::sender_at_risk(tx, metrics, m, code, now).await?;
+        CarrierEffect::SenderAtRisk(why) => {
+            crate::shell::alerts::sender_at_risk(tx, metrics, m, code, why, now).await?;
         }
-        _ => {}
+        CarrierEffect::Nothing => {}
     }
     Ok(())
 }

@@ -3,10 +3,12 @@
 //! `worker`) loads the facts, calls these functions inside one transaction
 //! and applies the result. That makes every rule testable in microseconds.
 
+mod carrier;
 mod follow_up;
 mod reply;
 mod who;
 
+pub use carrier::{on_carrier_error, CarrierEffect};
 pub use who::{party, Party};
 
 pub use follow_up::{

@@ -4,6 +4,7 @@ pub mod signature;
 pub mod twiml;
 
 use super::{OutboundSms, Provider, SendError, SendReceipt};
+use crate::domain::CarrierError;
 use async_trait::async_trait;
 use chrono::{DateTime, Duration as ChronoDuration, Utc};
 use secrecy::{ExposeSecret, SecretString};
@@ -26,6 +27,24 @@ pub mod codes {
     pub const PUMPING_BLOCK: &str = "30450";
     /// The sending number's queue at Twilio is full: nothing was queued.
     pub const QUEUE_FULL: &str = "21611";
+}
+
+/// What a Twilio error code means.
+pub fn meaning(code: &str) -> Option<CarrierError> {
+    use codes::*;
+    Some(match code {
+        INVALID_TO | NOT_MOBILE | LANDLINE | LANDLINE_UNREACHABLE => {
+            CarrierError::RecipientUnreachable
+        }
+        UNSUBSCRIBED => CarrierError::RecipientOptedOut,
+        UNREGISTERED_SENDER => CarrierError::SenderAtRisk("unregistered 10DLC number (blocked)"),
+        TOLL_FREE_UNVERIFIED => {
+            CarrierError::SenderAtRisk("toll-free number not verified (blocked)")
+        }
+        FILTERED => CarrierError::SenderAtRisk("message filtered as spam or policy"),
+        PUMPING_BLOCK | QUEUE_FULL | "20429" => CarrierError::Transient,
+        _ => return None,
+    })
 }
 
 pub struct Twilio {
