@@ -2,11 +2,8 @@
 //! `/metrics` and `GET /api/v1/senders`), and the owner alert when the gate
 //! refuses an unregistered number.
 
-mod support;
-
+use crate::helpers::*;
 use chrono::Duration;
-use support::mock_twilio::Script;
-use support::*;
 
 const OWNER: &str = "+15125550177";
 const SECOND: &str = "+15125550101";
