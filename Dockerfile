@@ -6,8 +6,9 @@ WORKDIR /src
 # Cache dependencies: build once with the manifests only.
 COPY Cargo.toml Cargo.lock ./
 COPY bench/Cargo.toml bench/Cargo.toml
-RUN mkdir -p src bench/src && echo 'fn main() {}' > src/main.rs && touch src/lib.rs \
-    && echo 'fn main() {}' > bench/src/main.rs \
+COPY mock-carrier/Cargo.toml mock-carrier/Cargo.toml
+RUN mkdir -p src bench/src mock-carrier/src && echo 'fn main() {}' > src/main.rs && touch src/lib.rs \
+    && echo 'fn main() {}' > bench/src/main.rs && touch mock-carrier/src/lib.rs \
     && cargo build --release -p ringback || true
 COPY . .
 RUN touch src/main.rs src/lib.rs && cargo build --release -p ringback --locked

@@ -15,8 +15,8 @@ use std::time::{Duration, Instant};
 use hdrhistogram::Histogram;
 use tokio::sync::Semaphore;
 
-use crate::mock_twilio::new_sid;
 use crate::signature::twilio_signature;
+use mock_carrier::twilio::new_sid;
 
 pub const WEBHOOK_PATH: &str = "/webhooks/twilio/voice/dial";
 

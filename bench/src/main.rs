@@ -55,7 +55,6 @@
 
 mod classifier;
 mod load;
-mod mock_twilio;
 mod postgres;
 mod report;
 mod service;
@@ -71,10 +70,11 @@ use std::time::{Duration, Instant};
 
 use anyhow::{bail, Context as _};
 use clap::{Parser, Subcommand};
+use mock_carrier::twilio::{new_sid, MockTwilio};
+use mock_carrier::Snapshot;
 use rand::Rng as _;
 
 use crate::load::{CallerNumbers, Plan, Target};
-use crate::mock_twilio::{new_sid, MockConfig, MockTwilio, Snapshot};
 use crate::report::{mib, Report, RunInfo};
 use crate::service::{Service, BUSINESS_NUMBER};
 
@@ -417,14 +417,12 @@ async fn run(cli: &Cli, rate: f64, database: Option<String>) -> anyhow::Result<R
 
     let account_sid = new_sid("AC");
     let auth_token = format!("{:032x}", rand::rng().random::<u128>());
-    let mock = MockTwilio::start(MockConfig {
-        account_sid: account_sid.clone(),
-        auth_token: auth_token.clone(),
-        fail_rate: cli.fail_rate,
-        lost_reply_rate: cli.lost_reply_rate,
-        latency: Duration::from_millis(cli.mock_latency_ms),
-    })
-    .await?;
+    let mock = MockTwilio::start_with(&account_sid, &auth_token)
+        .await
+        .context("binding the mock Twilio API")?;
+    mock.set_fail_rate(cli.fail_rate);
+    mock.set_lost_reply_rate(cli.lost_reply_rate);
+    mock.set_latency(Duration::from_millis(cli.mock_latency_ms));
 
     let tmp = tempfile::Builder::new()
         .prefix("ringback-bench-")
@@ -476,12 +474,12 @@ async fn run(cli: &Cli, rate: f64, database: Option<String>) -> anyhow::Result<R
         ("RINGBACK_PUBLIC_URL", public_url.clone()),
         ("TWILIO_ACCOUNT_SID", account_sid.clone()),
         ("TWILIO_AUTH_TOKEN", auth_token.clone()),
-        ("TWILIO_API_BASE", mock.base_url()),
+        ("TWILIO_API_BASE", mock.url.clone()),
         ("RUST_LOG", cli.rust_log.clone()),
     ];
     eprintln!(
         "starting {target_name} on {public_url} (mock Twilio at {})",
-        mock.base_url()
+        mock.url
     );
     let mut service = Service::spawn(&program, &args, &env)?;
     let ready_after = service
@@ -671,22 +669,17 @@ mod tests {
     async fn pipeline_against_stand_in_reports_ok() {
         let account_sid = new_sid("AC");
         let auth_token = "bench-token".to_string();
-        let mock = MockTwilio::start(MockConfig {
-            account_sid: account_sid.clone(),
-            auth_token: auth_token.clone(),
-            fail_rate: 0.2,
-            lost_reply_rate: 0.0,
-            latency: Duration::ZERO,
-        })
-        .await
-        .unwrap();
+        let mock = MockTwilio::start_with(&account_sid, &auth_token)
+            .await
+            .unwrap();
+        mock.set_fail_rate(0.2);
         let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
         let public_url = format!("http://{}", listener.local_addr().unwrap());
         let config = stand_in::StandInConfig {
             public_url: public_url.clone(),
             account_sid: account_sid.clone(),
             auth_token: auth_token.clone(),
-            api_base: mock.base_url(),
+            api_base: mock.url.clone(),
         };
         tokio::spawn(stand_in::serve(listener, config, std::future::pending()));
 
@@ -751,15 +744,7 @@ mod tests {
     /// A service that answers but never texts must be reported as a mismatch.
     #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
     async fn silent_service_is_a_mismatch() {
-        let mock = MockTwilio::start(MockConfig {
-            account_sid: new_sid("AC"),
-            auth_token: "t".to_string(),
-            fail_rate: 0.0,
-            lost_reply_rate: 0.0,
-            latency: Duration::ZERO,
-        })
-        .await
-        .unwrap();
+        let mock = MockTwilio::start_with(&new_sid("AC"), "t").await.unwrap();
         let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
         let public_url = format!("http://{}", listener.local_addr().unwrap());
         let app = axum::Router::new().route(

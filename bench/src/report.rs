@@ -9,7 +9,7 @@ use serde::Serialize;
 
 use crate::classifier::ClassifierFigures;
 use crate::load::{latency_histogram, LoadResult};
-use crate::mock_twilio::Snapshot;
+use mock_carrier::Snapshot;
 
 #[derive(Debug, Serialize)]
 pub struct Percentiles {

@@ -59,9 +59,9 @@ use serde::Serialize;
 use sqlx::{AnyPool, Connection as _, Row as _};
 
 use crate::classifier::ClassifierFigures;
-use crate::mock_twilio::{new_sid, MockConfig, MockTwilio};
 use crate::report::{mib, Percentiles, Table};
 use crate::service::{self, Service};
+use mock_carrier::twilio::{new_sid, MockTwilio};
 
 /// The service's config for this mode: the load mode's business with the
 /// default three-step follow-up sequence, and quiet hours opened to the
@@ -359,14 +359,9 @@ pub async fn run(
     sqlx::any::install_default_drivers();
     let account_sid = new_sid("AC");
     let auth_token = format!("{:032x}", rand::rng().random::<u128>());
-    let mock = MockTwilio::start(MockConfig {
-        account_sid: account_sid.clone(),
-        auth_token: auth_token.clone(),
-        fail_rate: 0.0,
-        lost_reply_rate: 0.0,
-        latency: Duration::ZERO,
-    })
-    .await?;
+    let mock = MockTwilio::start_with(&account_sid, &auth_token)
+        .await
+        .context("binding the mock Twilio API")?;
     let tmp = tempfile::Builder::new()
         .prefix("ringback-bench-timers-")
         .tempdir()?;
@@ -432,7 +427,7 @@ async fn run_on(
         ("RINGBACK_PUBLIC_URL", public_url.clone()),
         ("TWILIO_ACCOUNT_SID", account_sid.to_string()),
         ("TWILIO_AUTH_TOKEN", auth_token.to_string()),
-        ("TWILIO_API_BASE", mock.base_url()),
+        ("TWILIO_API_BASE", mock.url.clone()),
         ("RUST_LOG", launch.rust_log.to_string()),
     ];
 
@@ -473,7 +468,7 @@ async fn run_on(
     eprintln!(
         "starting {} serve on {public_url} (mock Twilio at {})",
         launch.bin.display(),
-        mock.base_url()
+        mock.url
     );
     let mut service = Service::spawn(launch.bin, &["serve"], &env)?;
     let ready_after = service

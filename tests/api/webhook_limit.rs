@@ -2,11 +2,8 @@
 //! address are cut off with 429 + Retry-After; verified carrier requests
 //! from the same address never are.
 
-mod support;
-
+use crate::helpers::*;
 use ringback::http::limit::UNVERIFIED_BURST;
-use support::mock_twilio::ACCOUNT_SID;
-use support::*;
 
 fn form() -> Vec<u8> {
     format!("AccountSid={ACCOUNT_SID}&MessageSid=SMx&From=%2B15125550147&To=%2B15125550100&Body=hi")

@@ -1,12 +1,10 @@
 //! Black-box test harness: the real app on port 0, a fresh database per
-//! test (SQLite file, or a new PostgreSQL database), a mock Twilio, and a
-//! clock the test moves.
-#![allow(dead_code)]
-
-pub mod mock_twilio;
+//! test (SQLite file, or a new PostgreSQL database), a mock Twilio (the
+//! `mock-carrier` crate, shared with the bench), and a clock the test moves.
 
 use chrono::{DateTime, Duration, TimeZone, Utc};
-use mock_twilio::{MockTwilio, ACCOUNT_SID, AUTH_TOKEN};
+pub use mock_carrier::twilio::{MockTwilio, ACCOUNT_SID, AUTH_TOKEN};
+pub use mock_carrier::{Script, Sent};
 use ringback::clock::ManualClock;
 use ringback::config::{Config, Settings};
 use ringback::provider::twilio::signature;
@@ -37,24 +35,49 @@ impl Backend {
 }
 
 /// Runs `$f(backend)` once per store: `sqlite` always, `postgres` when a
-/// server is configured (and says clearly that it skipped otherwise).
-#[macro_export]
+/// server is configured (and says clearly that it skipped otherwise). Each
+/// runs [`side_by_side`] with the other tests.
 macro_rules! on_both_stores {
     ($($f:ident),* $(,)?) => {$(
         mod $f {
             #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
             async fn sqlite() {
-                super::$f($crate::support::Backend::Sqlite).await
+                let _machine = $crate::helpers::side_by_side().await;
+                super::$f($crate::helpers::Backend::Sqlite).await
             }
             #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
             async fn postgres() {
-                match $crate::support::Backend::postgres() {
-                    Some(b) => super::$f(b).await,
+                match $crate::helpers::Backend::postgres() {
+                    Some(b) => {
+                        let _machine = $crate::helpers::side_by_side().await;
+                        super::$f(b).await
+                    }
                     None => eprintln!("skipped: {} on PostgreSQL (set RINGBACK_TEST_POSTGRES_URL to run it)", stringify!($f)),
                 }
             }
         }
     )*};
+}
+
+/// All the tests share one process and the machine's cores; the harness
+/// runs as many at once as there are cores (`--test-threads`). Most run
+/// [`side_by_side`]. A test that times database locks, pools and outages
+/// to the millisecond, or runs a fleet of service processes, runs
+/// [`alone`]: it waits for the running tests to finish, and the others
+/// wait for it (first come, first served), as when it had a test binary
+/// of its own and ran one at a time.
+static MACHINE: tokio::sync::RwLock<()> = tokio::sync::RwLock::const_new(());
+
+/// Shares the machine with other [`side_by_side`] tests. Take it once per
+/// test, at its start.
+pub async fn side_by_side() -> tokio::sync::RwLockReadGuard<'static, ()> {
+    MACHINE.read().await
+}
+
+/// Has the machine to itself while the guard lives. Take it once per
+/// test, at its start.
+pub async fn alone() -> tokio::sync::RwLockWriteGuard<'static, ()> {
+    MACHINE.write().await
 }
 
 /// Tuesday 2026-11-24 10:00 in America/Chicago: the business is open.
@@ -74,7 +97,7 @@ internal_numbers = ["+15125550150"]
 block_list = ["+15125550666"]
 hours = { mon = "07:00-18:00", tue = "07:00-18:00", wed = "07:00-18:00", thu = "07:00-18:00", fri = "07:00-18:00" }
 senders = { "+15125550100" = { registration = "10dlc", campaign_id = "CSPARTAN1", status = "registered", mps = 1000 } }
-# The foundation tests count instant texts; tests/replies.rs turns follow-ups on.
+# The foundation tests count instant texts; tests/api/replies.rs turns follow-ups on.
 follow_ups = []
 
 [[business]]
@@ -337,17 +360,13 @@ impl TestApp {
     }
 
     /// Waits (real time, bounded) until the mock has received `n` texts.
-    pub async fn wait_for_texts(&self, n: usize) -> Vec<mock_twilio::Sent> {
+    pub async fn wait_for_texts(&self, n: usize) -> Vec<Sent> {
         self.wait_for_texts_within(n, std::time::Duration::from_secs(5))
             .await
     }
 
     /// Like [`TestApp::wait_for_texts`], for up to `limit` (a slow mock).
-    pub async fn wait_for_texts_within(
-        &self,
-        n: usize,
-        limit: std::time::Duration,
-    ) -> Vec<mock_twilio::Sent> {
+    pub async fn wait_for_texts_within(&self, n: usize, limit: std::time::Duration) -> Vec<Sent> {
         let deadline = std::time::Instant::now() + limit;
         while self.mock.sent().len() < n && std::time::Instant::now() < deadline {
             tokio::time::sleep(std::time::Duration::from_millis(25)).await;

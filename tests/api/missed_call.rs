@@ -1,11 +1,8 @@
 //! The main path, black-box: a call nobody answers produces exactly one
 //! text to the caller, through the (mock) Twilio Messages API.
 
-mod support;
-
+use crate::helpers::*;
 use chrono::Duration;
-use support::mock_twilio::{Script, ACCOUNT_SID, AUTH_TOKEN};
-use support::*;
 
 async fn unanswered_call_texts_the_caller_once(b: Backend) {
     let app = TestApp::spawn(b).await;
@@ -682,7 +679,7 @@ async fn forged_and_unsigned_webhooks_record_nothing(b: Backend) {
     // Signed with the right key but for another URL (a replay elsewhere).
     let pairs: Vec<(String, String)> = vec![("CallSid".into(), "CAforged".into())];
     let sig = ringback::provider::twilio::signature::sign(
-        support::mock_twilio::AUTH_TOKEN.as_bytes(),
+        crate::helpers::AUTH_TOKEN.as_bytes(),
         "https://evil.example/webhooks/twilio/voice/dial",
         &pairs,
         ringback::provider::twilio::signature::Algorithm::HmacSha1,

@@ -2,10 +2,8 @@
 //! test clock is the limiter's clock, so the queue drains exactly as time
 //! is moved, with no sleeping.
 
-mod support;
-
+use crate::helpers::*;
 use chrono::Duration;
-use support::*;
 
 /// Spartan's number may send 1 text per second; Acme's is unlimited.
 fn one_mps() -> String {

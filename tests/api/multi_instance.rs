@@ -13,8 +13,8 @@
 //! Needs a PostgreSQL server: `RINGBACK_TEST_POSTGRES_URL=postgres://postgres@127.0.0.1:5432`.
 //! Without it both tests print that they skipped and pass.
 
-mod support;
-
+use crate::helpers::fresh_postgres_database;
+use crate::helpers::{MockTwilio, Script, Sent, ACCOUNT_SID, AUTH_TOKEN};
 use futures::StreamExt;
 use rand::seq::SliceRandom;
 use rand::{Rng, SeedableRng};
@@ -26,17 +26,18 @@ use std::process::{Child, Command, Stdio};
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::Mutex;
 use std::time::{Duration, Instant};
-use support::fresh_postgres_database;
-use support::mock_twilio::{MockTwilio, Script, Sent, ACCOUNT_SID, AUTH_TOKEN};
 
 const TRACKING: &str = "+15125550100";
 const INSTANCES: usize = 3;
 /// HTTP requests in flight at once (each call is two concurrent requests).
 const IN_FLIGHT_CALLS: usize = 16;
 
-/// The two tests share a 2-core machine: run them one after the other so
-/// that their figures mean something.
-static SERIAL: tokio::sync::Mutex<()> = tokio::sync::Mutex::const_new(());
+/// The two tests share a 2-core machine: each runs alone (one after the
+/// other, and with no other test beside it) so that its figures mean
+/// something.
+async fn serial() -> tokio::sync::RwLockWriteGuard<'static, ()> {
+    crate::helpers::alone().await
+}
 
 fn postgres_base() -> Option<String> {
     let url = std::env::var("RINGBACK_TEST_POSTGRES_URL")
@@ -496,7 +497,7 @@ where
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn three_instances_one_killed_every_caller_texted_exactly_once() {
     let Some(base) = postgres_base() else { return };
-    let _serial = SERIAL.lock().await;
+    let _serial = serial().await;
     // One follow-up a minute after each call: fired by whichever live
     // instance claims it, exactly once.
     let mut env = start_env(
@@ -835,7 +836,7 @@ fn is_follow_up(s: &Sent) -> bool {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn replies_spread_across_instances_confirm_opt_out_once() {
     let Some(base) = postgres_base() else { return };
-    let _serial = SERIAL.lock().await;
+    let _serial = serial().await;
     let mut env = start_env(&base, "follow_ups = []").await;
     const CALLERS: usize = 100;
     let callers: Vec<String> = (0..CALLERS)

@@ -13,26 +13,22 @@
 //! PostgreSQL only: without `RINGBACK_TEST_POSTGRES_URL` each test says it
 //! skipped. (SQLite is a file in the process; none of these faults apply.)
 
-mod support;
-
+use crate::helpers::*;
 use sqlx::{Connection, Executor, PgConnection, Row};
 use std::future::Future;
 use std::net::SocketAddr;
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
-use support::mock_twilio::Script;
-use support::*;
 use tokio::task::JoinHandle;
 
 /// The server's base URL, or None after saying the test skipped.
 /// These tests time PostgreSQL locks, pools and outages to the
 /// millisecond; run side by side on a loaded 2-core machine they starved
 /// each other (CI once saw one webhook, not two, reach the lock in time).
-/// One at a time, then.
-async fn one_at_a_time() -> tokio::sync::MutexGuard<'static, ()> {
-    static LOCK: tokio::sync::Mutex<()> = tokio::sync::Mutex::const_new(());
-    LOCK.lock().await
+/// One at a time, then, and with no other test beside them.
+async fn one_at_a_time() -> tokio::sync::RwLockWriteGuard<'static, ()> {
+    crate::helpers::alone().await
 }
 
 fn postgres(test: &str) -> Option<String> {

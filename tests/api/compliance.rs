@@ -1,11 +1,8 @@
 //! Consent, STOP/START/HELP and sender registration, black-box.
 
-mod support;
-
+use crate::helpers::*;
 use chrono::Duration;
 use ringback::domain::ConsentAction;
-use support::mock_twilio::Script;
-use support::*;
 
 async fn stop_gets_one_confirmation_and_then_nothing(b: Backend) {
     let app = TestApp::spawn(b).await;

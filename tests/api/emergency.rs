@@ -2,10 +2,8 @@
 //! after-hours menu; paging the chain with durable timeouts; ACK by text and
 //! by keypress; restarts mid-chain.
 
-mod support;
-
+use crate::helpers::*;
 use chrono::Duration;
-use support::*;
 
 const MIKE: &str = "+15125550111";
 const LUIS: &str = "+15125550112";
@@ -79,7 +77,9 @@ async fn gas_text_pages_the_chain_until_someone_acks(b: Backend) {
     for want in [CALLER, "gas smell", "12 Elm St", "Reply ACK"] {
         assert!(page.contains(want), "{want:?} in {page}");
     }
-    assert!(app.mock.calls()[0].twiml.contains("Press 1 to accept"));
+    assert!(app.mock.calls()[0]
+        .instructions
+        .contains("Press 1 to accept"));
     assert_eq!(pages_to(&app, LUIS), 0);
     // No ACK in 5 minutes: the backup is paged.
     app.advance(Duration::minutes(4)).await;
@@ -252,7 +252,7 @@ async fn pressing_1_on_the_page_call_takes_it(b: Backend) {
     app.settle().await;
     let call = app.mock.calls().into_iter().find(|c| c.to == MIKE).unwrap();
     let action = call
-        .twiml
+        .instructions
         .split("action=\"")
         .nth(1)
         .and_then(|r| r.split('"').next())

@@ -31,8 +31,8 @@
 //! side wins about half the races on any machine. Iterations:
 //! `RINGBACK_RACE_ITERATIONS` (default 2,000 per store, ~20-35 s each).
 
-mod support;
-
+use crate::helpers::{fresh_postgres_database, Backend, TRACKING};
+use crate::helpers::{MockTwilio, ACCOUNT_SID, AUTH_TOKEN};
 use chrono::{DateTime, TimeZone, Utc};
 use rand::Rng;
 use ringback::clock::Clock;
@@ -46,8 +46,6 @@ use ringback::store::{NewLead, NewMessage};
 use std::collections::HashMap;
 use std::sync::atomic::{AtomicI64, Ordering};
 use std::sync::{Arc, Mutex};
-use support::mock_twilio::{MockTwilio, ACCOUNT_SID, AUTH_TOKEN};
-use support::{fresh_postgres_database, Backend, TRACKING};
 
 /// Every reading is one millisecond after the previous one.
 struct TickClock {

@@ -1,12 +1,10 @@
 //! Replies, follow-ups, the job packet and the office's queue, black-box:
 //! the real app, a mock Twilio, a clock the test moves.
 
-mod support;
-
+use crate::helpers::*;
 use chrono::{Duration, TimeZone, Utc};
 use ringback::domain::{MessageKind, MessageStatus};
 use serde_json::json;
-use support::*;
 
 const OFFICE: &str = "+15125550177";
 

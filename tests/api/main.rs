@@ -1,0 +1,29 @@
+//! ringback's black-box tests, in one binary: the support code (the
+//! harness in `helpers`, the mock carrier from the `mock-carrier` crate)
+//! compiles once, and each topic is a module. Run one topic with
+//! `cargo test --test api race::` (test names are `topic::test::store`).
+//!
+//! The tests run side by side in one process: nothing here may set
+//! environment variables, bind fixed ports or share files; each test has
+//! its own database, temporary directory, mock carrier and clock. The few
+//! that need the machine to themselves take [`helpers::alone`].
+//!
+//! Environment: `RINGBACK_TEST_POSTGRES_URL` runs the PostgreSQL variants
+//! (and the PostgreSQL-only modules `pg_faults` and `multi_instance`),
+//! `RINGBACK_RACE_ITERATIONS` sets `race`'s iterations, `RINGBACK_TEST_LOG`
+//! turns on the service's log (an `EnvFilter`, e.g. `ringback=debug`).
+
+#[macro_use]
+mod helpers;
+
+mod compliance;
+mod emergency;
+mod missed_call;
+mod multi_instance;
+mod pg_faults;
+mod properties;
+mod race;
+mod replies;
+mod senders;
+mod throughput;
+mod webhook_limit;
