@@ -1,0 +1,333 @@
+//! Finding every phrase of every rule in a message, word by word.
+//!
+//! A phrase is a sequence of elements (a word, a word start such as
+//! `spark*`, a number, a concept, a gap of up to four words, a piece of
+//! Chinese). Each phrase is indexed by the words it can start with, so a
+//! message costs one lookup per word plus the checks of the phrases that
+//! can start there, however many rules there are. Concepts are matched once
+//! per position and remembered.
+
+use super::text::{may_be_number, numbers_at, Analyzed, FxMap, NO_ID};
+use regex::{Regex, RegexSet};
+
+/// One element of a phrase.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub(crate) enum Elem {
+    /// A word (by id).
+    Word(u32),
+    /// A word that starts with this (`spark*`).
+    Prefix(Box<str>),
+    /// A number in `lo..=hi`, written with digits (and then exactly this
+    /// suffix: `<num>am` matches "8am") or in words ("twelve").
+    Num { lo: i64, hi: i64, suffix: Box<str> },
+    /// Any phrase of a concept.
+    Concept(u32),
+    /// A run of Chinese characters containing this.
+    Cjk(Box<str>),
+    /// Up to this many words.
+    Gap(u8),
+}
+
+pub(crate) type Phrase = Vec<Elem>;
+
+/// What one rule line matches.
+#[derive(Debug)]
+pub(crate) enum Pattern {
+    Phrases(Vec<Phrase>),
+    Regex(Regex),
+}
+
+/// Where a phrase can start.
+#[derive(Debug, Clone, PartialEq, Eq, Hash)]
+enum Key {
+    Word(u32),
+    Prefix(Box<str>),
+    Num,
+    Cjk,
+}
+
+/// Every pattern, indexed for matching.
+#[derive(Debug, Default)]
+pub(crate) struct Matcher {
+    pub patterns: Vec<Pattern>,
+    pub concepts: Vec<Vec<Phrase>>,
+    by_word: FxMap<u32, Vec<(u32, u32)>>,
+    by_prefix: FxMap<Box<str>, Vec<(u32, u32)>>,
+    prefix_lens: Vec<usize>,
+    by_num: Vec<(u32, u32)>,
+    by_cjk: Vec<(u32, u32)>,
+    regex_patterns: Vec<u32>,
+    regex_set: Option<RegexSet>,
+}
+
+/// Where every pattern matched in one message: word spans `(start, end)`.
+#[derive(Debug, Default)]
+pub(crate) struct Hits {
+    /// `(pattern, start, end)`, sorted.
+    spans: Vec<(u32, u16, u16)>,
+    /// Offsets into `spans` per pattern.
+    index: Vec<u32>,
+}
+
+impl Hits {
+    /// The spans of pattern `p`, in order of start.
+    pub fn of(&self, p: usize) -> impl Iterator<Item = (usize, usize)> + '_ {
+        let (a, b) = (self.index[p] as usize, self.index[p + 1] as usize);
+        self.spans[a..b]
+            .iter()
+            .map(|&(_, s, e)| (s as usize, e as usize))
+    }
+
+    pub fn any(&self, p: usize) -> bool {
+        self.index[p] != self.index[p + 1]
+    }
+}
+
+impl Matcher {
+    /// Indexes every phrase by the words it can start with. Call once,
+    /// after all patterns and concepts are added.
+    pub fn build(&mut self) -> Result<(), String> {
+        for (p, pattern) in self.patterns.iter().enumerate() {
+            match pattern {
+                Pattern::Regex(_) => self.regex_patterns.push(p as u32),
+                Pattern::Phrases(phrases) => {
+                    for (k, phrase) in phrases.iter().enumerate() {
+                        let mut keys = Vec::new();
+                        first_keys(&self.concepts, phrase, &mut keys, 0)?;
+                        keys.sort_by_key(|k| format!("{k:?}"));
+                        keys.dedup();
+                        for key in keys {
+                            let entry = (p as u32, k as u32);
+                            match key {
+                                Key::Word(w) => self.by_word.entry(w).or_default().push(entry),
+                                Key::Prefix(s) => {
+                                    if !self.prefix_lens.contains(&s.len()) {
+                                        self.prefix_lens.push(s.len());
+                                    }
+                                    self.by_prefix.entry(s).or_default().push(entry)
+                                }
+                                Key::Num => self.by_num.push(entry),
+                                Key::Cjk => self.by_cjk.push(entry),
+                            }
+                        }
+                    }
+                }
+            }
+        }
+        if !self.regex_patterns.is_empty() {
+            let sources: Vec<&str> = self
+                .regex_patterns
+                .iter()
+                .map(|&p| match &self.patterns[p as usize] {
+                    Pattern::Regex(r) => r.as_str(),
+                    Pattern::Phrases(_) => unreachable!(),
+                })
+                .collect();
+            self.regex_set = Some(RegexSet::new(sources).map_err(|e| e.to_string())?);
+        }
+        Ok(())
+    }
+
+    /// Every match of every pattern in a message.
+    pub fn hits(&self, a: &Analyzed) -> Hits {
+        let n = a.toks.len();
+        let mut spans: Vec<(u32, u16, u16)> = Vec::new();
+        let mut m = Matching {
+            matcher: self,
+            a,
+            memo: FxMap::default(),
+            nums: Vec::new(),
+        };
+        let mut ends: Vec<usize> = Vec::new();
+        let mut try_all =
+            |list: &[(u32, u32)], ti: usize, m: &mut Matching<'_>, spans: &mut Vec<_>| {
+                for &(p, k) in list {
+                    let Pattern::Phrases(phrases) = &self.patterns[p as usize] else {
+                        continue;
+                    };
+                    ends.clear();
+                    m.elems(&phrases[k as usize], 0, ti, &mut ends);
+                    for &e in &ends {
+                        spans.push((p, ti as u16, e as u16));
+                    }
+                }
+            };
+        for ti in 0..n {
+            let tok = a.toks[ti];
+            if tok.id != NO_ID {
+                if let Some(list) = self.by_word.get(&tok.id) {
+                    try_all(list, ti, &mut m, &mut spans);
+                }
+            }
+            if tok.cjk {
+                try_all(&self.by_cjk, ti, &mut m, &mut spans);
+                continue;
+            }
+            let w = a.word(ti);
+            for &len in &self.prefix_lens {
+                if len <= w.len() && w.is_char_boundary(len) {
+                    if let Some(list) = self.by_prefix.get(&w[..len]) {
+                        try_all(list, ti, &mut m, &mut spans);
+                    }
+                }
+            }
+            if !self.by_num.is_empty() && may_be_number(a, ti) {
+                try_all(&self.by_num, ti, &mut m, &mut spans);
+            }
+        }
+        if let Some(set) = &self.regex_set {
+            for i in set.matches(&a.text).iter() {
+                let p = self.regex_patterns[i];
+                let Pattern::Regex(re) = &self.patterns[p as usize] else {
+                    continue;
+                };
+                for mt in re.find_iter(&a.text) {
+                    let (bs, be) = (mt.start() as u32, mt.end() as u32);
+                    let s = a.toks.iter().position(|t| t.end > bs).unwrap_or(n);
+                    let e = a.toks.iter().take_while(|t| t.start < be).count().max(s);
+                    spans.push((p, s as u16, e as u16));
+                }
+            }
+        }
+        spans.sort_unstable();
+        spans.dedup();
+        let mut index = vec![0u32; self.patterns.len() + 1];
+        for &(p, _, _) in &spans {
+            index[p as usize + 1] += 1;
+        }
+        for i in 1..index.len() {
+            index[i] += index[i - 1];
+        }
+        Hits { spans, index }
+    }
+}
+
+/// The keys a phrase can start with.
+fn first_keys(
+    concepts: &[Vec<Phrase>],
+    phrase: &Phrase,
+    out: &mut Vec<Key>,
+    depth: usize,
+) -> Result<(), String> {
+    if depth > 16 {
+        return Err("concepts refer to each other in a circle".to_string());
+    }
+    match phrase.first() {
+        None => Err("empty phrase".to_string()),
+        Some(Elem::Word(w)) => {
+            out.push(Key::Word(*w));
+            Ok(())
+        }
+        Some(Elem::Prefix(s)) => {
+            out.push(Key::Prefix(s.clone()));
+            Ok(())
+        }
+        Some(Elem::Num { .. }) => {
+            out.push(Key::Num);
+            Ok(())
+        }
+        Some(Elem::Cjk(_)) => {
+            out.push(Key::Cjk);
+            Ok(())
+        }
+        Some(Elem::Gap(_)) => Err("a phrase cannot start with `...`".to_string()),
+        Some(Elem::Concept(c)) => {
+            for p in &concepts[*c as usize] {
+                first_keys(concepts, p, out, depth + 1)?;
+            }
+            Ok(())
+        }
+    }
+}
+
+/// State while matching one message.
+struct Matching<'a> {
+    matcher: &'a Matcher,
+    a: &'a Analyzed,
+    /// (concept, start) -> ends.
+    memo: FxMap<(u32, u16), Vec<u16>>,
+    nums: Vec<(i64, &'a str, usize)>,
+}
+
+impl Matching<'_> {
+    /// Pushes to `out` every end of `phrase[i..]` starting at word `ti`.
+    fn elems(&mut self, phrase: &[Elem], i: usize, ti: usize, out: &mut Vec<usize>) {
+        let toks = &self.a.toks;
+        let n = toks.len();
+        if i == phrase.len() {
+            if !out.contains(&ti) {
+                out.push(ti);
+            }
+            return;
+        }
+        // Neighbouring elements must be in one segment.
+        if i > 0 && (ti >= n || toks[ti].seg != toks[ti - 1].seg) {
+            return;
+        }
+        if ti >= n {
+            return;
+        }
+        match &phrase[i] {
+            Elem::Word(w) => {
+                if toks[ti].id == *w {
+                    self.elems(phrase, i + 1, ti + 1, out);
+                }
+            }
+            Elem::Prefix(p) => {
+                if !toks[ti].cjk && self.a.word(ti).starts_with(&**p) {
+                    self.elems(phrase, i + 1, ti + 1, out);
+                }
+            }
+            Elem::Cjk(s) => {
+                if toks[ti].cjk && self.a.word(ti).contains(&**s) {
+                    self.elems(phrase, i + 1, ti + 1, out);
+                }
+            }
+            Elem::Num { lo, hi, suffix } => {
+                numbers_at(self.a, ti, &mut self.nums);
+                let found: Vec<usize> = self
+                    .nums
+                    .iter()
+                    .filter(|(v, sfx, _)| v >= lo && v <= hi && *sfx == &**suffix)
+                    .map(|&(_, _, used)| ti + used)
+                    .collect();
+                for next in found {
+                    self.elems(phrase, i + 1, next, out);
+                }
+            }
+            Elem::Gap(max) => {
+                // Skip 0..=max words, all in this segment.
+                let seg = toks[ti - 1].seg;
+                let mut t = ti;
+                loop {
+                    self.elems(phrase, i + 1, t, out);
+                    if t >= n || t - ti >= *max as usize || toks[t].seg != seg {
+                        break;
+                    }
+                    t += 1;
+                }
+            }
+            Elem::Concept(c) => {
+                let ends = self.concept(*c, ti);
+                for e in ends {
+                    self.elems(phrase, i + 1, e as usize, out);
+                }
+            }
+        }
+    }
+
+    /// Every end of a match of concept `c` starting at word `ti`.
+    fn concept(&mut self, c: u32, ti: usize) -> Vec<u16> {
+        if let Some(ends) = self.memo.get(&(c, ti as u16)) {
+            return ends.clone();
+        }
+        let matcher = self.matcher;
+        let mut ends = Vec::new();
+        for phrase in &matcher.concepts[c as usize] {
+            self.elems(phrase, 0, ti, &mut ends);
+        }
+        let ends: Vec<u16> = ends.into_iter().map(|e| e as u16).collect();
+        self.memo.insert((c, ti as u16), ends.clone());
+        ends
+    }
+}

@@ -1,0 +1,835 @@
+//! Reading a message before any rule sees it: character folding, words,
+//! SMS shorthand and voice-to-text fixes, elongation ("stoppp"), typo
+//! tolerance, and the split into clauses.
+//!
+//! Everything here is driven by tables from the rules file (`[spelling]`,
+//! `[characters]`, `[fuzzy]`, `[clauses]`), built once by
+//! [`super::Classifier::from_rules`].
+
+use std::collections::{HashMap, HashSet};
+
+/// Characters that end a clause when they appear in a message.
+pub(crate) const CLAUSE_PUNCT: &[char] = &['.', ',', ';', ':', '!', '?', '(', ')', '\n'];
+
+/// A fast hasher for short keys (words): the classifier looks up every
+/// word of every message, and SipHash would cost more than the matching.
+#[derive(Default, Clone, Copy)]
+pub(crate) struct Fx(u64);
+
+impl std::hash::Hasher for Fx {
+    fn write(&mut self, bytes: &[u8]) {
+        let mut h = self.0;
+        let mut chunks = bytes.chunks_exact(8);
+        for c in &mut chunks {
+            let w = u64::from_le_bytes(c.try_into().expect("8 bytes"));
+            h = (h.rotate_left(5) ^ w).wrapping_mul(0x517c_c1b7_2722_0a95);
+        }
+        for &b in chunks.remainder() {
+            h = (h.rotate_left(5) ^ u64::from(b)).wrapping_mul(0x517c_c1b7_2722_0a95);
+        }
+        self.0 = h;
+    }
+    fn write_u8(&mut self, i: u8) {
+        self.0 = (self.0.rotate_left(5) ^ u64::from(i)).wrapping_mul(0x517c_c1b7_2722_0a95);
+    }
+    fn write_u32(&mut self, i: u32) {
+        self.0 = (self.0.rotate_left(5) ^ u64::from(i)).wrapping_mul(0x517c_c1b7_2722_0a95);
+    }
+    fn write_u64(&mut self, i: u64) {
+        self.0 = (self.0.rotate_left(5) ^ i).wrapping_mul(0x517c_c1b7_2722_0a95);
+    }
+    fn write_usize(&mut self, i: usize) {
+        self.write_u64(i as u64);
+    }
+    fn finish(&self) -> u64 {
+        self.0
+    }
+}
+
+pub(crate) type FxMap<K, V> = HashMap<K, V, std::hash::BuildHasherDefault<Fx>>;
+pub(crate) type FxSet<K> = HashSet<K, std::hash::BuildHasherDefault<Fx>>;
+
+/// Id of a word no rule uses.
+pub(crate) const NO_ID: u32 = u32::MAX;
+
+/// The tables that drive normalisation.
+#[derive(Debug, Default)]
+pub(crate) struct TextRules {
+    /// One word -> its correction (which may be several words).
+    pub spelling: FxMap<String, String>,
+    /// Several words -> correction, keyed by the first word.
+    pub multi: FxMap<String, Vec<(Vec<String>, String)>>,
+    /// Single characters replaced before anything else (traditional ->
+    /// simplified Chinese, say).
+    pub chars: HashMap<char, char>,
+    /// Words dropped entirely ("um", "uh").
+    pub fillers: FxSet<String>,
+    /// Words never "corrected": every word of every rule, the spelling
+    /// targets, and the `[fuzzy] keep:` list.
+    pub known: FxSet<String>,
+    /// Words a typo may be corrected to (every rule word of at least
+    /// `fuzzy_min` letters).
+    pub vocab: Vec<String>,
+    /// Each vocabulary word with one letter deleted (and the word itself)
+    /// -> indexes into `vocab`.
+    pub fuzzy_index: FxMap<String, Vec<u32>>,
+    /// Minimum word length for typo correction; 0 turns it off.
+    pub fuzzy_min: usize,
+    /// Words that start a new clause ("but", "and", "also", "pero").
+    pub clause_words: FxSet<String>,
+    /// Every word the rules use -> its id (see [`Tok::id`]).
+    pub ids: FxMap<String, u32>,
+}
+
+/// One word of a normalised message.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) struct Tok {
+    /// Byte span in [`Analyzed::text`].
+    pub start: u32,
+    pub end: u32,
+    /// Index of its clause.
+    pub clause: u16,
+    /// Index of its segment: words are neighbours for a phrase only inside
+    /// one segment (any punctuation between two words ends a segment).
+    pub seg: u16,
+    /// The word's id in [`TextRules::ids`], or [`NO_ID`].
+    pub id: u32,
+    /// A run of Chinese characters (matched by substring).
+    pub cjk: bool,
+}
+
+/// A normalised message: the text rules match against, its words and its
+/// clauses.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub(crate) struct Analyzed {
+    /// Lower case, folded, corrected; words separated by one space,
+    /// punctuation kept right after the word before it.
+    pub text: String,
+    /// The words, in order.
+    pub toks: Vec<Tok>,
+    /// Per clause: the range of its words in `toks` (`start..end`). Never
+    /// empty (an empty message has one empty clause).
+    pub clauses: Vec<(u16, u16)>,
+}
+
+impl Analyzed {
+    /// The text of word `i`.
+    pub fn word(&self, i: usize) -> &str {
+        let t = &self.toks[i];
+        &self.text[t.start as usize..t.end as usize]
+    }
+
+    /// The text of words `s..e` (as normalised, punctuation included).
+    pub fn span_text(&self, s: usize, e: usize) -> &str {
+        if s >= e || e > self.toks.len() {
+            return "";
+        }
+        &self.text[self.toks[s].start as usize..self.toks[e - 1].end as usize]
+    }
+
+    /// The clause of word `i` (the last clause for `i == toks.len()`).
+    pub fn clause_of(&self, i: usize) -> usize {
+        match self.toks.get(i) {
+            Some(t) => t.clause as usize,
+            None => self.clauses.len().saturating_sub(1),
+        }
+    }
+}
+
+impl TextRules {
+    /// Registers `word` as known (never corrected) and, if long enough, as
+    /// a word that typos may be corrected to.
+    pub fn add_vocab(&mut self, word: &str) {
+        if word.is_empty() {
+            return;
+        }
+        self.known.insert(word.to_string());
+        let already = self
+            .fuzzy_index
+            .get(word)
+            .is_some_and(|ids| ids.iter().any(|&i| self.vocab[i as usize] == word));
+        if already
+            || self.fuzzy_min == 0
+            || word.chars().count() < self.fuzzy_min
+            || !word.bytes().all(|b| b.is_ascii_lowercase())
+        {
+            return;
+        }
+        let id = self.vocab.len() as u32;
+        self.vocab.push(word.to_string());
+        for variant in deletions(word).chain(std::iter::once(word.to_string())) {
+            let ids = self.fuzzy_index.entry(variant).or_default();
+            if !ids.contains(&id) {
+                ids.push(id);
+            }
+        }
+    }
+
+    /// A word is known if a rule or the spelling table uses it.
+    fn is_known(&self, w: &str) -> bool {
+        self.known.contains(w) || self.spelling.contains_key(w)
+    }
+
+    /// The correction of a word that is not known: elongation first
+    /// ("stoooop", "pleaseee"), then one typo against the vocabulary.
+    fn correct<'a>(&'a self, w: &str) -> Option<std::borrow::Cow<'a, str>> {
+        use std::borrow::Cow;
+        if w.len() < 3 || self.is_known(w) || !w.bytes().all(|b| b.is_ascii_lowercase()) {
+            return None;
+        }
+        // Runs of a repeated letter: try two, then one.
+        if has_double(w) {
+            let two = squeeze(w, 2);
+            if two != w && self.is_known(&two) {
+                return Some(Cow::Owned(two));
+            }
+            let one = squeeze(w, 1);
+            if self.is_known(&one) {
+                return Some(Cow::Owned(one));
+            }
+        }
+        if self.fuzzy_min == 0 || w.len() < self.fuzzy_min {
+            return None;
+        }
+        let mut best: Option<u32> = None;
+        let mut ambiguous = false;
+        let mut consider = |ids: Option<&Vec<u32>>| {
+            for &id in ids.into_iter().flatten() {
+                if best == Some(id) {
+                    continue;
+                }
+                if within_one(w, &self.vocab[id as usize]) {
+                    if best.is_some() {
+                        ambiguous = true;
+                    }
+                    best = Some(id);
+                }
+            }
+        };
+        consider(self.fuzzy_index.get(w));
+        let mut d = String::with_capacity(w.len());
+        for i in 0..w.len() {
+            d.clear();
+            d.push_str(&w[..i]);
+            d.push_str(&w[i + 1..]);
+            consider(self.fuzzy_index.get(&d));
+        }
+        match (best, ambiguous) {
+            (Some(id), false) => Some(Cow::Borrowed(self.vocab[id as usize].as_str())),
+            _ => None,
+        }
+    }
+
+    /// The id of a word, or of its stem for a possessive or contraction
+    /// the rules do not use themselves ("heat's" reads as "heat").
+    fn word_id(&self, w: &str) -> u32 {
+        if let Some(&id) = self.ids.get(w) {
+            return id;
+        }
+        for suffix in ["'s", "'ll", "'re", "'d", "'ve", "'m"] {
+            if let Some(stem) = w.strip_suffix(suffix) {
+                return self.ids.get(stem).copied().unwrap_or(NO_ID);
+            }
+        }
+        NO_ID
+    }
+
+    /// Normalises a message; see [`super::Classifier::normalize`].
+    pub fn analyze(&self, message: &str) -> Analyzed {
+        let folded = fold(message, &self.chars);
+        let words = tokenize(&folded);
+        let mut out = String::with_capacity(folded.len() + 8);
+        let mut toks: Vec<Tok> = Vec::with_capacity(words.len());
+        let mut clause: u16 = 0;
+        let mut seg: u16 = 0;
+        // Whether the current clause / segment already has a word.
+        let mut clause_used = false;
+        let mut seg_used = false;
+        let mut k = 0;
+        while k < words.len() {
+            match words[k] {
+                Token::Punct(p) => {
+                    if out.ends_with(' ') {
+                        out.pop();
+                    }
+                    out.push(p);
+                    out.push(' ');
+                    if seg_used {
+                        seg += 1;
+                        seg_used = false;
+                    }
+                    if clause_used
+                        && (CLAUSE_PUNCT.contains(&p) || (p == '-' && spaced_dash(&words, k)))
+                    {
+                        clause += 1;
+                        clause_used = false;
+                    }
+                    k += 1;
+                }
+                Token::Word(w) => {
+                    // Several-word corrections ("fern ace" -> furnace).
+                    let mut replaced: Option<(&str, usize)> = None;
+                    if let Some(list) = self.multi.get(w) {
+                        for (rest, fix) in list {
+                            let n = rest.len();
+                            let matches = rest.iter().enumerate().all(|(j, r)| {
+                                matches!(words.get(k + 1 + j), Some(Token::Word(x)) if *x == r.as_str())
+                            });
+                            if matches {
+                                replaced = Some((fix.as_str(), n + 1));
+                                break;
+                            }
+                        }
+                    }
+                    let (text, used): (std::borrow::Cow<'_, str>, usize) = match replaced {
+                        Some((fix, n)) => (fix.into(), n),
+                        None => {
+                            if self.fillers.contains(w) {
+                                k += 1;
+                                continue;
+                            }
+                            let corrected = self.correct(w);
+                            let w2: &str = corrected.as_deref().unwrap_or(w);
+                            match self.spelling.get(w2) {
+                                Some(fix) => (fix.clone().into(), 1),
+                                None => (w2.to_string().into(), 1),
+                            }
+                        }
+                    };
+                    k += used;
+                    for piece in text.split(' ').filter(|p| !p.is_empty()) {
+                        // Stutter: "the the" -> "the" (not for numbers).
+                        if let Some(last) = toks.last() {
+                            if last.seg == seg
+                                && seg_used
+                                && &out[last.start as usize..last.end as usize] == piece
+                                && !piece.bytes().all(|b| b.is_ascii_digit())
+                            {
+                                continue;
+                            }
+                        }
+                        if self.clause_words.contains(piece) && clause_used {
+                            out.push_str(piece);
+                            out.push(' ');
+                            clause += 1;
+                            clause_used = false;
+                            continue;
+                        }
+                        let s = out.len();
+                        out.push_str(piece);
+                        let cjk = piece.as_bytes()[0] >= 0x80;
+                        toks.push(Tok {
+                            start: s as u32,
+                            end: out.len() as u32,
+                            clause,
+                            seg,
+                            id: if cjk { NO_ID } else { self.word_id(piece) },
+                            cjk,
+                        });
+                        clause_used = true;
+                        seg_used = true;
+                        out.push(' ');
+                    }
+                }
+            }
+        }
+        while out.ends_with(' ') {
+            out.pop();
+        }
+        // Clause ranges over words; clause ids are renumbered densely.
+        let mut clauses: Vec<(u16, u16)> = Vec::new();
+        let mut prev: Option<u16> = None;
+        for (i, t) in toks.iter_mut().enumerate() {
+            if prev != Some(t.clause) {
+                prev = Some(t.clause);
+                clauses.push((i as u16, i as u16));
+            }
+            t.clause = (clauses.len() - 1) as u16;
+            clauses.last_mut().expect("pushed").1 = i as u16 + 1;
+        }
+        if clauses.is_empty() {
+            clauses.push((0, 0));
+        }
+        Analyzed {
+            text: out,
+            toks,
+            clauses,
+        }
+    }
+}
+
+enum Token<'a> {
+    Word(&'a str),
+    Punct(char),
+}
+
+/// Splits folded text into words and single punctuation marks. A word is
+/// a run of letters, digits and apostrophes; `/` and `&` inside a word
+/// (a/c, t&p), `.` and `:` between digits (3.5, 4:15) and a minus sign
+/// before a number (-5) stay part of it. Hyphens between letters split a
+/// word in two ("opt-out" reads as "opt out"). A run of Chinese
+/// characters is one word; quotes around a word are dropped.
+fn tokenize(folded: &str) -> Vec<Token<'_>> {
+    let bytes = folded.as_bytes();
+    let mut words = Vec::with_capacity(folded.len() / 4 + 1);
+    let mut i = 0;
+    let joins = |j: usize| -> bool {
+        let (Some(&prev), Some(&next)) = (bytes.get(j.wrapping_sub(1)), bytes.get(j + 1)) else {
+            return false;
+        };
+        match bytes[j] {
+            b'/' | b'&' | b'-' => is_word_byte(prev) && is_word_byte(next),
+            b'.' | b':' | b',' => prev.is_ascii_digit() && next.is_ascii_digit(),
+            _ => false,
+        }
+    };
+    while i < bytes.len() {
+        let c = bytes[i];
+        if c == b' ' {
+            i += 1;
+            continue;
+        }
+        let start = i;
+        let minus = c == b'-'
+            && bytes.get(i + 1).is_some_and(u8::is_ascii_digit)
+            && (i == 0 || bytes[i - 1] == b' ');
+        if is_word_byte(c) || minus {
+            i += 1;
+            while i < bytes.len() && (is_word_byte(bytes[i]) || joins(i)) {
+                i += 1;
+            }
+            let w = folded[start..i].trim_matches('\'');
+            if w.contains('-') && !w.starts_with('-') {
+                words.extend(w.split('-').filter(|p| !p.is_empty()).map(Token::Word));
+            } else if !w.is_empty() {
+                words.push(Token::Word(w));
+            }
+        } else if matches!(c, b'$' | b'#' | b'%') {
+            // Symbols that mean something ($$? is a price question).
+            i += 1;
+            words.push(Token::Word(&folded[start..i]));
+        } else if c >= 0x80 {
+            while i < bytes.len() && bytes[i] >= 0x80 {
+                i += 1;
+            }
+            words.push(Token::Word(&folded[start..i]));
+        } else {
+            i += 1;
+            words.push(Token::Punct(c as char));
+        }
+    }
+    words
+}
+
+/// A dash with words on both sides and spaces around it in the original
+/// ("gas smell - call me"), not "opt-out" (which never reaches here as a
+/// separate token... unless spaced).
+fn spaced_dash(words: &[Token<'_>], k: usize) -> bool {
+    k > 0
+        && matches!(words.get(k - 1), Some(Token::Word(_)))
+        && matches!(words.get(k + 1), Some(Token::Word(_)))
+}
+
+/// Bytes that make up a word: ASCII letters, digits and the apostrophe.
+pub(crate) fn is_word_byte(b: u8) -> bool {
+    b.is_ascii_lowercase() || b.is_ascii_digit() || b == b'\''
+}
+
+fn has_double(w: &str) -> bool {
+    w.as_bytes().windows(2).any(|p| p[0] == p[1])
+}
+
+/// Shortens every run of one repeated letter to at most `max` letters.
+fn squeeze(w: &str, max: usize) -> String {
+    let mut out = String::with_capacity(w.len());
+    let mut run = 0;
+    let mut prev = None;
+    for c in w.chars() {
+        if Some(c) == prev {
+            run += 1;
+        } else {
+            run = 1;
+            prev = Some(c);
+        }
+        if run <= max {
+            out.push(c);
+        }
+    }
+    out
+}
+
+/// The word with each one of its letters deleted in turn (ASCII only).
+fn deletions(w: &str) -> impl Iterator<Item = String> + '_ {
+    (0..w.len()).map(move |i| {
+        let mut s = String::with_capacity(w.len() - 1);
+        s.push_str(&w[..i]);
+        s.push_str(&w[i + 1..]);
+        s
+    })
+}
+
+/// Keys next to each other on a QWERTY keyboard.
+fn adjacent(a: u8, b: u8) -> bool {
+    const ROWS: [&[u8]; 3] = [b"qwertyuiop", b"asdfghjkl", b"zxcvbnm"];
+    let pos = |c: u8| {
+        ROWS.iter().enumerate().find_map(|(r, row)| {
+            row.iter()
+                .position(|&x| x == c)
+                .map(|i| (r as i32, i as i32))
+        })
+    };
+    match (pos(a), pos(b)) {
+        (Some((ra, ia)), Some((rb, ib))) => {
+            // Rows are offset by about half a key: diagonal neighbours are
+            // the same index or one to the left on the row below.
+            let di = ib - ia;
+            match rb - ra {
+                0 => di.abs() == 1,
+                1 => di == 0 || di == -1,
+                -1 => di == 0 || di == 1,
+                _ => false,
+            }
+        }
+        _ => false,
+    }
+}
+
+/// Whether `typo` is one plausible keyboard slip away from `word`: a
+/// neighbouring key instead of the right one, two letters swapped, a
+/// letter missed, or an extra letter next to its neighbour on the keyboard
+/// (or doubled). The first letter is never wrong, and a missing or extra
+/// final "s" is a plural, not a typo.
+pub(crate) fn within_one(typo: &str, word: &str) -> bool {
+    let (a, b) = (typo.as_bytes(), word.as_bytes());
+    if a == b {
+        return true;
+    }
+    let (la, lb) = (a.len(), b.len());
+    if la.abs_diff(lb) > 1 {
+        return false;
+    }
+    let p = a.iter().zip(b).take_while(|(x, y)| x == y).count();
+    if p == 0 {
+        return false;
+    }
+    if la == lb {
+        if a[p + 1..] == b[p + 1..] {
+            // A neighbouring key, or a doubled letter typed on the wrong
+            // one ("flodding" for "flooding").
+            let doubled = (p + 1 < la && a[p] == a[p + 1]) || b[p] == b[p - 1];
+            return adjacent(a[p], b[p]) || doubled;
+        }
+        return p + 1 < la && a[p] == b[p + 1] && a[p + 1] == b[p] && a[p + 2..] == b[p + 2..];
+    }
+    if la > lb {
+        // An extra letter in the typo at p.
+        if a[p + 1..] != b[p..] {
+            return false;
+        }
+        if p == la - 1 && a[p] == b's' {
+            return false;
+        }
+        let extra = a[p];
+        extra == a[p - 1]
+            || adjacent(extra, a[p - 1])
+            || (p + 1 < la && (extra == a[p + 1] || adjacent(extra, a[p + 1])))
+    } else {
+        // A letter missing from the typo at p.
+        if a[p..] != b[p + 1..] {
+            return false;
+        }
+        !(p == lb - 1 && b[p] == b's')
+    }
+}
+
+/// Lower case, accents removed (Latin and Vietnamese), Chinese kept (with
+/// the `[characters]` replacements), full-width punctuation made ASCII,
+/// emoji and other symbols turned into spaces, whitespace collapsed.
+pub(crate) fn fold(message: &str, chars: &HashMap<char, char>) -> String {
+    let mut out = String::with_capacity(message.len());
+    let mut space = true; // suppress leading and repeated spaces
+    let push = |out: &mut String, s: &str, space: &mut bool| {
+        for c in s.chars() {
+            if c == ' ' {
+                if !*space {
+                    out.push(' ');
+                    *space = true;
+                }
+            } else {
+                out.push(c);
+                *space = false;
+            }
+        }
+    };
+    for c in message.chars() {
+        if c.is_ascii() {
+            if c == '\n' || c == '\r' {
+                // A line break ends a clause.
+                push(&mut out, " . ", &mut space);
+            } else if c.is_ascii_control() || c == ' ' {
+                push(&mut out, " ", &mut space);
+            } else {
+                let lc = c.to_ascii_lowercase();
+                let mut b = [0u8; 4];
+                push(&mut out, lc.encode_utf8(&mut b), &mut space);
+            }
+            continue;
+        }
+        if let Some(&r) = chars.get(&c) {
+            let mut b = [0u8; 4];
+            push(&mut out, r.encode_utf8(&mut b), &mut space);
+            continue;
+        }
+        if is_cjk(c) {
+            let mut b = [0u8; 4];
+            push(&mut out, c.encode_utf8(&mut b), &mut space);
+            continue;
+        }
+        let folded = fold_char(c);
+        push(&mut out, folded, &mut space);
+    }
+    while out.ends_with(' ') {
+        out.pop();
+    }
+    out
+}
+
+/// Han ideographs (simplified and traditional Chinese).
+pub(crate) fn is_cjk(c: char) -> bool {
+    matches!(c as u32, 0x3400..=0x4DBF | 0x4E00..=0x9FFF | 0xF900..=0xFAFF)
+}
+
+/// Vietnamese letters that no other supported language uses.
+pub(crate) fn is_vietnamese(c: char) -> bool {
+    matches!(
+        c as u32,
+        0x1EA0..=0x1EF9 | 0x0102 | 0x0103 | 0x0110 | 0x0111 | 0x01A0 | 0x01A1 | 0x01AF | 0x01B0
+    )
+}
+
+/// ASCII for one non-ASCII character: an accented letter loses its accent,
+/// typographic punctuation becomes plain, anything else becomes a space.
+fn fold_char(c: char) -> &'static str {
+    let cp = c as u32;
+    // Vietnamese precomposed letters with tone marks (Latin Extended
+    // Additional), in blocks by base vowel.
+    if (0x1EA0..=0x1EF9).contains(&cp) {
+        return match cp {
+            0x1EA0..=0x1EB7 => "a",
+            0x1EB8..=0x1EC7 => "e",
+            0x1EC8..=0x1ECB => "i",
+            0x1ECC..=0x1EE3 => "o",
+            0x1EE4..=0x1EF1 => "u",
+            _ => "y",
+        };
+    }
+    // Combining accents (decomposed text): drop.
+    if (0x0300..=0x036F).contains(&cp) {
+        return "";
+    }
+    match c {
+        'á' | 'à' | 'â' | 'ä' | 'ã' | 'å' | 'ă' | 'ā' | 'Á' | 'À' | 'Â' | 'Ä' | 'Ã' | 'Å' | 'Ă'
+        | 'Ā' => "a",
+        'é' | 'è' | 'ê' | 'ë' | 'ē' | 'É' | 'È' | 'Ê' | 'Ë' | 'Ē' => "e",
+        'í' | 'ì' | 'î' | 'ï' | 'ĩ' | 'ī' | 'Í' | 'Ì' | 'Î' | 'Ï' | 'Ĩ' => "i",
+        'ó' | 'ò' | 'ô' | 'ö' | 'õ' | 'ơ' | 'ō' | 'ø' | 'Ó' | 'Ò' | 'Ô' | 'Ö' | 'Õ' | 'Ơ' | 'Ø' => {
+            "o"
+        }
+        'ú' | 'ù' | 'û' | 'ü' | 'ũ' | 'ư' | 'ū' | 'Ú' | 'Ù' | 'Û' | 'Ü' | 'Ũ' | 'Ư' => {
+            "u"
+        }
+        'ý' | 'ÿ' | 'Ý' => "y",
+        'ñ' | 'Ñ' => "n",
+        'ç' | 'Ç' => "c",
+        'đ' | 'Đ' => "d",
+        'ß' => "ss",
+        '‘' | '’' | '‛' | '′' | '´' => "'",
+        '“' | '”' | '„' | '″' | '«' | '»' => "\"",
+        '–' | '—' => " - ",
+        '…' => "...",
+        '¿' | '¡' => " ",
+        // Full-width and CJK punctuation.
+        '，' | '、' => ",",
+        '。' | '．' => ".",
+        '！' => "!",
+        '？' => "?",
+        '：' => ":",
+        '；' => ";",
+        '（' => "(",
+        '）' => ")",
+        '＄' => "$",
+        // A stop sign or raised hand said alone means stop.
+        '🛑' | '✋' => " stop ",
+        _ => " ",
+    }
+}
+
+/// The words of a folded rule phrase, split the way messages are (a hyphen
+/// between letters separates words; Chinese runs are one word).
+pub(crate) fn phrase_words(folded: &str) -> Vec<String> {
+    tokenize(folded)
+        .into_iter()
+        .filter_map(|t| match t {
+            Token::Word(w) => Some(w.to_string()),
+            Token::Punct(_) => None,
+        })
+        .collect()
+}
+
+/// Number words, for voicemail transcripts ("twelve degrees", "ninety
+/// one years old") and Spanish ("noventa años").
+fn number_word(w: &str) -> Option<(i64, bool)> {
+    // (value, is a "tens" word that may take a unit after it)
+    Some(match w {
+        "zero" | "cero" | "oh" => (0, false),
+        "one" | "uno" | "una" => (1, false),
+        "two" | "dos" => (2, false),
+        "three" | "tres" => (3, false),
+        "four" | "cuatro" => (4, false),
+        "five" | "cinco" => (5, false),
+        "six" | "seis" => (6, false),
+        "seven" | "siete" => (7, false),
+        "eight" | "ocho" => (8, false),
+        "nine" | "nueve" => (9, false),
+        "ten" | "diez" => (10, false),
+        "eleven" | "once" => (11, false),
+        "twelve" | "doce" => (12, false),
+        "thirteen" | "trece" => (13, false),
+        "fourteen" | "catorce" => (14, false),
+        "fifteen" | "quince" => (15, false),
+        "sixteen" => (16, false),
+        "seventeen" => (17, false),
+        "eighteen" => (18, false),
+        "nineteen" => (19, false),
+        "twenty" | "veinte" => (20, true),
+        "thirty" | "treinta" => (30, true),
+        "forty" | "cuarenta" => (40, true),
+        "fifty" | "cincuenta" => (50, true),
+        "sixty" | "sesenta" => (60, true),
+        "seventy" | "setenta" => (70, true),
+        "eighty" | "ochenta" => (80, true),
+        "ninety" | "noventa" => (90, true),
+        _ => return None,
+    })
+}
+
+/// Whether word `i` could start a number.
+pub(crate) fn may_be_number(a: &Analyzed, i: usize) -> bool {
+    let w = a.word(i);
+    let b = w.as_bytes();
+    b.first().is_some_and(u8::is_ascii_digit)
+        || (b.len() > 1 && b[0] == b'-' && b[1].is_ascii_digit())
+        || number_word(w).is_some()
+        || matches!(w, "a" | "hundred" | "cien")
+}
+
+/// The numbers that start at word `i`: `(value, suffix, words used)`.
+/// "12" gives 12; "8am" gives 8 with suffix "am"; "twenty five" gives both
+/// 20 (one word) and 25 (two words); "a hundred and ten" gives 100 and 110.
+pub(crate) fn numbers_at<'a>(a: &'a Analyzed, i: usize, out: &mut Vec<(i64, &'a str, usize)>) {
+    out.clear();
+    if i >= a.toks.len() {
+        return;
+    }
+    let w = a.word(i);
+    let b = w.as_bytes();
+    let neg = b.first() == Some(&b'-');
+    let digits_start = usize::from(neg);
+    let mut j = digits_start;
+    while j < b.len() && b[j].is_ascii_digit() {
+        j += 1;
+    }
+    if j > digits_start {
+        let value: i64 = w[digits_start..j].parse().unwrap_or(i64::MAX);
+        // Skip a fraction or minutes (3.5, 4:30, 1,000).
+        let mut k = j;
+        if k + 1 < b.len() && matches!(b[k], b'.' | b':' | b',') && b[k + 1].is_ascii_digit() {
+            k += 1;
+            while k < b.len() && b[k].is_ascii_digit() {
+                k += 1;
+            }
+        }
+        out.push((if neg { -value } else { value }, &w[k..], 1));
+        return;
+    }
+    let n = a.toks.len();
+    let same_seg = |x: usize| x < n && a.toks[x].seg == a.toks[i].seg;
+    let mut pos = i;
+    let mut base = 0i64;
+    // [a|one] hundred [and]
+    let first = a.word(pos);
+    if (first == "a" || first == "one") && same_seg(pos + 1) && a.word(pos + 1) == "hundred" {
+        base = 100;
+        pos += 2;
+    } else if first == "hundred" || first == "cien" {
+        base = 100;
+        pos += 1;
+    }
+    if base > 0 {
+        out.push((base, "", pos - i));
+        if same_seg(pos) && a.word(pos) == "and" {
+            pos += 1;
+        }
+    }
+    if !same_seg(pos) {
+        return;
+    }
+    if let Some((v, tens)) = number_word(a.word(pos)) {
+        out.push((base + v, "", pos + 1 - i));
+        if tens && same_seg(pos + 1) {
+            let mut next = pos + 1;
+            if a.word(next) == "y" && same_seg(next + 1) {
+                next += 1; // noventa y dos
+            }
+            if let Some((u, false)) = number_word(a.word(next)) {
+                if (1..10).contains(&u) {
+                    out.push((base + v + u, "", next + 1 - i));
+                }
+            }
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn edit_distance_one() {
+        assert!(within_one("furnace", "furnace"));
+        assert!(within_one("furnsce", "furnace"), "s is next to a");
+        assert!(within_one("furnce", "furnace"), "a missed letter");
+        assert!(within_one("furnaec", "furnace"), "swapped letters");
+        assert!(within_one("furnacce", "furnace"), "a doubled letter");
+        assert!(
+            within_one("flodding", "flooding"),
+            "the wrong letter doubled"
+        );
+        assert!(!within_one("furnice", "furnace"), "i is far from a");
+        assert!(!within_one("frunaec", "furnace"));
+        assert!(!within_one("parked", "sparked"), "never the first letter");
+        assert!(!within_one("pissed", "passed"));
+        assert!(
+            !within_one("neighbor", "neighbors"),
+            "a plural is not a typo"
+        );
+        assert!(!within_one("sparking", "spark"));
+    }
+
+    #[test]
+    fn squeezing() {
+        assert_eq!(squeeze("stoooop", 2), "stoop");
+        assert_eq!(squeeze("stoooop", 1), "stop");
+        assert_eq!(squeeze("pleaseeee", 1), "please");
+    }
+
+    #[test]
+    fn folding() {
+        let none = HashMap::new();
+        assert_eq!(fold("¿Cuánto  cuesta?", &none), "cuanto cuesta?");
+        assert_eq!(fold("Đừng nhắn tin", &none), "dung nhan tin");
+        assert_eq!(fold("请不要再发，谢谢", &none), "请不要再发,谢谢");
+        assert_eq!(fold("  🔥🔥 ", &none), "");
+        assert_eq!(fold("STOP 🛑", &none), "stop stop");
+    }
+}
