@@ -154,9 +154,11 @@ impl Matcher {
             };
         for ti in 0..n {
             let tok = a.toks[ti];
-            if tok.id != NO_ID {
-                if let Some(list) = self.by_word.get(&tok.id) {
-                    try_all(list, ti, &mut m, &mut spans);
+            for id in [tok.id, tok.stem] {
+                if id != NO_ID {
+                    if let Some(list) = self.by_word.get(&id) {
+                        try_all(list, ti, &mut m, &mut spans);
+                    }
                 }
             }
             if tok.cjk {
@@ -269,7 +271,7 @@ impl Matching<'_> {
         }
         match &phrase[i] {
             Elem::Word(w) => {
-                if toks[ti].id == *w {
+                if toks[ti].id == *w || toks[ti].stem == *w {
                     self.elems(phrase, i + 1, ti + 1, out);
                 }
             }

@@ -23,6 +23,8 @@ pub(crate) enum Anchor {
     Clause,
     /// The whole message is made of matches of the phrases.
     Only,
+    /// Some clause is made of matches of the phrases.
+    ClauseOnly,
 }
 
 /// One rule of an intent section.
@@ -820,6 +822,7 @@ pub(crate) fn compile_rules(text: &str, file: &str) -> Result<Rules, RulesError>
                     "exact" => Some(Anchor::Whole),
                     "clause" => Some(Anchor::Clause),
                     "only" => Some(Anchor::Only),
+                    "clause only" => Some(Anchor::ClauseOnly),
                     _ => None,
                 };
                 if let Some(anchor) = rule_anchor {
@@ -869,7 +872,7 @@ pub(crate) fn compile_rules(text: &str, file: &str) -> Result<Rules, RulesError>
                     let Some(last) = section.rules.last_mut() else {
                         return Err(err(
                             lineno,
-                            format!("`{directive}:` must follow a phrase:, starts:, exact:, clause:, only: or regex: line in the same section"),
+                            format!("`{directive}:` must follow a phrase:, starts:, exact:, clause:, only: clause only: or regex: line in the same section"),
                         ));
                     };
                     match directive.as_str() {

@@ -94,8 +94,13 @@ pub(crate) struct Tok {
     pub seg: u16,
     /// The word's id in [`TextRules::ids`], or [`NO_ID`].
     pub id: u32,
+    /// For a possessive or contraction ("heat's", "nobody's"), the id of
+    /// the word without it; else [`NO_ID`].
+    pub stem: u32,
     /// A run of Chinese characters (matched by substring).
     pub cjk: bool,
+    /// A joining word ("but", "and") that starts its clause.
+    pub joins: bool,
 }
 
 /// A normalised message: the text rules match against, its words and its
@@ -220,18 +225,12 @@ impl TextRules {
         }
     }
 
-    /// The id of a word, or of its stem for a possessive or contraction
-    /// the rules do not use themselves ("heat's" reads as "heat").
-    fn word_id(&self, w: &str) -> u32 {
-        if let Some(&id) = self.ids.get(w) {
-            return id;
-        }
-        for suffix in ["'s", "'ll", "'re", "'d", "'ve", "'m"] {
-            if let Some(stem) = w.strip_suffix(suffix) {
-                return self.ids.get(stem).copied().unwrap_or(NO_ID);
-            }
-        }
-        NO_ID
+    /// The id of a word's stem when it ends in a possessive or contraction
+    /// ("heat's" -> "heat").
+    fn stem_id(&self, w: &str) -> u32 {
+        stem(w)
+            .and_then(|s| self.ids.get(s).copied())
+            .unwrap_or(NO_ID)
     }
 
     /// Normalises a message; see [`super::Classifier::normalize`].
@@ -308,12 +307,10 @@ impl TextRules {
                                 continue;
                             }
                         }
-                        if self.clause_words.contains(piece) && clause_used {
-                            out.push_str(piece);
-                            out.push(' ');
+                        // A joining word starts a new clause (and is part of it).
+                        let joins = self.clause_words.contains(piece);
+                        if joins && clause_used {
                             clause += 1;
-                            clause_used = false;
-                            continue;
                         }
                         let s = out.len();
                         out.push_str(piece);
@@ -323,8 +320,14 @@ impl TextRules {
                             end: out.len() as u32,
                             clause,
                             seg,
-                            id: if cjk { NO_ID } else { self.word_id(piece) },
+                            id: if cjk {
+                                NO_ID
+                            } else {
+                                self.ids.get(piece).copied().unwrap_or(NO_ID)
+                            },
+                            stem: if cjk { NO_ID } else { self.stem_id(piece) },
                             cjk,
+                            joins,
                         });
                         clause_used = true;
                         seg_used = true;
@@ -345,7 +348,12 @@ impl TextRules {
                 clauses.push((i as u16, i as u16));
             }
             t.clause = (clauses.len() - 1) as u16;
-            clauses.last_mut().expect("pushed").1 = i as u16 + 1;
+            let c = clauses.last_mut().expect("pushed");
+            // The clause proper starts after its joining words.
+            if t.joins && c.0 == i as u16 {
+                c.0 = i as u16 + 1;
+            }
+            c.1 = i as u16 + 1;
         }
         if clauses.is_empty() {
             clauses.push((0, 0));
@@ -428,6 +436,14 @@ fn spaced_dash(words: &[Token<'_>], k: usize) -> bool {
     k > 0
         && matches!(words.get(k - 1), Some(Token::Word(_)))
         && matches!(words.get(k + 1), Some(Token::Word(_)))
+}
+
+/// A word without its possessive or contraction ("nobody's" -> "nobody").
+pub(crate) fn stem(w: &str) -> Option<&str> {
+    ["'s", "'ll", "'re", "'d", "'ve", "'m"]
+        .iter()
+        .find_map(|suffix| w.strip_suffix(suffix))
+        .filter(|s| !s.is_empty())
 }
 
 /// Bytes that make up a word: ASCII letters, digits and the apostrophe.
