@@ -209,3 +209,68 @@ fn ratio(a: usize, b: usize) -> f64 {
         a as f64 / b as f64
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn shipped_examples_are_read_as_labelled() {
+        let examples = include_str!("../../../prompts/examples.tsv");
+        let misread = check_examples(&Classifier::default(), examples, "examples.tsv");
+        let lines: Vec<String> = misread.iter().map(|m| m.to_string()).collect();
+        assert!(lines.is_empty(), "\n{}", lines.join("\n"));
+        let count = examples
+            .lines()
+            .filter(|l| l.contains('\t') && !l.starts_with('#') && !l.starts_with("intent\t"))
+            .count();
+        assert!(count >= 40, "ship at least 40 examples, found {count}");
+    }
+
+    #[test]
+    fn misread_examples_name_file_line_expected_and_got() {
+        let examples = "# comment\nintent\tmessage\n\nemergency\tI smell gas\n\
+                        pricing\tcan someone come tomorrow\nbookin\thi\nno tab here\n";
+        let misread = check_examples(&Classifier::default(), examples, "mine.tsv");
+        assert_eq!(misread.len(), 3, "{misread:?}");
+        assert_eq!(misread[0].line, 5);
+        assert_eq!(misread[0].expected, "pricing");
+        assert!(
+            misread[0].got.starts_with("booking (via intents.rules:"),
+            "{}",
+            misread[0].got
+        );
+        let shown = misread[0].to_string();
+        assert!(
+            shown.starts_with("mine.tsv:5: expected pricing, got booking"),
+            "{shown}"
+        );
+        assert!(shown.ends_with(": can someone come tomorrow"), "{shown}");
+        assert_eq!(misread[1].line, 6);
+        assert!(
+            misread[1].got.contains("unknown intent"),
+            "{:?}",
+            misread[1]
+        );
+        assert_eq!(misread[2].line, 7);
+    }
+
+    #[test]
+    fn evaluation_counts() {
+        let tsv = "label\ttext\nemergency\tI smell gas\nopt_out\tstop texting me\n\
+                   booking\thow much is it\nother\tthanks\n";
+        let e = Evaluation::run(&Classifier::default(), tsv).unwrap();
+        assert_eq!(e.total(), 4);
+        assert!((e.accuracy() - 0.75).abs() < 1e-9);
+        assert_eq!(e.recall(Intent::Emergency), 1.0);
+        assert_eq!(e.recall(Intent::Booking), 0.0);
+        assert_eq!(e.precision(Intent::Pricing), 0.0);
+        assert_eq!(e.mistakes.len(), 1);
+        assert_eq!(e.mistakes[0].0, 4);
+        let report = e.report();
+        assert!(report.contains("accuracy 75.0%"), "{report}");
+        assert!(report.contains("confusion matrix"), "{report}");
+        assert!(Evaluation::run(&Classifier::default(), "label\ttext\nnope\tx\n").is_err());
+        assert!(Evaluation::run(&Classifier::default(), "label\ttext\nno tab\n").is_err());
+    }
+}
