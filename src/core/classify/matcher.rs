@@ -7,7 +7,7 @@
 //! can start there, however many rules there are. Concepts are matched once
 //! per position and remembered.
 
-use super::text::{may_be_number, numbers_at, Analyzed, FxMap, NO_ID};
+use super::text::{Analyzed, FxMap, NO_ID};
 use regex::{Regex, RegexSet};
 
 /// One element of a phrase.
@@ -46,16 +46,68 @@ enum Key {
     Cjk,
 }
 
+/// Phrases (by a `u32` payload) indexed by the words they can start with.
+#[derive(Debug, Default)]
+struct Index {
+    by_word: FxMap<u32, Vec<u32>>,
+    /// Word starts (few): checked one by one.
+    by_prefix: Vec<(Box<str>, Vec<u32>)>,
+    by_num: Vec<u32>,
+    by_cjk: Vec<u32>,
+}
+
+impl Index {
+    fn add(&mut self, key: Key, payload: u32) {
+        match key {
+            Key::Word(w) => self.by_word.entry(w).or_default().push(payload),
+            Key::Prefix(s) => match self.by_prefix.iter_mut().find(|(p, _)| *p == s) {
+                Some((_, list)) => list.push(payload),
+                None => self.by_prefix.push((s, vec![payload])),
+            },
+            Key::Num => self.by_num.push(payload),
+            Key::Cjk => self.by_cjk.push(payload),
+        }
+    }
+
+    /// Pushes the payloads of the phrases that may start at word `ti`.
+    fn candidates(&self, a: &Analyzed, ti: usize, out: &mut Vec<u32>) {
+        let tok = a.toks[ti];
+        for id in [tok.id, tok.stem] {
+            if id != NO_ID {
+                if let Some(list) = self.by_word.get(&id) {
+                    out.extend_from_slice(list);
+                }
+            }
+        }
+        if tok.cjk {
+            out.extend_from_slice(&self.by_cjk);
+            return;
+        }
+        if !self.by_prefix.is_empty() {
+            let w = a.word(ti);
+            for (prefix, list) in &self.by_prefix {
+                if w.starts_with(&**prefix) {
+                    out.extend_from_slice(list);
+                }
+            }
+        }
+        if !self.by_num.is_empty() && a.has_number(ti) {
+            out.extend_from_slice(&self.by_num);
+        }
+    }
+}
+
 /// Every pattern, indexed for matching.
 #[derive(Debug, Default)]
 pub(crate) struct Matcher {
     pub patterns: Vec<Pattern>,
     pub concepts: Vec<Vec<Phrase>>,
-    by_word: FxMap<u32, Vec<(u32, u32)>>,
-    by_prefix: FxMap<Box<str>, Vec<(u32, u32)>>,
-    prefix_lens: Vec<usize>,
-    by_num: Vec<(u32, u32)>,
-    by_cjk: Vec<(u32, u32)>,
+    /// `(pattern, phrase)` of every phrase of every pattern.
+    entries: Vec<(u32, u32)>,
+    /// Indexes `entries`.
+    index: Index,
+    /// Per concept, indexes its phrases.
+    concept_index: Vec<Index>,
     regex_patterns: Vec<u32>,
     regex_set: Option<RegexSet>,
 }
@@ -87,32 +139,39 @@ impl Matcher {
     /// Indexes every phrase by the words it can start with. Call once,
     /// after all patterns and concepts are added.
     pub fn build(&mut self) -> Result<(), String> {
+        let keys_of = |concepts: &[Vec<Phrase>], phrase: &Phrase| -> Result<Vec<Key>, String> {
+            let mut keys = Vec::new();
+            first_keys(concepts, phrase, &mut keys, 0)?;
+            let mut unique: Vec<Key> = Vec::with_capacity(keys.len());
+            for k in keys {
+                if !unique.contains(&k) {
+                    unique.push(k);
+                }
+            }
+            Ok(unique)
+        };
         for (p, pattern) in self.patterns.iter().enumerate() {
             match pattern {
                 Pattern::Regex(_) => self.regex_patterns.push(p as u32),
                 Pattern::Phrases(phrases) => {
                     for (k, phrase) in phrases.iter().enumerate() {
-                        let mut keys = Vec::new();
-                        first_keys(&self.concepts, phrase, &mut keys, 0)?;
-                        keys.sort_by_key(|k| format!("{k:?}"));
-                        keys.dedup();
-                        for key in keys {
-                            let entry = (p as u32, k as u32);
-                            match key {
-                                Key::Word(w) => self.by_word.entry(w).or_default().push(entry),
-                                Key::Prefix(s) => {
-                                    if !self.prefix_lens.contains(&s.len()) {
-                                        self.prefix_lens.push(s.len());
-                                    }
-                                    self.by_prefix.entry(s).or_default().push(entry)
-                                }
-                                Key::Num => self.by_num.push(entry),
-                                Key::Cjk => self.by_cjk.push(entry),
-                            }
+                        let entry = self.entries.len() as u32;
+                        self.entries.push((p as u32, k as u32));
+                        for key in keys_of(&self.concepts, phrase)? {
+                            self.index.add(key, entry);
                         }
                     }
                 }
             }
+        }
+        for phrases in &self.concepts {
+            let mut index = Index::default();
+            for (k, phrase) in phrases.iter().enumerate() {
+                for key in keys_of(&self.concepts, phrase)? {
+                    index.add(key, k as u32);
+                }
+            }
+            self.concept_index.push(index);
         }
         if !self.regex_patterns.is_empty() {
             let sources: Vec<&str> = self
@@ -135,46 +194,25 @@ impl Matcher {
         let mut m = Matching {
             matcher: self,
             a,
-            memo: FxMap::default(),
-            nums: Vec::new(),
+            memo: vec![u32::MAX; self.concepts.len() * (n + 1)],
+            arena: Vec::new(),
+            pool: Vec::new(),
         };
         let mut ends: Vec<usize> = Vec::new();
-        let mut try_all =
-            |list: &[(u32, u32)], ti: usize, m: &mut Matching<'_>, spans: &mut Vec<_>| {
-                for &(p, k) in list {
-                    let Pattern::Phrases(phrases) = &self.patterns[p as usize] else {
-                        continue;
-                    };
-                    ends.clear();
-                    m.elems(&phrases[k as usize], 0, ti, &mut ends);
-                    for &e in &ends {
-                        spans.push((p, ti as u16, e as u16));
-                    }
-                }
-            };
+        let mut candidates: Vec<u32> = Vec::new();
         for ti in 0..n {
-            let tok = a.toks[ti];
-            for id in [tok.id, tok.stem] {
-                if id != NO_ID {
-                    if let Some(list) = self.by_word.get(&id) {
-                        try_all(list, ti, &mut m, &mut spans);
-                    }
+            candidates.clear();
+            self.index.candidates(a, ti, &mut candidates);
+            for &entry in &candidates {
+                let (p, k) = self.entries[entry as usize];
+                let Pattern::Phrases(phrases) = &self.patterns[p as usize] else {
+                    continue;
+                };
+                ends.clear();
+                m.elems(&phrases[k as usize], 0, ti, &mut ends);
+                for &e in &ends {
+                    spans.push((p, ti as u16, e as u16));
                 }
-            }
-            if tok.cjk {
-                try_all(&self.by_cjk, ti, &mut m, &mut spans);
-                continue;
-            }
-            let w = a.word(ti);
-            for &len in &self.prefix_lens {
-                if len <= w.len() && w.is_char_boundary(len) {
-                    if let Some(list) = self.by_prefix.get(&w[..len]) {
-                        try_all(list, ti, &mut m, &mut spans);
-                    }
-                }
-            }
-            if !self.by_num.is_empty() && may_be_number(a, ti) {
-                try_all(&self.by_num, ti, &mut m, &mut spans);
             }
         }
         if let Some(set) = &self.regex_set {
@@ -246,9 +284,12 @@ fn first_keys(
 struct Matching<'a> {
     matcher: &'a Matcher,
     a: &'a Analyzed,
-    /// (concept, start) -> ends.
-    memo: FxMap<(u32, u16), Vec<u16>>,
-    nums: Vec<(i64, &'a str, usize)>,
+    /// Per (concept, start word): where its ends are in `arena`
+    /// (`offset << 8 | count`), or `u32::MAX` when not computed yet.
+    memo: Vec<u32>,
+    arena: Vec<u16>,
+    /// Spare vectors, so that recursion does not allocate.
+    pool: Vec<Vec<u32>>,
 }
 
 impl Matching<'_> {
@@ -286,15 +327,16 @@ impl Matching<'_> {
                 }
             }
             Elem::Num { lo, hi, suffix } => {
-                numbers_at(self.a, ti, &mut self.nums);
-                let found: Vec<usize> = self
-                    .nums
-                    .iter()
-                    .filter(|(v, sfx, _)| v >= lo && v <= hi && *sfx == &**suffix)
-                    .map(|&(_, _, used)| ti + used)
-                    .collect();
-                for next in found {
-                    self.elems(phrase, i + 1, next, out);
+                let mut next = [0usize; 4];
+                let mut count = 0;
+                for (v, sfx, used) in self.a.numbers(ti) {
+                    if v >= *lo && v <= *hi && sfx == &**suffix && count < next.len() {
+                        next[count] = ti + used;
+                        count += 1;
+                    }
+                }
+                for &t in &next[..count] {
+                    self.elems(phrase, i + 1, t, out);
                 }
             }
             Elem::Gap(max) => {
@@ -310,26 +352,38 @@ impl Matching<'_> {
                 }
             }
             Elem::Concept(c) => {
-                let ends = self.concept(*c, ti);
-                for e in ends {
+                let (offset, count) = self.concept(*c, ti);
+                let mut buf = [0u16; 16];
+                let count = count.min(buf.len());
+                buf[..count].copy_from_slice(&self.arena[offset..offset + count]);
+                for &e in &buf[..count] {
                     self.elems(phrase, i + 1, e as usize, out);
                 }
             }
         }
     }
 
-    /// Every end of a match of concept `c` starting at word `ti`.
-    fn concept(&mut self, c: u32, ti: usize) -> Vec<u16> {
-        if let Some(ends) = self.memo.get(&(c, ti as u16)) {
-            return ends.clone();
+    /// Where the ends of concept `c` starting at word `ti` are in `arena`.
+    fn concept(&mut self, c: u32, ti: usize) -> (usize, usize) {
+        let slot = c as usize * (self.a.toks.len() + 1) + ti;
+        let packed = self.memo[slot];
+        if packed != u32::MAX {
+            return ((packed >> 8) as usize, (packed & 0xff) as usize);
         }
         let matcher = self.matcher;
-        let mut ends = Vec::new();
-        for phrase in &matcher.concepts[c as usize] {
-            self.elems(phrase, 0, ti, &mut ends);
+        let mut candidates = self.pool.pop().unwrap_or_default();
+        candidates.clear();
+        matcher.concept_index[c as usize].candidates(self.a, ti, &mut candidates);
+        let mut ends: Vec<usize> = Vec::new();
+        for &k in &candidates {
+            self.elems(&matcher.concepts[c as usize][k as usize], 0, ti, &mut ends);
         }
-        let ends: Vec<u16> = ends.into_iter().map(|e| e as u16).collect();
-        self.memo.insert((c, ti as u16), ends.clone());
-        ends
+        self.pool.push(candidates);
+        let offset = self.arena.len();
+        let count = ends.len().min(255);
+        self.arena
+            .extend(ends.iter().take(count).map(|&e| e as u16));
+        self.memo[slot] = ((offset as u32) << 8) | count as u32;
+        (offset, count)
     }
 }

@@ -493,13 +493,21 @@ impl Classifier {
         if vi > 0 {
             return Language::Vi;
         }
+        let langs = &self.rules.languages;
+        let mut counts = [0usize; 8];
+        for i in 0..a.toks.len() {
+            if let Some(&mask) = self.rules.language_words.get(a.word(i)) {
+                for (k, count) in counts.iter_mut().enumerate().take(langs.len()) {
+                    if mask & (1 << k) != 0 {
+                        *count += 1;
+                    }
+                }
+            }
+        }
         let mut best = (Language::En, 0usize);
-        for (lang, words) in &self.rules.languages {
-            let n = (0..a.toks.len())
-                .filter(|&i| words.contains(a.word(i)))
-                .count();
-            if n > best.1 {
-                best = (*lang, n);
+        for (k, (lang, _)) in langs.iter().enumerate().take(8) {
+            if counts[k] > best.1 {
+                best = (*lang, counts[k]);
             }
         }
         best.0

@@ -115,9 +115,26 @@ pub(crate) struct Analyzed {
     /// Per clause: the range of its words in `toks` (`start..end`). Never
     /// empty (an empty message has one empty clause).
     pub clauses: Vec<(u16, u16)>,
+    /// The numbers that start at each word (see [`numbers_at`]), parsed
+    /// once: `(word, value, suffix start in the word, words used)`.
+    pub nums: Vec<(u16, i64, u8, u8)>,
 }
 
 impl Analyzed {
+    /// The numbers starting at word `i`: `(value, suffix, words used)`.
+    pub fn numbers(&self, i: usize) -> impl Iterator<Item = (i64, &str, usize)> + '_ {
+        let from = self.nums.partition_point(|n| (n.0 as usize) < i);
+        self.nums[from..]
+            .iter()
+            .take_while(move |n| n.0 as usize == i)
+            .map(move |&(_, v, at, used)| (v, &self.word(i)[at as usize..], used as usize))
+    }
+
+    /// Whether a number starts at word `i`.
+    pub fn has_number(&self, i: usize) -> bool {
+        self.numbers(i).next().is_some()
+    }
+
     /// The text of word `i`.
     pub fn word(&self, i: usize) -> &str {
         let t = &self.toks[i];
@@ -358,11 +375,26 @@ impl TextRules {
         if clauses.is_empty() {
             clauses.push((0, 0));
         }
-        Analyzed {
+        let mut a = Analyzed {
             text: out,
             toks,
             clauses,
+            nums: Vec::new(),
+        };
+        let mut nums = Vec::new();
+        let mut found = Vec::new();
+        for i in 0..a.toks.len() {
+            if may_be_number(&a, i) {
+                numbers_at(&a, i, &mut found);
+                let len = a.word(i).len();
+                for &(v, at, used) in &found {
+                    // A number in words has no suffix: it starts at the end.
+                    nums.push((i as u16, v, at.min(len).min(255) as u8, used as u8));
+                }
+            }
         }
+        a.nums = nums;
+        a
     }
 }
 
@@ -695,54 +727,72 @@ pub(crate) fn phrase_words(folded: &str) -> Vec<String> {
 /// Number words, for voicemail transcripts ("twelve degrees", "ninety
 /// one years old") and Spanish ("noventa años").
 fn number_word(w: &str) -> Option<(i64, bool)> {
-    // (value, is a "tens" word that may take a unit after it)
-    Some(match w {
-        "zero" | "cero" | "oh" => (0, false),
-        "one" | "uno" | "una" => (1, false),
-        "two" | "dos" => (2, false),
-        "three" | "tres" => (3, false),
-        "four" | "cuatro" => (4, false),
-        "five" | "cinco" => (5, false),
-        "six" | "seis" => (6, false),
-        "seven" | "siete" => (7, false),
-        "eight" | "ocho" => (8, false),
-        "nine" | "nueve" => (9, false),
-        "ten" | "diez" => (10, false),
-        "eleven" | "once" => (11, false),
-        "twelve" | "doce" => (12, false),
-        "thirteen" | "trece" => (13, false),
-        "fourteen" | "catorce" => (14, false),
-        "fifteen" | "quince" => (15, false),
-        "sixteen" => (16, false),
-        "seventeen" => (17, false),
-        "eighteen" => (18, false),
-        "nineteen" => (19, false),
-        "twenty" | "veinte" => (20, true),
-        "thirty" | "treinta" => (30, true),
-        "forty" | "cuarenta" => (40, true),
-        "fifty" | "cincuenta" => (50, true),
-        "sixty" | "sesenta" => (60, true),
-        "seventy" | "setenta" => (70, true),
-        "eighty" | "ochenta" => (80, true),
-        "ninety" | "noventa" => (90, true),
-        _ => return None,
-    })
+    static WORDS: std::sync::OnceLock<FxMap<&'static str, (i64, bool)>> =
+        std::sync::OnceLock::new();
+    let map = WORDS.get_or_init(|| {
+        let units: [(&[&str], i64); 20] = [
+            (&["zero", "cero", "oh"], 0),
+            (&["one", "uno", "una"], 1),
+            (&["two", "dos"], 2),
+            (&["three", "tres"], 3),
+            (&["four", "cuatro"], 4),
+            (&["five", "cinco"], 5),
+            (&["six", "seis"], 6),
+            (&["seven", "siete"], 7),
+            (&["eight", "ocho"], 8),
+            (&["nine", "nueve"], 9),
+            (&["ten", "diez"], 10),
+            (&["eleven", "once"], 11),
+            (&["twelve", "doce"], 12),
+            (&["thirteen", "trece"], 13),
+            (&["fourteen", "catorce"], 14),
+            (&["fifteen", "quince"], 15),
+            (&["sixteen"], 16),
+            (&["seventeen"], 17),
+            (&["eighteen"], 18),
+            (&["nineteen"], 19),
+        ];
+        let tens: [(&[&str], i64); 8] = [
+            (&["twenty", "veinte"], 20),
+            (&["thirty", "treinta"], 30),
+            (&["forty", "cuarenta"], 40),
+            (&["fifty", "cincuenta"], 50),
+            (&["sixty", "sesenta"], 60),
+            (&["seventy", "setenta"], 70),
+            (&["eighty", "ochenta"], 80),
+            (&["ninety", "noventa"], 90),
+        ];
+        let mut m = FxMap::default();
+        for (words, v) in units {
+            for w in words {
+                m.insert(*w, (v, false));
+            }
+        }
+        for (words, v) in tens {
+            for w in words {
+                m.insert(*w, (v, true));
+            }
+        }
+        m
+    });
+    map.get(w).copied()
 }
 
 /// Whether word `i` could start a number.
-pub(crate) fn may_be_number(a: &Analyzed, i: usize) -> bool {
+fn may_be_number(a: &Analyzed, i: usize) -> bool {
     let w = a.word(i);
     let b = w.as_bytes();
     b.first().is_some_and(u8::is_ascii_digit)
         || (b.len() > 1 && b[0] == b'-' && b[1].is_ascii_digit())
         || number_word(w).is_some()
-        || matches!(w, "a" | "hundred" | "cien")
+        || matches!(w, "hundred" | "cien")
+        || (w == "a" && i + 1 < a.toks.len() && a.word(i + 1) == "hundred")
 }
 
 /// The numbers that start at word `i`: `(value, suffix, words used)`.
 /// "12" gives 12; "8am" gives 8 with suffix "am"; "twenty five" gives both
 /// 20 (one word) and 25 (two words); "a hundred and ten" gives 100 and 110.
-pub(crate) fn numbers_at<'a>(a: &'a Analyzed, i: usize, out: &mut Vec<(i64, &'a str, usize)>) {
+fn numbers_at(a: &Analyzed, i: usize, out: &mut Vec<(i64, usize, usize)>) {
     out.clear();
     if i >= a.toks.len() {
         return;
@@ -765,7 +815,7 @@ pub(crate) fn numbers_at<'a>(a: &'a Analyzed, i: usize, out: &mut Vec<(i64, &'a 
                 k += 1;
             }
         }
-        out.push((if neg { -value } else { value }, &w[k..], 1));
+        out.push((if neg { -value } else { value }, k, 1));
         return;
     }
     let n = a.toks.len();
@@ -782,7 +832,7 @@ pub(crate) fn numbers_at<'a>(a: &'a Analyzed, i: usize, out: &mut Vec<(i64, &'a 
         pos += 1;
     }
     if base > 0 {
-        out.push((base, "", pos - i));
+        out.push((base, usize::MAX, pos - i));
         if same_seg(pos) && a.word(pos) == "and" {
             pos += 1;
         }
@@ -791,7 +841,7 @@ pub(crate) fn numbers_at<'a>(a: &'a Analyzed, i: usize, out: &mut Vec<(i64, &'a 
         return;
     }
     if let Some((v, tens)) = number_word(a.word(pos)) {
-        out.push((base + v, "", pos + 1 - i));
+        out.push((base + v, usize::MAX, pos + 1 - i));
         if tens && same_seg(pos + 1) {
             let mut next = pos + 1;
             if a.word(next) == "y" && same_seg(next + 1) {
@@ -799,7 +849,7 @@ pub(crate) fn numbers_at<'a>(a: &'a Analyzed, i: usize, out: &mut Vec<(i64, &'a 
             }
             if let Some((u, false)) = number_word(a.word(next)) {
                 if (1..10).contains(&u) {
-                    out.push((base + v + u, "", next + 1 - i));
+                    out.push((base + v + u, usize::MAX, next + 1 - i));
                 }
             }
         }
