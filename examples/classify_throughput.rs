@@ -13,6 +13,11 @@
 use ringback::core::classify::Classifier;
 use std::time::{Duration, Instant};
 
+/// The allocator the service runs with (src/main.rs), so the figure is the
+/// service's: classification makes many small, short-lived allocations.
+#[global_allocator]
+static GLOBAL: mimalloc::MiMalloc = mimalloc::MiMalloc;
+
 fn main() {
     let path = std::env::args()
         .nth(1)

@@ -413,11 +413,15 @@ pub struct Classifier {
     rules: Rules,
 }
 
+/// `only:` and `clause only:` rules look at messages and clauses of at
+/// most this many words.
+const SHORT_ONLY: u16 = 16;
+
 /// Where the patterns of one message occur.
 struct Ctx<'a> {
     rules: &'a Rules,
     a: &'a Analyzed,
-    hits: Hits,
+    hits: Hits<'a>,
 }
 
 /// Positions of the `[resolved]`, `[ongoing]` and `[hypothetical]` cues.
@@ -673,6 +677,14 @@ impl Ctx<'_> {
     /// clause conditions), and whether its `and:` condition holds. `None`
     /// when no match counts.
     fn rule_status(&self, section: &Section, rule: &Rule) -> Option<(Vec<(usize, usize)>, bool)> {
+        // A message (or clause) made only of such words is short: do not
+        // even look at long ones.
+        let short = |s: u16, e: u16| e > s && e - s <= SHORT_ONLY;
+        match rule.anchor {
+            Anchor::Only if self.a.toks.len() > SHORT_ONLY as usize => return None,
+            Anchor::ClauseOnly if !self.a.clauses.iter().any(|&(s, e)| short(s, e)) => return None,
+            _ => {}
+        }
         if !self.hits.any(rule.pattern) {
             return None;
         }
@@ -715,8 +727,9 @@ impl Ctx<'_> {
                 .a
                 .clauses
                 .iter()
+                .filter(|&&(s, e)| short(s, e))
                 .map(|&(s, e)| (s as usize, e as usize))
-                .filter(|&(s, e)| e > s && self.covered(rule.pattern, s, e))
+                .filter(|&(s, e)| self.covered(rule.pattern, s, e))
                 .collect(),
         };
         if !rule.not_clause.is_empty() {
@@ -751,7 +764,7 @@ impl Ctx<'_> {
     fn covered(&self, p: usize, from: usize, to: usize) -> bool {
         let mut reach = vec![false; to - from + 1];
         reach[0] = true;
-        for (s, e) in self.hits.of(p) {
+        for (s, e) in self.hits.of(p).iter() {
             if s >= from && e <= to && e > s && reach[s - from] {
                 reach[e - from] = true;
             }
@@ -764,6 +777,7 @@ impl Ctx<'_> {
         ignore.iter().any(|&i| {
             self.hits
                 .of(i)
+                .iter()
                 .any(|(gs, ge)| gs < e.max(s + 1) && s < ge.max(gs + 1))
         })
     }
@@ -773,25 +787,24 @@ impl Ctx<'_> {
     fn occurrences(&self, negation: bool, p: usize, ignore: &[usize]) -> Vec<(usize, usize)> {
         self.hits
             .of(p)
+            .iter()
             .filter(|&(s, e)| !(self.overlaps(s, e, ignore) || negation && self.negated(s)))
             .collect()
     }
 
     fn occurs_any(&self, section: &Section, p: usize, ignore: &[usize]) -> bool {
-        self.hits.any(p)
-            && self
-                .hits
-                .of(p)
-                .any(|(s, e)| !(self.overlaps(s, e, ignore) || section.negation && self.negated(s)))
+        self.hits
+            .of(p)
+            .iter()
+            .any(|(s, e)| !(self.overlaps(s, e, ignore) || section.negation && self.negated(s)))
     }
 
     fn occurs_in_clause(&self, section: &Section, p: usize, clause: usize) -> bool {
-        self.hits.any(p)
-            && self.hits.of(p).any(|(s, e)| {
-                self.a.clause_of(s) == clause
-                    && !(section.negation && self.negated(s))
-                    && !self.overlaps(s, e, &section.ignore)
-            })
+        self.hits.of(p).iter().any(|(s, e)| {
+            self.a.clause_of(s) == clause
+                && !(section.negation && self.negated(s))
+                && !self.overlaps(s, e, &section.ignore)
+        })
     }
 
     fn cues(&self) -> Cues {

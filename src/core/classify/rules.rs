@@ -490,10 +490,7 @@ fn prelude(text: &str, file: &str) -> Result<Prelude, RulesError> {
         line,
         message,
     };
-    let mut t = TextRules {
-        fuzzy_min: 0,
-        ..Default::default()
-    };
+    let mut t = TextRules::default();
     let mut concepts: Concepts = HashMap::new();
     let mut kind: Option<Kind> = None;
     // Characters first (spelling and phrases are folded with them).
@@ -896,6 +893,32 @@ pub(crate) fn compile_rules(text: &str, file: &str) -> Result<Rules, RulesError>
     let Compiler {
         mut matcher, ids, ..
     } = c;
+    // Patterns consulted only when something else matched are matched
+    // only when asked for.
+    let mut lazy = vec![false; matcher.patterns.len()];
+    for section in &sections {
+        for &p in section.unless.iter().chain(&section.ignore) {
+            lazy[p] = true;
+        }
+        for rule in &section.rules {
+            for &p in rule
+                .and
+                .iter()
+                .chain(&rule.and_clause)
+                .chain(&rule.not)
+                .chain(&rule.not_clause)
+            {
+                lazy[p] = true;
+            }
+            if matches!(rule.anchor, Anchor::Only | Anchor::ClauseOnly) {
+                lazy[rule.pattern] = true;
+            }
+        }
+    }
+    for &p in cues.iter().chain(cue_ignore.iter()).flatten() {
+        lazy[p] = true;
+    }
+    matcher.lazy = lazy;
     matcher.build().map_err(|m| err(1, m))?;
     // Every rule word is known: never "corrected" into another, and a typo
     // may be corrected into it.
@@ -911,6 +934,7 @@ pub(crate) fn compile_rules(text: &str, file: &str) -> Result<Rules, RulesError>
         text_rules.add_vocab(&w);
         text_rules.ids.insert(w, id);
     }
+    text_rules.finish();
     // Fixed priority; fallback sections last; file order kept within ties
     // (so the first matching emergency section names the hazard).
     sections.sort_by_key(|s| (s.fallback, s.intent.priority()));

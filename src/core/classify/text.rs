@@ -70,15 +70,45 @@ pub(crate) struct TextRules {
     /// Words a typo may be corrected to (every rule word of at least
     /// `fuzzy_min` letters).
     pub vocab: Vec<String>,
-    /// Each vocabulary word with one letter deleted (and the word itself)
-    /// -> indexes into `vocab`.
-    pub fuzzy_index: FxMap<String, Vec<u32>>,
+    /// `(first letter, length)` -> indexes into `vocab`: a typo keeps the
+    /// first letter and is at most one letter longer or shorter.
+    pub fuzzy_buckets: FxMap<(u8, u8), Vec<u32>>,
     /// Minimum word length for typo correction; 0 turns it off.
     pub fuzzy_min: usize,
     /// Words that start a new clause ("but", "and", "also", "pero").
     pub clause_words: FxSet<String>,
     /// Every word the rules use -> its id (see [`Tok::id`]).
     pub ids: FxMap<String, u32>,
+    /// All of the above per word, for one lookup per word of a message
+    /// (built by [`TextRules::finish`]).
+    pub(crate) info: FxMap<String, WordInfo>,
+    /// Corrections, indexed by [`WordInfo::fix`].
+    pub(crate) fixes: Vec<String>,
+}
+
+/// What the tables say about one word.
+#[derive(Debug, Clone, Copy)]
+pub(crate) struct WordInfo {
+    id: u32,
+    /// Index into `fixes`, or `u32::MAX`.
+    fix: u32,
+    known: bool,
+    filler: bool,
+    joins: bool,
+    multi: bool,
+}
+
+impl Default for WordInfo {
+    fn default() -> WordInfo {
+        WordInfo {
+            id: NO_ID,
+            fix: u32::MAX,
+            known: false,
+            filler: false,
+            joins: false,
+            multi: false,
+        }
+    }
 }
 
 /// One word of a normalised message.
@@ -166,30 +196,55 @@ impl TextRules {
             return;
         }
         self.known.insert(word.to_string());
-        let already = self
-            .fuzzy_index
-            .get(word)
-            .is_some_and(|ids| ids.iter().any(|&i| self.vocab[i as usize] == word));
-        if already
-            || self.fuzzy_min == 0
-            || word.chars().count() < self.fuzzy_min
+        if self.fuzzy_min == 0
+            || word.len() < self.fuzzy_min
+            || word.len() > 250
             || !word.bytes().all(|b| b.is_ascii_lowercase())
         {
             return;
         }
-        let id = self.vocab.len() as u32;
-        self.vocab.push(word.to_string());
-        for variant in deletions(word).chain(std::iter::once(word.to_string())) {
-            let ids = self.fuzzy_index.entry(variant).or_default();
-            if !ids.contains(&id) {
-                ids.push(id);
-            }
+        let key = (word.as_bytes()[0], word.len() as u8);
+        let bucket = self.fuzzy_buckets.entry(key).or_default();
+        if bucket.iter().any(|&i| self.vocab[i as usize] == word) {
+            return;
         }
+        bucket.push(self.vocab.len() as u32);
+        self.vocab.push(word.to_string());
+    }
+
+    /// Builds the one-lookup-per-word table. Call once, after every word
+    /// is known.
+    pub fn finish(&mut self) {
+        let mut info: FxMap<String, WordInfo> = FxMap::default();
+        for (w, &id) in &self.ids {
+            let e = info.entry(w.clone()).or_default();
+            e.id = id;
+            e.known = true;
+        }
+        for w in &self.known {
+            info.entry(w.clone()).or_default().known = true;
+        }
+        for (w, fix) in &self.spelling {
+            let e = info.entry(w.clone()).or_default();
+            e.known = true;
+            e.fix = self.fixes.len() as u32;
+            self.fixes.push(fix.clone());
+        }
+        for w in &self.fillers {
+            info.entry(w.clone()).or_default().filler = true;
+        }
+        for w in &self.clause_words {
+            info.entry(w.clone()).or_default().joins = true;
+        }
+        for w in self.multi.keys() {
+            info.entry(w.clone()).or_default().multi = true;
+        }
+        self.info = info;
     }
 
     /// A word is known if a rule or the spelling table uses it.
     fn is_known(&self, w: &str) -> bool {
-        self.known.contains(w) || self.spelling.contains_key(w)
+        self.info.get(w).is_some_and(|i| i.known)
     }
 
     /// The correction of a word that is not known: elongation first
@@ -213,28 +268,19 @@ impl TextRules {
         if self.fuzzy_min == 0 || w.len() < self.fuzzy_min {
             return None;
         }
+        let (first, len) = (w.as_bytes()[0], w.len());
         let mut best: Option<u32> = None;
         let mut ambiguous = false;
-        let mut consider = |ids: Option<&Vec<u32>>| {
-            for &id in ids.into_iter().flatten() {
-                if best == Some(id) {
-                    continue;
-                }
+        for l in [len - 1, len, len + 1] {
+            let Some(bucket) = self.fuzzy_buckets.get(&(first, l.min(255) as u8)) else {
+                continue;
+            };
+            for &id in bucket {
                 if within_one(w, &self.vocab[id as usize]) {
-                    if best.is_some() {
-                        ambiguous = true;
-                    }
+                    ambiguous |= best.is_some();
                     best = Some(id);
                 }
             }
-        };
-        consider(self.fuzzy_index.get(w));
-        let mut d = String::with_capacity(w.len());
-        for i in 0..w.len() {
-            d.clear();
-            d.push_str(&w[..i]);
-            d.push_str(&w[i + 1..]);
-            consider(self.fuzzy_index.get(&d));
         }
         match (best, ambiguous) {
             (Some(id), false) => Some(Cow::Borrowed(self.vocab[id as usize].as_str())),
@@ -245,9 +291,12 @@ impl TextRules {
     /// The id of a word's stem when it ends in a possessive or contraction
     /// ("heat's" -> "heat").
     fn stem_id(&self, w: &str) -> u32 {
+        if !w.contains('\'') {
+            return NO_ID;
+        }
         stem(w)
-            .and_then(|s| self.ids.get(s).copied())
-            .unwrap_or(NO_ID)
+            .and_then(|s| self.info.get(s))
+            .map_or(NO_ID, |i| i.id)
     }
 
     /// Normalises a message; see [`super::Classifier::normalize`].
@@ -283,10 +332,11 @@ impl TextRules {
                     k += 1;
                 }
                 Token::Word(w) => {
+                    let info = self.info.get(w).copied().unwrap_or_default();
                     // Several-word corrections ("fern ace" -> furnace).
                     let mut replaced: Option<(&str, usize)> = None;
-                    if let Some(list) = self.multi.get(w) {
-                        for (rest, fix) in list {
+                    if info.multi {
+                        for (rest, fix) in &self.multi[w] {
                             let n = rest.len();
                             let matches = rest.iter().enumerate().all(|(j, r)| {
                                 matches!(words.get(k + 1 + j), Some(Token::Word(x)) if *x == r.as_str())
@@ -300,20 +350,31 @@ impl TextRules {
                     let (text, used): (std::borrow::Cow<'_, str>, usize) = match replaced {
                         Some((fix, n)) => (fix.into(), n),
                         None => {
-                            if self.fillers.contains(w) {
+                            if info.filler {
                                 k += 1;
                                 continue;
                             }
-                            let corrected = self.correct(w);
-                            let w2: &str = corrected.as_deref().unwrap_or(w);
-                            match self.spelling.get(w2) {
-                                Some(fix) => (fix.clone().into(), 1),
-                                None => (w2.to_string().into(), 1),
+                            let (w2, info2): (std::borrow::Cow<'_, str>, WordInfo) = if info.known {
+                                (w.into(), info)
+                            } else {
+                                match self.correct(w) {
+                                    Some(c) => {
+                                        let i2 = self.info.get(&*c).copied().unwrap_or_default();
+                                        (c, i2)
+                                    }
+                                    None => (w.into(), info),
+                                }
+                            };
+                            if info2.fix != u32::MAX {
+                                (self.fixes[info2.fix as usize].as_str().into(), 1)
+                            } else {
+                                (w2, 1)
                             }
                         }
                     };
                     k += used;
                     for piece in text.split(' ').filter(|p| !p.is_empty()) {
+                        let pinfo = self.info.get(piece).copied().unwrap_or_default();
                         // Stutter: "the the" -> "the" (not for numbers).
                         if let Some(last) = toks.last() {
                             if last.seg == seg
@@ -325,7 +386,7 @@ impl TextRules {
                             }
                         }
                         // A joining word starts a new clause (and is part of it).
-                        let joins = self.clause_words.contains(piece);
+                        let joins = pinfo.joins;
                         if joins && clause_used {
                             clause += 1;
                         }
@@ -337,11 +398,7 @@ impl TextRules {
                             end: out.len() as u32,
                             clause,
                             seg,
-                            id: if cjk {
-                                NO_ID
-                            } else {
-                                self.ids.get(piece).copied().unwrap_or(NO_ID)
-                            },
+                            id: if cjk { NO_ID } else { pinfo.id },
                             stem: if cjk { NO_ID } else { self.stem_id(piece) },
                             cjk,
                             joins,
@@ -504,16 +561,6 @@ fn squeeze(w: &str, max: usize) -> String {
         }
     }
     out
-}
-
-/// The word with each one of its letters deleted in turn (ASCII only).
-fn deletions(w: &str) -> impl Iterator<Item = String> + '_ {
-    (0..w.len()).map(move |i| {
-        let mut s = String::with_capacity(w.len() - 1);
-        s.push_str(&w[..i]);
-        s.push_str(&w[i + 1..]);
-        s
-    })
 }
 
 /// Keys next to each other on a QWERTY keyboard.
