@@ -1,8 +1,8 @@
 //! Finding every phrase of every rule in a message, word by word.
 //!
 //! A phrase is a sequence of elements (a word, a word start such as
-//! `spark*`, a number, a concept, a gap of up to four words, a piece of
-//! Chinese). Each phrase is indexed by the words it can start with, so a
+//! `spark*`, a number, a concept, a gap of up to four words; each Chinese
+//! character is a word). Each phrase is indexed by the words it can start with, so a
 //! message costs one lookup per word plus the checks of the phrases that
 //! can start there, however many rules there are. Concepts are matched once
 //! per position and remembered.
@@ -24,8 +24,6 @@ pub(crate) enum Elem {
     Num { lo: i64, hi: i64, suffix: Box<str> },
     /// Any phrase of a concept.
     Concept(u32),
-    /// A run of Chinese characters containing this.
-    Cjk(Box<str>),
     /// Up to this many words.
     Gap(u8),
 }
@@ -45,7 +43,6 @@ enum Key {
     Word(u32),
     Prefix(Box<str>),
     Num,
-    Cjk,
 }
 
 /// Phrases (by a `u32` payload) indexed by the words they can start with.
@@ -55,7 +52,6 @@ struct Index {
     /// Word starts, by their number in [`Matcher::prefixes`].
     by_prefix: Vec<(u8, Vec<u32>)>,
     by_num: Vec<u32>,
-    by_cjk: Vec<u32>,
 }
 
 impl Index {
@@ -76,7 +72,6 @@ impl Index {
                 }
             }
             Key::Num => self.by_num.push(payload),
-            Key::Cjk => self.by_cjk.push(payload),
         }
     }
 
@@ -92,7 +87,6 @@ impl Index {
             }
         }
         if tok.cjk {
-            out.extend_from_slice(&self.by_cjk);
             return;
         }
         if starts != 0 {
@@ -434,7 +428,6 @@ fn elem_keys(tries: &[Trie], elem: &Elem, out: &mut Vec<Key>, depth: usize) -> R
         Elem::Word(w) => out.push(Key::Word(*w)),
         Elem::Prefix(s) => out.push(Key::Prefix(s.clone())),
         Elem::Num { .. } => out.push(Key::Num),
-        Elem::Cjk(_) => out.push(Key::Cjk),
         Elem::Gap(_) => return Err("a phrase cannot start with `...`".to_string()),
         Elem::Concept(c) => {
             for (e, _) in tries[*c as usize].root_edges() {
@@ -514,11 +507,6 @@ impl<'a> Matching<'a> {
             }
             Elem::Prefix(p) => {
                 if !toks[ti].cjk && self.a.word(ti).starts_with(&**p) {
-                    self.walk(trie, child, ti + 1, out);
-                }
-            }
-            Elem::Cjk(s) => {
-                if toks[ti].cjk && self.a.word(ti).contains(&**s) {
                     self.walk(trie, child, ti + 1, out);
                 }
             }

@@ -1210,6 +1210,10 @@ mod tests {
             ("家里煤气味很重，请马上派人来", Emergency),
             ("廚房有瓦斯味", Emergency),
             ("插座冒烟了", Emergency),
+            // Each character is a word: phrases can skip some ("...8").
+            ("一氧化碳报警器一直在响，我们头很晕", Emergency),
+            ("有煤气味，很浓", Emergency),
+            ("你们明天能来修一下空调吗", Booking),
             ("请不要再给我发短信了", OptOut),
             ("請停止傳送簡訊給我", OptOut),
             ("我想重新接收短信", OptIn),

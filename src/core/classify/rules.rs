@@ -432,12 +432,8 @@ impl Compiler<'_> {
                     }
                     let fixed = self.text.spelling.get(&w).cloned().unwrap_or(w);
                     for piece in fixed.split(' ').filter(|p| !p.is_empty()) {
-                        if piece.as_bytes()[0] >= 0x80 {
-                            elems.push(Elem::Cjk(piece.into()));
-                        } else {
-                            let id = self.word_id(piece);
-                            elems.push(Elem::Word(id));
-                        }
+                        let id = self.word_id(piece);
+                        elems.push(Elem::Word(id));
                     }
                 }
             }
@@ -723,8 +719,12 @@ pub(crate) fn compile_rules(text: &str, file: &str) -> Result<Rules, RulesError>
         match k {
             Kind::Negation => match directive.as_str() {
                 "words" => {
+                    // A negation word is one word: of a longer entry
+                    // (Chinese 没有 reads as 没 有), the first one counts.
                     for w in alternatives(value).map_err(|m| err(lineno, m))? {
-                        negation.words.extend(words_of(w, c.text));
+                        negation
+                            .words
+                            .extend(words_of(w, c.text).into_iter().take(1));
                     }
                 }
                 "except" => {

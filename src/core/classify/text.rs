@@ -127,7 +127,7 @@ pub(crate) struct Tok {
     /// For a possessive or contraction ("heat's", "nobody's"), the id of
     /// the word without it; else [`NO_ID`].
     pub stem: u32,
-    /// A run of Chinese characters (matched by substring).
+    /// A Chinese character (each is a word).
     pub cjk: bool,
     /// A joining word ("but", "and") that starts its clause.
     pub joins: bool,
@@ -381,6 +381,7 @@ impl TextRules {
                                 && seg_used
                                 && &out[last.start as usize..last.end as usize] == piece
                                 && !piece.bytes().all(|b| b.is_ascii_digit())
+                                && piece.is_ascii()
                             {
                                 continue;
                             }
@@ -390,15 +391,23 @@ impl TextRules {
                         if joins && clause_used {
                             clause += 1;
                         }
+                        let cjk = piece.as_bytes()[0] >= 0x80;
+                        // Chinese characters are written without spaces.
+                        if cjk
+                            && seg_used
+                            && toks.last().is_some_and(|t| t.cjk)
+                            && out.ends_with(' ')
+                        {
+                            out.pop();
+                        }
                         let s = out.len();
                         out.push_str(piece);
-                        let cjk = piece.as_bytes()[0] >= 0x80;
                         toks.push(Tok {
                             start: s as u32,
                             end: out.len() as u32,
                             clause,
                             seg,
-                            id: if cjk { NO_ID } else { pinfo.id },
+                            id: pinfo.id,
                             stem: if cjk { NO_ID } else { self.stem_id(piece) },
                             cjk,
                             joins,
@@ -464,8 +473,8 @@ enum Token<'a> {
 /// a run of letters, digits and apostrophes; `/` and `&` inside a word
 /// (a/c, t&p), `.` and `:` between digits (3.5, 4:15) and a minus sign
 /// before a number (-5) stay part of it. Hyphens between letters split a
-/// word in two ("opt-out" reads as "opt out"). A run of Chinese
-/// characters is one word; quotes around a word are dropped.
+/// word in two ("opt-out" reads as "opt out"). Each Chinese character is
+/// a word; quotes around a word are dropped.
 fn tokenize(folded: &str) -> Vec<Token<'_>> {
     let bytes = folded.as_bytes();
     let mut words = Vec::with_capacity(folded.len() / 4 + 1);
@@ -506,9 +515,10 @@ fn tokenize(folded: &str) -> Vec<Token<'_>> {
             i += 1;
             words.push(Token::Word(&folded[start..i]));
         } else if c >= 0x80 {
-            while i < bytes.len() && bytes[i] >= 0x80 {
-                i += 1;
-            }
+            // Chinese: every character is a word of its own, so phrases can
+            // skip characters (...) and combine concepts as in any language.
+            let len = folded[i..].chars().next().map_or(1, char::len_utf8);
+            i += len;
             words.push(Token::Word(&folded[start..i]));
         } else {
             i += 1;
@@ -760,7 +770,7 @@ fn fold_char(c: char) -> &'static str {
 }
 
 /// The words of a folded rule phrase, split the way messages are (a hyphen
-/// between letters separates words; Chinese runs are one word).
+/// between letters separates words; each Chinese character is a word).
 pub(crate) fn phrase_words(folded: &str) -> Vec<String> {
     tokenize(folded)
         .into_iter()
