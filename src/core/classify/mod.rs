@@ -413,6 +413,21 @@ pub struct Classifier {
     rules: Rules,
 }
 
+/// How much of a message is read.
+pub const MAX_MESSAGE_BYTES: usize = 8 * 1024;
+
+/// The longest prefix of `s` of at most `max` bytes, cut at a character.
+fn truncate(s: &str, max: usize) -> &str {
+    if s.len() <= max {
+        return s;
+    }
+    let mut end = max;
+    while !s.is_char_boundary(end) {
+        end -= 1;
+    }
+    &s[..end]
+}
+
 /// `only:` and `clause only:` rules look at messages and clauses of at
 /// most this many words.
 const SHORT_ONLY: u16 = 16;
@@ -517,8 +532,11 @@ impl Classifier {
         best.0
     }
 
-    /// Classifies one message.
+    /// Classifies one message (its first [`MAX_MESSAGE_BYTES`] bytes: an SMS
+    /// is at most 1,600 characters and a voicemail transcript a few
+    /// thousand).
     pub fn classify(&self, message: &str) -> Classification {
+        let message = truncate(message, MAX_MESSAGE_BYTES);
         let a = self.rules.text.analyze(message);
         let language = self.detect_language(message, &a);
         let decided = |intent: Intent, rule: String| Classification {
@@ -1333,6 +1351,18 @@ mod tests {
         let got = c.classify("no heat, 60 degrees");
         assert_eq!(got.intent, Intent::Other);
         assert!(got.possible_emergency);
+    }
+
+    #[test]
+    fn long_messages_are_read_up_to_a_limit() {
+        let c = shared();
+        let filler = "blah ".repeat(4000);
+        let got = c.classify(&format!("i smell gas {filler}"));
+        assert_eq!(got.intent, Intent::Emergency);
+        let got = c.classify(&format!("{filler} i smell gas"));
+        assert_ne!(got.intent, Intent::Emergency, "past the limit");
+        let wide = "煤".repeat(5000);
+        let _ = c.classify(&wide);
     }
 
     #[test]
