@@ -1075,6 +1075,22 @@ mod tests {
                 "smelled gas this morning, figured it was nothing, but now it's a lot stronger",
                 Emergency,
             ),
+            // People being fine does not end a hazard; a harmless cause does.
+            ("the basement is flooding, we're fine though", Emergency),
+            (
+                "gas smell is strong, we're ok, we left the house",
+                Emergency,
+            ),
+            (
+                "the gas smell was the strongest near the water heater",
+                Emergency,
+            ),
+            (
+                "the smoke was from the outlet and it's really thick",
+                Emergency,
+            ),
+            ("the burning smell was from the neighbors grill", Other),
+            ("the gas company came and said we're safe", NotInterested),
             // Slow drips and "no rush" are not emergencies.
             ("slow drip under the sink, no rush", Booking),
             ("heat's out but it's mild, no rush", Booking),
