@@ -883,13 +883,15 @@ impl Cues {
         }
     }
 
-    /// A hazard is hypothetical when a `[hypothetical]` cue is in its
-    /// clause ("if I smell gas", "just wondering for the future").
+    /// A hazard is hypothetical when a `[hypothetical]` cue comes before it
+    /// in its clause ("what if I smell gas"). Not after it: in a run-on
+    /// voicemail "my basement is flooding can you come if the roads are
+    /// clear" is one clause, and the flood is real.
     fn hypothetical(&self, a: &Analyzed, s: usize) -> bool {
         let clause = a.clause_of(s);
         self.hypothetical
             .iter()
-            .any(|&(hs, _)| a.clause_of(hs) == clause)
+            .any(|&(hs, _)| hs < s && a.clause_of(hs) == clause)
     }
 }
 
