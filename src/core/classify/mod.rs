@@ -867,14 +867,17 @@ impl Ctx<'_> {
 }
 
 impl Cues {
-    /// A hazard at words `s..e` is over when a `[resolved]` cue comes in its
-    /// clause or after it, and no `[ongoing]` cue comes after that cue.
+    /// A hazard at words `s..e` is over when a `[resolved]` cue comes after
+    /// it ("the gas smell was the stove knob", "... turned out to be the
+    /// toaster") and no `[ongoing]` cue comes after that cue. A cue before
+    /// the hazard does not count: "the plumber fixed it last week now water
+    /// is pouring out of the wall" is a new flood.
     fn resolved(&self, a: &Analyzed, s: usize, e: usize) -> bool {
-        let clause = a.clause_of(s);
+        let _ = a;
         let last = self
             .resolved
             .iter()
-            .filter(|&&(rs, _)| rs >= e || a.clause_of(rs) == clause)
+            .filter(|&&(rs, _)| rs >= e || rs > s)
             .map(|&(rs, _)| rs)
             .max();
         match last {
