@@ -594,7 +594,7 @@ impl Classifier {
                         .any(|&p| ctx.occurs_any(section, p, &[]))
                 });
                 for &(s, e) in &occs {
-                    if cues.resolved(&a, s, e) {
+                    if cues.resolved(s, e) {
                         continue;
                     }
                     let sure = and_ok && !vetoed && !cues.hypothetical(&a, s);
@@ -872,8 +872,7 @@ impl Cues {
     /// toaster") and no `[ongoing]` cue comes after that cue. A cue before
     /// the hazard does not count: "the plumber fixed it last week now water
     /// is pouring out of the wall" is a new flood.
-    fn resolved(&self, a: &Analyzed, s: usize, e: usize) -> bool {
-        let _ = a;
+    fn resolved(&self, s: usize, e: usize) -> bool {
         let last = self
             .resolved
             .iter()
