@@ -29,8 +29,20 @@ enum Command {
         /// Config file (default: $RINGBACK_CONFIG or ./ringback.toml).
         path: Option<PathBuf>,
     },
-    /// Read one message per line on stdin; write `intent<TAB>message` per line.
-    Classify,
+    /// Read one message per line on stdin; write `intent<TAB>message` per line
+    /// (the primary intent).
+    Classify {
+        /// Per message, also show every intent found, the hazard, a possible
+        /// emergency, the language and the rules (file:line [section]) that
+        /// matched.
+        #[arg(long)]
+        explain: bool,
+        /// Instead of stdin, read a labelled `intent<TAB>message` file and
+        /// print the confusion matrix, accuracy, per-intent recall and
+        /// precision, and the misread lines.
+        #[arg(long, value_name = "FILE.tsv")]
+        eval: Option<PathBuf>,
+    },
     /// Post signed webhooks for a missed call (and a reply) to a running instance.
     Simulate(crate::simulate::SimulateArgs),
 }
@@ -46,7 +58,10 @@ pub fn main() -> ExitCode {
     };
     match cli.command.unwrap_or(Command::Serve) {
         Command::CheckConfig { path } => check_config(&path.unwrap_or(settings.config_path)),
-        Command::Classify => classify(&settings.config_path),
+        Command::Classify { explain, eval } => match eval {
+            Some(file) => classify_eval(&settings.config_path, &file),
+            None => classify(&settings.config_path, explain),
+        },
         command => {
             crate::startup::init_tracing();
             let rt = tokio::runtime::Runtime::new().expect("tokio runtime");
@@ -68,7 +83,7 @@ pub fn main() -> ExitCode {
                         Ok(())
                     }
                     Command::Simulate(args) => crate::simulate::run(settings, args).await,
-                    Command::CheckConfig { .. } | Command::Classify => unreachable!(),
+                    Command::CheckConfig { .. } | Command::Classify { .. } => unreachable!(),
                 }
             });
             match result {
@@ -108,25 +123,114 @@ fn check_config(path: &std::path::Path) -> ExitCode {
     }
 }
 
-/// Classifies stdin with the owner's rules file (from the config's
-/// prompts dir), so a rule change can be tried before it goes live.
-fn classify(config_path: &std::path::Path) -> ExitCode {
-    let classifier = match crate::startup::load_config(config_path) {
-        Ok((_, p)) => p.classifier,
+/// The owner's rules file (from the config's prompts dir), so a rule change
+/// can be tried before it goes live.
+fn load_classifier(
+    config_path: &std::path::Path,
+) -> Result<crate::core::classify::Classifier, ExitCode> {
+    match crate::startup::load_config(config_path) {
+        Ok((_, p)) => Ok(p.classifier),
         Err(e) => {
             eprint!("{e}");
-            return ExitCode::FAILURE;
+            Err(ExitCode::FAILURE)
         }
+    }
+}
+
+/// Classifies stdin, one message per line.
+fn classify(config_path: &std::path::Path, explain: bool) -> ExitCode {
+    let classifier = match load_classifier(config_path) {
+        Ok(c) => c,
+        Err(code) => return code,
     };
     let stdin = std::io::stdin();
     let mut out = std::io::BufWriter::new(std::io::stdout());
     for line in stdin.lock().lines() {
         let Ok(line) = line else { break };
         let c = classifier.classify(&line);
-        if writeln!(out, "{}\t{line}", c.intent.as_str()).is_err() {
+        let mut text = format!("{}\t{line}\n", c.intent.as_str());
+        if explain {
+            text.push_str(&explain_lines(&classifier, &line, &c));
+        }
+        if out.write_all(text.as_bytes()).is_err() {
             break;
         }
     }
     let _ = out.flush();
+    ExitCode::SUCCESS
+}
+
+/// The `--explain` lines under a message.
+fn explain_lines(
+    classifier: &crate::core::classify::Classifier,
+    message: &str,
+    c: &crate::core::classify::Classification,
+) -> String {
+    use std::fmt::Write;
+    let mut s = String::new();
+    let intents: Vec<&str> = c.intents.iter().map(|i| i.as_str()).collect();
+    let _ = writeln!(
+        s,
+        "    intents: {} | hazard: {} | possible emergency: {} | language: {}",
+        intents.join(", "),
+        c.hazard.map_or("-", |h| h.as_str()),
+        match (c.possible_emergency, c.possible_hazard) {
+            (true, Some(h)) => h.as_str(),
+            (true, None) => "yes",
+            _ => "no",
+        },
+        c.language
+    );
+    let _ = writeln!(
+        s,
+        "    read as: {}",
+        classifier.clauses(message).join(" | ")
+    );
+    match &c.rule {
+        Some(rule) if c.matches.is_empty() => {
+            let _ = writeln!(s, "    decided by {rule}");
+        }
+        None => {
+            let _ = writeln!(s, "    no rule matched");
+        }
+        Some(_) => {}
+    }
+    for m in &c.matches {
+        let _ = writeln!(s, "    {:8} {}  {:?}", m.effect.as_str(), m.rule, m.text);
+    }
+    s
+}
+
+/// `classify --eval FILE.tsv`: how well the rules read a labelled file.
+fn classify_eval(config_path: &std::path::Path, file: &std::path::Path) -> ExitCode {
+    let classifier = match load_classifier(config_path) {
+        Ok(c) => c,
+        Err(code) => return code,
+    };
+    let text = match std::fs::read_to_string(file) {
+        Ok(t) => t,
+        Err(e) => {
+            eprintln!("error: cannot read {}: {e}", file.display());
+            return ExitCode::FAILURE;
+        }
+    };
+    let e = match crate::core::classify::eval::Evaluation::run(&classifier, &text) {
+        Ok(e) => e,
+        Err(m) => {
+            eprintln!("error: {}: {m}", file.display());
+            return ExitCode::FAILURE;
+        }
+    };
+    println!("{}: {}", file.display(), e.report());
+    if !e.mistakes.is_empty() {
+        println!("misread:");
+        for (line, expected, got, message) in &e.mistakes {
+            let rule = classifier.classify(message).rule;
+            println!(
+                "  line {line}: expected {expected}, got {got} ({}) :: {message}",
+                rule.as_deref().unwrap_or("no rule")
+            );
+        }
+    }
     ExitCode::SUCCESS
 }

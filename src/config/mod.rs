@@ -228,6 +228,9 @@ pub struct ServiceConfig {
     pub quiet_hours: BTreeMap<String, String>,
     /// The owner-editable intent rules (`prompts/intents.rules`).
     pub intent_rules: RulesFile,
+    /// The owner's labelled examples the rules must read right
+    /// (`prompts/examples.tsv`), if the file exists.
+    pub examples: Option<RulesFile>,
     /// At most this many texts per recipient per business per 24 h
     /// (opt-out confirmations, HELP replies and emergencies excepted).
     pub daily_cap: i64,
@@ -585,6 +588,7 @@ impl Config {
             ),
             quiet_hours: s.quiet_hours.clone(),
             intent_rules: RulesFile::default(),
+            examples: None,
             daily_cap: s.daily_cap.unwrap_or(3) as i64,
             instant_any_hour: s.instant_any_hour.unwrap_or(true),
             cold_after: Duration::hours(s.cold_after_hours.unwrap_or(24).max(1) as i64),
@@ -639,6 +643,13 @@ impl Config {
                 "restore prompts/intents.rules from the repository or fix the path",
             )),
         }
+        let examples_path = prompts_dir.join("examples.tsv");
+        service.examples = std::fs::read_to_string(&examples_path)
+            .ok()
+            .map(|text| RulesFile {
+                path: examples_path.display().to_string(),
+                text,
+            });
         let mut businesses = Vec::new();
         let mut by_number = HashMap::new();
         if raw.business.is_empty() {

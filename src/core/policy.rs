@@ -37,6 +37,21 @@ impl Policy {
                 None
             }
         };
+        // An edit to the rules must still read the owner's own examples as
+        // they are labelled.
+        if let (Some(c), Some(examples)) = (&classifier, &s.examples) {
+            for m in crate::core::classify::eval::check_examples(c, &examples.text, &examples.path) {
+                errs.push(ConfigError::new(
+                    &format!("{}:{}", m.file, m.line),
+                    "prompts/examples.tsv",
+                    format!(
+                        "the intent rules read {:?} as {}, the example says {}",
+                        m.message, m.got, m.expected
+                    ),
+                    "fix the rules (or the example's label), then run `ringback check-config`",
+                ));
+            }
+        }
         let quiet_hours = match QuietHours::from_config(&s.quiet_hours) {
             Ok(q) => q,
             Err(e) => {

@@ -234,6 +234,9 @@ pub(crate) mod tests_support {
         let shipped = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("prompts");
         for entry in std::fs::read_dir(shipped).unwrap() {
             let entry = entry.unwrap();
+            if !entry.path().is_file() {
+                continue;
+            }
             let to = p.join(entry.file_name());
             if !to.exists() {
                 std::fs::copy(entry.path(), to).unwrap();

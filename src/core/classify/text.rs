@@ -1,0 +1,958 @@
+//! Reading a message before any rule sees it: character folding, words,
+//! SMS shorthand and voice-to-text fixes, elongation ("stoppp"), typo
+//! tolerance, and the split into clauses.
+//!
+//! Everything here is driven by tables from the rules file (`[spelling]`,
+//! `[characters]`, `[fuzzy]`, `[clauses]`), built once by
+//! [`super::Classifier::from_rules`].
+
+use std::collections::{HashMap, HashSet};
+
+/// Characters that end a clause when they appear in a message.
+pub(crate) const CLAUSE_PUNCT: &[char] = &['.', ',', ';', ':', '!', '?', '(', ')', '\n'];
+
+/// A fast hasher for short keys (words): the classifier looks up every
+/// word of every message, and SipHash would cost more than the matching.
+#[derive(Default, Clone, Copy)]
+pub(crate) struct Fx(u64);
+
+impl std::hash::Hasher for Fx {
+    fn write(&mut self, bytes: &[u8]) {
+        let mut h = self.0;
+        let mut chunks = bytes.chunks_exact(8);
+        for c in &mut chunks {
+            let w = u64::from_le_bytes(c.try_into().expect("8 bytes"));
+            h = (h.rotate_left(5) ^ w).wrapping_mul(0x517c_c1b7_2722_0a95);
+        }
+        for &b in chunks.remainder() {
+            h = (h.rotate_left(5) ^ u64::from(b)).wrapping_mul(0x517c_c1b7_2722_0a95);
+        }
+        self.0 = h;
+    }
+    fn write_u8(&mut self, i: u8) {
+        self.0 = (self.0.rotate_left(5) ^ u64::from(i)).wrapping_mul(0x517c_c1b7_2722_0a95);
+    }
+    fn write_u32(&mut self, i: u32) {
+        self.0 = (self.0.rotate_left(5) ^ u64::from(i)).wrapping_mul(0x517c_c1b7_2722_0a95);
+    }
+    fn write_u64(&mut self, i: u64) {
+        self.0 = (self.0.rotate_left(5) ^ i).wrapping_mul(0x517c_c1b7_2722_0a95);
+    }
+    fn write_usize(&mut self, i: usize) {
+        self.write_u64(i as u64);
+    }
+    fn finish(&self) -> u64 {
+        self.0
+    }
+}
+
+pub(crate) type FxMap<K, V> = HashMap<K, V, std::hash::BuildHasherDefault<Fx>>;
+pub(crate) type FxSet<K> = HashSet<K, std::hash::BuildHasherDefault<Fx>>;
+
+/// Id of a word no rule uses.
+pub(crate) const NO_ID: u32 = u32::MAX;
+
+/// The tables that drive normalisation.
+#[derive(Debug, Default)]
+pub(crate) struct TextRules {
+    /// One word -> its correction (which may be several words).
+    pub spelling: FxMap<String, String>,
+    /// Several words -> correction, keyed by the first word.
+    pub multi: FxMap<String, Vec<(Vec<String>, String)>>,
+    /// Single characters replaced before anything else (traditional ->
+    /// simplified Chinese, say).
+    pub chars: HashMap<char, char>,
+    /// Words dropped entirely ("um", "uh").
+    pub fillers: FxSet<String>,
+    /// Words never "corrected": every word of every rule, the spelling
+    /// targets, and the `[fuzzy] keep:` list.
+    pub known: FxSet<String>,
+    /// Words a typo may be corrected to (every rule word of at least
+    /// `fuzzy_min` letters).
+    pub vocab: Vec<String>,
+    /// `(first letter, length)` -> indexes into `vocab`: a typo keeps the
+    /// first letter and is at most one letter longer or shorter.
+    pub fuzzy_buckets: FxMap<(u8, u8), Vec<u32>>,
+    /// Minimum word length for typo correction; 0 turns it off.
+    pub fuzzy_min: usize,
+    /// Words that start a new clause ("but", "and", "also", "pero").
+    pub clause_words: FxSet<String>,
+    /// Every word the rules use -> its id (see [`Tok::id`]).
+    pub ids: FxMap<String, u32>,
+    /// All of the above per word, for one lookup per word of a message
+    /// (built by [`TextRules::finish`]).
+    pub(crate) info: FxMap<String, WordInfo>,
+    /// Corrections, indexed by [`WordInfo::fix`].
+    pub(crate) fixes: Vec<String>,
+}
+
+/// What the tables say about one word.
+#[derive(Debug, Clone, Copy)]
+pub(crate) struct WordInfo {
+    id: u32,
+    /// Index into `fixes`, or `u32::MAX`.
+    fix: u32,
+    known: bool,
+    filler: bool,
+    joins: bool,
+    multi: bool,
+}
+
+impl Default for WordInfo {
+    fn default() -> WordInfo {
+        WordInfo {
+            id: NO_ID,
+            fix: u32::MAX,
+            known: false,
+            filler: false,
+            joins: false,
+            multi: false,
+        }
+    }
+}
+
+/// One word of a normalised message.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) struct Tok {
+    /// Byte span in [`Analyzed::text`].
+    pub start: u32,
+    pub end: u32,
+    /// Index of its clause.
+    pub clause: u16,
+    /// Index of its segment: words are neighbours for a phrase only inside
+    /// one segment (any punctuation between two words ends a segment).
+    pub seg: u16,
+    /// The word's id in [`TextRules::ids`], or [`NO_ID`].
+    pub id: u32,
+    /// For a possessive or contraction ("heat's", "nobody's"), the id of
+    /// the word without it; else [`NO_ID`].
+    pub stem: u32,
+    /// A Chinese character (each is a word).
+    pub cjk: bool,
+    /// A joining word ("but", "and") that starts its clause.
+    pub joins: bool,
+}
+
+/// A normalised message: the text rules match against, its words and its
+/// clauses.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub(crate) struct Analyzed {
+    /// Lower case, folded, corrected; words separated by one space,
+    /// punctuation kept right after the word before it.
+    pub text: String,
+    /// The words, in order.
+    pub toks: Vec<Tok>,
+    /// Per clause: the range of its words in `toks` (`start..end`). Never
+    /// empty (an empty message has one empty clause).
+    pub clauses: Vec<(u16, u16)>,
+    /// The numbers that start at each word (see [`numbers_at`]), parsed
+    /// once: `(word, value, suffix start in the word, words used)`.
+    pub nums: Vec<(u16, i64, u8, u8)>,
+}
+
+impl Analyzed {
+    /// The numbers starting at word `i`: `(value, suffix, words used)`.
+    pub fn numbers(&self, i: usize) -> impl Iterator<Item = (i64, &str, usize)> + '_ {
+        let from = self.nums.partition_point(|n| (n.0 as usize) < i);
+        self.nums[from..]
+            .iter()
+            .take_while(move |n| n.0 as usize == i)
+            .map(move |&(_, v, at, used)| (v, &self.word(i)[at as usize..], used as usize))
+    }
+
+    /// Whether a number starts at word `i`.
+    pub fn has_number(&self, i: usize) -> bool {
+        self.numbers(i).next().is_some()
+    }
+
+    /// The text of word `i`.
+    pub fn word(&self, i: usize) -> &str {
+        let t = &self.toks[i];
+        &self.text[t.start as usize..t.end as usize]
+    }
+
+    /// The text of words `s..e` (as normalised, punctuation included).
+    pub fn span_text(&self, s: usize, e: usize) -> &str {
+        if s >= e || e > self.toks.len() {
+            return "";
+        }
+        &self.text[self.toks[s].start as usize..self.toks[e - 1].end as usize]
+    }
+
+    /// The clause of word `i` (the last clause for `i == toks.len()`).
+    pub fn clause_of(&self, i: usize) -> usize {
+        match self.toks.get(i) {
+            Some(t) => t.clause as usize,
+            None => self.clauses.len().saturating_sub(1),
+        }
+    }
+}
+
+impl TextRules {
+    /// Registers `word` as known (never corrected) and, if long enough, as
+    /// a word that typos may be corrected to.
+    pub fn add_vocab(&mut self, word: &str) {
+        if word.is_empty() {
+            return;
+        }
+        self.known.insert(word.to_string());
+        if self.fuzzy_min == 0
+            || word.len() < self.fuzzy_min
+            || word.len() > 250
+            || !word.bytes().all(|b| b.is_ascii_lowercase())
+        {
+            return;
+        }
+        let key = (word.as_bytes()[0], word.len() as u8);
+        let bucket = self.fuzzy_buckets.entry(key).or_default();
+        if bucket.iter().any(|&i| self.vocab[i as usize] == word) {
+            return;
+        }
+        bucket.push(self.vocab.len() as u32);
+        self.vocab.push(word.to_string());
+    }
+
+    /// Builds the one-lookup-per-word table. Call once, after every word
+    /// is known.
+    pub fn finish(&mut self) {
+        let mut info: FxMap<String, WordInfo> = FxMap::default();
+        for (w, &id) in &self.ids {
+            let e = info.entry(w.clone()).or_default();
+            e.id = id;
+            e.known = true;
+        }
+        for w in &self.known {
+            info.entry(w.clone()).or_default().known = true;
+        }
+        for (w, fix) in &self.spelling {
+            let e = info.entry(w.clone()).or_default();
+            e.known = true;
+            e.fix = self.fixes.len() as u32;
+            self.fixes.push(fix.clone());
+        }
+        for w in &self.fillers {
+            info.entry(w.clone()).or_default().filler = true;
+        }
+        for w in &self.clause_words {
+            info.entry(w.clone()).or_default().joins = true;
+        }
+        for w in self.multi.keys() {
+            info.entry(w.clone()).or_default().multi = true;
+        }
+        self.info = info;
+    }
+
+    /// A word is known if a rule or the spelling table uses it.
+    fn is_known(&self, w: &str) -> bool {
+        self.info.get(w).is_some_and(|i| i.known)
+    }
+
+    /// The correction of a word that is not known: elongation first
+    /// ("stoooop", "pleaseee"), then one typo against the vocabulary.
+    fn correct<'a>(&'a self, w: &str) -> Option<std::borrow::Cow<'a, str>> {
+        use std::borrow::Cow;
+        if w.len() < 3 || self.is_known(w) || !w.bytes().all(|b| b.is_ascii_lowercase()) {
+            return None;
+        }
+        // Runs of a repeated letter: try two, then one.
+        if has_double(w) {
+            let two = squeeze(w, 2);
+            if two != w && self.is_known(&two) {
+                return Some(Cow::Owned(two));
+            }
+            let one = squeeze(w, 1);
+            if self.is_known(&one) {
+                return Some(Cow::Owned(one));
+            }
+        }
+        if self.fuzzy_min == 0 || w.len() < self.fuzzy_min {
+            return None;
+        }
+        let (first, len) = (w.as_bytes()[0], w.len());
+        let mut best: Option<u32> = None;
+        let mut ambiguous = false;
+        for l in [len - 1, len, len + 1] {
+            let Some(bucket) = self.fuzzy_buckets.get(&(first, l.min(255) as u8)) else {
+                continue;
+            };
+            for &id in bucket {
+                if within_one(w, &self.vocab[id as usize]) {
+                    ambiguous |= best.is_some();
+                    best = Some(id);
+                }
+            }
+        }
+        match (best, ambiguous) {
+            (Some(id), false) => Some(Cow::Borrowed(self.vocab[id as usize].as_str())),
+            _ => None,
+        }
+    }
+
+    /// The id of a word's stem when it ends in a possessive or contraction
+    /// ("heat's" -> "heat").
+    fn stem_id(&self, w: &str) -> u32 {
+        if !w.contains('\'') {
+            return NO_ID;
+        }
+        stem(w)
+            .and_then(|s| self.info.get(s))
+            .map_or(NO_ID, |i| i.id)
+    }
+
+    /// Normalises a message; see [`super::Classifier::normalize`].
+    pub fn analyze(&self, message: &str) -> Analyzed {
+        let folded = fold(message, &self.chars);
+        let words = tokenize(&folded);
+        let mut out = String::with_capacity(folded.len() + 8);
+        let mut toks: Vec<Tok> = Vec::with_capacity(words.len());
+        let mut clause: u16 = 0;
+        let mut seg: u16 = 0;
+        // Whether the current clause / segment already has a word.
+        let mut clause_used = false;
+        let mut seg_used = false;
+        let mut k = 0;
+        while k < words.len() {
+            match words[k] {
+                Token::Punct(p) => {
+                    if out.ends_with(' ') {
+                        out.pop();
+                    }
+                    out.push(p);
+                    out.push(' ');
+                    if seg_used {
+                        seg += 1;
+                        seg_used = false;
+                    }
+                    if clause_used
+                        && (CLAUSE_PUNCT.contains(&p) || (p == '-' && spaced_dash(&words, k)))
+                    {
+                        clause += 1;
+                        clause_used = false;
+                    }
+                    k += 1;
+                }
+                Token::Word(w) => {
+                    let info = self.info.get(w).copied().unwrap_or_default();
+                    // Several-word corrections ("fern ace" -> furnace).
+                    let mut replaced: Option<(&str, usize)> = None;
+                    if info.multi {
+                        for (rest, fix) in &self.multi[w] {
+                            let n = rest.len();
+                            let matches = rest.iter().enumerate().all(|(j, r)| {
+                                matches!(words.get(k + 1 + j), Some(Token::Word(x)) if *x == r.as_str())
+                            });
+                            if matches {
+                                replaced = Some((fix.as_str(), n + 1));
+                                break;
+                            }
+                        }
+                    }
+                    let (text, used): (std::borrow::Cow<'_, str>, usize) = match replaced {
+                        Some((fix, n)) => (fix.into(), n),
+                        None => {
+                            if info.filler {
+                                k += 1;
+                                continue;
+                            }
+                            let (w2, info2): (std::borrow::Cow<'_, str>, WordInfo) = if info.known {
+                                (w.into(), info)
+                            } else {
+                                match self.correct(w) {
+                                    Some(c) => {
+                                        let i2 = self.info.get(&*c).copied().unwrap_or_default();
+                                        (c, i2)
+                                    }
+                                    None => (w.into(), info),
+                                }
+                            };
+                            if info2.fix != u32::MAX {
+                                (self.fixes[info2.fix as usize].as_str().into(), 1)
+                            } else {
+                                (w2, 1)
+                            }
+                        }
+                    };
+                    k += used;
+                    for piece in text.split(' ').filter(|p| !p.is_empty()) {
+                        let pinfo = self.info.get(piece).copied().unwrap_or_default();
+                        // Stutter: "the the" -> "the" (not for numbers).
+                        if let Some(last) = toks.last() {
+                            if last.seg == seg
+                                && seg_used
+                                && &out[last.start as usize..last.end as usize] == piece
+                                && !piece.bytes().all(|b| b.is_ascii_digit())
+                                && piece.is_ascii()
+                            {
+                                continue;
+                            }
+                        }
+                        // A joining word starts a new clause (and is part of it).
+                        let joins = pinfo.joins;
+                        if joins && clause_used {
+                            clause += 1;
+                        }
+                        let cjk = piece.as_bytes()[0] >= 0x80;
+                        // Chinese characters are written without spaces.
+                        if cjk
+                            && seg_used
+                            && toks.last().is_some_and(|t| t.cjk)
+                            && out.ends_with(' ')
+                        {
+                            out.pop();
+                        }
+                        let s = out.len();
+                        out.push_str(piece);
+                        toks.push(Tok {
+                            start: s as u32,
+                            end: out.len() as u32,
+                            clause,
+                            seg,
+                            id: pinfo.id,
+                            stem: if cjk { NO_ID } else { self.stem_id(piece) },
+                            cjk,
+                            joins,
+                        });
+                        clause_used = true;
+                        seg_used = true;
+                        out.push(' ');
+                    }
+                }
+            }
+        }
+        while out.ends_with(' ') {
+            out.pop();
+        }
+        // Clause ranges over words; clause ids are renumbered densely.
+        let mut clauses: Vec<(u16, u16)> = Vec::new();
+        let mut prev: Option<u16> = None;
+        for (i, t) in toks.iter_mut().enumerate() {
+            if prev != Some(t.clause) {
+                prev = Some(t.clause);
+                clauses.push((i as u16, i as u16));
+            }
+            t.clause = (clauses.len() - 1) as u16;
+            let c = clauses.last_mut().expect("pushed");
+            // The clause proper starts after its joining words.
+            if t.joins && c.0 == i as u16 {
+                c.0 = i as u16 + 1;
+            }
+            c.1 = i as u16 + 1;
+        }
+        if clauses.is_empty() {
+            clauses.push((0, 0));
+        }
+        let mut a = Analyzed {
+            text: out,
+            toks,
+            clauses,
+            nums: Vec::new(),
+        };
+        let mut nums = Vec::new();
+        let mut found = Vec::new();
+        for i in 0..a.toks.len() {
+            if may_be_number(&a, i) {
+                numbers_at(&a, i, &mut found);
+                let len = a.word(i).len();
+                for &(v, at, used) in &found {
+                    // A number in words has no suffix: it starts at the end.
+                    nums.push((i as u16, v, at.min(len).min(255) as u8, used as u8));
+                }
+            }
+        }
+        a.nums = nums;
+        a
+    }
+}
+
+enum Token<'a> {
+    Word(&'a str),
+    Punct(char),
+}
+
+/// Splits folded text into words and single punctuation marks. A word is
+/// a run of letters, digits and apostrophes; `/` and `&` inside a word
+/// (a/c, t&p), `.` and `:` between digits (3.5, 4:15) and a minus sign
+/// before a number (-5) stay part of it. Hyphens between letters split a
+/// word in two ("opt-out" reads as "opt out"). Each Chinese character is
+/// a word; quotes around a word are dropped.
+fn tokenize(folded: &str) -> Vec<Token<'_>> {
+    let bytes = folded.as_bytes();
+    let mut words = Vec::with_capacity(folded.len() / 4 + 1);
+    let mut i = 0;
+    let joins = |j: usize| -> bool {
+        let (Some(&prev), Some(&next)) = (bytes.get(j.wrapping_sub(1)), bytes.get(j + 1)) else {
+            return false;
+        };
+        match bytes[j] {
+            b'/' | b'&' | b'-' => is_word_byte(prev) && is_word_byte(next),
+            b'.' | b':' | b',' => prev.is_ascii_digit() && next.is_ascii_digit(),
+            _ => false,
+        }
+    };
+    while i < bytes.len() {
+        let c = bytes[i];
+        if c == b' ' {
+            i += 1;
+            continue;
+        }
+        let start = i;
+        let minus = c == b'-'
+            && bytes.get(i + 1).is_some_and(u8::is_ascii_digit)
+            && (i == 0 || bytes[i - 1] == b' ');
+        if is_word_byte(c) || minus {
+            i += 1;
+            while i < bytes.len() && (is_word_byte(bytes[i]) || joins(i)) {
+                i += 1;
+            }
+            let w = folded[start..i].trim_matches('\'');
+            if w.contains('-') && !w.starts_with('-') {
+                words.extend(w.split('-').filter(|p| !p.is_empty()).map(Token::Word));
+            } else if !w.is_empty() {
+                words.push(Token::Word(w));
+            }
+        } else if matches!(c, b'$' | b'#' | b'%') {
+            // Symbols that mean something ($$? is a price question).
+            i += 1;
+            words.push(Token::Word(&folded[start..i]));
+        } else if c >= 0x80 {
+            // Chinese: every character is a word of its own, so phrases can
+            // skip characters (...) and combine concepts as in any language.
+            let len = folded[i..].chars().next().map_or(1, char::len_utf8);
+            i += len;
+            words.push(Token::Word(&folded[start..i]));
+        } else {
+            i += 1;
+            words.push(Token::Punct(c as char));
+        }
+    }
+    words
+}
+
+/// A dash with words on both sides and spaces around it in the original
+/// ("gas smell - call me"), not "opt-out" (which never reaches here as a
+/// separate token... unless spaced).
+fn spaced_dash(words: &[Token<'_>], k: usize) -> bool {
+    k > 0
+        && matches!(words.get(k - 1), Some(Token::Word(_)))
+        && matches!(words.get(k + 1), Some(Token::Word(_)))
+}
+
+/// A word without its possessive or contraction ("nobody's" -> "nobody").
+pub(crate) fn stem(w: &str) -> Option<&str> {
+    ["'s", "'ll", "'re", "'d", "'ve", "'m"]
+        .iter()
+        .find_map(|suffix| w.strip_suffix(suffix))
+        .filter(|s| !s.is_empty())
+}
+
+/// Bytes that make up a word: ASCII letters, digits and the apostrophe.
+pub(crate) fn is_word_byte(b: u8) -> bool {
+    b.is_ascii_lowercase() || b.is_ascii_digit() || b == b'\''
+}
+
+fn has_double(w: &str) -> bool {
+    w.as_bytes().windows(2).any(|p| p[0] == p[1])
+}
+
+/// Shortens every run of one repeated letter to at most `max` letters.
+fn squeeze(w: &str, max: usize) -> String {
+    let mut out = String::with_capacity(w.len());
+    let mut run = 0;
+    let mut prev = None;
+    for c in w.chars() {
+        if Some(c) == prev {
+            run += 1;
+        } else {
+            run = 1;
+            prev = Some(c);
+        }
+        if run <= max {
+            out.push(c);
+        }
+    }
+    out
+}
+
+/// Keys next to each other on a QWERTY keyboard.
+fn adjacent(a: u8, b: u8) -> bool {
+    const ROWS: [&[u8]; 3] = [b"qwertyuiop", b"asdfghjkl", b"zxcvbnm"];
+    let pos = |c: u8| {
+        ROWS.iter().enumerate().find_map(|(r, row)| {
+            row.iter()
+                .position(|&x| x == c)
+                .map(|i| (r as i32, i as i32))
+        })
+    };
+    match (pos(a), pos(b)) {
+        (Some((ra, ia)), Some((rb, ib))) => {
+            // Rows are offset by about half a key: diagonal neighbours are
+            // the same index or one to the left on the row below.
+            let di = ib - ia;
+            match rb - ra {
+                0 => di.abs() == 1,
+                1 => di == 0 || di == -1,
+                -1 => di == 0 || di == 1,
+                _ => false,
+            }
+        }
+        _ => false,
+    }
+}
+
+/// Whether `typo` is one plausible keyboard slip away from `word`: a
+/// neighbouring key instead of the right one, two letters swapped, a
+/// letter missed, or an extra letter next to its neighbour on the keyboard
+/// (or doubled). The first letter is never wrong, and a missing or extra
+/// final "s" is a plural, not a typo.
+pub(crate) fn within_one(typo: &str, word: &str) -> bool {
+    let (a, b) = (typo.as_bytes(), word.as_bytes());
+    if a == b {
+        return true;
+    }
+    let (la, lb) = (a.len(), b.len());
+    if la.abs_diff(lb) > 1 {
+        return false;
+    }
+    let p = a.iter().zip(b).take_while(|(x, y)| x == y).count();
+    if p == 0 {
+        return false;
+    }
+    if la == lb {
+        if a[p + 1..] == b[p + 1..] {
+            // A neighbouring key, or a doubled letter typed on the wrong
+            // one ("flodding" for "flooding").
+            let doubled = (p + 1 < la && a[p] == a[p + 1]) || b[p] == b[p - 1];
+            return adjacent(a[p], b[p]) || doubled;
+        }
+        return p + 1 < la && a[p] == b[p + 1] && a[p + 1] == b[p] && a[p + 2..] == b[p + 2..];
+    }
+    if la > lb {
+        // An extra letter in the typo at p.
+        if a[p + 1..] != b[p..] {
+            return false;
+        }
+        if p == la - 1 && a[p] == b's' {
+            return false;
+        }
+        let extra = a[p];
+        extra == a[p - 1]
+            || adjacent(extra, a[p - 1])
+            || (p + 1 < la && (extra == a[p + 1] || adjacent(extra, a[p + 1])))
+    } else {
+        // A letter missing from the typo at p.
+        if a[p..] != b[p + 1..] {
+            return false;
+        }
+        !(p == lb - 1 && b[p] == b's')
+    }
+}
+
+/// Lower case, accents removed (Latin and Vietnamese), Chinese kept (with
+/// the `[characters]` replacements), full-width punctuation made ASCII,
+/// emoji and other symbols turned into spaces, whitespace collapsed.
+pub(crate) fn fold(message: &str, chars: &HashMap<char, char>) -> String {
+    let mut out = String::with_capacity(message.len());
+    let mut space = true; // suppress leading and repeated spaces
+    let push = |out: &mut String, s: &str, space: &mut bool| {
+        for c in s.chars() {
+            if c == ' ' {
+                if !*space {
+                    out.push(' ');
+                    *space = true;
+                }
+            } else {
+                out.push(c);
+                *space = false;
+            }
+        }
+    };
+    for c in message.chars() {
+        if c.is_ascii() {
+            if c == '\n' || c == '\r' {
+                // A line break ends a clause.
+                push(&mut out, " . ", &mut space);
+            } else if c.is_ascii_control() || c == ' ' {
+                push(&mut out, " ", &mut space);
+            } else {
+                let lc = c.to_ascii_lowercase();
+                let mut b = [0u8; 4];
+                push(&mut out, lc.encode_utf8(&mut b), &mut space);
+            }
+            continue;
+        }
+        if let Some(&r) = chars.get(&c) {
+            let mut b = [0u8; 4];
+            push(&mut out, r.encode_utf8(&mut b), &mut space);
+            continue;
+        }
+        if is_cjk(c) {
+            let mut b = [0u8; 4];
+            push(&mut out, c.encode_utf8(&mut b), &mut space);
+            continue;
+        }
+        let folded = fold_char(c);
+        push(&mut out, folded, &mut space);
+    }
+    while out.ends_with(' ') {
+        out.pop();
+    }
+    out
+}
+
+/// Han ideographs (simplified and traditional Chinese).
+pub(crate) fn is_cjk(c: char) -> bool {
+    matches!(c as u32, 0x3400..=0x4DBF | 0x4E00..=0x9FFF | 0xF900..=0xFAFF)
+}
+
+/// Vietnamese letters that no other supported language uses.
+pub(crate) fn is_vietnamese(c: char) -> bool {
+    matches!(
+        c as u32,
+        0x1EA0..=0x1EF9 | 0x0102 | 0x0103 | 0x0110 | 0x0111 | 0x01A0 | 0x01A1 | 0x01AF | 0x01B0
+    )
+}
+
+/// ASCII for one non-ASCII character: an accented letter loses its accent,
+/// typographic punctuation becomes plain, anything else becomes a space.
+fn fold_char(c: char) -> &'static str {
+    let cp = c as u32;
+    // Vietnamese precomposed letters with tone marks (Latin Extended
+    // Additional), in blocks by base vowel.
+    if (0x1EA0..=0x1EF9).contains(&cp) {
+        return match cp {
+            0x1EA0..=0x1EB7 => "a",
+            0x1EB8..=0x1EC7 => "e",
+            0x1EC8..=0x1ECB => "i",
+            0x1ECC..=0x1EE3 => "o",
+            0x1EE4..=0x1EF1 => "u",
+            _ => "y",
+        };
+    }
+    // Combining accents (decomposed text): drop.
+    if (0x0300..=0x036F).contains(&cp) {
+        return "";
+    }
+    match c {
+        'á' | 'à' | 'â' | 'ä' | 'ã' | 'å' | 'ă' | 'ā' | 'Á' | 'À' | 'Â' | 'Ä' | 'Ã' | 'Å' | 'Ă'
+        | 'Ā' => "a",
+        'é' | 'è' | 'ê' | 'ë' | 'ē' | 'É' | 'È' | 'Ê' | 'Ë' | 'Ē' => "e",
+        'í' | 'ì' | 'î' | 'ï' | 'ĩ' | 'ī' | 'Í' | 'Ì' | 'Î' | 'Ï' | 'Ĩ' => "i",
+        'ó' | 'ò' | 'ô' | 'ö' | 'õ' | 'ơ' | 'ō' | 'ø' | 'Ó' | 'Ò' | 'Ô' | 'Ö' | 'Õ' | 'Ơ' | 'Ø' => {
+            "o"
+        }
+        'ú' | 'ù' | 'û' | 'ü' | 'ũ' | 'ư' | 'ū' | 'Ú' | 'Ù' | 'Û' | 'Ü' | 'Ũ' | 'Ư' => {
+            "u"
+        }
+        'ý' | 'ÿ' | 'Ý' => "y",
+        'ñ' | 'Ñ' => "n",
+        'ç' | 'Ç' => "c",
+        'đ' | 'Đ' => "d",
+        'ß' => "ss",
+        '‘' | '’' | '‛' | '′' | '´' => "'",
+        '“' | '”' | '„' | '″' | '«' | '»' => "\"",
+        '–' | '—' => " - ",
+        '…' => "...",
+        '¿' | '¡' => " ",
+        // Full-width and CJK punctuation.
+        '，' | '、' => ",",
+        '。' | '．' => ".",
+        '！' => "!",
+        '？' => "?",
+        '：' => ":",
+        '；' => ";",
+        '（' => "(",
+        '）' => ")",
+        '＄' => "$",
+        // A stop sign or raised hand said alone means stop.
+        '🛑' | '✋' => " stop ",
+        _ => " ",
+    }
+}
+
+/// The words of a folded rule phrase, split the way messages are (a hyphen
+/// between letters separates words; each Chinese character is a word).
+pub(crate) fn phrase_words(folded: &str) -> Vec<String> {
+    tokenize(folded)
+        .into_iter()
+        .filter_map(|t| match t {
+            Token::Word(w) => Some(w.to_string()),
+            Token::Punct(_) => None,
+        })
+        .collect()
+}
+
+/// Number words, for voicemail transcripts ("twelve degrees", "ninety
+/// one years old") and Spanish ("noventa años").
+fn number_word(w: &str) -> Option<(i64, bool)> {
+    static WORDS: std::sync::OnceLock<FxMap<&'static str, (i64, bool)>> =
+        std::sync::OnceLock::new();
+    let map = WORDS.get_or_init(|| {
+        let units: [(&[&str], i64); 20] = [
+            (&["zero", "cero", "oh"], 0),
+            (&["one", "uno", "una"], 1),
+            (&["two", "dos"], 2),
+            (&["three", "tres"], 3),
+            (&["four", "cuatro"], 4),
+            (&["five", "cinco"], 5),
+            (&["six", "seis"], 6),
+            (&["seven", "siete"], 7),
+            (&["eight", "ocho"], 8),
+            (&["nine", "nueve"], 9),
+            (&["ten", "diez"], 10),
+            (&["eleven", "once"], 11),
+            (&["twelve", "doce"], 12),
+            (&["thirteen", "trece"], 13),
+            (&["fourteen", "catorce"], 14),
+            (&["fifteen", "quince"], 15),
+            (&["sixteen"], 16),
+            (&["seventeen"], 17),
+            (&["eighteen"], 18),
+            (&["nineteen"], 19),
+        ];
+        let tens: [(&[&str], i64); 8] = [
+            (&["twenty", "veinte"], 20),
+            (&["thirty", "treinta"], 30),
+            (&["forty", "cuarenta"], 40),
+            (&["fifty", "cincuenta"], 50),
+            (&["sixty", "sesenta"], 60),
+            (&["seventy", "setenta"], 70),
+            (&["eighty", "ochenta"], 80),
+            (&["ninety", "noventa"], 90),
+        ];
+        let mut m = FxMap::default();
+        for (words, v) in units {
+            for w in words {
+                m.insert(*w, (v, false));
+            }
+        }
+        for (words, v) in tens {
+            for w in words {
+                m.insert(*w, (v, true));
+            }
+        }
+        m
+    });
+    map.get(w).copied()
+}
+
+/// Whether word `i` could start a number.
+fn may_be_number(a: &Analyzed, i: usize) -> bool {
+    let w = a.word(i);
+    let b = w.as_bytes();
+    b.first().is_some_and(u8::is_ascii_digit)
+        || (b.len() > 1 && b[0] == b'-' && b[1].is_ascii_digit())
+        || number_word(w).is_some()
+        || matches!(w, "hundred" | "cien")
+        || (w == "a" && i + 1 < a.toks.len() && a.word(i + 1) == "hundred")
+}
+
+/// The numbers that start at word `i`: `(value, suffix, words used)`.
+/// "12" gives 12; "8am" gives 8 with suffix "am"; "twenty five" gives both
+/// 20 (one word) and 25 (two words); "a hundred and ten" gives 100 and 110.
+fn numbers_at(a: &Analyzed, i: usize, out: &mut Vec<(i64, usize, usize)>) {
+    out.clear();
+    if i >= a.toks.len() {
+        return;
+    }
+    let w = a.word(i);
+    let b = w.as_bytes();
+    let neg = b.first() == Some(&b'-');
+    let digits_start = usize::from(neg);
+    let mut j = digits_start;
+    while j < b.len() && b[j].is_ascii_digit() {
+        j += 1;
+    }
+    if j > digits_start {
+        let value: i64 = w[digits_start..j].parse().unwrap_or(i64::MAX);
+        // Skip a fraction or minutes (3.5, 4:30, 1,000).
+        let mut k = j;
+        if k + 1 < b.len() && matches!(b[k], b'.' | b':' | b',') && b[k + 1].is_ascii_digit() {
+            k += 1;
+            while k < b.len() && b[k].is_ascii_digit() {
+                k += 1;
+            }
+        }
+        out.push((if neg { -value } else { value }, k, 1));
+        return;
+    }
+    let n = a.toks.len();
+    let same_seg = |x: usize| x < n && a.toks[x].seg == a.toks[i].seg;
+    let mut pos = i;
+    let mut base = 0i64;
+    // [a|one] hundred [and]
+    let first = a.word(pos);
+    if (first == "a" || first == "one") && same_seg(pos + 1) && a.word(pos + 1) == "hundred" {
+        base = 100;
+        pos += 2;
+    } else if first == "hundred" || first == "cien" {
+        base = 100;
+        pos += 1;
+    }
+    if base > 0 {
+        out.push((base, usize::MAX, pos - i));
+        if same_seg(pos) && a.word(pos) == "and" {
+            pos += 1;
+        }
+    }
+    if !same_seg(pos) {
+        return;
+    }
+    if let Some((v, tens)) = number_word(a.word(pos)) {
+        out.push((base + v, usize::MAX, pos + 1 - i));
+        if tens && same_seg(pos + 1) {
+            let mut next = pos + 1;
+            if a.word(next) == "y" && same_seg(next + 1) {
+                next += 1; // noventa y dos
+            }
+            if let Some((u, false)) = number_word(a.word(next)) {
+                if (1..10).contains(&u) {
+                    out.push((base + v + u, usize::MAX, next + 1 - i));
+                }
+            }
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn edit_distance_one() {
+        assert!(within_one("furnace", "furnace"));
+        assert!(within_one("furnsce", "furnace"), "s is next to a");
+        assert!(within_one("furnce", "furnace"), "a missed letter");
+        assert!(within_one("furnaec", "furnace"), "swapped letters");
+        assert!(within_one("furnacce", "furnace"), "a doubled letter");
+        assert!(
+            within_one("flodding", "flooding"),
+            "the wrong letter doubled"
+        );
+        assert!(!within_one("furnice", "furnace"), "i is far from a");
+        assert!(!within_one("frunaec", "furnace"));
+        assert!(!within_one("parked", "sparked"), "never the first letter");
+        assert!(!within_one("pissed", "passed"));
+        assert!(
+            !within_one("neighbor", "neighbors"),
+            "a plural is not a typo"
+        );
+        assert!(!within_one("sparking", "spark"));
+    }
+
+    #[test]
+    fn squeezing() {
+        assert_eq!(squeeze("stoooop", 2), "stoop");
+        assert_eq!(squeeze("stoooop", 1), "stop");
+        assert_eq!(squeeze("pleaseeee", 1), "please");
+    }
+
+    #[test]
+    fn folding() {
+        let none = HashMap::new();
+        assert_eq!(fold("¿Cuánto  cuesta?", &none), "cuanto cuesta?");
+        assert_eq!(fold("Đừng nhắn tin", &none), "dung nhan tin");
+        assert_eq!(fold("请不要再发，谢谢", &none), "请不要再发,谢谢");
+        assert_eq!(fold("  🔥🔥 ", &none), "");
+        assert_eq!(fold("STOP 🛑", &none), "stop stop");
+    }
+}
