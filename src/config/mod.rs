@@ -7,6 +7,7 @@
 
 pub mod escalation_templates;
 pub mod roster;
+pub mod translations;
 
 use crate::domain::template::{Template, TemplateError, BUSINESS_VARS, INSTANT_VARS};
 use crate::domain::{BusinessHours, PhoneNumber};
@@ -369,6 +370,9 @@ pub struct Business {
     pub emergency_menu: bool,
     /// Page texts, safety messages and call-flow words (`prompts/`).
     pub escalation: std::sync::Arc<crate::config::escalation_templates::EscalationTemplates>,
+    /// Templates in other languages (`prompts/<lang>/`), shared by the
+    /// businesses of one prompts directory.
+    pub translations: std::sync::Arc<translations::Translations>,
 }
 
 /// One step of the follow-up sequence.
@@ -650,6 +654,8 @@ impl Config {
                 path: examples_path.display().to_string(),
                 text,
             });
+        let translations =
+            std::sync::Arc::new(translations::Translations::load(&prompts_dir, &mut errs));
         let mut businesses = Vec::new();
         let mut by_number = HashMap::new();
         if raw.business.is_empty() {
@@ -1026,6 +1032,7 @@ impl Config {
                     roster,
                     emergency_menu,
                     escalation,
+                    translations: translations.clone(),
                 });
             }
         }

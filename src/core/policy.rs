@@ -40,7 +40,8 @@ impl Policy {
         // An edit to the rules must still read the owner's own examples as
         // they are labelled.
         if let (Some(c), Some(examples)) = (&classifier, &s.examples) {
-            for m in crate::core::classify::eval::check_examples(c, &examples.text, &examples.path) {
+            for m in crate::core::classify::eval::check_examples(c, &examples.text, &examples.path)
+            {
                 errs.push(ConfigError::new(
                     &format!("{}:{}", m.file, m.line),
                     "prompts/examples.tsv",

@@ -9,7 +9,7 @@
 //! the next timer.
 
 use crate::config::{Business, Config};
-use crate::core::classify::Hazard;
+use crate::core::classify::{Hazard, Language};
 use crate::core::escalation::{self, Action, Escalation, Event, Paging};
 use crate::core::jobs::{Job, Scheduled};
 use crate::domain::Lead;
@@ -56,8 +56,11 @@ pub async fn start(
     hazard: Hazard,
     what_they_said: &str,
     address: Option<&str>,
+    lang: Language,
     now: DateTime<Utc>,
 ) -> Result<Started, StoreError> {
+    // The caller's texts in their language; pages stay the business's own.
+    let to_caller = escalation::in_language(&b.escalation, &b.translations, lang);
     let Some(roster) = &b.roster else {
         // No roster: the caller still gets the safety advice at once.
         queue_text(
@@ -67,7 +70,7 @@ pub async fn start(
             lead,
             &lead.caller,
             MessageKind::Emergency,
-            b.escalation.safety(hazard, &b.name, Paging::NoRoster),
+            to_caller.safety(hazard, &b.name, Paging::NoRoster),
             now,
         )
         .await?;
@@ -100,7 +103,7 @@ pub async fn start(
                     escalation::Status::Acked => Paging::Taken,
                     _ => Paging::Now,
                 };
-                let advice = b.escalation.safety(hazard, &b.name, paging);
+                let advice = to_caller.safety(hazard, &b.name, paging);
                 queue_text(
                     tx,
                     config,
@@ -153,7 +156,8 @@ pub async fn start(
         at: now,
         tz: b.time_zone,
     });
-    let fresh = Escalation::new(lead.id, hazard, roster.chain_at(now), page);
+    let mut fresh = Escalation::new(lead.id, hazard, roster.chain_at(now), page);
+    fresh.language = (lang != Language::En).then(|| lang.as_str().to_string());
     let Some(id) = tx.insert_escalation(&b.id, &fresh, now).await? else {
         return Ok(Started::AlreadyPaging);
     };
@@ -380,7 +384,10 @@ async fn apply(
     actions: Vec<Action>,
     now: DateTime<Utc>,
 ) -> Result<(), StoreError> {
+    // Pages are in the business's words; the caller's texts in theirs.
     let t = &b.escalation;
+    let lang = Language::from_code(state.language.as_deref().unwrap_or("en"));
+    let to_caller = escalation::in_language(t, &b.translations, lang);
     for action in actions {
         match action {
             Action::PageSms { to, body, .. } => {
@@ -426,7 +433,7 @@ async fn apply(
                 .await?;
             }
             Action::CallerSafety { hazard } => {
-                let body = t.safety(hazard, &b.name, Paging::Now);
+                let body = to_caller.safety(hazard, &b.name, Paging::Now);
                 queue_text(
                     tx,
                     config,
@@ -440,7 +447,7 @@ async fn apply(
                 .await?;
             }
             Action::CallerConfirmation { tech_name } => {
-                let body = t.caller_confirmation(&tech_name, &b.name);
+                let body = to_caller.caller_confirmation(&tech_name, &b.name);
                 queue_text(
                     tx,
                     config,
@@ -454,7 +461,7 @@ async fn apply(
                 .await?;
             }
             Action::CallerUnanswered => {
-                let body = t.unanswered(&b.name);
+                let body = to_caller.unanswered(&b.name);
                 queue_text(
                     tx,
                     config,

@@ -303,6 +303,14 @@ impl Language {
             Language::Tl => "tl",
         }
     }
+
+    /// The language of a stored code; English for anything unknown.
+    pub fn from_code(code: &str) -> Language {
+        Language::ALL
+            .into_iter()
+            .find(|l| l.as_str() == code)
+            .unwrap_or(Language::En)
+    }
 }
 
 impl fmt::Display for Language {

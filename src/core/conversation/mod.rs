@@ -5,10 +5,12 @@
 
 mod carrier;
 mod follow_up;
+mod inbound;
 mod reply;
 mod who;
 
 pub use carrier::{on_carrier_error, CarrierEffect};
+pub use inbound::{in_language, joins_lead, on_text, TextDecision};
 pub use who::{party, Party};
 
 pub use follow_up::{
@@ -16,7 +18,8 @@ pub use follow_up::{
     FollowUpDecision, FollowUpDue, MIN_GAP,
 };
 pub use reply::{
-    on_reply, standalone_question, OfficeNotice, Reply, ReplyPlan, ASKED_DETAILS, ASKED_TIMING,
+    emergency_live, on_reply, standalone_question, OfficeNotice, Reply, ReplyPlan, ASKED_DETAILS,
+    ASKED_TIMING,
 };
 
 use crate::config::Business;
@@ -234,7 +237,14 @@ pub(crate) mod tests_support {
         let shipped = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("prompts");
         for entry in std::fs::read_dir(shipped).unwrap() {
             let entry = entry.unwrap();
-            if !entry.path().is_file() {
+            if entry.path().is_dir() {
+                // A language's translations (prompts/es/), as shipped.
+                let to = p.join(entry.file_name());
+                std::fs::create_dir_all(&to).unwrap();
+                for f in std::fs::read_dir(entry.path()).unwrap() {
+                    let f = f.unwrap();
+                    std::fs::copy(f.path(), to.join(f.file_name())).unwrap();
+                }
                 continue;
             }
             let to = p.join(entry.file_name());

@@ -6,9 +6,12 @@
 
 use crate::config::Business;
 use crate::core::classify::extract::Extracted;
-use crate::core::classify::{Hazard, Intent};
+use crate::core::classify::{Hazard, Intent, Language};
+use crate::core::conversation::in_language;
+use crate::core::escalation::{Escalation, Status};
 use crate::domain::Lead;
 use crate::domain::LeadStatus;
+use chrono::{DateTime, Duration, Utc};
 
 /// Bit in `Lead::questions_asked`: "what is the problem, and where?"
 pub const ASKED_DETAILS: i64 = 1;
@@ -21,6 +24,10 @@ pub struct Reply<'a> {
     pub lead: &'a Lead,
     pub intent: Intent,
     pub hazard: Option<Hazard>,
+    /// A hazard mentioned but not clearly happening: the office looks now.
+    pub possible_emergency: bool,
+    /// The language they wrote in: texts back use the owner's translation.
+    pub language: Language,
     /// Details from everything the customer said so far, this text included.
     pub details: &'a Extracted,
     /// The tracking number the conversation is on.
@@ -34,6 +41,8 @@ pub struct Reply<'a> {
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum OfficeNotice {
     Emergency,
+    /// A hazard mentioned, not clearly happening: look now, nobody paged.
+    PossibleEmergency,
     BookingRequest,
     PriceQuestion,
     NewMessage,
@@ -45,6 +54,7 @@ impl OfficeNotice {
     pub fn headline(self) -> &'static str {
         match self {
             OfficeNotice::Emergency => "EMERGENCY - call now",
+            OfficeNotice::PossibleEmergency => "Possible emergency - check now",
             OfficeNotice::BookingRequest => "Booking request",
             OfficeNotice::PriceQuestion => "Price question",
             OfficeNotice::NewMessage => "New message - needs a person",
@@ -78,7 +88,42 @@ pub struct ReplyPlan {
 ///   office gets the message. An answer to our question asks the next one
 ///   (at most two per lead) or, when we know enough, hands over the packet.
 pub fn on_reply(r: &Reply<'_>) -> ReplyPlan {
+    let mut plan = route(r);
+    // A hazard mentioned but not clearly happening ("is that a gas smell or
+    // the stove?"): whatever else the text gets, the office is told to look
+    // now, flagged. Nobody is paged on a maybe.
+    if r.possible_emergency && r.intent != Intent::Emergency {
+        plan.notify = Some(OfficeNotice::PossibleEmergency);
+    }
+    plan
+}
+
+/// How long after an emergency was taken (or, with no on-call chain, after
+/// the last word in the conversation) a caller's texts still go to the
+/// office instead of getting template replies.
+pub const EMERGENCY_LIVE: Duration = Duration::hours(12);
+
+/// Is an emergency on `lead` live — being paged, unanswered, or taken in
+/// the last [`EMERGENCY_LIVE`] — given its latest escalation, if any?
+pub fn emergency_live(lead: &Lead, escalation: Option<&Escalation>, now: DateTime<Utc>) -> bool {
+    if lead.hazard.is_none() {
+        return false;
+    }
+    match escalation {
+        Some(e) => {
+            matches!(e.status, Status::Paging | Status::Exhausted)
+                || (e.status == Status::Acked
+                    && e.acked_at.is_some_and(|t| now - t < EMERGENCY_LIVE))
+        }
+        // No roster, so no chain: the office has it while the conversation
+        // is going.
+        None => now - lead.last_activity_at < EMERGENCY_LIVE,
+    }
+}
+
+fn route(r: &Reply<'_>) -> ReplyPlan {
     let b = r.business;
+    let r_lang = r.language;
     let vars = b.vars(r.tracking_number);
     let mut lead = r.lead.clone();
     let was_awaiting = lead.awaiting_answer;
@@ -121,8 +166,9 @@ pub fn on_reply(r: &Reply<'_>) -> ReplyPlan {
         }
         Intent::Booking if lead.status != LeadStatus::BookingRequested => {
             lead.status = LeadStatus::BookingRequested;
-            let mut text = b.templates.booking_reply.render(&vars);
-            if let Some(q) = next_question(b, &mut lead, r.details) {
+            let mut text =
+                in_language(b, r_lang, "booking_reply", &b.templates.booking_reply).render(&vars);
+            if let Some(q) = next_question(b, r_lang, &mut lead, r.details) {
                 text = format!("{text} {q}");
             }
             plan(
@@ -136,7 +182,10 @@ pub fn on_reply(r: &Reply<'_>) -> ReplyPlan {
             lead.status = open_status(lead.status);
             plan(
                 lead,
-                Some(b.templates.pricing_reply.render(&vars)),
+                Some(
+                    in_language(b, r_lang, "pricing_reply", &b.templates.pricing_reply)
+                        .render(&vars),
+                ),
                 Some(OfficeNotice::PriceQuestion),
                 "pricing",
             )
@@ -151,7 +200,7 @@ pub fn on_reply(r: &Reply<'_>) -> ReplyPlan {
         _ => {
             lead.status = open_status(lead.status);
             if was_awaiting {
-                if let Some(q) = next_question(b, &mut lead, r.details) {
+                if let Some(q) = next_question(b, r_lang, &mut lead, r.details) {
                     let text = standalone_question(b, &q);
                     return plan(lead, Some(text), None, "answered_question");
                 }
@@ -159,7 +208,8 @@ pub fn on_reply(r: &Reply<'_>) -> ReplyPlan {
             }
             if !lead.acknowledged {
                 lead.acknowledged = true;
-                let text = b.templates.acknowledgement.render(&vars);
+                let text = in_language(b, r_lang, "acknowledgement", &b.templates.acknowledgement)
+                    .render(&vars);
                 return plan(
                     lead,
                     Some(text),
@@ -180,19 +230,23 @@ pub fn on_reply(r: &Reply<'_>) -> ReplyPlan {
 /// The next context question worth asking, if any, marking it asked.
 /// Details (what and where) come before timing (how urgent and when);
 /// each is asked at most once, so a lead gets at most two questions.
-fn next_question(b: &Business, lead: &mut Lead, d: &Extracted) -> Option<String> {
+fn next_question(b: &Business, r_lang: Language, lead: &mut Lead, d: &Extracted) -> Option<String> {
     let missing = d.missing();
     let lacks = |k: &str| missing.contains(&k);
     let vars = b.vars(&lead.tracking_number);
     if (lacks("problem") || lacks("address")) && lead.questions_asked & ASKED_DETAILS == 0 {
         lead.questions_asked |= ASKED_DETAILS;
         lead.awaiting_answer = true;
-        return Some(b.templates.question_details.render(&vars));
+        return Some(
+            in_language(b, r_lang, "question_details", &b.templates.question_details).render(&vars),
+        );
     }
     if (lacks("urgency") || lacks("best_time")) && lead.questions_asked & ASKED_TIMING == 0 {
         lead.questions_asked |= ASKED_TIMING;
         lead.awaiting_answer = true;
-        return Some(b.templates.question_timing.render(&vars));
+        return Some(
+            in_language(b, r_lang, "question_timing", &b.templates.question_timing).render(&vars),
+        );
     }
     None
 }
@@ -215,6 +269,8 @@ mod tests {
         let details = extract(said);
         let hazard = (intent == Intent::Emergency).then_some(Hazard::Gas);
         on_reply(&Reply {
+            possible_emergency: false,
+            language: Language::En,
             business: b,
             lead,
             intent,
@@ -228,6 +284,82 @@ mod tests {
 
     fn texted() -> Lead {
         lead(7, Utc.with_ymd_and_hms(2026, 11, 24, 16, 0, 0).unwrap())
+    }
+
+    /// A maybe-hazard gets the office's eyes now, nobody paged, and the
+    /// text's own reply still goes.
+    #[test]
+    fn a_possible_emergency_flags_the_office_without_paging() {
+        let c = config();
+        let b = c.business("spartan").unwrap();
+        let details = extract("not sure if that's a gas smell or the stove, can someone come by");
+        let p = on_reply(&Reply {
+            possible_emergency: true,
+            language: Language::En,
+            business: b,
+            lead: &texted(),
+            intent: Intent::Booking,
+            hazard: None,
+            details: &details,
+            tracking_number: "+15125550100",
+            emergency_live: false,
+        });
+        assert_eq!(p.notify, Some(OfficeNotice::PossibleEmergency));
+        assert!(p.reply.is_some(), "the booking reply still goes");
+        assert!(
+            p.lead.hazard.is_none(),
+            "not an emergency lead: nobody is paged"
+        );
+    }
+
+    /// A customer writing in Spanish gets the owner's Spanish templates.
+    #[test]
+    fn replies_use_the_customers_language_where_the_owner_ships_it() {
+        let c = config();
+        let b = c.business("spartan").unwrap();
+        let details = extract("cuanto cuesta");
+        let p = on_reply(&Reply {
+            possible_emergency: false,
+            language: Language::Es,
+            business: b,
+            lead: &texted(),
+            intent: Intent::Pricing,
+            hazard: None,
+            details: &details,
+            tracking_number: "+15125550100",
+            emergency_live: false,
+        });
+        let text = p.reply.unwrap();
+        let spanish = b.translations.get("es", "pricing_reply").expect("shipped");
+        assert_eq!(text, spanish.render(&b.vars("+15125550100")));
+        assert_ne!(
+            text,
+            b.templates.pricing_reply.render(&b.vars("+15125550100"))
+        );
+    }
+
+    #[test]
+    fn an_emergency_stays_live_while_paged_and_for_hours_after_it_is_taken() {
+        let t = Utc.with_ymd_and_hms(2026, 11, 24, 16, 0, 0).unwrap();
+        let mut l = texted();
+        assert!(!emergency_live(&l, None, t), "no hazard, no emergency");
+        l.hazard = Some("gas".into());
+        assert!(
+            emergency_live(&l, None, t),
+            "no roster: live while the talk goes on"
+        );
+        assert!(!emergency_live(&l, None, t + EMERGENCY_LIVE));
+        let page = crate::core::escalation::Page {
+            sms: String::new(),
+            script: String::new(),
+        };
+        let mut e = Escalation::new(l.id, Hazard::Gas, vec![], page);
+        e.status = Status::Paging;
+        assert!(emergency_live(&l, Some(&e), t + Duration::days(3)));
+        e.status = Status::Acked;
+        e.acked_at = Some(t);
+        assert!(emergency_live(&l, Some(&e), t + Duration::hours(11)));
+        assert!(!emergency_live(&l, Some(&e), t + Duration::hours(13)));
     }
 
     #[test]
@@ -289,6 +421,8 @@ mod tests {
         let b = c.business("spartan").unwrap();
         let details = extract("can you come back to fix the stove line");
         let over = on_reply(&Reply {
+            possible_emergency: false,
+            language: Language::En,
             business: b,
             lead: &l,
             intent: Intent::Booking,

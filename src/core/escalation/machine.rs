@@ -110,6 +110,10 @@ pub struct Escalation {
     pub acked_by: Option<OnCall>,
     pub acked_at: Option<DateTime<Utc>>,
     pub started_at: Option<DateTime<Utc>>,
+    /// The caller's language (`es`...), for the texts to them; `None`
+    /// (escalations stored before it existed): English.
+    #[serde(default)]
+    pub language: Option<String>,
 }
 
 impl Escalation {
@@ -126,6 +130,7 @@ impl Escalation {
             acked_by: None,
             acked_at: None,
             started_at: None,
+            language: None,
         }
     }
 

@@ -2,10 +2,12 @@
 
 use super::Page;
 use crate::config::escalation_templates::EscalationTemplates;
-use crate::core::classify::Hazard;
+use crate::config::translations::Translations;
+use crate::core::classify::{Hazard, Language};
 use crate::domain::template::Vars;
 use chrono::{DateTime, Utc};
 use chrono_tz::Tz;
+use std::borrow::Cow;
 
 /// The facts a page carries.
 #[derive(Debug, Clone)]
@@ -90,6 +92,25 @@ pub fn safety_template_key(h: Hazard) -> &'static str {
 pub(crate) const SMS_QUOTE_CHARS: usize = 300;
 /// Longest quote read out on a page call (about 30 s of speech).
 pub(crate) const SPOKEN_QUOTE_CHARS: usize = 400;
+
+/// The escalation's templates as a caller writing in `lang` reads them: the
+/// owner's translations (`prompts/<lang>/`) where they ship one.
+pub fn in_language<'a>(
+    t: &'a EscalationTemplates,
+    translations: &Translations,
+    lang: Language,
+) -> Cow<'a, EscalationTemplates> {
+    if lang == Language::En {
+        return Cow::Borrowed(t);
+    }
+    let mut out = t.clone();
+    for (key, template) in out.templates.iter_mut() {
+        if let Some(tr) = translations.get(lang.as_str(), key) {
+            *template = tr.clone();
+        }
+    }
+    Cow::Owned(out)
+}
 
 impl EscalationTemplates {
     /// The page texts for an emergency.

@@ -444,6 +444,7 @@ impl Shell {
             crate::core::classify::Hazard::Other,
             "pressed 1 for an emergency after hours; the on-call tech did not pick up",
             "ivr:emergency",
+            crate::core::classify::Language::En,
             now,
         )
         .await?;

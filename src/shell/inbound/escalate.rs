@@ -2,6 +2,7 @@
 //! the lead is marked, the office told and the on-call chain paged.
 
 use crate::config::Business;
+use crate::core::classify::Language;
 use crate::core::conversation;
 use crate::domain::LeadStatus;
 use crate::shell::Shell;
@@ -21,6 +22,12 @@ impl Shell {
     ) -> Result<bool, StoreError> {
         let c = self.policy.classifier.classify(transcript);
         if c.intent != crate::core::classify::Intent::Emergency {
+            if c.possible_emergency {
+                // Mentioned, not clearly happening: a person should look
+                // now, without paging anyone.
+                self.flag_possible_emergency(tx, b, lead_id, transcript, now)
+                    .await?;
+            }
             return Ok(false);
         }
         let hazard = c.hazard.unwrap_or(crate::core::classify::Hazard::Other);
@@ -31,6 +38,7 @@ impl Shell {
             hazard,
             transcript,
             "voicemail:emergency",
+            c.language,
             now,
         )
         .await?;
@@ -47,6 +55,7 @@ impl Shell {
         hazard: crate::core::classify::Hazard,
         said: &str,
         event: &str,
+        lang: Language,
         now: DateTime<Utc>,
     ) -> Result<(), StoreError> {
         let Some(mut lead) = tx.lead(lead_id).await? else {
@@ -82,6 +91,7 @@ impl Shell {
             hazard,
             said,
             packet.location.as_deref(),
+            lang,
             now,
         )
         .await?;
@@ -98,5 +108,40 @@ impl Shell {
             .await?;
         }
         Ok(())
+    }
+
+    /// A hazard mentioned uncertainly ("might be a gas smell?", a voicemail
+    /// about a heater with nobody at risk): the office gets the packet
+    /// flagged, to look now; nobody is paged.
+    pub(super) async fn flag_possible_emergency(
+        &self,
+        tx: &mut Tx,
+        b: &Business,
+        lead_id: i64,
+        said: &str,
+        now: DateTime<Utc>,
+    ) -> Result<(), StoreError> {
+        let Some(lead) = tx.lead(lead_id).await? else {
+            return Ok(());
+        };
+        tx.lead_event(lead.id, "possible_emergency", said, now)
+            .await?;
+        let (transcripts, texts) = tx.what_they_said(lead.id).await?;
+        let packet = crate::core::packet::Packet::build(&crate::core::packet::PacketInput {
+            business: b,
+            lead: &lead,
+            transcripts: &transcripts,
+            texts: &texts,
+            unreachable: false,
+        });
+        self.notify_office(
+            tx,
+            b,
+            &lead,
+            conversation::OfficeNotice::PossibleEmergency,
+            &packet,
+            now,
+        )
+        .await
     }
 }

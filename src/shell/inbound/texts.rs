@@ -54,7 +54,7 @@ impl Shell {
         m: &InboundSms<'_>,
         rx: &Received<'_>,
     ) -> Result<InboundOutcome, StoreError> {
-        use crate::core::classify::{keyword, Intent, Keyword};
+        use crate::core::classify::{keyword, Keyword};
         use crate::domain::ConsentAction;
         let now = self.now();
         let b = m.business;
@@ -108,13 +108,10 @@ impl Shell {
         tx.clear_unreachable(&b.id, m.from).await?;
         tx.lock_contact(&b.id, m.from, now).await?;
         let consent = tx.consent_state(&b.id, m.from).await?;
-        let lead = match tx.latest_lead(&b.id, m.from).await? {
-            Some(l)
-                if l.status.is_open()
-                    || now < l.first_call_at + self.config.service.instant_text_window =>
-            {
-                l
-            }
+        let window = self.config.service.instant_text_window;
+        let latest = tx.latest_lead(&b.id, m.from).await?;
+        let lead = match latest {
+            Some(l) if conversation::joins_lead(Some(&l), now, window) => l,
             _ => {
                 // Someone texted first: a new lead.
                 let id = tx
@@ -125,7 +122,7 @@ impl Shell {
                         status: LeadStatus::Engaged,
                         call_count: 0,
                         at: now,
-                        window_ends_at: now + self.config.service.instant_text_window,
+                        window_ends_at: now + window,
                         suppressed_reason: None,
                     })
                     .await?;
@@ -155,85 +152,62 @@ impl Shell {
             created_at: now,
         })
         .await?;
-        let vars = b.vars(m.to);
-        // The one text back, if any: (kind, body).
-        let mut queued: Option<(MessageKind, String)> = None;
-        // Carrier keywords first; then plain language ("please stop texting
-        // me", "ALTO") read by the owner's rules. When in doubt the rules
-        // lean to opt-out: any reasonable means of revoking consent counts.
         let classification = self.policy.classifier.classify(m.body);
-        let (intent, source) = match keyword(m.body) {
-            Some(k) => (Some(k), "keyword"),
-            None => (
-                match classification.intent {
-                    Intent::OptOut => Some(Keyword::Stop),
-                    Intent::OptIn => Some(Keyword::Start),
-                    Intent::Help => Some(Keyword::Help),
-                    _ => None,
-                },
-                "plain_language",
-            ),
-        };
-        let outcome = match intent {
-            Some(Keyword::Stop) => {
-                let was_out = consent == Some(ConsentAction::OptOut);
-                tx.record_consent(
-                    &b.id,
-                    m.from,
-                    ConsentAction::OptOut,
-                    source,
-                    Some(m.body),
-                    now,
-                )
+        let lang = classification.language;
+        let decision = conversation::on_text(keyword(m.body), &classification, consent);
+        if let Some((action, source)) = decision.consent {
+            tx.record_consent(&b.id, m.from, action, source, Some(m.body), now)
                 .await?;
-                tx.lead_event(lead.id, "opted_out", m.body, now).await?;
-                if !was_out {
-                    queued = Some((
-                        MessageKind::OptOutConfirmation,
-                        b.templates.opt_out_confirmation.render(&vars),
-                    ));
-                }
-                InboundOutcome::OptedOut {
-                    confirmation_queued: !was_out,
-                }
+            let event = match action {
+                ConsentAction::OptOut => Some("opted_out"),
+                ConsentAction::OptIn => Some("opted_in"),
+                ConsentAction::Help => None,
+            };
+            if let Some(event) = event {
+                tx.lead_event(lead.id, event, m.body, now).await?;
             }
-            Some(Keyword::Start) => {
-                let was_out = consent == Some(ConsentAction::OptOut);
-                tx.record_consent(
-                    &b.id,
-                    m.from,
-                    ConsentAction::OptIn,
-                    source,
-                    Some(m.body),
-                    now,
-                )
-                .await?;
-                tx.lead_event(lead.id, "opted_in", m.body, now).await?;
-                if was_out {
-                    queued = Some((
-                        MessageKind::OptInConfirmation,
-                        b.templates.opt_in_confirmation.render(&vars),
-                    ));
+        }
+        // The one text back, if any: (kind, body).
+        let vars = b.vars(m.to);
+        let words = |name: &str, original| conversation::in_language(b, lang, name, original);
+        let mut queued: Option<(MessageKind, String)> = decision.owed.map(|kind| {
+            let t = &b.templates;
+            let body = match kind {
+                MessageKind::OptOutConfirmation => {
+                    let mut body =
+                        words("opt_out_confirmation", &t.opt_out_confirmation).render(&vars);
+                    if let Some(hazard) = decision.emergency {
+                        // No other text may follow an opt-out: the safety
+                        // advice rides in its one confirmation.
+                        let advice = crate::core::escalation::in_language(
+                            &b.escalation,
+                            &b.translations,
+                            lang,
+                        )
+                        .safety(
+                            hazard,
+                            &b.name,
+                            crate::core::escalation::Paging::Now,
+                        );
+                        body = format!("{body} {advice}");
+                    }
+                    body
                 }
-                InboundOutcome::OptedIn {
-                    confirmation_queued: was_out,
+                MessageKind::OptInConfirmation => {
+                    words("opt_in_confirmation", &t.opt_in_confirmation).render(&vars)
                 }
-            }
-            Some(Keyword::Help) => {
-                tx.record_consent(
-                    &b.id,
-                    m.from,
-                    ConsentAction::Help,
-                    source,
-                    Some(m.body),
-                    now,
-                )
-                .await?;
-                if consent != Some(ConsentAction::OptOut) {
-                    queued = Some((MessageKind::HelpReply, b.templates.help_reply.render(&vars)));
-                }
-                InboundOutcome::Help
-            }
+                _ => words("help_reply", &t.help_reply).render(&vars),
+            };
+            (kind, body)
+        });
+        let outcome = match decision.consent.map(|(a, _)| a) {
+            Some(ConsentAction::OptOut) => InboundOutcome::OptedOut {
+                confirmation_queued: decision.owed.is_some(),
+            },
+            Some(ConsentAction::OptIn) => InboundOutcome::OptedIn {
+                confirmation_queued: decision.owed.is_some(),
+            },
+            Some(ConsentAction::Help) => InboundOutcome::Help,
             None => {
                 let plan = self
                     .route_reply(&mut tx, b, &lead, m, &classification, now)
@@ -247,7 +221,25 @@ impl Shell {
                 }
             }
         };
-        if matches!(intent, Some(Keyword::Help | Keyword::Start)) {
+        if let Some(hazard) = decision.emergency {
+            // Opted out and in danger: the office and the on-call chain
+            // still hear (staff pages never depend on the caller's consent).
+            self.escalate_lead(
+                &mut tx,
+                b,
+                lead.id,
+                hazard,
+                m.body,
+                "reply:emergency",
+                lang,
+                now,
+            )
+            .await?;
+        }
+        if matches!(
+            decision.consent,
+            Some((ConsentAction::OptIn | ConsentAction::Help, _))
+        ) {
             // Any text from them ends the follow-up sequence: they are
             // talking to us now (STOP already canceled everything).
             let mut l = lead.clone();
@@ -279,11 +271,6 @@ impl Shell {
     }
 }
 
-/// How long after an emergency was taken (or, with no on-call chain, after
-/// the last word in the conversation) a caller's texts still go to the
-/// office instead of getting template replies.
-const EMERGENCY_LIVE: chrono::Duration = chrono::Duration::hours(12);
-
 impl Shell {
     /// A reply that is not a carrier keyword: route it by intent (see
     /// [`conversation::on_reply`]) and apply the plan in `tx` — the lead, the end
@@ -300,27 +287,18 @@ impl Shell {
     ) -> Result<conversation::ReplyPlan, StoreError> {
         let (transcripts, texts) = tx.what_they_said(lead.id).await?;
         let details = crate::core::packet::details(&transcripts, &texts);
-        let emergency_live = match &lead.hazard {
-            None => false,
-            Some(_) => {
-                use crate::core::escalation::Status;
-                match tx.latest_escalation(lead.id).await? {
-                    Some((_, e)) => {
-                        matches!(e.status, Status::Paging | Status::Exhausted)
-                            || (e.status == Status::Acked
-                                && e.acked_at.is_some_and(|t| now - t < EMERGENCY_LIVE))
-                    }
-                    // No roster, so no chain: the office has it while the
-                    // conversation is going.
-                    None => now - lead.last_activity_at < EMERGENCY_LIVE,
-                }
-            }
+        let escalation = match &lead.hazard {
+            Some(_) => tx.latest_escalation(lead.id).await?.map(|(_, e)| e),
+            None => None,
         };
+        let emergency_live = conversation::emergency_live(lead, escalation.as_ref(), now);
         let mut plan = conversation::on_reply(&conversation::Reply {
             business: b,
             lead,
             intent: classification.intent,
             hazard: classification.hazard,
+            possible_emergency: classification.possible_emergency,
+            language: classification.language,
             details: &details,
             tracking_number: m.to,
             emergency_live,
@@ -362,9 +340,9 @@ impl Shell {
                 texts: &texts,
                 unreachable: false,
             });
-            self.notify_office(tx, b, &plan.lead, notice, &packet, now)
-                .await?;
             if notice == conversation::OfficeNotice::Emergency {
+                // The caller's safety text and the tech's page first: they
+                // take the sending number's next slots, the office after.
                 crate::shell::emergency::start(
                     tx,
                     &self.config,
@@ -376,10 +354,13 @@ impl Shell {
                         .unwrap_or(crate::core::classify::Hazard::Other),
                     m.body,
                     packet.location.as_deref(),
+                    classification.language,
                     now,
                 )
                 .await?;
             }
+            self.notify_office(tx, b, &plan.lead, notice, &packet, now)
+                .await?;
         }
         Ok(plan)
     }
