@@ -111,6 +111,16 @@ hours = { mon = "00:00-24:00", tue = "00:00-24:00", wed = "00:00-24:00", thu = "
 senders = { "+12125550100" = { registration = "10dlc", campaign_id = "CACME0001", status = "registered", mps = 1000 } }
 "#;
 
+/// The `[[business]]` tables of the shipped `ringback.toml`.
+pub fn shipped_businesses() -> String {
+    let path = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("ringback.toml");
+    let text = std::fs::read_to_string(path).unwrap();
+    let at = text
+        .find("[[business]]")
+        .expect("the shipped config has a business");
+    text[at..].to_string()
+}
+
 pub struct TestApp {
     pub running: Option<Running>,
     pub url: String,
@@ -182,6 +192,37 @@ impl TestApp {
         };
         app.start().await;
         app
+    }
+
+    /// The app with the businesses of the shipped `ringback.toml`, as a
+    /// new user runs it: its senders' real pace (1 text a second), roster,
+    /// dispatcher and follow-ups. (Its `[service]` and `[database]` give
+    /// way to the harness's test settings.)
+    pub async fn spawn_shipped(backend: Backend) -> TestApp {
+        Self::spawn_with(backend, &shipped_businesses(), "").await
+    }
+
+    /// Another instance of the service on the same database, clock and
+    /// carrier (PostgreSQL: several instances behind one load balancer).
+    pub async fn another_instance(&self) -> Running {
+        let config = Config::parse(&self.config_text, "test.toml", self.dir.path())
+            .unwrap_or_else(|e| panic!("{e}"));
+        Running::start(Options {
+            settings: self.settings(),
+            config,
+            clock: Arc::new(self.clock.clone()),
+        })
+        .await
+        .expect("the second instance starts")
+    }
+
+    /// Stops, and starts again on the same database with the config edited
+    /// by `edit` (what an owner's deploy of a changed `ringback.toml` does).
+    pub async fn restart_with(&mut self, edit: impl Fn(&str) -> String) {
+        let edited = edit(&self.config_text);
+        assert_ne!(edited, self.config_text, "the edit changed nothing");
+        self.config_text = edited;
+        self.crash_and_restart().await;
     }
 
     pub fn settings(&self) -> Settings {
@@ -270,6 +311,34 @@ impl TestApp {
             );
         }
         req.form(params).send().await.unwrap()
+    }
+
+    /// Posts a form signed as Twilio would sign it to another instance at
+    /// `base` (`http://127.0.0.1:port`).
+    pub async fn post_twilio_to(
+        &self,
+        base: &str,
+        path: &str,
+        params: &[(&str, &str)],
+    ) -> reqwest::Response {
+        let url = format!("{base}{path}");
+        let pairs: Vec<(String, String)> = params
+            .iter()
+            .map(|(k, v)| (k.to_string(), v.to_string()))
+            .collect();
+        let sig = signature::sign(
+            AUTH_TOKEN.as_bytes(),
+            &url,
+            &pairs,
+            signature::Algorithm::HmacSha1,
+        );
+        self.http
+            .post(&url)
+            .header("X-Twilio-Signature", sig)
+            .form(params)
+            .send()
+            .await
+            .unwrap()
     }
 
     /// Posts raw bytes with the given headers (for bad-input tests).

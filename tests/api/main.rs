@@ -17,6 +17,7 @@
 mod helpers;
 
 mod compliance;
+mod door;
 mod emergency;
 mod missed_call;
 mod multi_instance;

@@ -241,8 +241,11 @@ pub fn on_event(
                 out.push(Action::Exhausted);
                 return (s, out);
             }
-            page(&mut s, now, policy, &mut out);
+            // The caller's safety text first ("leave the house now"): it
+            // takes the sending number's next slot, the tech's page the one
+            // after (the page call rings at once either way).
             out.push(Action::CallerSafety { hazard: s.hazard });
+            page(&mut s, now, policy, &mut out);
         }
         Event::AckTimeout { step } => {
             if s.status != Status::Paging || step != s.step {

@@ -131,6 +131,9 @@ mod tests {
         assert_eq!(
             acts,
             vec![
+                Action::CallerSafety {
+                    hazard: Hazard::Gas
+                },
                 Action::PageSms {
                     step: 0,
                     to: phone(MIKE),
@@ -143,9 +146,6 @@ mod tests {
                 Action::ScheduleTimeout {
                     step: 0,
                     at: min(5)
-                },
-                Action::CallerSafety {
-                    hazard: Hazard::Gas
                 },
             ]
         );
