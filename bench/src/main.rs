@@ -183,8 +183,15 @@ struct Cli {
     /// instead of one far above the load, and report how its texts left:
     /// per second, sustained rate, none dropped. E.g. `--calls 1000 --rate
     /// 5000 --sender-mps 50 --drain 60`.
-    #[arg(long, value_name = "MPS")]
+    #[arg(long, alias = "mps", value_name = "MPS")]
     sender_mps: Option<f64>,
+
+    /// Offer exactly N calls at once (all in the first millisecond), e.g.
+    /// `--mps 1 --burst 60`: 60 callers missed in the same instant on one
+    /// 1 text/s number; the report gives each text's lateness against the
+    /// ideal schedule (one per period after the first).
+    #[arg(long, value_name = "N")]
+    burst: Option<u64>,
 
     /// Print the figures as one JSON line on stdout instead of the table.
     #[arg(long)]
@@ -407,7 +414,12 @@ async fn bench(cli: Cli) -> anyhow::Result<bool> {
 
 /// One run at `rate` against `database` (None: a fresh SQLite file).
 async fn run(cli: &Cli, rate: f64, database: Option<String>) -> anyhow::Result<Report> {
-    let calls = match cli.calls {
+    // A burst: every call in the first millisecond.
+    let rate = match cli.burst {
+        Some(n) => (n as f64) * 1000.0,
+        None => rate,
+    };
+    let calls = match cli.burst.or(cli.calls) {
         Some(calls) => calls,
         None if cli.duration > 0.0 => ((rate * cli.duration).round() as u64).max(1),
         None => bail!("--duration must be positive"),

@@ -13,6 +13,38 @@ pub struct SenderThroughput {
     pub per_second: Vec<u64>,
     /// First to last text, in seconds.
     pub span_secs: f64,
+    /// Each text's lateness against the ideal schedule, in ms, sorted.
+    pub lateness_ms: Vec<f64>,
+}
+
+/// Each text's lateness against the ideal schedule of a number allowed
+/// `mps` texts a second: the first `burst` (a tenth of a second's worth)
+/// at the first text's arrival, then one per period. Early texts count 0.
+pub fn lateness_ms(arrivals: &[Instant], mps: f64) -> Vec<f64> {
+    let Some(&first) = arrivals.first() else {
+        return Vec::new();
+    };
+    let burst = ((mps / 10.0).ceil() as usize).max(1);
+    let period = 1.0 / mps;
+    let mut out: Vec<f64> = arrivals
+        .iter()
+        .enumerate()
+        .map(|(i, t)| {
+            let ideal = i.saturating_sub(burst - 1) as f64 * period;
+            let actual = t.duration_since(first).as_secs_f64();
+            ((actual - ideal) * 1000.0).max(0.0)
+        })
+        .collect();
+    out.sort_by(f64::total_cmp);
+    out
+}
+
+fn percentile(sorted: &[f64], p: f64) -> f64 {
+    if sorted.is_empty() {
+        return 0.0;
+    }
+    let i = ((p / 100.0) * (sorted.len() - 1) as f64).round() as usize;
+    sorted[i.min(sorted.len() - 1)]
 }
 
 impl SenderThroughput {
@@ -36,6 +68,7 @@ impl SenderThroughput {
             texts: arrivals.len(),
             per_second,
             span_secs,
+            lateness_ms: lateness_ms(arrivals, mps),
         }
     }
 
@@ -65,7 +98,8 @@ impl SenderThroughput {
              first to last text:     {:.2} s\n  \
              texts per second:       [{}]\n  \
              whole seconds after the first: min {} / max {} per second\n  \
-             sustained rate after the first second's burst: {:.2} texts/s\n",
+             sustained rate after the first second's burst: {:.2} texts/s\n  \
+             lateness against the ideal schedule p50 / p99 / max: {:.1} / {:.1} / {:.1} ms\n",
             self.mps,
             self.texts,
             self.calls,
@@ -74,7 +108,10 @@ impl SenderThroughput {
             seconds.join(", "),
             min_full,
             max_full,
-            self.sustained_rate()
+            self.sustained_rate(),
+            percentile(&self.lateness_ms, 50.0),
+            percentile(&self.lateness_ms, 99.0),
+            self.lateness_ms.last().copied().unwrap_or(0.0),
         )
     }
 }
@@ -94,5 +131,18 @@ mod tests {
         assert_eq!(s.per_second, vec![10, 10, 10, 1]);
         assert!((s.sustained_rate() - 10.0).abs() < 1e-9);
         assert!(s.to_table().contains("0 not sent"));
+        assert!(s.lateness_ms.iter().all(|l| *l < 1e-6), "on schedule");
+    }
+
+    #[test]
+    fn lateness_is_measured_against_one_text_per_period() {
+        let t0 = Instant::now();
+        // 1/s: on time, on time, 250 ms late, on time (early counts 0).
+        let a = [0, 1000, 2250, 2900].map(|ms| t0 + Duration::from_millis(ms));
+        let l = lateness_ms(&a, 1.0);
+        assert_eq!(l.len(), 4);
+        assert!((l[3] - 250.0).abs() < 1e-6, "{l:?}");
+        assert!(l[..3].iter().all(|x| *x < 1e-6), "{l:?}");
+        assert!((percentile(&l, 50.0) - 0.0).abs() < 1e-9);
     }
 }
