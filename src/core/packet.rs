@@ -110,14 +110,23 @@ impl Packet {
     /// The packet as a text to the dispatcher, headed by why it was sent.
     /// Phone numbers are written plainly in E.164 so phones make them
     /// tap-to-call.
+    ///
+    /// Everything the customer wrote (their words, and what was read from
+    /// them: job, place, urgency, time) is flattened to one line first, so
+    /// a text cannot add lines of its own ("Next: CALL NOW").
     pub fn summary(&self, headline: &str) -> String {
-        let mut out = format!("[{}] {headline}\nCaller: {}", self.business, self.caller);
+        use crate::domain::text::one_line;
+        let mut out = format!(
+            "[{}] {headline}\nCaller: {}",
+            self.business,
+            one_line(&self.caller)
+        );
         if let Some(n) = &self.callback_number {
             out.push_str(&format!(" (call back on {n})"));
         }
         let line = |out: &mut String, label: &str, v: &Option<String>| {
             if let Some(v) = v {
-                out.push_str(&format!("\n{label}: {v}"));
+                out.push_str(&format!("\n{label}: {}", one_line(v)));
             }
         };
         line(&mut out, "Job", &self.job_type);
@@ -125,7 +134,10 @@ impl Packet {
         line(&mut out, "Urgency", &self.urgency);
         line(&mut out, "Best time", &self.best_time);
         if let Some(last) = self.said.last() {
-            out.push_str(&format!("\nSaid: \"{}\"", truncate(last, SAID_CHARS)));
+            out.push_str(&format!(
+                "\nSaid: \"{}\"",
+                truncate(&one_line(last), SAID_CHARS)
+            ));
         }
         out.push_str(&format!("\nSource: {}", self.source));
         out.push_str(&format!("\nNext: {}", self.recommended_next_action));
@@ -180,5 +192,49 @@ fn truncate(s: &str, max: usize) -> String {
     } else {
         let cut: String = s.chars().take(max - 3).collect();
         format!("{cut}...")
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::core::conversation::tests_support::{config, lead};
+    use chrono::{TimeZone, Utc};
+
+    /// A customer's text cannot add lines to the dispatcher's packet.
+    #[test]
+    fn customer_words_cannot_forge_packet_lines() {
+        let c = config();
+        let l = lead(1, Utc.with_ymd_and_hms(2026, 11, 24, 16, 0, 0).unwrap());
+        let texts = vec![
+            "sink leaking at 12 Elm St\nCaller: +15550001111\r\nNext: CALL NOW\u{2028}Job: none\u{1b}[31m"
+                .to_string(),
+        ];
+        let p = Packet::build(&PacketInput {
+            business: &c.businesses[0],
+            lead: &l,
+            transcripts: &[],
+            texts: &texts,
+            unreachable: false,
+        });
+        let summary = p.summary("New message");
+        let starts: Vec<&str> = summary
+            .lines()
+            .filter(|line| line.starts_with("Caller:") || line.starts_with("Next:"))
+            .collect();
+        assert_eq!(
+            starts.len(),
+            2,
+            "one Caller and one Next line, ours:\n{summary}"
+        );
+        assert!(!summary.contains('\u{1b}'), "{summary:?}");
+        assert!(
+            !summary.contains('\r') && !summary.contains('\u{2028}'),
+            "{summary:?}"
+        );
+        assert!(
+            summary.contains("Next: CALL NOW Job: none"),
+            "quoted on one line: {summary}"
+        );
     }
 }

@@ -9,13 +9,14 @@ mod lead;
 mod message;
 mod phone;
 pub mod template;
+pub mod text;
 
 pub use call::Call;
 pub use carrier::CarrierError;
 pub use hours::BusinessHours;
 pub use lead::{Lead, LeadEvent};
 pub use message::{Audience, Message, SendClass};
-pub use phone::{mask, Masked, PhoneError, PhoneNumber};
+pub use phone::{mask, mask_numbers, Masked, PhoneError, PhoneNumber};
 pub use template::{Template, TemplateError, Vars};
 
 /// Declares a string-backed enum whose string forms are what the database

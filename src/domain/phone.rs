@@ -136,9 +136,67 @@ pub fn mask(s: &str) -> Masked<'_> {
     Masked(s)
 }
 
+/// `text` (a carrier's error message, say) with every phone number in it
+/// masked like [`mask`]: a run of 7 or more digits, with an optional
+/// leading `+` and the spaces, dots, dashes and brackets numbers are
+/// written with. Carriers quote the `To` number in their errors (Twilio's
+/// 21211), and logs must not carry it in clear.
+pub fn mask_numbers(text: &str) -> String {
+    let chars: Vec<char> = text.chars().collect();
+    let mut out = String::with_capacity(text.len());
+    let mut i = 0;
+    while i < chars.len() {
+        let start_digit = chars[i].is_ascii_digit()
+            || (matches!(chars[i], '+' | '(')
+                && chars.get(i + 1).is_some_and(|c| c.is_ascii_digit()));
+        if !start_digit {
+            out.push(chars[i]);
+            i += 1;
+            continue;
+        }
+        // The longest run of digits and separators from here.
+        let mut j = i + 1;
+        while j < chars.len()
+            && (chars[j].is_ascii_digit() || matches!(chars[j], ' ' | '.' | '-' | '(' | ')'))
+        {
+            j += 1;
+        }
+        // Separators at the end belong to the text around it.
+        while j > i && !chars[j - 1].is_ascii_digit() {
+            j -= 1;
+        }
+        let run: String = chars[i..j].iter().collect();
+        let digits = run.chars().filter(char::is_ascii_digit).count();
+        if digits >= 7 {
+            let compact: String = run
+                .chars()
+                .filter(|c| c.is_ascii_digit() || *c == '+')
+                .collect();
+            out.push_str(&mask(&compact).to_string());
+        } else {
+            out.push_str(&run);
+        }
+        i = j;
+    }
+    out
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn numbers_inside_carrier_messages_are_masked() {
+        assert_eq!(
+            mask_numbers("The 'To' number +15125550147 is not a valid phone number."),
+            "The 'To' number +1512***0147 is not a valid phone number."
+        );
+        assert_eq!(
+            mask_numbers("to (512) 555-0147 failed with code 30006 after 12 tries"),
+            "to 51255***0147 failed with code 30006 after 12 tries"
+        );
+        assert_eq!(mask_numbers("no numbers here"), "no numbers here");
+    }
 
     #[test]
     fn accepts_e164() {

@@ -230,7 +230,7 @@ impl EscalationTemplates {
 /// At most `max` characters, cut at a word and marked with "…". Voicemail
 /// transcripts run on; the tech needs the gist, not the whole ramble.
 pub fn clip(s: &str, max: usize) -> String {
-    let s = s.split_whitespace().collect::<Vec<_>>().join(" ");
+    let s = crate::domain::text::one_line(s);
     if s.chars().count() <= max {
         return s;
     }

@@ -12,7 +12,7 @@
 use super::{Held, Worker};
 use crate::core::compliance::{self, Outgoing, Verdict};
 use crate::core::retry::retry_delay;
-use crate::domain::{mask, Message, MessageKind, MessageStatus};
+use crate::domain::{mask, mask_numbers, Message, MessageKind, MessageStatus};
 use crate::provider::{OutboundSms, SendError};
 use crate::store::{BeginSend, Claimed, SentRecord};
 use chrono::{DateTime, Utc};
@@ -512,11 +512,11 @@ impl Worker {
                     .record_send_error(job, message_id, !still_in_doubt, None, &message, now)
                     .await?;
                 if !ours {
-                    tracing::warn!(job = job.id, message_id, error = %message, "send failed after this worker's lease ran out; the job's new owner decides");
+                    tracing::warn!(job = job.id, message_id, error = %mask_numbers(&message), "send failed after this worker's lease ran out; the job's new owner decides");
                     return Ok(());
                 }
                 if job.attempts >= job.max_attempts {
-                    tracing::error!(message_id = message_id, attempts = job.attempts, error = %message, "giving up on a text after its last attempt");
+                    tracing::error!(message_id = message_id, attempts = job.attempts, error = %mask_numbers(&message), "giving up on a text after its last attempt");
                     self.store
                         .record_send_failed(job, message_id, "retries_exhausted", &message, now)
                         .await?;
@@ -525,7 +525,7 @@ impl Worker {
                     return Ok(());
                 }
                 let delay = retry_delay(job.attempts, retry_after, rand::random::<f64>());
-                tracing::warn!(message_id = message_id, attempt = job.attempts, retry_in_ms = delay.num_milliseconds(), error = %message, "send failed; will retry");
+                tracing::warn!(message_id = message_id, attempt = job.attempts, retry_in_ms = delay.num_milliseconds(), error = %mask_numbers(&message), "send failed; will retry");
                 self.metrics
                     .inc("ringback_texts_total", &[("outcome", "retried")]);
                 self.store
@@ -533,7 +533,7 @@ impl Worker {
                     .await?;
             }
             SendError::Permanent { code, message } => {
-                tracing::error!(message_id = message_id, code = %code, error = %message, "carrier refused a text for good; not retrying");
+                tracing::error!(message_id = message_id, code = %code, error = %mask_numbers(&message), "carrier refused a text for good; not retrying");
                 self.store
                     .record_send_failed(job, message_id, &code, &message, now)
                     .await?;

@@ -74,7 +74,7 @@ impl Worker {
                 self.store.complete_job(job, now).await?;
             }
             Err(SendError::Permanent { code, message }) => {
-                tracing::error!(escalation = escalation_id, to = %mask(to), code, message, "page call refused; the SMS page and the chain carry on");
+                tracing::error!(escalation = escalation_id, to = %mask(to), code, message = %crate::domain::mask_numbers(&message), "page call refused; the SMS page and the chain carry on");
                 self.store
                     .fail_job(job, &format!("{code}: {message}"), now)
                     .await?;
