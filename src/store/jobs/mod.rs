@@ -107,7 +107,7 @@ impl NewJob {
 
 /// Enqueues one job (see [`enqueue_many`]); false if a job with its
 /// unique key exists.
-pub(super) async fn enqueue(tx: &mut Tx, job: &NewJob, now: DateTime<Utc>) -> Result<bool> {
+async fn enqueue(tx: &mut Tx, job: &NewJob, now: DateTime<Utc>) -> Result<bool> {
     Ok(enqueue_many(tx, std::slice::from_ref(job), now).await? == 1)
 }
 
@@ -116,7 +116,7 @@ pub(super) async fn enqueue(tx: &mut Tx, job: &NewJob, now: DateTime<Utc>) -> Re
 /// new. On PostgreSQL, if any was enqueued, the workers of every instance
 /// are woken: `NOTIFY` is delivered at commit, only if the transaction
 /// commits, and repeats within one transaction fold into one.
-pub(super) async fn enqueue_many(tx: &mut Tx, jobs: &[NewJob], now: DateTime<Utc>) -> Result<u64> {
+async fn enqueue_many(tx: &mut Tx, jobs: &[NewJob], now: DateTime<Utc>) -> Result<u64> {
     if jobs.is_empty() {
         return Ok(0);
     }
@@ -260,7 +260,56 @@ impl Store {
     }
 }
 
-pub(super) async fn finish(
+impl Tx {
+    /// Enqueues a job; a job with the same unique key is not enqueued twice.
+    /// Returns false if the key already existed.
+    pub async fn enqueue(&mut self, job: &NewJob, now: DateTime<Utc>) -> Result<bool> {
+        enqueue(self, job, now).await
+    }
+
+    /// Enqueues several jobs in one statement, skipping any whose unique
+    /// key exists. Returns how many were new.
+    pub async fn enqueue_many(&mut self, jobs: &[NewJob], now: DateTime<Utc>) -> Result<u64> {
+        enqueue_many(self, jobs, now).await
+    }
+
+    /// Cancels a lead's pending jobs of the given kinds.
+    pub async fn cancel_lead_jobs(
+        &mut self,
+        lead_id: i64,
+        kinds: &[&str],
+        reason: &str,
+        now: DateTime<Utc>,
+    ) -> Result<u64> {
+        let mut n = 0;
+        for kind in kinds {
+            n += query("UPDATE jobs SET status = 'canceled', last_error = $3, updated_at = $4 WHERE lead_id = $1 AND kind = $2 AND status = 'pending'")
+                .bind(lead_id)
+                .bind(*kind)
+                .bind(reason)
+                .bind(to_ms(now))
+                .execute(self.conn())
+                .await?;
+        }
+        Ok(n)
+    }
+
+    /// Marks a job done (or `failed`, with `error`) inside this
+    /// transaction, so a timer's effects and its completion commit together:
+    /// a crash in between re-runs the whole step, never half of it.
+    /// Returns false if we no longer hold the job (lease lost).
+    pub async fn finish_job(
+        &mut self,
+        job: &Claimed,
+        failed: Option<&str>,
+        now: DateTime<Utc>,
+    ) -> Result<bool> {
+        let status = if failed.is_some() { "failed" } else { "done" };
+        finish(self.conn(), job, status, failed, now).await
+    }
+}
+
+async fn finish(
     pool: Target<'_>,
     job: &Claimed,
     status: &str,
