@@ -113,9 +113,8 @@ impl Config {
             instant_text_window: Duration::hours(s.instant_text_window_hours.unwrap_or(24) as i64),
             lease: Duration::seconds(s.lease_seconds.unwrap_or(30) as i64),
             max_attempts: s.max_attempts.unwrap_or(8) as i64,
-            // 256: with 64, sends in flight were what held the texts back
-            // once the worker had its own lane and thread (README "Measured",
-            // 2026-11-26 evening); a sender's rate limit still paces each number.
+            // Sends wait on the carrier's answer (100-300 ms), so the worker
+            // keeps many in flight; each sender's pace still limits a number.
             worker_concurrency: s.worker_concurrency.unwrap_or(256).max(1) as usize,
             max_body_bytes: s.max_body_bytes.unwrap_or(64 * 1024) as usize,
             send_timeout: std::time::Duration::from_millis(

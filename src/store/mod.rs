@@ -363,11 +363,10 @@ fn open_sqlite(path: &str, reader: bool, busy: Duration) -> Result<rusqlite::Con
         // of what a missed call writes lands at random places in indexes
         // keyed by call SID, caller and message SID, one page per insert,
         // and every page written goes to the WAL and then to the database
-        // file: at 5,000 calls/s for 60 s, 2 KiB pages wrote 44 KB per call
-        // against 58 KB, with the same CPU, and kept up better (4,826–4,999
-        // texts/s against 4,684–4,855, alternating runs); 1 KiB pages cost
-        // more CPU than they saved. Ignored for an existing database, which
-        // keeps the page size it was created with.
+        // file: smaller pages write fewer bytes per call for the same CPU
+        // (docs/benchmarks.md, "Known trade-offs"); 1 KiB pages cost more CPU
+        // than they save. Ignored for an existing database, which keeps the
+        // page size it was created with.
         c.execute_batch(&format!("PRAGMA page_size = {SQLITE_PAGE_SIZE};"))?;
         // journal_mode answers with a row, so it is read, not executed.
         let mode: String = c.query_row("PRAGMA journal_mode = WAL", [], |r| r.get(0))?;
