@@ -1,21 +1,24 @@
 //! Accuracy of the shipped rules on labelled replies and voicemail
-//! transcripts.
+//! transcripts in `tests/data/`.
 //!
-//! * `tune_*`: the six corpora of issue #21 (`tests/data/tune-*.tsv`),
-//!   written by independent writers from the label policy. Each asserts
-//!   accuracy, opt-out recall and emergency recall and precision at what the
-//!   rules reach, minus a small margin, never below the issue's targets
-//!   (93% accuracy, 98% opt-out recall, 96% emergency recall, 90%
-//!   emergency precision).
-//! * `corpus_accuracy`: the older shared development corpus (path from
-//!   `RINGBACK_CORPUS`, else `../shared/corpus/replies-dev.tsv` next to the
-//!   crate, else `/work/shared/corpus/replies-dev.tsv`; skipped if absent).
-//! * `heldout_accuracy`: `tests/data/heldout.tsv`.
-//! * `author_challenge`: `tests/data/author-challenge.tsv`, messages the
-//!   rules' author wrote from the label policy in phrasings the rules had
-//!   not seen, to find gaps (first-pass accuracy per batch: 86-96%). The
-//!   rules were then fixed for them, so this is a regression guard, not an
-//!   independent measure.
+//! Each corpus asserts accuracy, opt-out recall and emergency recall and
+//! precision at the figures the rules reach now (to the printed tenth of a
+//! percent, so one more misread fails), never below the issue's targets
+//! (93% accuracy, 98% opt-out recall, 96% emergency recall, 90% emergency
+//! precision):
+//!
+//! * `tune-*.tsv`: corpora written by independent writers from the label
+//!   policy, used to tune the rules.
+//! * `heldout1-*.tsv`: round 1's held-out corpora, measured once before any
+//!   tuning on them, tuning data since.
+//! * `tune-round2-author.tsv`, `author-challenge.tsv`: messages the rules'
+//!   author wrote from the label policy before looking at how the rules read
+//!   them (first-pass figures in docs/classifier.md); fixed since, so they
+//!   guard against regressions and do not measure generalisation.
+//! * `heldout.tsv`: an older sample; `corpus_accuracy`: the older shared
+//!   development corpus (path from `RINGBACK_CORPUS`, else
+//!   `../shared/corpus/replies-dev.tsv` next to the crate, else
+//!   `/work/shared/corpus/replies-dev.tsv`; skipped if absent).
 //!
 //! Every test prints its confusion matrix, per-intent recall and precision,
 //! and the misread lines: `cargo test --test classifier_corpus -- --nocapture`.
@@ -24,7 +27,7 @@ use ringback::core::classify::eval::Evaluation;
 use ringback::core::classify::{Classifier, Intent};
 use std::path::{Path, PathBuf};
 
-/// Minimum figures for one corpus.
+/// Minimum figures for one corpus, in percent.
 struct Floor {
     accuracy: f64,
     opt_out_recall: f64,
@@ -34,10 +37,10 @@ struct Floor {
 
 /// The issue's targets: no floor may be set below these.
 const TARGET: Floor = Floor {
-    accuracy: 0.93,
-    opt_out_recall: 0.98,
-    emergency_recall: 0.96,
-    emergency_precision: 0.90,
+    accuracy: 93.0,
+    opt_out_recall: 98.0,
+    emergency_recall: 96.0,
+    emergency_precision: 90.0,
 };
 
 fn evaluate(name: &str, tsv: &str) -> Evaluation {
@@ -54,6 +57,9 @@ fn evaluate(name: &str, tsv: &str) -> Evaluation {
     e
 }
 
+/// Fails when a figure drops below its floor. Floors are the figures the
+/// rules reach, to the printed tenth of a percent, so one more misread
+/// fails the test: a rule change that costs a message must say so here.
 fn check(name: &str, e: &Evaluation, floor: &Floor) {
     assert!(floor.accuracy >= TARGET.accuracy);
     assert!(floor.opt_out_recall >= TARGET.opt_out_recall);
@@ -79,13 +85,13 @@ fn check(name: &str, e: &Evaluation, floor: &Floor) {
     ];
     let low: Vec<String> = figures
         .iter()
-        .filter(|(_, got, min)| got < min)
-        .map(|(what, got, min)| format!("{what} {:.1}% < {:.1}%", 100.0 * got, 100.0 * min))
+        .filter(|(_, got, min)| 100.0 * got < min - 0.05)
+        .map(|(what, got, min)| format!("{what} {:.1}% < {min:.1}%", 100.0 * got))
         .collect();
     assert!(low.is_empty(), "{name}: {}", low.join(", "));
 }
 
-fn tune(file: &str, floor: Floor) {
+fn corpus(file: &str, floor: Floor) {
     let path = Path::new(env!("CARGO_MANIFEST_DIR"))
         .join("tests/data")
         .join(file);
@@ -94,84 +100,88 @@ fn tune(file: &str, floor: Floor) {
     check(file, &e, &floor);
 }
 
-#[test]
-fn tune_texts_a() {
-    tune(
-        "tune-texts-a.tsv",
-        Floor {
-            accuracy: 0.985,
-            opt_out_recall: 0.985,
-            emergency_recall: 0.975,
-            emergency_precision: 0.98,
-        },
-    );
+/// `corpus!(test_name, "file.tsv", accuracy, opt-out recall, emergency
+/// recall, emergency precision)`, figures in percent.
+macro_rules! corpus {
+    ($name:ident, $file:literal, $acc:literal, $oo:literal, $er:literal, $ep:literal) => {
+        #[test]
+        fn $name() {
+            corpus(
+                $file,
+                Floor {
+                    accuracy: $acc,
+                    opt_out_recall: $oo,
+                    emergency_recall: $er,
+                    emergency_precision: $ep,
+                },
+            );
+        }
+    };
 }
 
-#[test]
-fn tune_texts_b() {
-    tune(
-        "tune-texts-b.tsv",
-        Floor {
-            accuracy: 0.985,
-            opt_out_recall: 0.985,
-            emergency_recall: 0.975,
-            emergency_precision: 0.98,
-        },
-    );
-}
-
-#[test]
-fn tune_texts_d() {
-    tune(
-        "tune-texts-d.tsv",
-        Floor {
-            accuracy: 0.98,
-            opt_out_recall: 0.985,
-            emergency_recall: 0.975,
-            emergency_precision: 0.98,
-        },
-    );
-}
-
-#[test]
-fn tune_texts_e() {
-    tune(
-        "tune-texts-e.tsv",
-        Floor {
-            accuracy: 0.985,
-            opt_out_recall: 0.985,
-            emergency_recall: 0.975,
-            emergency_precision: 0.98,
-        },
-    );
-}
-
-#[test]
-fn tune_voicemail_a() {
-    tune(
-        "tune-voicemail-a.tsv",
-        Floor {
-            accuracy: 0.98,
-            opt_out_recall: 0.98,
-            emergency_recall: 0.97,
-            emergency_precision: 0.98,
-        },
-    );
-}
-
-#[test]
-fn tune_voicemail_c() {
-    tune(
-        "tune-voicemail-c.tsv",
-        Floor {
-            accuracy: 0.985,
-            opt_out_recall: 0.98,
-            emergency_recall: 0.975,
-            emergency_precision: 0.98,
-        },
-    );
-}
-
+// test, file, accuracy, opt-out recall, emergency recall, emergency precision
+corpus!(tune_texts_a, "tune-texts-a.tsv", 100.0, 100.0, 100.0, 100.0);
+corpus!(tune_texts_b, "tune-texts-b.tsv", 99.7, 100.0, 100.0, 100.0);
+corpus!(tune_texts_d, "tune-texts-d.tsv", 99.2, 100.0, 100.0, 100.0);
+corpus!(tune_texts_e, "tune-texts-e.tsv", 99.7, 100.0, 100.0, 100.0);
+corpus!(tune_texts_h, "tune-texts-h.tsv", 97.2, 100.0, 100.0, 100.0);
+corpus!(
+    tune_voicemail_a,
+    "tune-voicemail-a.tsv",
+    99.6,
+    100.0,
+    100.0,
+    100.0
+);
+corpus!(
+    tune_voicemail_c,
+    "tune-voicemail-c.tsv",
+    100.0,
+    100.0,
+    100.0,
+    100.0
+);
+corpus!(
+    tune_voicemail_e,
+    "tune-voicemail-e.tsv",
+    96.3,
+    100.0,
+    100.0,
+    100.0
+);
+corpus!(
+    heldout1_texts_c,
+    "heldout1-texts-c.tsv",
+    95.5,
+    100.0,
+    100.0,
+    97.3
+);
+corpus!(
+    heldout1_voicemail_b,
+    "heldout1-voicemail-b.tsv",
+    96.8,
+    100.0,
+    100.0,
+    98.6
+);
+corpus!(
+    tune_round2_author,
+    "tune-round2-author.tsv",
+    98.1,
+    100.0,
+    100.0,
+    97.6
+);
+corpus!(
+    author_challenge,
+    "author-challenge.tsv",
+    99.7,
+    100.0,
+    100.0,
+    99.7
+);
+corpus!(heldout, "heldout.tsv", 98.5, 100.0, 100.0, 100.0);
 fn corpus_path() -> Option<PathBuf> {
     let mut candidates = Vec::new();
     if let Ok(p) = std::env::var("RINGBACK_CORPUS") {
@@ -196,7 +206,11 @@ fn corpus_accuracy() {
     let Some(path) = corpus_path() else { return };
     let text = std::fs::read_to_string(&path).unwrap();
     let e = evaluate(&path.display().to_string(), &text);
-    assert!(e.accuracy() >= 0.95, "accuracy {:.3} < 0.95", e.accuracy());
+    assert!(
+        e.accuracy() >= 0.958,
+        "accuracy {:.3} < 0.958",
+        e.accuracy()
+    );
     assert_eq!(e.recall(Intent::OptOut), 1.0, "opt_out recall must be 100%");
     assert!(
         e.recall(Intent::Emergency) >= 0.98,
@@ -205,39 +219,5 @@ fn corpus_accuracy() {
     assert!(
         e.precision(Intent::Emergency) >= 0.95,
         "emergency precision below 95%"
-    );
-}
-
-#[test]
-fn heldout_accuracy() {
-    let e = evaluate("tests/data/heldout.tsv", include_str!("data/heldout.tsv"));
-    assert!(
-        e.accuracy() >= 0.95,
-        "held-out accuracy {:.3} < 0.95",
-        e.accuracy()
-    );
-    assert_eq!(e.recall(Intent::OptOut), 1.0, "opt_out recall must be 100%");
-    assert_eq!(
-        e.recall(Intent::Emergency),
-        1.0,
-        "emergency recall must be 100%"
-    );
-}
-
-#[test]
-fn author_challenge() {
-    let e = evaluate(
-        "tests/data/author-challenge.tsv",
-        include_str!("data/author-challenge.tsv"),
-    );
-    check(
-        "author-challenge.tsv",
-        &e,
-        &Floor {
-            accuracy: 0.98,
-            opt_out_recall: 0.98,
-            emergency_recall: 0.98,
-            emergency_precision: 0.98,
-        },
     );
 }

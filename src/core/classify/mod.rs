@@ -877,14 +877,16 @@ impl Ctx<'_> {
 impl Cues {
     /// A hazard at words `s..e` is over when a `[resolved]` cue comes after
     /// it ("the gas smell was the stove knob", "... turned out to be the
-    /// toaster") and no `[ongoing]` cue comes after that cue. A cue before
-    /// the hazard does not count: "the plumber fixed it last week now water
-    /// is pouring out of the wall" is a new flood.
+    /// toaster"), or a cue contains its first word ("thanks for fixing the
+    /// gas leak", "ya se arreglo la fuga", "it stopped sparking"), and no
+    /// `[ongoing]` cue comes after that cue. A cue wholly before the hazard
+    /// does not count: "the plumber fixed it last week now water is pouring
+    /// out of the wall" is a new flood.
     fn resolved(&self, s: usize, e: usize) -> bool {
         let last = self
             .resolved
             .iter()
-            .filter(|&&(rs, _)| rs >= e || rs > s)
+            .filter(|&&(rs, re)| rs >= e || rs > s || (rs <= s && re > s))
             .map(|&(rs, _)| rs)
             .max();
         match last {
@@ -966,6 +968,8 @@ mod tests {
             "please stop texting me tomorrow"
         );
         assert_eq!(c.normalize("pleaseeee"), "please");
+        // A dropped final g, when the -ing word is one the rules use.
+        assert_eq!(c.normalize("quit hittin my phone"), "quit hitting my phone");
         assert_eq!(
             c.normalize("um the the water uh heater"),
             "the water heater"
@@ -1070,6 +1074,12 @@ mod tests {
                 NotInterested,
             ),
             ("water's gone down now, we're fine", NotInterested),
+            // A cue that contains the hazard: it is the thing fixed.
+            ("ya se arreglo la fuga, gracias", NotInterested),
+            (
+                "the outlet stopped sparking after i flipped the breaker, can someone check it tomorrow",
+                Booking,
+            ),
             (
                 "CO alarm went off but it was just the battery, still want the furnace checked",
                 Booking,
@@ -1208,6 +1218,18 @@ mod tests {
             .matches
             .iter()
             .any(|m| m.hazard == Some(Hazard::Flooding) && m.effect == Effect::Found));
+    }
+
+    /// Opt-outs in languages without other rules: their letters are kept.
+    #[test]
+    fn opt_out_in_other_languages() {
+        use Intent::*;
+        expect(&[
+            ("Не пишите мне больше", OptOut),
+            ("문자 그만 보내세요", OptOut),
+            ("Pare de me mandar mensagem", OptOut),
+            ("Tanpri sispann voye mesaj ban mwen", OptOut),
+        ]);
     }
 
     #[test]

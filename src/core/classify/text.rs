@@ -265,6 +265,13 @@ impl TextRules {
                 return Some(Cow::Owned(one));
             }
         }
+        // A dropped final g ("hittin", "leakin", "smokin"): the -ing word.
+        if w.len() >= 5 && w.ends_with("in") {
+            let ing = format!("{w}g");
+            if self.is_known(&ing) {
+                return Some(Cow::Owned(ing));
+            }
+        }
         if self.fuzzy_min == 0 || w.len() < self.fuzzy_min {
             return None;
         }
@@ -691,6 +698,15 @@ pub(crate) fn fold(message: &str, chars: &HashMap<char, char>) -> String {
             continue;
         }
         let folded = fold_char(c);
+        if folded == " " && c.is_alphabetic() && !is_latin(c) {
+            // Cyrillic, Greek, Korean...: kept (lower case) so rules can
+            // name the usual "stop texting me" in those languages.
+            for l in c.to_lowercase() {
+                let mut b = [0u8; 4];
+                push(&mut out, l.encode_utf8(&mut b), &mut space);
+            }
+            continue;
+        }
         push(&mut out, folded, &mut space);
     }
     while out.ends_with(' ') {
@@ -702,6 +718,11 @@ pub(crate) fn fold(message: &str, chars: &HashMap<char, char>) -> String {
 /// Han ideographs (simplified and traditional Chinese).
 pub(crate) fn is_cjk(c: char) -> bool {
     matches!(c as u32, 0x3400..=0x4DBF | 0x4E00..=0x9FFF | 0xF900..=0xFAFF)
+}
+
+/// Latin letters (with accents): folded to ASCII or dropped, never kept.
+fn is_latin(c: char) -> bool {
+    (c as u32) < 0x0370 || (0x1E00..=0x1EFF).contains(&(c as u32))
 }
 
 /// Vietnamese letters that no other supported language uses.
