@@ -1,6 +1,8 @@
-//! The HTTP surface: carrier webhooks, ops endpoints and the admin API.
+//! The HTTP surface: carrier webhooks, ops endpoints, the admin API and the
+//! office's web app (`/app`).
 
 pub mod admin;
+pub mod app;
 pub mod error;
 pub mod limit;
 pub mod ops;
@@ -82,6 +84,7 @@ pub fn router(state: AppState) -> Router {
         )
         .route("/api/v1/leads/{id}/attempts", post(admin::log_attempt))
         .route("/api/v1/leads/{id}/texts", post(admin::text_lead))
+        .merge(app::routes())
         .layer(DefaultBodyLimit::max(limit))
         .layer(axum::middleware::from_fn_with_state(
             limit,

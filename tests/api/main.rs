@@ -16,6 +16,7 @@
 #[macro_use]
 mod helpers;
 
+mod app;
 mod compliance;
 mod door;
 mod emergency;
