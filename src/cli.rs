@@ -1,5 +1,5 @@
 //! Subcommands (design.md "External contract"): `serve` (default),
-//! `migrate`, `check-config [PATH]`, `classify`, `simulate`.
+//! `migrate`, `check-config [PATH]`, `classify`, `simulate`, `user`.
 
 use crate::config::Settings;
 use clap::{Parser, Subcommand};
@@ -45,6 +45,28 @@ enum Command {
     },
     /// Post signed webhooks for a missed call (and a reply) to a running instance.
     Simulate(crate::simulate::SimulateArgs),
+    /// The office's people (the web app at /app).
+    #[command(subcommand)]
+    User(UserCommand),
+}
+
+#[derive(Subcommand)]
+enum UserCommand {
+    /// Add a person; prints a one-time sign-in link (good for 72 hours).
+    Add {
+        /// Sign-in name: letters, digits, '.', '-', '_'.
+        name: String,
+        /// owner, manager or dispatcher.
+        #[arg(long)]
+        role: String,
+        /// A business they see (repeat for several); all when left out.
+        #[arg(long = "business", value_name = "ID")]
+        businesses: Vec<String>,
+    },
+    /// Print a new one-time sign-in link for someone (a forgotten password).
+    Link { name: String },
+    /// List the people.
+    List,
 }
 
 pub fn main() -> ExitCode {
@@ -83,6 +105,7 @@ pub fn main() -> ExitCode {
                         Ok(())
                     }
                     Command::Simulate(args) => crate::simulate::run(settings, args).await,
+                    Command::User(u) => user(&settings, u).await,
                     Command::CheckConfig { .. } | Command::Classify { .. } => unreachable!(),
                 }
             });
@@ -95,6 +118,59 @@ pub fn main() -> ExitCode {
             }
         }
     }
+}
+
+/// `ringback user ...`.
+async fn user(settings: &Settings, command: UserCommand) -> anyhow::Result<()> {
+    use crate::core::people::{Businesses, Role};
+    let shell = crate::startup::office_shell(settings).await?;
+    let base = crate::startup::base_url(settings);
+    match command {
+        UserCommand::Add {
+            name,
+            role,
+            businesses,
+        } => {
+            let role = Role::parse(&role).ok_or_else(|| {
+                anyhow::anyhow!("role {role:?} is not one of owner, manager, dispatcher")
+            })?;
+            let businesses = if businesses.is_empty() {
+                Businesses::All
+            } else {
+                Businesses::Only(businesses)
+            };
+            let (_, token) = shell.add_person(&name, role, &businesses).await?;
+            println!(
+                "added {name} ({}); their one-time sign-in link (72 hours):\n{base}/app/welcome/{token}",
+                role.as_str()
+            );
+        }
+        UserCommand::Link { name } => {
+            let token = shell.new_sign_in_link(&name).await?;
+            println!(
+                "a new one-time sign-in link for {name} (72 hours):\n{base}/app/welcome/{token}"
+            );
+        }
+        UserCommand::List => {
+            for u in shell.store.users().await? {
+                println!(
+                    "{}\t{}\t{}\t{}",
+                    u.name,
+                    u.role,
+                    u.businesses,
+                    if u.disabled {
+                        "disabled"
+                    } else if u.password_hash.is_none() {
+                        "link not used"
+                    } else {
+                        "active"
+                    }
+                );
+            }
+        }
+    }
+    shell.store.close().await;
+    Ok(())
 }
 
 fn check_config(path: &std::path::Path) -> ExitCode {

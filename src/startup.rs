@@ -361,3 +361,27 @@ pub fn webhook_keys(settings: &Settings) -> WebhookKeys {
         },
     }
 }
+
+/// A shell on the configured database, without a server or a worker: for
+/// the command line's office tasks (`ringback user ...`).
+pub async fn office_shell(settings: &Settings) -> anyhow::Result<Shell> {
+    let config = Config::load(&settings.config_path).map_err(|e| anyhow::anyhow!("{e}"))?;
+    let policy = Arc::new(crate::core::Policy::new(&config).map_err(|e| anyhow::anyhow!("{e}"))?);
+    let store = open_store(settings, &crate::config::DatabaseConfig::default()).await?;
+    Ok(Shell {
+        config: Arc::new(config),
+        policy,
+        store,
+        clock: Arc::new(SystemClock),
+        metrics: Arc::new(Metrics::new()),
+        wake: Arc::new(Notify::new()),
+    })
+}
+
+/// Where this instance is reached, for links it prints.
+pub fn base_url(settings: &Settings) -> String {
+    settings
+        .public_url
+        .clone()
+        .unwrap_or_else(|| format!("http://localhost:{}", settings.port))
+}

@@ -1,7 +1,9 @@
-//! The HTTP surface: carrier webhooks, ops endpoints and the admin API.
+//! The HTTP surface: carrier webhooks, ops endpoints, the admin API and the
+//! office's web app (`/app`).
 
 pub mod admin;
 pub mod admin_guard;
+pub mod app;
 pub mod error;
 pub mod limit;
 pub mod ops;
@@ -93,6 +95,7 @@ pub fn router(state: AppState) -> Router {
             admin_guard::AdminGuard::new(),
             admin_guard::admin,
         ))
+        .merge(app::routes())
         .layer(DefaultBodyLimit::max(limit))
         .layer(axum::middleware::from_fn_with_state(
             body_timeout,

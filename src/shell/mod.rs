@@ -9,6 +9,7 @@ pub mod emergency;
 pub mod inbound;
 pub mod office;
 pub mod outbox;
+pub mod people;
 pub mod worker;
 
 use crate::clock::Clock;

@@ -32,7 +32,9 @@ mod leads;
 mod lines;
 mod lite;
 mod messages;
+mod queue;
 pub(crate) mod rows;
+mod users;
 mod webhooks;
 // Sender health (migration 0002): carrier errors per number, owner alerts.
 mod health;
@@ -42,7 +44,9 @@ pub use health::SenderHealthRow;
 pub use jobs::{BeginSend, Claimed, JobStatus, NewJob, SentRecord, JOBS_CHANNEL, SEND_BATCH};
 pub use leads::LeadFilter;
 pub use lines::LineDepth;
+pub use queue::{QueueFilter, Tab};
 pub use rows::{NewLead, NewMessage};
+pub use users::UserRow;
 
 use crate::config::DatabaseConfig;
 use db::{query, FromDb, Row, Target};

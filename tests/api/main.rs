@@ -16,6 +16,7 @@
 #[macro_use]
 mod helpers;
 
+mod app;
 mod broken_db;
 mod compliance;
 mod door;
