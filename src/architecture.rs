@@ -8,7 +8,8 @@
 //! store, provider            3  rows; carriers' wire formats
 //! core                       2  decisions: no I/O, no tokio, no rows
 //! config                     1  the owner's config, as data
-//! domain, clock, metrics     0  vocabulary and plumbing
+//! domain, clock, metrics,    0  vocabulary and plumbing
+//!   logging
 //! ```
 //!
 //! A unit is a top-level module, or a direct submodule of `core`, `shell`,
@@ -25,7 +26,7 @@ mod tests {
     /// Each top-level module's layer.
     fn layer(top: &str) -> Option<u8> {
         Some(match top {
-            "domain" | "clock" | "metrics" => 0,
+            "domain" | "clock" | "metrics" | "logging" => 0,
             "config" => 1,
             "core" => 2,
             "store" | "provider" => 3,

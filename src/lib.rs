@@ -22,6 +22,7 @@ pub mod core;
 pub mod domain;
 
 pub mod http;
+pub mod logging;
 pub mod metrics;
 
 pub mod provider;

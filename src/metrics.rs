@@ -66,6 +66,11 @@ const HELP: &[(&str, &str, &str)] = &[
         "Webhooks received, by kind and outcome.",
     ),
     (
+        "ringback_webhooks_shed_total",
+        "counter",
+        "Webhooks answered 503 unread because too many were in flight and waiting ([http] caps), by reason; the carrier retries them.",
+    ),
+    (
         "ringback_texts_total",
         "counter",
         "Outbound texts by outcome (sent, suppressed, failed, retried, held).",

@@ -112,6 +112,17 @@ pub async fn open_store(
                 crate::config::redact_url(&settings.database_url)
             )
         })?;
+    // Proven before anything is served (and before migrations, whose own
+    // errors would name neither cause nor fix): the database can be
+    // written, and its schema is ringback's, not from a newer release.
+    let named = || {
+        format!(
+            "cannot use the database at {}",
+            crate::config::redact_url(&settings.database_url)
+        )
+    };
+    store.check_writable().await.with_context(named)?;
+    store.check_schema().await.with_context(named)?;
     store
         .migrate()
         .await
@@ -183,6 +194,7 @@ impl Running {
             admin_token,
             accepting: accepting.clone(),
             worker_up: worker_up_rx.clone(),
+            overload: crate::http::overload::Overload::new(&config.http, metrics.clone()),
         };
         let (shutdown, shutdown_rx) = watch::channel(false);
         let worker = Worker {
@@ -190,7 +202,7 @@ impl Running {
             provider: provider.clone(),
             clock: clock.clone(),
             config: config.clone(),
-            metrics,
+            metrics: metrics.clone(),
             wake,
             status_callback: status_callback_url(settings.public_url.as_deref()),
             public_url: settings.public_url.clone(),
@@ -205,18 +217,10 @@ impl Running {
             .with_context(|| format!("cannot listen on {bind}"))?;
         let addr = listener.local_addr()?;
         let app = router(state);
-        let mut rx = shutdown_rx;
+        let http = config.http.clone();
+        let rx = shutdown_rx;
         let server = tokio::spawn(async move {
-            let graceful = async move {
-                let _ = rx.wait_for(|stop| *stop).await;
-            };
-            let app = app.into_make_service_with_connect_info::<SocketAddr>();
-            if let Err(e) = axum::serve(listener, app)
-                .with_graceful_shutdown(graceful)
-                .await
-            {
-                tracing::error!(error = %e, "HTTP server stopped with an error");
-            }
+            crate::http::serve::serve(listener, app, &http, rx).await;
         });
         tracing::info!(
             %addr,
@@ -338,14 +342,10 @@ async fn shutdown_signal() {
     }
 }
 
-/// Logs to stderr; `RUST_LOG` picks the level (default: info).
+/// Logs to stderr; `RUST_LOG` picks the level (default: info). Every
+/// value is escaped onto one line (see [`crate::logging`]).
 pub fn init_tracing() {
-    let filter = tracing_subscriber::EnvFilter::try_from_default_env()
-        .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("info,sqlx=warn,tower_http=warn"));
-    let _ = tracing_subscriber::fmt()
-        .with_env_filter(filter)
-        .with_writer(std::io::stderr)
-        .try_init();
+    crate::logging::init();
 }
 
 /// The keys webhooks are checked against (and `simulate` signs with).

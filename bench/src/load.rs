@@ -63,6 +63,12 @@ pub struct LoadResult {
     /// Webhooks that found every in-flight slot taken.
     pub cap_hits: u64,
     pub peak_in_flight: usize,
+    /// Scheduled send → response of the webhooks answered 200 only: what
+    /// accepted work saw while the rest was shed (`--overload`).
+    pub accepted_latency_us: Histogram<u64>,
+    /// Callers whose every delivery was answered 503 (shed): the carrier
+    /// retries those later, so no text is due to them yet.
+    pub shed_callers: std::collections::HashSet<String>,
 }
 
 /// Distinct, valid-looking NANP numbers `+1 NPA 55X XXXX`: area codes
@@ -151,6 +157,9 @@ struct Schedule {
 struct Collector {
     ok: u64,
     errors: BTreeMap<String, u64>,
+    accepted_latency_us: Histogram<u64>,
+    accepted_callers: std::collections::HashSet<String>,
+    shed_callers: std::collections::HashSet<String>,
     latency_us: Histogram<u64>,
     service_us: Histogram<u64>,
     send_lag_us: Histogram<u64>,
@@ -162,6 +171,9 @@ impl Collector {
         Self {
             ok: 0,
             errors: BTreeMap::new(),
+            accepted_latency_us: latency_histogram(),
+            accepted_callers: Default::default(),
+            shed_callers: Default::default(),
             latency_us: latency_histogram(),
             service_us: latency_histogram(),
             send_lag_us: latency_histogram(),
@@ -171,6 +183,7 @@ impl Collector {
 
     fn record(
         &mut self,
+        caller: &str,
         outcome: Result<(), String>,
         scheduled: Instant,
         sent: Instant,
@@ -183,8 +196,18 @@ impl Collector {
         self.service_us.saturating_record(micros(sent, done));
         self.send_lag_us.saturating_record(micros(scheduled, sent));
         match outcome {
-            Ok(()) => self.ok += 1,
-            Err(kind) => *self.errors.entry(kind).or_default() += 1,
+            Ok(()) => {
+                self.ok += 1;
+                self.accepted_latency_us
+                    .saturating_record(micros(scheduled, done));
+                self.accepted_callers.insert(caller.to_string());
+            }
+            Err(kind) => {
+                if kind == "503" {
+                    self.shed_callers.insert(caller.to_string());
+                }
+                *self.errors.entry(kind).or_default() += 1
+            }
         }
         self.last_response = Some(self.last_response.map_or(done, |t| t.max(done)));
     }
@@ -277,7 +300,8 @@ pub async fn run(
                 }
                 let caller = numbers.get(i);
                 let webhook = Arc::new(missed_call_webhook(&target, &caller));
-                schedule.callers.insert(caller, scheduled);
+                schedule.callers.insert(caller.clone(), scheduled);
+                let caller: Arc<str> = caller.into();
                 for _ in 0..duplicates {
                     let permit = match slots.clone().try_acquire_owned() {
                         Ok(permit) => permit,
@@ -289,11 +313,12 @@ pub async fn run(
                     let in_flight = max_in_flight - slots.available_permits();
                     schedule.peak_in_flight = schedule.peak_in_flight.max(in_flight);
                     sent.fetch_add(1, Ordering::Relaxed);
-                    let (client, url, webhook, collector) = (
+                    let (client, url, webhook, collector, caller) = (
                         client.clone(),
                         url.clone(),
                         webhook.clone(),
                         collector.clone(),
+                        caller.clone(),
                     );
                     runtime.spawn(async move {
                         let sent_at = Instant::now();
@@ -302,7 +327,7 @@ pub async fn run(
                         collector
                             .lock()
                             .unwrap()
-                            .record(outcome, scheduled, sent_at, done);
+                            .record(&caller, outcome, scheduled, sent_at, done);
                         drop(permit);
                     });
                 }
@@ -335,7 +360,25 @@ pub async fn run(
         send_lag_us: collector.send_lag_us,
         cap_hits,
         peak_in_flight,
+        accepted_latency_us: collector.accepted_latency_us,
+        // A caller with one delivery accepted (--duplicates) is texted.
+        shed_callers: collector
+            .shed_callers
+            .difference(&collector.accepted_callers)
+            .cloned()
+            .collect(),
     })
+}
+
+/// `send` for one webhook, for probes after the load.
+pub async fn send_one(
+    client: &reqwest::Client,
+    target: &Target,
+    caller: &str,
+) -> Result<(), String> {
+    let url = reqwest::Url::parse(&format!("{}{WEBHOOK_PATH}", target.public_url))
+        .map_err(|e| e.to_string())?;
+    send(client, url, &missed_call_webhook(target, caller)).await
 }
 
 /// `Ok` for `200` with a TwiML `<Response>` body; otherwise what went wrong.

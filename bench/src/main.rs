@@ -55,6 +55,7 @@
 
 mod classifier;
 mod load;
+mod overload;
 mod postgres;
 mod report;
 mod service;
@@ -192,6 +193,19 @@ struct Cli {
     /// ideal schedule (one per period after the first).
     #[arg(long, value_name = "N")]
     burst: Option<u64>,
+
+    /// Overload: offer more than the service takes and check it stays
+    /// bounded: webhooks beyond its `[http]` caps answered 503 at once,
+    /// accepted ones still fast (their own p99), every accepted caller
+    /// texted once, peak RSS, and how long after the load webhooks are
+    /// answered promptly again. E.g. `--overload --rate 10000 --duration 5`.
+    #[arg(long)]
+    overload: bool,
+
+    /// With --overload: the service's `[http]` caps, webhooks in flight and
+    /// waiting, as `INFLIGHT,QUEUED` (default: the service's, 1024,4096).
+    #[arg(long, value_name = "CAPS", value_delimiter = ',')]
+    webhook_caps: Option<Vec<u32>>,
 
     /// Print the figures as one JSON line on stdout instead of the table.
     #[arg(long)]
@@ -449,6 +463,16 @@ async fn run(cli: &Cli, rate: f64, database: Option<String>) -> anyhow::Result<R
             None => service::render_config(),
         },
     };
+    let config = match (&cli.webhook_caps, cli.overload) {
+        (Some(caps), _) if caps.len() != 2 => {
+            bail!("--webhook-caps takes two numbers: INFLIGHT,QUEUED")
+        }
+        (Some(caps), true) => format!(
+            "{config}\n[http]\nmax_inflight_webhooks = {}\nmax_queued_webhooks = {}\n",
+            caps[0], caps[1]
+        ),
+        _ => config,
+    };
     std::fs::write(&config_path, config)?;
     let database_url = match database {
         Some(url) => url,
@@ -523,6 +547,7 @@ async fn run(cli: &Cli, rate: f64, database: Option<String>) -> anyhow::Result<R
         &mock,
         Duration::from_secs_f64(cli.drain),
         Duration::from_secs_f64(cli.settle),
+        cli.overload,
     )
     .await?;
 
@@ -561,6 +586,12 @@ async fn run(cli: &Cli, rate: f64, database: Option<String>) -> anyhow::Result<R
     } else {
         print!("{}", report.to_table());
     }
+    if let Some(o) = &measured.overload {
+        eprint!(
+            "{}",
+            o.to_table(&measured.load, report.service_peak_rss_mib)
+        );
+    }
     if let Some(mps) = cli.sender_mps {
         let empty = Vec::new();
         let arrivals = measured
@@ -586,6 +617,7 @@ struct Measured {
     load: load::LoadResult,
     mock: Snapshot,
     drain: Duration,
+    overload: Option<overload::Overload>,
 }
 
 /// Offers the load, then waits (at most `drain`) until every caller has a
@@ -596,8 +628,14 @@ async fn measure(
     mock: &MockTwilio,
     drain: Duration,
     settle: Duration,
+    overload: bool,
 ) -> anyhow::Result<Measured> {
-    let load = load::run(plan, target, &CallerNumbers::random()).await?;
+    let mut load = load::run(plan, target, &CallerNumbers::random()).await?;
+    let overload = if overload {
+        Some(overload::after_load(target, &mut load).await)
+    } else {
+        None
+    };
 
     let expected: HashSet<String> = load.callers.keys().cloned().collect();
     let drain_start = Instant::now();
@@ -611,6 +649,7 @@ async fn measure(
         mock: mock.snapshot(),
         load,
         drain: drained,
+        overload,
     })
 }
 
@@ -715,6 +754,7 @@ mod tests {
             &mock,
             Duration::from_secs(20),
             Duration::from_millis(100),
+            false,
         )
         .await
         .unwrap();
@@ -784,6 +824,7 @@ mod tests {
             &mock,
             Duration::from_millis(200),
             Duration::ZERO,
+            false,
         )
         .await
         .unwrap();

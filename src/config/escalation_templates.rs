@@ -143,7 +143,7 @@ impl EscalationTemplates {
         for (key, file, default) in TEMPLATE_FILES {
             let (shown, text) =
                 read(file).unwrap_or_else(|| (format!("prompts/{file}"), default.to_string()));
-            match Template::parse(&text, &shown).and_then(|t| {
+            match Template::parse_for(&text, &shown, placeholders_of(key)).and_then(|t| {
                 t.check_placeholders(placeholders_of(key))?;
                 Ok(t)
             }) {

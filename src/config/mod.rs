@@ -13,6 +13,8 @@
 //! roster and the escalation texts.
 
 pub mod escalation_templates;
+mod http;
+mod locate;
 mod parse;
 mod raw;
 pub mod roster;
@@ -20,6 +22,7 @@ mod settings;
 mod templates;
 pub mod translations;
 
+pub use http::HttpConfig;
 pub use parse::parse_duration;
 pub use settings::{redact_url, Settings, TwilioSettings};
 
@@ -47,6 +50,8 @@ pub struct Config {
     pub service: ServiceConfig,
     /// Connection pool and timeouts (`[database]`).
     pub database: DatabaseConfig,
+    /// Connections, slow clients and overload (`[http]`).
+    pub http: HttpConfig,
     pub businesses: Vec<Business>,
     /// Tracking number -> index into `businesses`.
     by_number: HashMap<String, usize>,
@@ -341,6 +346,8 @@ impl Config {
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct ConfigError {
     pub file: String,
+    /// The line and column (1-based) in `file`, where known.
+    pub at: Option<(usize, usize)>,
     pub key: String,
     pub message: String,
     pub fix: String,
@@ -350,6 +357,7 @@ impl ConfigError {
     pub fn new(file: &str, key: &str, message: impl Into<String>, fix: impl Into<String>) -> Self {
         ConfigError {
             file: file.into(),
+            at: None,
             key: key.into(),
             message: message.into(),
             fix: fix.into(),
@@ -359,14 +367,16 @@ impl ConfigError {
 
 impl fmt::Display for ConfigError {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        // `file:line:column:` as compilers write it, so an editor or a
+        // terminal jumps there.
+        write!(f, "{}", self.file)?;
+        if let Some((line, col)) = self.at {
+            write!(f, ":{line}:{col}")?;
+        }
         if self.key.is_empty() {
-            write!(f, "{}: {}\n  fix: {}", self.file, self.message, self.fix)
+            write!(f, ": {}\n  fix: {}", self.message, self.fix)
         } else {
-            write!(
-                f,
-                "{}: `{}` {}\n  fix: {}",
-                self.file, self.key, self.message, self.fix
-            )
+            write!(f, ": `{}` {}\n  fix: {}", self.key, self.message, self.fix)
         }
     }
 }

@@ -97,15 +97,38 @@ impl Config {
     /// Parses config text; relative paths are resolved against `base`.
     pub fn parse(text: &str, file: &str, base: &Path) -> Result<Config, ConfigErrors> {
         let raw: RawConfig = toml::from_str(text).map_err(|e| {
-            ConfigErrors(vec![ConfigError::new(
+            let mut err = ConfigError::new(
                 file,
                 "",
-                e.to_string().trim().to_string(),
+                e.message().trim().to_string(),
                 "fix the TOML syntax or the key named above (see README: configuration reference)",
-            )])
+            );
+            err.at = e.span().map(|s| super::locate::line_col(text, s.start));
+            ConfigErrors(vec![err])
         })?;
+        Config::check(raw, file, base).map_err(|mut errs| {
+            // Each mistake in this file names its line and column (the
+            // templates' own files name theirs).
+            for e in errs
+                .0
+                .iter_mut()
+                .filter(|e| e.file == file && e.at.is_none())
+            {
+                e.at = Some(
+                    super::locate::locate(text, &e.key)
+                        // Not in the file at all: where it would be added.
+                        .unwrap_or_else(|| super::locate::line_col(text, text.len())),
+                );
+            }
+            errs
+        })
+    }
+
+    /// Checks every key of the parsed file.
+    fn check(raw: RawConfig, file: &str, base: &Path) -> Result<Config, ConfigErrors> {
         let mut errs = Vec::new();
         let database = DatabaseConfig::parse(raw.database, file, &mut errs);
+        let http = super::HttpConfig::parse(raw.http, file, &mut errs);
         let s = raw.service.unwrap_or_default();
         let prompts_dir = base.join(s.prompts_dir.as_deref().unwrap_or("prompts"));
         let service = ServiceConfig {
@@ -151,6 +174,20 @@ impl Config {
                     service.send_timeout.as_secs_f64()
                 ),
                 "raise lease_seconds or lower send_timeout_seconds (defaults: 30 and 10)",
+            ));
+        }
+        // A carrier's webhook is a few hundred bytes to a few KB (a long
+        // text, a transcript): below 1 KB every one would be answered 413
+        // and nothing would ever be recorded.
+        if s.max_body_bytes.is_some_and(|n| n < 1024) {
+            errs.push(ConfigError::new(
+                file,
+                "service.max_body_bytes",
+                format!(
+                    "{} is too small: every webhook would be refused with 413 and no call or text recorded",
+                    s.max_body_bytes.unwrap_or(0)
+                ),
+                "use 65536 (the default); a carrier's webhook is up to a few KB",
             ));
         }
         if s.max_attempts == Some(0) {
@@ -576,6 +613,7 @@ impl Config {
             file: file.to_string(),
             service,
             database,
+            http,
             businesses,
             by_number,
         })

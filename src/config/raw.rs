@@ -14,6 +14,7 @@ use std::collections::BTreeMap;
 pub(super) struct RawConfig {
     pub(super) service: Option<RawService>,
     pub(super) database: Option<RawDatabase>,
+    pub(super) http: Option<super::http::RawHttp>,
     #[serde(default)]
     pub(super) business: Vec<RawBusiness>,
 }

@@ -105,7 +105,7 @@ pub(super) fn load_template(
     let path = prompts_dir.join(rel);
     let shown = path.display().to_string();
     match std::fs::read_to_string(&path) {
-        Ok(t) => match Template::parse(&t, &shown).and_then(|t| {
+        Ok(t) => match Template::parse_for(&t, &shown, allowed).and_then(|t| {
             t.check_placeholders(allowed)?;
             Ok(t)
         }) {

@@ -93,7 +93,7 @@ impl Translations {
                         continue;
                     }
                 };
-                match Template::parse(&text, &shown).and_then(|t| {
+                match Template::parse_for(&text, &shown, allowed).and_then(|t| {
                     t.check_placeholders(allowed)?;
                     Ok(t)
                 }) {

@@ -68,6 +68,7 @@ impl Policy {
         let mut warnings = Vec::new();
         for b in &config.businesses {
             warnings.extend(on_call_gaps(b));
+            warnings.extend(nothing_can_send(b));
             for f in lint::lint_business(b) {
                 match f.severity {
                     lint::Severity::Error => errs.push(ConfigError::new(
@@ -95,6 +96,33 @@ impl Policy {
             _ => Err(ConfigErrors(errs)),
         }
     }
+}
+
+/// A business none of whose numbers may send (all pending, rejected or not
+/// registered): calls are recorded, but no caller is ever texted back, no
+/// reply answered, no tech paged by text. Not an error (a number awaiting
+/// its 10DLC approval is a normal first week), but said loudly, at every
+/// start and by `check-config`, with each number's state.
+fn nothing_can_send(b: &Business) -> Option<String> {
+    if b.numbers
+        .iter()
+        .any(|n| b.sender(n.as_str()).is_some_and(|s| s.may_send()))
+    {
+        return None;
+    }
+    let states: Vec<String> = b
+        .numbers
+        .iter()
+        .map(|n| match b.sender(n.as_str()) {
+            Some(s) => format!("{n} is {}", s.status.as_str()),
+            None => format!("{n} has no `senders` entry"),
+        })
+        .collect();
+    Some(format!(
+        "NOTHING CAN BE SENT for business \"{}\": {}; until a number is registered (10DLC) or verified (toll-free), missed calls are recorded but no caller is texted back (fix: when the carrier approves it, set status = \"registered\" in its `senders` entry)",
+        b.id,
+        states.join(", ")
+    ))
 }
 
 /// Stretches of the week nobody is on call: the owner alone is paged then.

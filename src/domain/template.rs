@@ -98,6 +98,15 @@ impl fmt::Display for TemplateError {
 impl Template {
     /// Parses `text`; `{{` and `}}` are literal braces.
     pub fn parse(text: &str, file: &str) -> Result<Template, TemplateError> {
+        let all: Vec<&str> = PLACEHOLDERS.iter().map(|(p, _)| *p).collect();
+        Template::parse_for(text, file, &all)
+    }
+
+    /// Parses a template rendered with the placeholders `allowed`: a typo
+    /// is answered with the closest of those, and the list it offers holds
+    /// only those (a hint naming `{tech}` for an instant text would only
+    /// lead to the next error).
+    pub fn parse_for(text: &str, file: &str, allowed: &[&str]) -> Result<Template, TemplateError> {
         let source = text.trim_end_matches(['\n', '\r']).to_string();
         let mut parts = Vec::new();
         let mut lit = String::new();
@@ -132,15 +141,22 @@ impl Template {
                     }
                     let name = name.trim().to_string();
                     if !PLACEHOLDERS.iter().any(|(p, _)| *p == name) {
-                        let known: Vec<String> = PLACEHOLDERS
+                        let known: Vec<String> =
+                            allowed.iter().map(|p| format!("{{{p}}}")).collect();
+                        let near = allowed
                             .iter()
-                            .map(|(p, _)| format!("{{{p}}}"))
-                            .collect();
+                            .map(|p| (distance(p, &name), *p))
+                            .filter(|(d, _)| *d <= 2)
+                            .min();
+                        let guess = match near {
+                            Some((_, p)) => format!("did you mean `{{{p}}}`? "),
+                            None => String::new(),
+                        };
                         return Err(TemplateError {
                             file: file.into(),
                             line: line_of(i),
                             message: format!(
-                                "unknown placeholder `{{{name}}}`; use one of {}",
+                                "unknown placeholder `{{{name}}}`; {guess}this template can use {}",
                                 known.join(" ")
                             ),
                         });
@@ -220,6 +236,24 @@ impl Template {
         }
         out
     }
+}
+
+/// Edits (insert, delete, change a character) from `a` to `b`.
+fn distance(a: &str, b: &str) -> usize {
+    let b: Vec<char> = b.chars().collect();
+    let mut row: Vec<usize> = (0..=b.len()).collect();
+    for (i, ca) in a.chars().enumerate() {
+        let mut prev = row[0];
+        row[0] = i + 1;
+        for (j, cb) in b.iter().enumerate() {
+            let here = row[j + 1];
+            row[j + 1] = (prev + usize::from(ca != *cb))
+                .min(row[j] + 1)
+                .min(here + 1);
+            prev = here;
+        }
+    }
+    row[b.len()]
 }
 
 /// Values for placeholders.

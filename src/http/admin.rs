@@ -5,7 +5,7 @@ use super::AppState;
 use crate::domain::LeadStatus;
 use crate::shell::office::{CallAttempt, LeadUpdate, OfficeError, OfficeText};
 use crate::store::LeadFilter;
-use axum::extract::rejection::{JsonRejection, QueryRejection};
+use axum::extract::rejection::{JsonRejection, PathRejection, QueryRejection};
 use axum::extract::{Path, Query, State};
 use axum::http::{HeaderMap, StatusCode};
 use axum::Json;
@@ -203,9 +203,10 @@ pub async fn list_leads(
 pub async fn lead_detail(
     State(s): State<AppState>,
     headers: HeaderMap,
-    Path(id): Path<i64>,
+    id: Result<Path<i64>, PathRejection>,
 ) -> Result<Json<serde_json::Value>, ApiError> {
     authorize(&s, &headers)?;
+    let id = lead_id(id)?;
     let store = &s.shell.store;
     let lead = store
         .lead(id)
@@ -253,11 +254,12 @@ pub async fn lead_detail(
 pub async fn update_lead(
     State(s): State<AppState>,
     headers: HeaderMap,
-    Path(id): Path<i64>,
+    id: Result<Path<i64>, PathRejection>,
     body: Result<Json<LeadUpdate>, JsonRejection>,
 ) -> Result<Json<serde_json::Value>, ApiError> {
     authorize(&s, &headers)?;
-    let Json(u) = body.map_err(|e| ApiError::BadRequest(e.body_text()))?;
+    let id = lead_id(id)?;
+    let u = json_body(body)?;
     let lead = s.shell.update_lead_by_office(id, &u).await?;
     Ok(Json(serde_json::json!({ "lead": lead })))
 }
@@ -266,11 +268,12 @@ pub async fn update_lead(
 pub async fn log_attempt(
     State(s): State<AppState>,
     headers: HeaderMap,
-    Path(id): Path<i64>,
+    id: Result<Path<i64>, PathRejection>,
     body: Result<Json<CallAttempt>, JsonRejection>,
 ) -> Result<(StatusCode, Json<serde_json::Value>), ApiError> {
     authorize(&s, &headers)?;
-    let Json(a) = body.map_err(|e| ApiError::BadRequest(e.body_text()))?;
+    let id = lead_id(id)?;
+    let a = json_body(body)?;
     let lead = s.shell.log_call_attempt(id, &a).await?;
     Ok((
         StatusCode::CREATED,
@@ -284,16 +287,41 @@ pub async fn log_attempt(
 pub async fn text_lead(
     State(s): State<AppState>,
     headers: HeaderMap,
-    Path(id): Path<i64>,
+    id: Result<Path<i64>, PathRejection>,
     body: Result<Json<OfficeText>, JsonRejection>,
 ) -> Result<(StatusCode, Json<serde_json::Value>), ApiError> {
     authorize(&s, &headers)?;
-    let Json(t) = body.map_err(|e| ApiError::BadRequest(e.body_text()))?;
+    let id = lead_id(id)?;
+    let t = json_body(body)?;
     let message_id = s.shell.text_from_office(id, &t).await?;
     Ok((
         StatusCode::ACCEPTED,
         Json(serde_json::json!({ "message_id": message_id, "status": "queued" })),
     ))
+}
+
+/// The lead id of a `/api/v1/leads/{id}…` path, read after the token is
+/// checked (so a stranger's malformed path gets the same 401 as any other
+/// request of theirs). The answer does not quote the path back.
+fn lead_id(id: Result<Path<i64>, PathRejection>) -> Result<i64, ApiError> {
+    match id {
+        Ok(Path(id)) => Ok(id),
+        Err(_) => Err(ApiError::BadRequest(
+            "the lead id in the path must be a whole number, e.g. /api/v1/leads/42".into(),
+        )),
+    }
+}
+
+/// A JSON body: a body over `max_body_bytes` is a 413 that says so (not a
+/// 400 about its syntax), anything else unreadable a 400 saying why.
+fn json_body<T>(body: Result<Json<T>, JsonRejection>) -> Result<T, ApiError> {
+    match body {
+        Ok(Json(v)) => Ok(v),
+        Err(e) if e.status() == StatusCode::PAYLOAD_TOO_LARGE => Err(ApiError::TooLarge(
+            "the request body is over the max_body_bytes limit in ringback.toml".into(),
+        )),
+        Err(e) => Err(ApiError::BadRequest(e.body_text())),
+    }
 }
 
 impl From<OfficeError> for ApiError {

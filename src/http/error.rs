@@ -31,6 +31,9 @@ pub enum ApiError {
     Conflict(crate::shell::office::Conflict),
     #[error("{0}")]
     UnsupportedMediaType(String),
+    /// A body over `max_body_bytes`.
+    #[error("{0}")]
+    TooLarge(String),
     /// We are shutting down or the database is unreachable: retry later.
     #[error("{0}")]
     Unavailable(String),
@@ -47,6 +50,7 @@ impl ApiError {
             ApiError::NotFound(_) => StatusCode::NOT_FOUND,
             ApiError::Conflict(_) => StatusCode::CONFLICT,
             ApiError::UnsupportedMediaType(_) => StatusCode::UNSUPPORTED_MEDIA_TYPE,
+            ApiError::TooLarge(_) => StatusCode::PAYLOAD_TOO_LARGE,
             ApiError::Unavailable(_) | ApiError::Store(_) => StatusCode::SERVICE_UNAVAILABLE,
         }
     }
@@ -62,6 +66,7 @@ impl ApiError {
             ApiError::NotFound(_) => "not_found",
             ApiError::Conflict(_) => "conflict",
             ApiError::UnsupportedMediaType(_) => "unsupported_media_type",
+            ApiError::TooLarge(_) => "too_large",
             ApiError::Unavailable(_) | ApiError::Store(_) => "unavailable",
         }
     }
@@ -121,34 +126,50 @@ pub async fn explain_rejections(
         return resp;
     }
     let (parts, body) = resp.into_parts();
-    let message = match status {
+    // The answer may quote what the caller sent (it is theirs); the log
+    // line never does: a rejection text echoes raw input ("Cannot parse
+    // `1\nFORGED LINE`"), so the log says which kind of refusal it was.
+    let (message, logged) = match status {
         // (axum adds the `Allow` header itself, outside this layer.)
         StatusCode::METHOD_NOT_ALLOWED if path.starts_with("/webhooks/") => {
-            format!("{method} is not allowed on {path}; carriers POST webhooks")
+            let m = format!("{method} is not allowed on {path}; carriers POST webhooks");
+            (m.clone(), m)
         }
         StatusCode::METHOD_NOT_ALLOWED => {
-            format!("{method} is not allowed on {path}; see the Allow header")
+            let m = format!("{method} is not allowed on {path}; see the Allow header");
+            (m.clone(), m)
         }
-        StatusCode::PAYLOAD_TOO_LARGE => format!(
-            "the request body is over the {max_body_bytes}-byte limit (max_body_bytes in ringback.toml)"
+        StatusCode::PAYLOAD_TOO_LARGE => {
+            let m = format!(
+                "the request body is over the {max_body_bytes}-byte limit (max_body_bytes in ringback.toml)"
+            );
+            (m.clone(), m)
+        }
+        StatusCode::NOT_FOUND => (
+            format!("nothing is served at {path}"),
+            "no such path".to_string(),
         ),
-        StatusCode::NOT_FOUND => format!("nothing is served at {path}"),
         _ => {
             let said = axum::body::to_bytes(body, 1024).await.unwrap_or_default();
             let said = String::from_utf8_lossy(&said);
             let said = said.trim();
             if said.is_empty() {
-                format!("{method} {path} was refused")
+                let m = format!("{method} {path} was refused");
+                (m.clone(), m)
             } else {
-                format!("the request could not be read: {said}")
+                (
+                    format!("the request could not be read: {said}"),
+                    "the request could not be read (path, query or body malformed)".to_string(),
+                )
             }
         }
     };
+    let path = crate::logging::clip(&path, 120);
     if status == StatusCode::NOT_FOUND && !path.starts_with("/webhooks/") {
         // Scanners probe paths all day; not worth a warning each.
-        tracing::info!(%method, %path, status = status.as_u16(), error = %message, "request rejected");
+        tracing::info!(%method, path, status = status.as_u16(), error = logged, "request rejected");
     } else {
-        tracing::warn!(%method, %path, status = status.as_u16(), error = %message, "request rejected");
+        tracing::warn!(%method, path, status = status.as_u16(), error = logged, "request rejected");
     }
     let mut out = (
         status,

@@ -1,10 +1,13 @@
 //! The HTTP surface: carrier webhooks, ops endpoints and the admin API.
 
 pub mod admin;
+pub mod admin_guard;
 pub mod error;
 pub mod limit;
 pub mod ops;
+pub mod overload;
 pub mod senders;
+pub mod serve;
 pub mod twilio;
 
 use crate::provider::twilio::signature::WebhookKeys;
@@ -33,6 +36,8 @@ pub struct AppState {
     pub accepting: Arc<AtomicBool>,
     /// False once the worker has stopped (`/readyz` fails).
     pub worker_up: tokio::sync::watch::Receiver<bool>,
+    /// The webhooks in flight and waiting (see `overload.rs`).
+    pub overload: Arc<overload::Overload>,
 }
 
 impl AppState {
@@ -43,6 +48,8 @@ impl AppState {
 
 pub fn router(state: AppState) -> Router {
     let limit = state.shell.config.service.max_body_bytes;
+    let body_timeout = state.shell.config.http.body_timeout;
+    let overload = state.overload.clone();
     Router::new()
         .route("/webhooks/twilio/voice", post(twilio::voice))
         .route("/webhooks/twilio/voice/dial", post(twilio::voice_dial))
@@ -82,10 +89,24 @@ pub fn router(state: AppState) -> Router {
         )
         .route("/api/v1/leads/{id}/attempts", post(admin::log_attempt))
         .route("/api/v1/leads/{id}/texts", post(admin::text_lead))
+        .layer(axum::middleware::from_fn_with_state(
+            admin_guard::AdminGuard::new(),
+            admin_guard::admin,
+        ))
         .layer(DefaultBodyLimit::max(limit))
+        .layer(axum::middleware::from_fn_with_state(
+            body_timeout,
+            serve::body_deadline,
+        ))
         .layer(axum::middleware::from_fn_with_state(
             limit,
             error::explain_rejections,
+        ))
+        // Outermost: a request over the caps is answered before anything
+        // else is spent on it.
+        .layer(axum::middleware::from_fn_with_state(
+            overload,
+            overload::webhooks,
         ))
         .layer(TraceLayer::new_for_http())
         .with_state(state)

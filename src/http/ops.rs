@@ -24,13 +24,21 @@ pub async fn readyz(State(s): State<AppState>) -> impl IntoResponse {
             "the worker has stopped: nothing is sending texts".to_string(),
         );
     }
-    match s.shell.store.ping().await {
+    if let Err(e) = s.shell.store.ping().await {
+        tracing::warn!(error = %e, "readiness check: database unreachable");
+        return (
+            StatusCode::SERVICE_UNAVAILABLE,
+            "database unreachable".to_string(),
+        );
+    }
+    // Reads answering is not enough: every webhook writes.
+    match s.shell.store.probe_write(s.shell.clock.now()).await {
         Ok(()) => (StatusCode::OK, "ready".to_string()),
         Err(e) => {
-            tracing::warn!(error = %e, "readiness check: database unreachable");
+            tracing::warn!(error = %e, "readiness check: the database refuses writes");
             (
                 StatusCode::SERVICE_UNAVAILABLE,
-                "database unreachable".to_string(),
+                "the database refuses writes".to_string(),
             )
         }
     }
@@ -61,6 +69,17 @@ pub async fn metrics(State(s): State<AppState>) -> impl IntoResponse {
             values: vec![(String::new(), later)],
         },
     ];
+    let (inflight, waiting) = s.overload.load(s.shell.config.http.max_inflight_webhooks);
+    gauges.push(Gauge {
+        name: "ringback_webhooks_in_flight",
+        help: "Webhooks being handled now (at most [http] max_inflight_webhooks).",
+        values: vec![(String::new(), inflight as f64)],
+    });
+    gauges.push(Gauge {
+        name: "ringback_webhooks_waiting",
+        help: "Webhooks waiting for a turn (at most [http] max_queued_webhooks; beyond, 503).",
+        values: vec![(String::new(), waiting as f64)],
+    });
     match s.shell.store.line_depths(now).await {
         Ok(lines) => {
             let labels = |l: &crate::store::LineDepth| {

@@ -177,6 +177,20 @@ fn check_name(field: &str, name: &str) -> Result<(), OfficeError> {
             "{field} must be a name of 1 to 80 characters on one line"
         )));
     }
+    plain(field, name)
+}
+
+/// What the office types is shown on screens and in the log: a control
+/// character (NUL, ESC and its colour codes, a tab) or a line or paragraph
+/// separator (U+2028/U+2029, which browsers and phones break lines on)
+/// has no place in a name or a one-line note, and could hide or forge what
+/// a colleague reads. Refused, with what to remove.
+fn plain(field: &str, text: &str) -> Result<(), OfficeError> {
+    if crate::logging::has_control(text, false) {
+        return Err(OfficeError::Invalid(format!(
+            "{field} has a control character or a line separator (NUL, ESC, tab, U+2028/U+2029...); send plain text on one line"
+        )));
+    }
     Ok(())
 }
 
@@ -192,7 +206,7 @@ fn check_note(note: &str) -> Result<(), OfficeError> {
             "note is only spaces; send \"\" to clear the note".into(),
         ));
     }
-    Ok(())
+    plain("note", note)
 }
 
 /// The longest text the office may send (Twilio's limit for one message).

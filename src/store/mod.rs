@@ -21,6 +21,7 @@
 
 mod calls;
 mod caps;
+mod checks;
 mod consent;
 mod contacts;
 mod db;
@@ -80,6 +81,10 @@ pub enum StoreError {
     /// `DATABASE_URL` names no database ringback can use.
     #[error("{0}")]
     Url(String),
+    /// The database cannot serve: read-only, or a schema not ours (see
+    /// `store/checks.rs`). The message says the cause and the fix.
+    #[error("{0}")]
+    Unusable(String),
 }
 
 pub type Result<T> = std::result::Result<T, StoreError>;
@@ -154,11 +159,12 @@ impl Store {
         let (pool, lite) = match dialect {
             Dialect::Sqlite => {
                 let path = sqlite_path(url)?;
+                let ro = sqlite_read_only(url);
                 let busy = opts.acquire_timeout;
-                let writer = open_sqlite(&path, false, busy)?;
+                let writer = open_sqlite(&path, ro, false, busy)?;
                 let mut readers = Vec::new();
                 for _ in 0..SQLITE_READERS {
-                    readers.push(open_sqlite(&path, true, busy)?);
+                    readers.push(open_sqlite(&path, ro, true, busy)?);
                 }
                 let pool = AnyPoolOptions::new()
                     .max_connections(1)
@@ -170,7 +176,7 @@ impl Store {
                         })
                     })
                     .connect_lazy(&sqlite_url_with_create(url))?;
-                let checkpoint = open_sqlite(&path, false, busy)?;
+                let checkpoint = open_sqlite(&path, ro, false, busy)?;
                 (
                     pool,
                     Some(Arc::new(Lite::new(
@@ -337,13 +343,26 @@ fn sqlite_path(url: &str) -> Result<String> {
             ))
         })?;
     let (path, params) = rest.split_once('?').unwrap_or((rest, ""));
-    if path.is_empty() || path == ":memory:" || params.contains("mode=memory") {
+    let memory = path.is_empty()
+        || path == ":memory:"
+        || params
+            .split('&')
+            .any(|p| p == "mode=memory" || p == "vfs=memdb");
+    if memory {
         return Err(StoreError::Url(format!(
-            "DATABASE_URL {url:?}: ringback needs a SQLite file (e.g. sqlite://ringback.db), \
-             not an in-memory database"
+            "DATABASE_URL {url:?} is an in-memory database: nothing would survive a restart \
+             (every lead, opt-out and queued text would be lost); ringback needs a SQLite file, \
+             e.g. sqlite://ringback.db"
         )));
     }
     Ok(path.to_string())
+}
+
+/// Does the URL ask for the database read-only (`mode=ro`)? It is then
+/// opened so, and refused by the write check with the reason.
+fn sqlite_read_only(url: &str) -> bool {
+    url.split_once('?')
+        .is_some_and(|(_, params)| params.split('&').any(|p| p == "mode=ro"))
 }
 
 /// Page size of a new SQLite database (see `open_sqlite`).
@@ -352,7 +371,20 @@ const SQLITE_PAGE_SIZE: u32 = 2048;
 /// Opens one SQLite connection with the settings every connection shares.
 /// WAL with `synchronous = NORMAL`: a commit is durable against a crash of
 /// the process, and against power loss up to the last checkpoint.
-fn open_sqlite(path: &str, reader: bool, busy: Duration) -> Result<rusqlite::Connection> {
+fn open_sqlite(
+    path: &str,
+    read_only: bool,
+    reader: bool,
+    busy: Duration,
+) -> Result<rusqlite::Connection> {
+    if read_only {
+        let c = rusqlite::Connection::open_with_flags(
+            path,
+            rusqlite::OpenFlags::SQLITE_OPEN_READ_ONLY | rusqlite::OpenFlags::SQLITE_OPEN_NO_MUTEX,
+        )?;
+        c.busy_timeout(busy)?;
+        return Ok(c);
+    }
     let c = rusqlite::Connection::open(path)?;
     c.busy_timeout(busy)?;
     c.set_prepared_statement_cache_capacity(256);
@@ -465,6 +497,7 @@ mod tests {
             "sqlite::memory:",
             "sqlite://:memory:",
             "sqlite://x.db?mode=memory",
+            "sqlite://x.db?vfs=memdb",
             "sqlite://",
         ] {
             let e = sqlite_path(bad).unwrap_err().to_string();

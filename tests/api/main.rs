@@ -16,15 +16,19 @@
 #[macro_use]
 mod helpers;
 
+mod broken_db;
 mod compliance;
 mod door;
 mod emergency;
+mod hostile;
 mod missed_call;
 mod multi_instance;
 mod pg_faults;
+mod process;
 mod properties;
 mod race;
 mod replies;
 mod senders;
+mod slow;
 mod throughput;
 mod webhook_limit;

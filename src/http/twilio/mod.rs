@@ -183,22 +183,12 @@ fn verify(
         if !signature::validate_json(key, sig, &url, body, algorithm) {
             return Err(ApiError::BadSignature);
         }
-        let value: serde_json::Value = serde_json::from_slice(body)
-            .map_err(|e| ApiError::BadRequest(format!("invalid JSON body: {e}")))?;
-        let obj = value
-            .as_object()
-            .ok_or_else(|| ApiError::BadRequest("JSON body must be an object".into()))?;
-        let pairs = obj
-            .iter()
-            .map(|(k, v)| {
-                (
-                    k.clone(),
-                    v.as_str()
-                        .map(str::to_string)
-                        .unwrap_or_else(|| v.to_string()),
-                )
-            })
-            .collect();
+        // Read as pairs in order, repeats kept (a JSON object read into a
+        // map keeps the last of two `From`s silently): `require` then
+        // refuses a parameter given twice with different values.
+        let JsonPairs(pairs) = serde_json::from_slice(body).map_err(|e| {
+            ApiError::BadRequest(format!("invalid JSON body (it must be an object): {e}"))
+        })?;
         return Ok(TwilioForm { pairs, raw });
     }
     let pairs = match parse_form(body) {
@@ -217,6 +207,37 @@ fn verify(
         return Err(ApiError::BadSignature);
     }
     Ok(TwilioForm { pairs, raw })
+}
+
+/// A JSON object's members in order, repeated names kept, each value as
+/// text (a string as is, anything else as its JSON).
+struct JsonPairs(Vec<(String, String)>);
+
+impl<'de> serde::Deserialize<'de> for JsonPairs {
+    fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        struct V;
+        impl<'de> serde::de::Visitor<'de> for V {
+            type Value = JsonPairs;
+            fn expecting(&self, f: &mut std::fmt::Formatter) -> std::fmt::Result {
+                f.write_str("a JSON object")
+            }
+            fn visit_map<A: serde::de::MapAccess<'de>>(
+                self,
+                mut m: A,
+            ) -> Result<JsonPairs, A::Error> {
+                let mut out = Vec::new();
+                while let Some((k, v)) = m.next_entry::<String, serde_json::Value>()? {
+                    let v = match v {
+                        serde_json::Value::String(s) => s,
+                        other => other.to_string(),
+                    };
+                    out.push((k, v));
+                }
+                Ok(JsonPairs(out))
+            }
+        }
+        d.deserialize_map(V)
+    }
 }
 
 fn xml(body: String) -> Response {
@@ -261,10 +282,12 @@ fn shared_key_warning_due(now: std::time::Instant) -> bool {
 }
 
 fn business<'a>(s: &'a AppState, number: &str) -> Result<&'a Business, ApiError> {
-    s.shell
-        .config
-        .business_for(number)
-        .ok_or_else(|| ApiError::NotFound(format!("no business owns the number {number}; add it to a business's `numbers` in ringback.toml")))
+    s.shell.config.business_for(number).ok_or_else(|| {
+        ApiError::NotFound(format!(
+            "no business owns the number {:?}; add it to a business's `numbers` in ringback.toml",
+            crate::logging::clip(number, 32)
+        ))
+    })
 }
 
 fn received<'a>(kind: &'static str, key: String, f: &'a TwilioForm) -> Received<'a> {
@@ -278,6 +301,24 @@ fn received<'a>(kind: &'static str, key: String, f: &'a TwilioForm) -> Received<
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn json_bodies_keep_repeated_names() {
+        let JsonPairs(p) =
+            serde_json::from_slice(br#"{"From":"+15125550147","From":"+15125550148","N":1}"#)
+                .unwrap();
+        assert_eq!(p.len(), 3);
+        let f = TwilioForm {
+            pairs: p,
+            raw: String::new(),
+        };
+        assert!(
+            f.require("From").is_err(),
+            "two different Froms are refused"
+        );
+        assert_eq!(f.get("N"), Some("1"));
+        assert!(serde_json::from_slice::<JsonPairs>(b"[1]").is_err());
+    }
 
     #[test]
     fn form_parsing_keeps_repeats_and_rejects_bad_utf8() {
