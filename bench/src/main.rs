@@ -203,13 +203,8 @@ struct Cli {
     overload: bool,
 
     /// With --overload: the service's `[http]` caps, webhooks in flight and
-    /// waiting (default: the service's defaults, 1024 and 4096).
-    #[arg(
-        long,
-        value_name = "INFLIGHT,QUEUED",
-        value_delimiter = ',',
-        num_args = 2
-    )]
+    /// waiting, as `INFLIGHT,QUEUED` (default: the service's, 1024,4096).
+    #[arg(long, value_name = "CAPS", value_delimiter = ',')]
     webhook_caps: Option<Vec<u32>>,
 
     /// Print the figures as one JSON line on stdout instead of the table.
@@ -469,6 +464,9 @@ async fn run(cli: &Cli, rate: f64, database: Option<String>) -> anyhow::Result<R
         },
     };
     let config = match (&cli.webhook_caps, cli.overload) {
+        (Some(caps), _) if caps.len() != 2 => {
+            bail!("--webhook-caps takes two numbers: INFLIGHT,QUEUED")
+        }
         (Some(caps), true) => format!(
             "{config}\n[http]\nmax_inflight_webhooks = {}\nmax_queued_webhooks = {}\n",
             caps[0], caps[1]
@@ -756,6 +754,7 @@ mod tests {
             &mock,
             Duration::from_secs(20),
             Duration::from_millis(100),
+            false,
         )
         .await
         .unwrap();
@@ -825,6 +824,7 @@ mod tests {
             &mock,
             Duration::from_millis(200),
             Duration::ZERO,
+            false,
         )
         .await
         .unwrap();
