@@ -16,6 +16,7 @@
 #[macro_use]
 mod helpers;
 
+mod carriers;
 mod compliance;
 mod door;
 mod emergency;
@@ -26,5 +27,7 @@ mod properties;
 mod race;
 mod replies;
 mod senders;
+mod telnyx;
 mod throughput;
+mod via;
 mod webhook_limit;
