@@ -79,7 +79,10 @@ pub fn main() -> ExitCode {
         }
     };
     match cli.command.unwrap_or(Command::Serve) {
-        Command::CheckConfig { path } => check_config(&path.unwrap_or(settings.config_path)),
+        Command::CheckConfig { path } => check_config(
+            &path.clone().unwrap_or(settings.config_path.clone()),
+            &settings,
+        ),
         Command::Classify { explain, eval } => match eval {
             Some(file) => classify_eval(&settings.config_path, &file),
             None => classify(&settings.config_path, explain),
@@ -173,9 +176,19 @@ async fn user(settings: &Settings, command: UserCommand) -> anyhow::Result<()> {
     Ok(())
 }
 
-fn check_config(path: &std::path::Path) -> ExitCode {
+fn check_config(path: &std::path::Path, settings: &Settings) -> ExitCode {
     match crate::startup::load_config(path) {
         Ok((c, p)) => {
+            // A business whose carrier has no credentials could not text
+            // anyone, nor trust a webhook: refused, naming the variables.
+            let missing = crate::config::carrier::missing_credentials(&c, settings);
+            if !missing.is_empty() {
+                eprintln!("{} problem(s) with the environment:", missing.len());
+                for m in &missing {
+                    eprintln!("- {m}");
+                }
+                return ExitCode::FAILURE;
+            }
             for w in &p.warnings {
                 println!("warning: {w}");
             }

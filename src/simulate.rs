@@ -27,9 +27,20 @@ pub struct SimulateArgs {
     /// How the call ends: no-answer, busy, canceled, completed.
     #[arg(long, default_value = "no-answer")]
     pub dial_status: String,
+    /// The carrier to play: `twilio`, or `telnyx` (TeXML callbacks and
+    /// API v2 events signed with the development key: the instance must
+    /// run with `TELNYX_PUBLIC_KEY` set to its public key, see
+    /// docs/configuration.md).
+    #[arg(long, default_value = "twilio")]
+    pub provider: String,
 }
 
 pub async fn run(settings: Settings, args: SimulateArgs) -> anyhow::Result<()> {
+    match args.provider.as_str() {
+        "twilio" => {}
+        "telnyx" => return run_telnyx(settings, args).await,
+        other => bail!("--provider {other:?}: expected twilio or telnyx"),
+    }
     let to = match args.to.clone() {
         Some(t) => t,
         None => {
@@ -172,6 +183,117 @@ pub async fn run(settings: Settings, args: SimulateArgs) -> anyhow::Result<()> {
                 m["body"].as_str().unwrap_or("")
             );
         }
+    }
+    Ok(())
+}
+
+/// `--provider telnyx`: the same call and reply as Telnyx posts them
+/// (TeXML callbacks, then a `message.received` event), signed with the
+/// development key.
+async fn run_telnyx(settings: Settings, args: SimulateArgs) -> anyhow::Result<()> {
+    use crate::provider::telnyx::signature::{sign, DEV_SIGNING_SEED};
+    let to = match args.to.clone() {
+        Some(t) => t,
+        None => {
+            let config = Config::load(&settings.config_path).map_err(|e| anyhow::anyhow!("{e}"))?;
+            config
+                .businesses
+                .iter()
+                .flat_map(|b| b.numbers.iter())
+                .map(|n| n.to_string())
+                .find(|n| config.carrier_of(n) == crate::config::CarrierKind::Telnyx)
+                .context("no business number uses Telnyx: set provider = \"telnyx\" on one, or pass --to")?
+        }
+    };
+    let http = reqwest::Client::builder()
+        .timeout(Duration::from_secs(10))
+        .build()?;
+    let base_url = args.url.trim_end_matches('/').to_string();
+    let post = |path: &'static str, content_type: &'static str, body: String| {
+        let http = http.clone();
+        let url = format!("{base_url}{path}");
+        async move {
+            let ts = chrono::Utc::now().timestamp().to_string();
+            let sig = sign(&DEV_SIGNING_SEED, &ts, body.as_bytes());
+            let resp = http
+                .post(&url)
+                .header("content-type", content_type)
+                .header("telnyx-timestamp", ts)
+                .header("telnyx-signature-ed25519", sig)
+                .body(body)
+                .send()
+                .await
+                .with_context(|| format!("cannot reach {url}: is `ringback serve` running?"))?;
+            let status = resp.status();
+            let text = resp.text().await.unwrap_or_default();
+            println!("POST {path} -> {status}\n  {text}");
+            if status == reqwest::StatusCode::FORBIDDEN {
+                println!("(the instance checks Telnyx webhooks against its TELNYX_PUBLIC_KEY; for simulate it must be the development key's, see docs/configuration.md)");
+            }
+            if !status.is_success() {
+                bail!("{path} answered {status}");
+            }
+            anyhow::Ok(text)
+        }
+    };
+    let call_sid = format!("v3:{}", uuid::Uuid::new_v4().simple());
+    let form = |extra: &[(&str, &str)]| {
+        let mut f = form_urlencoded::Serializer::new(String::new());
+        f.append_pair("AccountSid", "simulated")
+            .append_pair("CallSid", &call_sid)
+            .append_pair("From", &args.from)
+            .append_pair("To", &to);
+        f.extend_pairs(extra);
+        f.finish()
+    };
+    const FORM: &str = "application/x-www-form-urlencoded";
+    println!("1. {} calls {to} (Telnyx, TeXML)", args.from);
+    let texml = post(
+        "/webhooks/telnyx/texml/voice",
+        FORM,
+        form(&[("CallStatus", "ringing")]),
+    )
+    .await?;
+    if texml.contains("<Dial") {
+        println!(
+            "2. the business phone rings, nobody answers ({})",
+            args.dial_status
+        );
+        let body = form(&[
+            ("CallStatus", "in-progress"),
+            ("DialCallStatus", &args.dial_status),
+            ("DialCallDuration", "0"),
+        ]);
+        post("/webhooks/telnyx/texml/dial", FORM, body).await?;
+    } else {
+        println!("2. after hours: straight to voicemail");
+    }
+    let admin = settings
+        .admin_token
+        .as_ref()
+        .map(|t| t.expose_secret().to_string())
+        .unwrap_or_else(|| DEV_ADMIN_TOKEN.to_string());
+    wait_for_text(&http, &args.url, &admin, &args.from).await?;
+    if let Some(reply) = &args.reply {
+        println!("3. {} replies: {reply:?}", args.from);
+        let event = serde_json::json!({
+            "data": {
+                "record_type": "event",
+                "id": uuid::Uuid::new_v4().to_string(),
+                "event_type": "message.received",
+                "occurred_at": chrono::Utc::now().to_rfc3339(),
+                "payload": {
+                    "id": uuid::Uuid::new_v4().to_string(),
+                    "direction": "inbound",
+                    "type": "SMS",
+                    "text": reply,
+                    "from": {"phone_number": args.from},
+                    "to": [{"phone_number": to}],
+                },
+            },
+            "meta": {"attempt": 1},
+        });
+        post("/webhooks/telnyx", "application/json", event.to_string()).await?;
     }
     Ok(())
 }

@@ -6,7 +6,7 @@ use crate::config::{Config, Settings, DEV_ADMIN_TOKEN, DEV_WEBHOOK_SECRET};
 use crate::http::{router, AppState};
 use crate::metrics::Metrics;
 use crate::provider::twilio::signature::WebhookKeys;
-use crate::provider::{console::Console, twilio::Twilio, Provider};
+use crate::provider::{console::Console, router::Router, telnyx::Telnyx, twilio::Twilio, Provider};
 use crate::shell::worker::{status_callback_url, Worker};
 use crate::shell::Shell;
 use crate::store::Store;
@@ -157,7 +157,11 @@ impl Running {
                 "database: SQLite, one writer connection and two readers ([database] max_connections and statement_timeout_seconds do not apply)"
             ),
         }
-        let provider: Arc<dyn Provider> = match &settings.twilio {
+        let missing = crate::config::carrier::missing_credentials(&config, &settings);
+        if !missing.is_empty() {
+            anyhow::bail!("{}", missing.join("\n"));
+        }
+        let twilio: Arc<dyn Provider> = match &settings.twilio {
             Some(t) => Arc::new(
                 Twilio::new(
                     &t.api_base,
@@ -169,10 +173,24 @@ impl Running {
             ),
             None => Arc::new(Console),
         };
-        let admin_token = match (&settings.admin_token, &settings.twilio) {
-            (Some(t), _) => Some(Arc::new(t.clone())),
-            (None, None) => Some(Arc::new(SecretString::from(DEV_ADMIN_TOKEN))),
-            (None, Some(_)) => None,
+        let telnyx: Option<Arc<dyn Provider>> = match &settings.telnyx {
+            Some(t) => Some(Arc::new(
+                Telnyx::new(
+                    &t.api_base,
+                    t.api_key.clone(),
+                    telnyx_profiles(&config),
+                    settings.public_url.as_deref(),
+                    config.service.send_timeout,
+                )
+                .map_err(|e| anyhow::anyhow!(e))?,
+            )),
+            None => None,
+        };
+        let provider: Arc<dyn Provider> = Arc::new(Router::new(&config, twilio, telnyx));
+        let admin_token = match &settings.admin_token {
+            Some(t) => Some(Arc::new(t.clone())),
+            None if settings.console_mode() => Some(Arc::new(SecretString::from(DEV_ADMIN_TOKEN))),
+            None => None,
         };
         let config = Arc::new(config);
         let metrics = Arc::new(Metrics::new());
@@ -191,6 +209,7 @@ impl Running {
             shell: shell.clone(),
             public_url: settings.public_url.clone(),
             webhook_keys: Arc::new(webhook_keys(&settings)),
+            telnyx_key: telnyx_public_key(&settings),
             admin_token,
             accepting: accepting.clone(),
             worker_up: worker_up_rx.clone(),
@@ -229,10 +248,18 @@ impl Running {
             public_url = settings.public_url.as_deref().unwrap_or("(from Host header)"),
             "ringback is listening"
         );
-        if settings.twilio.is_none() {
+        if settings.telnyx.as_ref().is_some_and(|t| {
+            t.public_key
+                == crate::provider::telnyx::signature::public_key_of(
+                    &crate::provider::telnyx::signature::DEV_SIGNING_SEED,
+                )
+        }) {
+            tracing::warn!("TELNYX_PUBLIC_KEY is ringback's public development key: anyone can sign Telnyx webhooks for this instance; use it only with `ringback simulate --provider telnyx` on a local instance");
+        }
+        if settings.console_mode() {
             tracing::warn!("console mode: no carrier credentials, texts are logged, not sent; webhooks are verified with the development secret");
         }
-        if settings.twilio.is_some()
+        if !settings.console_mode()
             && settings.public_url.is_none()
             && config.businesses.iter().any(|b| b.roster.is_some())
         {
@@ -384,4 +411,29 @@ pub fn base_url(settings: &Settings) -> String {
         .public_url
         .clone()
         .unwrap_or_else(|| format!("http://localhost:{}", settings.port))
+/// The public key Telnyx webhooks are checked against: the account's, or
+/// in console mode the development key's.
+pub fn telnyx_public_key(settings: &Settings) -> [u8; 32] {
+    match &settings.telnyx {
+        Some(t) => t.public_key,
+        None => crate::provider::telnyx::signature::public_key_of(
+            &crate::provider::telnyx::signature::DEV_SIGNING_SEED,
+        ),
+    }
+}
+
+/// Each Telnyx sending number's messaging profile and voice app.
+fn telnyx_profiles(
+    config: &Config,
+) -> std::collections::HashMap<String, crate::config::TelnyxBusiness> {
+    config
+        .businesses
+        .iter()
+        .filter_map(|b| b.carriers.telnyx.as_ref().map(|t| (b, t)))
+        .flat_map(|(b, t)| {
+            b.numbers
+                .iter()
+                .map(move |n| (n.as_str().to_string(), t.clone()))
+        })
+        .collect()
 }

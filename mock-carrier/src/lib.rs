@@ -8,16 +8,16 @@
 //!   ([`Refusal`]), random fault rates, delays and latency, and counters
 //!   (requests, lists, fetches, sends in flight, [`Snapshot`]).
 //! * A wire-format module serves one carrier's API over a `Carrier`:
-//!   [`twilio`] today. A `telnyx` module goes next to it (JSON
-//!   `POST /v2/messages` with Bearer auth, errors as
-//!   `{"errors":[{"code":"40300","title":..,"detail":..}]}`, calls via
-//!   `POST /v2/calls` or TeXML): it parses its requests, calls the same
-//!   `Carrier` (`begin_send`, `take_send`, `place_call`, ...) and renders
-//!   the [`carrier`]'s answers in its own format, so every fault and
-//!   counter works for it unchanged. Both can serve one `Carrier`
-//!   ([`twilio::MockTwilio::start_on`]).
+//!   [`twilio`] and [`telnyx`] (JSON `POST /v2/messages` with Bearer auth,
+//!   errors as `{"errors":[{"code":"40300","title":..,"detail":..}]}`,
+//!   message detail records, TeXML calls, Ed25519-signed webhooks). Each
+//!   parses its requests, calls the same `Carrier` (`begin_send`,
+//!   `take_send`, `place_call`, ...) and renders the [`carrier`]'s answers
+//!   in its own format, so every fault and counter works for both
+//!   unchanged. Both can serve one `Carrier` (`start_on`).
 
 pub mod carrier;
+pub mod telnyx;
 pub mod twilio;
 
 pub use carrier::{Carrier, Placed, Refusal, Script, Sent, Snapshot};

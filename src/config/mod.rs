@@ -12,6 +12,7 @@
 //! environment; `roster.rs` and `escalation_templates.rs` are the on-call
 //! roster and the escalation texts.
 
+pub mod carrier;
 pub mod escalation_templates;
 mod http;
 mod locate;
@@ -23,8 +24,11 @@ mod templates;
 pub mod translations;
 
 pub use http::HttpConfig;
+pub use carrier::{CarrierKind, Carriers, TelnyxBusiness};
 pub use parse::parse_duration;
-pub use settings::{redact_url, Settings, TwilioSettings};
+pub use settings::{
+    public_key as telnyx_public_key, redact_url, Settings, TelnyxSettings, TwilioSettings,
+};
 
 use crate::domain::template::Template;
 use crate::domain::{BusinessHours, PhoneNumber};
@@ -166,6 +170,9 @@ pub struct Business {
     /// Templates in other languages (`prompts/<lang>/`), shared by the
     /// businesses of one prompts directory.
     pub translations: std::sync::Arc<translations::Translations>,
+    /// Which carrier serves each of its numbers (`provider`,
+    /// `number_providers`, `[business.telnyx]`).
+    pub carriers: Carriers,
 }
 
 /// One step of the follow-up sequence.
@@ -335,6 +342,13 @@ impl Config {
                 .businesses
                 .iter()
                 .any(|b| b.ring_phone.as_str() == phone)
+    }
+
+    /// The carrier serving `number`, one of a business's numbers (Twilio
+    /// for a number no business owns).
+    pub fn carrier_of(&self, number: &str) -> CarrierKind {
+        self.business_for(number)
+            .map_or(CarrierKind::Twilio, |b| b.carriers.of(number))
     }
 
     pub fn business(&self, id: &str) -> Option<&Business> {

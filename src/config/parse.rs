@@ -236,8 +236,9 @@ impl Config {
             ));
         }
         let mut ids = std::collections::HashSet::new();
-        for (i, rb) in raw.business.into_iter().enumerate() {
+        for (i, mut rb) in raw.business.into_iter().enumerate() {
             let key = |k: &str| format!("business[{i}].{k}");
+            let carriers = super::carrier::Carriers::parse(&mut rb, file, &key, &mut errs);
             if rb.id.trim().is_empty()
                 || !rb
                     .id
@@ -602,6 +603,7 @@ impl Config {
                     emergency_menu,
                     escalation,
                     translations: translations.clone(),
+                    carriers,
                 });
             }
         }

@@ -74,6 +74,11 @@ pub(super) struct RawBusiness {
     pub(super) disposition_reasons: Option<Vec<String>>,
     pub(super) on_call: Option<crate::config::roster::RawRoster>,
     pub(super) emergency_menu: Option<bool>,
+    /// `"twilio"` (default) or `"telnyx"`.
+    pub(super) provider: Option<String>,
+    #[serde(default)]
+    pub(super) number_providers: BTreeMap<String, String>,
+    pub(super) telnyx: Option<super::carrier::RawTelnyx>,
 }
 
 #[derive(Deserialize)]

@@ -21,7 +21,69 @@ pub struct Settings {
     /// it; without it the request's own Host header is used (local dev).
     pub public_url: Option<String>,
     pub twilio: Option<TwilioSettings>,
+    pub telnyx: Option<TelnyxSettings>,
     pub admin_token: Option<SecretString>,
+}
+
+/// `TELNYX_API_KEY`, `TELNYX_PUBLIC_KEY`, `TELNYX_API_BASE`.
+#[derive(Clone)]
+pub struct TelnyxSettings {
+    pub api_key: SecretString,
+    /// The account's Ed25519 public key (32 raw bytes), which Telnyx signs
+    /// every webhook with.
+    pub public_key: [u8; 32],
+    pub api_base: String,
+}
+
+impl TelnyxSettings {
+    /// Reads the Telnyx variables: `None` when neither key is set; an
+    /// error naming the variable when one is missing or malformed.
+    fn from_lookup(
+        get: &impl Fn(&str) -> Option<String>,
+    ) -> Result<Option<TelnyxSettings>, String> {
+        require_http(
+            "TELNYX_API_BASE",
+            get("TELNYX_API_BASE").as_deref(),
+            "(or http:// for a local mock); unset it to use https://api.telnyx.com",
+        )?;
+        let (key, public) = match (get("TELNYX_API_KEY"), get("TELNYX_PUBLIC_KEY")) {
+            (None, None) => {
+                if get("TELNYX_API_BASE").is_some() {
+                    return Err("TELNYX_API_BASE is set but TELNYX_API_KEY and TELNYX_PUBLIC_KEY are not; set them too, or unset it".into());
+                }
+                return Ok(None);
+            }
+            (Some(_), None) => return Err("TELNYX_API_KEY is set but TELNYX_PUBLIC_KEY is not; set it to the public key from the Telnyx Portal (Account Settings > Keys & Credentials > Public Key), which webhooks are checked against".into()),
+            (None, Some(_)) => return Err("TELNYX_PUBLIC_KEY is set but TELNYX_API_KEY is not; set both (an API key v2 from the Telnyx Portal)".into()),
+            (Some(k), Some(p)) => (k, p),
+        };
+        Ok(Some(TelnyxSettings {
+            api_key: SecretString::from(key),
+            public_key: public_key(&public)?,
+            api_base: get("TELNYX_API_BASE")
+                .unwrap_or_else(|| "https://api.telnyx.com".into())
+                .trim_end_matches('/')
+                .to_string(),
+        }))
+    }
+}
+
+/// `TELNYX_PUBLIC_KEY` as the Portal shows it: base64 of the raw 32-byte
+/// Ed25519 key. Anything else would make every webhook a 403.
+pub fn public_key(v: &str) -> Result<[u8; 32], String> {
+    use base64::Engine as _;
+    let raw = base64::engine::general_purpose::STANDARD
+        .decode(v.trim())
+        .map_err(|_| {
+            "TELNYX_PUBLIC_KEY is not base64; copy the public key from the Telnyx Portal as shown"
+                .to_string()
+        })?;
+    <[u8; 32]>::try_from(raw.as_slice()).map_err(|_| {
+        format!(
+            "TELNYX_PUBLIC_KEY must be a 32-byte Ed25519 key in base64 (44 characters); it decodes to {} bytes",
+            raw.len()
+        )
+    })
 }
 
 #[derive(Clone)]
@@ -43,6 +105,7 @@ impl fmt::Debug for Settings {
             .field("port", &self.port)
             .field("public_url", &self.public_url)
             .field("twilio", &self.twilio.as_ref().map(|t| &t.account_sid))
+            .field("telnyx", &self.telnyx.as_ref().map(|_| "[set]"))
             .field("admin_token", &self.admin_token.as_ref().map(|_| "[set]"))
             .finish()
     }
@@ -93,6 +156,12 @@ fn require_http(name: &str, value: Option<&str>, fix: &str) -> Result<(), String
 }
 
 impl Settings {
+    /// No carrier credentials at all: texts are logged, webhooks are
+    /// checked against the development secret.
+    pub fn console_mode(&self) -> bool {
+        self.twilio.is_none() && self.telnyx.is_none()
+    }
+
     /// Reads the environment. Errors say which variable and what to do.
     pub fn from_env() -> Result<Settings, String> {
         Self::from_lookup(|k| std::env::var(k).ok().filter(|v| !v.trim().is_empty()))
@@ -138,20 +207,7 @@ impl Settings {
                 return Err("TWILIO_AUTH_TOKEN is set but TWILIO_ACCOUNT_SID is not; set both (or neither, for console mode)".into())
             }
         };
-        // Telnyx is in the design but not in this build. Without Twilio
-        // credentials, starting anyway would mean console mode: every text
-        // logged as sent and none delivered, webhooks checked against the
-        // public development secret.
-        if twilio.is_none() {
-            if let Some(name) = ["TELNYX_API_KEY", "TELNYX_PUBLIC_KEY", "TELNYX_API_BASE"]
-                .into_iter()
-                .find(|k| get(k).is_some())
-            {
-                return Err(format!(
-                    "{name} is set, but this build of ringback has no Telnyx provider yet; unset the TELNYX_* variables and set TWILIO_ACCOUNT_SID and TWILIO_AUTH_TOKEN (or neither, for console mode)"
-                ));
-            }
-        }
+        let telnyx = TelnyxSettings::from_lookup(&get)?;
         Ok(Settings {
             config_path: get("RINGBACK_CONFIG")
                 .unwrap_or_else(|| "ringback.toml".into())
@@ -161,6 +217,7 @@ impl Settings {
             port,
             public_url,
             twilio,
+            telnyx,
             admin_token: get("RINGBACK_ADMIN_TOKEN").map(SecretString::from),
         })
     }

@@ -18,11 +18,29 @@ fn settings_require_both_twilio_credentials() {
         }
     };
     assert!(Settings::from_lookup(env(&[("TWILIO_ACCOUNT_SID", "AC1")])).is_err());
+    // Telnyx needs its key and its public key, each named when missing.
     let e = Settings::from_lookup(env(&[("TELNYX_API_KEY", "KEY0123")])).unwrap_err();
-    assert!(
-        e.contains("TELNYX_API_KEY") && e.contains("no Telnyx provider"),
-        "{e}"
-    );
+    assert!(e.contains("TELNYX_PUBLIC_KEY"), "{e}");
+    let e = Settings::from_lookup(env(&[("TELNYX_PUBLIC_KEY", "x")])).unwrap_err();
+    assert!(e.contains("TELNYX_API_KEY"), "{e}");
+    let e = Settings::from_lookup(env(&[
+        ("TELNYX_API_KEY", "KEY0123"),
+        ("TELNYX_PUBLIC_KEY", "c2hvcnQ="),
+    ]))
+    .unwrap_err();
+    assert!(e.contains("32-byte") && e.contains("5 bytes"), "{e}");
+    let telnyx = Settings::from_lookup(env(&[
+        ("TELNYX_API_KEY", "KEY0123"),
+        (
+            "TELNYX_PUBLIC_KEY",
+            "11qYAYKxCrfVS/7TyWQHOg7hcvPapiMlrwIaaPcHURo=",
+        ),
+    ]))
+    .unwrap();
+    let t = telnyx.telnyx.as_ref().unwrap();
+    assert_eq!(t.api_base, "https://api.telnyx.com");
+    assert_eq!(t.public_key[0], 0xd7);
+    assert!(!telnyx.console_mode());
     let sid = |v: &'static str| {
         let pairs: &'static [(&'static str, &'static str)] = Box::leak(Box::new([
             ("TWILIO_ACCOUNT_SID", v),
@@ -30,14 +48,18 @@ fn settings_require_both_twilio_credentials() {
         ]));
         Settings::from_lookup(env(pairs))
     };
-    // With Twilio configured, a leftover TELNYX_* is harmless: Twilio sends.
+    // Both carriers side by side.
     let both = Settings::from_lookup(env(&[
         ("TWILIO_ACCOUNT_SID", "AC0123456789abcdef0123456789abcdef"),
         ("TWILIO_AUTH_TOKEN", "token"),
         ("TELNYX_API_KEY", "KEY0123"),
+        (
+            "TELNYX_PUBLIC_KEY",
+            "11qYAYKxCrfVS/7TyWQHOg7hcvPapiMlrwIaaPcHURo=",
+        ),
     ]))
     .unwrap();
-    assert!(both.twilio.is_some());
+    assert!(both.twilio.is_some() && both.telnyx.is_some());
     // A webhook shared key belongs to a Twilio account.
     let e = Settings::from_lookup(env(&[("TWILIO_WEBHOOK_SHARED_KEY", "k")])).unwrap_err();
     assert!(
@@ -300,4 +322,93 @@ fn redacts_database_password() {
         "postgres://u:***@h:5432/db"
     );
     assert_eq!(redact_url("sqlite://x.db"), "sqlite://x.db");
+}
+
+/// `provider = "telnyx"` needs `[business.telnyx]`; both carriers'
+/// businesses live in one file; every mistake names its key and fix.
+#[test]
+fn the_carrier_is_chosen_per_business_or_number() {
+    let c = parse_with(
+        "provider = \"telnyx\"\n[business.telnyx]\nmessaging_profile_id = \"P1\"\nconnection_id = \"C1\"\n",
+    )
+    .unwrap();
+    assert_eq!(c.carrier_of("+15125550100"), CarrierKind::Telnyx);
+    let t = c.businesses[0].carriers.telnyx.as_ref().unwrap();
+    assert_eq!(
+        (t.messaging_profile_id.as_str(), t.connection_id.as_deref()),
+        ("P1", Some("C1"))
+    );
+    // Twilio by default.
+    assert_eq!(
+        parse_with("").unwrap().carrier_of("+15125550100"),
+        CarrierKind::Twilio
+    );
+    // One number of a Twilio business on Telnyx.
+    let c = parse_with(
+        "number_providers = { \"+15125550100\" = \"telnyx\" }\n[business.telnyx]\nmessaging_profile_id = \"P1\"\n",
+    )
+    .unwrap();
+    assert_eq!(c.carrier_of("+15125550100"), CarrierKind::Telnyx);
+    for (extra, key, says) in [
+        ("provider = \"telnyx\"\n", "business[0].telnyx", "is missing"),
+        (
+            "provider = \"telnyx\"\n[business.telnyx]\nconnection_id = \"C1\"\n",
+            "business[0].telnyx.messaging_profile_id",
+            "is missing",
+        ),
+        ("provider = \"plivo\"\n", "business[0].provider", "not a carrier"),
+        (
+            "[business.telnyx]\nmessaging_profile_id = \"P1\"\n",
+            "business[0].telnyx",
+            "no number of this business uses Telnyx",
+        ),
+        (
+            "number_providers = { \"+15125550101\" = \"telnyx\" }\n[business.telnyx]\nmessaging_profile_id = \"P1\"\n",
+            "business[0].number_providers.\"+15125550101\"",
+            "not one of this business's numbers",
+        ),
+    ] {
+        let e = parse_with(extra).unwrap_err();
+        assert!(
+            e.0.iter().any(|e| e.key == key && e.message.contains(says)),
+            "{extra:?}: {e}"
+        );
+    }
+}
+
+/// A Telnyx business without its keys is refused, naming the business
+/// and the variables; a Twilio one in console mode is not.
+#[test]
+fn a_carrier_without_credentials_is_named() {
+    let telnyx =
+        parse_with("provider = \"telnyx\"\n[business.telnyx]\nmessaging_profile_id = \"P1\"\n")
+            .unwrap();
+    let none = Settings::from_lookup(|_| None).unwrap();
+    let missing = carrier::missing_credentials(&telnyx, &none);
+    assert_eq!(missing.len(), 1, "{missing:?}");
+    assert!(
+        missing[0].contains("\"s\"")
+            && missing[0].contains("TELNYX_API_KEY")
+            && missing[0].contains("TELNYX_PUBLIC_KEY"),
+        "{missing:?}"
+    );
+    assert!(carrier::missing_credentials(&parse_with("").unwrap(), &none).is_empty());
+    let keys = [
+        ("TELNYX_API_KEY", "KEY1"),
+        (
+            "TELNYX_PUBLIC_KEY",
+            "11qYAYKxCrfVS/7TyWQHOg7hcvPapiMlrwIaaPcHURo=",
+        ),
+    ];
+    let with_telnyx = Settings::from_lookup(|k| {
+        keys.iter()
+            .find(|(n, _)| *n == k)
+            .map(|(_, v)| v.to_string())
+    })
+    .unwrap();
+    assert!(carrier::missing_credentials(&telnyx, &with_telnyx).is_empty());
+    // Telnyx keys but a Twilio business without Twilio's: named too.
+    let twilio = parse_with("").unwrap();
+    let m = carrier::missing_credentials(&twilio, &with_telnyx);
+    assert!(m.len() == 1 && m[0].contains("TWILIO_ACCOUNT_SID"), "{m:?}");
 }

@@ -10,6 +10,7 @@ pub mod ops;
 pub mod overload;
 pub mod senders;
 pub mod serve;
+pub mod telnyx;
 pub mod twilio;
 
 use crate::provider::twilio::signature::WebhookKeys;
@@ -32,6 +33,9 @@ pub struct AppState {
     /// secret in console mode) and any webhook shared key. There is no
     /// "don't verify" setting.
     pub webhook_keys: Arc<WebhookKeys>,
+    /// The Ed25519 public key Telnyx signs webhooks with (in console mode,
+    /// the development key's).
+    pub telnyx_key: [u8; 32],
     pub admin_token: Option<Arc<SecretString>>,
     /// False once shutdown starts: new webhooks get 503 so the carrier
     /// retries them (against another instance, or this one after restart).
@@ -75,6 +79,32 @@ pub fn router(state: AppState) -> Router {
             post(twilio::voice_emergency_dial),
         )
         .route("/webhooks/twilio/sms", post(twilio::sms))
+        .route("/webhooks/telnyx", post(telnyx::events))
+        .route("/webhooks/telnyx/texml/voice", post(twilio::voice))
+        .route("/webhooks/telnyx/texml/dial", post(twilio::voice_dial))
+        .route("/webhooks/telnyx/texml/screen", post(twilio::voice_screen))
+        .route(
+            "/webhooks/telnyx/texml/screen/result",
+            post(twilio::voice_screen_result),
+        )
+        .route("/webhooks/telnyx/texml/status", post(twilio::voice_status))
+        .route(
+            "/webhooks/telnyx/texml/recording",
+            post(twilio::voice_recording),
+        )
+        .route("/webhooks/telnyx/texml/page", post(twilio::voice_page))
+        .route(
+            "/webhooks/telnyx/texml/page/start",
+            post(twilio::voice_page_start),
+        )
+        .route(
+            "/webhooks/telnyx/texml/emergency",
+            post(twilio::voice_emergency),
+        )
+        .route(
+            "/webhooks/telnyx/texml/emergency/dial",
+            post(twilio::voice_emergency_dial),
+        )
         .route("/webhooks/twilio/sms/status", post(twilio::sms_status))
         .route("/healthz", get(ops::healthz))
         .route("/readyz", get(ops::readyz))

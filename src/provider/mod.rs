@@ -2,6 +2,8 @@
 //! every text leaves through the outbox and the compliance gate.
 
 pub mod console;
+pub mod router;
+pub mod telnyx;
 pub mod twilio;
 
 use crate::domain::CarrierError;
@@ -26,6 +28,11 @@ fn telnyx_meaning(code: &str) -> Option<CarrierError> {
         "40300" => CarrierError::RecipientOptedOut,
         "40002" => CarrierError::SenderAtRisk("blocked as spam (temporary)"),
         "40003" => CarrierError::SenderAtRisk("blocked as spam (permanent)"),
+        // A2P 10DLC: the sending number is not registered to an active
+        // campaign; the carrier rejected the sending number.
+        "40010" => CarrierError::SenderAtRisk("unregistered 10DLC number (blocked)"),
+        "40013" => CarrierError::SenderAtRisk("sending number rejected by the carrier"),
+        "40012" => CarrierError::RecipientUnreachable,
         "40011" | "10011" => CarrierError::Transient,
         _ => return None,
     })
@@ -39,6 +46,10 @@ pub struct OutboundSms {
     pub body: String,
     /// Where the carrier should post delivery updates, if anywhere.
     pub status_callback: Option<String>,
+    /// Ours, the same on every attempt at this text (`rb-{message id}`):
+    /// a carrier that cannot list texts by body finds an in-doubt send by
+    /// it (Telnyx carries it in the per-message `webhook_url`).
+    pub reference: Option<String>,
 }
 
 /// A voice call to place (an emergency page): the carrier runs `twiml`
@@ -50,6 +61,9 @@ pub struct OutboundCall {
     pub twiml: String,
     /// Seconds to ring before giving up.
     pub timeout_secs: u32,
+    /// Where the carrier can fetch the same call flow, for a carrier that
+    /// takes a URL rather than the markup itself (Telnyx TeXML).
+    pub url: Option<String>,
 }
 
 /// The carrier accepted the message.
@@ -102,6 +116,18 @@ pub trait Provider: Send + Sync + 'static {
     /// calls it. Not reconciled like texts: a duplicate page call in a
     /// crash window is acceptable for an emergency, a missing one is not.
     async fn place_call(&self, call: &OutboundCall) -> Result<SendReceipt, SendError>;
+
+    /// The carrier that sends from `from` (recorded with each text).
+    fn carrier_of(&self, _from: &str) -> &'static str {
+        self.name()
+    }
+
+    /// Where the carrier that serves `from` posts call-flow callbacks
+    /// (keypresses on a page call, ...): `/webhooks/twilio/voice` or
+    /// `/webhooks/telnyx/texml`.
+    fn voice_path(&self, _from: &str) -> &'static str {
+        "/webhooks/twilio/voice"
+    }
 }
 
 #[cfg(test)]
@@ -118,6 +144,13 @@ mod tests {
         }
         for c in ["21211", "21614", "21635", "30006", "40001"] {
             assert_eq!(meaning(c), CarrierError::RecipientUnreachable, "{c}");
+        }
+        for c in ["30034", "40010"] {
+            assert_eq!(
+                meaning(c),
+                CarrierError::SenderAtRisk("unregistered 10DLC number (blocked)"),
+                "{c}: an unregistered sender means the same from either carrier"
+            );
         }
         for c in ["21610", "40300"] {
             assert_eq!(meaning(c), CarrierError::RecipientOptedOut, "{c}");

@@ -3,6 +3,7 @@
 //! `mock-carrier` crate, shared with the bench), and a clock the test moves.
 
 use chrono::{DateTime, Duration, TimeZone, Utc};
+pub use mock_carrier::telnyx::MockTelnyx;
 pub use mock_carrier::twilio::{MockTwilio, ACCOUNT_SID, AUTH_TOKEN};
 pub use mock_carrier::{Script, Sent};
 use ringback::clock::ManualClock;
@@ -125,13 +126,21 @@ pub struct TestApp {
     pub running: Option<Running>,
     pub url: String,
     pub mock: MockTwilio,
+    /// The mock Telnyx API: the carrier of businesses with
+    /// `provider = "telnyx"` (see `via.rs`).
+    pub telnyx: MockTelnyx,
     pub clock: ManualClock,
     pub dir: tempfile::TempDir,
     pub database_url: String,
     pub config_text: String,
     /// `TWILIO_WEBHOOK_SHARED_KEY` at the next (re)start.
     pub webhook_shared_key: Option<&'static str>,
-    http: reqwest::Client,
+    /// `RINGBACK_PUBLIC_URL` at the next (re)start (Twilio signatures are
+    /// then checked against it, so only Telnyx webhooks pass).
+    pub public_url: Option<String>,
+    /// `TELNYX_PUBLIC_KEY` at the next (re)start (default: the mock's).
+    pub telnyx_public_key: String,
+    pub(crate) http: reqwest::Client,
 }
 
 /// The webhook shared key the test app is configured with (HMAC-SHA256).
@@ -178,16 +187,20 @@ impl TestApp {
             prompts.display().to_string()
         );
         let mock = MockTwilio::start().await;
+        let telnyx = MockTelnyx::start().await;
         let clock = ManualClock::new(tuesday_10am());
         let mut app = TestApp {
             running: None,
             url: String::new(),
             mock,
+            telnyx,
             clock,
             dir,
             database_url,
             config_text,
             webhook_shared_key: Some(WEBHOOK_SHARED_KEY),
+            public_url: None,
+            telnyx_public_key: mock_carrier::telnyx::public_key(),
             http: reqwest::Client::new(),
         };
         app.start().await;
@@ -234,9 +247,15 @@ impl TestApp {
             ("TWILIO_AUTH_TOKEN", AUTH_TOKEN.to_string()),
             ("TWILIO_API_BASE", self.mock.url.clone()),
             ("RINGBACK_ADMIN_TOKEN", "admin-secret".to_string()),
+            ("TELNYX_API_KEY", mock_carrier::telnyx::API_KEY.to_string()),
+            ("TELNYX_PUBLIC_KEY", self.telnyx_public_key.clone()),
+            ("TELNYX_API_BASE", self.telnyx.url.clone()),
         ];
         if let Some(k) = self.webhook_shared_key {
             vars.push(("TWILIO_WEBHOOK_SHARED_KEY", k.to_string()));
+        }
+        if let Some(u) = &self.public_url {
+            vars.push(("RINGBACK_PUBLIC_URL", u.clone()));
         }
         Settings::from_lookup(|k| vars.iter().find(|(n, _)| *n == k).map(|(_, v)| v.clone()))
             .unwrap()

@@ -18,6 +18,7 @@ mod helpers;
 
 mod app;
 mod broken_db;
+mod carriers;
 mod compliance;
 mod door;
 mod emergency;
@@ -31,5 +32,7 @@ mod race;
 mod replies;
 mod senders;
 mod slow;
+mod telnyx;
 mod throughput;
+mod via;
 mod webhook_limit;

@@ -6,15 +6,26 @@
 //!
 //! This file holds that shared checking and answering; the handlers are in
 //! `voice.rs` (calls) and `sms.rs` (texts).
+//!
+//! Telnyx TeXML runs the same call flows: its callbacks carry Twilio's
+//! parameter names, form-encoded, and the voice handlers serve them under
+//! `/webhooks/telnyx/texml/…` too. Only the signature differs (Ed25519
+//! over the raw body, `crate::provider::telnyx::signature`), and the
+//! callback URLs and dedup keys name the carrier the request came from.
 
 mod sms;
 mod voice;
 
 pub use sms::{sms, sms_status};
 pub use voice::{
-    voice, voice_dial, voice_emergency, voice_emergency_dial, voice_page, voice_recording,
-    voice_screen, voice_screen_result, voice_status,
+    voice, voice_dial, voice_emergency, voice_emergency_dial, voice_page, voice_page_start,
+    voice_recording, voice_screen, voice_screen_result, voice_status,
 };
+
+/// Where TeXML (Telnyx) call-flow callbacks are served.
+pub const TEXML_PATH: &str = "/webhooks/telnyx/texml";
+/// Where Twilio call-flow callbacks are served.
+pub const TWIML_PATH: &str = "/webhooks/twilio/voice";
 
 use super::error::ApiError;
 use super::AppState;
@@ -29,6 +40,8 @@ use axum::response::{IntoResponse, Response};
 pub struct TwilioForm {
     pairs: Vec<(String, String)>,
     raw: String,
+    /// `twilio`, or `telnyx` for a TeXML callback.
+    carrier: &'static str,
 }
 
 impl TwilioForm {
@@ -41,8 +54,9 @@ impl TwilioForm {
 
     /// A parameter that must be present and non-empty, and given once
     /// (two different `From`s would leave it to us which caller to text).
-    /// A `…Sid` must look like one: at most 64 letters and digits (`-` and
-    /// `_` let through), never control characters or a 10 KB blob.
+    /// A `…Sid` must look like one: at most 64 letters and digits (`-`, `_`
+    /// and, for Telnyx's `v3:…` call ids, `:` let through), never control
+    /// characters or a 10 KB blob.
     pub fn require(&self, name: &'static str) -> Result<&str, ApiError> {
         let mut values = self
             .pairs
@@ -65,7 +79,7 @@ impl TwilioForm {
         if name.ends_with("Sid")
             && !(v.len() <= 64
                 && v.bytes()
-                    .all(|b| b.is_ascii_alphanumeric() || b == b'-' || b == b'_'))
+                    .all(|b| b.is_ascii_alphanumeric() || matches!(b, b'-' | b'_' | b':')))
         {
             return Err(ApiError::BadRequest(format!(
                 "`{name}` must be a Twilio SID (at most 64 letters and digits); got {} characters",
@@ -132,6 +146,9 @@ fn verify(
     if !s.is_accepting() {
         return Err(ApiError::Unavailable("shutting down; please retry".into()));
     }
+    if uri.path().starts_with(TEXML_PATH) {
+        return verify_texml(s, kind, headers, body);
+    }
     let ctype = headers
         .get(header::CONTENT_TYPE)
         .and_then(|v| v.to_str().ok())
@@ -189,7 +206,11 @@ fn verify(
         let JsonPairs(pairs) = serde_json::from_slice(body).map_err(|e| {
             ApiError::BadRequest(format!("invalid JSON body (it must be an object): {e}"))
         })?;
-        return Ok(TwilioForm { pairs, raw });
+        return Ok(TwilioForm {
+            pairs,
+            raw,
+            carrier: "twilio",
+        });
     }
     let pairs = match parse_form(body) {
         Ok(pairs) => pairs,
@@ -206,7 +227,50 @@ fn verify(
     if !signature::validate(key, sig, &url, &pairs, algorithm) {
         return Err(ApiError::BadSignature);
     }
-    Ok(TwilioForm { pairs, raw })
+    Ok(TwilioForm {
+        pairs,
+        raw,
+        carrier: "twilio",
+    })
+}
+
+/// A TeXML callback: form-encoded, signed by Telnyx with Ed25519.
+fn verify_texml(
+    s: &AppState,
+    kind: &'static str,
+    headers: &HeaderMap,
+    body: &Bytes,
+) -> Result<TwilioForm, ApiError> {
+    let ctype = headers
+        .get(header::CONTENT_TYPE)
+        .and_then(|v| v.to_str().ok())
+        .unwrap_or("");
+    if !ctype
+        .to_ascii_lowercase()
+        .starts_with("application/x-www-form-urlencoded")
+    {
+        return Err(ApiError::UnsupportedMediaType(format!(
+            "{kind}: expected Content-Type application/x-www-form-urlencoded, got {ctype:?}"
+        )));
+    }
+    crate::http::telnyx::check_signature(s, headers, body)?;
+    let pairs = parse_form(body)?;
+    Ok(TwilioForm {
+        pairs,
+        raw: String::from_utf8_lossy(body).into_owned(),
+        carrier: "telnyx",
+    })
+}
+
+/// `path` under the call-flow callbacks of the carrier `uri` came from
+/// (`/dial` → `/webhooks/twilio/voice/dial` or `/webhooks/telnyx/texml/dial`).
+fn voice_url(s: &AppState, headers: &HeaderMap, uri: &axum::http::Uri, path: &str) -> String {
+    let base = if uri.path().starts_with(TEXML_PATH) {
+        TEXML_PATH
+    } else {
+        TWIML_PATH
+    };
+    url(s, headers, &format!("{base}{path}"))
 }
 
 /// A JSON object's members in order, repeated names kept, each value as
@@ -290,7 +354,13 @@ fn business<'a>(s: &'a AppState, number: &str) -> Result<&'a Business, ApiError>
     })
 }
 
+/// The webhook for the store. Keys are written `twilio:…`; a TeXML
+/// callback's are `telnyx:…`, so the two carriers' ids never meet.
 fn received<'a>(kind: &'static str, key: String, f: &'a TwilioForm) -> Received<'a> {
+    let key = match key.strip_prefix("twilio:") {
+        Some(rest) if f.carrier != "twilio" => format!("{}:{rest}", f.carrier),
+        _ => key,
+    };
     Received {
         dedup_key: key,
         kind,

@@ -5,7 +5,7 @@
 //! Apart from the request checking they share (`twilio/mod.rs`) and from
 //! texts (`sms.rs`), so each file is one kind of traffic.
 
-use super::{business, finish, received, url, verify, xml};
+use super::{business, finish, received, verify, voice_url, xml};
 use crate::config::Business;
 use crate::domain::{mask, MissedTrigger};
 use crate::http::error::ApiError;
@@ -37,12 +37,12 @@ pub async fn voice(
         let now = s.shell.clock.now();
         if b.hours.is_open(b.time_zone, now) {
             s.shell.call_started(b, sid, from, to, &received(KIND, format!("twilio:voice:{sid}"), &f)).await?;
-            let screen = b.call_screening.then(|| url(&s, &headers, &format!("/webhooks/twilio/voice/screen?parent={sid}")));
+            let screen = b.call_screening.then(|| voice_url(&s, &headers, &uri, &format!("/screen?parent={sid}")));
             tracing::info!(business = %b.id, caller = %mask(from), "ringing the business");
             Ok(xml(twiml::dial(
                 b.ring_phone.as_str(),
                 b.ring_seconds,
-                &url(&s, &headers, "/webhooks/twilio/voice/dial"),
+                &voice_url(&s, &headers, &uri, "/dial"),
                 None,
                 screen.as_deref(),
             )))
@@ -58,13 +58,13 @@ pub async fn voice(
             };
             let outcome = s.shell.missed_call(&report, &received(KIND, format!("twilio:voice:{sid}"), &f)).await?;
             let greeting = b.templates.after_hours_greeting.render(&vars);
-            let recording = url(&s, &headers, "/webhooks/twilio/voice/recording");
+            let recording = voice_url(&s, &headers, &uri, "/recording");
             if b.emergency_menu && b.roster.is_some() {
                 // "If this is an emergency, press 1": straight to the on-call tech.
                 tracing::info!(business = %b.id, caller = %mask(from), ?outcome, "after-hours call: emergency menu, then voicemail");
                 return Ok(xml(twiml::emergency_menu(
                     &b.escalation.emergency_menu(&b.name),
-                    &url(&s, &headers, "/webhooks/twilio/voice/emergency"),
+                    &voice_url(&s, &headers, &uri, "/emergency"),
                     &greeting,
                     &recording,
                 )));
@@ -118,7 +118,7 @@ pub async fn voice_dial(
                 let vars = b.vars(to);
                 Ok(xml(twiml::voicemail(
                     &b.templates.voicemail_greeting.render(&vars),
-                    &url(&s, &headers, "/webhooks/twilio/voice/recording"),
+                    &voice_url(&s, &headers, &uri, "/recording"),
                 )))
             }
             None => {
@@ -146,10 +146,11 @@ pub async fn voice_screen(
         let vars = b.vars(&call.tracking_number);
         Ok(xml(twiml::screen(
             &b.templates.screen_prompt.render(&vars),
-            &url(
+            &voice_url(
                 &s,
                 &headers,
-                &format!("/webhooks/twilio/voice/screen/result?parent={parent}"),
+                &uri,
+                &format!("/screen/result?parent={parent}"),
             ),
         )))
     }
@@ -301,7 +302,7 @@ pub async fn voice_emergency(
         let f = verify(&s, KIND, &headers, &uri, &body)?;
         let to = f.require("To")?;
         let b = business(&s, to)?;
-        let recording = url(&s, &headers, "/webhooks/twilio/voice/recording");
+        let recording = voice_url(&s, &headers, &uri, "/recording");
         let on_call = b
             .roster
             .as_ref()
@@ -312,12 +313,12 @@ pub async fn voice_emergency(
                 tracing::warn!(business = %b.id, caller = %mask(f.get("From").unwrap_or("")), tech = %tech.name, "after-hours emergency: connecting the caller to the on-call tech");
                 // Screened: the tech must press 1, so their phone's own
                 // voicemail never counts as someone taking the emergency.
-                let screen = url(&s, &headers, &format!("/webhooks/twilio/voice/screen?parent={sid}"));
+                let screen = voice_url(&s, &headers, &uri, &format!("/screen?parent={sid}"));
                 Ok(xml(twiml::connect_on_call(
                     &b.escalation.emergency_connecting(&b.name),
                     tech.phone.as_str(),
                     25,
-                    &url(&s, &headers, "/webhooks/twilio/voice/emergency/dial"),
+                    &voice_url(&s, &headers, &uri, "/emergency/dial"),
                     Some(to),
                     Some(&screen),
                 )))
@@ -364,7 +365,7 @@ pub async fn voice_emergency_dial(
                 s.shell.ivr_emergency_unanswered(b, sid, &rx).await?;
                 Ok(xml(twiml::voicemail(
                     &b.escalation.emergency_no_answer(&b.name),
-                    &url(&s, &headers, "/webhooks/twilio/voice/recording"),
+                    &voice_url(&s, &headers, &uri, "/recording"),
                 )))
             }
         }
@@ -402,6 +403,44 @@ pub async fn voice_page(
             ))),
             _ => Ok(xml(twiml::say_and_hangup("Understood. Goodbye."))),
         }
+    }
+    .await;
+    finish(&s, KIND, r)
+}
+
+/// The flow of a page call, fetched by a carrier that takes a URL rather
+/// than the markup (Telnyx TeXML: `?escalation=ID&step=N`): the same page
+/// the worker would hand Twilio inline, its keypress posted to `/page`.
+pub async fn voice_page_start(
+    State(s): State<AppState>,
+    headers: HeaderMap,
+    OriginalUri(uri): OriginalUri,
+    body: Bytes,
+) -> Response {
+    const KIND: &str = "voice_page_start";
+    let r = async {
+        let _f = verify(&s, KIND, &headers, &uri, &body)?;
+        let (escalation, step) = (
+            query_param(&uri, "escalation").and_then(|v| v.parse::<i64>().ok()),
+            query_param(&uri, "step").and_then(|v| v.parse::<u32>().ok()),
+        );
+        let (Some(escalation), Some(step)) = (escalation, step) else {
+            return Err(ApiError::BadRequest(
+                "missing ?escalation= or ?step= in the page call URL".into(),
+            ));
+        };
+        let Some((_, esc)) = s.shell.store.escalation(escalation).await? else {
+            return Err(ApiError::NotFound(format!(
+                "unknown escalation {escalation}"
+            )));
+        };
+        let action = voice_url(
+            &s,
+            &headers,
+            &uri,
+            &format!("/page?escalation={escalation}&step={step}"),
+        );
+        Ok(xml(twiml::page_call(&esc.page.script, &action)))
     }
     .await;
     finish(&s, KIND, r)

@@ -385,6 +385,7 @@ mod tests {
             from: "+15125550100".into(),
             body: "Sorry we missed you".into(),
             status_callback: None,
+            reference: None,
         }
     }
 

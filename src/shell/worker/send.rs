@@ -160,8 +160,13 @@ impl Worker {
         match result {
             Ok(receipt) => {
                 self.observe_delay(msg, now);
-                let record =
-                    SentRecord::new(job, msg, self.provider.name(), &receipt.provider_sid, now);
+                let record = SentRecord::new(
+                    job,
+                    msg,
+                    self.provider.carrier_of(&msg.from),
+                    &receipt.provider_sid,
+                    now,
+                );
                 if let Err(mpsc::error::SendError(t)) = record_tx.send(ToRecord {
                     record,
                     kind: msg.kind,
@@ -327,6 +332,7 @@ impl Worker {
             from: msg.from.clone(),
             body: msg.body.clone(),
             status_callback: self.status_callback.clone(),
+            reference: Some(format!("rb-{}", msg.id)),
         }
     }
 
@@ -362,7 +368,7 @@ impl Worker {
                         .record_sent(&SentRecord::new(
                             job,
                             msg,
-                            self.provider.name(),
+                            self.provider.carrier_of(&msg.from),
                             &receipt.provider_sid,
                             now,
                         ))
@@ -394,7 +400,7 @@ impl Worker {
                     .record_sent(&SentRecord::new(
                         job,
                         msg,
-                        self.provider.name(),
+                        self.provider.carrier_of(&msg.from),
                         &receipt.provider_sid,
                         now,
                     ))

@@ -58,14 +58,24 @@ impl Worker {
                 .await?;
             return Ok(());
         }
-        let action = format!(
-            "{}/webhooks/twilio/voice/page?escalation={escalation_id}&step={step}",
+        // The keypress goes back to the carrier that placed the call.
+        let base = format!(
+            "{}{}",
             self.public_url.as_deref().unwrap_or(""),
+            self.provider.voice_path(&from)
         );
+        let query = format!("escalation={escalation_id}&step={step}");
         let call = OutboundCall {
             to: to.to_string(),
+            twiml: crate::provider::twilio::twiml::page_call(
+                &esc.page.script,
+                &format!("{base}/page?{query}"),
+            ),
+            url: self
+                .public_url
+                .as_ref()
+                .map(|_| format!("{base}/page/start?{query}")),
             from,
-            twiml: crate::provider::twilio::twiml::page_call(&esc.page.script, &action),
             timeout_secs: 30,
         };
         match self.provider.place_call(&call).await {

@@ -1,0 +1,311 @@
+//! The end-to-end scenarios, carrier-neutral: each runs through Twilio and
+//! through Telnyx on one app where both carriers' businesses run side by
+//! side (`via.rs`), on both stores. What a customer, a tech or the owner
+//! notices must not depend on the carrier.
+
+use crate::helpers::*;
+use crate::via::*;
+use chrono::Duration;
+use mock_carrier::{Refusal, Script};
+
+async fn spawn(b: Backend) -> TestApp {
+    TestApp::spawn_with(b, &both_businesses(), "").await
+}
+
+async fn a_missed_call_texts_the_caller_exactly_once(b: Backend) {
+    let app = spawn(b).await;
+    for via in BOTH {
+        let caller = via.caller(1);
+        let r = app.missed_via(via, "c1", &caller).await;
+        assert_eq!(r.status(), 200, "{via:?}");
+        let flow = r.text().await.unwrap();
+        assert!(flow.contains("<Record"), "{via:?}: voicemail next: {flow}");
+        assert!(
+            flow.contains(&format!("{}/recording", via.voice_path())),
+            "{via:?}: the voicemail reports back to its own carrier: {flow}"
+        );
+        // The carrier retries the same callback: still one text.
+        app.missed_via(via, "c1", &caller).await;
+        app.wait_via(via, 1).await;
+        app.settle().await;
+        let sent = app.carrier(via).sent_to(&caller);
+        assert_eq!(sent.len(), 1, "{via:?}: {sent:?}");
+        assert_eq!(sent[0].from, via.tracking());
+        assert!(
+            sent[0]
+                .body
+                .starts_with(&format!("Hi, this is {}.", via.business_name())),
+            "{}",
+            sent[0].body
+        );
+        let lead = app.lead_json(&caller).await;
+        assert_eq!(lead["lead"]["status"], "texted", "{via:?}");
+        assert_eq!(lead["messages"][0]["provider_sid"], sent[0].sid.as_str());
+    }
+    // Each business's texts left through its own carrier only.
+    assert!(app.mock.sent().iter().all(|s| s.from == TRACKING));
+    assert!(app.telnyx.sent().iter().all(|s| s.from == VOLT));
+}
+
+async fn replies_help_stop_and_start(b: Backend) {
+    let app = spawn(b).await;
+    for via in BOTH {
+        let caller = via.caller(2);
+        let name = via.business_name();
+        app.missed_via(via, "c2", &caller).await;
+        app.settle().await;
+        let said = |n: usize| {
+            let got = app.carrier(via).bodies_to(&caller);
+            assert_eq!(got.len(), n, "{via:?}: {got:?}");
+            got[n - 1].clone()
+        };
+        said(1);
+        app.text_via(
+            via,
+            "M1",
+            &caller,
+            "Can someone come out tomorrow? The sink is clogged",
+        )
+        .await;
+        app.settle().await;
+        assert!(
+            said(2).starts_with(&format!("{name}: Glad to help.")),
+            "{via:?}"
+        );
+        app.text_via(via, "M2", &caller, "HELP").await;
+        app.settle().await;
+        assert!(said(3).contains("To reach a person, call"), "{via:?}");
+        let r = app.text_via(via, "M3", &caller, "STOP").await;
+        assert_eq!(r.status(), 200);
+        // The carrier retries the STOP: one confirmation.
+        app.text_via(via, "M3", &caller, "STOP").await;
+        app.settle().await;
+        assert!(said(4).contains("You're unsubscribed"), "{via:?}");
+        // A new call after STOP: nothing is sent.
+        app.advance(Duration::hours(25)).await;
+        app.missed_via(via, "c3", &caller).await;
+        app.settle().await;
+        said(4);
+        app.text_via(via, "M4", &caller, "START").await;
+        app.settle().await;
+        assert!(said(5).contains("You're subscribed again"), "{via:?}");
+    }
+}
+
+async fn delivery_receipts_move_forward_only(b: Backend) {
+    let app = spawn(b).await;
+    for via in BOTH {
+        let caller = via.caller(3);
+        app.missed_via(via, "c3", &caller).await;
+        app.settle().await;
+        let sent = app.carrier(via).sent_to(&caller).remove(0);
+        let r = app.receipt_via(via, &sent, Receipt::Delivered, None).await;
+        assert_eq!(r.status(), 200, "{via:?}");
+        // A late "sent" arrives after "delivered": the status stays.
+        app.receipt_via(via, &sent, Receipt::Sent, None).await;
+        let lead = app.lead_json(&caller).await;
+        assert_eq!(lead["messages"][0]["status"], "delivered", "{via:?}");
+    }
+}
+
+/// The carrier's own error codes, given late in a receipt, mean the same
+/// from either: a landline is never texted again.
+async fn an_undeliverable_number_is_not_texted_again(b: Backend) {
+    let app = spawn(b).await;
+    for (via, code) in [(Via::Twilio, "30006"), (Via::Telnyx, "40001")] {
+        let caller = via.caller(4);
+        app.missed_via(via, "c4", &caller).await;
+        app.settle().await;
+        let sent = app.carrier(via).sent_to(&caller).remove(0);
+        app.receipt_via(via, &sent, Receipt::Undelivered, Some(code))
+            .await;
+        let lead = app.lead_json(&caller).await;
+        assert_eq!(lead["messages"][0]["status"], "undelivered", "{via:?}");
+        app.advance(Duration::hours(25)).await;
+        app.missed_via(via, "c5", &caller).await;
+        app.settle().await;
+        assert_eq!(app.carrier(via).sent_to(&caller).len(), 1, "{via:?}");
+    }
+}
+
+/// Refusals at send time: an opted-out recipient (21610 / 40300) is
+/// recorded as opted out; a landline (21614 / 40001) as unreachable; an
+/// unregistered sender (30034 / 40010) puts the number at risk.
+async fn carrier_refusals_mean_the_same(b: Backend) {
+    let app = spawn(b).await;
+    for via in BOTH {
+        let (stopped, landline) = (via.caller(5), via.caller(6));
+        app.carrier(via).refuse(&stopped, Refusal::Unsubscribed);
+        app.carrier(via).refuse(&landline, Refusal::NotMobile);
+        app.missed_via(via, "c6", &stopped).await;
+        app.missed_via(via, "c7", &landline).await;
+        app.settle().await;
+        let before = app.carrier(via).requests();
+        app.advance(Duration::hours(25)).await;
+        app.missed_via(via, "c8", &stopped).await;
+        app.missed_via(via, "c9", &landline).await;
+        app.settle().await;
+        assert_eq!(
+            app.carrier(via).requests(),
+            before,
+            "{via:?}: neither is tried again"
+        );
+        for (who, why) in [(&stopped, "opted_out"), (&landline, "unreachable")] {
+            let lead = app.lead_json(who).await;
+            assert_eq!(lead["lead"]["suppressed_reason"], why, "{via:?}: {lead}");
+        }
+    }
+    for (via, code) in [(Via::Twilio, 30034), (Via::Telnyx, 40010)] {
+        app.carrier(via).push(Script::Fail {
+            status: 400,
+            code,
+            retry_after: None,
+        });
+        app.missed_via(via, "c10", &via.caller(7)).await;
+        app.settle().await;
+        let v: serde_json::Value = app.admin_get("/api/v1/senders").await.json().await.unwrap();
+        let s = v["senders"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .find(|s| s["number"] == via.tracking())
+            .cloned()
+            .unwrap();
+        assert_eq!(s["at_risk"], true, "{via:?}: {s}");
+    }
+}
+
+/// The carrier took the text but its answer was lost: the retry finds it
+/// at the carrier (Twilio's message list, Telnyx's detail records) and
+/// does not send it again.
+async fn an_in_doubt_send_is_never_repeated(b: Backend) {
+    let app = spawn(b).await;
+    for via in BOTH {
+        let caller = via.caller(8);
+        app.carrier(via).push(Script::AcceptButLoseReply);
+        app.missed_via(via, "c11", &caller).await;
+        app.settle().await;
+        app.advance(Duration::minutes(5)).await;
+        let sent = app.carrier(via).sent_to(&caller);
+        assert_eq!(sent.len(), 1, "{via:?}: one text, never two: {sent:?}");
+        assert!(app.carrier(via).list_requests() >= 1, "{via:?}: looked up");
+        let lead = app.lead_json(&caller).await;
+        assert_eq!(lead["messages"][0]["status"], "sent", "{via:?}");
+        assert_eq!(lead["messages"][0]["provider_sid"], sent[0].sid.as_str());
+    }
+}
+
+/// The default follow-up sequence runs on the test clock for both, and a
+/// reply stops it.
+async fn follow_ups_fire_and_stop_on_a_reply(b: Backend) {
+    let businesses = both_businesses().replace("follow_ups = []\n", "");
+    let app = TestApp::spawn_with(b, &businesses, "").await;
+    for via in BOTH {
+        app.missed_via(via, "c12", &via.caller(9)).await;
+    }
+    app.settle().await;
+    app.advance(Duration::minutes(29)).await;
+    for via in BOTH {
+        assert_eq!(
+            app.carrier(via).sent_to(&via.caller(9)).len(),
+            1,
+            "{via:?}: not before +30 min"
+        );
+    }
+    app.advance(Duration::minutes(1)).await;
+    for via in BOTH {
+        let texts = app.carrier(via).bodies_to(&via.caller(9));
+        assert_eq!(texts.len(), 2, "{via:?}: +30 min");
+        assert!(
+            texts[1].contains("Still need a hand"),
+            "{via:?}: {}",
+            texts[1]
+        );
+        app.text_via(via, "f1", &via.caller(9), "I'll think about it")
+            .await;
+    }
+    app.advance(Duration::hours(24)).await;
+    for via in BOTH {
+        let lead = app.lead_json(&via.caller(9)).await;
+        let follow_ups = lead["messages"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .filter(|m| m["kind"] == "follow_up")
+            .count();
+        assert_eq!(follow_ups, 1, "{via:?}: the reply stopped the rest: {lead}");
+    }
+}
+
+/// Forged, replayed or tampered webhooks are refused and change nothing.
+async fn forged_webhooks_are_refused(b: Backend) {
+    let app = spawn(b).await;
+    let caller = "+15125559999";
+    // Twilio: a wrong signature.
+    let r = app
+        .http
+        .post(format!("{}/webhooks/twilio/voice/dial", app.url))
+        .header("X-Twilio-Signature", "bm90IGEgc2lnbmF0dXJl")
+        .form(&[
+            ("CallSid", "CAforged"),
+            ("From", caller),
+            ("To", TRACKING),
+            ("DialCallStatus", "no-answer"),
+        ])
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), 403);
+    // Telnyx: the JSON events.
+    let event = MockTelnyx::event(
+        "ev-forged",
+        "message.received",
+        MockTelnyx::inbound_text("m-forged", caller, VOLT, "STOP"),
+    );
+    let now = app.clock.now_utc().timestamp();
+    let good = mock_carrier::telnyx::sign(now, event.as_bytes()).1;
+    let stale = mock_carrier::telnyx::sign(now - 301, event.as_bytes()).1;
+    let future = mock_carrier::telnyx::sign(now + 301, event.as_bytes()).1;
+    let tampered = event.replace("STOP", "STAR");
+    for (body, ts, sig, want) in [
+        (&event, now - 301, stale.as_str(), 403),
+        (&event, now + 301, future.as_str(), 403),
+        (&tampered, now, good.as_str(), 403),
+        (&event, now, "", 400),
+        (&event, now, "bm90IGEgc2lnbmF0dXJl", 400),
+    ] {
+        let r = app.post_telnyx_signed(body, ts, sig).await;
+        assert_eq!(r.status(), want, "{ts} {sig:?}");
+    }
+    // TeXML: a Twilio signature is not a Telnyx one.
+    let r = app
+        .http
+        .post(format!("{}/webhooks/telnyx/texml/dial", app.url))
+        .header("X-Twilio-Signature", "bm90IGEgc2lnbmF0dXJl")
+        .form(&[
+            ("CallSid", "v3:forged"),
+            ("From", caller),
+            ("To", VOLT),
+            ("DialCallStatus", "no-answer"),
+        ])
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), 400);
+    app.settle().await;
+    assert!(app.leads_of(caller).await.is_empty(), "nothing recorded");
+    assert!(app.mock.sent().is_empty() && app.telnyx.sent().is_empty());
+    // The genuine event still goes through afterwards.
+    assert_eq!(app.post_telnyx(&event).await.status(), 200);
+}
+
+on_both_stores!(
+    a_missed_call_texts_the_caller_exactly_once,
+    replies_help_stop_and_start,
+    delivery_receipts_move_forward_only,
+    an_undeliverable_number_is_not_texted_again,
+    carrier_refusals_mean_the_same,
+    an_in_doubt_send_is_never_repeated,
+    follow_ups_fire_and_stop_on_a_reply,
+    forged_webhooks_are_refused,
+);
