@@ -193,6 +193,9 @@ pub(crate) struct Matcher {
     pattern_index: Vec<Index>,
     /// Every distinct word start (`spark*`) of a first element (at most 64).
     prefixes: Vec<Box<str>>,
+    /// Per first byte, the word starts beginning with it (bits of
+    /// `prefixes`): a word is compared only with those.
+    prefix_by_byte: Vec<u64>,
     /// Per concept, indexes its phrases.
     concept_index: Vec<Index>,
     regex_patterns: Vec<u32>,
@@ -335,6 +338,12 @@ impl Matcher {
                 self.prefixes.len()
             ));
         }
+        self.prefix_by_byte = vec![0; 256];
+        for (i, p) in self.prefixes.iter().enumerate() {
+            if let Some(&b) = p.as_bytes().first() {
+                self.prefix_by_byte[b as usize] |= 1 << i;
+            }
+        }
         if !self.regex_patterns.is_empty() {
             let sources: Vec<&str> = self
                 .regex_patterns
@@ -359,11 +368,19 @@ impl Matcher {
                     return 0;
                 }
                 let w = a.word(ti);
-                self.prefixes
-                    .iter()
-                    .enumerate()
-                    .filter(|(_, p)| w.starts_with(&***p))
-                    .fold(0u64, |m, (i, _)| m | 1 << i)
+                let mut candidates = w
+                    .as_bytes()
+                    .first()
+                    .map_or(0, |&b| self.prefix_by_byte[b as usize]);
+                let mut mask = 0u64;
+                while candidates != 0 {
+                    let i = candidates.trailing_zeros() as usize;
+                    candidates &= candidates - 1;
+                    if w.starts_with(&*self.prefixes[i]) {
+                        mask |= 1 << i;
+                    }
+                }
+                mask
             })
             .collect();
         let mut m = Matching {

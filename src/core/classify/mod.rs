@@ -521,17 +521,8 @@ impl Classifier {
             return Language::Vi;
         }
         let langs = &self.rules.languages;
-        let mut counts = [0usize; 8];
-        for i in 0..a.toks.len() {
-            if let Some(&mask) = self.rules.language_words.get(a.word(i)) {
-                for (k, count) in counts.iter_mut().enumerate().take(langs.len()) {
-                    if mask & (1 << k) != 0 {
-                        *count += 1;
-                    }
-                }
-            }
-        }
-        let mut best = (Language::En, 0usize);
+        let counts = &a.lang_counts;
+        let mut best = (Language::En, 0u16);
         for (k, (lang, _)) in langs.iter().enumerate().take(8) {
             if counts[k] > best.1 {
                 best = (*lang, counts[k]);

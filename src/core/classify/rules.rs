@@ -2,7 +2,7 @@
 //! (`prompts/intents.rules`, whose header documents the format).
 
 use super::matcher::{Elem, Matcher, Pattern, Phrase};
-use super::text::{FxMap, FxSet, TextRules};
+use super::text::{FxSet, TextRules};
 use super::{Hazard, Intent, Language, RulesError};
 use regex::{Regex, RegexBuilder};
 use std::collections::HashMap;
@@ -84,8 +84,6 @@ pub(crate) struct Rules {
     pub cue_ignore: [Vec<usize>; 3],
     pub reaction: Option<(Regex, String)>,
     pub languages: Vec<(Language, FxSet<String>)>,
-    /// Word -> bit `i` set when `languages[i]` lists it.
-    pub language_words: FxMap<String, u8>,
 }
 
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -934,6 +932,11 @@ pub(crate) fn compile_rules(text: &str, file: &str) -> Result<Rules, RulesError>
         text_rules.add_vocab(&w);
         text_rules.ids.insert(w, id);
     }
+    for (i, (_, set)) in languages.iter().enumerate().take(8) {
+        for w in set {
+            *text_rules.languages.entry(w.clone()).or_default() |= 1 << i;
+        }
+    }
     text_rules.finish();
     // Fixed priority; fallback sections last; file order kept within ties
     // (so the first matching emergency section names the hazard).
@@ -949,15 +952,6 @@ pub(crate) fn compile_rules(text: &str, file: &str) -> Result<Rules, RulesError>
         hypothetical,
         cue_ignore,
         reaction,
-        language_words: {
-            let mut m: FxMap<String, u8> = FxMap::default();
-            for (i, (_, set)) in languages.iter().enumerate().take(8) {
-                for w in set {
-                    *m.entry(w.clone()).or_default() |= 1 << i;
-                }
-            }
-            m
-        },
         languages,
     })
 }

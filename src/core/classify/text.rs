@@ -79,6 +79,8 @@ pub(crate) struct TextRules {
     pub clause_words: FxSet<String>,
     /// Every word the rules use -> its id (see [`Tok::id`]).
     pub ids: FxMap<String, u32>,
+    /// Word -> bit `i` set when the `i`th `[language]` section lists it.
+    pub languages: FxMap<String, u8>,
     /// All of the above per word, for one lookup per word of a message
     /// (built by [`TextRules::finish`]).
     pub(crate) info: FxMap<String, WordInfo>,
@@ -96,6 +98,8 @@ pub(crate) struct WordInfo {
     filler: bool,
     joins: bool,
     multi: bool,
+    /// Languages that list the word (bits, see [`TextRules::languages`]).
+    lang: u8,
 }
 
 impl Default for WordInfo {
@@ -107,6 +111,7 @@ impl Default for WordInfo {
             filler: false,
             joins: false,
             multi: false,
+            lang: 0,
         }
     }
 }
@@ -148,6 +153,8 @@ pub(crate) struct Analyzed {
     /// The numbers that start at each word (see [`numbers_at`]), parsed
     /// once: `(word, value, suffix start in the word, words used)`.
     pub nums: Vec<(u16, i64, u8, u8)>,
+    /// Per `[language]` section, how many of the words it lists.
+    pub lang_counts: [u16; 8],
 }
 
 impl Analyzed {
@@ -239,6 +246,9 @@ impl TextRules {
         for w in self.multi.keys() {
             info.entry(w.clone()).or_default().multi = true;
         }
+        for (w, &mask) in &self.languages {
+            info.entry(w.clone()).or_default().lang = mask;
+        }
         self.info = info;
     }
 
@@ -317,6 +327,7 @@ impl TextRules {
         // Whether the current clause / segment already has a word.
         let mut clause_used = false;
         let mut seg_used = false;
+        let mut lang_counts = [0u16; 8];
         let mut k = 0;
         while k < words.len() {
             match words[k] {
@@ -354,6 +365,8 @@ impl TextRules {
                             }
                         }
                     }
+                    // The word as written, when kept: its tables are `info`.
+                    let mut same = false;
                     let (text, used): (std::borrow::Cow<'_, str>, usize) = match replaced {
                         Some((fix, n)) => (fix.into(), n),
                         None => {
@@ -375,13 +388,18 @@ impl TextRules {
                             if info2.fix != u32::MAX {
                                 (self.fixes[info2.fix as usize].as_str().into(), 1)
                             } else {
+                                same = matches!(w2, std::borrow::Cow::Borrowed(b) if b == w);
                                 (w2, 1)
                             }
                         }
                     };
                     k += used;
                     for piece in text.split(' ').filter(|p| !p.is_empty()) {
-                        let pinfo = self.info.get(piece).copied().unwrap_or_default();
+                        let pinfo = if same {
+                            info
+                        } else {
+                            self.info.get(piece).copied().unwrap_or_default()
+                        };
                         // Stutter: "the the" -> "the" (not for numbers).
                         if let Some(last) = toks.last() {
                             if last.seg == seg
@@ -406,6 +424,9 @@ impl TextRules {
                             && out.ends_with(' ')
                         {
                             out.pop();
+                        }
+                        for (k, count) in lang_counts.iter_mut().enumerate() {
+                            *count += u16::from(pinfo.lang >> k & 1);
                         }
                         let s = out.len();
                         out.push_str(piece);
@@ -453,6 +474,7 @@ impl TextRules {
             toks,
             clauses,
             nums: Vec::new(),
+            lang_counts,
         };
         let mut nums = Vec::new();
         let mut found = Vec::new();
