@@ -53,6 +53,7 @@
 //!   measures how many replies per second the shipped intent rules label on
 //!   one core, before the service starts. See `src/classifier.rs`.
 
+mod chaos;
 mod classifier;
 mod load;
 mod overload;
@@ -265,6 +266,10 @@ struct Cli {
 
 #[derive(Debug, Subcommand)]
 enum Command {
+    /// Kill the service with SIGKILL 100 times under load (and restart
+    /// PostgreSQL mid-run); report acknowledged calls never texted and
+    /// callers texted twice. See docs/benchmarks.md.
+    Chaos(chaos::ChaosArgs),
     /// The trivial service used by --self-test (reads ringback's environment).
     #[command(hide = true)]
     StandIn,
@@ -281,6 +286,7 @@ fn main() -> ExitCode {
     let result = runtime.block_on(async {
         match cli.command {
             Some(Command::StandIn) => stand_in::serve_from_env().await.map(|()| true),
+            Some(Command::Chaos(args)) => chaos::run(args).await,
             None if cli.classifier => classifier_only(&cli),
             None if cli.timers.is_some() => bench_timers(cli).await,
             None => bench(cli).await,

@@ -143,8 +143,10 @@ impl Service {
         base_url: &str,
         timeout: Duration,
     ) -> anyhow::Result<Duration> {
+        // Generous: a service restarted under load (the chaos run) answers
+        // /readyz only after the webhooks queued ahead of it.
         let client = reqwest::Client::builder()
-            .timeout(Duration::from_secs(1))
+            .timeout(Duration::from_secs(5))
             .build()?;
         let url = format!("{base_url}/readyz");
         let started = Instant::now();
@@ -202,6 +204,18 @@ impl Service {
 
     pub fn log_lines(&self) -> u64 {
         self.log.lock().unwrap().total
+    }
+
+    /// `kill -9`: no shutdown, no flush, as a crash or an OOM kill would
+    /// end it. Returns once the process is reaped.
+    pub async fn kill(mut self) -> anyhow::Result<ExitStatus> {
+        self.child.kill().await?;
+        Ok(self.child.wait().await?)
+    }
+
+    /// The exit status if the process has ended on its own.
+    pub fn exited(&mut self) -> anyhow::Result<Option<ExitStatus>> {
+        Ok(self.child.try_wait()?)
     }
 
     /// SIGTERM, then up to `grace` for it to exit, then SIGKILL.

@@ -89,6 +89,8 @@ pub struct Snapshot {
     pub injected_failures: u64,
     /// Accepted messages whose reply was replaced by a server error.
     pub lost_replies: u64,
+    /// Accepted messages whose reply was held back by the random hang rate.
+    pub hangs: u64,
     /// Requests refused as a real carrier would (bad auth, missing or
     /// invalid parameters, refused recipients, unknown resources).
     pub rejected: u64,
@@ -146,6 +148,8 @@ struct State {
     refused: HashMap<String, Refusal>,
     fail_rate: f64,
     lost_reply_rate: f64,
+    hang_rate: f64,
+    hang_for: Duration,
     latency: Duration,
     send_delay: Duration,
     list_delay: Duration,
@@ -154,6 +158,7 @@ struct State {
     max_sends_in_flight: usize,
     injected_failures: u64,
     lost_replies: u64,
+    hangs: u64,
     rejected: u64,
     list_requests: u64,
     fetch_requests: u64,
@@ -211,6 +216,15 @@ impl Carrier {
     /// if the reply was lost.
     pub fn set_lost_reply_rate(&self, rate: f64) {
         self.lock().lost_reply_rate = rate.clamp(0.0, 1.0);
+    }
+
+    /// Fraction (0..=1) of accepted sends whose answer is held back `hang`
+    /// (past the client's timeout, when `hang` is longer): the carrier has
+    /// the message, but the client cannot know it went out.
+    pub fn set_hang_rate(&self, rate: f64, hang: Duration) {
+        let mut s = self.lock();
+        s.hang_rate = rate.clamp(0.0, 1.0);
+        s.hang_for = hang;
     }
 
     /// Delay added to every answer after the request was handled (a real
@@ -331,6 +345,7 @@ impl Carrier {
             accepted: s.messages.len() as u64,
             injected_failures: s.injected_failures,
             lost_replies: s.lost_replies,
+            hangs: s.hangs,
             rejected: s.rejected,
             list_requests: s.list_requests,
             fetch_requests: s.fetch_requests,
@@ -409,6 +424,9 @@ impl Carrier {
                     }
                 } else if s.lost_reply_rate > 0.0 && rng.random_bool(s.lost_reply_rate) {
                     Answer::LostReply
+                } else if s.hang_rate > 0.0 && rng.random_bool(s.hang_rate) {
+                    s.hangs += 1;
+                    Answer::Hang(s.hang_for)
                 } else {
                     Answer::Created
                 }

@@ -312,6 +312,32 @@ async fn lost_replies_are_recorded_and_listed() {
     assert_eq!(list["messages"].as_array().unwrap().len(), 1);
 }
 
+/// A hung answer comes too late for a client with a shorter timeout, yet
+/// the carrier has the message: the in-doubt case a sender must reconcile.
+#[tokio::test]
+async fn hung_sends_are_recorded_but_answered_late() {
+    let (mock, account_sid) = mock().await;
+    mock.set_hang_rate(1.0, Duration::from_secs(5));
+    let client = reqwest::Client::builder()
+        .timeout(Duration::from_millis(200))
+        .build()
+        .unwrap();
+    let outcome = client
+        .post(messages_url(&mock, &account_sid))
+        .basic_auth(&account_sid, Some(TOKEN))
+        .form(&[
+            ("To", "+12025550123"),
+            ("From", "+15125550100"),
+            ("Body", "Sorry we missed your call!"),
+        ])
+        .send()
+        .await;
+    assert!(outcome.unwrap_err().is_timeout());
+    let snapshot = mock.snapshot();
+    assert_eq!((snapshot.accepted, snapshot.hangs), (1, 1));
+    assert_eq!(mock.bodies_to("+12025550123").len(), 1);
+}
+
 #[tokio::test]
 async fn scripts_answer_the_next_sends_in_order() {
     let (mock, account_sid) = mock().await;
