@@ -32,7 +32,7 @@ mod tests {
             "store" | "provider" => 3,
             "shell" => 4,
             "http" | "app" => 5,
-            "cli" | "startup" | "simulate" => 6,
+            "cli" | "startup" | "simulate" | "bench_queue" => 6,
             _ => return None,
         })
     }

@@ -45,6 +45,9 @@ enum Command {
     },
     /// Post signed webhooks for a missed call (and a reply) to a running instance.
     Simulate(crate::simulate::SimulateArgs),
+    /// Measure the office queue page (/app) with many open leads on a
+    /// fresh SQLite database; prints its latency percentiles.
+    BenchQueue(crate::bench_queue::BenchQueueArgs),
     /// The office's people (the web app at /app).
     #[command(subcommand)]
     User(UserCommand),
@@ -109,6 +112,7 @@ pub fn main() -> ExitCode {
                     }
                     Command::Simulate(args) => crate::simulate::run(settings, args).await,
                     Command::User(u) => user(&settings, u).await,
+                    Command::BenchQueue(args) => crate::bench_queue::run(settings, args).await,
                     Command::CheckConfig { .. } | Command::Classify { .. } => unreachable!(),
                 }
             });

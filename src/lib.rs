@@ -15,6 +15,7 @@
 //! - [`http`]: webhooks, ops endpoints and the admin API.
 
 pub mod architecture;
+pub mod bench_queue;
 pub mod cli;
 pub mod clock;
 pub mod config;
