@@ -872,12 +872,13 @@ impl Cues {
     /// gas leak", "ya se arreglo la fuga", "it stopped sparking"), and no
     /// `[ongoing]` cue comes after that cue. A cue wholly before the hazard
     /// does not count: "the plumber fixed it last week now water is pouring
-    /// out of the wall" is a new flood.
+    /// out of the wall" is a new flood. So: a cue that ends after the
+    /// hazard starts.
     fn resolved(&self, s: usize, e: usize) -> bool {
         let last = self
             .resolved
             .iter()
-            .filter(|&&(rs, re)| rs >= e || rs > s || (rs <= s && re > s))
+            .filter(|&&(rs, re)| re > s || rs >= e)
             .map(|&(rs, _)| rs)
             .max();
         match last {
