@@ -411,6 +411,8 @@ pub fn base_url(settings: &Settings) -> String {
         .public_url
         .clone()
         .unwrap_or_else(|| format!("http://localhost:{}", settings.port))
+}
+
 /// The public key Telnyx webhooks are checked against: the account's, or
 /// in console mode the development key's.
 pub fn telnyx_public_key(settings: &Settings) -> [u8; 32] {

@@ -53,6 +53,7 @@ impl TwilioForm {
         Ok(TwilioForm {
             pairs: parse_form(body)?,
             raw: String::from_utf8_lossy(body).into_owned(),
+            carrier: "twilio",
         })
     }
 
@@ -392,6 +393,7 @@ mod tests {
         let f = TwilioForm {
             pairs: p,
             raw: String::new(),
+            carrier: "twilio",
         };
         assert!(
             f.require("From").is_err(),
