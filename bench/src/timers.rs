@@ -500,7 +500,7 @@ async fn run_on(
         eprintln!("growing to {level} pending timers");
         while seeded < level as i64 {
             let to = (seeded + SEED_CHUNK).min(level as i64);
-            seed(
+            seed_retrying(
                 &pool,
                 seeded,
                 to,
@@ -772,6 +772,7 @@ pub fn caller(i: i64) -> String {
     format!("{CALLER_PREFIX}{}", CALLER_BASE + i)
 }
 
+#[derive(Clone, Copy)]
 enum Seed {
     /// Step 1 (`after = "30m"`) of leads that called 30 minutes before their
     /// timer's due time; lead `from + k` due at `first_due + k × step`.
@@ -779,6 +780,23 @@ enum Seed {
     /// Step 3 (`next_opening`) of leads that called three hours ago and had
     /// both earlier follow-ups; due from `first_due`, `step` apart.
     Far { first_due: i64, step_us: i64 },
+}
+
+/// [`seed`] while the service runs: on SQLite its transaction reads before
+/// it writes, so a write by the service in between fails it at once with
+/// "database is locked" (SQLite does not wait in that case); the chunk rolled
+/// back and is simply tried again.
+async fn seed_retrying(pool: &AnyPool, from: i64, to: i64, kind: Seed) -> anyhow::Result<()> {
+    let mut tries = 0;
+    loop {
+        match seed(pool, from, to, kind).await {
+            Err(err) if tries < 50 && format!("{err:#}").contains("database is locked") => {
+                tries += 1;
+                tokio::time::sleep(Duration::from_millis(20)).await;
+            }
+            other => return other,
+        }
+    }
 }
 
 /// Inserts leads `from..to` (callers `caller(from)`...) with their contact,
