@@ -513,16 +513,19 @@ impl Worker {
                 in_doubt,
             } => {
                 let still_in_doubt = in_doubt || was_in_doubt;
-                let ours = self
+                let Some(tries) = self
                     .store
                     .record_send_error(job, message_id, !still_in_doubt, None, &message, now)
-                    .await?;
-                if !ours {
+                    .await?
+                else {
                     tracing::warn!(job = job.id, message_id, error = %mask_numbers(&message), "send failed after this worker's lease ran out; the job's new owner decides");
                     return Ok(());
-                }
-                if job.attempts >= job.max_attempts {
-                    tracing::error!(message_id = message_id, attempts = job.attempts, error = %mask_numbers(&message), "giving up on a text after its last attempt");
+                };
+                // Counted in tries at the carrier, not in claims of the job: a
+                // claim lost to a crash before the carrier was asked must not
+                // use up an acknowledged caller's text.
+                if tries >= job.max_attempts {
+                    tracing::error!(message_id = message_id, attempts = tries, error = %mask_numbers(&message), "giving up on a text after its last attempt");
                     self.store
                         .record_send_failed(job, message_id, "retries_exhausted", &message, now)
                         .await?;
@@ -530,8 +533,8 @@ impl Worker {
                         .inc("ringback_texts_total", &[("outcome", "failed")]);
                     return Ok(());
                 }
-                let delay = retry_delay(job.attempts, retry_after, rand::random::<f64>());
-                tracing::warn!(message_id = message_id, attempt = job.attempts, retry_in_ms = delay.num_milliseconds(), error = %mask_numbers(&message), "send failed; will retry");
+                let delay = retry_delay(tries, retry_after, rand::random::<f64>());
+                tracing::warn!(message_id = message_id, attempt = tries, retry_in_ms = delay.num_milliseconds(), error = %mask_numbers(&message), "send failed; will retry");
                 self.metrics
                     .inc("ringback_texts_total", &[("outcome", "retried")]);
                 self.store

@@ -408,6 +408,10 @@ impl Store {
     /// not touch the message, or its "definitely not sent" could wipe the
     /// in-doubt mark of the attempt the job's new owner has in flight, and
     /// the next attempt would send without looking first.
+    ///
+    /// Returns the text's tries at the carrier so far when this worker still
+    /// owned it (`None` when its lease had run out). Tries, not claims: a
+    /// claim lost to a crash before the carrier was asked is no failed send.
     pub async fn record_send_error(
         &self,
         job: &Claimed,
@@ -416,7 +420,7 @@ impl Store {
         code: Option<&str>,
         error: &str,
         now: DateTime<Utc>,
-    ) -> Result<bool> {
+    ) -> Result<Option<i64>> {
         let mut one = self.one().await?;
         let n = query(
             "UPDATE messages SET status = CASE WHEN $2 = 1 AND status = 'sending' THEN 'queued' ELSE status END,
@@ -433,8 +437,17 @@ impl Store {
         .bind(job.lease_token)
         .execute(one.target())
         .await?;
+        let tries = if n == 1 {
+            let r = query("SELECT attempts FROM messages WHERE id = $1")
+                .bind(message_id)
+                .fetch_one(one.target())
+                .await?;
+            Some(get(&r, "attempts")?)
+        } else {
+            None
+        };
         one.done().await?;
-        Ok(n == 1)
+        Ok(tries)
     }
 
     /// A permanent failure: the message failed, the job failed (kept).

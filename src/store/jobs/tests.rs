@@ -125,15 +125,17 @@ async fn send_error_case(url: String) {
     let mut stale = held.clone();
     stale.lease_token -= 1;
     let status = || async { store.message(message).await.unwrap().unwrap().status };
-    assert!(!store
+    assert!(store
         .record_send_error(&stale, message, true, None, "429", now)
         .await
-        .unwrap());
+        .unwrap()
+        .is_none());
     assert_eq!(status().await, MessageStatus::Sending, "still in doubt");
     assert!(store
         .record_send_error(&held, message, true, None, "429", now)
         .await
-        .unwrap());
+        .unwrap()
+        .is_some());
     assert_eq!(status().await, MessageStatus::Queued);
 }
 
@@ -290,4 +292,59 @@ async fn enqueue_notifies_listeners_on_postgres() {
     assert!(!tx.enqueue(&job, now).await.unwrap());
     tx.commit().await.unwrap();
     assert!(listener.next_buffered().is_none());
+}
+
+/// A text whose job was claimed again and again by workers that died before
+/// asking the carrier has used none of its tries: the give-up count is the
+/// carrier's, not the claims'.
+#[tokio::test]
+async fn claims_lost_to_crashes_are_not_tries_at_the_carrier() {
+    on_both_stores("claims_not_tries", |url| async move {
+        let store = Store::connect(&url, &Default::default()).await.unwrap();
+        store.migrate().await.unwrap();
+        let mut now = Utc::now();
+        let mut tx = store.begin().await.unwrap();
+        let message = tx
+            .insert_message(&instant(
+                None,
+                "+15125550123".into(),
+                MessageStatus::Queued,
+                now,
+            ))
+            .await
+            .unwrap();
+        let job = NewJob {
+            kind: "send_message",
+            lead_id: None,
+            unique_key: format!("send:{message}"),
+            payload: "{}".into(),
+            run_at: now,
+            max_attempts: 3,
+            sender: None,
+            priority: 3,
+        };
+        assert!(tx.enqueue(&job, now).await.unwrap());
+        tx.commit().await.unwrap();
+        let pace = |_: &str| crate::core::compliance::pacing::Pace::of(1.0);
+        let mut held = None;
+        for _ in 0..5 {
+            let lease = now + chrono::Duration::seconds(30);
+            held = Some(
+                store
+                    .claim_jobs(now, lease, 1, &pace)
+                    .await
+                    .unwrap()
+                    .remove(0),
+            );
+            now = lease + chrono::Duration::seconds(1); // the worker died
+        }
+        let held = held.unwrap();
+        assert_eq!(held.attempts, 5, "five claims");
+        let tries = store
+            .record_send_error(&held, message, true, None, "timeout", now)
+            .await
+            .unwrap();
+        assert_eq!(tries, Some(0), "but no try at the carrier yet");
+    })
+    .await;
 }
