@@ -9,6 +9,8 @@
 //!
 //! * `tune-*.tsv`: corpora written by independent writers from the label
 //!   policy, used to tune the rules.
+//! * `heldout2-*.tsv`: round 2's held-out corpora, the reported result:
+//!   never tuned on, read once before and once after round 2.
 //! * `heldout1-*.tsv`: round 1's held-out corpora, measured once before any
 //!   tuning on them, tuning data since.
 //! * `tune-round2-author.tsv`, `author-challenge.tsv`: messages the rules'
@@ -61,10 +63,15 @@ fn evaluate(name: &str, tsv: &str) -> Evaluation {
 /// rules reach, to the printed tenth of a percent, so one more misread
 /// fails the test: a rule change that costs a message must say so here.
 fn check(name: &str, e: &Evaluation, floor: &Floor) {
-    assert!(floor.accuracy >= TARGET.accuracy);
-    assert!(floor.opt_out_recall >= TARGET.opt_out_recall);
-    assert!(floor.emergency_recall >= TARGET.emergency_recall);
-    assert!(floor.emergency_precision >= TARGET.emergency_precision);
+    // Tuning data must reach the targets. The round-2 held-out corpora are
+    // the honest result and may not be tuned up to them; their floors are
+    // what the rules reach, so a regression still fails.
+    if !name.starts_with("heldout2-") {
+        assert!(floor.accuracy >= TARGET.accuracy);
+        assert!(floor.opt_out_recall >= TARGET.opt_out_recall);
+        assert!(floor.emergency_recall >= TARGET.emergency_recall);
+        assert!(floor.emergency_precision >= TARGET.emergency_precision);
+    }
     let figures = [
         ("accuracy", e.accuracy(), floor.accuracy),
         (
@@ -182,6 +189,24 @@ corpus!(
     99.7
 );
 corpus!(heldout, "heldout.tsv", 98.5, 100.0, 100.0, 100.0);
+// Round 2's held-out corpora: the reported result, never tuned on. Their
+// floors are today's figures, below the targets (docs/classifier.md).
+corpus!(
+    heldout2_texts_g,
+    "heldout2-texts-g.tsv",
+    93.0,
+    91.5,
+    91.1,
+    97.3
+);
+corpus!(
+    heldout2_voicemail_d,
+    "heldout2-voicemail-d.tsv",
+    94.2,
+    92.9,
+    90.4,
+    100.0
+);
 fn corpus_path() -> Option<PathBuf> {
     let mut candidates = Vec::new();
     if let Ok(p) = std::env::var("RINGBACK_CORPUS") {
