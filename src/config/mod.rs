@@ -23,8 +23,8 @@ mod settings;
 mod templates;
 pub mod translations;
 
-pub use http::HttpConfig;
 pub use carrier::{CarrierKind, Carriers, TelnyxBusiness};
+pub use http::HttpConfig;
 pub use parse::parse_duration;
 pub use settings::{
     public_key as telnyx_public_key, redact_url, Settings, TelnyxSettings, TwilioSettings,
