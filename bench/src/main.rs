@@ -269,7 +269,7 @@ enum Command {
     /// Kill the service with SIGKILL 100 times under load (and restart
     /// PostgreSQL mid-run); report acknowledged calls never texted and
     /// callers texted twice. See docs/benchmarks.md.
-    Chaos(chaos::ChaosArgs),
+    Chaos(Box<chaos::ChaosArgs>),
     /// The trivial service used by --self-test (reads ringback's environment).
     #[command(hide = true)]
     StandIn,
@@ -286,7 +286,7 @@ fn main() -> ExitCode {
     let result = runtime.block_on(async {
         match cli.command {
             Some(Command::StandIn) => stand_in::serve_from_env().await.map(|()| true),
-            Some(Command::Chaos(args)) => chaos::run(args).await,
+            Some(Command::Chaos(args)) => chaos::run(*args).await,
             None if cli.classifier => classifier_only(&cli),
             None if cli.timers.is_some() => bench_timers(cli).await,
             None => bench(cli).await,
