@@ -88,19 +88,14 @@ async fn a_send_error_after_a_lost_lease_leaves_the_message_alone() {
     on_both_stores("a_send_error_after_a_lost_lease", send_error_case).await;
 }
 
-async fn send_error_case(url: String) {
-    let url = url.as_str();
+/// A migrated store at `url` holding one text in `status` and its send job
+/// (three attempts), due `now`. Returns the store and the message id.
+async fn store_with_one_text(url: &str, status: MessageStatus, now: DateTime<Utc>) -> (Store, i64) {
     let store = Store::connect(url, &Default::default()).await.unwrap();
     store.migrate().await.unwrap();
-    let now = Utc::now();
     let mut tx = store.begin().await.unwrap();
     let message = tx
-        .insert_message(&instant(
-            None,
-            "+15125550123".into(),
-            MessageStatus::Sending,
-            now,
-        ))
+        .insert_message(&instant(None, "+15125550123".into(), status, now))
         .await
         .unwrap();
     let job = NewJob {
@@ -115,6 +110,12 @@ async fn send_error_case(url: String) {
     };
     assert!(tx.enqueue(&job, now).await.unwrap());
     tx.commit().await.unwrap();
+    (store, message)
+}
+
+async fn send_error_case(url: String) {
+    let now = Utc::now();
+    let (store, message) = store_with_one_text(&url, MessageStatus::Sending, now).await;
     let held = store
         .claim_jobs(now, now + chrono::Duration::minutes(5), 1, &|_| {
             crate::core::compliance::pacing::Pace::of(1.0)
@@ -300,31 +301,8 @@ async fn enqueue_notifies_listeners_on_postgres() {
 #[tokio::test]
 async fn claims_lost_to_crashes_are_not_tries_at_the_carrier() {
     on_both_stores("claims_not_tries", |url| async move {
-        let store = Store::connect(&url, &Default::default()).await.unwrap();
-        store.migrate().await.unwrap();
         let mut now = Utc::now();
-        let mut tx = store.begin().await.unwrap();
-        let message = tx
-            .insert_message(&instant(
-                None,
-                "+15125550123".into(),
-                MessageStatus::Queued,
-                now,
-            ))
-            .await
-            .unwrap();
-        let job = NewJob {
-            kind: "send_message",
-            lead_id: None,
-            unique_key: format!("send:{message}"),
-            payload: "{}".into(),
-            run_at: now,
-            max_attempts: 3,
-            sender: None,
-            priority: 3,
-        };
-        assert!(tx.enqueue(&job, now).await.unwrap());
-        tx.commit().await.unwrap();
+        let (store, message) = store_with_one_text(&url, MessageStatus::Queued, now).await;
         let pace = |_: &str| crate::core::compliance::pacing::Pace::of(1.0);
         let mut held = None;
         for _ in 0..5 {
