@@ -130,6 +130,32 @@ pub trait Provider: Send + Sync + 'static {
     }
 }
 
+/// A request that failed on the network, for either carrier's API.
+pub(crate) fn network_error(e: reqwest::Error) -> SendError {
+    // A request that may have reached the carrier is in doubt; one refused before
+    // it was sent (connect error) is not.
+    SendError::Retryable {
+        in_doubt: !e.is_connect(),
+        message: format!("network: {e}"),
+        retry_after: None,
+    }
+}
+
+/// A carrier's `Retry-After`: seconds, or an HTTP date.
+pub(crate) fn retry_after(resp: &reqwest::Response) -> Option<Duration> {
+    let v = resp
+        .headers()
+        .get(reqwest::header::RETRY_AFTER)?
+        .to_str()
+        .ok()?;
+    if let Ok(secs) = v.trim().parse::<u64>() {
+        return Some(Duration::from_secs(secs));
+    }
+    let at = DateTime::parse_from_rfc2822(v.trim()).ok()?;
+    let d = at.with_timezone(&Utc) - Utc::now();
+    Some(d.to_std().unwrap_or_default())
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -15,7 +15,9 @@
 
 pub mod signature;
 
-use super::{OutboundCall, OutboundSms, Provider, SendError, SendReceipt};
+use super::{
+    network_error, retry_after, OutboundCall, OutboundSms, Provider, SendError, SendReceipt,
+};
 use crate::config::TelnyxBusiness;
 use async_trait::async_trait;
 use chrono::{DateTime, Duration as ChronoDuration, Utc};
@@ -119,25 +121,6 @@ struct Record {
     created_at: Option<String>,
     #[serde(default)]
     delivery_status_webhook_url: Option<String>,
-}
-
-fn network_error(e: reqwest::Error) -> SendError {
-    SendError::Retryable {
-        in_doubt: !e.is_connect(),
-        message: format!("network: {e}"),
-        retry_after: None,
-    }
-}
-
-fn retry_after(resp: &reqwest::Response) -> Option<Duration> {
-    resp.headers()
-        .get(reqwest::header::RETRY_AFTER)?
-        .to_str()
-        .ok()?
-        .trim()
-        .parse::<u64>()
-        .ok()
-        .map(Duration::from_secs)
 }
 
 /// Maps a non-2xx answer to retryable or permanent, by the error code

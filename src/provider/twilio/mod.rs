@@ -3,7 +3,7 @@
 pub mod signature;
 pub mod twiml;
 
-use super::{OutboundSms, Provider, SendError, SendReceipt};
+use super::{network_error, retry_after, OutboundSms, Provider, SendError, SendReceipt};
 use crate::domain::CarrierError;
 use async_trait::async_trait;
 use chrono::{DateTime, Duration as ChronoDuration, Utc};
@@ -116,30 +116,6 @@ const FIND_SENT_PAGES: usize = 5;
 struct TwilioErrorBody {
     code: Option<serde_json::Value>,
     message: Option<String>,
-}
-
-fn network_error(e: reqwest::Error) -> SendError {
-    // A request that may have reached Twilio is in doubt; one refused before
-    // it was sent (connect error) is not.
-    SendError::Retryable {
-        in_doubt: !e.is_connect(),
-        message: format!("network: {e}"),
-        retry_after: None,
-    }
-}
-
-fn retry_after(resp: &reqwest::Response) -> Option<Duration> {
-    let v = resp
-        .headers()
-        .get(reqwest::header::RETRY_AFTER)?
-        .to_str()
-        .ok()?;
-    if let Ok(secs) = v.trim().parse::<u64>() {
-        return Some(Duration::from_secs(secs));
-    }
-    let at = DateTime::parse_from_rfc2822(v.trim()).ok()?;
-    let d = at.with_timezone(&Utc) - Utc::now();
-    Some(d.to_std().unwrap_or_default())
 }
 
 /// Maps a non-2xx answer to retryable or permanent.
