@@ -52,6 +52,13 @@ pub struct Worker {
     pub kill_switch: watch::Sender<bool>,
 }
 
+/// While the worker is busy it claims once at least this many jobs have
+/// finished (or [`CLAIM_FLOOR_WAIT`] has passed): each claim and each
+/// batch begun is one transaction on the database's one writer, so
+/// claiming one job per freed slot would spend the writer on claims.
+const CLAIM_FLOOR: usize = 32;
+const CLAIM_FLOOR_WAIT: std::time::Duration = std::time::Duration::from_millis(5);
+
 /// A claimed job and its share of the worker's capacity, released when the
 /// job's outcome is recorded.
 type Held = (Claimed, OwnedSemaphorePermit);
@@ -95,13 +102,19 @@ impl Worker {
                 break;
             }
             let free = permits.available_permits();
-            if free == 0 {
-                // Wait for one job to finish before claiming more.
+            let floor = CLAIM_FLOOR.min(limit);
+            if free < floor {
+                // Busy: wait until a batch's worth of jobs has finished (or
+                // a moment has passed) before claiming more, so a claim is
+                // one transaction for many jobs, not one per freed slot.
                 tokio::select! {
-                    p = permits.clone().acquire_owned() => drop(p),
+                    p = permits.clone().acquire_many_owned(floor as u32) => drop(p),
+                    _ = tokio::time::sleep(CLAIM_FLOOR_WAIT), if free > 0 => {}
                     _ = shutdown.changed() => {}
                 }
-                continue;
+                if permits.available_permits() == 0 {
+                    continue;
+                }
             }
             let now = self.clock.now();
             let lease_until = now + self.config.service.lease;
