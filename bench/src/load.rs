@@ -1,4 +1,5 @@
-//! Open-loop load generator: signed missed-call webhooks at a fixed rate.
+//! Open-loop load generator: signed missed-call webhooks at a fixed rate,
+//! in the carrier's own format and signature (`carrier.rs`).
 //!
 //! Call `i` is *scheduled* at `start + i / rate`, whatever happened to earlier
 //! requests, and its latency is measured from that scheduled instant, so a
@@ -15,9 +16,11 @@ use std::time::{Duration, Instant};
 use hdrhistogram::Histogram;
 use tokio::sync::Semaphore;
 
+use crate::carrier::Provider;
 use crate::signature::twilio_signature;
 use mock_carrier::twilio::new_sid;
 
+/// Twilio's missed-call webhook path (the chaos run and the stand-in's).
 pub const WEBHOOK_PATH: &str = "/webhooks/twilio/voice/dial";
 
 pub struct Plan {
@@ -34,6 +37,8 @@ pub struct Plan {
 
 #[derive(Clone)]
 pub struct Target {
+    /// Whose webhooks these are.
+    pub provider: Provider,
     /// `http://127.0.0.1:PORT` — the service's public URL.
     pub public_url: String,
     pub account_sid: String,
@@ -113,17 +118,40 @@ impl CallerNumbers {
 /// The load scheduler's shortest sleep.
 const SCHEDULER_TICK: Duration = Duration::from_millis(1);
 
-/// One signed webhook, ready to send.
+/// One signed webhook, ready to send (form-encoded).
 pub struct Webhook {
     /// Shared, not copied, by each delivery of the webhook.
     pub body: bytes::Bytes,
-    pub signature: String,
+    /// The signature headers.
+    pub headers: Vec<(&'static str, String)>,
 }
 
-/// The `Dial` action callback Twilio sends when the forwarded call was not
-/// answered.
+impl Webhook {
+    /// `request` with the webhook's body and headers.
+    pub fn attach(&self, request: reqwest::RequestBuilder) -> reqwest::RequestBuilder {
+        let request = request
+            .header(
+                reqwest::header::CONTENT_TYPE,
+                "application/x-www-form-urlencoded",
+            )
+            .body(self.body.clone());
+        self.headers
+            .iter()
+            .fold(request, |r, (name, value)| r.header(*name, value))
+    }
+}
+
+/// The `Dial` action callback the carrier sends when the forwarded call
+/// was not answered: Twilio's, or a TeXML application's on Telnyx.
 pub fn missed_call_webhook(target: &Target, caller: &str) -> Webhook {
-    let url = format!("{}{WEBHOOK_PATH}", target.public_url);
+    match target.provider {
+        Provider::Twilio => twilio_missed_call(target, caller),
+        Provider::Telnyx => telnyx_missed_call(target, caller),
+    }
+}
+
+fn twilio_missed_call(target: &Target, caller: &str) -> Webhook {
+    let url = format!("{}{}", target.public_url, Provider::Twilio.webhook_path());
     let call_sid = new_sid("CA");
     let dial_call_sid = new_sid("CA");
     let params = [
@@ -144,7 +172,38 @@ pub fn missed_call_webhook(target: &Target, caller: &str) -> Webhook {
         .finish();
     Webhook {
         body: body.into(),
-        signature,
+        headers: vec![("X-Twilio-Signature", signature)],
+    }
+}
+
+/// TeXML's callback carries Twilio's parameter names, with Telnyx's call
+/// ids, signed with Ed25519 over `"{timestamp}|{body}"` at the wall
+/// clock's time (ringback refuses one more than 300 s off).
+fn telnyx_missed_call(target: &Target, caller: &str) -> Webhook {
+    let call_sid = format!("v3:{}", &new_sid("")[..24]);
+    let params = [
+        ("AccountSid", target.account_sid.as_str()),
+        ("CallSid", call_sid.as_str()),
+        ("From", caller),
+        ("To", target.business_number.as_str()),
+        ("CallStatus", "in-progress"),
+        ("Direction", "inbound"),
+        ("DialCallStatus", "no-answer"),
+        ("DialCallDuration", "0"),
+    ];
+    let body = form_urlencoded::Serializer::new(String::new())
+        .extend_pairs(params)
+        .finish();
+    let now = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map_or(0, |d| d.as_secs() as i64);
+    let (timestamp, signature) = mock_carrier::telnyx::sign(now, body.as_bytes());
+    Webhook {
+        body: body.into(),
+        headers: vec![
+            ("telnyx-timestamp", timestamp),
+            ("telnyx-signature-ed25519", signature),
+        ],
     }
 }
 
@@ -230,7 +289,11 @@ pub async fn run(
         numbers.capacity()
     );
     // Parsed once: per request it showed in the bench's profile.
-    let url = reqwest::Url::parse(&format!("{}{WEBHOOK_PATH}", target.public_url))?;
+    let url = reqwest::Url::parse(&format!(
+        "{}{}",
+        target.public_url,
+        target.provider.webhook_path()
+    ))?;
     let client = reqwest::Client::builder()
         .timeout(plan.timeout)
         .pool_max_idle_per_host(plan.max_in_flight)
@@ -376,25 +439,23 @@ pub async fn send_one(
     target: &Target,
     caller: &str,
 ) -> Result<(), String> {
-    let url = reqwest::Url::parse(&format!("{}{WEBHOOK_PATH}", target.public_url))
-        .map_err(|e| e.to_string())?;
+    let url = reqwest::Url::parse(&format!(
+        "{}{}",
+        target.public_url,
+        target.provider.webhook_path()
+    ))
+    .map_err(|e| e.to_string())?;
     send(client, url, &missed_call_webhook(target, caller)).await
 }
 
-/// `Ok` for `200` with a TwiML `<Response>` body; otherwise what went wrong.
+/// `Ok` for `200` with a TwiML (TeXML) `<Response>` body; otherwise what went wrong.
 async fn send(
     client: &reqwest::Client,
     url: reqwest::Url,
     webhook: &Webhook,
 ) -> Result<(), String> {
-    let response = client
-        .post(url)
-        .header(
-            reqwest::header::CONTENT_TYPE,
-            "application/x-www-form-urlencoded",
-        )
-        .header("X-Twilio-Signature", &webhook.signature)
-        .body(webhook.body.clone())
+    let response = webhook
+        .attach(client.post(url))
         .send()
         .await
         .map_err(|err| transport_error(&err))?;
@@ -448,6 +509,7 @@ mod tests {
     #[test]
     fn webhook_is_signed_over_url_and_sorted_params() {
         let target = Target {
+            provider: Provider::Twilio,
             public_url: "http://127.0.0.1:3000".to_string(),
             account_sid: new_sid("AC"),
             auth_token: "token".to_string(),
@@ -470,7 +532,51 @@ mod tests {
             "token",
             url,
             &borrowed,
-            &webhook.signature
+            &webhook.headers[0].1
         ));
+    }
+
+    #[test]
+    fn a_telnyx_webhook_is_signed_as_telnyx_signs() {
+        let target = Target {
+            provider: Provider::Telnyx,
+            public_url: "http://127.0.0.1:3000".to_string(),
+            account_sid: "6a09cdc3-8948-47f0-aa62-74ac943d6c58".to_string(),
+            auth_token: String::new(),
+            business_number: "+15125550100".to_string(),
+        };
+        let webhook = missed_call_webhook(&target, "+12025550123");
+        let params: Vec<(String, String)> =
+            form_urlencoded::parse(&webhook.body).into_owned().collect();
+        let get = |name: &str| params.iter().find(|(k, _)| k == name).unwrap().1.as_str();
+        assert_eq!(get("From"), "+12025550123");
+        assert_eq!(get("DialCallStatus"), "no-answer");
+        assert!(get("CallSid").starts_with("v3:"));
+        let header = |name: &str| {
+            webhook
+                .headers
+                .iter()
+                .find(|(k, _)| *k == name)
+                .map(|(_, v)| v.as_str())
+        };
+        let key: [u8; 32] = base64::Engine::decode(
+            &base64::engine::general_purpose::STANDARD,
+            mock_carrier::telnyx::public_key(),
+        )
+        .unwrap()
+        .try_into()
+        .unwrap();
+        let now: i64 = header("telnyx-timestamp").unwrap().parse().unwrap();
+        let verify = |body: &[u8]| {
+            ringback::provider::telnyx::signature::verify(
+                &key,
+                header("telnyx-timestamp"),
+                header("telnyx-signature-ed25519"),
+                body,
+                now,
+            )
+        };
+        assert!(verify(&webhook.body).is_ok());
+        assert!(verify(b"From=%2B12025550124").is_err());
     }
 }

@@ -4,7 +4,8 @@
 //! cargo run --release -p ringback-bench -- [--rate 1000] [--duration 10] [--json] ...
 //! ```
 //!
-//! The bench starts an in-process **mock of Twilio's Messages API**, spawns the
+//! The bench starts an in-process **mock of Twilio's Messages API** (or of
+//! Telnyx's, `--provider telnyx`: see `src/carrier.rs`), spawns the
 //! ringback release binary (`ringback serve`) pointed at it with a fresh config
 //! and database, and fires **signed missed-call webhooks** (the `<Dial>` action
 //! callback with `DialCallStatus=no-answer`, one new caller each) at a fixed
@@ -19,6 +20,7 @@
 //! * **missed call → provider request latency**: from sending the webhook to
 //!   the mock receiving the `POST …/Messages.json` for that caller, i.e. how
 //!   long until the text leaves, whether ringback sends inline or via a queue.
+//!   (Telnyx: `POST /v2/messages`.)
 //! * **end-to-end missed calls/s**: texts received over the time from the
 //!   first webhook to the last text — the throughput that matters.
 //! * **texts vs calls and duplicates**: the correctness check, `OK` or
@@ -53,6 +55,7 @@
 //!   measures how many replies per second the shipped intent rules label on
 //!   one core, before the service starts. See `src/classifier.rs`.
 
+mod carrier;
 mod chaos;
 mod classifier;
 mod load;
@@ -72,10 +75,11 @@ use std::time::{Duration, Instant};
 
 use anyhow::{bail, Context as _};
 use clap::{Parser, Subcommand};
-use mock_carrier::twilio::{new_sid, MockTwilio};
-use mock_carrier::Snapshot;
+use mock_carrier::twilio::new_sid;
+use mock_carrier::{Carrier, Snapshot};
 use rand::Rng as _;
 
+use crate::carrier::{MockApi, Provider, ProviderChoice};
 use crate::load::{CallerNumbers, Plan, Target};
 use crate::report::{mib, Report, RunInfo};
 use crate::service::{Service, BUSINESS_NUMBER};
@@ -108,6 +112,13 @@ struct Cli {
     /// Make exactly this many calls instead of rate × duration.
     #[arg(long, value_name = "N")]
     calls: Option<u64>,
+
+    /// The carrier whose webhooks come in and whose API takes the texts:
+    /// `twilio`, `telnyx` (TeXML callbacks signed with Ed25519, texts via
+    /// `POST /v2/messages`), or `both`, one after the other, then side by
+    /// side.
+    #[arg(long, value_enum, default_value = "twilio")]
+    provider: ProviderChoice,
 
     /// Deliver every webhook this many times, concurrently (like Twilio's
     /// retries), to check that each caller is still texted only once.
@@ -345,6 +356,10 @@ fn classifier_only(cli: &Cli) -> anyhow::Result<bool> {
 /// `--timers N`; `Ok(false)` when a timer did not fire or p99 missed 1 s.
 async fn bench_timers(cli: Cli) -> anyhow::Result<bool> {
     anyhow::ensure!(!cli.self_test, "--timers does not work with --self-test");
+    anyhow::ensure!(
+        cli.provider == ProviderChoice::Twilio,
+        "--timers runs on Twilio only"
+    );
     let plan = timers::TimerPlan {
         pending: cli.timers.unwrap_or_default(),
         rate: cli.timer_rate,
@@ -411,19 +426,21 @@ async fn bench(cli: Cli) -> anyhow::Result<bool> {
         (None, None) => vec![Database::Sqlite],
     };
     let mut reports = Vec::new();
-    for &rate in &cli.rate {
-        for database in &databases {
-            let report = match database {
-                Database::FreshPostgres(server) => {
-                    let fresh = postgres::FreshDatabase::create(server).await?;
-                    let result = run(&cli, rate, Some(fresh.url.clone())).await;
-                    fresh.drop_database().await;
-                    result?
-                }
-                Database::Given(url) => run(&cli, rate, Some(url.clone())).await?,
-                Database::Sqlite => run(&cli, rate, None).await?,
-            };
-            reports.push(report);
+    for provider in cli.provider.providers() {
+        for &rate in &cli.rate {
+            for database in &databases {
+                let report = match database {
+                    Database::FreshPostgres(server) => {
+                        let fresh = postgres::FreshDatabase::create(server).await?;
+                        let result = run(&cli, provider, rate, Some(fresh.url.clone())).await;
+                        fresh.drop_database().await;
+                        result?
+                    }
+                    Database::Given(url) => run(&cli, provider, rate, Some(url.clone())).await?,
+                    Database::Sqlite => run(&cli, provider, rate, None).await?,
+                };
+                reports.push(report);
+            }
         }
     }
     if reports.len() > 1 && !cli.json {
@@ -432,8 +449,14 @@ async fn bench(cli: Cli) -> anyhow::Result<bool> {
     Ok(reports.iter().all(Report::ok))
 }
 
-/// One run at `rate` against `database` (None: a fresh SQLite file).
-async fn run(cli: &Cli, rate: f64, database: Option<String>) -> anyhow::Result<Report> {
+/// One run through `provider` at `rate` against `database` (None: a fresh
+/// SQLite file).
+async fn run(
+    cli: &Cli,
+    provider: Provider,
+    rate: f64,
+    database: Option<String>,
+) -> anyhow::Result<Report> {
     // A burst: every call in the first millisecond.
     let rate = match cli.burst {
         Some(n) => (n as f64) * 1000.0,
@@ -449,9 +472,10 @@ async fn run(cli: &Cli, rate: f64, database: Option<String>) -> anyhow::Result<R
 
     let account_sid = new_sid("AC");
     let auth_token = format!("{:032x}", rand::rng().random::<u128>());
-    let mock = MockTwilio::start_with(&account_sid, &auth_token)
+    let api = MockApi::start(provider, &account_sid, &auth_token)
         .await
-        .context("binding the mock Twilio API")?;
+        .with_context(|| format!("binding the mock {} API", provider.name()))?;
+    let mock = api.carrier();
     mock.set_fail_rate(cli.fail_rate);
     mock.set_lost_reply_rate(cli.lost_reply_rate);
     mock.set_latency(Duration::from_millis(cli.mock_latency_ms));
@@ -464,10 +488,10 @@ async fn run(cli: &Cli, rate: f64, database: Option<String>) -> anyhow::Result<R
         Some(path) => {
             std::fs::read_to_string(path).with_context(|| format!("reading {}", path.display()))?
         }
-        None => match cli.sender_mps {
+        None => provider.business_config(match cli.sender_mps {
             Some(mps) => service::render_config().replace("mps = 100000", &format!("mps = {mps}")),
             None => service::render_config(),
-        },
+        }),
     };
     let config = match (&cli.webhook_caps, cli.overload) {
         (Some(caps), _) if caps.len() != 2 => {
@@ -508,20 +532,19 @@ async fn run(cli: &Cli, rate: f64, database: Option<String>) -> anyhow::Result<R
 
     let port = service::free_port()?;
     let public_url = format!("http://127.0.0.1:{port}");
-    let env = [
+    let mut env = vec![
         ("RINGBACK_CONFIG", config_path.display().to_string()),
         ("DATABASE_URL", database_url.clone()),
         ("PORT", port.to_string()),
         ("RINGBACK_ADDR", "127.0.0.1".to_string()),
         ("RINGBACK_PUBLIC_URL", public_url.clone()),
-        ("TWILIO_ACCOUNT_SID", account_sid.clone()),
-        ("TWILIO_AUTH_TOKEN", auth_token.clone()),
-        ("TWILIO_API_BASE", mock.url.clone()),
         ("RUST_LOG", cli.rust_log.clone()),
     ];
+    env.extend(api.env(&account_sid, &auth_token));
     eprintln!(
-        "starting {target_name} on {public_url} (mock Twilio at {})",
-        mock.url
+        "starting {target_name} on {public_url} (mock {} at {})",
+        provider.name(),
+        api.url()
     );
     let mut service = Service::spawn(&program, &args, &env)?;
     let ready_after = service
@@ -530,6 +553,7 @@ async fn run(cli: &Cli, rate: f64, database: Option<String>) -> anyhow::Result<R
     eprintln!("ready after {:.2} s", ready_after.as_secs_f64());
 
     let target = Target {
+        provider,
         public_url,
         account_sid,
         auth_token,
@@ -550,7 +574,7 @@ async fn run(cli: &Cli, rate: f64, database: Option<String>) -> anyhow::Result<R
     let measured = measure(
         &plan,
         &target,
-        &mock,
+        mock,
         Duration::from_secs_f64(cli.drain),
         Duration::from_secs_f64(cli.settle),
         cli.overload,
@@ -564,6 +588,8 @@ async fn run(cli: &Cli, rate: f64, database: Option<String>) -> anyhow::Result<R
             "ringback"
         }
         .to_string(),
+        provider: provider.name().to_string(),
+        webhook_path: provider.webhook_path().to_string(),
         database: database_kind(&database_url),
         rate,
         duplicates: cli.duplicates,
@@ -631,7 +657,7 @@ struct Measured {
 async fn measure(
     plan: &Plan,
     target: &Target,
-    mock: &MockTwilio,
+    mock: &Carrier,
     drain: Duration,
     settle: Duration,
     overload: bool,
@@ -668,187 +694,4 @@ fn database_kind(url: &str) -> String {
 }
 
 #[cfg(test)]
-mod tests {
-    use super::*;
-    use clap::CommandFactory as _;
-
-    #[test]
-    fn cli_is_consistent() {
-        Cli::command().debug_assert();
-        let cli = Cli::parse_from([
-            "ringback-bench",
-            "--rate",
-            "5000",
-            "--duplicates",
-            "2",
-            "--json",
-        ]);
-        assert_eq!(cli.rate, [5000.0]);
-        assert_eq!(cli.duplicates, 2);
-        assert!(cli.json && cli.command.is_none());
-        assert!(Cli::try_parse_from(["ringback-bench", "--duplicates", "0"]).is_err());
-        let cli = Cli::parse_from([
-            "ringback-bench",
-            "--rate",
-            "500,1000",
-            "--compare-postgres",
-            "postgres://postgres@127.0.0.1:5432",
-        ]);
-        assert_eq!(cli.rate, [500.0, 1000.0]);
-        assert!(cli.compare_postgres.is_some());
-        assert!(Cli::try_parse_from([
-            "ringback-bench",
-            "--database",
-            "postgres://x/db",
-            "--compare-postgres",
-            "postgres://x"
-        ])
-        .is_err());
-    }
-
-    #[test]
-    fn database_kind_hides_credentials() {
-        assert_eq!(database_kind("sqlite:///tmp/x/bench.db"), "sqlite");
-        assert_eq!(
-            database_kind("postgres://u:secret@127.0.0.1/db"),
-            "postgres"
-        );
-        assert_eq!(
-            database_kind("postgresql://u:secret@127.0.0.1/db"),
-            "postgres"
-        );
-    }
-
-    /// The whole measurement pipeline against the in-process stand-in:
-    /// signed webhooks → stand-in → mock Twilio (with injected failures and
-    /// duplicate webhooks) → report.
-    #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-    async fn pipeline_against_stand_in_reports_ok() {
-        let account_sid = new_sid("AC");
-        let auth_token = "bench-token".to_string();
-        let mock = MockTwilio::start_with(&account_sid, &auth_token)
-            .await
-            .unwrap();
-        mock.set_fail_rate(0.2);
-        let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
-        let public_url = format!("http://{}", listener.local_addr().unwrap());
-        let config = stand_in::StandInConfig {
-            public_url: public_url.clone(),
-            account_sid: account_sid.clone(),
-            auth_token: auth_token.clone(),
-            api_base: mock.url.clone(),
-        };
-        tokio::spawn(stand_in::serve(listener, config, std::future::pending()));
-
-        let target = Target {
-            public_url,
-            account_sid,
-            auth_token,
-            business_number: BUSINESS_NUMBER.to_string(),
-        };
-        let plan = Plan {
-            calls: 300,
-            rate: 1000.0,
-            duplicates: 2,
-            max_in_flight: 64,
-            timeout: Duration::from_secs(5),
-            progress: false,
-        };
-        let measured = measure(
-            &plan,
-            &target,
-            &mock,
-            Duration::from_secs(20),
-            Duration::from_millis(100),
-            false,
-        )
-        .await
-        .unwrap();
-        let info = RunInfo {
-            target: "stand-in".to_string(),
-            database: "none".to_string(),
-            rate: plan.rate,
-            duplicates: plan.duplicates,
-            fail_rate: 0.2,
-            lost_reply_rate: 0.0,
-            mock_latency_ms: 0,
-            concurrency_cap: plan.max_in_flight,
-            business_number: BUSINESS_NUMBER.to_string(),
-        };
-        let report = Report::new(info, &measured.load, &measured.mock, measured.drain);
-
-        assert_eq!(report.verdict, "OK", "{}", report.to_table());
-        assert_eq!(report.calls, 300);
-        assert_eq!(report.webhooks, 600);
-        assert_eq!(report.webhooks_ok, 600, "{:?}", report.webhook_errors);
-        assert_eq!(report.callers_texted, 300);
-        assert_eq!(report.callers_texted_more_than_once, 0);
-        assert_eq!(report.texts_accepted, 300);
-        assert_eq!(report.texts_from_other_numbers, 0);
-        assert!(report.provider_injected_failures > 0);
-        assert_eq!(report.webhook_latency_ms.as_ref().unwrap().count, 600);
-        assert_eq!(report.provider_latency_ms.as_ref().unwrap().count, 300);
-        assert!(report.e2e_calls_per_s > 0.0);
-        let json: serde_json::Value = serde_json::from_str(&report.to_json()).unwrap();
-        assert_eq!(json["verdict"], "OK");
-        assert!(report
-            .to_table()
-            .contains("OK: 300 of 300 callers texted exactly once"));
-        let table = report::side_by_side(std::slice::from_ref(&report));
-        assert!(table.contains("none @ 1000/s"), "{table}");
-        assert!(table.contains("OK 300/300"), "{table}");
-    }
-
-    /// A service that answers but never texts must be reported as a mismatch.
-    #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-    async fn silent_service_is_a_mismatch() {
-        let mock = MockTwilio::start_with(&new_sid("AC"), "t").await.unwrap();
-        let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
-        let public_url = format!("http://{}", listener.local_addr().unwrap());
-        let app = axum::Router::new().route(
-            load::WEBHOOK_PATH,
-            axum::routing::post(|| async { "<Response/>" }),
-        );
-        tokio::spawn(async move { axum::serve(listener, app).await });
-        let target = Target {
-            public_url,
-            account_sid: new_sid("AC"),
-            auth_token: "t".to_string(),
-            business_number: BUSINESS_NUMBER.to_string(),
-        };
-        let plan = Plan {
-            calls: 20,
-            rate: 1000.0,
-            duplicates: 1,
-            max_in_flight: 8,
-            timeout: Duration::from_secs(5),
-            progress: false,
-        };
-        let measured = measure(
-            &plan,
-            &target,
-            &mock,
-            Duration::from_millis(200),
-            Duration::ZERO,
-            false,
-        )
-        .await
-        .unwrap();
-        let info = RunInfo {
-            target: "silent".to_string(),
-            database: "none".to_string(),
-            rate: plan.rate,
-            duplicates: 1,
-            fail_rate: 0.0,
-            lost_reply_rate: 0.0,
-            mock_latency_ms: 0,
-            concurrency_cap: 8,
-            business_number: BUSINESS_NUMBER.to_string(),
-        };
-        let report = Report::new(info, &measured.load, &measured.mock, measured.drain);
-        assert_eq!(report.verdict, "MISMATCH");
-        assert_eq!(report.callers_not_texted, 20);
-        assert!(report.provider_latency_ms.is_none());
-        assert!(report.to_table().contains("MISMATCH"));
-    }
-}
+mod tests;

@@ -43,6 +43,9 @@ impl Percentiles {
 #[derive(Debug, Serialize)]
 pub struct Report {
     pub target: String,
+    /// The carrier played: `Twilio` or `Telnyx`.
+    pub provider: String,
+    pub webhook_path: String,
     pub database: String,
     pub calls: u64,
     pub rate: f64,
@@ -96,6 +99,8 @@ pub struct Report {
 /// Run parameters that are echoed into the report.
 pub struct RunInfo {
     pub target: String,
+    pub provider: String,
+    pub webhook_path: String,
     pub database: String,
     pub rate: f64,
     pub duplicates: u32,
@@ -154,6 +159,8 @@ impl Report {
 
         Self {
             target: info.target,
+            provider: info.provider,
+            webhook_path: info.webhook_path,
             database: info.database,
             calls,
             rate: info.rate,
@@ -228,8 +235,9 @@ impl Report {
 
         let mut t = Table::default();
         t.line(format!(
-            "\nringback-bench: {} | database {} | {} calls at {}/s × {} webhook(s) | provider: fail rate {}, lost-reply rate {}, latency {} ms",
+            "\nringback-bench: {} | carrier {} | database {} | {} calls at {}/s × {} webhook(s) | provider: fail rate {}, lost-reply rate {}, latency {} ms",
             self.target,
+            self.provider,
             self.database,
             self.calls,
             self.rate,
@@ -238,7 +246,7 @@ impl Report {
             self.lost_reply_rate,
             self.mock_latency_ms
         ));
-        t.line("Webhooks (POST /webhooks/twilio/voice/dial)");
+        t.line(format!("Webhooks (POST {})", self.webhook_path));
         t.row("offered", format!("{:.1} /s", self.webhooks_offered_per_s));
         t.row(
             "sustained (ok / elapsed)",
@@ -265,7 +273,10 @@ impl Report {
             ),
         );
 
-        t.line("Missed call -> provider request (mock Twilio POST)");
+        t.line(format!(
+            "Missed call -> provider request (mock {} POST)",
+            self.provider
+        ));
         t.row(
             "latency p50 / p90 / p99 / max",
             pct(&self.provider_latency_ms),
@@ -314,7 +325,10 @@ impl Report {
 
         t.line("Memory (peak RSS, VmHWM)");
         t.row("service", mib(self.service_peak_rss_mib));
-        t.row("bench (incl. mock Twilio)", mib(self.bench_peak_rss_mib));
+        t.row(
+            &format!("bench (incl. mock {})", self.provider),
+            mib(self.bench_peak_rss_mib),
+        );
         t.row("service exit after SIGTERM", self.service_exit.clone());
 
         if let Some(c) = &self.classifier {
@@ -345,9 +359,18 @@ pub fn side_by_side(reports: &[Report]) -> String {
         "postgres" => "PostgreSQL".to_string(),
         other => other.to_string(),
     };
+    // The carrier is named only when the runs are not all on one.
+    let carriers = reports.iter().any(|r| r.provider != reports[0].provider);
     let header: Vec<String> = reports
         .iter()
-        .map(|r| format!("{} @ {}/s", store(&r.database), r.rate))
+        .map(|r| {
+            let carrier = if carriers {
+                format!("{}, ", r.provider)
+            } else {
+                String::new()
+            };
+            format!("{carrier}{} @ {}/s", store(&r.database), r.rate)
+        })
         .collect();
     let both = |p: &Option<Percentiles>| match p {
         Some(p) => format!("{} / {}", human_ms(p.p50), human_ms(p.p99)),

@@ -1,8 +1,10 @@
 //! A tiny stand-in for ringback, used by `--self-test` to check the bench's own
 //! measurement pipeline without the real service. It reads the same
 //! environment as ringback, verifies the webhook signature, texts each new
-//! caller once through the (mock) Messages API and answers with TwiML.
-//! It does no more work than that, so its figures are the bench's ceiling.
+//! caller once through the (mock) Messages API and answers with TwiML; as
+//! Twilio, or as Telnyx when `TELNYX_API_BASE` is set (Ed25519 signatures,
+//! `POST /v2/messages`). It does no more work than that, so its figures
+//! are the bench's ceiling.
 
 use std::collections::{HashMap, HashSet};
 use std::future::Future;
@@ -17,6 +19,7 @@ use axum::response::IntoResponse;
 use axum::routing::{get, post};
 use axum::Router;
 
+use crate::carrier::Provider;
 use crate::load::WEBHOOK_PATH;
 use crate::signature;
 
@@ -26,16 +29,44 @@ pub struct StandInConfig {
     pub account_sid: String,
     pub auth_token: String,
     pub api_base: String,
+    /// Set when the stand-in plays Telnyx.
+    pub telnyx: Option<TelnyxKeys>,
+}
+
+/// `TELNYX_API_KEY` and the decoded `TELNYX_PUBLIC_KEY`.
+#[derive(Clone, Debug)]
+pub struct TelnyxKeys {
+    pub api_key: String,
+    pub public_key: [u8; 32],
 }
 
 impl StandInConfig {
     pub fn from_env() -> anyhow::Result<Self> {
         let var = |name: &str| std::env::var(name).with_context(|| format!("{name} is not set"));
+        if let Ok(api_base) = var("TELNYX_API_BASE") {
+            let key = var("TELNYX_PUBLIC_KEY")?;
+            let public_key =
+                base64::Engine::decode(&base64::engine::general_purpose::STANDARD, &key)
+                    .ok()
+                    .and_then(|k| <[u8; 32]>::try_from(k).ok())
+                    .context("TELNYX_PUBLIC_KEY is not a base64 Ed25519 key")?;
+            return Ok(Self {
+                public_url: var("RINGBACK_PUBLIC_URL")?,
+                account_sid: String::new(),
+                auth_token: String::new(),
+                api_base,
+                telnyx: Some(TelnyxKeys {
+                    api_key: var("TELNYX_API_KEY")?,
+                    public_key,
+                }),
+            });
+        }
         Ok(Self {
             public_url: var("RINGBACK_PUBLIC_URL")?,
             account_sid: var("TWILIO_ACCOUNT_SID")?,
             auth_token: var("TWILIO_AUTH_TOKEN")?,
             api_base: var("TWILIO_API_BASE")?,
+            telnyx: None,
         })
     }
 }
@@ -62,6 +93,7 @@ pub async fn serve(
     let app = Router::new()
         .route("/readyz", get(|| async { "ok" }))
         .route(WEBHOOK_PATH, post(dial_action))
+        .route(Provider::Telnyx.webhook_path(), post(dial_action))
         .with_state(state);
     axum::serve(listener, app)
         .with_graceful_shutdown(shutdown)
@@ -93,12 +125,28 @@ async fn dial_action(
         .iter()
         .map(|(k, v)| (k.as_str(), v.as_str()))
         .collect();
-    let url = format!("{}{WEBHOOK_PATH}", state.config.public_url);
-    let signature = headers
-        .get("X-Twilio-Signature")
-        .and_then(|v| v.to_str().ok())
-        .unwrap_or("");
-    if !signature::verify(&state.config.auth_token, &url, &borrowed, signature) {
+    let header = |name: &str| headers.get(name).and_then(|v| v.to_str().ok());
+    let genuine = match &state.config.telnyx {
+        Some(keys) => {
+            let now = std::time::SystemTime::now()
+                .duration_since(std::time::UNIX_EPOCH)
+                .map_or(0, |d| d.as_secs() as i64);
+            ringback::provider::telnyx::signature::verify(
+                &keys.public_key,
+                header("telnyx-timestamp"),
+                header("telnyx-signature-ed25519"),
+                &body,
+                now,
+            )
+            .is_ok()
+        }
+        None => {
+            let url = format!("{}{WEBHOOK_PATH}", state.config.public_url);
+            let signature = header("X-Twilio-Signature").unwrap_or("");
+            signature::verify(&state.config.auth_token, &url, &borrowed, signature)
+        }
+    };
+    if !genuine {
         return (StatusCode::FORBIDDEN, "bad signature").into_response();
     }
     let params: HashMap<&str, &str> = borrowed.into_iter().collect();
@@ -123,27 +171,25 @@ async fn dial_action(
 impl StandIn {
     /// One text, retried on 429 (honouring `Retry-After`) and 5xx.
     async fn text(&self, caller: &str, business: &str) {
-        let url = format!(
-            "{}/2010-04-01/Accounts/{}/Messages.json",
-            self.config.api_base, self.config.account_sid
-        );
-        let form = [
-            ("To", caller),
-            ("From", business),
-            (
-                "Body",
-                "Sorry we missed your call! How can we help? Reply here.",
-            ),
-        ];
+        const BODY: &str = "Sorry we missed your call! How can we help? Reply here.";
+        let request = || match &self.config.telnyx {
+            Some(keys) => self
+                .client
+                .post(format!("{}/v2/messages", self.config.api_base))
+                .bearer_auth(&keys.api_key)
+                .json(&serde_json::json!({"to": caller, "from": business, "text": BODY})),
+            None => self
+                .client
+                .post(format!(
+                    "{}/2010-04-01/Accounts/{}/Messages.json",
+                    self.config.api_base, self.config.account_sid
+                ))
+                .basic_auth(&self.config.account_sid, Some(&self.config.auth_token))
+                .form(&[("To", caller), ("From", business), ("Body", BODY)]),
+        };
         let mut backoff = Duration::from_millis(100);
         for _ in 0..8 {
-            let response = self
-                .client
-                .post(&url)
-                .basic_auth(&self.config.account_sid, Some(&self.config.auth_token))
-                .form(&form)
-                .send()
-                .await;
+            let response = request().send().await;
             let wait = match response {
                 Ok(r) if r.status().is_success() => return,
                 Ok(r) if r.status() == StatusCode::TOO_MANY_REQUESTS => r

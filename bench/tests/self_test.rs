@@ -42,6 +42,44 @@ fn self_test_run_prints_ok_json() {
     assert!(report["webhook_latency_ms"]["p99"].as_f64().unwrap() > 0.0);
 }
 
+/// `--provider both`: the stand-in played as Twilio, then as Telnyx
+/// (Ed25519-signed TeXML callbacks, texts via `POST /v2/messages`), and a
+/// table with a column for each.
+#[test]
+fn self_test_through_both_carriers_prints_them_side_by_side() {
+    let output = bench()
+        .args([
+            "--self-test",
+            "--calls",
+            "200",
+            "--rate",
+            "1000",
+            "--provider",
+            "both",
+            "--classifier-seconds",
+            "0",
+        ])
+        .output()
+        .unwrap();
+    let stdout = String::from_utf8_lossy(&output.stdout);
+    let stderr = String::from_utf8_lossy(&output.stderr);
+    assert!(
+        output.status.success(),
+        "stdout:\n{stdout}\nstderr:\n{stderr}"
+    );
+    for want in [
+        "carrier Twilio",
+        "carrier Telnyx",
+        "POST /webhooks/telnyx/texml/dial",
+        "Side by side",
+        "Twilio, SQLite @ 1000/s",
+        "Telnyx, SQLite @ 1000/s",
+    ] {
+        assert!(stdout.contains(want), "{want:?} in\n{stdout}");
+    }
+    assert_eq!(stdout.matches("OK 200/200").count(), 2, "{stdout}");
+}
+
 #[test]
 fn a_service_that_dies_is_reported_with_its_output() {
     let output = bench()
@@ -72,6 +110,7 @@ fn help_explains_the_options() {
         "--database",
         "--json",
         "--self-test",
+        "--provider",
     ] {
         assert!(help.contains(option), "{option} missing from --help");
     }

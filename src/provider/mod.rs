@@ -19,20 +19,24 @@ pub fn meaning(code: &str) -> CarrierError {
         .unwrap_or(CarrierError::Other)
 }
 
-/// Telnyx's message error codes (specs/providers.md §4.8-4.9).
+/// Telnyx's message error codes (specs/providers.md §4.8-4.9; what was
+/// checked against Telnyx's error reference, and what was not, is in
+/// docs/http.md, "Telnyx webhooks").
 fn telnyx_meaning(code: &str) -> Option<CarrierError> {
     Some(match code {
-        // Not routable (a landline), rejected or undeliverable for good.
-        "40001" | "40004" | "40008" => CarrierError::RecipientUnreachable,
+        // Not routable (a landline), an invalid destination, undeliverable.
+        // Not 40004 "rejected by destination": Telnyx's advice is to retry
+        // after a delay, so it must not mark a person unreachable for good.
+        "40001" | "40008" | "40012" => CarrierError::RecipientUnreachable,
         // Blocked after the recipient's STOP.
         "40300" => CarrierError::RecipientOptedOut,
         "40002" => CarrierError::SenderAtRisk("blocked as spam (temporary)"),
         "40003" => CarrierError::SenderAtRisk("blocked as spam (permanent)"),
-        // A2P 10DLC: the sending number is not registered to an active
-        // campaign; the carrier rejected the sending number.
-        "40010" => CarrierError::SenderAtRisk("unregistered 10DLC number (blocked)"),
         "40013" => CarrierError::SenderAtRisk("sending number rejected by the carrier"),
-        "40012" => CarrierError::RecipientUnreachable,
+        // Not in Telnyx's error tables (they go from 40009 to 40011); kept
+        // for an unregistered 10DLC sender, where a wrong guess only warns
+        // the owner once too often.
+        "40010" => CarrierError::SenderAtRisk("unregistered 10DLC number (blocked)"),
         "40011" | "10011" => CarrierError::Transient,
         _ => return None,
     })
@@ -168,9 +172,11 @@ mod tests {
                 "{c} puts the sender at risk"
             );
         }
-        for c in ["21211", "21614", "21635", "30006", "40001"] {
+        for c in ["21211", "21614", "21635", "30006", "40001", "40012"] {
             assert_eq!(meaning(c), CarrierError::RecipientUnreachable, "{c}");
         }
+        // "Rejected by destination, retry after a delay": not for good.
+        assert_eq!(meaning("40004"), CarrierError::Other);
         for c in ["30034", "40010"] {
             assert_eq!(
                 meaning(c),

@@ -1,7 +1,8 @@
 //! The end-to-end scenarios, carrier-neutral: each runs through Twilio and
 //! through Telnyx on one app where both carriers' businesses run side by
 //! side (`via.rs`), on both stores. What a customer, a tech or the owner
-//! notices must not depend on the carrier.
+//! notices must not depend on the carrier: texts the carrier took, pages
+//! and page calls, and never a duplicate.
 
 use crate::helpers::*;
 use crate::via::*;
@@ -237,6 +238,162 @@ async fn follow_ups_fire_and_stop_on_a_reply(b: Backend) {
     }
 }
 
+/// A carrier that says "too many requests" (429: Twilio 20429, Telnyx
+/// 10011) did not take the text: it goes out once, after the wait.
+async fn a_throttled_text_is_sent_once_after_the_wait(b: Backend) {
+    let app = spawn(b).await;
+    for (via, code) in [(Via::Twilio, 20429), (Via::Telnyx, 10011)] {
+        let caller = via.caller(12);
+        app.carrier(via).push(Script::Fail {
+            status: 429,
+            code,
+            retry_after: Some(3),
+        });
+        app.missed_via(via, "c13", &caller).await;
+        app.settle().await;
+        assert!(app.carrier(via).sent_to(&caller).is_empty(), "{via:?}");
+        app.advance(Duration::seconds(2)).await;
+        assert!(
+            app.carrier(via).sent_to(&caller).is_empty(),
+            "{via:?}: not before the carrier's Retry-After"
+        );
+        app.advance(Duration::seconds(30)).await;
+        let sent = app.carrier(via).sent_to(&caller);
+        assert_eq!(sent.len(), 1, "{via:?}: {sent:?}");
+        let lead = app.lead_json(&caller).await;
+        assert_eq!(lead["messages"][0]["status"], "sent", "{via:?}");
+        assert_eq!(lead["lead"]["status"], "texted", "{via:?}");
+    }
+}
+
+/// The caller's number as a page call reads it out: its last four digits,
+/// one by one ("0 1 4 7").
+fn read_out_last_four(number: &str) -> String {
+    let digits: Vec<String> = number[number.len() - 4..]
+        .chars()
+        .map(|c| c.to_string())
+        .collect();
+    digits.join(" ")
+}
+
+/// An emergency text pages the on-call tech by text and by a call, and
+/// tells the office; pressing 1 on the page call takes it: the call reads
+/// out the caller's number, the caller is told who is coming, and nobody
+/// is paged again. Telnyx fetches the call's flow from us; Twilio gets it
+/// with the call.
+async fn an_emergency_is_taken_by_keypress_on_the_page_call(b: Backend) {
+    let mut app = TestApp::spawn_with(b, &on_call_businesses(), "").await;
+    app.behind_public_url().await;
+    for via in BOTH {
+        let (caller, staff, name) = (via.caller(10), via.staff(), via.business_name());
+        app.missed_via(via, "e1", &caller).await;
+        app.settle().await;
+        app.text_via(via, "E1", &caller, "I smell gas in the kitchen, 12 Elm St")
+            .await;
+        app.settle().await;
+        let to_caller = app.carrier(via).bodies_to(&caller);
+        assert_eq!(to_caller.len(), 2, "{via:?}: {to_caller:#?}");
+        assert!(to_caller[1].contains("leave the building"), "{via:?}");
+        assert!(
+            app.carrier(via).bodies_to(staff.office)[0].contains("EMERGENCY"),
+            "{via:?}: the office knows"
+        );
+        let page = app.carrier(via).bodies_to(staff.mike);
+        assert_eq!(page.len(), 1, "{via:?}: {page:?}");
+        for want in [caller.as_str(), "gas smell", "12 Elm St", "Reply ACK"] {
+            assert!(page[0].contains(want), "{via:?}: {want:?} in {}", page[0]);
+        }
+        let calls = app.page_calls_via(via, staff.mike);
+        assert_eq!(calls.len(), 1, "{via:?}: {calls:?}");
+        assert_eq!(calls[0].from, via.tracking(), "{via:?}");
+        let said = app.press_on_page_call(via, &calls[0], "1").await;
+        assert!(
+            said.contains(&read_out_last_four(&caller)),
+            "{via:?}: the caller's number, read out: {said}"
+        );
+        app.settle().await;
+        let taken = format!("Mike from {name}");
+        let last = app.carrier(via).bodies_to(&caller).pop().unwrap();
+        assert!(last.starts_with(&taken), "{via:?}: {last}");
+        // The carrier posts the keypress again: the caller is told once.
+        app.press_on_page_call(via, &calls[0], "1").await;
+        app.advance(Duration::minutes(30)).await;
+        let told = app.carrier(via).bodies_to(&caller);
+        assert_eq!(
+            told.iter().filter(|b| b.starts_with(&taken)).count(),
+            1,
+            "{via:?}: {told:#?}"
+        );
+        assert_eq!(app.pages_via(via, staff.mike), 1, "{via:?}");
+        assert_eq!(app.page_calls_via(via, staff.mike).len(), 1, "{via:?}");
+        assert_eq!(app.pages_via(via, staff.luis), 0, "{via:?}: taken");
+        assert!(app.page_calls_via(via, staff.luis).is_empty(), "{via:?}");
+        let lead = app.lead_json(&caller).await;
+        assert_eq!(lead["escalation"]["status"], "acked", "{via:?}");
+        assert_eq!(lead["escalation"]["acked_by"]["name"], "Mike", "{via:?}");
+    }
+}
+
+/// A voicemail about flooding pages Mike; nobody takes it in 5 minutes, so
+/// Luis is paged by text and call; his "ACK" text takes it: the caller
+/// hears Luis is coming, Mike that Luis has it, and paging stops. The
+/// carrier delivering the ACK twice changes nothing.
+async fn an_emergency_is_taken_by_an_ack_text(b: Backend) {
+    let mut app = TestApp::spawn_with(b, &on_call_businesses(), "").await;
+    app.behind_public_url().await;
+    for via in BOTH {
+        let (caller, staff, name) = (via.caller(11), via.staff(), via.business_name());
+        let r = app
+            .voicemail_via(
+                via,
+                "vm1",
+                &caller,
+                "hi yeah we got water coming through the ceiling can someone call me back",
+            )
+            .await;
+        assert_eq!(r.status(), 200, "{via:?}");
+        app.settle().await;
+        assert_eq!(app.pages_via(via, staff.mike), 1, "{via:?}");
+        assert_eq!(app.page_calls_via(via, staff.mike).len(), 1, "{via:?}");
+        let page = app.carrier(via).bodies_to(staff.mike).remove(0);
+        assert!(
+            page.contains("water coming through the ceiling"),
+            "{via:?}: {page}"
+        );
+        app.advance(Duration::minutes(4)).await;
+        assert_eq!(app.pages_via(via, staff.luis), 0, "{via:?}: not yet");
+        app.advance(Duration::minutes(1)).await;
+        assert_eq!(app.pages_via(via, staff.luis), 1, "{via:?}");
+        assert_eq!(app.page_calls_via(via, staff.luis).len(), 1, "{via:?}");
+        app.text_via(via, "A1", staff.luis, "ACK").await;
+        app.text_via(via, "A1", staff.luis, "ACK").await;
+        app.settle().await;
+        let taken = format!("Luis from {name}");
+        let told = app.carrier(via).bodies_to(&caller);
+        assert_eq!(
+            told.iter().filter(|b| b.starts_with(&taken)).count(),
+            1,
+            "{via:?}: {told:#?}"
+        );
+        let to_mike = app.carrier(via).bodies_to(staff.mike);
+        assert!(
+            to_mike.last().unwrap().contains("Luis has taken"),
+            "{via:?}: {to_mike:#?}"
+        );
+        app.advance(Duration::minutes(30)).await;
+        assert_eq!(
+            (
+                app.pages_via(via, staff.mike),
+                app.pages_via(via, staff.luis)
+            ),
+            (1, 1),
+            "{via:?}: paging stopped"
+        );
+        let lead = app.lead_json(&caller).await;
+        assert_eq!(lead["escalation"]["acked_by"]["name"], "Luis", "{via:?}");
+    }
+}
+
 /// Forged, replayed or tampered webhooks are refused and change nothing.
 async fn forged_webhooks_are_refused(b: Backend) {
     let app = spawn(b).await;
@@ -308,4 +465,7 @@ on_both_stores!(
     an_in_doubt_send_is_never_repeated,
     follow_ups_fire_and_stop_on_a_reply,
     forged_webhooks_are_refused,
+    a_throttled_text_is_sent_once_after_the_wait,
+    an_emergency_is_taken_by_keypress_on_the_page_call,
+    an_emergency_is_taken_by_an_ack_text,
 );

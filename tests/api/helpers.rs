@@ -136,7 +136,7 @@ pub struct TestApp {
     /// `TWILIO_WEBHOOK_SHARED_KEY` at the next (re)start.
     pub webhook_shared_key: Option<&'static str>,
     /// `RINGBACK_PUBLIC_URL` at the next (re)start (Twilio signatures are
-    /// then checked against it, so only Telnyx webhooks pass).
+    /// then checked against it; [`TestApp::post_twilio`] signs for it).
     pub public_url: Option<String>,
     /// `TELNYX_PUBLIC_KEY` at the next (re)start (default: the mock's).
     pub telnyx_public_key: String,
@@ -326,11 +326,13 @@ impl TestApp {
         key: &[u8],
     ) -> reqwest::Response {
         let url = format!("{}{path}", self.url);
+        // Behind a public URL Twilio signs the URL it called, not ours.
+        let signed = format!("{}{path}", self.public_url.as_deref().unwrap_or(&self.url));
         let pairs: Vec<(String, String)> = params
             .iter()
             .map(|(k, v)| (k.to_string(), v.to_string()))
             .collect();
-        let sig = signature::sign(key, &url, &pairs, algorithm);
+        let sig = signature::sign(key, &signed, &pairs, algorithm);
         let mut req = self.http.post(&url).header("X-Twilio-Signature", sig);
         if algorithm == signature::Algorithm::HmacSha256 {
             req = req.header(

@@ -1,8 +1,8 @@
 //! What only Telnyx has: TeXML call flows (screening, the after-hours
-//! menu, page calls fetched by URL and answered by keypress), Call Control
-//! `call.hangup` events, hostile JSON, and what a Telnyx send carries
-//! (messaging profile, a per-message reference). The scenarios every
-//! carrier shares are in `carriers.rs`.
+//! menu), Call Control `call.hangup` events, hostile JSON, and what a
+//! Telnyx send carries (messaging profile, a per-message reference). The
+//! scenarios every carrier shares (emergency paging with page calls
+//! fetched by URL among them) are in `carriers.rs`.
 
 use crate::helpers::*;
 use crate::via::*;
@@ -10,7 +10,6 @@ use chrono::Duration;
 use serde_json::json;
 
 const MIKE: &str = "+13125550111";
-const OFFICE: &str = "+13125550177";
 
 /// Volt on Telnyx with an on-call roster and screening.
 const VOLT_ON_CALL: &str = r#"
@@ -41,15 +40,6 @@ days = "daily"
 hours = "all day"
 primary = "Mike"
 "#;
-
-/// The app with a public URL, as in production: Telnyx fetches page
-/// calls' TeXML from it and texts carry their reference.
-async fn spawn_public(b: Backend, businesses: &str) -> TestApp {
-    let mut app = TestApp::spawn_with(b, businesses, "").await;
-    app.public_url = Some("https://ringback.example.com".into());
-    app.crash_and_restart().await;
-    app
-}
 
 fn texml_call<'a>(sid: &'a str, from: &'a str) -> Vec<(&'a str, &'a str)> {
     vec![
@@ -164,83 +154,11 @@ async fn after_hours_menu_and_voicemail_through_texml(b: Backend) {
     );
 }
 
-/// An emergency text pages the tech by text and by a TeXML call that
-/// Telnyx fetches from us; pressing 1 on it takes the emergency.
-async fn an_emergency_is_paged_and_taken_by_keypress(b: Backend) {
-    let app = spawn_public(b, VOLT_ON_CALL).await;
-    let caller = "+15125554005";
-    app.missed_via(Via::Telnyx, "e1", caller).await;
-    app.settle().await;
-    app.text_via(Via::Telnyx, "m-e1", caller, "I smell gas in the kitchen")
-        .await;
-    app.settle().await;
-    assert!(app.telnyx.sent_to(OFFICE)[0].body.contains("EMERGENCY"));
-    assert!(app.telnyx.sent_to(MIKE)[0].body.contains("EMERGENCY"));
-    let calls = app.telnyx.calls();
-    assert_eq!(calls.len(), 1, "{calls:?}");
-    assert_eq!((calls[0].to.as_str(), calls[0].from.as_str()), (MIKE, VOLT));
-    let url = &calls[0].instructions;
-    let path = url
-        .strip_prefix("https://ringback.example.com")
-        .unwrap_or_else(|| panic!("fetched from our public URL: {url}"));
-    assert!(
-        path.starts_with("/webhooks/telnyx/texml/page/start?escalation="),
-        "{path}"
-    );
-    // Telnyx fetches the page's TeXML when Mike answers.
-    let leg = [
-        ("CallSid", "v3:page1"),
-        ("From", VOLT),
-        ("To", MIKE),
-        ("CallStatus", "in-progress"),
-    ];
-    let flow = app.post_texml(path, &leg).await.text().await.unwrap();
-    assert!(flow.contains("Press 1 to accept"), "{flow}");
-    let action = path.replace("/page/start?", "/page?");
-    let escaped = action.replace('&', "&amp;");
-    assert!(
-        flow.contains(&format!("https://ringback.example.com{escaped}")),
-        "{flow}"
-    );
-    let mut press = leg.to_vec();
-    press.push(("Digits", "1"));
-    let said = app.post_texml(&action, &press).await.text().await.unwrap();
-    assert!(said.contains(caller) || said.contains("<Say>"), "{said}");
-    app.settle().await;
-    let last = app.telnyx.sent_to(caller).pop().unwrap();
-    assert!(
-        last.body.starts_with("Mike from Volt Plumbing"),
-        "{}",
-        last.body
-    );
-    // Taken: nobody is paged again.
-    app.advance(Duration::minutes(30)).await;
-    assert_eq!(app.telnyx.calls().len(), 1);
-}
-
-/// The same, taken by a text "ACK".
-async fn an_emergency_is_taken_by_text(b: Backend) {
-    let app = spawn_public(b, VOLT_ON_CALL).await;
-    let caller = "+15125554006";
-    app.missed_via(Via::Telnyx, "e2", caller).await;
-    app.text_via(Via::Telnyx, "m-e2", caller, "basement is flooding fast")
-        .await;
-    app.settle().await;
-    assert!(app.telnyx.sent_to(MIKE)[0].body.contains("Reply ACK"));
-    app.text_via(Via::Telnyx, "m-e3", MIKE, "ACK").await;
-    app.settle().await;
-    let last = app.telnyx.sent_to(caller).pop().unwrap();
-    assert!(
-        last.body.starts_with("Mike from Volt Plumbing"),
-        "{}",
-        last.body
-    );
-}
-
 /// Every Telnyx text carries our reference in its `webhook_url`, the same
 /// on every attempt, and an in-doubt one is found by it.
 async fn a_send_carries_the_profile_and_our_reference(b: Backend) {
-    let app = spawn_public(b, &both_businesses()).await;
+    let mut app = TestApp::spawn_with(b, &both_businesses(), "").await;
+    app.behind_public_url().await;
     let caller = "+15125554007";
     app.missed_via(Via::Telnyx, "r1", caller).await;
     app.settle().await;
@@ -401,8 +319,6 @@ on_both_stores!(
     simulate_plays_telnyx,
     screened_calls_through_texml,
     after_hours_menu_and_voicemail_through_texml,
-    an_emergency_is_paged_and_taken_by_keypress,
-    an_emergency_is_taken_by_text,
     a_send_carries_the_profile_and_our_reference,
     call_control_hangups_map_by_cause,
     hostile_json_is_refused,

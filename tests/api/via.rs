@@ -246,3 +246,192 @@ impl TestApp {
         v["leads"].as_array().cloned().unwrap_or_default()
     }
 }
+
+/// Who works for each carrier's business when it has an on-call roster
+/// ([`on_call_businesses`]).
+pub struct Staff {
+    pub office: &'static str,
+    /// The primary on call, paged first.
+    pub mike: &'static str,
+    /// The backup, paged when Mike does not take it in time.
+    pub luis: &'static str,
+}
+
+/// The app's base URL as the carriers know it: Telnyx fetches a page
+/// call's TeXML from it, so the emergency scenarios run with it set.
+pub const PUBLIC_URL: &str = "https://ringback.example.com";
+
+impl Via {
+    pub fn staff(self) -> Staff {
+        match self {
+            Via::Twilio => Staff {
+                office: "+15125550177",
+                mike: "+15125550111",
+                luis: "+15125550112",
+            },
+            Via::Telnyx => Staff {
+                office: "+13125550177",
+                mike: "+13125550111",
+                luis: "+13125550112",
+            },
+        }
+    }
+}
+
+/// Spartan on Twilio and Volt on Telnyx, each with a dispatcher and an
+/// on-call roster (Mike, then Luis, 5 minutes each).
+pub fn on_call_businesses() -> String {
+    let business = |via: Via, id: &str, ring: &str, carrier: &str| {
+        let s = via.staff();
+        format!(
+            r#"
+[[business]]
+id = "{id}"
+name = "{name}"
+time_zone = "America/Chicago"
+numbers = ["{tracking}"]
+ring_phone = "{ring}"
+dispatcher_phone = "{office}"
+follow_ups = []
+hours = {{ mon = "07:00-18:00", tue = "07:00-18:00", wed = "07:00-18:00", thu = "07:00-18:00", fri = "07:00-18:00" }}
+senders = {{ "{tracking}" = {{ registration = "10dlc", campaign_id = "C{id}01", status = "registered", mps = 1000 }} }}
+{carrier}
+[business.on_call]
+owner = "Mike"
+ack_timeout_minutes = 5
+people = [ {{ name = "Mike", phone = "{mike}" }}, {{ name = "Luis", phone = "{luis}" }} ]
+
+[[business.on_call.rotation]]
+days = "daily"
+hours = "all day"
+primary = "Mike"
+backup = "Luis"
+"#,
+            name = via.business_name(),
+            tracking = via.tracking(),
+            office = s.office,
+            mike = s.mike,
+            luis = s.luis,
+        )
+    };
+    let telnyx = r#"provider = "telnyx"
+
+[business.telnyx]
+messaging_profile_id = "40017f5a-5ad1-4b6c-9d4e-0a1b2c3d4e5f"
+connection_id = "1494404757140276705"
+"#;
+    format!(
+        "{}{}",
+        business(Via::Twilio, "spartan", RING_PHONE, ""),
+        business(Via::Telnyx, "volt", VOLT_RING, telnyx),
+    )
+}
+
+impl TestApp {
+    /// Pages (texts) `who` got from `via`'s business: the first page and
+    /// any re-page.
+    pub fn pages_via(&self, via: Via, who: &str) -> usize {
+        self.carrier(via)
+            .bodies_to(who)
+            .iter()
+            .filter(|b| b.starts_with("EMERGENCY") || b.starts_with("STILL OPEN"))
+            .count()
+    }
+
+    /// Page calls `via` placed to `who`.
+    pub fn page_calls_via(&self, via: Via, who: &str) -> Vec<mock_carrier::Placed> {
+        let calls = self.carrier(via).calls();
+        calls.into_iter().filter(|c| c.to == who).collect()
+    }
+
+    /// `who` answers the page call `call` and presses `digits`, as each
+    /// carrier runs it: Twilio got the markup with the call; Telnyx fetches
+    /// it from our public URL when the call is answered. Returns what the
+    /// call says after the keypress.
+    pub async fn press_on_page_call(
+        &self,
+        via: Via,
+        call: &mock_carrier::Placed,
+        digits: &str,
+    ) -> String {
+        let sid = match via {
+            Via::Twilio => "CApage",
+            Via::Telnyx => "v3:page",
+        };
+        let mut leg = vec![
+            ("CallSid", sid),
+            ("From", via.tracking()),
+            ("To", call.to.as_str()),
+            ("CallStatus", "in-progress"),
+        ];
+        let flow = match via {
+            Via::Twilio => call.instructions.clone(),
+            Via::Telnyx => {
+                let path = call
+                    .instructions
+                    .strip_prefix(PUBLIC_URL)
+                    .unwrap_or_else(|| panic!("fetched from our public URL: {call:?}"));
+                assert!(
+                    path.starts_with("/webhooks/telnyx/texml/page/start?"),
+                    "{path}"
+                );
+                let r = self.post_texml(path, &leg).await;
+                assert_eq!(r.status(), 200, "{path}");
+                r.text().await.unwrap()
+            }
+        };
+        assert!(flow.contains("Press 1 to accept"), "{via:?}: {flow}");
+        let action = flow
+            .split("action=\"")
+            .nth(1)
+            .and_then(|r| r.split('"').next())
+            .unwrap_or_else(|| panic!("{via:?}: no keypress action in {flow}"))
+            .replace("&amp;", "&");
+        let path = action
+            .strip_prefix(PUBLIC_URL)
+            .unwrap_or_else(|| panic!("{via:?}: the keypress comes back to us: {action}"));
+        assert!(path.starts_with(via.voice_path()), "{via:?}: {path}");
+        leg.push(("Digits", digits));
+        let r = match via {
+            Via::Twilio => self.post_twilio(path, &leg).await,
+            Via::Telnyx => self.post_texml(path, &leg).await,
+        };
+        assert_eq!(r.status(), 200, "{via:?}: {path}");
+        r.text().await.unwrap()
+    }
+
+    /// A voicemail left with `via`'s business, with its transcription.
+    pub async fn voicemail_via(
+        &self,
+        via: Via,
+        call_sid: &str,
+        from: &str,
+        transcript: &str,
+    ) -> reqwest::Response {
+        let path = format!("{}/recording", via.voice_path());
+        let (sid, recording) = match via {
+            Via::Twilio => (format!("CA{call_sid}"), format!("RE{call_sid}")),
+            Via::Telnyx => (format!("v3:{call_sid}"), format!("rec-{call_sid}")),
+        };
+        let form = [
+            ("CallSid", sid.as_str()),
+            ("From", from),
+            ("To", via.tracking()),
+            ("RecordingSid", recording.as_str()),
+            ("RecordingUrl", "https://recordings.example/r.mp3"),
+            ("TranscriptionStatus", "completed"),
+            ("TranscriptionText", transcript),
+        ];
+        match via {
+            Via::Twilio => self.post_twilio(&path, &form).await,
+            Via::Telnyx => self.post_texml(&path, &form).await,
+        }
+    }
+
+    /// Restarts the app as in production: with [`PUBLIC_URL`] (where
+    /// carriers call us and fetch call flows from).
+    pub async fn behind_public_url(&mut self) {
+        self.public_url = Some(PUBLIC_URL.into());
+        self.crash_and_restart().await;
+    }
+}

@@ -217,6 +217,7 @@ pub async fn run(args: ChaosArgs) -> anyhow::Result<bool> {
         max_in_flight: args.max_in_flight.max(1),
     };
     let target = Target {
+        provider: crate::carrier::Provider::Twilio,
         public_url,
         account_sid,
         auth_token,

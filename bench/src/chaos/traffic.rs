@@ -152,16 +152,7 @@ async fn call(shared: Arc<Shared>, plan: Arc<TrafficPlan>, caller: String, webho
 
 /// `200` for 200 with a TwiML `<Response>`; otherwise what happened.
 async fn deliver(client: &reqwest::Client, url: reqwest::Url, webhook: &Webhook) -> String {
-    let sent = client
-        .post(url)
-        .header(
-            reqwest::header::CONTENT_TYPE,
-            "application/x-www-form-urlencoded",
-        )
-        .header("X-Twilio-Signature", &webhook.signature)
-        .body(webhook.body.clone())
-        .send()
-        .await;
+    let sent = webhook.attach(client.post(url)).send().await;
     let response = match sent {
         Ok(response) => response,
         Err(err) => return transport_error(&err),
