@@ -8,7 +8,8 @@
 //! - **Two-attempt completion**: the SOP asks for two call-backs unless the
 //!   caller is reached (or books) first. Done: reached on an attempt, two
 //!   or more attempts, or booked. Out of the leads that are real callers
-//!   (not wrong number / spam).
+//!   (not wrong number / spam); a lead still being worked counts as not
+//!   done yet (the week's figure firms up as its leads are closed).
 //! - **Recovery**: booked (job or estimate) out of the reachable leads: not
 //!   wrong number / spam, and with a number one can call back (not withheld
 //!   or invalid).
@@ -56,6 +57,15 @@ impl Outcome {
             "voicemail" => Some(Outcome::Voicemail),
             "reached" => Some(Outcome::Reached),
             _ => None,
+        }
+    }
+
+    /// As a person reads it.
+    pub fn words(self) -> &'static str {
+        match self {
+            Outcome::NoAnswer => "no answer",
+            Outcome::Voicemail => "left voicemail",
+            Outcome::Reached => "reached",
         }
     }
 }

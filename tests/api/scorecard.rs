@@ -26,11 +26,12 @@ impl Desk {
     /// Adds a person (as `ringback user add` does) and signs them in with
     /// their one-time link.
     async fn signed_in(app: &TestApp, name: &str, role: Role) -> Desk {
+        Desk::of(app, name, role, Businesses::All).await
+    }
+
+    async fn of(app: &TestApp, name: &str, role: Role, businesses: Businesses) -> Desk {
         let shell = &app.running.as_ref().unwrap().shell;
-        let (_, link) = shell
-            .add_person(name, role, &Businesses::All)
-            .await
-            .unwrap();
+        let (_, link) = shell.add_person(name, role, &businesses).await.unwrap();
         let signed = shell
             .set_password(&link, "a long enough secret")
             .await
@@ -108,7 +109,7 @@ async fn close(app: &TestApp, caller: &str, disposition: &str, reason: Option<&s
 }
 
 /// Tuesday 2026-11-24 in Chicago, then Wednesday morning:
-/// - A, B, C, E missed at 10:00; A called back at 10:04 (reached, booked);
+/// - A, B, C, E missed at 10:00 (A and E left voicemails); A called back at 10:04 (reached, booked);
 ///   B at 10:12 and 10:40 (no answer twice, closed "no response"); C
 ///   texted STOP and was never called; E called at 10:30 (no answer; it
 ///   left a voicemail);
@@ -117,20 +118,23 @@ async fn a_day_of_the_office(app: &TestApp) {
     for (sid, caller) in [("CAa", A), ("CAb", B), ("CAc", C), ("CAe", E)] {
         assert_eq!(app.missed_call(sid, caller).await.status(), 200);
     }
-    let r = app
-        .post_twilio(
-            "/webhooks/twilio/voice/recording",
-            &[
-                ("CallSid", "CAe"),
-                ("From", E),
-                ("To", TRACKING),
-                ("RecordingSid", "REe"),
-                ("RecordingUrl", "https://api.twilio.com/rec/REe"),
-                ("RecordingDuration", "9"),
-            ],
-        )
-        .await;
-    assert_eq!(r.status(), 200);
+    for (sid, caller) in [("CAa", A), ("CAe", E)] {
+        let url = format!("https://api.twilio.com/rec/RE{sid}");
+        let r = app
+            .post_twilio(
+                "/webhooks/twilio/voice/recording",
+                &[
+                    ("CallSid", sid),
+                    ("From", caller),
+                    ("To", TRACKING),
+                    ("RecordingSid", &format!("RE{sid}")),
+                    ("RecordingUrl", &url),
+                    ("RecordingDuration", "9"),
+                ],
+            )
+            .await;
+        assert_eq!(r.status(), 200);
+    }
     app.settle().await;
     app.sms("SMstopC", C, "STOP").await;
     app.advance(Duration::minutes(4)).await;
@@ -181,6 +185,10 @@ async fn the_scorecard_shows_the_week(b: Backend) {
     assert!(body.contains("role=\"alert\""), "the opt-out alarm");
     assert!(body.contains("Opt-outs are at 20 %"));
     assert_eq!(body.matches("<svg").count(), 3, "three charts");
+    assert!(
+        body.contains("<title>Nov 23: 20 %</title>"),
+        "a bar says its week and value"
+    );
     assert!(!body.contains("<script>"), "no inline script");
     // By week: the last four Mondays, this week's with the figures.
     for week in ["2026-11-02", "2026-11-09", "2026-11-16", "2026-11-23"] {
@@ -213,6 +221,28 @@ async fn the_scorecard_shows_the_week(b: Backend) {
     );
     assert_eq!(lines[2], "total,5,21.0,2,5,1,5,1,1,1,5,yes,no response (1)");
     assert_eq!(lines[3], "", "ends with a line break");
+
+    // Acme's dispatcher sees none of Spartan's callers, and cannot ask.
+    let dan = Desk::of(
+        &app,
+        "dan",
+        Role::Dispatcher,
+        Businesses::Only(vec!["acme".into()]),
+    )
+    .await;
+    let page = dan.get("/app/scorecard?by=business").await;
+    assert!(
+        page.body.contains("<dt>Missed callers</dt><dd>0</dd>"),
+        "{}",
+        page.body
+    );
+    assert!(!page.body.contains("Spartan"), "{}", page.body);
+    assert_eq!(dan.get("/app/scorecard?business=spartan").await.status, 404);
+    assert_eq!(
+        dan.get("/app/scorecard.csv?business=spartan").await.status,
+        404
+    );
+    assert!(!dan.get("/app/review").await.body.contains(B));
 
     // A week later, only that week: nothing yet, and no alarm.
     app.clock.advance(Duration::days(7));
@@ -264,12 +294,16 @@ async fn the_daily_review_lists_yesterday(b: Backend) {
         })
         .collect();
     assert_eq!(shown, picked);
-    let e = lead_of(&app, E).await;
-    assert_eq!(
-        maria.contains("https://api.twilio.com/rec/REe"),
-        picked.contains(&e),
-        "E's voicemail shows when E is drawn"
-    );
+    // A and E left voicemails: each shows exactly when its call is drawn.
+    for (caller, sid) in [(A, "CAa"), (E, "CAe")] {
+        let id = lead_of(&app, caller).await;
+        assert_eq!(
+            maria.contains(&format!("https://api.twilio.com/rec/RE{sid}")),
+            picked.contains(&id),
+            "{caller}'s voicemail"
+        );
+    }
+    assert!(maria.contains("maria: no answer"), "{maria}");
     assert_eq!(
         manager.get("/app/review").await.body,
         page.body,
@@ -346,7 +380,34 @@ async fn the_owner_checks_the_settings(b: Backend) {
     assert!(instant.contains("No findings."), "{instant}");
 }
 
+/// The shipped config's on-call roster, as the owner reads it: each
+/// rotation with its primary and backups, the repages and the owner.
+async fn the_settings_show_the_on_call_roster(b: Backend) {
+    let app = TestApp::spawn_shipped(b).await;
+    let owner = Desk::signed_in(&app, "dana", Role::Owner).await;
+    let page = owner.get("/app/settings").await;
+    assert_eq!(page.status, 200, "{}", page.body);
+    let body = &page.body;
+    assert!(
+        body.contains("Owner (last in every chain): Dana."),
+        "{body}"
+    );
+    assert!(body.contains("repeat 3 times, 5 minutes apart"), "{body}");
+    assert!(
+        body.contains(
+            "<td>days</td><td>Mon,Tue,Wed,Thu,Fri 07:00-18:00</td><td>Luis</td><td>Mike</td>"
+        ),
+        "{body}"
+    );
+    assert!(body.contains("Spartan Plumbing &amp; Air"));
+    assert!(
+        body.contains("<td>1 text a second</td>"),
+        "the shipped pace"
+    );
+}
+
 on_both_stores!(
+    the_settings_show_the_on_call_roster,
     the_scorecard_shows_the_week,
     the_daily_review_lists_yesterday,
     the_owner_checks_the_settings,

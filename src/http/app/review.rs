@@ -82,7 +82,9 @@ fn day_markup(d: &Day, now: DateTime<Utc>) -> Markup {
                 (d.business.name) ", " (d.day.format("%A %b %-d"))
             }
             h3 { "Not recovered (" (unrecovered.len()) ")" }
-            @if unrecovered.is_empty() {
+            @if d.leads.is_empty() {
+                p.empty { "No missed calls that day." }
+            } @else if unrecovered.is_empty() {
                 p.empty { "Every caller of the day was booked." }
             } @else {
                 ul.unrecovered {
@@ -110,7 +112,7 @@ fn day_markup(d: &Day, now: DateTime<Utc>) -> Markup {
                             a href={ "/app/leads/" (l.lead_id) } { (l.caller) }
                             " missed " (view::local(l.missed_at, tz, now))
                             @for a in &l.attempts {
-                                " · " (a.by) ": " (format!("{:?}", a.outcome).to_lowercase())
+                                " · " (a.by) ": " (a.outcome.words())
                             }
                             @match d.voicemails.get(&l.lead_id) {
                                 Some(v) => {

@@ -203,11 +203,12 @@ fn page_markup(s: &AppState, who: &Signed, q: &CardQuery, c: &Card) -> Markup {
             .iter()
             .map(|(k, f)| {
                 let (value, text) = value(f);
-                Bar {
-                    label: k.clone(),
-                    value,
-                    text,
-                }
+                // A week reads "Nov 23" under its bar (the table keeps the date).
+                let label = match (c.by, chrono::NaiveDate::parse_from_str(k, "%Y-%m-%d")) {
+                    (By::Week, Ok(d)) => d.format("%b %-d").to_string(),
+                    _ => k.clone(),
+                };
+                Bar { label, value, text }
             })
             .collect()
     };
@@ -268,7 +269,7 @@ fn page_markup(s: &AppState, who: &Signed, q: &CardQuery, c: &Card) -> Markup {
         div.table-wrap {
             table.scorecard {
                 thead { tr {
-                    th scope="col" { (c.by.as_str()) }
+                    th scope="col" { (match c.by { By::Week => "Week of", By::Business => "Business", By::Campaign => "Campaign" }) }
                     th scope="col" { "Callers" }
                     th scope="col" { "Median first call-back" }
                     th scope="col" { "Two attempts" }

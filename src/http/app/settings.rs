@@ -49,7 +49,9 @@ pub async fn page(State(s): State<AppState>, who: Signed) -> Response {
 
 /// "1 text a second", "1 text every 4 s".
 fn pace(mps: f64) -> String {
-    if mps >= 1.0 {
+    if mps == 1.0 {
+        "1 text a second".into()
+    } else if mps > 1.0 {
         format!("{mps} texts a second")
     } else if mps > 0.0 {
         format!("1 text every {:.0} s", 1.0 / mps)
@@ -128,7 +130,10 @@ fn business(b: &Business, health: &[SenderHealthRow]) -> Markup {
                 @let findings = lint::lint_texted(b, t);
                 @let units = lint::segments(&t.sample);
                 article.template data-template=(t.template.file) {
-                    h4 { (t.template.file) }
+                    // The file's name; its whole path on hover.
+                    h4 title=(t.template.file) {
+                        (std::path::Path::new(&t.template.file).file_name().map_or(t.template.file.as_str(), |n| n.to_str().unwrap_or_default()))
+                    }
                     p.sample { (t.sample) }
                     p.meta {
                         (units) " segment" @if units != 1 { "s" } ", "
