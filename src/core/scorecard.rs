@@ -13,8 +13,8 @@
 //! - **Recovery**: booked (job or estimate) out of the reachable leads: not
 //!   wrong number / spam, and with a number one can call back (not withheld
 //!   or invalid).
-//! - **After-hours first attempt**: a call missed while the business was
-//!   closed is called back by 8:30 on the next opening day, in the
+//! - **After-hours first attempt**: a reachable caller missed while the
+//!   business was closed is called back by 8:30 on the next opening day, in the
 //!   business's zone (a business opening at or after 8:30 gets 30 minutes
 //!   from opening). A lead whose deadline is still ahead and not yet called
 //!   back is not counted either way.
