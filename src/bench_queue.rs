@@ -21,6 +21,10 @@ pub struct BenchQueueArgs {
     /// Queue pages to ask for (after 20 to warm up).
     #[arg(long, default_value_t = 500)]
     requests: usize,
+    /// The page to time: the queue, or another page of the app on the same
+    /// leads (`/app/scorecard`, `/app/review`).
+    #[arg(long, default_value = "/app")]
+    page: String,
 }
 
 pub async fn run(settings: Settings, args: BenchQueueArgs) -> anyhow::Result<()> {
@@ -67,14 +71,23 @@ pub async fn run(settings: Settings, args: BenchQueueArgs) -> anyhow::Result<()>
         .await?;
     let signed = shell.set_password(&link, "bench password 1234").await?;
     let http = reqwest::Client::new();
-    let page = format!("{}/app", running.url());
+    anyhow::ensure!(
+        args.page.starts_with("/app"),
+        "--page must be a page of the app, e.g. /app/scorecard"
+    );
+    let page = format!("{}{}", running.url(), args.page);
     let cookie = format!("rb_session={}", signed.session);
     let mut took = Vec::with_capacity(args.requests);
     let mut bytes = 0;
     for i in 0..args.requests + 20 {
         let start = Instant::now();
         let resp = http.get(&page).header("cookie", &cookie).send().await?;
-        anyhow::ensure!(resp.status() == 200, "the queue answered {}", resp.status());
+        anyhow::ensure!(
+            resp.status() == 200,
+            "{} answered {}",
+            args.page,
+            resp.status()
+        );
         let body = resp.bytes().await?;
         if i >= 20 {
             took.push(start.elapsed());
@@ -85,7 +98,8 @@ pub async fn run(settings: Settings, args: BenchQueueArgs) -> anyhow::Result<()>
     let at = |q: f64| took[((took.len() as f64 * q).ceil() as usize).clamp(1, took.len()) - 1];
     let ms = |d: Duration| d.as_secs_f64() * 1000.0;
     println!(
-        "queue page, {} open leads (SQLite), {} requests: p50 {:.1} ms, p99 {:.1} ms, max {:.1} ms ({} KB a page)",
+        "{} page, {} open leads (SQLite), {} requests: p50 {:.1} ms, p99 {:.1} ms, max {:.1} ms ({} KB a page)",
+        args.page,
         args.leads,
         took.len(),
         ms(at(0.50)),

@@ -9,6 +9,7 @@ pub mod packet;
 pub mod people;
 pub mod policy;
 pub mod roster;
+pub mod scorecard;
 pub mod sla;
 pub use policy::Policy;
 pub mod jobs;

@@ -83,6 +83,21 @@ impl BusinessHours {
         None
     }
 
+    /// Each weekday (Monday first) with its hours, "07:00-18:00" or
+    /// "closed": how the owner's settings page shows them.
+    pub fn week(&self) -> [(&'static str, String); 7] {
+        let hhmm = |m: u32| format!("{:02}:{:02}", m / 60, m % 60);
+        std::array::from_fn(|i| {
+            (
+                DAY_KEYS[i],
+                match self.days[i] {
+                    Some((open, close)) => format!("{}-{}", hhmm(open), hhmm(close)),
+                    None => "closed".into(),
+                },
+            )
+        })
+    }
+
     /// "7:00 AM today", "7:00 AM tomorrow", "8:00 AM Monday".
     pub fn describe_next_open(&self, tz: Tz, at: DateTime<Utc>) -> String {
         match self.next_open(tz, at) {

@@ -30,6 +30,7 @@ mod process;
 mod properties;
 mod race;
 mod replies;
+mod scorecard;
 mod senders;
 mod slow;
 mod telnyx;

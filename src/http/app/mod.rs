@@ -14,10 +14,14 @@
 #![allow(clippy::result_large_err)]
 
 mod assets;
+mod chart;
 mod lead;
 mod live;
 mod people;
 mod queue;
+mod review;
+mod scorecard;
+mod settings;
 mod signin;
 mod view;
 
@@ -60,6 +64,10 @@ pub fn routes() -> Router<AppState> {
         .route("/app/people/{id}/disable", post(people::disable))
         .route("/app/people/{id}/enable", post(people::enable))
         .route("/app/people/{id}/signout", post(people::sign_out))
+        .route("/app/scorecard", get(scorecard::page))
+        .route("/app/scorecard.csv", get(scorecard::csv))
+        .route("/app/review", get(review::page))
+        .route("/app/settings", get(settings::page))
         .route("/app/assets/{file}", get(assets::serve))
 }
 

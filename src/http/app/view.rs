@@ -27,8 +27,11 @@ pub fn page(title: &str, who: Option<&Signed>, body: Markup) -> Markup {
                     @if let Some(w) = who {
                         nav aria-label="Main" {
                             a href="/app" { "Queue" }
+                            a href="/app/scorecard" { "Scorecard" }
+                            a href="/app/review" { "Daily review" }
                             @if w.person.role.manages_people() {
                                 a href="/app/people" { "People" }
+                                a href="/app/settings" { "Settings" }
                             }
                         }
                         form.signout method="post" action="/app/signout" {

@@ -388,10 +388,22 @@ pub struct TemplateFinding {
     pub fix: String,
 }
 
-/// Lints every texted template of a business (spoken greetings are not
-/// texts). The instant texts and the opt-in confirmation can be the first
-/// text a number gets from us, so they must carry opt-out wording.
-pub fn lint_business(b: &Business) -> Vec<TemplateFinding> {
+/// One texted template of a business, as it goes out.
+pub struct Texted<'a> {
+    pub template: &'a crate::domain::template::Template,
+    /// It can be the first text a number gets from us (so it must carry
+    /// opt-out wording).
+    pub first_message: bool,
+    /// Rendered with sample values: what is measured and shown.
+    pub sample: String,
+}
+
+/// Every texted template of a business (spoken greetings are not texts),
+/// rendered with sample values. The instant texts and the opt-in
+/// confirmation can be the first text a number gets from us. Shared by the
+/// lint (`check-config`) and the owner's settings page, so both show the
+/// same text.
+pub fn texted_templates(b: &Business) -> Vec<Texted<'_>> {
     let number = b.numbers.first().map(|n| n.to_string()).unwrap_or_default();
     let vars = b
         .vars(&number)
@@ -411,19 +423,44 @@ pub fn lint_business(b: &Business) -> Vec<TemplateFinding> {
         (&t.question_timing, false),
     ];
     texted.extend(b.follow_ups.iter().map(|s| (&s.template, false)));
+    texted
+        .into_iter()
+        .map(|(template, first_message)| {
+            // A question sent on its own goes out as "{business}: question".
+            let sample = if std::ptr::eq(template, &t.question_details)
+                || std::ptr::eq(template, &t.question_timing)
+            {
+                crate::core::conversation::standalone_question(b, &template.render(&vars))
+            } else {
+                template.render(&vars)
+            };
+            Texted {
+                template,
+                first_message,
+                sample,
+            }
+        })
+        .collect()
+}
+
+/// The findings about one texted template.
+pub fn lint_texted(b: &Business, t: &Texted) -> Vec<Finding> {
+    lint_template(
+        &t.template.file,
+        &t.template.source,
+        &t.sample,
+        t.first_message,
+        &b.name,
+    )
+}
+
+/// Lints every texted template of a business ([`texted_templates`]).
+pub fn lint_business(b: &Business) -> Vec<TemplateFinding> {
     let mut out = Vec::new();
-    for (template, first) in texted {
-        // A question sent on its own goes out as "{business}: question".
-        let sample = if std::ptr::eq(template, &t.question_details)
-            || std::ptr::eq(template, &t.question_timing)
-        {
-            crate::core::conversation::standalone_question(b, &template.render(&vars))
-        } else {
-            template.render(&vars)
-        };
-        for f in lint_template(&template.file, &template.source, &sample, first, &b.name) {
+    for t in texted_templates(b) {
+        for f in lint_texted(b, &t) {
             out.push(TemplateFinding {
-                file: template.file.clone(),
+                file: t.template.file.clone(),
                 severity: f.severity,
                 message: f.message,
                 fix: f.fix,
