@@ -34,6 +34,7 @@ mod lite;
 mod messages;
 mod queue;
 pub(crate) mod rows;
+mod tasks;
 mod users;
 mod webhooks;
 // Sender health (migration 0002): carrier errors per number, owner alerts.
@@ -46,6 +47,7 @@ pub use leads::LeadFilter;
 pub use lines::LineDepth;
 pub use queue::{QueueFilter, Tab};
 pub use rows::{NewLead, NewMessage};
+pub use tasks::{NewTask, TaskRow};
 pub use users::UserRow;
 
 use crate::config::DatabaseConfig;
