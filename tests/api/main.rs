@@ -31,6 +31,7 @@ mod properties;
 mod race;
 mod replies;
 mod senders;
+mod sla;
 mod slow;
 mod telnyx;
 mod throughput;
