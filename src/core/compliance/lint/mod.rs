@@ -411,6 +411,9 @@ pub fn lint_business(b: &Business) -> Vec<TemplateFinding> {
         (&t.question_timing, false),
     ];
     texted.extend(b.follow_ups.iter().map(|s| (&s.template, false)));
+    // The office's follow-ups after a job and on a quote (`[business.sla]`).
+    texted.push((&b.sla.review_template, false));
+    texted.push((&b.sla.quote_template, false));
     let mut out = Vec::new();
     for (template, first) in texted {
         // A question sent on its own goes out as "{business}: question".
