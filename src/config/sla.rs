@@ -178,3 +178,68 @@ impl Sla {
         })
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::config::{Config, ConfigErrors};
+
+    fn parse(sla: &str) -> Result<Config, ConfigErrors> {
+        let text = format!(
+            "[service]\nprompts_dir = {:?}\n[[business]]\nid = \"s\"\nname = \"Spartan\"\ntime_zone = \"America/Chicago\"\nnumbers = [\"+15125550100\"]\nring_phone = \"+15125550199\"\n{sla}",
+            concat!(env!("CARGO_MANIFEST_DIR"), "/prompts")
+        );
+        Config::parse(&text, "ringback.toml", Path::new("."))
+    }
+
+    #[test]
+    fn without_the_table_nobody_is_reminded_and_follow_ups_keep_their_defaults() {
+        let c = parse("").unwrap();
+        let s = &c.businesses[0].sla;
+        assert_eq!(s.remind, Remind::Off);
+        assert_eq!(s.review_after, Duration::hours(24));
+        assert!(!s.review_auto_send);
+        assert_eq!(s.quote_after, Duration::days(3));
+    }
+
+    #[test]
+    fn a_manager_phone_is_reminded_and_is_staff() {
+        let c = parse("sla = { manager_phone = \"+15125550188\", quote_after_days = 5 }").unwrap();
+        let b = &c.businesses[0];
+        let p = PhoneNumber::parse("+15125550188").unwrap();
+        assert_eq!(b.sla.remind, Remind::Manager(p.clone()));
+        assert!(
+            b.is_staff(&p),
+            "the gate lets staff texts reach the manager"
+        );
+        assert_eq!(b.sla.quote_after, Duration::days(5));
+    }
+
+    #[test]
+    fn every_mistake_names_its_key_and_a_fix() {
+        let errs = parse(
+            "sla = { remind = \"on_call\", manager_phone = \"555\", review_after_hours = 12, quote_after_days = 0, quote_template = \"nope.txt\" }",
+        )
+        .unwrap_err()
+        .0;
+        let keys: Vec<&str> = errs.iter().map(|e| e.key.as_str()).collect();
+        for want in [
+            "business[0].sla.manager_phone",
+            "business[0].sla.remind",
+            "business[0].sla.review_after_hours",
+            "business[0].sla.quote_after_days",
+            "business[0].sla.quote_template",
+        ] {
+            assert!(keys.contains(&want), "{want} in {keys:?}");
+        }
+        assert!(errs.iter().all(|e| !e.fix.is_empty()));
+        let e = parse("sla = { remind = \"manager\" }").unwrap_err();
+        assert!(e.to_string().contains("no manager_phone"), "{e}");
+        let e = parse("sla = { remind = \"boss\" }").unwrap_err();
+        assert!(e.to_string().contains("\"boss\""), "{e}");
+        assert!(
+            parse("sla = { remnd = \"off\" }").is_err(),
+            "unknown keys are refused"
+        );
+    }
+}

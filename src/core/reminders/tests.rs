@@ -140,3 +140,30 @@ fn call_back_by_is_local_time_in_the_future() {
         .unwrap_err()
         .contains("2026-11-24T15:00"));
 }
+
+/// `remind = "on_call"`: whoever is first on call at that moment (here
+/// outside any shift: the roster's owner); a callback goes to the roster's
+/// person named like the lead's owner.
+#[test]
+fn on_call_reminders_follow_the_roster() {
+    let text = format!(
+        "[service]\nprompts_dir = {:?}\n[[business]]\nid = \"s\"\nname = \"Spartan\"\ntime_zone = \"America/Chicago\"\nnumbers = [\"+15125550100\"]\nring_phone = \"+15125550199\"\nhours = {{ tue = \"07:00-18:00\" }}\nsla = {{ remind = \"on_call\" }}\non_call = {{ owner = \"Dana\", people = [{{ name = \"Dana\", phone = \"+15125550111\" }}, {{ name = \"Mike\", phone = \"+15125550122\" }}] }}",
+        concat!(env!("CARGO_MANIFEST_DIR"), "/prompts")
+    );
+    let c = Config::parse(&text, "ringback.toml", std::path::Path::new(".")).unwrap();
+    let b = &c.businesses[0];
+    assert_eq!(reminders_for(b, tue(10, 0)).len(), 2);
+    assert_eq!(
+        who_to_remind(b, tue(10, 0)).map(|p| p.to_string()),
+        Some("+15125550111".to_string())
+    );
+    assert_eq!(
+        owner_phone(b, Some("mike"), tue(10, 0)).map(|p| p.to_string()),
+        Some("+15125550122".to_string())
+    );
+    assert_eq!(
+        owner_phone(b, Some("maria"), tue(10, 0)).map(|p| p.to_string()),
+        Some("+15125550111".to_string()),
+        "no phone of her own: whoever late leads go to"
+    );
+}
