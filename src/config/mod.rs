@@ -20,6 +20,7 @@ mod parse;
 mod raw;
 pub mod roster;
 mod settings;
+pub mod sla;
 mod templates;
 pub mod translations;
 
@@ -173,6 +174,9 @@ pub struct Business {
     /// Which carrier serves each of its numbers (`provider`,
     /// `number_providers`, `[business.telnyx]`).
     pub carriers: Carriers,
+    /// Reminders for late leads, post-job and quote follow-ups
+    /// (`[business.sla]`).
+    pub sla: sla::Sla,
 }
 
 /// One step of the follow-up sequence.
@@ -283,6 +287,7 @@ impl Business {
         self.internal_numbers.contains(phone)
             || self.dispatcher_phone.as_ref() == Some(phone)
             || self.owner_phone.as_ref() == Some(phone)
+            || self.sla.manager_phone.as_ref() == Some(phone)
             || self.ring_phone == *phone
             || self
                 .roster

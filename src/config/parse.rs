@@ -571,8 +571,22 @@ impl Config {
                     "add a [business.on_call] table, or set emergency_menu = false",
                 ));
             }
-            if let (Some(tz), Some(ring_phone), Some(hours), Some(templates), Some(escalation)) =
-                (tz, ring_phone, hours, templates, escalation)
+            let sla = super::sla::Sla::parse(
+                rb.sla.as_ref(),
+                &mut errs,
+                file,
+                &key,
+                &prompts_dir,
+                rb.on_call.is_some(),
+            );
+            if let (
+                Some(tz),
+                Some(ring_phone),
+                Some(hours),
+                Some(templates),
+                Some(escalation),
+                Some(sla),
+            ) = (tz, ring_phone, hours, templates, escalation, sla)
             {
                 let emergency_menu = rb.emergency_menu.unwrap_or(roster.is_some());
                 businesses.push(Business {
@@ -604,6 +618,7 @@ impl Config {
                     escalation,
                     translations: translations.clone(),
                     carriers,
+                    sla,
                 });
             }
         }

@@ -79,6 +79,7 @@ pub(super) struct RawBusiness {
     #[serde(default)]
     pub(super) number_providers: BTreeMap<String, String>,
     pub(super) telnyx: Option<super::carrier::RawTelnyx>,
+    pub(super) sla: Option<super::sla::RawSla>,
 }
 
 #[derive(Deserialize)]

@@ -34,6 +34,17 @@ pub enum Job {
     /// Nobody acknowledged step `step` of an escalation in time.
     #[serde(rename = "escalation_timeout")]
     AckTimeout { escalation_id: i64, step: u32 },
+    /// A lead may be late (unclaimed at 5 min, no attempt at 15): text
+    /// the manager if it still is (`core::reminders`).
+    #[serde(rename = "sla_reminder")]
+    SlaReminder {
+        lead_id: i64,
+        late: crate::core::reminders::Late,
+    },
+    /// A timed queue item fell due: a promised callback, a post-job or a
+    /// quote follow-up (`core::reminders::on_task_due`).
+    #[serde(rename = "task_due")]
+    TaskDue { task_id: i64 },
     /// A delivery receipt that arrived before its send was recorded.
     #[serde(rename = "late_receipt")]
     LateReceipt {
@@ -57,6 +68,8 @@ impl Job {
             Job::ColdCheck { .. } => "cold_check",
             Job::AckTimeout { .. } => "escalation_timeout",
             Job::LateReceipt { .. } => "late_receipt",
+            Job::SlaReminder { .. } => "sla_reminder",
+            Job::TaskDue { .. } => "task_due",
         }
     }
 
@@ -78,6 +91,10 @@ impl Job {
                 step,
             } => format!("escalation_timeout:{escalation_id}:{step}"),
             Job::LateReceipt { sid, status, .. } => format!("late_receipt:{sid}:{status}"),
+            Job::SlaReminder { lead_id, late } => {
+                format!("sla_reminder:{lead_id}:{}", late.as_str())
+            }
+            Job::TaskDue { task_id } => format!("task_due:{task_id}"),
         }
     }
 
@@ -85,7 +102,11 @@ impl Job {
     pub fn max_attempts(&self, service: &ServiceConfig) -> i64 {
         match self {
             Job::SendText { .. } => service.max_attempts,
-            Job::PageCall { .. } | Job::FollowUp { .. } | Job::ColdCheck { .. } => 5,
+            Job::PageCall { .. }
+            | Job::FollowUp { .. }
+            | Job::ColdCheck { .. }
+            | Job::SlaReminder { .. }
+            | Job::TaskDue { .. } => 5,
             // An unanswered emergency must keep paging through a bad patch.
             Job::AckTimeout { .. } => 10,
             Job::LateReceipt { .. } => LATE_RECEIPT_TRIES,
@@ -182,6 +203,11 @@ mod tests {
                 status: "delivered".into(),
                 error_code: None,
             },
+            Job::SlaReminder {
+                lead_id: 9,
+                late: crate::core::reminders::Late::Unclaimed,
+            },
+            Job::TaskDue { task_id: 4 },
         ];
         for j in jobs {
             assert_eq!(

@@ -8,6 +8,7 @@ pub mod escalation;
 pub mod packet;
 pub mod people;
 pub mod policy;
+pub mod reminders;
 pub mod roster;
 pub mod scorecard;
 pub mod sla;

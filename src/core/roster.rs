@@ -8,6 +8,14 @@ use chrono::{DateTime, Datelike, Duration, NaiveDate, NaiveTime, TimeZone, Utc};
 use chrono_tz::Tz;
 
 impl Roster {
+    /// The roster's person of this name (case-insensitive): a sign-in name
+    /// that matches is that person's phone for their reminders.
+    pub fn person_named(&self, name: &str) -> Option<&crate::config::roster::Person> {
+        self.people
+            .iter()
+            .find(|p| p.name.eq_ignore_ascii_case(name.trim()))
+    }
+
     /// Who to page for an emergency at `at`, in order: the primary of the
     /// shift that covers `at`, its backups, then the owner. Everyone appears
     /// once (the first role wins), and the list is never empty: outside any

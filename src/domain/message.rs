@@ -91,6 +91,7 @@ impl MessageKind {
             | MessageKind::OptInConfirmation
             | MessageKind::HelpReply
             | MessageKind::OfficeReply
+            | MessageKind::OfficeFollowUp
             | MessageKind::Emergency
             | MessageKind::Inbound => Audience::Customer,
         }
@@ -117,9 +118,10 @@ impl MessageKind {
             | MessageKind::OfficeReply
             | MessageKind::Inbound => SendClass::Conversation,
             MessageKind::Instant => SendClass::Instant,
-            MessageKind::FollowUp | MessageKind::OfficeNotice | MessageKind::OwnerAlert => {
-                SendClass::Background
-            }
+            MessageKind::FollowUp
+            | MessageKind::OfficeFollowUp
+            | MessageKind::OfficeNotice
+            | MessageKind::OwnerAlert => SendClass::Background,
         }
     }
 }

@@ -126,6 +126,9 @@ string_enum! {
         OwnerAlert => "owner_alert",
         /// A person in the office texting the customer.
         OfficeReply => "office_reply",
+        /// A follow-up from the office's queue: after a job (the review
+        /// ask) or on an unanswered quote.
+        OfficeFollowUp => "office_follow_up",
         /// An emergency page to an on-call tech.
         Page => "page",
         /// To a caller with an emergency: safety advice, who is coming.

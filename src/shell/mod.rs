@@ -10,6 +10,7 @@ pub mod inbound;
 pub mod office;
 pub mod outbox;
 pub mod people;
+pub mod reminders;
 pub mod worker;
 
 use crate::clock::Clock;

@@ -9,6 +9,7 @@
 //! queued for the number.
 
 use crate::core::jobs::{Job, Scheduled};
+use crate::core::reminders::Late;
 use crate::domain::Lead;
 use crate::domain::MessageKind;
 use crate::domain::{ConsentAction, LeadStatus};
@@ -17,11 +18,17 @@ use crate::shell::Shell;
 use crate::store::StoreError;
 use serde::Deserialize;
 
+mod tasks;
+
 /// How a lead ended, in the SOP's words.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Disposition {
     BookedJob,
     BookedEstimate,
+    /// Given a price; waits for their yes (a follow-up is drafted if not).
+    Quoted,
+    /// The work is done (a follow-up with the review ask comes after).
+    JobDone,
     RescheduleRequested,
     NoAnswerTwoAttempts,
     LeftVoicemail,
@@ -30,9 +37,11 @@ pub enum Disposition {
 }
 
 impl Disposition {
-    pub const ALL: [Disposition; 7] = [
+    pub const ALL: [Disposition; 9] = [
         Disposition::BookedJob,
         Disposition::BookedEstimate,
+        Disposition::Quoted,
+        Disposition::JobDone,
         Disposition::RescheduleRequested,
         Disposition::NoAnswerTwoAttempts,
         Disposition::LeftVoicemail,
@@ -44,6 +53,8 @@ impl Disposition {
         match self {
             Disposition::BookedJob => "booked_job",
             Disposition::BookedEstimate => "booked_estimate",
+            Disposition::Quoted => "quoted",
+            Disposition::JobDone => "job_done",
             Disposition::RescheduleRequested => "reschedule_requested",
             Disposition::NoAnswerTwoAttempts => "no_answer_2_attempts",
             Disposition::LeftVoicemail => "left_voicemail",
@@ -60,9 +71,11 @@ impl Disposition {
     /// back in the booking queue; voicemail left waits for their call.
     fn status(self, current: LeadStatus) -> LeadStatus {
         match self {
-            Disposition::BookedJob | Disposition::BookedEstimate => LeadStatus::Resolved,
+            Disposition::BookedJob | Disposition::BookedEstimate | Disposition::JobDone => {
+                LeadStatus::Resolved
+            }
             Disposition::RescheduleRequested => LeadStatus::BookingRequested,
-            Disposition::LeftVoicemail => current,
+            Disposition::LeftVoicemail | Disposition::Quoted => current,
             Disposition::NoAnswerTwoAttempts
             | Disposition::WrongNumberOrSpam
             | Disposition::DoNotContact => LeadStatus::Dismissed,
@@ -244,6 +257,33 @@ impl Shell {
         }
         let now = self.clock.now();
         let mut tx = self.store.begin().await?;
+        let id = self
+            .queue_customer_text(
+                &mut tx,
+                lead_id,
+                body,
+                MessageKind::OfficeReply,
+                t.by.as_deref(),
+                now,
+            )
+            .await?;
+        tx.commit().await?;
+        self.wake.notify_one();
+        Ok(id)
+    }
+
+    /// Queues a text from the office to a lead's caller in `tx`, under the
+    /// caller's lock, refusing (with the reason) a customer who cannot be
+    /// texted; the gate checks again at send time. Returns the message id.
+    pub(crate) async fn queue_customer_text(
+        &self,
+        tx: &mut crate::store::Tx,
+        lead_id: i64,
+        body: &str,
+        kind: MessageKind,
+        by: Option<&str>,
+        now: chrono::DateTime<chrono::Utc>,
+    ) -> Result<i64, OfficeError> {
         let (lead, unreachable) = tx
             .lead_locked(lead_id, now)
             .await?
@@ -271,26 +311,24 @@ impl Shell {
         let text = outbox::Text {
             business_id: &b.id,
             lead_id: Some(lead.id),
-            kind: MessageKind::OfficeReply,
+            kind,
             to: &lead.caller,
             from: &lead.tracking_number,
             body: body.to_string(),
             trigger_at: None,
         };
         let outbox::Queued::Text(id) =
-            outbox::queue(&mut tx, &self.config, Outbound::Text(text), now).await?
+            outbox::queue(tx, &self.config, Outbound::Text(text), now).await?
         else {
             unreachable!("a text is queued as a text")
         };
         tx.lead_event(
             lead.id,
             "office:text",
-            &format!("{}: {body}", t.by.as_deref().unwrap_or("office")),
+            &format!("{}: {body}", by.unwrap_or("office")),
             now,
         )
         .await?;
-        tx.commit().await?;
-        self.wake.notify_one();
         Ok(id)
     }
 
@@ -448,6 +486,21 @@ impl Shell {
         if let Some((reason, code)) = stop {
             tx.stop_follow_ups(lead.id, reason, code, now).await?;
         }
+        if lead.owner.is_some() && u.owner.is_some() {
+            // Claimed: the "unclaimed" reminder is not sent after the fact.
+            crate::shell::reminders::cancel(&mut tx, lead.id, &[Late::Unclaimed], now).await?;
+        }
+        if let (Some(d), Some(b)) = (disposition, business) {
+            crate::shell::reminders::on_disposition(
+                &mut tx,
+                &self.config,
+                b,
+                &lead,
+                d.as_str(),
+                now,
+            )
+            .await?;
+        }
         // A lead the office (re)opens is checked for going cold from what it
         // is now; a check already queued for that moment is the same job.
         if let crate::core::conversation::ColdCheck::CheckAt(at) =
@@ -506,6 +559,11 @@ impl Shell {
             lead.status = LeadStatus::Engaged;
         }
         tx.update_lead(&lead, now).await?;
+        // Someone called: no late-lead reminder, and a promised callback
+        // is kept.
+        crate::shell::reminders::cancel(&mut tx, lead.id, &[Late::Unclaimed, Late::NoAttempt], now)
+            .await?;
+        tx.finish_callbacks(lead.id, now).await?;
         if reached {
             // They talked to a person: texts would only get in the way.
             tx.stop_follow_ups(lead.id, "the office reached them", "office_reached", now)

@@ -35,6 +35,7 @@ mod messages;
 mod queue;
 pub(crate) mod rows;
 mod scorecard;
+mod tasks;
 mod users;
 mod webhooks;
 // Sender health (migration 0002): carrier errors per number, owner alerts.
@@ -48,6 +49,7 @@ pub use lines::LineDepth;
 pub use queue::{QueueFilter, Tab};
 pub use rows::{NewLead, NewMessage};
 pub use scorecard::Voicemail;
+pub use tasks::{NewTask, TaskRow};
 pub use users::UserRow;
 
 use crate::config::DatabaseConfig;

@@ -181,6 +181,25 @@ impl Store {
         tx.commit().await
     }
 
+    /// Changes a user's role; false if there is no such user. Their
+    /// sessions stay: each request reads the role afresh.
+    pub async fn set_user_role(
+        &self,
+        user_id: i64,
+        role: &str,
+        now: DateTime<Utc>,
+    ) -> Result<bool> {
+        let mut one = self.one().await?;
+        let n = query("UPDATE users SET role = $2, updated_at = $3 WHERE id = $1")
+            .bind(user_id)
+            .bind(role)
+            .bind(to_ms(now))
+            .execute(one.target())
+            .await?;
+        one.done().await?;
+        Ok(n == 1)
+    }
+
     /// Failed sign-ins under `key` since `since`.
     pub async fn sign_in_failures(&self, key: &str, since: DateTime<Utc>) -> Result<i64> {
         let row = query("SELECT COUNT(*) AS n FROM sign_in_failures WHERE key = $1 AND at > $2")

@@ -32,6 +32,7 @@ mod race;
 mod replies;
 mod scorecard;
 mod senders;
+mod sla;
 mod slow;
 mod telnyx;
 mod throughput;

@@ -61,7 +61,9 @@ fn respects_quiet_hours(kind: MessageKind, rules: &Rules) -> bool {
         // Someone may be in danger: pages and safety texts go at any hour
         // (never past an opt-out, which begin_send checks for every kind).
         MessageKind::Page | MessageKind::Emergency => false,
-        MessageKind::FollowUp => true,
+        // Not a conversation: a nudge a day or days later waits for the
+        // customer's daytime like the follow-up sequence.
+        MessageKind::FollowUp | MessageKind::OfficeFollowUp => true,
     }
 }
 

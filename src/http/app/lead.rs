@@ -61,6 +61,7 @@ async fn render(
         .await
         .map_err(view::store_error)?;
     let events = store.lead_events(id).await.map_err(view::store_error)?;
+    let tasks = store.tasks_for_lead(id).await.map_err(view::store_error)?;
     let (transcripts, texts) = store.what_they_said(id).await.map_err(view::store_error)?;
     let now = s.shell.clock.now();
     let business = s.shell.config.business(&lead.business_id);
@@ -182,6 +183,7 @@ async fn render(
                     button type="submit" { "Log attempt" }
                 }
             }
+            (super::tasks::lead_part(who, id, &tasks, tz, now))
             section aria-labelledby="reply-h" {
                 h2 id="reply-h" { "Reply by text" }
                 form.stack method="post" action=(action("text")) {

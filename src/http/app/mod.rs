@@ -23,6 +23,7 @@ mod review;
 mod scorecard;
 mod settings;
 mod signin;
+mod tasks;
 mod view;
 
 use crate::core::people::Role;
@@ -59,8 +60,12 @@ pub fn routes() -> Router<AppState> {
         .route("/app/leads/{id}/attempt", post(lead::attempt))
         .route("/app/leads/{id}/disposition", post(lead::disposition))
         .route("/app/leads/{id}/text", post(lead::text))
+        .route("/app/leads/{id}/callback", post(tasks::callback))
+        .route("/app/tasks/{id}/send", post(tasks::send))
+        .route("/app/tasks/{id}/close", post(tasks::close))
         .route("/app/events", get(live::events))
         .route("/app/people", get(people::page).post(people::add))
+        .route("/app/people/{id}/role", post(people::role))
         .route("/app/people/{id}/disable", post(people::disable))
         .route("/app/people/{id}/enable", post(people::enable))
         .route("/app/people/{id}/signout", post(people::sign_out))

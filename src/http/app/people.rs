@@ -1,6 +1,6 @@
 //! The owner's people page: who can sign in, adding someone (the one-time
-//! sign-in link is shown once), disabling them, signing them out
-//! everywhere.
+//! sign-in link is shown once), changing their role, disabling them,
+//! signing them out everywhere.
 
 use super::view;
 use super::{html, Signed};
@@ -58,7 +58,19 @@ async fn render(
                 @for u in &users {
                     tr {
                         td { (u.name) }
-                        td { (u.role) }
+                        td {
+                            @if u.id == who.person.id { (u.role) }
+                            @else {
+                                form.row method="post" action={ "/app/people/" (u.id) "/role" } {
+                                    input type="hidden" name="csrf" value=(who.csrf);
+                                    label.visually-hidden for={ "role-" (u.id) } { "Role of " (u.name) }
+                                    select id={ "role-" (u.id) } name="role" {
+                                        @for r in Role::ALL { option value=(r.as_str()) selected[r.as_str() == u.role] { (r.as_str()) } }
+                                    }
+                                    button type="submit" { "Change" }
+                                }
+                            }
+                        }
                         td { (if u.businesses == "*" { "all" } else { u.businesses.as_str() }) }
                         td {
                             @if u.disabled { "disabled" }
@@ -181,6 +193,40 @@ async fn change(
     }
     match f.await {
         Ok(()) => view::see_other("/app/people"),
+        Err(e) => view::store_error(e),
+    }
+}
+
+#[derive(Deserialize)]
+pub struct RoleForm {
+    csrf: String,
+    role: String,
+}
+
+/// The owner changes someone's role (not their own: an owner who demoted
+/// themselves could leave nobody to manage people).
+pub async fn role(
+    State(s): State<AppState>,
+    who: Signed,
+    Path(id): Path<i64>,
+    Form(f): Form<RoleForm>,
+) -> Response {
+    if let Err(r) = who.check(&f.csrf).and_then(|_| who.owner()) {
+        return r;
+    }
+    if id == who.person.id {
+        return view::error(StatusCode::BAD_REQUEST, "You cannot change your own role.");
+    }
+    let Some(role) = Role::parse(&f.role) else {
+        return view::error(
+            StatusCode::BAD_REQUEST,
+            &format!("No role {:?}: use owner, manager or dispatcher.", f.role),
+        );
+    };
+    let now = s.shell.clock.now();
+    match s.shell.store.set_user_role(id, role.as_str(), now).await {
+        Ok(true) => view::see_other("/app/people"),
+        Ok(false) => view::error(StatusCode::NOT_FOUND, "No such person."),
         Err(e) => view::store_error(e),
     }
 }

@@ -156,7 +156,15 @@ pub async fn page(State(s): State<AppState>, who: Signed, q: Query<QueueQuery>) 
         // within each group).
         rows.sort_by_key(|r| !r.after_hours);
     }
-    html(page_markup(&s, &who, &q, tab, &rows, now))
+    let timed = if tab == Tab::Open {
+        match super::tasks::section(&s, &who, now).await {
+            Ok(m) => m,
+            Err(r) => return r,
+        }
+    } else {
+        html! {}
+    };
+    html(page_markup(&s, &who, &q, tab, &rows, timed, now))
 }
 
 fn page_markup(
@@ -165,6 +173,7 @@ fn page_markup(
     q: &QueueQuery,
     tab: Tab,
     rows: &[Row],
+    timed: Markup,
     now: DateTime<Utc>,
 ) -> Markup {
     let config = &s.shell.config;
@@ -251,6 +260,7 @@ fn page_markup(
                 button type="submit" { "Filter" }
             }
             div id="live-queue" data-live-part {
+            (timed)
             @if rows.is_empty() {
                 p.empty { "Nothing here." }
             } @else {

@@ -235,7 +235,7 @@ impl Shell {
                 .await?;
                 // The first follow-up (if the caller is texted at all), and
                 // the check that turns the lead cold if nothing moves.
-                let mut timers = Vec::with_capacity(2);
+                let mut timers = Vec::with_capacity(4);
                 if let Some(at) = queued
                     .then(|| conversation::follow_up_due_at(b, 0, now))
                     .flatten()
@@ -251,6 +251,11 @@ impl Shell {
                         Job::ColdCheck { lead_id },
                         lead_id,
                         now + self.config.service.cold_after,
+                    ));
+                    // The manager hears of it if nobody claims or calls it
+                    // back in time (when the business names someone).
+                    timers.extend(crate::shell::reminders::timers_for_new_lead(
+                        b, lead_id, now,
                     ));
                 }
                 crate::shell::schedule(&mut tx, &self.config, &timers, now).await?;

@@ -423,6 +423,9 @@ pub fn texted_templates(b: &Business) -> Vec<Texted<'_>> {
         (&t.question_timing, false),
     ];
     texted.extend(b.follow_ups.iter().map(|s| (&s.template, false)));
+    // The office's follow-ups after a job and on a quote (`[business.sla]`).
+    texted.push((&b.sla.review_template, false));
+    texted.push((&b.sla.quote_template, false));
     texted
         .into_iter()
         .map(|(template, first_message)| {

@@ -8,6 +8,8 @@ mod cold_check;
 mod follow_up;
 mod late_receipt;
 mod page_call;
+mod sla_reminder;
+mod task_due;
 
 use super::Worker;
 use crate::core::jobs::Job;
@@ -40,6 +42,8 @@ impl Worker {
                 escalation_id,
                 step,
             } => self.ack_timeout(&claimed, escalation_id, step).await,
+            Job::SlaReminder { lead_id, late } => self.sla_reminder(&claimed, lead_id, late).await,
+            Job::TaskDue { task_id } => self.task_due(&claimed, task_id).await,
             Job::LateReceipt {
                 sid,
                 status,
