@@ -87,6 +87,7 @@ async fn a_dispatcher_works_a_missed_call_in_chromium(b: Backend) {
         .wait_for_text("header.top", "maria (dispatcher)")
         .await;
     chrome.wait_for_text("#live-queue", "Nothing here.").await;
+    chrome.find("[data-live-open]").await;
 
     // A call is missed while the queue is open: it appears by itself.
     app.missed_call("CAbrowser1", CALLER).await;

@@ -247,19 +247,24 @@ impl Chrome {
     /// loading or refreshing itself meanwhile); returns its text.
     pub async fn wait_for_text(&self, css: &str, text: &str) -> String {
         let deadline = Instant::now() + PATIENCE;
+        let script = format!(
+            "var e = document.querySelector({}); return e ? e.innerText : null",
+            json!(css)
+        );
         loop {
-            let now = self
-                .run(&format!(
-                    "var e = document.querySelector({}); return e ? e.innerText : null",
-                    json!(css)
-                ))
-                .await;
-            if let Some(t) = now.as_str().filter(|t| t.contains(text)) {
+            // A page between two loads may refuse a script: not yet.
+            let now = self.client.execute(&script, vec![]).await;
+            if let Some(t) = now
+                .as_ref()
+                .ok()
+                .and_then(Value::as_str)
+                .filter(|t| t.contains(text))
+            {
                 return t.to_string();
             }
             assert!(
                 Instant::now() < deadline,
-                "`{css}` on {} never showed {text:?}; it shows {now}",
+                "`{css}` on {} never showed {text:?}; it shows {now:?}",
                 self.path().await
             );
             tokio::time::sleep(Duration::from_millis(50)).await;
