@@ -63,24 +63,9 @@ async fn a_dispatcher_works_a_missed_call_in_chromium(b: Backend) {
     // Signing in: the link asks for a password twice, then the queue.
     chrome.goto(&link).await;
     chrome.wait_for_text("h1", "Welcome, maria").await;
-    chrome
-        .find("#password")
-        .await
-        .send_keys(PASSWORD)
-        .await
-        .unwrap();
-    chrome
-        .find("#confirm")
-        .await
-        .send_keys(PASSWORD)
-        .await
-        .unwrap();
-    chrome
-        .find("main button[type=submit]")
-        .await
-        .click()
-        .await
-        .unwrap();
+    chrome.type_into("#password", PASSWORD).await;
+    chrome.type_into("#confirm", PASSWORD).await;
+    chrome.click("main button[type=submit]").await;
     chrome.wait_for_text("h1", "Queue").await;
     assert_eq!(chrome.path().await, "/app");
     chrome
@@ -109,20 +94,10 @@ async fn a_dispatcher_works_a_missed_call_in_chromium(b: Backend) {
     assert_eq!(sla_state(&chrome, &clock).await, "late");
 
     // Claim it from its page.
-    chrome
-        .find(&format!("{row} a.who"))
-        .await
-        .click()
-        .await
-        .unwrap();
+    chrome.click(&format!("{row} a.who")).await;
     chrome.wait_for_text("h1", CALLER).await;
     assert_eq!(chrome.path().await, format!("/app/leads/{id}"));
-    chrome
-        .find("form[action$='/claim'] button")
-        .await
-        .click()
-        .await
-        .unwrap();
+    chrome.click("form[action$='/claim'] button").await;
     chrome.wait_for_text(".actions", "You own this lead").await;
 
     // Reply by text: queued through the one door, sent by the worker, and
@@ -130,13 +105,8 @@ async fn a_dispatcher_works_a_missed_call_in_chromium(b: Backend) {
     app.settle().await;
     let before = app.mock.sent().len();
     let reply = "Hi, this is Maria from Spartan. Free at 3 today?";
-    chrome.find("#body").await.send_keys(reply).await.unwrap();
-    chrome
-        .find("form[action$='/text'] button")
-        .await
-        .click()
-        .await
-        .unwrap();
+    chrome.type_into("#body", reply).await;
+    chrome.click("form[action$='/text'] button").await;
     chrome.wait_for_text("#live-timeline", reply).await;
     app.wait_for_texts(before + 1).await;
     app.settle().await;
@@ -152,31 +122,11 @@ async fn a_dispatcher_works_a_missed_call_in_chromium(b: Backend) {
     assert_eq!(ours[0].provider_sid.as_deref(), Some(last.sid.as_str()));
 
     // Close it: an estimate booked, the reason and a one-line note.
-    chrome
-        .find("#disposition")
-        .await
-        .select_by_value("booked_estimate")
-        .await
-        .unwrap();
-    chrome
-        .find("#reason")
-        .await
-        .select_by_value("price")
-        .await
-        .unwrap();
+    chrome.choose("#disposition", "booked_estimate").await;
+    chrome.choose("#reason", "price").await;
     let note = "estimate Tue 3pm, wants a price first";
-    chrome
-        .find("#close-note")
-        .await
-        .send_keys(note)
-        .await
-        .unwrap();
-    chrome
-        .find("form[action$='/disposition'] button")
-        .await
-        .click()
-        .await
-        .unwrap();
+    chrome.type_into("#close-note", note).await;
+    chrome.click("form[action$='/disposition'] button").await;
     chrome.wait_for_text("main .note", note).await;
     chrome.wait_for_text("main", "resolved").await;
     let lead = app.store().lead(id).await.unwrap().unwrap();
@@ -257,6 +207,30 @@ fn check_script(screen: Screen) -> String {
     format!("const width = {};\n{CHECK_PAGE}", screen.size().0)
 }
 
+/// The checks see what they look for: the page shown, made worse, fails
+/// each of them.
+async fn the_checks_find_a_worse_page(chrome: &Chrome) {
+    // (Through the style object: the app's CSP refuses style attributes.)
+    chrome
+        .run(
+            "var main = document.querySelector('main');
+             var wide = main.appendChild(document.createElement('div'));
+             wide.textContent = 'wide'; wide.style.width = '600px';
+             main.appendChild(document.createElement('input')).id = 'x';
+             var tiny = main.appendChild(document.createElement('small'));
+             tiny.textContent = 'tiny'; tiny.style.fontSize = '9px';",
+        )
+        .await;
+    let problems = chrome.run(&check_script(Screen::Phone)).await;
+    let problems: Vec<String> = serde_json::from_value(problems).unwrap();
+    for expected in ["scrolls sideways", "9px text", "no label: <input id=\"x\">"] {
+        assert!(
+            problems.iter().any(|p| p.contains(expected)),
+            "{expected:?} not among {problems:?}"
+        );
+    }
+}
+
 /// Checks the page shown and saves its screenshot as `name`.png in `dir`.
 async fn check_page(chrome: &Chrome, screen: Screen, name: &str, dir: &std::path::Path) {
     let problems = chrome.run(&check_script(screen)).await;
@@ -321,19 +295,12 @@ async fn pages_fit_a_phone_and_a_desk_screen() {
 
     for (screen, caller) in [(Screen::Phone, CALLER), (Screen::Desktop, CALLER_2)] {
         let chrome = Chrome::open(&driver, screen, &app.url).await;
-        // Sign in with the keyboard: type, Tab, type, Enter.
-        chrome.goto("/app/signin").await;
-        chrome.find("#name").await.click().await.unwrap();
-        chrome.find("#name").await.send_keys("maria").await.unwrap();
+        // Sign in (the page it opens on) with the keyboard: type, Tab,
+        // type, Enter.
+        chrome.click("#name").await;
+        chrome.type_into("#name", "maria").await;
         chrome.press(Key::Tab).await;
-        chrome
-            .client
-            .active_element()
-            .await
-            .unwrap()
-            .send_keys(PASSWORD)
-            .await
-            .unwrap();
+        chrome.type_here(PASSWORD).await;
         chrome.press(Key::Enter).await;
         chrome.wait_for_text("h1", "Queue").await;
         chrome.wait_for_text("#live-queue", caller).await;
@@ -352,44 +319,18 @@ async fn pages_fit_a_phone_and_a_desk_screen() {
         let before = app.mock.sent().len();
         chrome.tab_to("#body").await;
         let reply = format!("Typed on a {}.", screen.name());
-        chrome
-            .client
-            .active_element()
-            .await
-            .unwrap()
-            .send_keys(&reply)
-            .await
-            .unwrap();
+        chrome.type_here(&reply).await;
         chrome.tab_to("form[action$='/text'] button").await;
         chrome.press(Key::Enter).await;
         chrome.wait_for_text("#live-timeline", &reply).await;
         let sent = app.wait_for_texts(before + 1).await;
         assert_eq!(sent.last().map(|s| s.body.as_str()), Some(reply.as_str()));
         check_page(&chrome, screen, "lead-after-reply", &dir).await;
+        if screen == Screen::Phone {
+            the_checks_find_a_worse_page(&chrome).await;
+        }
         chrome.close().await;
     }
-    // The checks see what they look for: a page made worse fails each.
-    let chrome = Chrome::open(&driver, Screen::Phone, &app.url).await;
-    // (Through the style object: the app's CSP refuses style attributes.)
-    chrome
-        .run(
-            "var main = document.querySelector('main');
-             var wide = main.appendChild(document.createElement('div'));
-             wide.textContent = 'wide'; wide.style.width = '600px';
-             main.appendChild(document.createElement('input')).id = 'x';
-             var tiny = main.appendChild(document.createElement('small'));
-             tiny.textContent = 'tiny'; tiny.style.fontSize = '9px';",
-        )
-        .await;
-    let problems = chrome.run(&check_script(Screen::Phone)).await;
-    let problems: Vec<String> = serde_json::from_value(problems).unwrap();
-    for expected in ["scrolls sideways", "9px text", "no label: <input id=\"x\">"] {
-        assert!(
-            problems.iter().any(|p| p.contains(expected)),
-            "{expected:?} not among {problems:?}"
-        );
-    }
-    chrome.close().await;
     if let Some(d) = kept {
         eprintln!("screenshots in {}", d.display());
     }

@@ -243,6 +243,42 @@ impl Chrome {
         }
     }
 
+    /// Clicks the element at `css`.
+    pub async fn click(&self, css: &str) {
+        let e = self.find(css).await;
+        e.click()
+            .await
+            .unwrap_or_else(|err| panic!("click `{css}`: {err}"));
+    }
+
+    /// Types `text` into the field at `css`.
+    pub async fn type_into(&self, css: &str, text: &str) {
+        let e = self.find(css).await;
+        e.send_keys(text)
+            .await
+            .unwrap_or_else(|err| panic!("type into `{css}`: {err}"));
+    }
+
+    /// Types `text` into whatever has the focus.
+    pub async fn type_here(&self, text: &str) {
+        let e = self
+            .client
+            .active_element()
+            .await
+            .expect("a focused element");
+        e.send_keys(text)
+            .await
+            .unwrap_or_else(|err| panic!("type: {err}"));
+    }
+
+    /// Chooses the option of value `value` in the list at `css`.
+    pub async fn choose(&self, css: &str, value: &str) {
+        let e = self.find(css).await;
+        e.select_by_value(value)
+            .await
+            .unwrap_or_else(|err| panic!("choose {value:?} in `{css}`: {err}"));
+    }
+
     /// Waits until the element at `css` shows `text` (the page may be
     /// loading or refreshing itself meanwhile); returns its text.
     pub async fn wait_for_text(&self, css: &str, text: &str) -> String {
