@@ -31,6 +31,10 @@
 
   var source = new EventSource(root.getAttribute("data-live"));
   source.addEventListener("change", refresh);
+  // Say whether the page is listening: changes from now on will show
+  // (what the browser tests wait for before making one).
+  source.addEventListener("open", function () { root.setAttribute("data-live-open", ""); });
+  source.addEventListener("error", function () { root.removeAttribute("data-live-open"); });
   // The SLA clocks read in minutes: redraw them every half minute.
   setInterval(refresh, 30000);
 })();

@@ -18,6 +18,7 @@ mod helpers;
 
 mod app;
 mod broken_db;
+mod browser;
 mod carriers;
 mod compliance;
 mod door;
