@@ -70,6 +70,8 @@ fn opt_out_by_consent_and_by_what_is_sent() {
         ("i don't need to receive any more texts", OptOut),
         ("please unenroll me from the reminders", OptOut),
         ("lol stop", OptOut),
+        ("i asked you guys to stop like 3 times", OptOut),
+        ("i asked you to stop by tomorrow", Booking),
         ("ugh. bro stop", OptOut),
         ("i don't need to text you the photo right?", NotInterested),
     ]);
