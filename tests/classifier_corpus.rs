@@ -7,8 +7,9 @@
 //! (93% accuracy, 98% opt-out recall, 96% emergency recall, 90% emergency
 //! precision):
 //!
-//! * `tune-*.tsv`: corpora written by independent writers from the label
-//!   policy, used to tune the rules.
+//! * `tune-*.tsv`, `tune3-*.tsv`: corpora written by independent writers
+//!   from the label policy, used to tune the rules (`tune3-*` in round 3;
+//!   their first readings are in docs/classifier.md).
 //! * `heldout2-*.tsv`: round 2's held-out corpora, the reported result:
 //!   never tuned on, read once before and once after round 2.
 //! * `heldout1-*.tsv`: round 1's held-out corpora, measured once before any
@@ -159,7 +160,7 @@ corpus!(
 corpus!(
     heldout1_texts_c,
     "heldout1-texts-c.tsv",
-    95.5,
+    95.8,
     100.0,
     100.0,
     97.3
@@ -189,13 +190,23 @@ corpus!(
     99.7
 );
 corpus!(heldout, "heldout.tsv", 98.5, 100.0, 100.0, 100.0);
+// Round 3's tuning corpora (first readings in docs/classifier.md).
+corpus!(tune3_texts_i, "tune3-texts-i.tsv", 98.3, 98.8, 100.0, 100.0);
+corpus!(
+    tune3_voicemail_f,
+    "tune3-voicemail-f.tsv",
+    98.8,
+    98.1,
+    100.0,
+    100.0
+);
 // Round 2's held-out corpora: the reported result, never tuned on. Their
-// floors are today's figures, below the targets (docs/classifier.md).
+// floors are the figures the rules reach, below the targets (docs/classifier.md).
 corpus!(
     heldout2_texts_g,
     "heldout2-texts-g.tsv",
-    93.0,
-    91.5,
+    94.0,
+    96.6,
     91.1,
     97.3
 );

@@ -390,6 +390,7 @@ impl Matcher {
             memo: vec![u32::MAX; self.concepts.len() * (n + 1)],
             arena: Vec::new(),
             pool: Vec::new(),
+            ends_pool: Vec::new(),
         };
         let mut ends: Vec<usize> = Vec::new();
         let mut candidates: Vec<u32> = Vec::new();
@@ -467,6 +468,8 @@ struct Matching<'a> {
     starts: Vec<u64>,
     /// Spare vectors, so that recursion does not allocate.
     pool: Vec<Vec<u32>>,
+    /// Spare vectors for the ends of a concept (concepts nest).
+    ends_pool: Vec<Vec<usize>>,
 }
 
 impl<'a> Matching<'a> {
@@ -605,7 +608,8 @@ impl<'a> Matching<'a> {
         let mut candidates = self.pool.pop().unwrap_or_default();
         candidates.clear();
         matcher.concept_index[c as usize].candidates(self.a, ti, self.starts[ti], &mut candidates);
-        let mut ends: Vec<usize> = Vec::new();
+        let mut ends = self.ends_pool.pop().unwrap_or_default();
+        ends.clear();
         for &k in &candidates {
             let (elem, child) = &trie.root_edges()[k as usize];
             self.edge(trie, elem, *child, ti, &mut ends);
@@ -615,6 +619,7 @@ impl<'a> Matching<'a> {
         let count = ends.len().min(255);
         self.arena
             .extend(ends.iter().take(count).map(|&e| e as u16));
+        self.ends_pool.push(ends);
         self.memo[slot] = ((offset as u32) << 8) | count as u32;
         (offset, count)
     }

@@ -41,6 +41,8 @@ mod reading;
 mod rules;
 #[cfg(test)]
 mod tests;
+#[cfg(test)]
+mod tests_categories;
 mod text;
 
 use matcher::Hits;
