@@ -10,8 +10,11 @@
 //! * `tune-*.tsv`, `tune3-*.tsv`: corpora written by independent writers
 //!   from the label policy, used to tune the rules (`tune3-*` in round 3;
 //!   their first readings are in docs/classifier.md).
-//! * `heldout2-*.tsv`: round 2's held-out corpora, the reported result:
-//!   never tuned on, read once before and once after round 2.
+//! * `heldout3-*.tsv`: round 3's held-out corpora, the reported result:
+//!   written by a helper from the label policy alone, never tuned on, read
+//!   once before and once after round 3.
+//! * `heldout2-*.tsv`: round 2's held-out corpora: never tuned on, read
+//!   before and after rounds 2 and 3.
 //! * `heldout1-*.tsv`: round 1's held-out corpora, measured once before any
 //!   tuning on them, tuning data since.
 //! * `tune-round2-author.tsv`, `author-challenge.tsv`: messages the rules'
@@ -67,7 +70,7 @@ fn check(name: &str, e: &Evaluation, floor: &Floor) {
     // Tuning data must reach the targets. The round-2 held-out corpora are
     // the honest result and may not be tuned up to them; their floors are
     // what the rules reach, so a regression still fails.
-    if !name.starts_with("heldout2-") {
+    if !name.starts_with("heldout2-") && !name.starts_with("heldout3-") {
         assert!(floor.accuracy >= TARGET.accuracy);
         assert!(floor.opt_out_recall >= TARGET.opt_out_recall);
         assert!(floor.emergency_recall >= TARGET.emergency_recall);
@@ -217,6 +220,22 @@ corpus!(
     92.9,
     90.4,
     100.0
+);
+corpus!(
+    heldout3_texts_j,
+    "heldout3-texts-j.tsv",
+    93.3,
+    93.0,
+    96.2,
+    98.7
+);
+corpus!(
+    heldout3_voicemail_g,
+    "heldout3-voicemail-g.tsv",
+    86.9,
+    86.9,
+    88.2,
+    93.8
 );
 fn corpus_path() -> Option<PathBuf> {
     let mut candidates = Vec::new();
