@@ -12,6 +12,7 @@
 //! environment; `roster.rs` and `escalation_templates.rs` are the on-call
 //! roster and the escalation texts.
 
+mod business;
 pub mod carrier;
 pub mod escalation_templates;
 mod http;
