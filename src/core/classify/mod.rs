@@ -36,6 +36,7 @@ mod classification;
 pub mod eval;
 pub mod extract;
 mod fold;
+mod fx;
 mod matcher;
 mod reading;
 mod rules;
@@ -44,6 +45,7 @@ mod tests;
 #[cfg(test)]
 mod tests_categories;
 mod text;
+mod words;
 
 use matcher::Hits;
 use rules::{Anchor, Rule, Rules, Section};
