@@ -1,5 +1,7 @@
 use super::*;
 use crate::Script;
+use chrono::TimeDelta;
+use serde_json::Value;
 use std::collections::HashSet;
 use std::time::{Duration, Instant};
 
