@@ -63,48 +63,18 @@ use crate::report::{mib, Percentiles, Table};
 use crate::service::{self, Service};
 use mock_carrier::twilio::{new_sid, MockTwilio};
 
+mod plan;
+mod probes;
 mod report;
 mod seed;
 #[cfg(test)]
 mod tests;
 
+pub use plan::*;
+use probes::*;
 pub use report::*;
 pub use seed::caller;
 use seed::*;
-
-/// The service's config for this mode: the load mode's business with the
-/// default three-step follow-up sequence, and quiet hours opened to the
-/// whole day (but for the minute 23:59-24:00 in the recipient's time zone,
-/// since a window cannot end at 24:00), so that the run measures timers,
-/// not quiet-hours holds, whatever the time of day. Stream callers are
-/// +1 212 numbers (New York: the default window applies).
-pub const TIMER_CONFIG_TEMPLATE: &str = r#"[service]
-prompts_dir = "{prompts_dir}"
-instant_text_window_hours = 24
-quiet_hours = { default = "00:00-23:59" }
-
-[[business]]
-id = "bench"
-name = "Bench Plumbing"
-time_zone = "America/Chicago"
-numbers = ["+15125550100"]
-ring_phone = "+15125550199"
-ring_seconds = 20
-hours = { mon = "00:00-24:00", tue = "00:00-24:00", wed = "00:00-24:00", thu = "00:00-24:00", fri = "00:00-24:00", sat = "00:00-24:00", sun = "00:00-24:00" }
-senders = { "+15125550100" = { registration = "10dlc", campaign_id = "CBENCH01", status = "registered", mps = 100000 } }
-
-[[business.follow_ups]]
-after = "30m"
-template = "follow_up_1.txt"
-
-[[business.follow_ups]]
-after = "2h"
-template = "follow_up_2.txt"
-
-[[business.follow_ups]]
-at = "next_opening"
-template = "follow_up_3.txt"
-"#;
 
 const BUSINESS_ID: &str = "bench";
 const BUSINESS_NUMBER: &str = crate::service::BUSINESS_NUMBER;
@@ -118,63 +88,6 @@ const MINUTE_MS: i64 = 60_000;
 const SEED_CHUNK: i64 = 10_000;
 /// Lateness and scheduler figures are reported per slice of the stream.
 const SLICE_MS: i64 = 10_000;
-
-pub fn render_config() -> String {
-    let prompts = service::workspace_dir().join("prompts");
-    let prompts = prompts.canonicalize().unwrap_or(prompts);
-    TIMER_CONFIG_TEMPLATE.replace("{prompts_dir}", &prompts.display().to_string())
-}
-
-/// What to run.
-#[derive(Debug, Clone)]
-pub struct TimerPlan {
-    /// Pending timers to reach before the stream falls due.
-    pub pending: u64,
-    /// Stream timers falling due per second.
-    pub rate: f64,
-    /// How long the stream lasts.
-    pub window: Duration,
-    /// From seeding the stream to its first timer falling due.
-    pub lead_in: Duration,
-    /// After the window, how long to wait for the last texts.
-    pub drain: Duration,
-}
-
-impl TimerPlan {
-    pub fn stream_jobs(&self) -> u64 {
-        ((self.rate * self.window.as_secs_f64()).round() as u64).max(1)
-    }
-
-    /// The pending counts at which RSS is sampled after start-up.
-    pub fn levels(&self) -> Vec<u64> {
-        let mut levels: Vec<u64> = [10_000, self.pending]
-            .into_iter()
-            .filter(|&n| n > self.stream_jobs() && n <= self.pending)
-            .collect();
-        levels.dedup();
-        levels
-    }
-
-    pub fn validate(&self) -> anyhow::Result<()> {
-        if !(self.rate.is_finite() && self.rate > 0.0) {
-            bail!("--timer-rate must be positive");
-        }
-        if self.window.is_zero() {
-            bail!("--timer-window must be positive");
-        }
-        if self.stream_jobs() > self.pending {
-            bail!(
-                "--timers {} is fewer than the {} timers the stream needs (rate × window)",
-                self.pending,
-                self.stream_jobs()
-            );
-        }
-        if self.pending > MAX_PENDING {
-            bail!("--timers: at most {MAX_PENDING}");
-        }
-        Ok(())
-    }
-}
 
 /// How to start the service.
 pub struct Launch<'a> {
@@ -539,68 +452,4 @@ async fn run_on(
         classifier: None,
         verdict,
     })
-}
-
-/// Lateness in microseconds, 1 µs to 1 h.
-fn lateness_histogram() -> Histogram<u64> {
-    Histogram::new_with_bounds(1, 3_600_000_000, 3).expect("valid histogram bounds")
-}
-
-/// Maps the mock's `Instant`s onto milliseconds since the epoch.
-struct ClockAnchor {
-    instant: Instant,
-    epoch_ms: f64,
-}
-
-impl ClockAnchor {
-    fn now() -> Self {
-        let instant = Instant::now();
-        let epoch_ms = SystemTime::now()
-            .duration_since(UNIX_EPOCH)
-            .expect("clock after 1970")
-            .as_secs_f64()
-            * 1000.0;
-        Self { instant, epoch_ms }
-    }
-
-    fn epoch_ms(&self, t: Instant) -> f64 {
-        if t <= self.instant {
-            self.epoch_ms - (self.instant - t).as_secs_f64() * 1000.0
-        } else {
-            self.epoch_ms + (t - self.instant).as_secs_f64() * 1000.0
-        }
-    }
-}
-
-/// Summed over the threads of `pid`: nanoseconds on a CPU and nanoseconds
-/// runnable but waiting for one (`/proc/<pid>/task/*/schedstat`). Threads
-/// that exit take their share with them, so this is a lower bound.
-fn sched_totals(pid: u32) -> Option<(u64, u64)> {
-    let mut totals = (0u64, 0u64);
-    for task in std::fs::read_dir(format!("/proc/{pid}/task")).ok()? {
-        let Ok(text) = std::fs::read_to_string(task.ok()?.path().join("schedstat")) else {
-            continue;
-        };
-        let mut fields = text.split_whitespace().map(|f| f.parse::<u64>().ok());
-        if let (Some(Some(cpu)), Some(Some(wait))) = (fields.next(), fields.next()) {
-            totals.0 += cpu;
-            totals.1 += wait;
-        }
-    }
-    Some(totals)
-}
-
-/// The 1-minute load average (0 if unreadable).
-fn load_average() -> f64 {
-    std::fs::read_to_string("/proc/loadavg")
-        .ok()
-        .and_then(|s| s.split_whitespace().next()?.parse().ok())
-        .unwrap_or(0.0)
-}
-
-fn now_ms() -> i64 {
-    SystemTime::now()
-        .duration_since(UNIX_EPOCH)
-        .expect("clock after 1970")
-        .as_millis() as i64
 }
