@@ -2,7 +2,13 @@
 //! measurement pipeline (against the stand-in, through both carriers).
 
 use super::*;
+use crate::carrier::{MockApi, Provider};
+use crate::load::{Plan, Target};
+use crate::report::{Report, RunInfo};
+use crate::run::{database_kind, measure};
+use crate::service::BUSINESS_NUMBER;
 use clap::CommandFactory as _;
+use mock_carrier::twilio::new_sid;
 
 #[test]
 fn cli_is_consistent() {

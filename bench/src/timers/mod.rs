@@ -404,7 +404,7 @@ async fn run_on(
     }
     Ok(TimerReport {
         mode: "timers",
-        database: crate::database_kind(database_url),
+        database: crate::run::database_kind(database_url),
         pending_target: plan.pending,
         stream_timers: stream as u64,
         stream_rate_per_s: plan.rate,
