@@ -49,6 +49,10 @@ enum Key {
 #[derive(Debug, Default)]
 struct Index {
     by_word: FxMap<u32, Vec<u32>>,
+    /// Bit `id` set for every key of `by_word`: most words start no
+    /// phrase of a given index, and this says so without a hash lookup
+    /// (the lookup was the costliest step of reading a message).
+    word_bits: Vec<u64>,
     /// Word starts, by their number in [`Matcher::prefixes`].
     by_prefix: Vec<(u8, Vec<u32>)>,
     by_num: Vec<u32>,
@@ -57,7 +61,14 @@ struct Index {
 impl Index {
     fn add(&mut self, key: Key, payload: u32, prefixes: &mut Vec<Box<str>>) {
         match key {
-            Key::Word(w) => self.by_word.entry(w).or_default().push(payload),
+            Key::Word(w) => {
+                let slot = w as usize / 64;
+                if self.word_bits.len() <= slot {
+                    self.word_bits.resize(slot + 1, 0);
+                }
+                self.word_bits[slot] |= 1 << (w % 64);
+                self.by_word.entry(w).or_default().push(payload)
+            }
             Key::Prefix(s) => {
                 let id = match prefixes.iter().position(|p| *p == s) {
                     Some(i) => i,
@@ -80,7 +91,11 @@ impl Index {
     fn candidates(&self, a: &Analyzed, ti: usize, starts: u64, out: &mut Vec<u32>) {
         let tok = a.toks[ti];
         for id in [tok.id, tok.stem] {
-            if id != NO_ID {
+            let starts_phrase = self
+                .word_bits
+                .get(id as usize / 64)
+                .is_some_and(|bits| bits & (1 << (id % 64)) != 0);
+            if id != NO_ID && starts_phrase {
                 if let Some(list) = self.by_word.get(&id) {
                     out.extend_from_slice(list);
                 }
@@ -211,6 +226,9 @@ type PatternSpan = (u32, u16, u16);
 /// Eager patterns are matched up front; lazy ones the first time they are
 /// asked for.
 pub(crate) struct Hits<'a> {
+    /// Which patterns are lazy ([`Matcher::lazy`]), read without borrowing
+    /// `state`: every rule of every section asks.
+    lazy_flags: &'a [bool],
     /// `(pattern, start, end)` of the eager patterns, sorted.
     spans: Vec<(u32, u16, u16)>,
     /// Bit per pattern: an eager pattern with at least one span.
@@ -249,8 +267,7 @@ impl Spans<'_> {
 impl<'a> Hits<'a> {
     /// The spans of pattern `p`, in order of start.
     pub fn of(&self, p: usize) -> Spans<'_> {
-        let lazy = self.state.borrow().matcher.lazy[p];
-        if !lazy {
+        if !self.lazy_flags[p] {
             if self.found[p / 64] & (1 << (p % 64)) == 0 {
                 return Spans::Eager(&[]);
             }
@@ -429,6 +446,7 @@ impl Matcher {
             found[p as usize / 64] |= 1 << (p % 64);
         }
         Hits {
+            lazy_flags: &self.lazy,
             spans,
             found,
             lazy: RefCell::new(Vec::new()),
