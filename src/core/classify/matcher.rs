@@ -51,6 +51,10 @@ enum Key {
 #[derive(Debug, Default)]
 struct Index {
     by_word: FxMap<u32, Vec<u32>>,
+    /// Bit `id` set for every key of `by_word`: most words start no
+    /// phrase of a given index, and this says so without a hash lookup
+    /// (the lookup was the costliest step of reading a message).
+    word_bits: Vec<u64>,
     /// Word starts, by their number in [`Matcher::prefixes`].
     by_prefix: Vec<(u8, Vec<u32>)>,
     by_num: Vec<u32>,
@@ -59,7 +63,14 @@ struct Index {
 impl Index {
     fn add(&mut self, key: Key, payload: u32, prefixes: &mut Vec<Box<str>>) {
         match key {
-            Key::Word(w) => self.by_word.entry(w).or_default().push(payload),
+            Key::Word(w) => {
+                let slot = w as usize / 64;
+                if self.word_bits.len() <= slot {
+                    self.word_bits.resize(slot + 1, 0);
+                }
+                self.word_bits[slot] |= 1 << (w % 64);
+                self.by_word.entry(w).or_default().push(payload)
+            }
             Key::Prefix(s) => {
                 let id = match prefixes.iter().position(|p| *p == s) {
                     Some(i) => i,
@@ -82,7 +93,11 @@ impl Index {
     fn candidates(&self, a: &Analyzed, ti: usize, starts: u64, out: &mut Vec<u32>) {
         let tok = a.toks[ti];
         for id in [tok.id, tok.stem] {
-            if id != NO_ID {
+            let starts_phrase = self
+                .word_bits
+                .get(id as usize / 64)
+                .is_some_and(|bits| bits & (1 << (id % 64)) != 0);
+            if id != NO_ID && starts_phrase {
                 if let Some(list) = self.by_word.get(&id) {
                     out.extend_from_slice(list);
                 }

@@ -20,6 +20,9 @@ type PatternSpan = (u32, u16, u16);
 /// Eager patterns are matched up front; lazy ones the first time they are
 /// asked for.
 pub(crate) struct Hits<'a> {
+    /// Which patterns are lazy ([`Matcher::lazy`]), read without borrowing
+    /// `state`: every rule of every section asks.
+    lazy_flags: &'a [bool],
     /// `(pattern, start, end)` of the eager patterns, sorted.
     spans: Vec<(u32, u16, u16)>,
     /// Bit per pattern: an eager pattern with at least one span.
@@ -58,8 +61,7 @@ impl Spans<'_> {
 impl<'a> Hits<'a> {
     /// The spans of pattern `p`, in order of start.
     pub fn of(&self, p: usize) -> Spans<'_> {
-        let lazy = self.state.borrow().matcher.lazy[p];
-        if !lazy {
+        if !self.lazy_flags[p] {
             if self.found[p / 64] & (1 << (p % 64)) == 0 {
                 return Spans::Eager(&[]);
             }
@@ -153,6 +155,7 @@ impl Matcher {
             found[p as usize / 64] |= 1 << (p % 64);
         }
         Hits {
+            lazy_flags: &self.lazy,
             spans,
             found,
             lazy: RefCell::new(Vec::new()),
