@@ -145,6 +145,21 @@ pub(crate) fn network_error(e: reqwest::Error) -> SendError {
     }
 }
 
+/// The carrier refused a look-up of an in-doubt send (`what`: which
+/// look-up). A failed look-up is never a reason to give up on the text: a
+/// permanent refusal becomes retryable, still in doubt, so the next try
+/// looks again before sending.
+pub(crate) fn lookup_failed(what: &str, e: SendError) -> SendError {
+    match e {
+        SendError::Permanent { code, message } => SendError::Retryable {
+            message: format!("{what} failed ({code}): {message}"),
+            retry_after: None,
+            in_doubt: true,
+        },
+        e => e,
+    }
+}
+
 /// A carrier's `Retry-After`: seconds, or an HTTP date.
 pub(crate) fn retry_after(resp: &reqwest::Response) -> Option<Duration> {
     let v = resp

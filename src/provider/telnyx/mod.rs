@@ -16,7 +16,8 @@
 pub mod signature;
 
 use super::{
-    network_error, retry_after, OutboundCall, OutboundSms, Provider, SendError, SendReceipt,
+    lookup_failed, network_error, retry_after, OutboundCall, OutboundSms, Provider, SendError,
+    SendReceipt,
 };
 use crate::config::TelnyxBusiness;
 use async_trait::async_trait;
@@ -248,14 +249,10 @@ impl Provider for Telnyx {
             .await
             .map_err(network_error)?;
         if !resp.status().is_success() {
-            return Err(match classify_error(resp).await {
-                SendError::Permanent { code, message } => SendError::Retryable {
-                    message: format!("detail record look-up failed ({code}): {message}"),
-                    retry_after: None,
-                    in_doubt: true,
-                },
-                e => e,
-            });
+            return Err(lookup_failed(
+                "detail record look-up",
+                classify_error(resp).await,
+            ));
         }
         let list: Records = resp
             .json()

@@ -3,7 +3,9 @@
 pub mod signature;
 pub mod twiml;
 
-use super::{network_error, retry_after, OutboundSms, Provider, SendError, SendReceipt};
+use super::{
+    lookup_failed, network_error, retry_after, OutboundSms, Provider, SendError, SendReceipt,
+};
 use crate::domain::CarrierError;
 use async_trait::async_trait;
 use chrono::{DateTime, Duration as ChronoDuration, Utc};
@@ -279,15 +281,10 @@ impl Provider for Twilio {
                 .await
                 .map_err(network_error)?;
             if !resp.status().is_success() {
-                return Err(match classify_error(resp).await {
-                    // A failed lookup is never a reason to give up on the text.
-                    SendError::Permanent { code, message } => SendError::Retryable {
-                        message: format!("message list lookup failed ({code}): {message}"),
-                        retry_after: None,
-                        in_doubt: true,
-                    },
-                    e => e,
-                });
+                return Err(lookup_failed(
+                    "message list lookup",
+                    classify_error(resp).await,
+                ));
             }
             let list: MessageList = resp.json().await.map_err(|e| SendError::Retryable {
                 message: format!("unreadable message list: {e}"),
