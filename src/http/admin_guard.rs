@@ -13,9 +13,9 @@
 //! the token notices as a 429 that says to wait).
 
 use axum::extract::{ConnectInfo, Request, State};
-use axum::http::{header, HeaderValue, StatusCode};
+use axum::http::StatusCode;
 use axum::middleware::Next;
-use axum::response::{IntoResponse, Response};
+use axum::response::Response;
 use std::collections::HashMap;
 use std::net::{IpAddr, Ipv4Addr, SocketAddr};
 use std::sync::{Arc, Mutex};
@@ -62,23 +62,12 @@ impl AdminGuard {
 }
 
 fn locked_out(wait: Duration) -> Response {
-    let secs = (wait.as_secs() + u64::from(wait.subsec_nanos() > 0)).max(1);
-    let body = serde_json::json!({
-        "error": format!("too many failed admin logins from this address; try again in {secs} s")
-    })
-    .to_string();
-    let mut r = (
+    let secs = super::error::whole_seconds(wait);
+    super::error::try_again_later(
         StatusCode::TOO_MANY_REQUESTS,
-        [(header::CONTENT_TYPE, "application/json")],
-        body,
+        &format!("too many failed admin logins from this address; try again in {secs} s"),
+        secs,
     )
-        .into_response();
-    r.headers_mut().insert(
-        header::RETRY_AFTER,
-        HeaderValue::from_str(&secs.to_string()).expect("digits"),
-    );
-    r.extensions_mut().insert(super::error::Explained);
-    r
 }
 
 /// The middleware (applies to `/api/…` only).

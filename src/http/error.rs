@@ -101,6 +101,26 @@ impl IntoResponse for ApiError {
     }
 }
 
+/// "Not now, come back in `retry_after`": `status` (429 or 503) with our
+/// JSON error body and a `Retry-After` in whole seconds, rounded up and at
+/// least 1 (a client told 0 would come straight back).
+pub(crate) fn try_again_later(status: StatusCode, message: &str, retry_after: u64) -> Response {
+    let body = serde_json::json!({ "error": message }).to_string();
+    let mut r = (status, [(header::CONTENT_TYPE, "application/json")], body).into_response();
+    r.headers_mut().insert(
+        header::RETRY_AFTER,
+        header::HeaderValue::from_str(&retry_after.max(1).to_string()).expect("digits"),
+    );
+    r.extensions_mut().insert(Explained);
+    r
+}
+
+/// Whole seconds of `wait`, rounded up, at least 1: what a `Retry-After`
+/// (and a message quoting it) says.
+pub(crate) fn whole_seconds(wait: std::time::Duration) -> u64 {
+    (wait.as_secs() + u64::from(wait.subsec_nanos() > 0)).max(1)
+}
+
 /// Marks a response whose error was already explained in our own words
 /// (an [`ApiError`], the limiter's 429), so [`explain_rejections`] leaves
 /// it alone.

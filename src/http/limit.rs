@@ -32,9 +32,9 @@
 //! not trusted: anyone can write them.
 
 use axum::extract::{ConnectInfo, Request, State};
-use axum::http::{header, HeaderValue, StatusCode};
+use axum::http::StatusCode;
 use axum::middleware::Next;
-use axum::response::{IntoResponse, Response};
+use axum::response::Response;
 use governor::clock::Clock as _;
 use governor::{DefaultKeyedRateLimiter, Quota};
 use std::net::{IpAddr, Ipv4Addr, SocketAddr};
@@ -78,23 +78,11 @@ impl WebhookIpLimit {
 }
 
 fn too_many(wait: Duration) -> Response {
-    let secs = wait.as_secs() + u64::from(wait.subsec_nanos() > 0);
-    let body = serde_json::json!({
-        "error": "too many unverified webhook requests from this address; signed carrier requests are not limited"
-    })
-    .to_string();
-    let mut r = (
+    super::error::try_again_later(
         StatusCode::TOO_MANY_REQUESTS,
-        [(header::CONTENT_TYPE, "application/json")],
-        body,
+        "too many unverified webhook requests from this address; signed carrier requests are not limited",
+        super::error::whole_seconds(wait),
     )
-        .into_response();
-    r.headers_mut().insert(
-        header::RETRY_AFTER,
-        HeaderValue::from_str(&secs.max(1).to_string()).expect("digits"),
-    );
-    r.extensions_mut().insert(super::error::Explained);
-    r
 }
 
 /// Did this answer come from a request that was never verified? A wrong
@@ -161,6 +149,6 @@ mod tests {
         assert!(l.spend(b).is_ok(), "another address has its own budget");
         let r = too_many(Duration::from_millis(1500));
         assert_eq!(r.status(), StatusCode::TOO_MANY_REQUESTS);
-        assert_eq!(r.headers()[header::RETRY_AFTER], "2");
+        assert_eq!(r.headers()[axum::http::header::RETRY_AFTER], "2");
     }
 }

@@ -19,9 +19,9 @@
 //! `/metrics` must answer during a burst, to show it.
 
 use axum::extract::{Request, State};
-use axum::http::{header, HeaderValue, StatusCode};
+use axum::http::StatusCode;
 use axum::middleware::Next;
-use axum::response::{IntoResponse, Response};
+use axum::response::Response;
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::Arc;
 use std::time::Duration;
@@ -52,17 +52,11 @@ impl Overload {
     fn shed(&self, why: &'static str) -> Response {
         self.metrics
             .inc("ringback_webhooks_shed_total", &[("reason", why)]);
-        let mut r = (
+        super::error::try_again_later(
             StatusCode::SERVICE_UNAVAILABLE,
-            [(header::CONTENT_TYPE, "application/json")],
-            serde_json::json!({ "error": "overloaded: too many webhooks at once; retry" })
-                .to_string(),
+            "overloaded: too many webhooks at once; retry",
+            1,
         )
-            .into_response();
-        r.headers_mut()
-            .insert(header::RETRY_AFTER, HeaderValue::from_static("1"));
-        r.extensions_mut().insert(super::error::Explained);
-        r
     }
 }
 
