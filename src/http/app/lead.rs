@@ -18,7 +18,7 @@ use maud::{html, Markup};
 use serde::Deserialize;
 
 /// The lead, if this person may see it.
-async fn visible_lead(s: &AppState, who: &Signed, id: i64) -> Result<Lead, Response> {
+pub(super) async fn visible_lead(s: &AppState, who: &Signed, id: i64) -> Result<Lead, Response> {
     match s.shell.store.lead(id).await {
         Ok(Some(l)) if who.sees(&l.business_id) => Ok(l),
         // Another business's lead is not found, not forbidden: its

@@ -106,10 +106,8 @@ pub async fn callback(
     if let Err(r) = who.check(&f.csrf) {
         return r;
     }
-    match s.shell.store.lead(id).await {
-        Ok(Some(l)) if who.sees(&l.business_id) => {}
-        Ok(_) => return view::error(StatusCode::NOT_FOUND, "No such lead."),
-        Err(e) => return view::store_error(e),
+    if let Err(r) = super::lead::visible_lead(&s, &who, id).await {
+        return r;
     }
     let r = s
         .shell
