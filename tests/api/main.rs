@@ -26,6 +26,7 @@ mod emergency;
 mod hostile;
 mod missed_call;
 mod multi_instance;
+mod office;
 mod pg_faults;
 mod process;
 mod properties;

@@ -7,9 +7,9 @@
 //! sleeps waiting for a timer.
 
 use crate::helpers::*;
+use crate::office::{signed_in as signed_in_to, Browser, Page};
 use chrono::Duration;
 use ringback::core::people::{Businesses, Role};
-use std::collections::HashMap;
 
 const MANAGER: &str = "+15125550188";
 
@@ -50,83 +50,8 @@ async fn patch(app: &TestApp, lead: i64, body: serde_json::Value) {
     assert_eq!(r.status(), 200, "{}", r.text().await.unwrap());
 }
 
-/// A browser: keeps cookies, does not follow redirects.
-struct Browser {
-    http: reqwest::Client,
-    base: String,
-    cookies: HashMap<String, String>,
-}
-
-impl Browser {
-    fn new(app: &TestApp) -> Browser {
-        Browser {
-            http: reqwest::Client::builder()
-                .redirect(reqwest::redirect::Policy::none())
-                .build()
-                .unwrap(),
-            base: app.url.clone(),
-            cookies: HashMap::new(),
-        }
-    }
-
-    async fn send(&mut self, req: reqwest::RequestBuilder) -> (u16, String) {
-        let cookie: Vec<String> = self
-            .cookies
-            .iter()
-            .map(|(k, v)| format!("{k}={v}"))
-            .collect();
-        let resp = req
-            .header("cookie", cookie.join("; "))
-            .send()
-            .await
-            .unwrap();
-        for c in resp.headers().get_all("set-cookie") {
-            let c = c.to_str().unwrap();
-            let (kv, attrs) = c.split_once(';').unwrap_or((c, ""));
-            let (k, v) = kv.split_once('=').unwrap();
-            if attrs.contains("Max-Age=0") {
-                self.cookies.remove(k);
-            } else {
-                self.cookies.insert(k.to_string(), v.to_string());
-            }
-        }
-        let status = resp.status().as_u16();
-        (status, resp.text().await.unwrap())
-    }
-
-    async fn get(&mut self, path: &str) -> (u16, String) {
-        let req = self.http.get(format!("{}{path}", self.base));
-        self.send(req).await
-    }
-
-    async fn post(&mut self, path: &str, form: &[(&str, &str)]) -> (u16, String) {
-        let req = self.http.post(format!("{}{path}", self.base)).form(form);
-        self.send(req).await
-    }
-
-    /// The page's form token.
-    async fn csrf(&mut self, path: &str) -> String {
-        let (_, body) = self.get(path).await;
-        let at = body.find("name=\"csrf\" value=\"").expect("a form") + 19;
-        body[at..at + body[at..].find('"').unwrap()].to_string()
-    }
-}
-
 async fn signed_in(app: &TestApp, name: &str, role: Role) -> Browser {
-    let shell = &app.running.as_ref().unwrap().shell;
-    let (_, token) = shell
-        .add_person(name, role, &Businesses::All)
-        .await
-        .unwrap();
-    let mut b = Browser::new(app);
-    let path = format!("/app/welcome/{token}");
-    let csrf = b.csrf(&path).await;
-    let pw = "a long enough secret";
-    let (status, body) = b
-        .post(&path, &[("csrf", &csrf), ("password", pw), ("confirm", pw)])
-        .await;
-    assert_eq!(status, 303, "{body}");
-    b
+    signed_in_to(app, name, role, Businesses::All).await
 }
 
 /// The id of the first timed item on the queue page.
@@ -248,8 +173,8 @@ async fn a_promised_callback_is_a_timed_queue_item_that_reminds(b: Backend) {
         .await;
     assert!(r.status().is_success());
     let page = format!("/app/leads/{lead}");
-    let csrf = maria.csrf(&page).await;
-    let (status, body) = maria
+    let csrf = maria.csrf_of(&page).await;
+    let Page { status, body, .. } = maria
         .post(
             &format!("{page}/callback"),
             &[("csrf", &csrf), ("by", "3 pm")],
@@ -257,14 +182,14 @@ async fn a_promised_callback_is_a_timed_queue_item_that_reminds(b: Backend) {
         .await;
     assert_eq!(status, 400, "a time the form cannot read is refused");
     assert!(body.contains("2026-11-24T15:00"), "{body}");
-    let (status, _) = maria
+    let Page { status, .. } = maria
         .post(
             &format!("{page}/callback"),
             &[("csrf", &csrf), ("by", "2026-11-24T15:00")],
         )
         .await;
     assert_eq!(status, 303);
-    let (_, queue) = maria.get("/app").await;
+    let Page { body: queue, .. } = maria.get("/app").await;
     assert!(
         queue.contains("Call back") && queue.contains("promised by maria"),
         "{queue}"
@@ -277,7 +202,7 @@ async fn a_promised_callback_is_a_timed_queue_item_that_reminds(b: Backend) {
     assert!(
         texts[0].body.contains("call +15125550147 back now") && texts[0].body.contains("maria")
     );
-    let (_, queue) = maria.get("/app").await;
+    let Page { body: queue, .. } = maria.get("/app").await;
     assert!(queue.contains("due since"), "{queue}");
 }
 
@@ -298,11 +223,15 @@ async fn the_post_job_follow_up_is_offered_then_sent_by_a_person(b: Backend) {
     app.advance(Duration::hours(23)).await;
     // (Signed in now: a session lasts a shift, not a day.)
     let mut maria = signed_in(&app, "maria", Role::Dispatcher).await;
-    let (status, queue) = maria.get("/app").await;
+    let Page {
+        status,
+        body: queue,
+        ..
+    } = maria.get("/app").await;
     assert_eq!(status, 200);
     assert!(!queue.contains("Follow up after the job"));
     app.advance(Duration::hours(1)).await;
-    let (_, queue) = maria.get("/app").await;
+    let Page { body: queue, .. } = maria.get("/app").await;
     assert!(queue.contains("Follow up after the job"), "{queue}");
     assert!(
         queue.contains("a quick review helps"),
@@ -310,8 +239,8 @@ async fn the_post_job_follow_up_is_offered_then_sent_by_a_person(b: Backend) {
     );
     assert_eq!(to(&app, CALLER).len(), 1, "nothing sent by itself");
     let task = task_id(&queue);
-    let csrf = maria.csrf("/app").await;
-    let (status, _) = maria
+    let csrf = maria.csrf_of("/app").await;
+    let Page { status, .. } = maria
         .post(
             &format!("/app/tasks/{task}/send"),
             &[
@@ -332,7 +261,7 @@ async fn the_post_job_follow_up_is_offered_then_sent_by_a_person(b: Backend) {
         "Spartan Plumbing: how did it go? A review would help."
     );
     // Sent once: a second click is refused.
-    let (status, _) = maria
+    let Page { status, .. } = maria
         .post(
             &format!("/app/tasks/{task}/send"),
             &[("csrf", &csrf), ("body", "again")],
@@ -392,7 +321,7 @@ async fn a_stale_quote_draft_goes_only_once_approved(b: Backend) {
     let answers_before = to(&app, answers).len();
     app.advance(Duration::days(2)).await;
     let mut sam = signed_in(&app, "sam", Role::Manager).await;
-    let (_, queue) = sam.get("/app").await;
+    let Page { body: queue, .. } = sam.get("/app").await;
     assert_eq!(
         queue.matches("Follow up on the quote").count(),
         1,
@@ -403,15 +332,15 @@ async fn a_stale_quote_draft_goes_only_once_approved(b: Backend) {
     assert_eq!(to(&app, CALLER).len(), 1, "not sent without approval");
     assert_eq!(to(&app, answers).len(), answers_before);
     let task = task_id(&queue);
-    let csrf = sam.csrf("/app").await;
-    let (status, _) = sam
+    let csrf = sam.csrf_of("/app").await;
+    let Page { status, .. } = sam
         .post(
             &format!("/app/tasks/{task}/send"),
             &[("csrf", "forged"), ("body", "x")],
         )
         .await;
     assert_eq!(status, 403, "a forged form token: refused");
-    let (status, _) = sam
+    let Page { status, .. } = sam
         .post(
             &format!("/app/tasks/{task}/send"),
             &[
@@ -452,57 +381,57 @@ async fn the_owner_changes_roles_and_disables_people(b: Backend) {
         .unwrap()
         .id
         .to_string();
-    let (_, people) = dana.get("/app/people").await;
+    let Page { body: people, .. } = dana.get("/app/people").await;
     assert!(
         people.contains("maria") && people.contains("dana"),
         "{people}"
     );
-    let theirs = maria.csrf("/app").await;
-    let (status, _) = maria
+    let theirs = maria.csrf_of("/app").await;
+    let Page { status, .. } = maria
         .post(
             &format!("/app/people/{dana_id}/role"),
             &[("csrf", &theirs), ("role", "dispatcher")],
         )
         .await;
     assert_eq!(status, 403, "only the owner manages people");
-    let csrf = dana.csrf("/app/people").await;
+    let csrf = dana.csrf_of("/app/people").await;
     let role = format!("/app/people/{maria_id}/role");
-    let (status, _) = dana
+    let Page { status, .. } = dana
         .post(&role, &[("csrf", "forged"), ("role", "manager")])
         .await;
     assert_eq!(status, 403, "a form without its token changes nothing");
-    let (status, _) = dana
+    let Page { status, .. } = dana
         .post(&role, &[("csrf", &csrf), ("role", "admin")])
         .await;
     assert_eq!(status, 400);
-    let (_, page) = maria.get("/app").await;
+    let Page { body: page, .. } = maria.get("/app").await;
     assert!(page.contains("maria (dispatcher)"));
-    let (status, _) = dana
+    let Page { status, .. } = dana
         .post(&role, &[("csrf", &csrf), ("role", "manager")])
         .await;
     assert_eq!(status, 303);
-    let (_, page) = maria.get("/app").await;
+    let Page { body: page, .. } = maria.get("/app").await;
     assert!(
         page.contains("maria (manager)"),
         "the new role at once: {page}"
     );
-    let (status, _) = dana
+    let Page { status, .. } = dana
         .post(
             &format!("/app/people/{dana_id}/role"),
             &[("csrf", &csrf), ("role", "manager")],
         )
         .await;
     assert_eq!(status, 400, "not one's own role");
-    let (status, _) = dana
+    let Page { status, .. } = dana
         .post(
             &format!("/app/people/{maria_id}/disable"),
             &[("csrf", &csrf)],
         )
         .await;
     assert_eq!(status, 303);
-    let (status, _) = maria.get("/app").await;
+    let Page { status, .. } = maria.get("/app").await;
     assert_eq!(status, 303, "disabled: signed out");
-    let (_, people) = dana.get("/app/people").await;
+    let Page { body: people, .. } = dana.get("/app/people").await;
     assert!(people.contains("disabled"), "{people}");
 }
 
