@@ -1,6 +1,7 @@
 //! Sender trouble the owner must hear about: a number the gate refuses to
 //! send from (not registered / verified), and numbers carriers have put at
-//! risk (30034 unregistered, 30007 filtered, Telnyx spam blocks).
+//! risk (30034 unregistered, 30007 filtered, Telnyx spam blocks and
+//! registration errors).
 //!
 //! The owner is alerted on their own phone (`owner_phone`) by an ordinary
 //! outbound text — queued in the outbox and sent by the worker through the
@@ -45,29 +46,53 @@ impl AlertOutcome {
     }
 }
 
-/// Records a carrier error that puts `m.from` at risk, in `tx`.
+/// Records a carrier error that puts `m.from` at risk, in `tx`, and
+/// queues the owner's alert in the same transaction (at most one a day per
+/// sender, shared with the gate's refusals): a number the carriers block
+/// loses every caller until the owner fixes its registration, so they must
+/// hear it from us, not from a customer. Returns whether an alert was
+/// queued, so the caller wakes the worker once `tx` commits.
 pub(crate) async fn sender_at_risk(
     tx: &mut Tx,
+    config: &Config,
     metrics: &Metrics,
     m: &Message,
     code: &str,
     why: &str,
     now: DateTime<Utc>,
-) -> Result<(), StoreError> {
+) -> Result<bool, StoreError> {
     tx.mark_sender_at_risk(&m.business_id, &m.from, code, now)
         .await?;
     metrics.inc(
         "ringback_sender_at_risk_total",
         &[("sender", &m.from), ("code", code)],
     );
+    // The alert itself may draw the same error; the once-a-day claim ends
+    // that loop, and an alert never alerts about itself.
+    let outcome = if m.kind == MessageKind::OwnerAlert {
+        AlertOutcome::AlreadyAlerted
+    } else {
+        let body = |name: &str| {
+            format!(
+                "ringback alert for {name}: carriers refused a text from {} (error {code}: {why}). Check its A2P 10DLC / toll-free registration; callers to it may get no text until it is fixed.",
+                m.from
+            )
+        };
+        queue_alert(tx, config, m, Via::AnyThatMaySend, body, now).await?
+    };
+    metrics.inc(
+        "ringback_owner_alerts_total",
+        &[("reason", "carrier_error"), ("outcome", outcome.as_str())],
+    );
     tracing::error!(
         business = %m.business_id,
         sender = %m.from,
         code,
         meaning = why,
+        owner_alert = outcome.as_str(),
         "sending number is at risk: check its A2P 10DLC / toll-free registration"
     );
-    Ok(())
+    Ok(outcome == AlertOutcome::Queued)
 }
 
 /// The gate refused `msg` because its sender is not registered/verified:
@@ -109,10 +134,50 @@ pub async fn sender_refused(
     Ok(outcome)
 }
 
+/// Which of the business's numbers may carry an owner alert.
+#[derive(Clone, Copy, PartialEq, Eq)]
+enum Via {
+    /// Another number that may send; never the one the gate refused.
+    AnotherNumber,
+    /// Another number if there is one, else the one at risk itself: a
+    /// carrier error may be about one text (30007 filtered), and a shop
+    /// with one number must still hear of it.
+    AnyThatMaySend,
+}
+
 async fn alert_owner(
     store: &Store,
     config: &Config,
     msg: &Message,
+    now: DateTime<Utc>,
+) -> Result<AlertOutcome, StoreError> {
+    let status = config
+        .business(&msg.business_id)
+        .and_then(|b| b.sender(&msg.from))
+        .map(|s| s.status.as_str())
+        .unwrap_or("not declared");
+    let body = |name: &str| {
+        format!(
+            "ringback alert for {name}: texts from {} are NOT being sent because the number is {status} for A2P 10DLC / toll-free. Callers to it get no text until its registration is approved.",
+            msg.from
+        )
+    };
+    let mut tx = store.begin().await?;
+    let outcome = queue_alert(&mut tx, config, msg, Via::AnotherNumber, body, now).await?;
+    if outcome == AlertOutcome::Queued {
+        tx.commit().await?;
+    }
+    Ok(outcome)
+}
+
+/// Queues the owner's alert about `msg.from` in `tx`, once per sender per
+/// [`ALERT_EVERY`].
+async fn queue_alert(
+    tx: &mut Tx,
+    config: &Config,
+    msg: &Message,
+    via: Via,
+    body: impl Fn(&str) -> String,
     now: DateTime<Utc>,
 ) -> Result<AlertOutcome, StoreError> {
     let Some(b) = config.business(&msg.business_id) else {
@@ -121,46 +186,38 @@ async fn alert_owner(
     let Some(owner) = &b.owner_phone else {
         return Ok(AlertOutcome::NoOwnerPhone);
     };
-    // Any other number of the business that may send; never the refused one.
-    let Some(via) = b
+    let may_send = |n: &str| b.sender(n).is_some_and(|s| s.may_send());
+    let other = b
         .numbers
         .iter()
         .map(|n| n.as_str())
-        .find(|n| *n != msg.from && b.sender(n).is_some_and(|s| s.may_send()))
-    else {
-        return Ok(AlertOutcome::NoRegisteredSender);
+        .find(|n| *n != msg.from && may_send(n));
+    let from = match (other, via) {
+        (Some(n), _) => n,
+        (None, Via::AnyThatMaySend) if may_send(&msg.from) => msg.from.as_str(),
+        (None, _) => return Ok(AlertOutcome::NoRegisteredSender),
     };
-    let status = b
-        .sender(&msg.from)
-        .map(|s| s.status.as_str())
-        .unwrap_or("not declared");
-    let mut tx = store.begin().await?;
     if !tx
         .claim_sender_alert(&b.id, &msg.from, now, ALERT_EVERY)
         .await?
     {
         return Ok(AlertOutcome::AlreadyAlerted);
     }
-    let body = format!(
-        "ringback alert for {}: texts from {} are NOT being sent because the number is {} for A2P 10DLC / toll-free. Callers to it get no text until its registration is approved.",
-        b.name, msg.from, status
-    );
     outbox::queue(
-        &mut tx,
+        tx,
         config,
         Outbound::Text(outbox::Text {
             business_id: &b.id,
             lead_id: None,
             kind: MessageKind::OwnerAlert,
             to: owner.as_str(),
-            from: via,
-            body,
+            from,
+            body: body(&b.name),
             trigger_at: None,
         }),
         now,
     )
     .await?;
-    tx.commit().await?;
-    tracing::info!(owner = %mask(owner.as_str()), via, "owner alert queued");
+    tracing::info!(owner = %mask(owner.as_str()), via = from, "owner alert queued");
     Ok(AlertOutcome::Queued)
 }

@@ -176,6 +176,75 @@ async fn carrier_refusals_mean_the_same(b: Backend) {
     }
 }
 
+/// A registration error from either carrier (Twilio 30034, Telnyx 40010)
+/// texts the owner: once a day per number, from the shop's one number
+/// when it has no other, whether the error came from the send API or a
+/// later delivery receipt; the alert never alerts about itself.
+async fn a_registration_error_texts_the_owner_once_a_day(b: Backend) {
+    let owner = |via: Via| match via {
+        Via::Twilio => "+15125550177",
+        Via::Telnyx => "+13125550177",
+    };
+    let businesses = format!(
+        "{}{}",
+        DEFAULT_BUSINESS.replace(
+            "ring_seconds = 20\n",
+            &format!(
+                "ring_seconds = 20\nowner_phone = \"{}\"\n",
+                owner(Via::Twilio)
+            )
+        ),
+        TELNYX_BUSINESS.replace(
+            "ring_seconds = 20\n",
+            &format!(
+                "ring_seconds = 20\nowner_phone = \"{}\"\n",
+                owner(Via::Telnyx)
+            )
+        ),
+    );
+    let app = TestApp::spawn_with(b, &businesses, "").await;
+    for (via, code, code_text) in [(Via::Twilio, 30034, "30034"), (Via::Telnyx, 40010, "40010")] {
+        // The send API refuses the caller's text: the owner hears of it.
+        app.carrier(via).push(Script::Fail {
+            status: 400,
+            code,
+            retry_after: None,
+        });
+        app.missed_via(via, "r1", &via.caller(20)).await;
+        app.settle().await;
+        let alerts = app.carrier(via).sent_to(owner(via));
+        assert_eq!(alerts.len(), 1, "{via:?}: {alerts:?}");
+        assert_eq!(alerts[0].from, via.tracking(), "{via:?}: its one number");
+        for part in [via.tracking(), code_text, via.business_name()] {
+            assert!(alerts[0].body.contains(part), "{via:?}: {}", alerts[0].body);
+        }
+        // The same day, a receipt with the same error: no second alert.
+        app.missed_via(via, "r2", &via.caller(21)).await;
+        app.settle().await;
+        let sent = app.carrier(via).sent_to(&via.caller(21)).remove(0);
+        app.receipt_via(via, &sent, Receipt::Undelivered, Some(code_text))
+            .await;
+        app.settle().await;
+        assert_eq!(app.carrier(via).sent_to(owner(via)).len(), 1, "{via:?}");
+        // A day later the receipt alone alerts again.
+        app.advance(Duration::hours(25)).await;
+        app.missed_via(via, "r3", &via.caller(22)).await;
+        app.settle().await;
+        let sent = app.carrier(via).sent_to(&via.caller(22)).remove(0);
+        app.receipt_via(via, &sent, Receipt::Undelivered, Some(code_text))
+            .await;
+        app.settle().await;
+        assert_eq!(app.carrier(via).sent_to(owner(via)).len(), 2, "{via:?}");
+    }
+    assert_eq!(
+        app.metrics().get(
+            "ringback_owner_alerts_total",
+            "reason=\"carrier_error\",outcome=\"queued\""
+        ),
+        4
+    );
+}
+
 /// The carrier took the text but its answer was lost: the retry finds it
 /// at the carrier (Twilio's message list, Telnyx's detail records) and
 /// does not send it again.
@@ -462,6 +531,7 @@ on_both_stores!(
     delivery_receipts_move_forward_only,
     an_undeliverable_number_is_not_texted_again,
     carrier_refusals_mean_the_same,
+    a_registration_error_texts_the_owner_once_a_day,
     an_in_doubt_send_is_never_repeated,
     follow_ups_fire_and_stop_on_a_reply,
     forged_webhooks_are_refused,

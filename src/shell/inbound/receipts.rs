@@ -24,7 +24,16 @@ impl Shell {
         let Some(mut tx) = self.begin_webhook(rx, Some(business_id), now).await? else {
             return Ok(false);
         };
-        let applied = apply_receipt(&mut tx, &self.metrics, sid, status, error_code, now).await?;
+        let applied = apply_receipt(
+            &mut tx,
+            &self.config,
+            &self.metrics,
+            sid,
+            status,
+            error_code,
+            now,
+        )
+        .await?;
         if applied.is_none() {
             // Not recorded yet, perhaps: the send's outcome is committed a
             // moment after the carrier accepts it (a batch, or an in-doubt
@@ -42,7 +51,7 @@ impl Shell {
             crate::shell::schedule(&mut tx, &self.config, &[again], now).await?;
         }
         tx.commit().await?;
-        if applied.is_none() {
+        if applied.as_ref().is_none_or(|a| a.alerted) {
             self.wake.notify_one();
         }
         log_healthy_again(applied.as_ref());

@@ -560,14 +560,19 @@ impl Worker {
             return Ok(());
         };
         let mut tx = self.store.begin().await?;
-        crate::shell::carrier::learn_from_carrier_error(
+        let alerted = crate::shell::carrier::learn_from_carrier_error(
             &mut tx,
+            &self.config,
             &self.metrics,
             &msg,
             code,
             self.clock.now(),
         )
         .await?;
-        tx.commit().await
+        tx.commit().await?;
+        if alerted {
+            self.wake.notify_one();
+        }
+        Ok(())
     }
 }

@@ -23,10 +23,22 @@ impl Worker {
             return Ok(());
         };
         let mut tx = self.store.begin().await?;
-        let applied = apply_receipt(&mut tx, &self.metrics, sid, status, error_code, now).await?;
-        if applied.is_some() {
+        let applied = apply_receipt(
+            &mut tx,
+            &self.config,
+            &self.metrics,
+            sid,
+            status,
+            error_code,
+            now,
+        )
+        .await?;
+        if let Some(a) = &applied {
             if tx.finish_job(job, None, now).await? {
                 tx.commit().await?;
+                if a.alerted {
+                    self.wake.notify_one();
+                }
                 log_healthy_again(applied.as_ref());
                 tracing::info!(sid, status = %status, "early delivery receipt applied");
             }
