@@ -75,9 +75,17 @@ impl Lite {
     /// as a pool would: a webhook then answers 503 and is retried, `/readyz`
     /// fails, rather than everything hanging.
     async fn lock_writer(&self) -> Result<OwnedMutexGuard<rusqlite::Connection>> {
+        self.lock_writer_within(self.acquire_timeout).await
+    }
+
+    /// Waits for the writer at most `limit` (what is left of the acquire
+    /// timeout after the gate of `line.rs`).
+    async fn lock_writer_within(
+        &self,
+        limit: Duration,
+    ) -> Result<OwnedMutexGuard<rusqlite::Connection>> {
         let start = std::time::Instant::now();
-        let got =
-            tokio::time::timeout(self.acquire_timeout, self.writer.clone().lock_owned()).await;
+        let got = tokio::time::timeout(limit, self.writer.clone().lock_owned()).await;
         self.writer_waits.fetch_add(1, Ordering::Relaxed);
         let waited = u64::try_from(start.elapsed().as_nanos()).unwrap_or(u64::MAX);
         self.writer_wait_nanos.fetch_add(waited, Ordering::Relaxed);
@@ -167,8 +175,9 @@ pub(super) struct LiteTx {
 }
 
 impl LiteTx {
-    pub(super) async fn begin(lite: &Arc<Lite>) -> Result<LiteTx> {
-        let guard = lite.lock_writer().await?;
+    /// Waits at most `limit` for the writer.
+    pub(super) async fn begin(lite: &Arc<Lite>, limit: Duration) -> Result<LiteTx> {
+        let guard = lite.lock_writer_within(limit).await?;
         if !guard.is_autocommit() {
             // A transaction a failed COMMIT left behind.
             let _ = guard.execute_batch("ROLLBACK");
@@ -235,7 +244,7 @@ mod tests {
         for v in 0..50 {
             let l = l.clone();
             tasks.push(tokio::spawn(async move {
-                let mut tx = LiteTx::begin(&l).await.unwrap();
+                let mut tx = LiteTx::begin(&l, Duration::from_secs(5)).await.unwrap();
                 tx.conn()
                     .execute("INSERT INTO t (v) VALUES (?1)", [v])
                     .unwrap();
@@ -260,12 +269,12 @@ mod tests {
         let dir = tempfile::tempdir().unwrap();
         let l = lite(&dir, false);
         {
-            let mut tx = LiteTx::begin(&l).await.unwrap();
+            let mut tx = LiteTx::begin(&l, Duration::from_secs(5)).await.unwrap();
             tx.conn()
                 .execute("INSERT INTO t (v) VALUES (1)", [])
                 .unwrap();
         }
-        let mut tx = LiteTx::begin(&l).await.unwrap();
+        let mut tx = LiteTx::begin(&l, Duration::from_secs(5)).await.unwrap();
         tx.conn()
             .execute("INSERT INTO t (v) VALUES (2)", [])
             .unwrap();
@@ -287,7 +296,7 @@ mod tests {
     async fn the_checkpointer_keeps_the_database_file_current() {
         let dir = tempfile::tempdir().unwrap();
         let l = lite(&dir, true);
-        let mut tx = LiteTx::begin(&l).await.unwrap();
+        let mut tx = LiteTx::begin(&l, Duration::from_secs(5)).await.unwrap();
         tx.conn()
             .execute("INSERT INTO t (v) VALUES (7)", [])
             .unwrap();
@@ -328,10 +337,13 @@ mod tests {
         c.execute_batch("CREATE TABLE t (v INTEGER NOT NULL)")
             .unwrap();
         let l = Arc::new(Lite::new(c, vec![], None, Duration::from_millis(100)));
-        let held = LiteTx::begin(&l).await.unwrap();
-        let err = LiteTx::begin(&l).await.err().expect("busy");
+        let held = LiteTx::begin(&l, Duration::from_secs(5)).await.unwrap();
+        let err = LiteTx::begin(&l, Duration::from_millis(100))
+            .await
+            .err()
+            .expect("busy");
         assert!(matches!(err, StoreError::WriterBusy(_)), "{err}");
         drop(held);
-        assert!(LiteTx::begin(&l).await.is_ok());
+        assert!(LiteTx::begin(&l, Duration::from_secs(5)).await.is_ok());
     }
 }

@@ -29,6 +29,7 @@ mod escalations;
 mod follow_ups;
 mod jobs;
 mod leads;
+mod line;
 mod lines;
 mod lite;
 mod messages;
@@ -40,6 +41,7 @@ mod users;
 mod webhooks;
 // Sender health (migration 0002): carrier errors per number, owner alerts.
 mod health;
+pub use line::{first_in_line, WORKER_RESERVE};
 
 pub use caps::CapCounts;
 pub use health::SenderHealthRow;
@@ -83,7 +85,8 @@ pub enum StoreError {
     Commit(String),
     #[error("corrupt row: {0}")]
     Corrupt(String),
-    /// SQLite's one writer stayed busy past the acquire timeout.
+    /// SQLite's one writer (or, for PostgreSQL, every connection an
+    /// ordinary transaction may use) stayed busy past the acquire timeout.
     #[error("the database writer stayed busy for {0:?}")]
     WriterBusy(Duration),
     /// `DATABASE_URL` names no database ringback can use.
@@ -110,6 +113,9 @@ pub struct Store {
     url: Arc<str>,
     /// PostgreSQL `statement_timeout` of pooled connections, in ms.
     statement_timeout_ms: u128,
+    /// The worker's transactions go first (`line.rs`).
+    line: line::Line,
+    acquire_timeout: Duration,
 }
 
 /// A writer for one statement outside a caller's transaction.
@@ -212,12 +218,18 @@ impl Store {
                 (pool, None)
             }
         };
+        let line = match dialect {
+            Dialect::Sqlite => line::Line::one_writer(),
+            Dialect::Postgres => line::Line::pool(opts.max_connections),
+        };
         Ok(Store {
             pool,
             lite,
             dialect,
             url: url.into(),
             statement_timeout_ms: opts.statement_timeout.as_millis(),
+            line,
+            acquire_timeout: opts.acquire_timeout,
         })
     }
 
@@ -297,15 +309,32 @@ impl Store {
     }
 
     /// Starts a transaction. On SQLite it holds the one writer until it is
-    /// committed or dropped (see `store/lite.rs`).
+    /// committed or dropped (see `store/lite.rs`). The worker's go first
+    /// (see `store/line.rs`).
     pub async fn begin(&self) -> Result<Tx> {
+        let start = tokio::time::Instant::now();
+        let turn = tokio::time::timeout(self.acquire_timeout, self.line.turn())
+            .await
+            .map_err(|_| StoreError::WriterBusy(self.acquire_timeout))?;
         let conn = match &self.lite {
-            Some(l) => TxConn::Lite(LiteTx::begin(l).await?),
+            Some(l) => {
+                let left = self.acquire_timeout.saturating_sub(start.elapsed());
+                let tx = TxConn::Lite(LiteTx::begin(l, left).await?);
+                // Past the gate and holding the writer: the next one may
+                // queue for it.
+                drop(turn);
+                return Ok(Tx {
+                    conn: tx,
+                    dialect: self.dialect,
+                    _turn: None,
+                });
+            }
             None => TxConn::Pg(self.pool.begin().await?),
         };
         Ok(Tx {
             conn,
             dialect: self.dialect,
+            _turn: turn,
         })
     }
 
@@ -432,6 +461,9 @@ fn open_sqlite(
 pub struct Tx {
     conn: TxConn,
     dialect: Dialect,
+    /// PostgreSQL: this transaction's place among those the gate lets
+    /// hold a connection (`line.rs`).
+    _turn: line::Turn,
 }
 
 enum TxConn {

@@ -76,7 +76,14 @@ impl Worker {
     /// At most `worker_concurrency` jobs are held at once, from claim until
     /// their outcome is recorded: that bounds the calls to the carrier in
     /// flight, and a graceful stop waits for them.
-    pub async fn run(self, mut shutdown: watch::Receiver<bool>) {
+    ///
+    /// Its database transactions go before webhooks' (`store/line.rs`):
+    /// under overload, work already accepted is finished first.
+    pub async fn run(self, shutdown: watch::Receiver<bool>) {
+        crate::store::first_in_line(self.run_first_in_line(shutdown)).await
+    }
+
+    async fn run_first_in_line(self, mut shutdown: watch::Receiver<bool>) {
         let limit = self.config.service.worker_concurrency;
         let permits = Arc::new(Semaphore::new(limit));
         let (record_tx, record_rx) = mpsc::unbounded_channel::<send::ToRecord>();
@@ -190,16 +197,16 @@ impl Worker {
         });
     }
 
-    /// Spawns a task of the worker's: it stops when the kill switch is
-    /// turned on, wherever it is.
+    /// Spawns a task of the worker's: first in line for the database, and
+    /// it stops when the kill switch is turned on, wherever it is.
     fn spawn(&self, work: impl std::future::Future<Output = ()> + Send + 'static) {
         let mut killed = self.kill_switch.subscribe();
-        tokio::spawn(async move {
+        tokio::spawn(crate::store::first_in_line(async move {
             tokio::select! {
                 _ = work => {}
                 _ = killed.wait_for(|k| *k) => {}
             }
-        });
+        }));
     }
 
     async fn wait_for_work(&self, shutdown: &mut watch::Receiver<bool>, listening: &AtomicBool) {
