@@ -59,6 +59,13 @@ pub struct Worker {
 const CLAIM_FLOOR: usize = 32;
 const CLAIM_FLOOR_WAIT: std::time::Duration = std::time::Duration::from_millis(5);
 
+/// At most one claim per this long. The worker goes first to the database
+/// (`store/line.rs`), so without a gap it would claim each job the moment
+/// it is queued: one claim, one begin and one record transaction per text,
+/// spent on the writer that webhooks need too. A text waits at most this
+/// much longer; under load each claim takes everything due by then.
+const CLAIM_GAP: std::time::Duration = std::time::Duration::from_millis(5);
+
 /// A claimed job and its share of the worker's capacity, released when the
 /// job's outcome is recorded.
 type Held = (Claimed, OwnedSemaphorePermit);
@@ -104,9 +111,16 @@ impl Worker {
             ))
         });
         let mut failures = 0u32;
+        let mut last_claim: Option<std::time::Instant> = None;
         loop {
             if *shutdown.borrow() {
                 break;
+            }
+            if let Some(wait) = last_claim.and_then(|t| CLAIM_GAP.checked_sub(t.elapsed())) {
+                tokio::select! {
+                    _ = tokio::time::sleep(wait) => {}
+                    _ = shutdown.changed() => continue,
+                }
             }
             let free = permits.available_permits();
             let floor = CLAIM_FLOOR.min(limit);
@@ -123,6 +137,8 @@ impl Worker {
                     continue;
                 }
             }
+            let free = permits.available_permits();
+            last_claim = Some(std::time::Instant::now());
             let now = self.clock.now();
             let lease_until = now + self.config.service.lease;
             let claimed = self
