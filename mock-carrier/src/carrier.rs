@@ -153,6 +153,7 @@ struct State {
     latency: Duration,
     send_delay: Duration,
     list_delay: Duration,
+    records_hidden: bool,
     requests: usize,
     sends_in_flight: usize,
     max_sends_in_flight: usize,
@@ -242,6 +243,16 @@ impl Carrier {
     /// Makes every message-list request take `d`.
     pub fn delay_lists(&self, d: Duration) {
         self.lock().list_delay = d;
+    }
+
+    /// While `hidden`, searches of sent messages find nothing, as when a
+    /// carrier's records lag behind its sends (Telnyx detail records).
+    pub fn hide_records(&self, hidden: bool) {
+        self.lock().records_hidden = hidden;
+    }
+
+    pub(crate) fn records_hidden(&self) -> bool {
+        self.lock().records_hidden
     }
 
     // ---- what it saw ----------------------------------------------------

@@ -357,10 +357,11 @@ async fn detail_records(
         None => None,
     };
     let cli = q.get("filter[cli]");
+    let hidden = api.carrier.records_hidden();
     let records: Vec<Value> = api
         .carrier
         .messages_newest_first(q.get("filter[cld]").map(String::as_str), |m| {
-            cli.is_none_or(|c| *c == m.from) && since.is_none_or(|t| m.date_created >= t)
+            !hidden && cli.is_none_or(|c| *c == m.from) && since.is_none_or(|t| m.date_created >= t)
         })
         .iter()
         .take(50)

@@ -126,6 +126,14 @@ pub trait Provider: Send + Sync + 'static {
         self.name()
     }
 
+    /// How long after a send its record may take to appear where
+    /// [`Provider::find_sent`] looks. An in-doubt text younger than this
+    /// that the look-up does not find is looked for again later, not sent:
+    /// a text sent twice is worse than one sent a little late.
+    fn record_lag(&self, _from: &str) -> chrono::Duration {
+        chrono::Duration::zero()
+    }
+
     /// Where the carrier that serves `from` posts call-flow callbacks
     /// (keypresses on a page call, ...): `/webhooks/twilio/voice` or
     /// `/webhooks/telnyx/texml`.

@@ -83,4 +83,8 @@ impl Provider for Router {
     fn voice_path(&self, from: &str) -> &'static str {
         self.pick(from).voice_path(from)
     }
+
+    fn record_lag(&self, from: &str) -> chrono::Duration {
+        self.pick(from).record_lag(from)
+    }
 }

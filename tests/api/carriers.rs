@@ -265,6 +265,57 @@ async fn an_in_doubt_send_is_never_repeated(b: Backend) {
     }
 }
 
+/// Telnyx's detail records may lag behind its sends (how long is not
+/// documented): an in-doubt text not found yet is looked for again once
+/// its record would be searchable, never sent a second time meanwhile;
+/// one truly lost is sent once that wait is over.
+async fn a_late_telnyx_record_is_waited_for(b: Backend) {
+    let app = spawn(b).await;
+    let via = Via::Telnyx;
+    let carrier = app.carrier(via);
+    // Taken by Telnyx, the answer lost, and its record not searchable yet.
+    let (taken, lost) = (via.caller(30), via.caller(31));
+    carrier.hide_records(true);
+    carrier.push(Script::AcceptButLoseReply);
+    app.missed_via(via, "l1", &taken).await;
+    app.settle().await;
+    app.advance(Duration::minutes(1)).await;
+    assert!(carrier.list_requests() >= 1, "looked up");
+    assert_eq!(
+        carrier.sent_to(&taken).len(),
+        1,
+        "not sent again while the record may lag"
+    );
+    carrier.hide_records(false);
+    app.advance(Duration::minutes(2)).await;
+    let sent = carrier.sent_to(&taken);
+    assert_eq!(sent.len(), 1, "found, not sent again: {sent:?}");
+    let lead = app.lead_json(&taken).await;
+    assert_eq!(lead["messages"][0]["status"], "sent", "{lead}");
+    assert_eq!(lead["messages"][0]["provider_sid"], sent[0].sid.as_str());
+    // A server error before Telnyx took it: in doubt, never found.
+    carrier.push(Script::Fail {
+        status: 500,
+        code: 10007,
+        retry_after: None,
+    });
+    app.missed_via(via, "l2", &lost).await;
+    app.settle().await;
+    app.advance(Duration::minutes(1)).await;
+    assert!(
+        carrier.sent_to(&lost).is_empty(),
+        "still waiting for a record"
+    );
+    app.advance(Duration::minutes(2)).await;
+    assert_eq!(
+        carrier.sent_to(&lost).len(),
+        1,
+        "sent once the wait is over"
+    );
+    let lead = app.lead_json(&lost).await;
+    assert_eq!(lead["messages"][0]["status"], "sent", "{lead}");
+}
+
 /// The default follow-up sequence runs on the test clock for both, and a
 /// reply stops it.
 async fn follow_ups_fire_and_stop_on_a_reply(b: Backend) {
@@ -533,6 +584,7 @@ on_both_stores!(
     carrier_refusals_mean_the_same,
     a_registration_error_texts_the_owner_once_a_day,
     an_in_doubt_send_is_never_repeated,
+    a_late_telnyx_record_is_waited_for,
     follow_ups_fire_and_stop_on_a_reply,
     forged_webhooks_are_refused,
     a_throttled_text_is_sent_once_after_the_wait,

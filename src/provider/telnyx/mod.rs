@@ -27,6 +27,10 @@ use serde::Deserialize;
 use std::collections::HashMap;
 use std::time::Duration;
 
+/// How long an in-doubt text's detail record is waited for before "not
+/// found" is believed ([`Provider::record_lag`]).
+pub const RECORD_LAG: ChronoDuration = ChronoDuration::minutes(2);
+
 pub struct Telnyx {
     http: reqwest::Client,
     api_key: SecretString,
@@ -191,6 +195,13 @@ impl Provider for Telnyx {
 
     fn voice_path(&self, _from: &str) -> &'static str {
         "/webhooks/telnyx/texml"
+    }
+
+    /// Telnyx does not say how soon a message's detail record can be
+    /// searched (docs/http.md); Twilio's message list has the text as soon
+    /// as the send is accepted.
+    fn record_lag(&self, _from: &str) -> ChronoDuration {
+        RECORD_LAG
     }
 
     async fn send_sms(&self, sms: &OutboundSms) -> Result<SendReceipt, SendError> {

@@ -378,6 +378,24 @@ impl Worker {
                     return Ok(());
                 }
                 Ok(None) => {
+                    let now = self.clock.now();
+                    let believed_at = since + self.provider.record_lag(&msg.from);
+                    if now < believed_at {
+                        // Not found may only mean "not searchable yet":
+                        // look again once it would be, rather than send a
+                        // second copy. Not an attempt at the carrier.
+                        tracing::info!(message_id = msg.id, look_again_in_s = (believed_at - now).num_seconds(), "in-doubt send not found at the carrier yet; looking again before sending");
+                        self.store
+                            .retry_job(
+                                job,
+                                believed_at,
+                                Some("in doubt: carrier's record not found yet"),
+                                false,
+                                now,
+                            )
+                            .await?;
+                        return Ok(());
+                    }
                     // The look-up took a round trip to the carrier (up to a
                     // send timeout) after the gate: a STOP committed in the
                     // meantime must still win.
