@@ -172,7 +172,7 @@ async fn render(
                 h2 id="attempt-h" { "Log a call-back" }
                 form.row method="post" action=(action("attempt")) {
                     input type="hidden" name="csrf" value=(who.csrf);
-                    label for="outcome" { "Outcome" }
+                    label for="outcome" { "Call result" }
                     select id="outcome" name="outcome" {
                         option value="no_answer" { "No answer" }
                         option value="voicemail" { "Left voicemail" }
