@@ -158,6 +158,8 @@ impl Ctx<'_> {
             resolved: all(&self.rules.resolved, &ig[0]),
             ongoing: all(&self.rules.ongoing, &ig[1]),
             hypothetical: all(&self.rules.hypothetical, &ig[2]),
+            past: all(&self.rules.past, &ig[3]),
+            present: all(&self.rules.present, &ig[4]),
         }
     }
 
@@ -208,6 +210,26 @@ impl Cues {
             None => false,
             Some(r) => !self.ongoing.iter().any(|&(os, _)| os > r),
         }
+    }
+
+    /// A hazard at word `s` is history when a `[past]` cue ends before it in
+    /// its clause ("last year a pipe burst, want the pipes insulated"),
+    /// unless a `[present]` cue follows that cue in the clause ("fixed it
+    /// last week now the pipe burst again") or an `[ongoing]` cue follows it
+    /// anywhere ("..., and it's back"). A `[past]` cue after the hazard is
+    /// the `[resolved]` cues' business ("we had a gas leak last year").
+    pub(super) fn past(&self, a: &Analyzed, s: usize) -> bool {
+        let clause = a.clause_of(s);
+        self.past
+            .iter()
+            .filter(|&&(ps, pe)| pe <= s && a.clause_of(ps) == clause)
+            .any(|&(ps, _)| {
+                !self
+                    .present
+                    .iter()
+                    .any(|&(qs, _)| qs > ps && a.clause_of(qs) == clause)
+                    && !self.ongoing.iter().any(|&(os, _)| os > ps)
+            })
     }
 
     /// A hazard is hypothetical when a `[hypothetical]` cue comes before it
