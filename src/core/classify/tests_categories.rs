@@ -168,10 +168,7 @@ fn opt_out_in_any_words() {
         ("the drain is blocked", Other),
         ("I never agreed to that price", Pricing),
         ("any updates on the part?", Other),
-        (
-            "I texted you so much yesterday sorry, is the tech coming",
-            Other,
-        ),
+        ("I texted you so much yesterday, sorry about that", Other),
         ("no more leaks since you fixed it, thanks", NotInterested),
         ("the damn furnace quit again", Booking),
     ]);
