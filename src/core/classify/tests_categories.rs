@@ -295,3 +295,46 @@ fn past_hazards_are_history_unless_back() {
         ("it never used to smell like gas but it does now", Emergency),
     ]);
 }
+
+/// Round 4, second pass: more of the same categories, in words the first
+/// pass did not cover, and their look-alikes.
+#[test]
+fn round_4_second_pass() {
+    use Intent::*;
+    expect(&[
+        // Contact refused in any words; the customer's info; the texts as junk.
+        ("please stop reaching out", OptOut),
+        ("i do not wish to be contacted", OptOut),
+        ("Take my info out of your system", OptOut),
+        ("enough of this crap", OptOut),
+        ("cut it out", OptOut),
+        ("no me interesa, bórrenme", OptOut),
+        ("我不想再收到短信", OptOut),
+        ("bỏ số tôi ra khỏi danh sách", OptOut),
+        ("i will reach out if we need anything", NotInterested),
+        ("don't bother coming, we fixed it", NotInterested),
+        ("sacame una cita para el lunes", Booking),
+        // Cold by the forecast; a pipe gushing; a whiff while lighting the stove.
+        ("heat's out, single digits outside", Emergency),
+        ("no heat, kids are shivering", Emergency),
+        ("no one answered, the pipe is still gushing", Emergency),
+        ("热水器漏水漏得很厉害", Emergency),
+        ("I was spraying the garden hose", Other),
+        ("we smelled gas for a second when lighting the stove", Other),
+        (
+            "there was a little smoke when i turned on the heat for the first time this year",
+            Other,
+        ),
+        ("the house is 55 inside, heat is fine, just set low", Other),
+        ("how much to move a thermostat 6 ft", Pricing),
+        // Help, opt-in and not interested.
+        ("did I sign up for something?", Help),
+        ("do I know you", Help),
+        ("yes I want texts", OptIn),
+        ("vuelvan a enviarme mensajes", OptIn),
+        ("maybe later", NotInterested),
+        ("I'll call if I need you", NotInterested),
+        ("I actually read the manual and it says to reset it", Other),
+        ("how do i set it up", Other),
+    ]);
+}
