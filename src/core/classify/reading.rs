@@ -20,6 +20,14 @@ impl Ctx<'_> {
             Anchor::ClauseOnly if !self.a.clauses.iter().any(|&(s, e)| short(s, e)) => return None,
             _ => {}
         }
+        // An `only:` rule's pattern is a large word list; a clause condition
+        // that occurs nowhere fails the rule, so look for that first.
+        if matches!(rule.anchor, Anchor::Only | Anchor::ClauseOnly)
+            && !rule.and_clause.is_empty()
+            && !rule.and_clause.iter().any(|&p| self.hits.any(p))
+        {
+            return None;
+        }
         if !self.hits.any(rule.pattern) {
             return None;
         }
@@ -154,12 +162,26 @@ impl Ctx<'_> {
                 .collect()
         };
         let ig = &self.rules.cue_ignore;
+        let resolved = all(&self.rules.resolved, &ig[0]);
+        let past = all(&self.rules.past, &ig[3]);
+        // `[ongoing]` only overrides a `[resolved]` or `[past]` cue, and
+        // `[present]` only a `[past]` one: without those, do not look.
+        let ongoing = if resolved.is_empty() && past.is_empty() {
+            Vec::new()
+        } else {
+            all(&self.rules.ongoing, &ig[1])
+        };
+        let present = if past.is_empty() {
+            Vec::new()
+        } else {
+            all(&self.rules.present, &ig[4])
+        };
         Cues {
-            resolved: all(&self.rules.resolved, &ig[0]),
-            ongoing: all(&self.rules.ongoing, &ig[1]),
+            resolved,
+            ongoing,
             hypothetical: all(&self.rules.hypothetical, &ig[2]),
-            past: all(&self.rules.past, &ig[3]),
-            present: all(&self.rules.present, &ig[4]),
+            past,
+            present,
         }
     }
 

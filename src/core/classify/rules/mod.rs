@@ -313,6 +313,9 @@ pub(crate) fn compile_rules(text: &str, file: &str) -> Result<Rules, RulesError>
     };
     let mut cues: [Vec<usize>; CUE_KINDS] = Default::default();
     let mut cue_ignore: [Vec<usize>; CUE_KINDS] = Default::default();
+    // The `phrase:` lines of each cue kind, matched as one pattern (one
+    // scan of the message per kind, not one per line).
+    let mut cue_phrases: [Vec<Phrase>; CUE_KINDS] = Default::default();
     let mut reaction = None;
     let mut languages: Vec<(Language, FxSet<String>)> = Vec::new();
     let mut kind: Option<Kind> = None;
@@ -413,7 +416,7 @@ pub(crate) fn compile_rules(text: &str, file: &str) -> Result<Rules, RulesError>
                 }
             },
             Kind::Cue(cue) => match directive.as_str() {
-                "phrase" => cues[cue as usize].push(c.add_phrases(value, lineno)?),
+                "phrase" => cue_phrases[cue as usize].extend(c.phrases(value, lineno)?),
                 "regex" => cues[cue as usize].push(c.add_regex(value, lineno)?),
                 "ignore" => cue_ignore[cue as usize].push(c.add_phrases(value, lineno)?),
                 other => {
@@ -541,6 +544,11 @@ pub(crate) fn compile_rules(text: &str, file: &str) -> Result<Rules, RulesError>
         }
     }
 
+    for (kind, phrases) in cue_phrases.into_iter().enumerate() {
+        if !phrases.is_empty() {
+            cues[kind].push(c.add(Pattern::Phrases(phrases)));
+        }
+    }
     let Compiler {
         mut matcher, ids, ..
     } = c;
