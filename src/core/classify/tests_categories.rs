@@ -336,5 +336,11 @@ fn round_4_second_pass() {
         ("I'll call if I need you", NotInterested),
         ("I actually read the manual and it says to reset it", Other),
         ("how do i set it up", Other),
+        // Carbon monoxide without the word.
+        (
+            "generator fumes in the garage and my head is pounding",
+            Emergency,
+        ),
+        ("exhaust fan is noisy, wife is sick of it", Booking),
     ]);
 }
