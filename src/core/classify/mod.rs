@@ -86,11 +86,14 @@ struct Ctx<'a> {
     hits: Hits<'a>,
 }
 
-/// Positions of the `[resolved]`, `[ongoing]` and `[hypothetical]` cues.
+/// Positions of the `[resolved]`, `[ongoing]`, `[hypothetical]`, `[past]`
+/// and `[present]` cues.
 struct Cues {
     resolved: Vec<(usize, usize)>,
     ongoing: Vec<(usize, usize)>,
     hypothetical: Vec<(usize, usize)>,
+    past: Vec<(usize, usize)>,
+    present: Vec<(usize, usize)>,
 }
 
 impl Classifier {
@@ -232,7 +235,7 @@ impl Classifier {
                         .any(|&p| ctx.occurs_any(section, p, &[]))
                 });
                 for &(s, e) in &occs {
-                    if cues.resolved(s, e) {
+                    if cues.resolved(s, e) || cues.past(&a, s) {
                         continue;
                     }
                     let sure = and_ok && !vetoed && !cues.hypothetical(&a, s);

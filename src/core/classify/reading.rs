@@ -20,6 +20,14 @@ impl Ctx<'_> {
             Anchor::ClauseOnly if !self.a.clauses.iter().any(|&(s, e)| short(s, e)) => return None,
             _ => {}
         }
+        // An `only:` rule's pattern is a large word list; a clause condition
+        // that occurs nowhere fails the rule, so look for that first.
+        if matches!(rule.anchor, Anchor::Only | Anchor::ClauseOnly)
+            && !rule.and_clause.is_empty()
+            && !rule.and_clause.iter().any(|&p| self.hits.any(p))
+        {
+            return None;
+        }
         if !self.hits.any(rule.pattern) {
             return None;
         }
@@ -154,10 +162,26 @@ impl Ctx<'_> {
                 .collect()
         };
         let ig = &self.rules.cue_ignore;
+        let resolved = all(&self.rules.resolved, &ig[0]);
+        let past = all(&self.rules.past, &ig[3]);
+        // `[ongoing]` only overrides a `[resolved]` or `[past]` cue, and
+        // `[present]` only a `[past]` one: without those, do not look.
+        let ongoing = if resolved.is_empty() && past.is_empty() {
+            Vec::new()
+        } else {
+            all(&self.rules.ongoing, &ig[1])
+        };
+        let present = if past.is_empty() {
+            Vec::new()
+        } else {
+            all(&self.rules.present, &ig[4])
+        };
         Cues {
-            resolved: all(&self.rules.resolved, &ig[0]),
-            ongoing: all(&self.rules.ongoing, &ig[1]),
+            resolved,
+            ongoing,
             hypothetical: all(&self.rules.hypothetical, &ig[2]),
+            past,
+            present,
         }
     }
 
@@ -208,6 +232,26 @@ impl Cues {
             None => false,
             Some(r) => !self.ongoing.iter().any(|&(os, _)| os > r),
         }
+    }
+
+    /// A hazard at word `s` is history when a `[past]` cue ends before it in
+    /// its clause ("last year a pipe burst, want the pipes insulated"),
+    /// unless a `[present]` cue follows that cue in the clause ("fixed it
+    /// last week now the pipe burst again") or an `[ongoing]` cue follows it
+    /// anywhere ("..., and it's back"). A `[past]` cue after the hazard is
+    /// the `[resolved]` cues' business ("we had a gas leak last year").
+    pub(super) fn past(&self, a: &Analyzed, s: usize) -> bool {
+        let clause = a.clause_of(s);
+        self.past
+            .iter()
+            .filter(|&&(ps, pe)| pe <= s && a.clause_of(ps) == clause)
+            .any(|&(ps, _)| {
+                !self
+                    .present
+                    .iter()
+                    .any(|&(qs, _)| qs > ps && a.clause_of(qs) == clause)
+                    && !self.ongoing.iter().any(|&(os, _)| os > ps)
+            })
     }
 
     /// A hazard is hypothetical when a `[hypothetical]` cue comes before it

@@ -86,8 +86,12 @@ pub(crate) struct Rules {
     pub ongoing: Vec<usize>,
     /// `[hypothetical]`: a hazard in this clause is not happening ("if").
     pub hypothetical: Vec<usize>,
+    /// `[past]`: a hazard after this in its clause is history ("last year").
+    pub past: Vec<usize>,
+    /// `[present]`: ... unless this follows in that clause ("now", "again").
+    pub present: Vec<usize>,
     /// Look-alikes of the cues of each kind (`ignore:` in those sections).
-    pub cue_ignore: [Vec<usize>; 3],
+    pub cue_ignore: [Vec<usize>; CUE_KINDS],
     pub reaction: Option<(Regex, String)>,
     pub languages: Vec<(Language, FxSet<String>)>,
 }
@@ -111,11 +115,16 @@ enum CueKind {
     Resolved,
     Ongoing,
     Hypothetical,
+    Past,
+    Present,
 }
+
+/// How many kinds of hazard cue there are (`CueKind`).
+const CUE_KINDS: usize = 5;
 
 const SECTION_HINT: &str = "known sections: [opt_out] [opt_in] [help] [booking] [pricing] \
      [not_interested] [emergency: HAZARD] [INTENT: fallback] [concept: NAME] [spelling] \
-     [characters] [fuzzy] [clauses] [negation] [resolved] [ongoing] [hypothetical] \
+     [characters] [fuzzy] [clauses] [negation] [resolved] [ongoing] [hypothetical] [past] [present] \
      [language: CODE] [reaction]";
 
 const DIRECTIVE_HINT: &str = "use one of phrase:, starts:, exact:, clause:, only:, regex: (each \
@@ -144,6 +153,8 @@ fn parse_kind(name: &str) -> Result<(Kind, Option<Header>), String> {
         ("resolved", None) => return plain(Kind::Cue(CueKind::Resolved)),
         ("ongoing", None) => return plain(Kind::Cue(CueKind::Ongoing)),
         ("hypothetical", None) => return plain(Kind::Cue(CueKind::Hypothetical)),
+        ("past", None) => return plain(Kind::Cue(CueKind::Past)),
+        ("present", None) => return plain(Kind::Cue(CueKind::Present)),
         ("reaction", None) => return plain(Kind::Reaction),
         ("concept", Some(n)) => {
             if n.is_empty() || !n.chars().all(|c| c.is_ascii_alphanumeric() || c == '_') {
@@ -300,8 +311,11 @@ pub(crate) fn compile_rules(text: &str, file: &str) -> Result<Rules, RulesError>
         window: 3,
         ..Default::default()
     };
-    let mut cues: [Vec<usize>; 3] = Default::default();
-    let mut cue_ignore: [Vec<usize>; 3] = Default::default();
+    let mut cues: [Vec<usize>; CUE_KINDS] = Default::default();
+    let mut cue_ignore: [Vec<usize>; CUE_KINDS] = Default::default();
+    // The `phrase:` lines of each cue kind, matched as one pattern (one
+    // scan of the message per kind, not one per line).
+    let mut cue_phrases: [Vec<Phrase>; CUE_KINDS] = Default::default();
     let mut reaction = None;
     let mut languages: Vec<(Language, FxSet<String>)> = Vec::new();
     let mut kind: Option<Kind> = None;
@@ -402,7 +416,7 @@ pub(crate) fn compile_rules(text: &str, file: &str) -> Result<Rules, RulesError>
                 }
             },
             Kind::Cue(cue) => match directive.as_str() {
-                "phrase" => cues[cue as usize].push(c.add_phrases(value, lineno)?),
+                "phrase" => cue_phrases[cue as usize].extend(c.phrases(value, lineno)?),
                 "regex" => cues[cue as usize].push(c.add_regex(value, lineno)?),
                 "ignore" => cue_ignore[cue as usize].push(c.add_phrases(value, lineno)?),
                 other => {
@@ -530,6 +544,11 @@ pub(crate) fn compile_rules(text: &str, file: &str) -> Result<Rules, RulesError>
         }
     }
 
+    for (kind, phrases) in cue_phrases.into_iter().enumerate() {
+        if !phrases.is_empty() {
+            cues[kind].push(c.add(Pattern::Phrases(phrases)));
+        }
+    }
     let Compiler {
         mut matcher, ids, ..
     } = c;
@@ -583,7 +602,7 @@ pub(crate) fn compile_rules(text: &str, file: &str) -> Result<Rules, RulesError>
     // Fixed priority; fallback sections last; file order kept within ties
     // (so the first matching emergency section names the hazard).
     sections.sort_by_key(|s| (s.fallback, s.intent.priority()));
-    let [resolved, ongoing, hypothetical] = cues;
+    let [resolved, ongoing, hypothetical, past, present] = cues;
     Ok(Rules {
         text: text_rules,
         matcher,
@@ -592,6 +611,8 @@ pub(crate) fn compile_rules(text: &str, file: &str) -> Result<Rules, RulesError>
         resolved,
         ongoing,
         hypothetical,
+        past,
+        present,
         cue_ignore,
         reaction,
         languages,
