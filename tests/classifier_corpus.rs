@@ -11,9 +11,12 @@
 //!   independent writers from the label policy, used to tune the rules
 //!   (`tune3-*` in round 3, `tune4-*` in round 4; their first readings are
 //!   in docs/classifier.md).
-//! * `heldout3-*.tsv`: round 3's held-out corpora, the reported result:
-//!   written by a helper from the label policy alone, never tuned on, read
-//!   once before and once after round 3.
+//! * `heldout4-*.tsv`: round 4's held-out corpora, the reported result:
+//!   written by helpers from the label policy alone, kept outside the
+//!   repository while the rules were tuned, read once before and once after
+//!   round 4.
+//! * `heldout3-*.tsv`: round 3's held-out corpora: never tuned on, read
+//!   before and after rounds 3 and 4.
 //! * `heldout2-*.tsv`: round 2's held-out corpora: never tuned on, read
 //!   before and after rounds 2 and 3.
 //! * `heldout1-*.tsv`: round 1's held-out corpora, measured once before any
@@ -71,7 +74,10 @@ fn check(name: &str, e: &Evaluation, floor: &Floor) {
     // Tuning data must reach the targets. The round-2 held-out corpora are
     // the honest result and may not be tuned up to them; their floors are
     // what the rules reach, so a regression still fails.
-    if !name.starts_with("heldout2-") && !name.starts_with("heldout3-") {
+    if !["heldout2-", "heldout3-", "heldout4-"]
+        .iter()
+        .any(|p| name.starts_with(p))
+    {
         assert!(floor.accuracy >= TARGET.accuracy);
         assert!(floor.opt_out_recall >= TARGET.opt_out_recall);
         assert!(floor.emergency_recall >= TARGET.emergency_recall);
@@ -245,18 +251,35 @@ corpus!(
 corpus!(
     heldout3_texts_j,
     "heldout3-texts-j.tsv",
-    93.3,
-    93.0,
+    95.2,
+    97.2,
     96.2,
-    98.7
+    100.0
 );
 corpus!(
     heldout3_voicemail_g,
     "heldout3-voicemail-g.tsv",
+    89.5,
     86.9,
-    86.9,
-    88.2,
-    93.8
+    92.1,
+    95.9
+);
+// Round 4's held-out corpora: the reported result, never tuned on.
+corpus!(
+    heldout4_texts_l,
+    "heldout4-texts-l.tsv",
+    94.4,
+    95.3,
+    98.5,
+    98.5
+);
+corpus!(
+    heldout4_voicemail_i,
+    "heldout4-voicemail-i.tsv",
+    90.8,
+    100.0,
+    93.5,
+    93.5
 );
 fn corpus_path() -> Option<PathBuf> {
     let mut candidates = Vec::new();
