@@ -27,6 +27,9 @@ pub struct Message {
     pub created_at: DateTime<Utc>,
     pub send_started_at: Option<DateTime<Utc>>,
     pub sent_at: Option<DateTime<Utc>>,
+    /// Its last change: for a text in doubt, when its last attempt's
+    /// outcome was recorded as unknown.
+    pub updated_at: DateTime<Utc>,
 }
 
 /// Who a text is for. Customer-facing texts never reach a staff, blocked or

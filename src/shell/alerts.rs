@@ -67,11 +67,13 @@ pub(crate) async fn sender_at_risk(
         "ringback_sender_at_risk_total",
         &[("sender", &m.from), ("code", code)],
     );
-    // The alert itself may draw the same error; the once-a-day claim ends
-    // that loop, and an alert never alerts about itself.
-    let outcome = if m.kind == MessageKind::OwnerAlert {
-        AlertOutcome::AlreadyAlerted
-    } else {
+    // The alert itself may draw the same error (a shop with one number
+    // alerts from the number at risk): an alert never alerts about itself.
+    if m.kind == MessageKind::OwnerAlert {
+        tracing::error!(business = %m.business_id, sender = %m.from, code, meaning = why, "the owner alert itself was refused by the carrier: the owner has not been told; check the number's registration");
+        return Ok(false);
+    }
+    let outcome = {
         let body = |name: &str| {
             format!(
                 "ringback alert for {name}: carriers refused a text from {} (error {code}: {why}). Check its A2P 10DLC / toll-free registration; callers to it may get no text until it is fixed.",

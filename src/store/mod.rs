@@ -329,7 +329,14 @@ impl Store {
                     _turn: None,
                 });
             }
-            None => TxConn::Pg(self.pool.begin().await?),
+            None => {
+                // The gate's wait counts toward the acquire timeout too.
+                let left = self.acquire_timeout.saturating_sub(start.elapsed());
+                let tx = tokio::time::timeout(left, self.pool.begin())
+                    .await
+                    .map_err(|_| StoreError::WriterBusy(self.acquire_timeout))??;
+                TxConn::Pg(tx)
+            }
         };
         Ok(Tx {
             conn,

@@ -109,6 +109,7 @@ impl FromDbRow for Message {
             created_at: time(r, "created_at")?,
             send_started_at: opt_time(r, "send_started_at")?,
             sent_at: opt_time(r, "sent_at")?,
+            updated_at: time(r, "updated_at")?,
         })
     }
 }

@@ -314,6 +314,42 @@ async fn a_late_telnyx_record_is_waited_for(b: Backend) {
     );
     let lead = app.lead_json(&lost).await;
     assert_eq!(lead["messages"][0]["status"], "sent", "{lead}");
+    // Lost once, then taken with its answer lost too: the wait starts
+    // again from the second attempt, and looking is not trying.
+    let twice = via.caller(32);
+    carrier.hide_records(true);
+    carrier.push(Script::Fail {
+        status: 500,
+        code: 10007,
+        retry_after: None,
+    });
+    carrier.push(Script::AcceptButLoseReply);
+    app.missed_via(via, "l3", &twice).await;
+    app.settle().await;
+    app.advance(Duration::minutes(1)).await;
+    app.advance(Duration::minutes(2)).await;
+    assert_eq!(
+        carrier.sent_to(&twice).len(),
+        1,
+        "the second attempt reached Telnyx"
+    );
+    app.advance(Duration::seconds(30)).await;
+    app.advance(Duration::seconds(30)).await;
+    assert_eq!(
+        carrier.sent_to(&twice).len(),
+        1,
+        "its record may still lag: not sent again"
+    );
+    carrier.hide_records(false);
+    app.advance(Duration::minutes(2)).await;
+    let sent = carrier.sent_to(&twice);
+    assert_eq!(sent.len(), 1, "{sent:?}");
+    let lead = app.lead_json(&twice).await;
+    assert_eq!(lead["messages"][0]["status"], "sent", "{lead}");
+    assert_eq!(lead["messages"][0]["provider_sid"], sent[0].sid.as_str());
+    // Two tries at the carrier and the look-up that found the second;
+    // the look-ups that found nothing yet are not counted.
+    assert_eq!(lead["messages"][0]["attempts"], 3, "{lead}");
 }
 
 /// The default follow-up sequence runs on the test clock for both, and a

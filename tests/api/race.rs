@@ -82,9 +82,6 @@ hours = { mon = "07:00-18:00", tue = "07:00-18:00", wed = "07:00-18:00", thu = "
 senders = { "+15125550100" = { registration = "10dlc", campaign_id = "CSPARTAN1", status = "registered", mps = 100000 } }
 "#;
 
-/// A random pause of up to `max_ms` milliseconds (a timer for the
-/// coarse part, a spin for sub-millisecond variety, a few yields): random
-/// timing, not a wait for anything.
 /// The person texts STOP; returns the outcome and when it was committed.
 async fn text_stop(
     core: ringback::shell::Shell,
@@ -109,6 +106,9 @@ async fn text_stop(
     (out, core.clock.now())
 }
 
+/// A random pause of up to `max_ms` milliseconds (a timer for the
+/// coarse part, a spin for sub-millisecond variety, a few yields): random
+/// timing, not a wait for anything.
 async fn jitter(max_ms: f64) {
     let (us, yields) = {
         let mut r = rand::rng();

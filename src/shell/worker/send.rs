@@ -378,21 +378,17 @@ impl Worker {
                     return Ok(());
                 }
                 Ok(None) => {
+                    // Not found may only mean "not searchable yet": the
+                    // record of the latest attempt (whose unknown outcome
+                    // was recorded at `updated_at`, as loaded before this
+                    // attempt began) must have had time to appear.
                     let now = self.clock.now();
-                    let believed_at = since + self.provider.record_lag(&msg.from);
+                    let last_attempt = since.max(msg.updated_at);
+                    let believed_at = last_attempt + self.provider.record_lag(&msg.from);
                     if now < believed_at {
-                        // Not found may only mean "not searchable yet":
-                        // look again once it would be, rather than send a
-                        // second copy. Not an attempt at the carrier.
                         tracing::info!(message_id = msg.id, look_again_in_s = (believed_at - now).num_seconds(), "in-doubt send not found at the carrier yet; looking again before sending");
                         self.store
-                            .retry_job(
-                                job,
-                                believed_at,
-                                Some("in doubt: carrier's record not found yet"),
-                                false,
-                                now,
-                            )
+                            .look_again_later(job, msg.id, believed_at, now)
                             .await?;
                         return Ok(());
                     }

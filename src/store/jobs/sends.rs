@@ -450,6 +450,40 @@ impl Store {
         Ok(tries)
     }
 
+    /// An in-doubt text not found at the carrier yet: its job goes back to
+    /// run at `at` to look again, and the try `begin_send` counted is given
+    /// back, since the carrier was not asked to send. `false` if the lease
+    /// was lost (the job's new owner decides).
+    pub async fn look_again_later(
+        &self,
+        job: &Claimed,
+        message_id: i64,
+        at: DateTime<Utc>,
+        now: DateTime<Utc>,
+    ) -> Result<bool> {
+        let mut tx = self.begin().await?;
+        let held = query(
+            "UPDATE jobs SET status = 'pending', run_at = $3, updated_at = $4, attempts = attempts - 1,
+                 last_error = 'in doubt: the carrier has no record of it yet'
+             WHERE id = $1 AND lease_token = $2 AND status = 'running'",
+        )
+        .bind(job.id)
+        .bind(job.lease_token)
+        .bind(to_ms(at))
+        .bind(to_ms(now))
+        .execute(tx.conn())
+        .await?;
+        if held != 1 {
+            return Ok(false);
+        }
+        query("UPDATE messages SET attempts = attempts - 1 WHERE id = $1 AND attempts > 0")
+            .bind(message_id)
+            .execute(tx.conn())
+            .await?;
+        tx.commit().await?;
+        Ok(true)
+    }
+
     /// A permanent failure: the message failed, the job failed (kept).
     pub async fn record_send_failed(
         &self,
