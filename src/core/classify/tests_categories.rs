@@ -416,3 +416,24 @@ fn round_5_heat_not_kicking_on() {
         ("the heat is kicking on fine now, thanks", NotInterested),
     ]);
 }
+
+/// Hazards said in Tagalog and Spanish word forms the vocabularies lacked:
+/// Tagalog smell verbs ("umaamoy ng gas"), a ceiling that gave way
+/// ("bumigay", "bumagsak", "gumuho"), Spanish "agua negra" out of a shower
+/// ("regadera"); and "sower" for sewer in transcripts.
+#[test]
+fn round_5_hazard_word_forms() {
+    use Intent::*;
+    expect(&[
+        ("umaamoy ng gas dito sa bahay, pakipunta agad", Emergency),
+        ("nakakaamoy kami ng gas sa kusina", Emergency),
+        ("bumigay na yung kisame sa sala, baha na", Emergency),
+        ("gumuho yung kisame dahil sa tulo", Emergency),
+        ("sale agua negra por la regadera y el inodoro", Emergency),
+        ("está saliendo agua negra del drenaje en el baño", Emergency),
+        ("the sower backed up into the basement floor", Emergency),
+        // Look-alikes: resolved.
+        ("hindi na umaamoy ng gas, naayos na, salamat", NotInterested),
+        ("ya no sale agua negra, ya quedó, gracias", NotInterested),
+    ]);
+}
