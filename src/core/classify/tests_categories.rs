@@ -437,3 +437,39 @@ fn round_5_hazard_word_forms() {
         ("ya no sale agua negra, ya quedó, gracias", NotInterested),
     ]);
 }
+
+/// A hazard supposed, not happening: "if i had a gas leak", "let's say",
+/// "suppose", Spanish "si tuviera"; a hazard that did happen ("we had a gas
+/// leak and it's still leaking") stays an emergency.
+#[test]
+fn round_5_supposed_hazard() {
+    use Intent::*;
+    expect(&[
+        (
+            "how much would it cost if we had a burst pipe on a sunday",
+            Pricing,
+        ),
+        (
+            "let's say my basement flooded at 2am, what's the after hours rate",
+            Pricing,
+        ),
+        (
+            "suppose the furnace died on christmas, do you charge more",
+            Pricing,
+        ),
+        (
+            "si tuviera una fuga de gas en la noche cuanto me cobran",
+            Pricing,
+        ),
+        // Look-alikes: happening.
+        (
+            "we had a gas leak earlier and it's still leaking now",
+            Emergency,
+        ),
+        ("gas smell in the kitchen right now, please come", Emergency),
+        (
+            "if i had to guess the pipe burst an hour ago, water everywhere",
+            Emergency,
+        ),
+    ]);
+}
