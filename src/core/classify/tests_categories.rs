@@ -473,3 +473,33 @@ fn round_5_supposed_hazard() {
         ),
     ]);
 }
+
+/// "You keep texting / sending" describes the unwanted texts; it is not a
+/// wish for more of them, and with a stop or remove in the same clause it
+/// is an opt-out. (A stop in a later clause is not yet read: see the doc.)
+#[test]
+fn round_5_you_keep_texting_is_a_complaint() {
+    use Intent::*;
+    expect(&[
+        (
+            "the messages you keep sending go to my personal phone, please stop",
+            OptOut,
+        ),
+        (
+            "these texts come to my work cell and i can't have that, stop please",
+            OptOut,
+        ),
+        (
+            "u keep sending reminders to my moms phone please stop",
+            OptOut,
+        ),
+        ("y'all keep texting my number please remove it", OptOut),
+        // Look-alikes.
+        (
+            "text me when you're on the way and please stop by after 3",
+            Booking,
+        ),
+        ("please keep texting me the reminders", OptIn),
+        ("keep sending the reminders, they help", OptIn),
+    ]);
+}
