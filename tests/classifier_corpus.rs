@@ -11,7 +11,11 @@
 //!   independent writers from the label policy, used to tune the rules
 //!   (`tune3-*` in round 3, `tune4-*` in round 4; their first readings are
 //!   in docs/classifier.md).
-//! * `heldout4-*.tsv`: round 4's held-out corpora, the reported result:
+//! * `heldout5-*.tsv`: round 5's held-out corpora, the reported result:
+//!   written by helpers from the label policy alone, kept outside the
+//!   repository while the rules were tuned, read once with round 4's rules
+//!   and once with round 5's.
+//! * `heldout4-*.tsv`: round 4's held-out corpora (tuning data in round 5):
 //!   written by helpers from the label policy alone, kept outside the
 //!   repository while the rules were tuned, read once before and once after
 //!   round 4.
@@ -74,7 +78,7 @@ fn check(name: &str, e: &Evaluation, floor: &Floor) {
     // Tuning data must reach the targets. The round-2 held-out corpora are
     // the honest result and may not be tuned up to them; their floors are
     // what the rules reach, so a regression still fails.
-    if !["heldout2-", "heldout3-", "heldout4-"]
+    if !["heldout2-", "heldout3-", "heldout4-", "heldout5-"]
         .iter()
         .any(|p| name.starts_with(p))
     {
@@ -280,6 +284,15 @@ corpus!(
     100.0,
     98.3,
     95.2
+);
+// Round 5's held-out corpora: the reported result, never tuned on.
+corpus!(
+    heldout5_voicemail_j,
+    "heldout5-voicemail-j.tsv",
+    89.1,
+    94.4,
+    91.9,
+    100.0
 );
 fn corpus_path() -> Option<PathBuf> {
     let mut candidates = Vec::new();
