@@ -6,8 +6,9 @@ fn shared() -> &'static Classifier {
     CLASSIFIER.get_or_init(Classifier::default)
 }
 
-/// Checks `(message, primary intent)` pairs; reports every failure.
-fn expect(cases: &[(&str, Intent)]) {
+/// Checks `(message, primary intent)` pairs; reports every failure
+/// (also used by `tests_categories.rs`).
+pub(super) fn expect(cases: &[(&str, Intent)]) {
     let c = shared();
     let failures: Vec<String> = cases
         .iter()

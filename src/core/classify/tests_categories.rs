@@ -2,25 +2,8 @@
 //! corpora, each checked with messages written for the category (not
 //! copied from a corpus), and the look-alikes each fix must leave alone.
 
+use super::tests::expect;
 use super::*;
-
-fn shared() -> &'static Classifier {
-    static CLASSIFIER: std::sync::OnceLock<Classifier> = std::sync::OnceLock::new();
-    CLASSIFIER.get_or_init(Classifier::default)
-}
-
-fn expect(cases: &[(&str, Intent)]) {
-    let c = shared();
-    let failures: Vec<String> = cases
-        .iter()
-        .filter(|&&(m, want)| c.classify(m).intent != want)
-        .map(|&(m, want)| {
-            let got = c.classify(m);
-            format!("{m:?}: want {want}, got {} via {:?}", got.intent, got.rule)
-        })
-        .collect();
-    assert!(failures.is_empty(), "\n{}", failures.join("\n"));
-}
 
 /// "By mistake" cancels an opt-out only when the stop was the mistake, not
 /// when something else was ("my son gave you this number by mistake").
