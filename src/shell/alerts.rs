@@ -73,15 +73,13 @@ pub(crate) async fn sender_at_risk(
         tracing::error!(business = %m.business_id, sender = %m.from, code, meaning = why, "the owner alert itself was refused by the carrier: the owner has not been told; check the number's registration");
         return Ok(false);
     }
-    let outcome = {
-        let body = |name: &str| {
-            format!(
-                "ringback alert for {name}: carriers refused a text from {} (error {code}: {why}). Check its A2P 10DLC / toll-free registration; callers to it may get no text until it is fixed.",
-                m.from
-            )
-        };
-        queue_alert(tx, config, m, Via::AnyThatMaySend, body, now).await?
+    let body = |name: &str| {
+        format!(
+            "ringback alert for {name}: carriers refused a text from {} (error {code}: {why}). Check its A2P 10DLC / toll-free registration; callers to it may get no text until it is fixed.",
+            m.from
+        )
     };
+    let outcome = queue_alert(tx, config, m, Via::AnyThatMaySend, body, now).await?;
     metrics.inc(
         "ringback_owner_alerts_total",
         &[("reason", "carrier_error"), ("outcome", outcome.as_str())],

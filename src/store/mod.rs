@@ -316,26 +316,17 @@ impl Store {
         let turn = tokio::time::timeout(self.acquire_timeout, self.line.turn())
             .await
             .map_err(|_| StoreError::WriterBusy(self.acquire_timeout))?;
-        let conn = match &self.lite {
-            Some(l) => {
-                let left = self.acquire_timeout.saturating_sub(start.elapsed());
-                let tx = TxConn::Lite(LiteTx::begin(l, left).await?);
-                // Past the gate and holding the writer: the next one may
-                // queue for it.
-                drop(turn);
-                return Ok(Tx {
-                    conn: tx,
-                    dialect: self.dialect,
-                    _turn: None,
-                });
-            }
+        // The gate's wait counts toward the acquire timeout too.
+        let left = self.acquire_timeout.saturating_sub(start.elapsed());
+        let (conn, turn) = match &self.lite {
+            // Past the gate and holding the writer: the next one may queue
+            // for it, so the place is given up at once.
+            Some(l) => (TxConn::Lite(LiteTx::begin(l, left).await?), None),
             None => {
-                // The gate's wait counts toward the acquire timeout too.
-                let left = self.acquire_timeout.saturating_sub(start.elapsed());
                 let tx = tokio::time::timeout(left, self.pool.begin())
                     .await
                     .map_err(|_| StoreError::WriterBusy(self.acquire_timeout))??;
-                TxConn::Pg(tx)
+                (TxConn::Pg(tx), turn)
             }
         };
         Ok(Tx {
