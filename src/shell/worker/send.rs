@@ -557,35 +557,33 @@ impl Worker {
             }
             SendError::Permanent { code, message } => {
                 tracing::error!(message_id = message_id, code = %code, error = %mask_numbers(&message), "carrier refused a text for good; not retrying");
-                self.store
+                // The failure and what it teaches about the number or the
+                // sender commit together (see `Tx::record_send_failed`).
+                let mut tx = self.store.begin().await?;
+                let failed = tx
                     .record_send_failed(job, message_id, &code, &message, now)
                     .await?;
+                let alerted = match failed {
+                    Some(msg) => {
+                        crate::shell::carrier::learn_from_carrier_error(
+                            &mut tx,
+                            &self.config,
+                            &self.metrics,
+                            &msg,
+                            &code,
+                            now,
+                        )
+                        .await?
+                    }
+                    None => false,
+                };
+                tx.commit().await?;
+                if alerted {
+                    self.wake.notify_one();
+                }
                 self.metrics
                     .inc("ringback_texts_total", &[("outcome", "failed")]);
-                self.on_permanent_error(message_id, &code).await?;
             }
-        }
-        Ok(())
-    }
-
-    /// What a permanent carrier error teaches us about the number or sender.
-    async fn on_permanent_error(&self, message_id: i64, code: &str) -> crate::store::Result<()> {
-        let Some(msg) = self.store.message(message_id).await? else {
-            return Ok(());
-        };
-        let mut tx = self.store.begin().await?;
-        let alerted = crate::shell::carrier::learn_from_carrier_error(
-            &mut tx,
-            &self.config,
-            &self.metrics,
-            &msg,
-            code,
-            self.clock.now(),
-        )
-        .await?;
-        tx.commit().await?;
-        if alerted {
-            self.wake.notify_one();
         }
         Ok(())
     }

@@ -15,6 +15,7 @@ use crate::core::compliance::{
     at_send::{AtSend, Start},
 };
 use crate::domain::{LeadStatus, MessageKind, MessageStatus};
+use crate::store::rows::FromDbRow;
 use chrono::{DateTime, Utc};
 use std::str::FromStr;
 
@@ -494,6 +495,27 @@ impl Store {
         now: DateTime<Utc>,
     ) -> Result<()> {
         let mut tx = self.begin().await?;
+        tx.record_send_failed(job, message_id, code, error, now)
+            .await?;
+        tx.commit().await?;
+        Ok(())
+    }
+}
+
+impl Tx {
+    /// [`Store::record_send_failed`] inside a transaction the caller
+    /// commits, so what the refusal teaches (opted out, cannot take texts)
+    /// is written with it or not at all: a crash between the two would
+    /// leave a failed text whose lesson nobody learns, and the next call
+    /// from that number texted again. Returns the failed message.
+    pub async fn record_send_failed(
+        &mut self,
+        job: &Claimed,
+        message_id: i64,
+        code: &str,
+        error: &str,
+        now: DateTime<Utc>,
+    ) -> Result<Option<crate::domain::Message>> {
         query(
             "UPDATE messages SET status = 'failed', error_code = $2, error_message = $3, updated_at = $4
              WHERE id = $1 AND status IN ('queued', 'sending')",
@@ -502,17 +524,23 @@ impl Store {
         .bind(code)
         .bind(error)
         .bind(to_ms(now))
-        .execute(tx.conn())
+        .execute(self.conn())
         .await?;
         query("UPDATE jobs SET status = 'failed', last_error = $3, updated_at = $4 WHERE id = $1 AND lease_token = $2")
             .bind(job.id)
             .bind(job.lease_token)
             .bind(format!("{code}: {error}"))
             .bind(to_ms(now))
-            .execute(tx.conn())
+            .execute(self.conn())
             .await?;
-        tx.commit().await?;
-        Ok(())
+        // Read back whatever its status: the refusal's lesson holds even
+        // if a late receipt already moved the message on.
+        let row = query("SELECT * FROM messages WHERE id = $1")
+            .bind(message_id)
+            .fetch_optional(self.conn())
+            .await?;
+        row.map(|r| crate::domain::Message::from_row(&r))
+            .transpose()
     }
 }
 
