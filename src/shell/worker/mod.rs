@@ -113,7 +113,10 @@ impl Worker {
         let mut failures = 0u32;
         let mut last_claim: Option<std::time::Instant> = None;
         loop {
-            if *shutdown.borrow() {
+            // A dropped sender (the `Running` handle gone without a
+            // shutdown) is a shutdown too: every `changed()` below would
+            // return at once and the loop would spin on the database.
+            if *shutdown.borrow() || shutdown.has_changed().is_err() {
                 break;
             }
             if let Some(wait) = last_claim.and_then(|t| CLAIM_GAP.checked_sub(t.elapsed())) {
