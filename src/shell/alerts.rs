@@ -15,9 +15,8 @@ use crate::domain::Message;
 use crate::domain::{mask, MessageKind};
 use crate::metrics::Metrics;
 use crate::shell::outbox::{self, Outbound};
-use crate::store::{Store, StoreError, Tx};
+use crate::store::{StoreError, Tx};
 use chrono::{DateTime, Utc};
-use tokio::sync::Notify;
 
 /// At most one owner alert per sender per this long.
 pub const ALERT_EVERY: chrono::Duration = chrono::Duration::hours(24);
@@ -96,61 +95,17 @@ pub(crate) async fn sender_at_risk(
 }
 
 /// The gate refused `msg` because its sender is not registered/verified:
-/// log it, count it, and alert the owner (at most once a day per sender).
-pub async fn sender_refused(
-    store: &Store,
+/// log it, count it, and queue the owner's alert in `tx` (at most once a
+/// day per sender), the transaction that records the refusal, so a crash
+/// between the two cannot leave texts dropped with nobody told. Returns
+/// whether an alert was queued (wake the worker after the commit).
+pub(crate) async fn sender_refused(
+    tx: &mut Tx,
     config: &Config,
     metrics: &Metrics,
-    wake: &Notify,
     msg: &Message,
     now: DateTime<Utc>,
-) -> Result<AlertOutcome, StoreError> {
-    let outcome = alert_owner(store, config, msg, now).await?;
-    metrics.inc(
-        "ringback_owner_alerts_total",
-        &[
-            ("reason", "sender_not_registered"),
-            ("outcome", outcome.as_str()),
-        ],
-    );
-    let status = config
-        .business(&msg.business_id)
-        .and_then(|b| b.sender(&msg.from))
-        .map(|s| s.status.as_str())
-        .unwrap_or("undeclared");
-    match outcome {
-        AlertOutcome::Queued => {
-            wake.notify_one();
-            tracing::error!(business = %msg.business_id, sender = %msg.from, status, "texts from this number are refused: it is not registered for A2P 10DLC / not toll-free verified; the owner has been alerted by text");
-        }
-        AlertOutcome::AlreadyAlerted => {
-            tracing::error!(business = %msg.business_id, sender = %msg.from, status, "texts from this number are refused: it is not registered for A2P 10DLC / not toll-free verified (owner already alerted today)");
-        }
-        AlertOutcome::NoOwnerPhone | AlertOutcome::NoRegisteredSender => {
-            tracing::error!(business = %msg.business_id, sender = %msg.from, status, why = outcome.as_str(), "texts from this number are refused: it is not registered for A2P 10DLC / not toll-free verified; the owner alert could NOT be sent (set owner_phone and register at least one other number)");
-        }
-        AlertOutcome::UnknownBusiness => {}
-    }
-    Ok(outcome)
-}
-
-/// Which of the business's numbers may carry an owner alert.
-#[derive(Clone, Copy, PartialEq, Eq)]
-enum Via {
-    /// Another number that may send; never the one the gate refused.
-    AnotherNumber,
-    /// Another number if there is one, else the one at risk itself: a
-    /// carrier error may be about one text (30007 filtered), and a shop
-    /// with one number must still hear of it.
-    AnyThatMaySend,
-}
-
-async fn alert_owner(
-    store: &Store,
-    config: &Config,
-    msg: &Message,
-    now: DateTime<Utc>,
-) -> Result<AlertOutcome, StoreError> {
+) -> Result<bool, StoreError> {
     let status = config
         .business(&msg.business_id)
         .and_then(|b| b.sender(&msg.from))
@@ -162,12 +117,38 @@ async fn alert_owner(
             msg.from
         )
     };
-    let mut tx = store.begin().await?;
-    let outcome = queue_alert(&mut tx, config, msg, Via::AnotherNumber, body, now).await?;
-    if outcome == AlertOutcome::Queued {
-        tx.commit().await?;
+    let outcome = queue_alert(tx, config, msg, Via::AnotherNumber, body, now).await?;
+    metrics.inc(
+        "ringback_owner_alerts_total",
+        &[
+            ("reason", "sender_not_registered"),
+            ("outcome", outcome.as_str()),
+        ],
+    );
+    match outcome {
+        AlertOutcome::Queued => {
+            tracing::error!(business = %msg.business_id, sender = %msg.from, status, "texts from this number are refused: it is not registered for A2P 10DLC / not toll-free verified; the owner has been alerted by text");
+        }
+        AlertOutcome::AlreadyAlerted => {
+            tracing::error!(business = %msg.business_id, sender = %msg.from, status, "texts from this number are refused: it is not registered for A2P 10DLC / not toll-free verified (owner already alerted today)");
+        }
+        AlertOutcome::NoOwnerPhone | AlertOutcome::NoRegisteredSender => {
+            tracing::error!(business = %msg.business_id, sender = %msg.from, status, why = outcome.as_str(), "texts from this number are refused: it is not registered for A2P 10DLC / not toll-free verified; the owner alert could NOT be sent (set owner_phone and register at least one other number)");
+        }
+        AlertOutcome::UnknownBusiness => {}
     }
-    Ok(outcome)
+    Ok(outcome == AlertOutcome::Queued)
+}
+
+/// Which of the business's numbers may carry an owner alert.
+#[derive(Clone, Copy, PartialEq, Eq)]
+enum Via {
+    /// Another number that may send; never the one the gate refused.
+    AnotherNumber,
+    /// Another number if there is one, else the one at risk itself: a
+    /// carrier error may be about one text (30007 filtered), and a shop
+    /// with one number must still hear of it.
+    AnyThatMaySend,
 }
 
 /// Queues the owner's alert about `msg.from` in `tx`, once per sender per

@@ -113,16 +113,20 @@ impl Tx {
 }
 
 impl Tx {
-    /// The escalation of a lead that is still open (paging or exhausted),
-    /// locked for this transaction.
-    /// The lead's newest escalation, whatever its state, in this
-    /// transaction.
+    /// The lead's newest escalation, whatever its state, locked for this
+    /// transaction: a later report merged into it writes the whole state
+    /// back, and without the lock an ACK or an ack timeout committed in
+    /// between would be undone (the chain stalled, or a taken emergency
+    /// paged again).
     pub async fn latest_escalation(&mut self, lead_id: i64) -> Result<Option<(i64, Escalation)>> {
-        let row =
-            query("SELECT id, state FROM escalations WHERE lead_id = $1 ORDER BY id DESC LIMIT 1")
-                .bind(lead_id)
-                .fetch_optional(self.conn())
-                .await?;
+        let sql = format!(
+            "SELECT id, state FROM escalations WHERE lead_id = $1 ORDER BY id DESC LIMIT 1{}",
+            self.for_update()
+        );
+        let row = query(&sql)
+            .bind(lead_id)
+            .fetch_optional(self.conn())
+            .await?;
         row.map(|r| Ok((get(&r, "id")?, decode(&get::<String>(&r, "state")?)?)))
             .transpose()
     }

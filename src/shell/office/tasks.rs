@@ -122,8 +122,16 @@ impl Shell {
                 task.status
             )));
         }
-        tx.set_task_status(task_id, "done", Some(&format!("closed by {by}")), None, now)
-            .await?;
+        if !tx
+            .set_task_status(task_id, "done", Some(&format!("closed by {by}")), None, now)
+            .await?
+        {
+            // It fell due and was sent (or dropped) a moment ago: say so
+            // rather than report a close that did not happen.
+            return Err(OfficeError::Invalid(
+                "this item was just handled by the timer; reload to see what happened".into(),
+            ));
+        }
         tx.lead_event(
             task.lead_id,
             "task:closed",

@@ -261,10 +261,29 @@ impl Worker {
             }
             Verdict::Refuse(reason) => {
                 tracing::warn!(message_id = msg.id, kind = %msg.kind, to = %mask(&msg.to), reason, "text refused by the compliance gate");
-                self.suppress(job, msg.id, reason).await?;
-                if reason == "sender_not_registered" {
-                    let (s, c, m, w) = (&self.store, &self.config, &self.metrics, &self.wake);
-                    crate::shell::alerts::sender_refused(s, c, m, w, &msg, now).await?;
+                if reason != "sender_not_registered" {
+                    self.suppress(job, msg.id, reason).await?;
+                    return Ok(());
+                }
+                // The refusal and the owner's alert commit together: the
+                // job is done once the refusal is recorded, so an alert
+                // left for a second transaction could be lost to a crash.
+                let mut tx = self.store.begin().await?;
+                let first = tx.suppress_message(job, msg.id, reason, now).await?;
+                let alerted = crate::shell::alerts::sender_refused(
+                    &mut tx,
+                    &self.config,
+                    &self.metrics,
+                    &msg,
+                    now,
+                )
+                .await?;
+                tx.commit().await?;
+                if first {
+                    self.count_suppressed(reason);
+                }
+                if alerted {
+                    self.wake.notify_one();
                 }
                 return Ok(());
             }
@@ -441,12 +460,16 @@ impl Worker {
             .suppress_message(job, message_id, reason, self.clock.now())
             .await?
         {
-            self.metrics
-                .inc("ringback_texts_total", &[("outcome", "suppressed")]);
-            self.metrics
-                .inc("ringback_suppressed_total", &[("reason", reason)]);
+            self.count_suppressed(reason);
         }
         Ok(())
+    }
+
+    fn count_suppressed(&self, reason: &str) {
+        self.metrics
+            .inc("ringback_texts_total", &[("outcome", "suppressed")]);
+        self.metrics
+            .inc("ringback_suppressed_total", &[("reason", reason)]);
     }
 
     /// The compliance gate for `msg` at `now`, with the facts it needs.

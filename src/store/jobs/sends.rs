@@ -382,23 +382,9 @@ impl Store {
         now: DateTime<Utc>,
     ) -> Result<bool> {
         let mut tx = self.begin().await?;
-        let changed = query(
-            "UPDATE messages SET status = 'suppressed', suppress_reason = $2, updated_at = $3
-             WHERE id = $1 AND status IN ('queued', 'sending')",
-        )
-        .bind(message_id)
-        .bind(reason)
-        .bind(to_ms(now))
-        .execute(tx.conn())
-        .await?;
-        query("UPDATE jobs SET status = 'done', updated_at = $3 WHERE id = $1 AND lease_token = $2 AND status = 'running'")
-            .bind(job.id)
-            .bind(job.lease_token)
-            .bind(to_ms(now))
-            .execute(tx.conn())
-            .await?;
+        let changed = tx.suppress_message(job, message_id, reason, now).await?;
         tx.commit().await?;
-        Ok(changed == 1)
+        Ok(changed)
     }
 
     /// Records a send that did not happen this time. `definitely_not_sent`
@@ -503,6 +489,33 @@ impl Store {
 }
 
 impl Tx {
+    /// [`Store::suppress_message`] inside a transaction the caller commits
+    /// (with the owner's alert, when the refusal is the sender's).
+    pub async fn suppress_message(
+        &mut self,
+        job: &Claimed,
+        message_id: i64,
+        reason: &str,
+        now: DateTime<Utc>,
+    ) -> Result<bool> {
+        let changed = query(
+            "UPDATE messages SET status = 'suppressed', suppress_reason = $2, updated_at = $3
+             WHERE id = $1 AND status IN ('queued', 'sending')",
+        )
+        .bind(message_id)
+        .bind(reason)
+        .bind(to_ms(now))
+        .execute(self.conn())
+        .await?;
+        query("UPDATE jobs SET status = 'done', updated_at = $3 WHERE id = $1 AND lease_token = $2 AND status = 'running'")
+            .bind(job.id)
+            .bind(job.lease_token)
+            .bind(to_ms(now))
+            .execute(self.conn())
+            .await?;
+        Ok(changed == 1)
+    }
+
     /// [`Store::record_send_failed`] inside a transaction the caller
     /// commits, so what the refusal teaches (opted out, cannot take texts)
     /// is written with it or not at all: a crash between the two would

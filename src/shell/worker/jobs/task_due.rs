@@ -82,8 +82,18 @@ impl Worker {
             }
             TaskDue::Drop(why) => ("dropped", why.to_string(), None, false),
         };
-        tx.set_task_status(task.id, status, Some(&detail), message_id, now)
-            .await?;
+        if !tx
+            .set_task_status(task.id, status, Some(&detail), message_id, now)
+            .await?
+        {
+            // The office closed or sent it while this ran (the read above
+            // holds no lock on the item): what was queued goes with the
+            // rollback, and the job ends here.
+            drop(tx);
+            let mut tx = self.store.begin().await?;
+            tx.finish_job(job, Some("already handled"), now).await?;
+            return tx.commit().await;
+        }
         tx.lead_event(
             lead.id,
             &format!("task:{status}"),
