@@ -54,9 +54,20 @@ pub enum Job {
     },
 }
 
-/// How often a late receipt is looked at again, and how many times.
+/// A late receipt's first second look comes this soon; each later one
+/// waits twice as long as the one before ([`late_receipt_wait`]).
 pub const LATE_RECEIPT_EVERY: chrono::Duration = chrono::Duration::seconds(15);
-pub const LATE_RECEIPT_TRIES: i64 = 4;
+/// Looks before a receipt is dropped as another system's: 15 s doubling
+/// seven times covers about half an hour, longer than an in-doubt send can
+/// stay unrecorded (a lease, Telnyx's record lag, the longest retry
+/// wait), so a carrier's "this number replied STOP" that beat its send's
+/// record is not lost while that send is still being reconciled.
+pub const LATE_RECEIPT_TRIES: i64 = 7;
+
+/// How long to wait after the `tries`-th look at a late receipt.
+pub fn late_receipt_wait(tries: i64) -> chrono::Duration {
+    LATE_RECEIPT_EVERY * (1i32 << tries.clamp(1, LATE_RECEIPT_TRIES) as u32)
+}
 
 impl Job {
     /// The stored kind.
@@ -179,6 +190,21 @@ impl Scheduled {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn a_late_receipt_is_looked_for_for_half_an_hour() {
+        assert_eq!(late_receipt_wait(1), chrono::Duration::seconds(30));
+        assert_eq!(late_receipt_wait(2), chrono::Duration::seconds(60));
+        let looked: chrono::Duration = LATE_RECEIPT_EVERY
+            + (1..LATE_RECEIPT_TRIES)
+                .map(late_receipt_wait)
+                .fold(chrono::Duration::zero(), |a, b| a + b);
+        assert_eq!(looked, chrono::Duration::seconds(1905));
+        assert!(
+            looked > crate::core::retry::MAX_RETRY_WAIT + chrono::Duration::minutes(3),
+            "outlasts the longest retry wait plus a lease and Telnyx's record lag"
+        );
+    }
 
     #[test]
     fn jobs_round_trip_through_kind_and_payload() {

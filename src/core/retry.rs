@@ -4,15 +4,19 @@
 
 use chrono::Duration;
 
+/// The longest a failed send waits before its next try.
+pub const MAX_RETRY_WAIT: Duration = Duration::minutes(15);
+
 /// Delay before retry number `attempt` (1-based): exponential from 2 s,
-/// capped at 15 minutes, with jitter in [50%, 100%] so a burst of failures
-/// does not retry in lock-step. A carrier's Retry-After wins if longer.
+/// capped at [`MAX_RETRY_WAIT`], with jitter in [50%, 100%] so a burst of
+/// failures does not retry in lock-step. A carrier's Retry-After wins if
+/// longer.
 pub fn retry_delay(
     attempt: i64,
     retry_after: Option<std::time::Duration>,
     jitter: f64,
 ) -> Duration {
-    const CAP_MS: i64 = 15 * 60 * 1000;
+    const CAP_MS: i64 = MAX_RETRY_WAIT.num_milliseconds();
     let exp = 2_000i64.saturating_mul(1i64 << (attempt.clamp(1, 20) - 1));
     let capped = exp.min(CAP_MS);
     let jittered = (capped as f64 * (0.5 + 0.5 * jitter.clamp(0.0, 1.0))) as i64;

@@ -612,6 +612,43 @@ async fn forged_webhooks_are_refused(b: Backend) {
     assert_eq!(app.post_telnyx(&event).await.status(), 200);
 }
 
+/// Telnyx reports "this number replied STOP" (40300) for a text whose
+/// answer was lost and whose record lags: the receipt beats the send's
+/// record by minutes. It is kept until the send is reconciled, and the
+/// caller is then never texted again.
+async fn a_carrier_stop_that_beats_its_send_is_kept(b: Backend) {
+    let app = spawn(b).await;
+    let via = Via::Telnyx;
+    let carrier = app.carrier(via);
+    let caller = via.caller(33);
+    carrier.hide_records(true);
+    carrier.push(Script::AcceptButLoseReply);
+    app.missed_via(via, "s1", &caller).await;
+    app.settle().await;
+    let sent = carrier.sent_to(&caller).remove(0);
+    let r = app
+        .receipt_via(via, &sent, Receipt::Undelivered, Some("40300"))
+        .await;
+    assert_eq!(r.status(), 200);
+    // A minute and more of second looks while the record is not found.
+    for _ in 0..5 {
+        app.advance(Duration::seconds(20)).await;
+    }
+    carrier.hide_records(false);
+    app.advance(Duration::minutes(2)).await;
+    app.advance(Duration::minutes(5)).await;
+    let lead = app.lead_json(&caller).await;
+    let m = &lead["messages"][0];
+    assert_eq!(m["provider_sid"], sent.sid.as_str(), "reconciled: {lead}");
+    assert_eq!(m["error_code"], "40300", "the receipt was applied: {lead}");
+    app.advance(Duration::hours(25)).await;
+    app.missed_via(via, "s2", &caller).await;
+    app.settle().await;
+    assert_eq!(carrier.sent_to(&caller).len(), 1, "never texted again");
+    let lead = app.lead_json(&caller).await;
+    assert_eq!(lead["lead"]["suppressed_reason"], "opted_out", "{lead}");
+}
+
 on_both_stores!(
     a_missed_call_texts_the_caller_exactly_once,
     replies_help_stop_and_start,
@@ -621,6 +658,7 @@ on_both_stores!(
     a_registration_error_texts_the_owner_once_a_day,
     an_in_doubt_send_is_never_repeated,
     a_late_telnyx_record_is_waited_for,
+    a_carrier_stop_that_beats_its_send_is_kept,
     follow_ups_fire_and_stop_on_a_reply,
     forged_webhooks_are_refused,
     a_throttled_text_is_sent_once_after_the_wait,

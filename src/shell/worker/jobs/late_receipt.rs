@@ -4,7 +4,7 @@
 //! for a message some other system sent from the same number.
 
 use super::super::Worker;
-use crate::core::jobs::LATE_RECEIPT_EVERY;
+use crate::core::jobs::late_receipt_wait;
 use crate::domain::MessageStatus;
 use crate::shell::carrier::{apply_receipt, log_healthy_again};
 use crate::store::Claimed;
@@ -52,7 +52,7 @@ impl Worker {
             self.store
                 .retry_job(
                     job,
-                    now + LATE_RECEIPT_EVERY,
+                    now + late_receipt_wait(job.attempts),
                     Some("message not recorded yet"),
                     true,
                     now,
