@@ -645,3 +645,99 @@ fn round_6_opt_out_asked_of_the_sender() {
         ("turn off the breaker then text me", Other),
     ]);
 }
+
+/// A change of day or time is a booking even next to a cancel ("cancel
+/// wed, can we do sat instead", "cancel wait no reschedule"); a number
+/// that "would work" is a time; "no need for anyone to come out" declines
+/// the visit though the negation is further back than the window; the tech
+/// who did not come ("no llegó, puede venir mañana") negates nothing after.
+#[test]
+fn round_6_booking_change_of_day_or_time() {
+    use Intent::*;
+    expect(&[
+        ("need to cancel friday, could we do monday instead", Booking),
+        ("cant make tues anymore, how about thurs instead", Booking),
+        ("can we reschedule for next week", Booking),
+        ("cancel wait no reschedule to saturday", Booking),
+        ("no puedo el lunes, cambiar la cita para el martes", Booking),
+        ("please cancel friday, we won't need it", NotInterested),
+        ("don't want to reschedule, we'll pass", NotInterested),
+        ("after work so like 6 would work", Booking),
+        ("5:30 works for me", Booking),
+        ("ok 10 would be great", Booking),
+        ("2 of the burners work", Other),
+        ("can you come by thursday morning", Booking),
+        ("el tecnico no vino ayer, pueden venir hoy", Booking),
+        ("the tech didn't show, can you come tomorrow", Booking),
+        (
+            "no need for anyone to come out, it was the breaker",
+            NotInterested,
+        ),
+    ]);
+}
+
+/// An offer asked about is pricing unless it is what is booked ("book me
+/// in for the special"); paying in parts, a deposit, the monthly cost; a
+/// Spanish quote asked for; a payment made is news, not pricing.
+#[test]
+fn round_6_pricing_offers_and_paying_in_parts() {
+    use Intent::*;
+    expect(&[
+        ("do you have any specials on furnace tune ups", Pricing),
+        ("is the 15% off still valid", Pricing),
+        ("does that coupon apply to drain cleaning", Pricing),
+        ("saw the promo, does it apply to water heaters too", Pricing),
+        ("sign me up for the special, anytime next week", Booking),
+        ("book us for the fall deal, mornings are best", Booking),
+        (
+            "can i pay half up front and the rest when it's done",
+            Pricing,
+        ),
+        ("do you take a deposit and then payments", Pricing),
+        ("what's the monthly on the service plan", Pricing),
+        ("necesito una cotizacion para un calentador nuevo", Pricing),
+        ("me pueden cotizar un aire acondicionado", Pricing),
+        ("i already paid the invoice through zelle", Other),
+        ("ya pague por venmo, gracias", Other),
+    ]);
+}
+
+/// Which one of several is this (help); a problem that solved itself, a
+/// change of mind about the job, a request closed out (not interested);
+/// "changed my mind" is an opt-in only about the texts; "start getting
+/// them again", "reactivar los mensajes" (opt-in); a message for the wrong
+/// chat is not a booking.
+#[test]
+fn round_6_help_not_interested_opt_in() {
+    use Intent::*;
+    expect(&[
+        ("which one is this, i called three plumbers today", Help),
+        (
+            "sorry which company are you, theres a few with that name",
+            Help,
+        ),
+        ("i don't know what bluebird is", Help),
+        ("which location is this, the north one?", Help),
+        ("which day is this for, tuesday works", Booking),
+        ("never mind, problem solved", NotInterested),
+        ("it sorted itself out, thanks anyway", NotInterested),
+        (
+            "changed my mind, we're not doing the bathroom",
+            NotInterested,
+        ),
+        ("no longer in need of a plumber, thanks", NotInterested),
+        (
+            "please close out my request, we're selling the house",
+            NotInterested,
+        ),
+        ("changed my mind, please text me again", OptIn),
+        ("changed my mind, i want the texts", OptIn),
+        ("how do i start getting the texts again", OptIn),
+        ("quiero reactivar los mensajes", OptIn),
+        ("don't start getting them again, stop", OptOut),
+        (
+            "can you pick up milk on your way home? sorry wrong chat",
+            Other,
+        ),
+    ]);
+}
