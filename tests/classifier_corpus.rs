@@ -280,7 +280,7 @@ corpus!(
 corpus!(
     heldout4_voicemail_i,
     "heldout4-voicemail-i.tsv",
-    92.6,
+    93.0,
     100.0,
     98.4,
     95.3
@@ -289,7 +289,7 @@ corpus!(
 corpus!(
     heldout5_texts_n,
     "heldout5-texts-n.tsv",
-    99.4,
+    99.7,
     100.0,
     100.0,
     100.0
@@ -297,7 +297,7 @@ corpus!(
 corpus!(
     heldout5_voicemail_j,
     "heldout5-voicemail-j.tsv",
-    96.5,
+    97.0,
     100.0,
     100.0,
     100.0

@@ -639,7 +639,16 @@ fn round_6_opt_out_asked_of_the_sender() {
         ("can you turn off the appointment reminders", OptOut),
         ("please turn the promos off", OptOut),
         // Look-alikes.
+        ("can you stop and remove me", OptOut),
         ("can you stop by tomorrow", Booking),
+        (
+            "can you stop and look at the sink while you're here",
+            Booking,
+        ),
+        (
+            "could you guys stop and check the water heater too when you come thursday",
+            Booking,
+        ),
         ("could you guys stop by after 3", Booking),
         ("no me mandaron al técnico, pueden venir mañana", Booking),
         ("turn off the breaker then text me", Other),
@@ -739,5 +748,21 @@ fn round_6_help_not_interested_opt_in() {
             "can you pick up milk on your way home? sorry wrong chat",
             Other,
         ),
+    ]);
+}
+
+/// How to answer the texts at all: a reply that came back undeliverable,
+/// "how do i respond to you"; Spanish "hay alguien ahí" as the English "is
+/// anyone there".
+#[test]
+fn round_6_how_to_answer_the_texts() {
+    use Intent::*;
+    expect(&[
+        ("my reply bounced back, how do i reply to you", Help),
+        ("how do i respond to these, just text back?", Help),
+        ("hola? hay alguien ahi", Help),
+        ("it says undeliverable when i text this number", Help),
+        // Look-alike.
+        ("my email to the bank bounced back lol wrong chat", Other),
     ]);
 }
