@@ -766,3 +766,45 @@ fn round_6_how_to_answer_the_texts() {
         ("my email to the bank bounced back lol wrong chat", Other),
     ]);
 }
+
+/// A plain "please stop" after the texts were named in an earlier clause;
+/// taken off the lists (plural); a pipe spraying though the fixture is
+/// named between ("the pipe under the sink is spraying everywhere"), also
+/// after an opt-out preface.
+#[test]
+fn round_6_stop_after_the_texts_and_a_pipe_far_from_its_verb() {
+    use Intent::*;
+    expect(&[
+        (
+            "these reminders come every single day and honestly please stop",
+            OptOut,
+        ),
+        (
+            "hey its dan i get your texts every morning at 6am and it wakes my baby so please just stop",
+            OptOut,
+        ),
+        (
+            "i want to be taken off your mailing and texting lists",
+            OptOut,
+        ),
+        ("take me off of the text message list please", OptOut),
+        (
+            "i don't want your promos but right now the pipe under the sink is spraying everywhere",
+            Emergency,
+        ),
+        (
+            "the supply line behind the toilet just snapped and is gushing",
+            Emergency,
+        ),
+        // Look-alikes.
+        ("the toilet keeps running please stop by and fix it", Booking),
+        (
+            "please stop by tomorrow and check the water heater, you can text me when on the way",
+            Booking,
+        ),
+        (
+            "there's a line of storms coming tonight it's raining hard can you check the gutters",
+            Booking,
+        ),
+    ]);
+}
