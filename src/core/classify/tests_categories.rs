@@ -808,3 +808,47 @@ fn round_6_stop_after_the_texts_and_a_pipe_far_from_its_verb() {
         ),
     ]);
 }
+
+/// Water by a likeness ("like a swimming pool", "like a river running
+/// through my kitchen"), a floor covered in water or getting deeper, a
+/// soaked floor spreading to another room; a panel hissing with flashes.
+#[test]
+fn round_6_water_by_likeness_and_a_panel_flashing() {
+    use Intent::*;
+    expect(&[
+        (
+            "yeah hi um the basement is like a swimming pool right now",
+            Emergency,
+        ),
+        (
+            "hi there's like a river running through my kitchen from under the sink",
+            Emergency,
+        ),
+        (
+            "the basement floor is covered in water and its getting deeper",
+            Emergency,
+        ),
+        (
+            "the laundry room floor is soaked and its spreading to the carpet in the den",
+            Emergency,
+        ),
+        ("the panel is hissing and popping and i see flashes", Emergency),
+        // Look-alikes.
+        (
+            "the backyard is like a lake after every rain, can you come look at a french drain",
+            Booking,
+        ),
+        (
+            "the shower pressure is like a waterfall now, love it, can you also fix the sink friday",
+            Booking,
+        ),
+        (
+            "the breaker keeps popping when i run the microwave, can you come look",
+            Booking,
+        ),
+        (
+            "the floor is covered in dust from the remodel, can you come clean the vents",
+            Booking,
+        ),
+    ]);
+}
