@@ -852,3 +852,30 @@ fn round_6_water_by_likeness_and_a_panel_flashing() {
         ),
     ]);
 }
+
+/// More opt-out forms found by messages written for the category: Spanish
+/// negative commands of "textear" ("no textes más"), "para ya con los
+/// mensajes", "no quiero que me manden mensajes"; "shut these texts off";
+/// "no longer interested in receiving messages".
+#[test]
+fn round_6_opt_out_more_forms() {
+    use Intent::*;
+    expect(&[
+        ("no textes mas por favor", OptOut),
+        ("para ya con los mensajes", OptOut),
+        ("no quiero que me manden mensajes", OptOut),
+        ("shut these texts off please", OptOut),
+        ("no longer interested in receiving messages", OptOut),
+        // Look-alikes.
+        (
+            "no text from the tech yet, is he still coming today",
+            Booking,
+        ),
+        ("quiero que me manden un tecnico mañana", Booking),
+        // (Not an opt-out: the water is what is shut off.)
+        (
+            "shut the water off and text me when you're on the way",
+            Other,
+        ),
+    ]);
+}
