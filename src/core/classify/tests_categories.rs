@@ -879,3 +879,40 @@ fn round_6_opt_out_more_forms() {
         ),
     ]);
 }
+
+/// A smoke alarm that will not stop with a haze or smoke seen (its own
+/// section: the fire section ignores "smoke alarm"); "the sealing" heard for
+/// the ceiling, "out let" for outlet; an alarm that won't stop is not water
+/// that won't stop.
+#[test]
+fn round_6_smoke_alarm_with_haze_and_mishearings() {
+    use Intent::*;
+    expect(&[
+        (
+            "hi uh the smoke alarm won't stop and there's a haze in the kitchen but i don't see fire",
+            Emergency,
+        ),
+        (
+            "fire alarm keeps going off and its smoky in the basement",
+            Emergency,
+        ),
+        (
+            "hello the sealing in the living room is bulging with water",
+            Emergency,
+        ),
+        ("the out let by the sink is sparking", Emergency),
+        // Look-alikes.
+        (
+            "the smoke alarm won't stop chirping, need new batteries, can you come",
+            Booking,
+        ),
+        (
+            "smoke detector keeps going off every time i cook toast, can you move it",
+            Booking,
+        ),
+        (
+            "smoke alarm won't stop going off when we shower, can you relocate it tuesday",
+            Booking,
+        ),
+    ]);
+}
