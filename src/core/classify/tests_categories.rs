@@ -916,3 +916,38 @@ fn round_6_smoke_alarm_with_haze_and_mishearings() {
         ),
     ]);
 }
+
+/// Messages that are not from a customer about a job are other: a personal
+/// message meant for the owner ("hey babe ... pick up the kids"), a bank or
+/// listing vendor asking for a call back at your convenience.
+#[test]
+fn round_6_not_a_customer() {
+    use Intent::*;
+    expect(&[
+        (
+            "hi this is jen from the bank calling about your business account please call us back at your convenience",
+            Other,
+        ),
+        (
+            "hey babe it's me can you pick up the kids today i'm stuck at work",
+            Other,
+        ),
+        (
+            "hi this is amy from google my business your listing needs to be verified",
+            Other,
+        ),
+        // Look-alikes.
+        (
+            "hi the heater is stuck on, can you come today? love you guys, you're the best",
+            Booking,
+        ),
+        (
+            "can you come by at your convenience to look at the sink",
+            Booking,
+        ),
+        (
+            "please call me back at your convenience, the dishwasher is leaking and we need someone this week",
+            Booking,
+        ),
+    ]);
+}
