@@ -951,3 +951,26 @@ fn round_6_not_a_customer() {
         ),
     ]);
 }
+
+/// Taken off the schedule or the calendar is a cancelled job, not an
+/// opt-out and not a booking; taken off the list or the texts still is.
+#[test]
+fn round_6_off_the_schedule_is_not_off_the_list() {
+    use Intent::*;
+    expect(&[
+        (
+            "hi we decided to go with another company so you can take us off the schedule thanks",
+            NotInterested,
+        ),
+        (
+            "please take me off the calendar for friday, we found someone else",
+            NotInterested,
+        ),
+        // Look-alikes.
+        (
+            "take me off your list and off the schedule, stop texting",
+            OptOut,
+        ),
+        ("take me off your texts", OptOut),
+    ]);
+}
