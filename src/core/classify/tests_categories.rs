@@ -974,3 +974,39 @@ fn round_6_off_the_schedule_is_not_off_the_list() {
         ("take me off your texts", OptOut),
     ]);
 }
+
+/// Water moving toward electricity or at its level ("running toward the
+/// furnace and the extension cord", "an inch from the outlets"), not a
+/// water heater or water line that merely sits near one; gasoline smelled
+/// indoors near a flame or in the house.
+#[test]
+fn round_6_water_near_electricity_and_gasoline_smelled() {
+    use Intent::*;
+    expect(&[
+        (
+            "my water heater is leaking and the water is running toward the furnace and the extension cord",
+            Emergency,
+        ),
+        (
+            "sump pump failed and the water is an inch from the outlets",
+            Emergency,
+        ),
+        (
+            "smell of gasoline in the basement near the furnace",
+            Emergency,
+        ),
+        // Look-alikes.
+        (
+            "water heater is close to the outlet, can you move the outlet next week",
+            Booking,
+        ),
+        (
+            "the garage smells like gasoline from the lawn mower, can you install a vent fan",
+            Booking,
+        ),
+        (
+            "water was touching the outlet last year during the flood, can you check the wiring",
+            Booking,
+        ),
+    ]);
+}
