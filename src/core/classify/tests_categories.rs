@@ -995,6 +995,8 @@ fn round_6_water_near_electricity_and_gasoline_smelled() {
             "smell of gasoline in the basement near the furnace",
             Emergency,
         ),
+        ("the water heater is leaking onto the outlet", Emergency),
+        ("water line is dripping onto the breaker panel", Emergency),
         // Look-alikes.
         (
             "water heater is close to the outlet, can you move the outlet next week",
