@@ -1012,3 +1012,37 @@ fn round_6_water_near_electricity_and_gasoline_smelled() {
         ),
     ]);
 }
+
+/// Look-alikes of round 6's emergency structures, found by writing
+/// non-emergencies with the same words: a CO detector to replace while the
+/// family is out, a status light glowing, a room "like a swimming pool of
+/// toys".
+#[test]
+fn round_6_emergency_look_alikes() {
+    use Intent::*;
+    expect(&[
+        (
+            "the carbon monoxide detector needs replacing, we're out of the house till 5 so come after",
+            Booking,
+        ),
+        (
+            "there's a glowing light on the furnace panel, is that normal? can someone look",
+            Booking,
+        ),
+        ("lol my kids' room looks like a swimming pool of toys", Other),
+        (
+            "the dishwasher leaks a little onto the floor, can you come tuesday",
+            Booking,
+        ),
+        (
+            "water stains on the ceiling around the light fixture from an old leak, can you look",
+            Booking,
+        ),
+        // The structures themselves still hold.
+        (
+            "co alarm going off we are waiting outside in the car",
+            Emergency,
+        ),
+        ("the basement is like a swimming pool", Emergency),
+    ]);
+}
