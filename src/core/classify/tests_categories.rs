@@ -1049,3 +1049,28 @@ fn round_6_emergency_look_alikes() {
         ("the basement is like a swimming pool", Emergency),
     ]);
 }
+
+/// A fix told with its time is news, not a time offered ("my husband fixed
+/// it this morning"); "not worth fixing"; calling instead of texting asked.
+#[test]
+fn round_6_a_fix_with_its_time() {
+    use Intent::*;
+    expect(&[
+        ("my husband fixed it this morning", NotInterested),
+        (
+            "it's not worth fixing, we'll replace the unit ourselves",
+            NotInterested,
+        ),
+        ("can i call you instead of texting", Help),
+        // Look-alikes.
+        (
+            "fixed it this morning but it broke again, tomorrow at 9 works",
+            Booking,
+        ),
+        (
+            "the guy fixed the sink yesterday but now the toilet is clogged, can you come tomorrow",
+            Booking,
+        ),
+        ("tuesday at 9 works", Booking),
+    ]);
+}
