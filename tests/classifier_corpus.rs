@@ -11,7 +11,11 @@
 //!   independent writers from the label policy, used to tune the rules
 //!   (`tune3-*` in round 3, `tune4-*` in round 4; their first readings are
 //!   in docs/classifier.md).
-//! * `heldout5-*.tsv`: round 5's held-out corpora, the reported result:
+//! * `heldout6-*.tsv`: round 6's held-out corpora, the reported result:
+//!   written by helpers from the label policy alone, kept outside the
+//!   repository while round 6 was tuned, read once with round 5's rules
+//!   and once with round 6's.
+//! * `heldout5-*.tsv`: round 5's held-out corpora (tuning data in round 6):
 //!   written by helpers from the label policy alone, kept outside the
 //!   repository while the rules were tuned, read once with round 4's rules
 //!   and once with round 5's; tuning data in round 6.
@@ -78,7 +82,7 @@ fn check(name: &str, e: &Evaluation, floor: &Floor) {
     // Tuning data must reach the targets. The round-2 held-out corpora are
     // the honest result and may not be tuned up to them; their floors are
     // what the rules reach, so a regression still fails.
-    if !["heldout2-", "heldout3-", "heldout4-", "heldout5-"]
+    if !["heldout2-", "heldout3-", "heldout4-", "heldout5-", "heldout6-"]
         .iter()
         .any(|p| name.starts_with(p))
     {
@@ -301,6 +305,23 @@ corpus!(
     100.0,
     100.0,
     100.0
+);
+// Round 6's held-out corpora: the reported result, never tuned on.
+corpus!(
+    heldout6_texts_p,
+    "heldout6-texts-p.tsv",
+    94.2,
+    96.9,
+    94.7,
+    98.6
+);
+corpus!(
+    heldout6_voicemail_k,
+    "heldout6-voicemail-k.tsv",
+    90.4,
+    100.0,
+    91.7,
+    98.2
 );
 fn corpus_path() -> Option<PathBuf> {
     let mut candidates = Vec::new();
