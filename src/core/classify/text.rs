@@ -283,7 +283,7 @@ impl TextRules {
 
     /// Normalises a message; see [`super::Classifier::normalize`].
     pub fn analyze(&self, message: &str) -> Analyzed {
-        let folded = fold(message, &self.chars);
+        let folded = join_spelled(fold(message, &self.chars));
         let words = tokenize(&folded);
         let mut out = String::with_capacity(folded.len() + 8);
         let mut toks: Vec<Tok> = Vec::with_capacity(words.len());

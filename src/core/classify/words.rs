@@ -90,3 +90,67 @@ pub(crate) fn stem(w: &str) -> Option<&str> {
 pub(crate) fn is_word_byte(b: u8) -> bool {
     b.is_ascii_lowercase() || b.is_ascii_digit() || b == b'\''
 }
+
+/// A name spelled out letter by letter in a transcript ("o c o n n o r",
+/// "t a n y a") is one word: a run of three or more single letters
+/// separated by single spaces is joined ("oconnor"), so "c o" inside it
+/// never reads as CO. Runs made only of letters that are words in texts
+/// ("u r a", "i k") are kept. Allocates only when such a run occurs.
+pub(super) fn join_spelled(folded: String) -> String {
+    let b = folded.as_bytes();
+    let wordish =
+        |c: u8| c.is_ascii_alphanumeric() || c >= 0x80 || matches!(c, b'\'' | b'/' | b'&');
+    let single = |i: usize| {
+        b[i].is_ascii_lowercase()
+            && (i == 0 || !wordish(b[i - 1]))
+            && (i + 1 == b.len() || !wordish(b[i + 1]))
+    };
+    let mut runs: Vec<(usize, usize)> = Vec::new();
+    let mut i = 0;
+    while i < b.len() {
+        if !single(i) {
+            i += 1;
+            continue;
+        }
+        let mut j = i;
+        while j + 2 < b.len() && b[j + 1] == b' ' && single(j + 2) {
+            j += 2;
+        }
+        let letters = (j - i) / 2 + 1;
+        let texting = (i..=j)
+            .step_by(2)
+            .all(|k| matches!(b[k], b'i' | b'a' | b'u' | b'r' | b'k' | b'y' | b'n' | b'w'));
+        if letters >= 3 && !texting {
+            runs.push((i, j));
+        }
+        i = j + 1;
+    }
+    if runs.is_empty() {
+        return folded;
+    }
+    let mut out = String::with_capacity(folded.len());
+    let mut at = 0;
+    for (s, e) in runs {
+        out.push_str(&folded[at..s]);
+        out.extend(folded[s..=e].chars().filter(|&c| c != ' '));
+        at = e + 1;
+    }
+    out.push_str(&folded[at..]);
+    out
+}
+
+#[cfg(test)]
+mod spelled_tests {
+    use super::join_spelled;
+
+    #[test]
+    fn spelled_runs_are_joined() {
+        let j = |s: &str| join_spelled(s.to_string());
+        assert_eq!(j("it's o c o n n o r calling"), "it's oconnor calling");
+        assert_eq!(j("t a n y a, can we"), "tanya, can we");
+        assert_eq!(j("the c o alarm"), "the c o alarm");
+        assert_eq!(j("u r a pain"), "u r a pain");
+        assert_eq!(j("a/c is out"), "a/c is out");
+        assert_eq!(j("x"), "x");
+    }
+}
