@@ -1074,3 +1074,300 @@ fn round_6_a_fix_with_its_time() {
         ("tuesday at 9 works", Booking),
     ]);
 }
+
+// Round 7 of issue #21: hazards as concept FAMILIES that fire on their
+// co-occurrence anywhere in the message (not only adjacent phrases), written
+// from the label policy before the rules, with the look-alikes each family
+// must leave alone (slow drips, "no rush", fixed already, past events,
+// routine inspections, a CO detector chirping for its battery).
+
+/// Messages that must be possible emergencies (flagged, not paged): a family
+/// matched but its pair did not complete.
+fn expect_possible(messages: &[&str]) {
+    let c = Classifier::default();
+    for m in messages {
+        let got = c.classify(m);
+        assert!(
+            got.intent != Intent::Emergency && got.possible_emergency,
+            "{m}: {:?} possible={}",
+            got.intent,
+            got.possible_emergency
+        );
+    }
+}
+
+/// Gas: a smell word with a gas source, strength or symptom anywhere.
+#[test]
+fn round_7_gas_family() {
+    use Intent::*;
+    expect(&[
+        (
+            "there's a weird smell in the kitchen, it's coming from around the stove",
+            Emergency,
+        ),
+        (
+            "stinks like rotten eggs by the dryer in the laundry room",
+            Emergency,
+        ),
+        (
+            "the odor near the furnace is getting stronger and my wife has a headache",
+            Emergency,
+        ),
+        (
+            "smells like sulfur in the basement near the water heater",
+            Emergency,
+        ),
+        (
+            "huele raro en la cocina cerca de la estufa, muy fuerte",
+            Emergency,
+        ),
+        (
+            "we noticed a strong odor by the gas meter outside the back door",
+            Emergency,
+        ),
+        ("mùi lạ ở bếp gần bếp ga", Emergency),
+        ("may amoy sa kusina malapit sa kalan, ang lakas", Emergency),
+        (
+            "hi um there's this smell like a skunk by the range and it won't go away",
+            Emergency,
+        ),
+        // Look-alikes.
+        (
+            "the dishwasher smells a little musty, can someone look at it next week",
+            Booking,
+        ),
+        (
+            "the smell by the stove last month turned out to be a burner knob, all good now",
+            NotInterested,
+        ),
+        (
+            "can you clean the dryer vent, the laundry room smells a bit musty, no rush",
+            Booking,
+        ),
+    ]);
+}
+
+/// Carbon monoxide: a detector making any sound with a symptom anywhere.
+#[test]
+fn round_7_carbon_monoxide_family() {
+    use Intent::*;
+    expect(&[
+        (
+            "the detector in the hall started making a different beep and my son says he feels dizzy",
+            Emergency,
+        ),
+        (
+            "alarm is chirping weird and we've all got headaches and feel sleepy",
+            Emergency,
+        ),
+        (
+            "the co thing is beeping. my eyes are burning and i feel nauseous",
+            Emergency,
+        ),
+        (
+            "el detector está sonando y tenemos dolor de cabeza",
+            Emergency,
+        ),
+        (
+            "the monitor keeps beeping and grandma is confused and drowsy",
+            Emergency,
+        ),
+        // Look-alikes: a chirp for a battery, no symptom.
+        (
+            "the carbon monoxide detector is chirping every minute, i think it needs a new battery",
+            Booking,
+        ),
+        (
+            "can you install a co detector when you come out for the furnace tune up",
+            Booking,
+        ),
+    ]);
+}
+
+/// Sewage: flushing or drains with water coming up or backing up, or dirty
+/// water in the house.
+#[test]
+fn round_7_sewage_family() {
+    use Intent::*;
+    expect(&[
+        (
+            "every time we flush the toilet it comes up in the tub",
+            Emergency,
+        ),
+        (
+            "brown water coming up out of the shower drain and it smells like a sewer",
+            Emergency,
+        ),
+        (
+            "when the washer drains the water backs up through the floor drain onto the basement floor",
+            Emergency,
+        ),
+        (
+            "there's dirty nasty water in the tub that came up from the drain and it stinks",
+            Emergency,
+        ),
+        ("sale agua sucia de la regadera cuando jalamos la cadena", Emergency),
+        // Look-alikes.
+        (
+            "the shower drain is slow, can you snake it this week",
+            Booking,
+        ),
+        ("how much for a sewer camera inspection", Pricing),
+    ]);
+}
+
+/// Flooding: water with an amount or with rising/spreading/won't stop.
+#[test]
+fn round_7_flooding_family() {
+    use Intent::*;
+    expect(&[
+        (
+            "water in the basement is about three inches and still rising",
+            Emergency,
+        ),
+        (
+            "sump pump died and the water is coming up over the floor",
+            Emergency,
+        ),
+        (
+            "hay agua en el sotano como de dos pulgadas y sigue subiendo",
+            Emergency,
+        ),
+        (
+            "there's water all the way across the laundry room and it keeps spreading",
+            Emergency,
+        ),
+        ("the water is ankle deep in the garage", Emergency),
+        // Look-alikes.
+        (
+            "the kitchen faucet has a slow drip, no rush, whenever you're free",
+            Booking,
+        ),
+        (
+            "last spring our basement had three inches of water, how much is a sump pump",
+            Pricing,
+        ),
+    ]);
+}
+
+/// Electrical: water with a light, outlet, panel or switch; a sensory sign
+/// (humming, buzzing, crackling, flickering, a burning smell) with an
+/// electrical thing.
+#[test]
+fn round_7_electrical_family() {
+    use Intent::*;
+    expect(&[
+        (
+            "the light in the ceiling is humming and flickering and there's water dripping out of it",
+            Emergency,
+        ),
+        (
+            "the outlet by the sink is buzzing and smells like burning plastic",
+            Emergency,
+        ),
+        (
+            "water is dripping down the wall by the light switch",
+            Emergency,
+        ),
+        (
+            "the panel in the garage is crackling and making a popping sound",
+            Emergency,
+        ),
+        (
+            "the switch plate is hot and the lights keep flickering",
+            Emergency,
+        ),
+        // Look-alikes.
+        (
+            "one of the kitchen lights flickers sometimes, can you look at it next week",
+            Booking,
+        ),
+        (
+            "how much to replace a light switch that doesn't work",
+            Pricing,
+        ),
+    ]);
+}
+
+/// A power cut with medical equipment of any kind, or its battery running out.
+#[test]
+fn round_7_power_and_medical_family() {
+    use Intent::*;
+    expect(&[
+        (
+            "the breaker keeps tripping and my dad is on a suction machine",
+            Emergency,
+        ),
+        (
+            "power went out and my daughter's feeding pump battery is almost gone",
+            Emergency,
+        ),
+        ("mất điện rồi, ba tôi đang dùng máy thở", Emergency),
+        (
+            "no tenemos luz y mi mamá usa un concentrador de oxígeno",
+            Emergency,
+        ),
+        (
+            "half the outlets are dead and my husband's cpap is on that side",
+            Emergency,
+        ),
+        // Look-alikes.
+        (
+            "the outlet in the bedroom is dead, can you come friday",
+            Booking,
+        ),
+    ]);
+}
+
+/// No heat with cold or someone at risk; locked in with a child or pet.
+#[test]
+fn round_7_no_heat_and_locked_in_families() {
+    use Intent::*;
+    expect(&[
+        (
+            "the furnace quit last night and it's 12 below out, the baby is bundled up",
+            Emergency,
+        ),
+        (
+            "locked my keys in the car and my toddler is still buckled in the back seat",
+            Emergency,
+        ),
+        ("dejé las llaves adentro del carro con mi bebé", Emergency),
+        // Look-alikes.
+        (
+            "i locked myself out, can you make a spare key tomorrow",
+            Booking,
+        ),
+    ]);
+}
+
+/// A spelled-out name is one word: "c o" inside a run of single letters is
+/// no carbon monoxide.
+#[test]
+fn round_7_spelled_letters_are_one_word() {
+    use Intent::*;
+    expect(&[
+        (
+            "hi this is Dana O C O N N O R calling to move my appointment to thursday",
+            Booking,
+        ),
+        (
+            "it's t a n y a, can we reschedule to friday morning",
+            Booking,
+        ),
+        // A real CO call still reads.
+        (
+            "the c o alarm is going off and we all feel dizzy",
+            Emergency,
+        ),
+    ]);
+}
+
+/// A family that matched without its pair flags the office.
+#[test]
+fn round_7_half_a_family_is_a_possible_emergency() {
+    expect_possible(&[
+        "there's a strange smell in the kitchen, can someone come look",
+        "the outlet in the hallway is making a buzzing noise, can you check it",
+    ]);
+}
