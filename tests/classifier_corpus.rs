@@ -14,7 +14,8 @@
 //! * `heldout6-*.tsv`: round 6's held-out corpora, the reported result:
 //!   written by helpers from the label policy alone, kept outside the
 //!   repository while round 6 was tuned, read once with round 5's rules
-//!   and once with round 6's.
+//!   and once with round 6's. Tuning data in round 7 (their floors are
+//!   round 7's tuned-on figures).
 //! * `heldout5-*.tsv`: round 5's held-out corpora (tuning data in round 6):
 //!   written by helpers from the label policy alone, kept outside the
 //!   repository while the rules were tuned, read once with round 4's rules
@@ -82,9 +83,15 @@ fn check(name: &str, e: &Evaluation, floor: &Floor) {
     // Tuning data must reach the targets. The round-2 held-out corpora are
     // the honest result and may not be tuned up to them; their floors are
     // what the rules reach, so a regression still fails.
-    if !["heldout2-", "heldout3-", "heldout4-", "heldout5-", "heldout6-"]
-        .iter()
-        .any(|p| name.starts_with(p))
+    if ![
+        "heldout2-",
+        "heldout3-",
+        "heldout4-",
+        "heldout5-",
+        "heldout6-",
+    ]
+    .iter()
+    .any(|p| name.starts_with(p))
     {
         assert!(floor.accuracy >= TARGET.accuracy);
         assert!(floor.opt_out_recall >= TARGET.opt_out_recall);
@@ -243,51 +250,51 @@ corpus!(tune4_author, "tune4-author.tsv", 99.2, 100.0, 100.0, 100.0);
 corpus!(
     heldout2_texts_g,
     "heldout2-texts-g.tsv",
-    94.6,
+    96.5,
     96.6,
-    91.1,
-    97.3
+    100.0,
+    97.5
 );
 corpus!(
     heldout2_voicemail_d,
     "heldout2-voicemail-d.tsv",
-    95.0,
+    97.1,
     92.9,
-    90.4,
+    97.3,
     100.0
 );
 corpus!(
     heldout3_texts_j,
     "heldout3-texts-j.tsv",
-    96.1,
+    96.7,
     97.2,
-    97.5,
+    100.0,
     100.0
 );
 corpus!(
     heldout3_voicemail_g,
     "heldout3-voicemail-g.tsv",
-    92.2,
+    93.0,
     93.5,
-    96.1,
-    96.1
+    100.0,
+    96.2
 );
 // Round 4's held-out corpora: round 4's reported result; tuned on in round 5.
 corpus!(
     heldout4_texts_l,
     "heldout4-texts-l.tsv",
-    95.6,
+    95.8,
     100.0,
-    98.6,
+    100.0,
     98.6
 );
 corpus!(
     heldout4_voicemail_i,
     "heldout4-voicemail-i.tsv",
-    93.0,
+    93.5,
     100.0,
-    98.4,
-    95.3
+    100.0,
+    95.4
 );
 // Round 5's held-out corpora: round 5's result, tuning data in round 6.
 corpus!(
@@ -306,22 +313,23 @@ corpus!(
     100.0,
     100.0
 );
-// Round 6's held-out corpora: the reported result, never tuned on.
+// Round 6's held-out corpora: round 6's result, tuning data in round 7
+// (floors at what round 7's rules reach on them, tuned on).
 corpus!(
     heldout6_texts_p,
     "heldout6-texts-p.tsv",
-    94.2,
+    95.3,
     96.9,
-    94.7,
-    98.6
+    100.0,
+    98.7
 );
 corpus!(
     heldout6_voicemail_k,
     "heldout6-voicemail-k.tsv",
-    90.4,
+    93.0,
     100.0,
-    91.7,
-    98.2
+    100.0,
+    100.0
 );
 fn corpus_path() -> Option<PathBuf> {
     let mut candidates = Vec::new();
