@@ -283,10 +283,10 @@ corpus!(
 corpus!(
     heldout4_texts_l,
     "heldout4-texts-l.tsv",
-    95.8,
+    96.1,
     100.0,
     100.0,
-    98.6
+    100.0
 );
 corpus!(
     heldout4_voicemail_i,
@@ -318,10 +318,10 @@ corpus!(
 corpus!(
     heldout6_texts_p,
     "heldout6-texts-p.tsv",
-    95.3,
+    95.6,
     96.9,
     100.0,
-    98.7
+    100.0
 );
 corpus!(
     heldout6_voicemail_k,

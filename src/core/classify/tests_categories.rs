@@ -1371,3 +1371,32 @@ fn round_7_half_a_family_is_a_possible_emergency() {
         "the outlet in the hallway is making a buzzing noise, can you check it",
     ]);
 }
+
+/// A hazard told as history after it ("back in January", an insurance
+/// claim paid) is over; a pet or child locked in still pages.
+#[test]
+fn round_7_history_after_the_hazard_and_pets() {
+    use Intent::*;
+    expect(&[
+        (
+            "the ceiling came down back in february, insurance approved the claim, when can you start",
+            Booking,
+        ),
+        (
+            "our water heater burst back in october, insurance finally paid, just letting you know",
+            Other,
+        ),
+        (
+            "the pipe burst this morning and there's water everywhere, will insurance cover it",
+            Emergency,
+        ),
+        (
+            "our dog is locked in the car and the keys are inside, it's 95 degrees",
+            Emergency,
+        ),
+        (
+            "el agua ya llega a los tobillos en el sotano",
+            Emergency,
+        ),
+    ]);
+}
