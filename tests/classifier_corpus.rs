@@ -318,8 +318,8 @@ corpus!(
 corpus!(
     heldout6_texts_p,
     "heldout6-texts-p.tsv",
-    95.6,
-    96.9,
+    96.1,
+    100.0,
     100.0,
     100.0
 );

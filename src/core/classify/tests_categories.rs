@@ -1400,3 +1400,17 @@ fn round_7_history_after_the_hazard_and_pets() {
         ),
     ]);
 }
+
+/// Texts turned off in any words between "turn" and "off"; "pare" alone.
+#[test]
+fn round_7_texts_turned_off() {
+    use Intent::*;
+    expect(&[
+        ("is there a way to turn these texts off?", OptOut),
+        ("can you turn all of the reminder texts off", OptOut),
+        ("PARE", OptOut),
+        ("pare por favor", OptOut),
+        // Look-alikes.
+        ("turn the porch light off when you leave", Other),
+    ]);
+}
