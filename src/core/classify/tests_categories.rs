@@ -1414,3 +1414,37 @@ fn round_7_texts_turned_off() {
         ("turn the porch light off when you leave", Other),
     ]);
 }
+
+/// The families in Spanish, Vietnamese and Chinese, and old look-alikes
+/// noticed while checking them (sulfur water, a door locked from outside
+/// with nobody in, brown water for a few seconds).
+#[test]
+fn round_7_families_in_other_languages_and_look_alikes() {
+    use Intent::*;
+    expect(&[
+        ("nước bẩn trào lên từ cống trong phòng tắm", Emergency),
+        ("地下室进水了，已经到脚踝了，还在涨", Emergency),
+        (
+            "el detector de monóxido está pitando y todos estamos mareados",
+            Emergency,
+        ),
+        ("cuando jalo la cadena el agua sale por la regadera", Emergency),
+        (
+            "el techo está goteando sobre la lámpara y la luz parpadea",
+            Emergency,
+        ),
+        // Look-alikes.
+        (
+            "the hot water smells like sulfur, can someone come look at the water heater this week",
+            Booking,
+        ),
+        (
+            "my kid locked the bathroom door from outside, no one's inside, can you come fix the lock",
+            Booking,
+        ),
+        (
+            "the shower has brown water for a few seconds when i turn it on, can you check",
+            Booking,
+        ),
+    ]);
+}
