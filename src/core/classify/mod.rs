@@ -44,6 +44,8 @@ mod rules;
 mod tests;
 #[cfg(test)]
 mod tests_categories;
+#[cfg(test)]
+mod tests_round8;
 mod text;
 mod words;
 
