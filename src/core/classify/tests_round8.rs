@@ -149,3 +149,43 @@ fn declines_after_price_or_too_late() {
         ("how much for a new water heater", Pricing),
     ]);
 }
+
+/// More of the same families: pictures by text, which number the texts
+/// come from, unreadable texts, a scam asked about; a bill disputed; an
+/// offer booked; a tenant's visit; thanks that name a visit.
+#[test]
+fn second_pass_families() {
+    use Intent::*;
+    expect(&[
+        ("can i text photos of the water heater to this number", Help),
+        ("your text shows up as weird boxes on my phone", Help),
+        ("¿esto es una estafa?", Help),
+        (
+            "will the reminders come from this number or the office",
+            Help,
+        ),
+        (
+            "i got the bill and it says 340 but the tech told me 200",
+            Pricing,
+        ),
+        (
+            "i'd like to book the furnace tune up special, any day next week",
+            Booking,
+        ),
+        (
+            "my tenant at 9 birch says the heater is out, she's home friday morning",
+            Booking,
+        ),
+        ("gracias por venir ayer, ya todo funciona muy bien", Other),
+        (
+            "i'm not happy, the tech left a mess in the garage, i'd like somebody to know",
+            Other,
+        ),
+        (
+            "hi this is the little league, would you sponsor a team this year",
+            Other,
+        ),
+        // Look-alikes.
+        ("the tenant moved out, we're all set thanks", NotInterested),
+    ]);
+}
