@@ -189,3 +189,20 @@ fn second_pass_families() {
         ("the tenant moved out, we're all set thanks", NotInterested),
     ]);
 }
+
+/// Third pass: a processor's or realtor's call, more help about the
+/// channel, and praise that a repair is holding up.
+#[test]
+fn third_pass_families() {
+    use Intent::*;
+    expect(&[
+        ("hi this is a courtesy call from your merchant services provider about your card processing rates", Other),
+        ("is this number monitored or is it automatic", Help),
+        ("your text came through garbled, can you resend", Help),
+        ("how come i'm getting texts from this number", Help),
+        ("is this the same company as the magnet on my fridge", Help),
+        ("just letting you know the new valve is holding up great, thanks", Other),
+        // Look-alike: praise, then a new visit asked for.
+        ("the repair is holding up great, can you come do the other bathroom next week", Booking),
+    ]);
+}
