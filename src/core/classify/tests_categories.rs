@@ -1448,3 +1448,132 @@ fn round_7_families_in_other_languages_and_look_alikes() {
         ),
     ]);
 }
+
+// Round 8 emergencies (issue #21): the families round 7 left out (no heat
+// by any wording, carbon monoxide told only by symptoms, someone locked in
+// without keys, water that cannot be stopped, sewer water up through a
+// floor drain), written from the label policy, and false alarms of the
+// same kind.
+
+fn expect_not_emergency(messages: &[&str]) {
+    let c = Classifier::default();
+    let failures: Vec<String> = messages
+        .iter()
+        .map(|m| (m, c.classify(m)))
+        .filter(|(_, got)| got.intent == Intent::Emergency)
+        .map(|(m, got)| format!("{m}: via {:?}", got.rule))
+        .collect();
+    assert!(failures.is_empty(), "\n{}", failures.join("\n"));
+}
+
+fn expect_emergency(messages: &[&str]) {
+    let c = Classifier::default();
+    let failures: Vec<String> = messages
+        .iter()
+        .filter(|m| c.classify(m).intent != Intent::Emergency)
+        .map(|m| format!("{m}: {:?}", c.classify(m).intent))
+        .collect();
+    assert!(failures.is_empty(), "\n{}", failures.join("\n"));
+}
+
+/// Heat out by any wording, with freezing or someone at risk; space
+/// heaters or the oven used for heat.
+#[test]
+fn round_8_no_heat_family() {
+    expect_emergency(&[
+        "furnace hasn't worked since friday and it's 40 in the house",
+        "boiler quit last night and the pipes are starting to freeze",
+        "our heater isn't working and my mom is 88 and on oxygen",
+        "we've been using the oven for heat since the furnace died, it's below zero",
+        "the furnace is out and the space heater is all we have, the baby is sick",
+        "heat hasn't worked since friday, single digits tonight",
+        "the heat won't come on at all and we have a newborn",
+        "la calefacción no funciona y hace mucho frío, tengo un bebé",
+        "không có sưởi, nhà có em bé, ngoài trời dưới 0 độ",
+        "暖气坏了，家里有老人，零下十度",
+        "walang heater, sobrang lamig, may sanggol kami",
+    ]);
+    expect_not_emergency(&[
+        "furnace is making a rattle but the heat works fine, can someone look next week",
+        "can you service the boiler before it gets cold this winter",
+        "the heat is out in the detached garage workshop, no rush",
+        "for future reference what do you charge if the furnace goes out when it's freezing",
+    ]);
+}
+
+/// Carbon monoxide told by symptoms alone: several people sick, better
+/// outside or with a fuel appliance running.
+#[test]
+fn round_8_carbon_monoxide_by_symptoms() {
+    expect_emergency(&[
+        "all four of us have headaches and feel sick, we feel better when we go outside",
+        "my wife and kids are dizzy and nauseous, the furnace has been running all day",
+        "everyone in the house has a headache and is really sleepy, the generator is running in the garage",
+        "the kids are throwing up and my husband is dizzy too, the car was warming up in the garage",
+        "we all have headaches that go away when we leave the house",
+        "todos tenemos dolor de cabeza y mareos, afuera nos sentimos mejor",
+        "cả nhà đều bị đau đầu và chóng mặt, máy sưởi đang chạy",
+        "全家都头晕头疼，暖气一直开着",
+    ]);
+    expect_not_emergency(&[
+        "the kids have the flu and are throwing up, can you still come fix the furnace tomorrow",
+        "i have a headache from the furnace noise lol, can you come look at it this week",
+        "we all get headaches from the glare of the new lights, can you swap the bulbs",
+    ]);
+}
+
+/// Someone locked in (no keys named): a child or an elder with dementia
+/// inside alone, or a danger inside (a burner on, a bath running).
+#[test]
+fn round_8_locked_in_without_keys() {
+    expect_emergency(&[
+        "my mom has dementia, she's inside alone and the door is locked, i can't get in",
+        "my toddler is inside alone and the door is locked, i can't get in",
+        "mi hijo se quedó adentro y la puerta cerrada, la estufa está prendida",
+        "the door is locked and i can't get in, the stove burner is on inside",
+        "she's in there by herself, the door is locked and the bath is running",
+        "con tôi ở trong nhà một mình, cửa bị khóa, bếp đang bật",
+        "我孩子一个人在家里，门锁了，我进不去",
+        "naiwan ang anak ko sa loob mag isa, naka lock ang pinto",
+    ]);
+    expect_not_emergency(&[
+        "the bedroom door locks by itself, nobody inside, can you fix it this week",
+        "my kid keeps locking the bathroom door, need a new knob",
+        "can't get in the back door, the lock is sticky, can you come tomorrow",
+    ]);
+}
+
+/// Water that cannot be stopped: a shutoff that does nothing, with water
+/// spraying or spreading; sewer water up through a floor drain.
+#[test]
+fn round_8_water_that_cannot_be_stopped() {
+    expect_emergency(&[
+        "turned the shutoff and it didn't do nothing, water is spraying everywhere",
+        "the valve under the sink won't turn and water is soaking the cabinet and floor",
+        "the shut off knob is stuck, water is spreading across the kitchen",
+        "la llave de paso no sirve, el agua sigue saliendo y mojando todo",
+        "van nước không khóa được, nước phun khắp nhà",
+        "阀门关不上，水喷得到处都是",
+        "water coming up through the basement floor drain and it smells like a sewer",
+        "the floor drain in the basement is bubbling up and the smell is horrible",
+        "agua saliendo por la coladera del sótano, huele horrible",
+    ]);
+    expect_not_emergency(&[
+        "the shutoff valve under the sink is stiff and hard to turn, can you replace it next week",
+        "the water valve knob is loose, no leak, just want it replaced",
+        "toilet handle is stuck and it keeps running, can you come fix it",
+    ]);
+}
+
+/// False alarms: an appliance's standing water, a business name, a cost
+/// or insurance question about a hazard.
+#[test]
+fn round_8_false_alarms() {
+    expect_not_emergency(&[
+        "there's an inch of water sitting in the bottom of the dishwasher, can you come look",
+        "Hi this is Jen from Bright Spark Marketing, we help contractors get more reviews",
+        "for future reference how much would you charge to fix a burst pipe",
+        "does homeowners insurance usually cover a gas leak repair?",
+        "is a gas leak something insurance pays for or do we pay you",
+    ]);
+}
