@@ -1577,3 +1577,18 @@ fn round_8_false_alarms() {
         "is a gas leak something insurance pays for or do we pay you",
     ]);
 }
+
+/// "It's the sewer" names the sewage, it does not resolve it; a sewer smell
+/// with nothing backing up, and a burst pipe priced "for future reference",
+/// are bookings and questions.
+#[test]
+fn round_8_sewer_named_and_questions() {
+    expect_emergency(&[
+        "water is coming up out of the basement floor and it's the sewer i think, smells terrible",
+        "mei you nuan qi, lao ren zai jia, ling xia shi du",
+    ]);
+    expect_not_emergency(&[
+        "sewer smell in the laundry room sometimes, nothing backing up, can someone look",
+        "what would a burst pipe repair cost? just for future reference",
+    ]);
+}
