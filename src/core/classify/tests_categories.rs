@@ -1592,3 +1592,17 @@ fn round_8_sewer_named_and_questions() {
         "what would a burst pipe repair cost? just for future reference",
     ]);
 }
+
+/// A hazard that "ended up being" harmless or is "all good now", and a
+/// toilet that keeps running, are not emergencies.
+#[test]
+fn round_8_resolved_and_running_toilet() {
+    expect_not_emergency(&[
+        "the co detector went off this morning but it ended up being the batteries, can you check the furnace sometime",
+        "about the gas smell earlier, the utility came out and it's all good now",
+        "toilet keeps running and the water won't stop filling the tank, probably the flapper, can you fix it",
+    ]);
+    expect_emergency(&[
+        "the toilet overflowed and water is pouring through the kitchen ceiling light",
+    ]);
+}
