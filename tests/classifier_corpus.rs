@@ -11,10 +11,12 @@
 //!   independent writers from the label policy, used to tune the rules
 //!   (`tune3-*` in round 3, `tune4-*` in round 4; their first readings are
 //!   in docs/classifier.md).
-//! * `heldout7-*.tsv`: round 7's held-out corpora, the reported result:
+//! * `heldout8-*.tsv`: round 8's held-out corpora, the reported result:
 //!   written by helpers from the label policy alone, kept outside the
-//!   repository while round 7 was tuned, read once with round 6's rules
-//!   and once with round 7's.
+//!   repository while round 8 was tuned, read once with round 7's rules
+//!   and once with round 8's.
+//! * `heldout7-*.tsv`: round 7's held-out corpora (tuning data in round 8),
+//!   read once with round 6's rules and once with round 7's.
 //! * `heldout6-*.tsv`: round 6's held-out corpora (tuning data in round 7),
 //!   read once with round 5's rules and once with round 6's. Tuning data in round 7 (their floors are
 //!   round 7's tuned-on figures).
@@ -92,6 +94,7 @@ fn check(name: &str, e: &Evaluation, floor: &Floor) {
         "heldout5-",
         "heldout6-",
         "heldout7-",
+        "heldout8-",
     ]
     .iter()
     .any(|p| name.starts_with(p))
@@ -157,7 +160,7 @@ macro_rules! corpus {
 
 // test, file, accuracy, opt-out recall, emergency recall, emergency precision
 corpus!(tune_texts_a, "tune-texts-a.tsv", 100.0, 100.0, 100.0, 100.0);
-corpus!(tune_texts_b, "tune-texts-b.tsv", 99.7, 100.0, 100.0, 100.0);
+corpus!(tune_texts_b, "tune-texts-b.tsv", 100.0, 100.0, 100.0, 100.0);
 corpus!(tune_texts_d, "tune-texts-d.tsv", 99.5, 100.0, 100.0, 100.0);
 corpus!(tune_texts_e, "tune-texts-e.tsv", 100.0, 100.0, 100.0, 100.0);
 corpus!(tune_texts_h, "tune-texts-h.tsv", 97.2, 100.0, 100.0, 100.0);
@@ -180,7 +183,7 @@ corpus!(
 corpus!(
     tune_voicemail_e,
     "tune-voicemail-e.tsv",
-    96.7,
+    97.1,
     100.0,
     100.0,
     100.0
@@ -188,7 +191,7 @@ corpus!(
 corpus!(
     heldout1_texts_c,
     "heldout1-texts-c.tsv",
-    96.4,
+    96.9,
     100.0,
     100.0,
     97.3
@@ -196,7 +199,7 @@ corpus!(
 corpus!(
     heldout1_voicemail_b,
     "heldout1-voicemail-b.tsv",
-    96.8,
+    98.4,
     100.0,
     100.0,
     98.6
@@ -253,23 +256,23 @@ corpus!(tune4_author, "tune4-author.tsv", 99.2, 100.0, 100.0, 100.0);
 corpus!(
     heldout2_texts_g,
     "heldout2-texts-g.tsv",
-    96.5,
+    97.3,
     96.6,
     100.0,
-    97.5
+    98.8
 );
 corpus!(
     heldout2_voicemail_d,
     "heldout2-voicemail-d.tsv",
-    97.1,
+    98.3,
     92.9,
-    97.3,
+    98.6,
     100.0
 );
 corpus!(
     heldout3_texts_j,
     "heldout3-texts-j.tsv",
-    96.7,
+    97.5,
     97.2,
     100.0,
     100.0
@@ -277,16 +280,16 @@ corpus!(
 corpus!(
     heldout3_voicemail_g,
     "heldout3-voicemail-g.tsv",
-    93.0,
+    94.8,
     93.5,
     100.0,
-    96.2
+    98.1
 );
 // Round 4's held-out corpora: round 4's reported result; tuned on in round 5.
 corpus!(
     heldout4_texts_l,
     "heldout4-texts-l.tsv",
-    96.1,
+    97.2,
     100.0,
     100.0,
     100.0
@@ -294,10 +297,10 @@ corpus!(
 corpus!(
     heldout4_voicemail_i,
     "heldout4-voicemail-i.tsv",
-    93.5,
+    95.7,
     100.0,
     100.0,
-    95.4
+    98.4
 );
 // Round 5's held-out corpora: round 5's result, tuning data in round 6.
 corpus!(
@@ -311,7 +314,7 @@ corpus!(
 corpus!(
     heldout5_voicemail_j,
     "heldout5-voicemail-j.tsv",
-    97.0,
+    98.3,
     100.0,
     100.0,
     100.0
@@ -321,7 +324,7 @@ corpus!(
 corpus!(
     heldout6_texts_p,
     "heldout6-texts-p.tsv",
-    96.1,
+    98.1,
     100.0,
     100.0,
     100.0
@@ -329,7 +332,7 @@ corpus!(
 corpus!(
     heldout6_voicemail_k,
     "heldout6-voicemail-k.tsv",
-    93.0,
+    98.7,
     100.0,
     100.0,
     100.0
@@ -338,18 +341,35 @@ corpus!(
 corpus!(
     heldout7_texts_q,
     "heldout7-texts-q.tsv",
-    94.4,
+    98.8,
     100.0,
-    95.8,
-    98.6
+    98.6,
+    100.0
 );
 corpus!(
     heldout7_voicemail_l,
     "heldout7-voicemail-l.tsv",
-    87.3,
     100.0,
-    93.3,
-    96.6
+    100.0,
+    100.0,
+    100.0
+);
+// Round 8's held-out corpora: the reported result, never tuned on.
+corpus!(
+    heldout8_texts_r,
+    "heldout8-texts-r.tsv",
+    94.8,
+    98.3,
+    95.7,
+    97.1
+);
+corpus!(
+    heldout8_voicemail_m,
+    "heldout8-voicemail-m.tsv",
+    90.0,
+    100.0,
+    95.0,
+    93.4
 );
 fn corpus_path() -> Option<PathBuf> {
     let mut candidates = Vec::new();
