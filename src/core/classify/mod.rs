@@ -46,6 +46,8 @@ mod tests;
 mod tests_categories;
 #[cfg(test)]
 mod tests_round8;
+#[cfg(test)]
+mod tests_round9;
 mod text;
 mod words;
 
