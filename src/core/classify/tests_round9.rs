@@ -116,8 +116,14 @@ fn a_number_not_mine_removed() {
     expect(&[
         ("this isn't my number anymore, please remove it", OptOut),
         ("wrong number, delete it from your list", OptOut),
+        // The "don't want" family widened: "no longer wish to".
+        ("i no longer wish to get these messages", OptOut),
         // Look-alikes.
         ("this is not my number, it's my husband's", Help),
         ("wrong number, sorry", Other),
+        (
+            "we no longer wish to get the furnace replaced, not interested",
+            NotInterested,
+        ),
     ]);
 }
