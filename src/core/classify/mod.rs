@@ -239,7 +239,7 @@ impl Classifier {
                         .any(|&p| ctx.occurs_any(section, p, &[]))
                 });
                 for &(s, e) in &occs {
-                    if cues.resolved(s, e) || cues.past(&a, s) {
+                    if cues.resolved(&a, s, e) || cues.past(&a, s) {
                         continue;
                     }
                     let sure = and_ok && !vetoed && !cues.hypothetical(&a, s);

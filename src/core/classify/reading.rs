@@ -220,12 +220,18 @@ impl Cues {
     /// `[ongoing]` cue comes after that cue. A cue wholly before the hazard
     /// does not count: "the plumber fixed it last week now water is pouring
     /// out of the wall" is a new flood. So: a cue that ends after the
-    /// hazard starts.
-    pub(super) fn resolved(&self, s: usize, e: usize) -> bool {
+    /// hazard starts. A cue that is also a `[past]` time ("last week")
+    /// only counts in the hazard's own clause: "the boiler's out, I also
+    /// left a message last week about pricing" is not over.
+    pub(super) fn resolved(&self, a: &Analyzed, s: usize, e: usize) -> bool {
+        let clause = a.clause_of(s);
         let last = self
             .resolved
             .iter()
             .filter(|&&(rs, re)| re > s || rs >= e)
+            .filter(|&&(rs, re)| {
+                a.clause_of(rs) == clause || !self.past.iter().any(|&(ps, pe)| ps <= rs && re <= pe)
+            })
             .map(|&(rs, _)| rs)
             .max();
         match last {
