@@ -1606,3 +1606,84 @@ fn round_8_resolved_and_running_toilet() {
         "the toilet overflowed and water is pouring through the kitchen ceiling light",
     ]);
 }
+
+// ---------------------------------------------------------------------------
+// Round 9 emergencies
+// ---------------------------------------------------------------------------
+
+/// A time-ago cue ("last week") resolves only a hazard in its own clause:
+/// a dead circuit for a feeding pump, or a boiler out with a baby home, is
+/// still an emergency when another clause mentions last week.
+#[test]
+fn round_9_past_cue_scoped_to_its_clause() {
+    expect_emergency(&[
+        "the breaker for her feeding pump keeps tripping and it won't reset, the electrician was here last week for something else",
+        "power is out in her room and the oxygen concentrator is off, we also called you last month about a quote",
+        "the boiler's not firing again, i also left a message last week about pricing, it's supposed to be minus twelve tonight and we have a newborn",
+    ]);
+    expect_not_emergency(&[
+        "we had a gas leak last week, the utility fixed it, can you check the stove sometime",
+        "the basement flooded last year, want a quote on a new sump pump",
+    ]);
+}
+
+/// "If the CO alarm won't stop" asks what to do, but a person already sick
+/// is present: a symptom with a CO detector is an emergency.
+#[test]
+fn round_9_hypothetical_does_not_cancel_symptoms() {
+    expect_emergency(&[
+        "what do we do if the co alarm won't stop? my wife is nauseous and dizzy",
+        "if the carbon monoxide detector keeps beeping should we leave, the kids have headaches",
+    ]);
+    expect_not_emergency(&[
+        "what should we do if the co alarm ever goes off? nobody is sick, just asking",
+    ]);
+}
+
+/// A sewer smell with "no backup" is not a backup; a drain coming back up
+/// into the shower with a smell is, in Spanish too; gray water with chunks
+/// filling a tub nobody uses is sewage.
+#[test]
+fn round_9_sewage_families() {
+    expect_emergency(&[
+        "el drenaje se está regresando por la regadera y llegó al piso, huele horrible",
+        "the shower drain is backing up with nasty water and it smells like sewage",
+        "the tub is filling up with dirty gray water with chunks in it and nobody is using it",
+        "agua gris saliendo en la tina y huele feo",
+    ]);
+    expect_not_emergency(&[
+        "it smells like sewer in the basement by the floor drain but no backup, can someone look this week",
+        "we want a quote on a gray water system for the garden",
+    ]);
+}
+
+/// A ceiling bulging with water (abombado), smoke detectors going off with
+/// a haze by the furnace.
+#[test]
+fn round_9_ceiling_and_haze() {
+    expect_emergency(&[
+        "el techo del baño está abombado y lleno de agua",
+        "the ceiling in the hall is bulging with water",
+        "all the smoke detectors are going off and there's a haze in the basement by the furnace",
+        "smoke alarm going off and the hallway is hazy",
+    ]);
+    expect_not_emergency(&[
+        "smoke alarm went off from burning toast, kitchen was a little hazy, all fine",
+        "the smoke detector is chirping, battery i think",
+    ]);
+}
+
+/// False alarms: an empty cabin checked "monday", a fix whose smell is
+/// "totally gone", a detector the fire department called bad, dead outlets
+/// with nothing hot, a spigot that trickles, locked out with nobody inside.
+#[test]
+fn round_9_false_alarms() {
+    expect_not_emergency(&[
+        "furnace is out at the lake cabin, thermostat says 50 inside, can someone go monday, key is in the lockbox",
+        "thx for fixing the gas leak, smell is totally gone",
+        "our co detector went off yesterday, fire department said the levels were zero and it was probably a bad detector, want the furnace inspected",
+        "half the outlets in the bedroom stopped working, breakers are on, nothing's hot or smelly, just dead",
+        "the outside spigot won't shut all the way off, it just trickles a bit, can someone come next week",
+        "i locked myself out, nobody's inside, the cat's fine, can you send someone to let me in",
+    ]);
+}
