@@ -1687,3 +1687,33 @@ fn round_9_false_alarms() {
         "i locked myself out, nobody's inside, the cat's fine, can you send someone to let me in",
     ]);
 }
+
+/// Look-alikes: a power cut where nobody needs medical equipment, gutters
+/// overflowing, a septic visit "not urgent" in Vietnamese.
+#[test]
+fn round_9_look_alikes_not_urgent() {
+    expect_not_emergency(&[
+        "power is out in the garage, nobody here needs medical equipment, can you check the panel",
+        "the gutters are overflowing when it rains, can someone clean them next week",
+        "em muốn hẹn người tới xem septic tank, không có gấp",
+    ]);
+    expect_emergency(&[
+        "power is out and my dad's oxygen concentrator won't run",
+        "the water heater pan is overflowing and water is all over the garage floor",
+    ]);
+}
+
+/// The feeding pump on a dead circuit stays an emergency when another
+/// clause says "last week"; a dead circuit named as history in its own
+/// clause does not.
+#[test]
+fn round_9_feeding_pump_last_week_elsewhere() {
+    expect_emergency(&[
+        "my son's feeding pump is on that circuit and the outlets went dead, your guy replaced the panel last week",
+        "no power in her room and the suction machine battery is almost dead. we called last week about something else",
+    ]);
+    expect_not_emergency(&[
+        "last week the power went out and her oxygen concentrator was fine on battery, can you quote a generator",
+        "power is out in one room, probably a breaker, nobody in the house needs medical equipment",
+    ]);
+}
