@@ -1717,3 +1717,16 @@ fn round_9_feeding_pump_last_week_elsewhere() {
         "power is out in one room, probably a breaker, nobody in the house needs medical equipment",
     ]);
 }
+
+/// Responders came and checked after the hazard: over, unless it goes on.
+#[test]
+fn round_9_responders_checked() {
+    expect_not_emergency(&[
+        "the smoke was from the fireplace flue, fire dept checked. phew",
+        "co alarm went off last night, fire department checked everything, want the detectors replaced",
+    ]);
+    expect_emergency(&[
+        "fire dept checked the outlet but it's still sparking and smoking",
+        "co alarm going off, fire department came and left and now it's going off again",
+    ]);
+}
