@@ -45,6 +45,10 @@ mod tests;
 #[cfg(test)]
 mod tests_categories;
 #[cfg(test)]
+mod tests_hazard_families;
+#[cfg(test)]
+mod tests_round6;
+#[cfg(test)]
 mod tests_round8;
 #[cfg(test)]
 mod tests_round9;

@@ -7,7 +7,7 @@ fn shared() -> &'static Classifier {
 }
 
 /// Checks `(message, primary intent)` pairs; reports every failure
-/// (also used by `tests_categories.rs`).
+/// (also used by the other `tests_*.rs` files).
 pub(super) fn expect(cases: &[(&str, Intent)]) {
     let c = shared();
     let failures: Vec<String> = cases
